@@ -1,0 +1,59 @@
+/*
+ * config.h - the node configuration file (INI, parsed with inih).
+ *
+ * One table of keys with defaults and bounds drives parsing; a finish step
+ * checks cross-field rules.  Every key is documented in docs/operations.md.
+ */
+#ifndef UDC_CONFIG_H
+#define UDC_CONFIG_H
+
+#include <stddef.h>
+#include "fields.h"
+
+enum udc_role { UDC_ROLE_GEMEENTE = 0, UDC_ROLE_CBS = 1 };
+
+struct udc_label_map {
+	char *dim;    /* spec dimension name, e.g. "wijk" */
+	char *column; /* CSV column name, e.g. "wijkcode" */
+};
+
+struct udc_config {
+	char *path;            /* the file this came from */
+	enum udc_role role;    /* [node] role = gemeente | cbs */
+	char *name;            /* [node] name (for logs and results) */
+	char *state_dir;       /* [node] state_dir */
+	char *control_socket;  /* [node] control_socket: filesystem path of the ipc socket */
+	int log_level;         /* [node] log_level (UDC_LOG_*) default info */
+	int use_syslog;        /* [node] log_target = stderr | syslog */
+	int workers;           /* [node] workers: crypto threads, 0 = all cores (default 0, max 256) */
+
+	char *peer_listen;     /* [peer] listen  (cbs), e.g. tls+tcp://0.0.0.0:7440 */
+	char *peer_connect;    /* [peer] connect (gemeente) */
+	char *server_name;     /* [peer] server_name: the name the peer's certificate must carry (gemeente) */
+	int peer_timeout_ms;   /* [peer] timeout (seconds in the file; default 30, 1..3600) */
+	int resend_ms;         /* [peer] resend (seconds; default 10, 1..600) */
+	size_t max_message;    /* [peer] max_message bytes (default 4 MiB, 64 KiB..64 MiB) */
+	size_t chunk_records;  /* [peer] chunk_records (default 4096, 16..65536) */
+	int session_idle_s;    /* [peer] session_idle (seconds; default 300): CBS drops idle rounds */
+
+	char *ca_file;         /* [tls] ca_file */
+	char *cert_file;       /* [tls] cert_file */
+	char *key_file;        /* [tls] key_file (must be mode 0600 or stricter) */
+
+	char *input_file;      /* [input] file: the node's person list (CSV) */
+	char delimiter;        /* [input] delimiter (default ',') */
+	char *columns[UDC_NFIELDS]; /* [fields] field = CSV column; NULL = not mapped */
+
+	struct udc_label_map *labels; /* [labels] dim = CSV column, in file order */
+	size_t nlabels;
+};
+
+/* Loads and validates.  On failure returns UDC_EPARSE (or UDC_EIO) and puts
+ * "PATH:LINE: reason" (or "PATH: reason" for cross-field rules) into err.
+ * *out is only set on success; free with udc_config_free. */
+int udc_config_load(const char *path, struct udc_config **out, char *err, size_t errlen);
+void udc_config_free(struct udc_config *cfg);
+/* CSV column mapped to a spec dimension, or NULL. */
+const char *udc_config_label_column(const struct udc_config *cfg, const char *dim);
+
+#endif

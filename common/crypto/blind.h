@@ -1,0 +1,41 @@
+/*
+ * blind.h - hashing to ristretto255 and blinding with a round scalar.
+ *
+ * H(value) = ristretto255_from_hash(SHA-512(tag || round_id || key_index ||
+ * len || value)) with tag "udclink/exact/v1" (NUL included), round_id 16
+ * bytes, key_index and len big-endian 32 bit.  Blinding is scalar
+ * multiplication; every point received from the peer is validated first.
+ */
+#ifndef UDC_BLIND_H
+#define UDC_BLIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UDC_POINT_BYTES 32
+#define UDC_ROUND_ID_BYTES 16
+#define UDC_HASH_TAG "udclink/exact/v1"
+
+struct udc_workq;
+struct udc_scalar; /* a round scalar in locked memory */
+
+/* Fresh random non-zero scalar in sodium_malloc'd memory. */
+int udc_scalar_new(struct udc_scalar **out);
+/* Wipes and frees; NULL is fine. */
+void udc_scalar_free(struct udc_scalar *s);
+
+void udc_hash_to_group(uint8_t out[UDC_POINT_BYTES], const uint8_t round_id[UDC_ROUND_ID_BYTES],
+    uint32_t key_index, const char *value, size_t len);
+/* A uniformly random group element (fills missing keys, pads categories). */
+void udc_random_point(uint8_t out[UDC_POINT_BYTES]);
+/* out = s * in.  Returns UDC_ECRYPTO if in is not a valid encoding of a
+ * group element or the result is the identity. out may equal in. */
+int udc_blind(uint8_t out[UDC_POINT_BYTES], const struct udc_scalar *s,
+    const uint8_t in[UDC_POINT_BYTES]);
+/* In place over n packed points, in parallel on wq (may be NULL).  Returns
+ * UDC_ECRYPTO (and the index of the first bad point in *bad if non-NULL) if
+ * any input is invalid. */
+int udc_blind_batch(struct udc_workq *wq, const struct udc_scalar *s, uint8_t *points,
+    size_t n, size_t *bad);
+
+#endif

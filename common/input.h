@@ -1,0 +1,73 @@
+/*
+ * input.h - read a node's person list into normalised match-key records.
+ *
+ * Streams the CSV in chunks: maps the configured columns, normalises every
+ * identifier field, builds each match key of the spec (fields joined by
+ * 0x1f; a key with a missing component is missing), looks the record's labels
+ * up in the spec's allowed values, and hands chunks of records to a callback.
+ * Bad rows are counted by reason (and the first few reported with file and
+ * line, never with their contents); they never stop the read.
+ */
+#ifndef UDC_INPUT_H
+#define UDC_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "fields.h"
+#include "normalize.h"
+#include "spec.h"
+
+enum udc_reject {
+	UDC_REJ_CSV = 0,   /* malformed CSV record */
+	UDC_REJ_UTF8,      /* invalid UTF-8 */
+	UDC_REJ_LABEL,     /* a label value outside the spec's allowed set, or empty */
+	UDC_REJ_NO_KEY,    /* no match key could be formed */
+	UDC_REJ_DUPLICATE, /* every key of the record is shared with another record (set by the node) */
+	UDC_REJ_MAX
+};
+const char *udc_reject_name(int reason); /* "malformed_csv", "invalid_utf8", "label_not_allowed", "no_match_key", "duplicate" */
+
+#define UDC_INPUT_EXAMPLES 8
+
+struct udc_input_stats {
+	uint64_t rows;                       /* data rows seen (good and bad) */
+	uint64_t accepted;                   /* rows handed to the callback */
+	uint64_t rejected[UDC_REJ_MAX];
+	/* Field values present but invalid (the field is then treated as missing). */
+	uint64_t invalid[UDC_NFIELDS];
+	uint64_t key_missing[UDC_MAX_KEYS];  /* accepted records lacking key j */
+	uint64_t key_duplicate[UDC_MAX_KEYS];/* set by the node after blinding */
+	/* Labels out of set per dimension of this side. */
+	uint64_t label_rejected[UDC_MAX_DIMS];
+	/* The first few problems as "PATH:LINE: reason" (no field contents). */
+	char examples[UDC_INPUT_EXAMPLES][192];
+	size_t nexamples;
+};
+
+struct udc_inrec {
+	uint32_t label;                 /* cell index on this side (udc_spec_cell_index) */
+	char *key[UDC_MAX_KEYS];        /* normalised key, NULL if missing */
+	char *field[UDC_NFIELDS];       /* normalised fields, NULL if missing */
+};
+
+/* Called with up to chunk records; pointers valid only during the call.
+ * A nonzero return stops the read and is returned by udc_input_read. */
+typedef int (*udc_input_cb)(void *ctx, const struct udc_inrec *recs, size_t n);
+
+struct udc_input_opts {
+	const char *path;
+	char delimiter;                        /* ',' if 0 */
+	const char *columns[UDC_NFIELDS];      /* CSV column per field; NULL = unmapped */
+	const struct udc_spec *spec;
+	enum udc_side side;
+	const char *label_columns[UDC_MAX_DIMS]; /* CSV column per dim of this side */
+	size_t chunk;                          /* records per callback (default 4096) */
+};
+
+/* Returns 0 when the whole file was read (bad rows only counted), UDC_EIO /
+ * UDC_EPARSE with "PATH: reason" in err when the file cannot be read or a
+ * mapped column is missing from the header, or the callback's return value. */
+int udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
+    struct udc_input_stats *st, char *err, size_t errlen);
+
+#endif

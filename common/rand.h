@@ -1,0 +1,24 @@
+/*
+ * rand.h - the one source of randomness.
+ *
+ * Everything random in udclink (scalars, filler points, shuffles, round ids)
+ * goes through udc_random_buf so that a unit test can make it predictable
+ * with udc_random_set_source.  The default source is libsodium's randombytes.
+ */
+#ifndef UDC_RAND_H
+#define UDC_RAND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void (*udc_random_fn)(void *buf, size_t n, void *ctx);
+
+void udc_random_buf(void *buf, size_t n);
+/* Uniform in [0, upper); upper > 0.  Unbiased (rejection sampling). */
+uint32_t udc_random_uniform(uint32_t upper);
+/* Installs a source for tests; fn == NULL restores libsodium.  Not thread safe. */
+void udc_random_set_source(udc_random_fn fn, void *ctx);
+/* Fisher-Yates shuffle of n elements of size bytes each (n < 2^32). */
+void udc_shuffle(void *base, size_t n, size_t size);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * spec.h - the round spec: the agreed statistics.
+ *
+ * A spec names the match keys in order, the gemeente's label dimensions and
+ * the CBS's category dimensions with their allowed values, and the
+ * disclosure rules.  Both nodes must hold the same spec; they compare the
+ * SHA-256 of its canonical form (see docs/operations.md for both formats).
+ */
+#ifndef UDC_SPEC_H
+#define UDC_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "fields.h"
+
+enum udc_mode { UDC_MODE_EXACT = 0 };
+enum udc_side { UDC_SIDE_GEMEENTE = 0, UDC_SIDE_CBS = 1 };
+enum udc_pad { UDC_PAD_NONE = 0, UDC_PAD_MAX = 1 };
+
+struct udc_matchkey {
+	char *name;                        /* "surname+birth_date+postcode" */
+	int nfields;
+	enum udc_field fields[UDC_NFIELDS]; /* in the order written */
+};
+
+struct udc_dim {
+	char *name;      /* "wijk" */
+	char **values;   /* allowed values, in the order written */
+	size_t nvalues;
+};
+
+struct udc_spec {
+	char *name;
+	enum udc_mode mode;
+	struct udc_matchkey keys[UDC_MAX_KEYS];
+	size_t nkeys;
+	struct udc_dim dims[2][UDC_MAX_DIMS]; /* [side][i] */
+	size_t ndims[2];
+	size_t ncells[2];      /* product of nvalues per side: groups, categories */
+	unsigned min_cell;     /* default 10; 0 disables suppression */
+	enum udc_pad pad;      /* default UDC_PAD_MAX */
+	char *canonical;       /* canonical text, NUL-terminated */
+	uint8_t hash[32];      /* SHA-256 of canonical */
+};
+
+/* Parses spec text; name is used in error messages ("NAME:LINE: reason").
+ * Returns 0, UDC_EPARSE or UDC_ENOMEM. */
+int udc_spec_parse(const char *text, size_t len, const char *name,
+    struct udc_spec **out, char *err, size_t errlen);
+/* Reads and parses a file (UDC_EIO with "PATH: reason" if unreadable). */
+int udc_spec_load(const char *path, struct udc_spec **out, char *err, size_t errlen);
+void udc_spec_free(struct udc_spec *spec);
+/* Lower-case hex of hash, out has room for 65 bytes. */
+void udc_spec_hash_hex(const struct udc_spec *spec, char out[65]);
+/* Index of value in dim, or -1. */
+int udc_dim_lookup(const struct udc_dim *dim, const char *value);
+/* Mixed-radix index of a label tuple (idx[i] < dims[side][i].nvalues); the
+ * first dimension varies slowest. */
+size_t udc_spec_cell_index(const struct udc_spec *spec, int side, const size_t *idx);
+/* Inverse of udc_spec_cell_index. */
+void udc_spec_cell_split(const struct udc_spec *spec, int side, size_t cell, size_t *idx);
+
+#endif

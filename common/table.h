@@ -1,0 +1,44 @@
+/*
+ * table.h - the linked-count table, its margins, and disclosure control.
+ *
+ * cells[g * ncats + c] counts linked persons with gemeente group g and CBS
+ * category c; g_unlinked[g] counts gemeente records not linked, c_unlinked[c]
+ * CBS records not linked.  udc_table_disclose applies the spec's rules and
+ * marks suppressed entries; a released table carries 0 in suppressed entries
+ * so the true value never leaves the CBS node.
+ */
+#ifndef UDC_TABLE_H
+#define UDC_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct udc_spec;
+
+struct udc_table {
+	size_t ngroups, ncats;
+	uint64_t *cells;       /* ngroups * ncats */
+	uint64_t *g_unlinked;  /* ngroups */
+	uint64_t *c_unlinked;  /* ncats */
+	uint8_t *cell_supp;    /* 1 = suppressed */
+	uint8_t *g_supp;
+	uint8_t *c_supp;
+};
+
+int udc_table_new(struct udc_table **out, size_t ngroups, size_t ncats);
+void udc_table_free(struct udc_table *t);
+/* Primary suppression: every cell and margin with 0 < count < min_cell is
+ * suppressed and its count zeroed (min_cell 0 or 1: nothing suppressed).
+ * Returns the number of suppressed entries. */
+size_t udc_table_disclose(struct udc_table *t, unsigned min_cell);
+/* Totals over released entries. */
+uint64_t udc_table_linked_total(const struct udc_table *t);
+
+/* CSV: header "kind,<gemeente dims...>,<cbs dims...>,count,suppressed";
+ * rows: kind "linked" (one per group x category), "gemeente_only" (per group,
+ * cbs dims empty), "cbs_only" (per category, gemeente dims empty); count empty
+ * when suppressed.  Returns 0 or UDC_EIO. */
+int udc_table_write_csv(const struct udc_table *t, const struct udc_spec *spec, FILE *f);
+
+#endif
