@@ -1,0 +1,304 @@
+/*
+ * blist.c - building, deduplicating, padding and shuffling blinded lists.
+ */
+#include "blist.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "blind.h"
+#include "err.h"
+#include "rand.h"
+#include "workq.h"
+
+void
+udc_blist_init(struct udc_blist *l, size_t nkeys, size_t max)
+{
+	memset(l, 0, sizeof(*l));
+	l->nkeys = nkeys;
+	l->max = max;
+}
+
+void
+udc_blist_free(struct udc_blist *l)
+{
+	free(l->pts);
+	free(l->lab);
+	l->pts = NULL;
+	l->lab = NULL;
+	l->n = l->cap = 0;
+}
+
+int
+udc_blist_reserve(struct udc_blist *l, size_t more)
+{
+	size_t want, ncap;
+	uint8_t *p;
+	uint16_t *q;
+
+	if (more > SIZE_MAX / 2 - l->n)
+		return UDC_ELIMIT;
+	want = l->n + more;
+	if (l->max && want > l->max)
+		return UDC_ELIMIT;
+	if (want <= l->cap)
+		return 0;
+	ncap = l->cap ? l->cap : 1024;
+	while (ncap < want)
+		ncap *= 2;
+	if (l->max && ncap > l->max)
+		ncap = l->max;
+	if ((p = realloc(l->pts, ncap * l->nkeys * 32)) == NULL)
+		return UDC_ENOMEM;
+	l->pts = p;
+	if ((q = realloc(l->lab, ncap * sizeof(*q))) == NULL)
+		return UDC_ENOMEM;
+	l->lab = q;
+	l->cap = ncap;
+	return 0;
+}
+
+int
+udc_blist_append(struct udc_blist *l, const uint8_t *pts, const uint16_t *lab, size_t n)
+{
+	int rv;
+
+	if ((rv = udc_blist_reserve(l, n)) != 0)
+		return rv;
+	memcpy(l->pts + l->n * l->nkeys * 32, pts, n * l->nkeys * 32);
+	memcpy(l->lab + l->n, lab, n * sizeof(*lab));
+	l->n += n;
+	return 0;
+}
+
+/* Reading: the input callback hashes and blinds each chunk in parallel. */
+struct build_ctx {
+	struct udc_blist *l;
+	const uint8_t *round_id;
+	const struct udc_scalar *s;
+	struct udc_workq *wq;
+	const struct udc_inrec *recs; /* current chunk */
+	size_t base;                  /* index of recs[0] in l */
+	uint8_t *present;             /* bit j set: key j is real */
+	size_t present_cap;
+};
+
+static int
+build_range(void *arg, size_t begin, size_t end)
+{
+	struct build_ctx *b = arg;
+	struct udc_blist *l = b->l;
+	int rv;
+
+	for (size_t i = begin; i < end; i++) {
+		const struct udc_inrec *r = &b->recs[i];
+		for (size_t j = 0; j < l->nkeys; j++) {
+			uint8_t *p = udc_blist_pt(l, b->base + i, j);
+			if (r->key[j] == NULL) {
+				/* A fresh random element: same shape, never matches. */
+				udc_random_point(p);
+				continue;
+			}
+			udc_hash_to_group(p, b->round_id, (uint32_t)j, r->key[j], strlen(r->key[j]));
+			if ((rv = udc_blind(p, b->s, p)) != 0)
+				return rv;
+		}
+	}
+	return 0;
+}
+
+static int
+build_chunk(void *ctx, const struct udc_inrec *recs, size_t n)
+{
+	struct build_ctx *b = ctx;
+	struct udc_blist *l = b->l;
+	int rv;
+
+	if ((rv = udc_blist_reserve(l, n)) != 0)
+		return rv;
+	if (l->n + n > b->present_cap) {
+		size_t ncap = l->cap;
+		uint8_t *p = realloc(b->present, ncap);
+		if (p == NULL)
+			return UDC_ENOMEM;
+		b->present = p;
+		b->present_cap = ncap;
+	}
+	b->recs = recs;
+	b->base = l->n;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t m = 0;
+		for (size_t j = 0; j < l->nkeys; j++)
+			if (recs[i].key[j] != NULL)
+				m |= (uint8_t)(1u << j);
+		b->present[l->n + i] = m;
+		l->lab[l->n + i] = (uint16_t)recs[i].label;
+	}
+	if ((rv = udc_workq_parallel(b->wq, n, 64, build_range, b)) != 0)
+		return rv;
+	l->n += n;
+	return 0;
+}
+
+static int
+cmp_idx_pt(const void *a, const void *b, void *arg)
+{
+	(void)arg;
+	return memcmp(a, b, 32);
+}
+
+struct sortent {
+	uint8_t pt[32];
+	size_t idx;
+};
+
+static int
+cmp_sortent(const void *a, const void *b)
+{
+	return cmp_idx_pt(a, b, NULL);
+}
+
+/* Replaces every point of key j that occurs more than once by random points;
+ * returns the number of records affected, or a negative error. */
+static long long
+dedupe_key(struct udc_blist *l, size_t j, uint8_t *present)
+{
+	struct sortent *e;
+	size_t m = 0;
+	long long hit = 0;
+
+	if ((e = malloc((l->n ? l->n : 1) * sizeof(*e))) == NULL)
+		return UDC_ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		if (!(present[i] & (1u << j)))
+			continue;
+		memcpy(e[m].pt, udc_blist_pt(l, i, j), 32);
+		e[m].idx = i;
+		m++;
+	}
+	qsort(e, m, sizeof(*e), cmp_sortent);
+	for (size_t a = 0; a < m;) {
+		size_t b = a + 1;
+		while (b < m && memcmp(e[a].pt, e[b].pt, 32) == 0)
+			b++;
+		if (b - a > 1) {
+			for (size_t k = a; k < b; k++) {
+				udc_random_point(udc_blist_pt(l, e[k].idx, j));
+				present[e[k].idx] &= (uint8_t)~(1u << j);
+				hit++;
+			}
+		}
+		a = b;
+	}
+	free(e);
+	return hit;
+}
+
+int
+udc_blist_from_input(struct udc_blist *l, const struct udc_input_opts *opts,
+    const uint8_t round_id[16], const struct udc_scalar *s, struct udc_workq *wq,
+    struct udc_input_stats *st, char *err, size_t errlen)
+{
+	struct build_ctx b = { .l = l, .round_id = round_id, .s = s, .wq = wq };
+	size_t w = 0;
+	int rv;
+
+	if ((rv = udc_input_read(opts, build_chunk, &b, st, err, errlen)) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "%s: %s", opts->path, udc_strerror(rv));
+		goto out;
+	}
+	for (size_t j = 0; j < l->nkeys; j++) {
+		long long hit = dedupe_key(l, j, b.present);
+		if (hit < 0) {
+			rv = (int)hit;
+			goto out;
+		}
+		st->key_duplicate[j] += (uint64_t)hit;
+	}
+	/* Records whose every real key was shared are dropped: they cannot be
+	 * linked 1:1 and would only inflate the margins. */
+	for (size_t i = 0; i < l->n; i++) {
+		if (b.present[i] == 0) {
+			st->rejected[UDC_REJ_DUPLICATE]++;
+			st->accepted--;
+			continue;
+		}
+		if (w != i) {
+			memmove(udc_blist_pt(l, w, 0), udc_blist_pt(l, i, 0), l->nkeys * 32);
+			l->lab[w] = l->lab[i];
+		}
+		w++;
+	}
+	l->n = w;
+out:
+	free(b.present);
+	return rv;
+}
+
+int
+udc_blist_pad(struct udc_blist *l, size_t nlabels, uint64_t *dummies)
+{
+	uint64_t *cnt, max = 0, add = 0;
+	int rv = 0;
+
+	if ((cnt = calloc(nlabels ? nlabels : 1, sizeof(*cnt))) == NULL)
+		return UDC_ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->lab[i] < nlabels)
+			cnt[l->lab[i]]++;
+	for (size_t c = 0; c < nlabels; c++)
+		if (cnt[c] > max)
+			max = cnt[c];
+	for (size_t c = 0; c < nlabels; c++)
+		add += max - cnt[c];
+	if ((rv = udc_blist_reserve(l, (size_t)add)) != 0)
+		goto out;
+	for (size_t c = 0; c < nlabels; c++) {
+		dummies[c] = max - cnt[c];
+		for (uint64_t k = 0; k < dummies[c]; k++) {
+			for (size_t j = 0; j < l->nkeys; j++)
+				udc_random_point(udc_blist_pt(l, l->n, j));
+			l->lab[l->n] = (uint16_t)c;
+			l->n++;
+		}
+	}
+out:
+	free(cnt);
+	return rv;
+}
+
+void
+udc_blist_shuffle(struct udc_blist *l)
+{
+	uint8_t tmp[UDC_MAX_KEYS * 32];
+	size_t rec = l->nkeys * 32;
+
+	for (size_t i = l->n; i > 1; i--) {
+		size_t k = udc_random_uniform((uint32_t)i);
+		size_t a = i - 1;
+		if (k == a)
+			continue;
+		memcpy(tmp, udc_blist_pt(l, a, 0), rec);
+		memcpy(udc_blist_pt(l, a, 0), udc_blist_pt(l, k, 0), rec);
+		memcpy(udc_blist_pt(l, k, 0), tmp, rec);
+		uint16_t t = l->lab[a];
+		l->lab[a] = l->lab[k];
+		l->lab[k] = t;
+	}
+}
+
+int
+udc_blind_records(uint8_t *pts, size_t n, size_t nkeys, const struct udc_scalar *s,
+    struct udc_workq *wq)
+{
+	return udc_blind_batch(wq, s, pts, n * nkeys, NULL);
+}
+
+int
+udc_blist_blind(struct udc_blist *l, const struct udc_scalar *s, struct udc_workq *wq)
+{
+	return udc_blind_records(l->pts, l->n, l->nkeys, s, wq);
+}

@@ -1,0 +1,360 @@
+/*
+ * daemon.c - process wiring common to both nodes.
+ *
+ * Threads: main (waits for a signal), control (serves udcctl on the ipc
+ * socket, one request at a time: every command is quick), the worker pool,
+ * and whatever the party starts (protocol threads).
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "rounds.h"
+#include "secmem.h"
+#include "spec.h"
+#include "store.h"
+#include "transport.h"
+#include "workq.h"
+
+#define RESULT_MAX (256u * 1024 * 1024)
+
+long long
+udc_now(void)
+{
+	return (long long)time(NULL);
+}
+
+void
+udc_reply_error(Udcctl__Reply *rep, int status, char *buf, size_t buflen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, buflen, fmt, ap);
+	va_end(ap);
+	rep->status = status;
+	rep->error = buf;
+}
+
+static void
+fill_info(Udcctl__RoundInfo *ri, struct udc_round *x)
+{
+	udcctl__round_info__init(ri);
+	ri->round_id = x->id;
+	ri->state = x->state;
+	ri->step = x->step;
+	ri->progress = x->progress;
+	ri->error = x->error;
+	ri->spec_hash = x->spec_hash;
+	ri->started = x->started;
+	ri->finished = x->finished;
+}
+
+static void
+ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, Udcctl__Reply *rep, char *buf,
+    size_t buflen)
+{
+	struct udc_spec *spec = NULL;
+	char err[512], hex[65];
+	const char *src = (a->source && a->source[0]) ? a->source : "spec";
+	int rv;
+
+	if ((rv = udc_spec_parse((const char *)a->spec_text.data, a->spec_text.len, src, &spec, err,
+	    sizeof(err))) != 0) {
+		udc_reply_error(rep, rv, buf, buflen, "%s", err);
+		return;
+	}
+	udc_spec_hash_hex(spec, hex);
+	if ((rv = udc_store_approve(n->cfg->state_dir, hex, a->spec_text.data, a->spec_text.len)) != 0) {
+		udc_reply_error(rep, rv, buf, buflen, "cannot store the approval: %s", udc_strerror(rv));
+	} else {
+		snprintf(buf, buflen, "approved spec '%s' %s on node %s", spec->name, hex, n->cfg->name);
+		rep->text = buf;
+		log_info("spec '%s' %s approved", spec->name, hex);
+	}
+	udc_spec_free(spec);
+}
+
+static void
+ctl_result(struct udc_node *n, const Udcctl__RoundQuery *q, Udcctl__Reply *rep, char **owned,
+    char *buf, size_t buflen)
+{
+	struct udc_round x;
+	char rel[96];
+	const char *fmt = (q->format && q->format[0]) ? q->format : "csv";
+	int rv;
+
+	if (strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
+		udc_reply_error(rep, UDC_EINVAL, buf, buflen, "unknown format '%s' (csv or json)", fmt);
+		return;
+	}
+	if (udc_rounds_get(n->rounds, q->round_id, &x) != 0) {
+		udc_reply_error(rep, UDC_ENOTFOUND, buf, buflen, "no round %s on this node", q->round_id);
+		return;
+	}
+	if (strcmp(x.state, "done") != 0) {
+		udc_reply_error(rep, UDC_ESTATE, buf, buflen, "round %s is %s%s%s", x.id, x.state,
+		    x.error[0] ? ": " : "", x.error);
+		return;
+	}
+	snprintf(rel, sizeof(rel), "rounds/%s/result.%s", x.id, fmt);
+	if ((rv = udc_store_read(n->cfg->state_dir, rel, RESULT_MAX, owned, NULL)) != 0) {
+		udc_reply_error(rep, rv, buf, buflen, "cannot read %s: %s", rel, udc_strerror(rv));
+		return;
+	}
+	rep->text = *owned;
+}
+
+/* One request in, one reply out.  Unknown or malformed requests get an
+ * error reply; nothing a local client sends stops the loop. */
+static void
+ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *data, size_t len,
+    nng_msg **out)
+{
+	Udcctl__Request *req = udcctl__request__unpack(NULL, len, data);
+	Udcctl__Reply rep = UDCCTL__REPLY__INIT;
+	Udcctl__RoundInfo one, **list = NULL, *infos = NULL;
+	struct udc_round x, *all = NULL;
+	size_t nall = 0;
+	char buf[1024], *owned = NULL;
+
+	if (req == NULL) {
+		udc_reply_error(&rep, UDC_EPROTO, buf, sizeof(buf), "malformed control request");
+		goto reply;
+	}
+	switch (req->cmd_case) {
+	case UDCCTL__REQUEST__CMD_SPEC_APPROVE:
+		ctl_approve(n, req->spec_approve, &rep, buf, sizeof(buf));
+		break;
+	case UDCCTL__REQUEST__CMD_ROUND_START:
+		if (ops->round_start == NULL) {
+			udc_reply_error(&rep, UDC_EREFUSED, buf, sizeof(buf),
+			    "rounds are started at the gemeente node; this is the %s node", ops->progname);
+			break;
+		}
+		ops->round_start(n, req->round_start->spec_text.data, req->round_start->spec_text.len,
+		    &rep, buf, sizeof(buf));
+		break;
+	case UDCCTL__REQUEST__CMD_ROUND_STATUS:
+		if (udc_rounds_get(n->rounds, req->round_status->round_id, &x) != 0) {
+			udc_reply_error(&rep, UDC_ENOTFOUND, buf, sizeof(buf), "no round %s on this node",
+			    req->round_status->round_id);
+			break;
+		}
+		fill_info(&one, &x);
+		rep.round = &one;
+		break;
+	case UDCCTL__REQUEST__CMD_ROUND_RESULT:
+		ctl_result(n, req->round_result, &rep, &owned, buf, sizeof(buf));
+		break;
+	case UDCCTL__REQUEST__CMD_ROUND_LIST:
+		if (udc_rounds_all(n->rounds, &all, &nall) != 0) {
+			udc_reply_error(&rep, UDC_ENOMEM, buf, sizeof(buf), "out of memory");
+			break;
+		}
+		list = calloc(nall ? nall : 1, sizeof(*list));
+		infos = calloc(nall ? nall : 1, sizeof(*infos));
+		if (!list || !infos) {
+			udc_reply_error(&rep, UDC_ENOMEM, buf, sizeof(buf), "out of memory");
+			break;
+		}
+		for (size_t i = 0; i < nall; i++) {
+			fill_info(&infos[i], &all[i]);
+			list[i] = &infos[i];
+		}
+		rep.n_rounds = nall;
+		rep.rounds = list;
+		break;
+	default:
+		udc_reply_error(&rep, UDC_EINVAL, buf, sizeof(buf), "unknown control command");
+		break;
+	}
+reply: {
+	size_t sz = udcctl__reply__get_packed_size(&rep);
+	if (nng_msg_alloc(out, sz) == 0)
+		udcctl__reply__pack(&rep, nng_msg_body(*out));
+	else
+		*out = NULL;
+}
+	free(owned);
+	free(list);
+	free(infos);
+	free(all);
+	if (req)
+		udcctl__request__free_unpacked(req, NULL);
+}
+
+struct ctl_thread_arg {
+	struct udc_node *n;
+	const struct udc_party_ops *ops;
+};
+
+static void *
+ctl_thread(void *p)
+{
+	struct ctl_thread_arg *a = p;
+	struct udc_node *n = a->n;
+
+	while (!atomic_load(&n->stopping)) {
+		nng_msg *m, *out = NULL;
+		int nrv = nng_recvmsg(n->ctl, &m, 0);
+		if (nrv == NNG_ECLOSED)
+			break;
+		if (nrv != 0) {
+			log_warnx("control: receive failed: %s", nng_strerror(nrv));
+			continue;
+		}
+		ctl_serve(n, a->ops, nng_msg_body(m), nng_msg_len(m), &out);
+		nng_msg_free(m);
+		if (out && (nrv = nng_sendmsg(n->ctl, out, 0)) != 0) {
+			nng_msg_free(out);
+			if (nrv == NNG_ECLOSED)
+				break;
+		}
+	}
+	return NULL;
+}
+
+static void
+usage(const char *prog)
+{
+	fprintf(stderr,
+	    "usage: %s -c CONFIG [--check-config] [-d]\n"
+	    "  -c, --config FILE   node configuration (see docs/operations.md)\n"
+	    "  --check-config      validate the configuration and exit\n"
+	    "  -d, --debug         log at debug level (overrides log_level)\n"
+	    "The daemon always runs in the foreground (for systemd and tests).\n",
+	    prog);
+}
+
+int
+udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
+{
+	static const struct option lopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct udc_node node;
+	struct ctl_thread_arg cta = { .n = &node, .ops = ops };
+	const char *cfgpath = NULL;
+	int check = 0, debug = 0, ch, rv, status = 1, sig;
+	char err[1024];
+	sigset_t set;
+	pthread_t ctl_thr;
+	int ctl_started = 0, party_started = 0;
+
+	memset(&node, 0, sizeof(node));
+	while ((ch = getopt_long(argc, argv, "c:dh", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cfgpath = optarg; break;
+		case 'C': check = 1; break;
+		case 'd': debug = 1; break;
+		case 'h': usage(ops->progname); return 0;
+		default: usage(ops->progname); return 2;
+		}
+	}
+	if (cfgpath == NULL || optind != argc) {
+		usage(ops->progname);
+		return 2;
+	}
+	log_init(ops->progname, UDC_LOG_INFO, 0);
+	if ((rv = udc_config_load(cfgpath, &node.cfg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "%s: %s\n", ops->progname, err);
+		return 2;
+	}
+	if (node.cfg->role != ops->role) {
+		fprintf(stderr, "%s: %s: role is %s, this program is the %s node\n", ops->progname,
+		    cfgpath, node.cfg->role == UDC_ROLE_CBS ? "cbs" : "gemeente",
+		    ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente");
+		udc_config_free(node.cfg);
+		return 2;
+	}
+	if (check) {
+		printf("configuration OK\n");
+		udc_config_free(node.cfg);
+		return 0;
+	}
+	log_init(ops->progname, debug ? UDC_LOG_DEBUG : node.cfg->log_level, node.cfg->use_syslog);
+	if (udc_secmem_init() != 0)
+		fatalx("cannot initialise libsodium");
+	/* Signals are taken by sigwait in this thread only. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rv = udc_store_init(node.cfg->state_dir, err, sizeof(err))) != 0 ||
+	    (rv = udc_rounds_open(&node.rounds, node.cfg->state_dir)) != 0) {
+		log_warnx("state directory %s: %s", node.cfg->state_dir, err[0] ? err : udc_strerror(rv));
+		goto out;
+	}
+	if ((rv = udc_workq_new(&node.wq, node.cfg->workers > 0 ? (unsigned)node.cfg->workers - 1 : 0)) != 0) {
+		log_warnx("worker pool: %s", udc_strerror(rv));
+		goto out;
+	}
+	if ((rv = udc_peer_open(&node.peer, node.cfg, err, sizeof(err))) != 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (ops->start && (rv = ops->start(&node, err, sizeof(err))) != 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	party_started = 1;
+	if ((rv = udc_ctl_listen(&node.ctl, node.cfg->control_socket, err, sizeof(err))) != 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (pthread_create(&ctl_thr, NULL, ctl_thread, &cta) != 0) {
+		log_warn("control thread");
+		goto out;
+	}
+	ctl_started = 1;
+	log_info("node %s (%s) ready: peer %s, control %s, %u crypto threads", node.cfg->name,
+	    ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente",
+	    ops->role == UDC_ROLE_CBS ? node.cfg->peer_listen : node.cfg->peer_connect,
+	    node.cfg->control_socket, udc_workq_width(node.wq));
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP ignored: restart the daemon to reload its configuration");
+			continue;
+		}
+		break;
+	}
+	log_info("signal %d: shutting down", sig);
+	status = 0;
+out:
+	atomic_store(&node.stopping, 1);
+	if (nng_socket_id(node.ctl) > 0)
+		nng_close(node.ctl);
+	if (ctl_started)
+		pthread_join(ctl_thr, NULL);
+	if (nng_socket_id(node.peer) > 0)
+		nng_close(node.peer);
+	if (party_started && ops->stop)
+		ops->stop(&node);
+	if (node.wq)
+		udc_workq_free(node.wq);
+	udc_rounds_close(node.rounds);
+	if (node.cfg && status == 0)
+		unlink(node.cfg->control_socket);
+	udc_config_free(node.cfg);
+	return status;
+}

@@ -1,0 +1,41 @@
+/*
+ * rounds.h - the node's register of rounds: in memory for udcctl, on disk
+ * (STATE/rounds/<id>/status.json) so that it survives a restart.
+ */
+#ifndef UDC_ROUNDS_H
+#define UDC_ROUNDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct udc_round {
+	char id[33];
+	char state[16];     /* queued, running, done, failed */
+	char step[32];      /* where the protocol is */
+	unsigned progress;  /* per mille within the step */
+	char error[320];
+	char spec_hash[65];
+	int64_t started, finished; /* unix seconds; 0 = not yet */
+};
+
+struct udc_rounds;
+
+/* Loads every round on disk.  A round still queued or running when the
+ * daemon stopped is marked failed ("interrupted: ..."), since its scalars
+ * died with the process. */
+int udc_rounds_open(struct udc_rounds **out, const char *state_dir);
+void udc_rounds_close(struct udc_rounds *r);
+int udc_rounds_add(struct udc_rounds *r, const char *id, const char *spec_hash, const char *state);
+/* NULL leaves a field as it is; the file is rewritten when state or step change. */
+int udc_rounds_update(struct udc_rounds *r, const char *id, const char *state, const char *step,
+    unsigned progress, const char *error);
+/* Copies one round; UDC_ENOTFOUND if unknown. */
+int udc_rounds_get(struct udc_rounds *r, const char *id, struct udc_round *out);
+/* Copies all rounds (oldest first); free *out. */
+int udc_rounds_all(struct udc_rounds *r, struct udc_round **out, size_t *n);
+/* Hex of 16 random bytes. */
+void udc_round_id_hex(const uint8_t id[16], char out[33]);
+/* Parses 32 hex digits; UDC_EINVAL otherwise. */
+int udc_round_id_parse(const char *hex, uint8_t id[16]);
+
+#endif

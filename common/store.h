@@ -1,0 +1,32 @@
+/*
+ * store.h - the node's state directory.
+ *
+ *   STATE/approvals/<spec-hash>.spec   specs approved by this node's operator
+ *   STATE/rounds/<round-id>/status.json, result.csv, result.json
+ *
+ * Every file is written to a temporary name, fsync'ed and renamed, so a crash
+ * leaves either the old or the new version, never half of one.
+ */
+#ifndef UDC_STORE_H
+#define UDC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Creates STATE, STATE/approvals and STATE/rounds (mode 0700) if missing. */
+int udc_store_init(const char *state_dir, char *err, size_t errlen);
+/* Writes data atomically to STATE/<rel> (rel may contain one directory level,
+ * which is created). */
+int udc_store_write(const char *state_dir, const char *rel, const void *data, size_t len);
+/* Reads STATE/<rel> (at most max bytes) into a malloc'd NUL-terminated buffer. */
+int udc_store_read(const char *state_dir, const char *rel, size_t max, char **data, size_t *len);
+/* Records an approval of spec text with the given hash (hex). */
+int udc_store_approve(const char *state_dir, const char *hash_hex, const void *text, size_t len);
+/* 1 if approved, 0 if not. */
+int udc_store_is_approved(const char *state_dir, const char *hash_hex);
+/* Round ids (directory names under STATE/rounds), sorted; free with
+ * udc_store_list_free. */
+int udc_store_rounds(const char *state_dir, char ***ids, size_t *n);
+void udc_store_list_free(char **ids, size_t n);
+
+#endif

@@ -1,0 +1,242 @@
+/*
+ * transport.c - NNG socket set-up for the peer link (TLS) and control (ipc).
+ */
+#include "transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
+
+#include "config.h"
+#include "err.h"
+#include "secmem.h"
+
+#define PEM_MAX (64 * 1024)
+
+int
+udc_nng_err(int nngrv)
+{
+	switch (nngrv) {
+	case 0: return 0;
+	case NNG_ETIMEDOUT: return UDC_ETIMEDOUT;
+	case NNG_ECLOSED: return UDC_ECLOSED;
+	case NNG_ENOMEM: return UDC_ENOMEM;
+	case NNG_EMSGSIZE: return UDC_ELIMIT;
+	case NNG_EPEERAUTH:
+	case NNG_ECRYPTO: return UDC_ECRYPTO;
+	default: return UDC_EIO;
+	}
+}
+
+/* Reads a PEM file into a NUL-terminated buffer: locked memory for keys. */
+static int
+read_pem(const char *path, int secret, char **out, char *err, size_t errlen)
+{
+	char *buf;
+	ssize_t r;
+	size_t len = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return UDC_EIO;
+	}
+	buf = secret ? udc_secmem_alloc(PEM_MAX + 1) : malloc(PEM_MAX + 1);
+	if (buf == NULL) {
+		close(fd);
+		return UDC_ENOMEM;
+	}
+	while ((r = read(fd, buf + len, PEM_MAX - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	if (r < 0 || len == PEM_MAX) {
+		snprintf(err, errlen, "%s: %s", path, r < 0 ? strerror(errno) : "file too large");
+		secret ? udc_secmem_free(buf) : free(buf);
+		return UDC_EIO;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static int
+tls_config(nng_tls_config **out, const struct udc_config *cfg, char *err, size_t errlen)
+{
+	nng_tls_config *tls = NULL;
+	char *cert = NULL, *key = NULL;
+	int server = cfg->role == UDC_ROLE_CBS;
+	int rv, nrv;
+
+	if ((rv = udc_keyfile_check(cfg->key_file, err, errlen)) != 0)
+		return rv;
+	if ((nrv = nng_tls_config_alloc(&tls, server ? NNG_TLS_MODE_SERVER : NNG_TLS_MODE_CLIENT)) != 0) {
+		snprintf(err, errlen, "TLS: %s", nng_strerror(nrv));
+		return udc_nng_err(nrv);
+	}
+	if ((nrv = nng_tls_config_auth_mode(tls, NNG_TLS_AUTH_MODE_REQUIRED)) != 0 ||
+	    (nrv = nng_tls_config_version(tls, NNG_TLS_1_2, NNG_TLS_1_3)) != 0) {
+		snprintf(err, errlen, "TLS: %s", nng_strerror(nrv));
+		rv = udc_nng_err(nrv);
+		goto out;
+	}
+	if ((nrv = nng_tls_config_ca_file(tls, cfg->ca_file)) != 0) {
+		snprintf(err, errlen, "%s: cannot load CA certificate: %s", cfg->ca_file, nng_strerror(nrv));
+		rv = UDC_EIO;
+		goto out;
+	}
+	if ((rv = read_pem(cfg->cert_file, 0, &cert, err, errlen)) != 0 ||
+	    (rv = read_pem(cfg->key_file, 1, &key, err, errlen)) != 0)
+		goto out;
+	if ((nrv = nng_tls_config_own_cert(tls, cert, key, NULL)) != 0) {
+		snprintf(err, errlen, "%s, %s: cannot load certificate and key: %s", cfg->cert_file,
+		    cfg->key_file, nng_strerror(nrv));
+		rv = UDC_EIO;
+		goto out;
+	}
+	if (!server && (nrv = nng_tls_config_server_name(tls, cfg->server_name)) != 0) {
+		snprintf(err, errlen, "TLS server name: %s", nng_strerror(nrv));
+		rv = UDC_EIO;
+		goto out;
+	}
+out:
+	free(cert);
+	udc_secmem_free(key);
+	if (rv != 0) {
+		nng_tls_config_free(tls);
+		return rv;
+	}
+	*out = tls;
+	return 0;
+}
+
+int
+udc_peer_open(nng_socket *out, const struct udc_config *cfg, char *err, size_t errlen)
+{
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	nng_tls_config *tls = NULL;
+	nng_listener l;
+	nng_dialer d;
+	int server = cfg->role == UDC_ROLE_CBS;
+	int rv, nrv;
+
+	if ((rv = tls_config(&tls, cfg, err, errlen)) != 0)
+		return rv;
+	nrv = server ? nng_rep0_open(&s) : nng_req0_open(&s);
+	if (nrv != 0)
+		goto nngfail;
+	if ((nrv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, cfg->max_message)) != 0)
+		goto nngfail;
+	if (server) {
+		if ((nrv = nng_listener_create(&l, s, cfg->peer_listen)) != 0 ||
+		    (nrv = nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, cfg->max_message)) != 0 ||
+		    (nrv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls)) != 0)
+			goto nngfail;
+		if ((nrv = nng_listener_start(l, 0)) != 0) {
+			snprintf(err, errlen, "listen on %s: %s", cfg->peer_listen, nng_strerror(nrv));
+			rv = udc_nng_err(nrv);
+			goto out;
+		}
+	} else {
+		if ((nrv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, cfg->resend_ms)) != 0 ||
+		    (nrv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, cfg->peer_timeout_ms)) != 0 ||
+		    (nrv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, cfg->peer_timeout_ms)) != 0 ||
+		    (nrv = nng_dialer_create(&d, s, cfg->peer_connect)) != 0 ||
+		    (nrv = nng_dialer_set_size(d, NNG_OPT_RECVMAXSZ, cfg->max_message)) != 0 ||
+		    (nrv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls)) != 0)
+			goto nngfail;
+		/* Non-blocking: the dialer keeps retrying in the background, so
+		 * the gemeente may start before the CBS node. */
+		if ((nrv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
+			goto nngfail;
+	}
+	*out = s;
+	rv = 0;
+	goto out;
+nngfail:
+	snprintf(err, errlen, "peer socket: %s", nng_strerror(nrv));
+	rv = udc_nng_err(nrv);
+out:
+	/* The socket holds its own reference to the TLS configuration. */
+	nng_tls_config_free(tls);
+	if (rv != 0 && nng_socket_id(s) > 0)
+		nng_close(s);
+	return rv;
+}
+
+int
+udc_ctl_listen(nng_socket *out, const char *path, char *err, size_t errlen)
+{
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	nng_listener l;
+	char url[512];
+	int nrv;
+
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	if ((nrv = nng_rep0_open(&s)) != 0 ||
+	    (nrv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, 2 * 1024 * 1024)) != 0 ||
+	    (nrv = nng_listener_create(&l, s, url)) != 0 ||
+	    (nrv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0 ||
+	    (nrv = nng_listener_start(l, 0)) != 0) {
+		snprintf(err, errlen, "control socket %s: %s", path, nng_strerror(nrv));
+		if (nng_socket_id(s) > 0)
+			nng_close(s);
+		return udc_nng_err(nrv);
+	}
+	/* Belt and braces: the mode must hold even if NNG ignored it. */
+	if (chmod(path, 0600) != 0) {
+		snprintf(err, errlen, "control socket %s: chmod: %s", path, strerror(errno));
+		nng_close(s);
+		return UDC_EIO;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+udc_ctl_dial(nng_socket *out, const char *path, int timeout_ms, char *err, size_t errlen)
+{
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	char url[512];
+	int nrv;
+
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	if ((nrv = nng_req0_open(&s)) != 0 ||
+	    (nrv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, 64 * 1024 * 1024)) != 0 ||
+	    (nrv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
+	    (nrv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, timeout_ms)) != 0 ||
+	    /* Requests to a local daemon are cheap; never resend them. */
+	    (nrv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
+	    (nrv = nng_dial(s, url, NULL, 0)) != 0) {
+		snprintf(err, errlen, "cannot reach the daemon at %s: %s", path, nng_strerror(nrv));
+		if (nng_socket_id(s) > 0)
+			nng_close(s);
+		return udc_nng_err(nrv);
+	}
+	*out = s;
+	return 0;
+}
+
+int
+udc_req_call(nng_socket s, const void *buf, size_t len, nng_msg **reply)
+{
+	nng_msg *m;
+	int nrv;
+
+	if ((nrv = nng_msg_alloc(&m, len)) != 0)
+		return udc_nng_err(nrv);
+	memcpy(nng_msg_body(m), buf, len);
+	if ((nrv = nng_sendmsg(s, m, 0)) != 0) {
+		nng_msg_free(m);
+		return udc_nng_err(nrv);
+	}
+	if ((nrv = nng_recvmsg(s, reply, 0)) != 0)
+		return udc_nng_err(nrv);
+	return 0;
+}

@@ -1,0 +1,32 @@
+/*
+ * transport.h - NNG sockets: the peer link over mutual TLS, the local
+ * control channel over ipc, and a synchronous request helper.
+ *
+ * Every socket gets NNG_OPT_RECVMAXSZ before it starts, so a peer cannot make
+ * NNG allocate what a length prefix claims.  TLS: auth mode REQUIRED on both
+ * ends, only the configured CA trusted, the CBS certificate's name checked
+ * by the gemeente.  The private key is read into locked memory and wiped
+ * once NNG has parsed it.
+ */
+#ifndef UDC_TRANSPORT_H
+#define UDC_TRANSPORT_H
+
+#include <stddef.h>
+#include <nng/nng.h>
+
+struct udc_config;
+
+/* Peer socket: rep0 listening (CBS) or req0 dialing (gemeente). */
+int udc_peer_open(nng_socket *out, const struct udc_config *cfg, char *err, size_t errlen);
+/* Control socket: rep0 listening on ipc://path with mode 0600. */
+int udc_ctl_listen(nng_socket *out, const char *path, char *err, size_t errlen);
+/* Control client: req0 dialing ipc://path; fails at once if nobody listens. */
+int udc_ctl_dial(nng_socket *out, const char *path, int timeout_ms, char *err, size_t errlen);
+/* Sends len bytes on a req0 socket and waits for the reply (socket timeouts
+ * apply).  *reply is owned by the caller (nng_msg_free).  Returns 0,
+ * UDC_ETIMEDOUT, UDC_ECLOSED or UDC_EIO. */
+int udc_req_call(nng_socket s, const void *buf, size_t len, nng_msg **reply);
+/* Maps an NNG error to a udc_err. */
+int udc_nng_err(int nngrv);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * wire.c - decoding and checking peer messages.
+ */
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+/* protobuf-c allocates while it unpacks; a budget per message keeps a
+ * crafted message (huge repeated counts, deep nesting) from costing more
+ * than a small multiple of its own size. */
+struct budget {
+	size_t left;
+};
+
+static void *
+budget_alloc(void *data, size_t size)
+{
+	struct budget *b = data;
+	size_t *p;
+
+	if (size > b->left || size > SIZE_MAX - sizeof(size_t))
+		return NULL;
+	if ((p = malloc(size + sizeof(size_t))) == NULL)
+		return NULL;
+	b->left -= size;
+	*p = size;
+	return p + 1;
+}
+
+static void
+budget_free(void *data, void *ptr)
+{
+	(void)data;
+	if (ptr)
+		free((size_t *)ptr - 1);
+}
+
+/* Freeing needs no budget: every block carries its own header. */
+static ProtobufCAllocator free_allocator = { .alloc = budget_alloc, .free = budget_free };
+
+int
+udc_wire_decode(const void *buf, size_t len, Udc__Envelope **out, char *err, size_t errlen)
+{
+	struct budget b = { .left = 2 * len + 64 * 1024 };
+	ProtobufCAllocator a = { .alloc = budget_alloc, .free = budget_free, .allocator_data = &b };
+	Udc__Envelope *env;
+
+	env = udc__envelope__unpack(&a, len, buf);
+	if (env == NULL) {
+		snprintf(err, errlen, "undecodable message of %zu bytes", len);
+		return UDC_EPROTO;
+	}
+	if (env->version != UDC_PROTO_VERSION) {
+		snprintf(err, errlen, "protocol version %u not supported (want %u)", env->version,
+		    UDC_PROTO_VERSION);
+		goto bad;
+	}
+	if (env->round_id.len != 16) {
+		snprintf(err, errlen, "round id of %zu bytes (want 16)", env->round_id.len);
+		goto bad;
+	}
+	if (env->body_case == UDC__ENVELOPE__BODY__NOT_SET) {
+		snprintf(err, errlen, "message without a body");
+		goto bad;
+	}
+	*out = env;
+	return 0;
+bad:
+	udc__envelope__free_unpacked(env, &free_allocator);
+	return UDC_EPROTO;
+}
+
+void
+udc_wire_free(Udc__Envelope *env)
+{
+	if (env)
+		udc__envelope__free_unpacked(env, &free_allocator);
+}
+
+int
+udc_wire_encode(const Udc__Envelope *env, uint8_t **buf, size_t *len)
+{
+	size_t n = udc__envelope__get_packed_size(env);
+	uint8_t *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		return UDC_ENOMEM;
+	*len = udc__envelope__pack(env, p);
+	*buf = p;
+	return 0;
+}
+
+int
+udc_wire_check_chunk(const Udc__Chunk *ch, size_t nkeys, size_t max_n, size_t nlabels,
+    char *err, size_t errlen)
+{
+	if (ch->n == 0 && !ch->last) {
+		snprintf(err, errlen, "chunk %u: empty but not last", ch->index);
+		return UDC_EPROTO;
+	}
+	if (ch->n > max_n) {
+		snprintf(err, errlen, "chunk %u: %u records, limit %zu", ch->index, ch->n, max_n);
+		return UDC_EPROTO;
+	}
+	if (ch->nkeys != nkeys) {
+		snprintf(err, errlen, "chunk %u: %u keys, the spec has %zu", ch->index, ch->nkeys, nkeys);
+		return UDC_EPROTO;
+	}
+	if (ch->points.len != (size_t)ch->n * nkeys * 32) {
+		snprintf(err, errlen, "chunk %u: %zu bytes of points for %u records", ch->index,
+		    ch->points.len, ch->n);
+		return UDC_EPROTO;
+	}
+	if (ch->labels.len != (size_t)ch->n * 2) {
+		snprintf(err, errlen, "chunk %u: %zu bytes of labels for %u records", ch->index,
+		    ch->labels.len, ch->n);
+		return UDC_EPROTO;
+	}
+	for (size_t i = 0; i < ch->n; i++) {
+		if (udc_wire_label(ch, i) >= nlabels) {
+			snprintf(err, errlen, "chunk %u: label %u out of range (%zu labels)", ch->index,
+			    udc_wire_label(ch, i), nlabels);
+			return UDC_EPROTO;
+		}
+	}
+	return 0;
+}
+
+const char *
+udc_wire_body_name(Udc__Envelope__BodyCase c)
+{
+	switch (c) {
+	case UDC__ENVELOPE__BODY_PROPOSE: return "propose";
+	case UDC__ENVELOPE__BODY_PROPOSE_REPLY: return "propose_reply";
+	case UDC__ENVELOPE__BODY_G_CHUNK: return "g_chunk";
+	case UDC__ENVELOPE__BODY_ACK: return "ack";
+	case UDC__ENVELOPE__BODY_STATUS: return "status";
+	case UDC__ENVELOPE__BODY_STATUS_REPLY: return "status_reply";
+	case UDC__ENVELOPE__BODY_FETCH: return "fetch";
+	case UDC__ENVELOPE__BODY_C_CHUNK: return "c_chunk";
+	case UDC__ENVELOPE__BODY_R_CHUNK: return "r_chunk";
+	case UDC__ENVELOPE__BODY_FINISH: return "finish";
+	case UDC__ENVELOPE__BODY_RESULT: return "result";
+	case UDC__ENVELOPE__BODY_ABORT: return "abort";
+	case UDC__ENVELOPE__BODY_ERROR: return "error";
+	default: return "unknown";
+	}
+}

@@ -1,0 +1,39 @@
+/*
+ * wire.h - protobuf-c glue for the peer protocol (proto/wire.proto).
+ *
+ * Decoding is the first line of defence against a buggy or hostile peer:
+ * protobuf-c runs under an allocator with a budget, the envelope's version,
+ * round id and body are checked, and chunks are checked against the round's
+ * shape before any point is touched.
+ */
+#ifndef UDC_WIRE_H
+#define UDC_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "wire.pb-c.h"
+
+#define UDC_PROTO_VERSION 1
+#define UDC_MAX_CHUNK_RECORDS 65536
+
+/* Decodes buf into *out (free with udc_wire_free).  UDC_EPROTO with a reason
+ * in err for anything malformed: not protobuf, over the allocation budget,
+ * wrong version, round id not 16 bytes, no body. */
+int udc_wire_decode(const void *buf, size_t len, Udc__Envelope **out, char *err, size_t errlen);
+void udc_wire_free(Udc__Envelope *env);
+/* Serialises env into a fresh malloc'd buffer. */
+int udc_wire_encode(const Udc__Envelope *env, uint8_t **buf, size_t *len);
+/* Checks a chunk: n <= max_n, nkeys as expected, points n*nkeys*32 bytes,
+ * labels n*2 bytes each < nlabels.  UDC_EPROTO with a reason otherwise. */
+int udc_wire_check_chunk(const Udc__Chunk *ch, size_t nkeys, size_t max_n, size_t nlabels,
+    char *err, size_t errlen);
+/* Little-endian uint16 label i of a chunk. */
+static inline uint16_t
+udc_wire_label(const Udc__Chunk *ch, size_t i)
+{
+	return (uint16_t)(ch->labels.data[2 * i] | (ch->labels.data[2 * i + 1] << 8));
+}
+/* Name of a body case, for logs and errors. */
+const char *udc_wire_body_name(Udc__Envelope__BodyCase c);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * cbs.h - the CBS node: it answers the gemeente's requests (REP), prepares
+ * its own blinded list, links, counts, applies disclosure control and
+ * releases the table.
+ */
+#ifndef UDC_CBS_H
+#define UDC_CBS_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "blist.h"
+#include "daemon.h"
+#include "input.h"
+#include "wire.h"
+
+#define CBS_SERVICE_THREADS 4
+#define CBS_MAX_RECORDS 100000000ULL /* per side and round */
+
+struct udc_scalar;
+struct udc_spec;
+
+enum sess_state {
+	SS_UPLOAD = 0, /* receiving H(k)^a, preparing own list in the background */
+	SS_RETURN,     /* own list sent out; receiving H(k)^ba */
+	SS_DONE,       /* table released */
+	SS_FAILED,
+};
+
+struct session {
+	struct session *next;
+	uint8_t rid[16];
+	char idhex[33];
+	char spec_hex[65];
+	pthread_mutex_t mtx;
+	enum sess_state state;
+	char error[320];
+	long long last_seen;
+	long long started;
+	int refs;                 /* handlers and the preparer using it */
+	struct udc_spec *spec;
+	struct udc_scalar *b;     /* wiped as soon as both uses are over */
+	char gname[64];
+
+	/* step 1: the gemeente's tuples, raised to b */
+	struct udc_blist g;
+	uint64_t g_expected;
+	uint32_t g_next;          /* next chunk index expected */
+	int g_done;
+
+	/* step 2: own tuples (H(k)^b), padded and shuffled, built by a thread */
+	pthread_t prep;
+	int prep_started, prep_done, prep_failed;
+	unsigned prep_progress;
+	struct udc_blist c;
+	uint64_t *dummies;        /* per category */
+	struct udc_input_stats cst;
+	size_t c_chunk;           /* records per outgoing chunk */
+	uint32_t c_chunks;
+
+	/* step 3: CBS tuples back from the gemeente, raised to a */
+	struct udc_blist r;
+	uint32_t r_next;
+	int r_done;
+
+	/* step 4 */
+	uint8_t *result;          /* packed Result body, answered to every Finish */
+	size_t result_len;
+};
+
+struct cbs {
+	struct udc_node *n;
+	pthread_t svc[CBS_SERVICE_THREADS];
+	int nsvc;
+	pthread_t reaper;
+	pthread_mutex_t mtx;      /* the session list */
+	pthread_cond_t cv;
+	struct session *sessions;
+	int stop;
+};
+
+/* session.c */
+void cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **reply);
+void cbs_reap(struct cbs *cb, int all);
+
+#endif

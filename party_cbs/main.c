@@ -1,0 +1,145 @@
+/*
+ * main.c - cbsd: the CBS node.
+ *
+ * Service threads each own an NNG context on the REP socket and answer one
+ * request at a time with blocking calls (never inside an aio callback);
+ * the crypto inside a request runs on the shared worker pool.  A reaper
+ * fails rounds whose gemeente went silent.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cbs.h"
+#include "err.h"
+#include "log.h"
+
+static void *
+service(void *p)
+{
+	struct cbs *cb = p;
+	nng_ctx ctx;
+	nng_aio *aio;
+	int nrv;
+
+	if ((nrv = nng_ctx_open(&ctx, cb->n->peer)) != 0 || (nrv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
+		log_warnx("service thread: %s", nng_strerror(nrv));
+		return NULL;
+	}
+	for (;;) {
+		nng_msg *m, *out = NULL;
+
+		nng_ctx_recv(ctx, aio);
+		nng_aio_wait(aio);
+		if ((nrv = nng_aio_result(aio)) != 0) {
+			if (nrv == NNG_ECLOSED || atomic_load(&cb->n->stopping))
+				break;
+			log_warnx("peer receive: %s", nng_strerror(nrv));
+			continue;
+		}
+		m = nng_aio_get_msg(aio);
+		cbs_handle(cb, nng_msg_body(m), nng_msg_len(m), &out);
+		nng_msg_free(m);
+		if (out == NULL)
+			continue;
+		nng_aio_set_msg(aio, out);
+		nng_ctx_send(ctx, aio);
+		nng_aio_wait(aio);
+		if ((nrv = nng_aio_result(aio)) != 0) {
+			nng_msg_free(out);
+			if (nrv == NNG_ECLOSED)
+				break;
+		}
+	}
+	nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	return NULL;
+}
+
+static void *
+reaper(void *p)
+{
+	struct cbs *cb = p;
+	struct timespec ts;
+
+	pthread_mutex_lock(&cb->mtx);
+	while (!cb->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&cb->cv, &cb->mtx, &ts);
+		if (cb->stop)
+			break;
+		pthread_mutex_unlock(&cb->mtx);
+		cbs_reap(cb, 0);
+		pthread_mutex_lock(&cb->mtx);
+	}
+	pthread_mutex_unlock(&cb->mtx);
+	return NULL;
+}
+
+static int
+cbs_start(struct udc_node *n, char *err, size_t errlen)
+{
+	struct cbs *cb = calloc(1, sizeof(*cb));
+
+	if (cb == NULL)
+		return UDC_ENOMEM;
+	cb->n = n;
+	pthread_mutex_init(&cb->mtx, NULL);
+	pthread_cond_init(&cb->cv, NULL);
+	n->party = cb;
+	for (int i = 0; i < CBS_SERVICE_THREADS; i++) {
+		if (pthread_create(&cb->svc[i], NULL, service, cb) != 0)
+			break;
+		cb->nsvc++;
+	}
+	if (cb->nsvc == 0 || pthread_create(&cb->reaper, NULL, reaper, cb) != 0) {
+		snprintf(err, errlen, "cannot start threads: %s", strerror(errno));
+		return UDC_ENOMEM;
+	}
+	return 0;
+}
+
+static void
+cbs_stop(struct udc_node *n)
+{
+	struct cbs *cb = n->party;
+
+	/* The peer socket is closed: service threads are leaving. */
+	for (int i = 0; i < cb->nsvc; i++)
+		pthread_join(cb->svc[i], NULL);
+	pthread_mutex_lock(&cb->mtx);
+	cb->stop = 1;
+	pthread_cond_broadcast(&cb->cv);
+	pthread_mutex_unlock(&cb->mtx);
+	pthread_join(cb->reaper, NULL);
+	/* A preparer thread may still be reading its list: wait for it, since
+	 * it holds a reference to its session and to us. */
+	for (;;) {
+		int busy = 0;
+		cbs_reap(cb, 1);
+		pthread_mutex_lock(&cb->mtx);
+		busy = cb->sessions != NULL;
+		pthread_mutex_unlock(&cb->mtx);
+		if (!busy)
+			break;
+		usleep(50 * 1000);
+	}
+	free(cb);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct udc_party_ops ops = {
+		.role = UDC_ROLE_CBS,
+		.progname = "cbsd",
+		.start = cbs_start,
+		.stop = cbs_stop,
+		.round_start = NULL,
+	};
+	return udc_daemon_main(argc, argv, &ops);
+}

@@ -1,0 +1,740 @@
+/*
+ * session.c - the CBS node's side of a round: one session per round id.
+ *
+ * Every request is checked before it is used: decodable, our protocol
+ * version, a known round (or a proposal), a message type allowed in the
+ * session's state, chunk shape and label ranges, every group element valid.
+ * Anything else gets an Error reply and a log line; the daemon carries on.
+ * Requests are idempotent: a resent chunk, fetch or finish gets the same
+ * answer and is never computed twice.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+
+#include "blind.h"
+#include "cbs.h"
+#include "err.h"
+#include "link.h"
+#include "log.h"
+#include "result.h"
+#include "rounds.h"
+#include "spec.h"
+#include "store.h"
+#include "table.h"
+
+#define DONE_LINGER_S 120 /* keep a finished session to answer a resent Finish */
+
+static const char *
+state_name(enum sess_state s)
+{
+	switch (s) {
+	case SS_UPLOAD: return "upload";
+	case SS_RETURN: return "return";
+	case SS_DONE: return "done";
+	case SS_FAILED: return "failed";
+	}
+	return "?";
+}
+
+/* Reply construction: one envelope with the request's round and request id. */
+struct reply {
+	Udc__Envelope env;
+	Udc__Error error;
+	char reason[400];
+};
+
+static void
+reply_init(struct reply *rp, const Udc__Envelope *req)
+{
+	static uint8_t zero_id[16];
+	udc__envelope__init(&rp->env);
+	rp->env.version = UDC_PROTO_VERSION;
+	rp->env.round_id.data = req ? req->round_id.data : zero_id;
+	rp->env.round_id.len = 16;
+	rp->env.request_id = req ? req->request_id : 0;
+}
+
+static void
+reply_error(struct reply *rp, Udc__ErrorCode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+reply_error(struct reply *rp, Udc__ErrorCode code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rp->reason, sizeof(rp->reason), fmt, ap);
+	va_end(ap);
+	udc__error__init(&rp->error);
+	rp->error.code = code;
+	rp->error.reason = rp->reason;
+	rp->env.body_case = UDC__ENVELOPE__BODY_ERROR;
+	rp->env.error = &rp->error;
+}
+
+static void
+sess_release_data(struct session *s)
+{
+	udc_scalar_free(s->b);
+	s->b = NULL;
+	udc_blist_free(&s->g);
+	udc_blist_free(&s->c);
+	udc_blist_free(&s->r);
+}
+
+static void
+sess_free(struct session *s)
+{
+	sess_release_data(s);
+	free(s->dummies);
+	free(s->result);
+	udc_spec_free(s->spec);
+	pthread_mutex_destroy(&s->mtx);
+	free(s);
+}
+
+/* Marks the session failed (caller holds s->mtx). */
+static void
+sess_fail(struct cbs *cb, struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+sess_fail(struct cbs *cb, struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+	if (s->state == SS_FAILED || s->state == SS_DONE)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	s->state = SS_FAILED;
+	/* The preparer may still be reading: it notices the state and frees
+	 * nothing of ours; the lists go when the last user leaves. */
+	if (s->prep_done || !s->prep_started)
+		sess_release_data(s);
+	log_warnx("round %s failed: %s", s->idhex, s->error);
+	udc_rounds_update(cb->n->rounds, s->idhex, "failed", NULL, 0, s->error);
+}
+
+static struct session *
+sess_get(struct cbs *cb, const uint8_t rid[16])
+{
+	struct session *s;
+
+	pthread_mutex_lock(&cb->mtx);
+	for (s = cb->sessions; s; s = s->next)
+		if (memcmp(s->rid, rid, 16) == 0)
+			break;
+	if (s)
+		s->refs++;
+	pthread_mutex_unlock(&cb->mtx);
+	return s;
+}
+
+static void
+sess_put(struct cbs *cb, struct session *s)
+{
+	pthread_mutex_lock(&cb->mtx);
+	s->refs--;
+	pthread_mutex_unlock(&cb->mtx);
+}
+
+/* The scalar b serves two uses: raising the gemeente's tuples and building
+ * our own list.  Wipe it as soon as both are over. */
+static void
+maybe_wipe_b(struct session *s)
+{
+	if (s->b && s->g_done && s->prep_done) {
+		udc_scalar_free(s->b);
+		s->b = NULL;
+	}
+}
+
+struct prep_arg {
+	struct cbs *cb;
+	struct session *s;
+};
+
+static void *
+prep_thread(void *p)
+{
+	struct prep_arg *pa = p;
+	struct cbs *cb = pa->cb;
+	struct session *s = pa->s;
+	struct udc_node *n = cb->n;
+	const struct udc_spec *spec = s->spec;
+	struct udc_input_opts io;
+	struct udc_blist c;
+	struct udc_input_stats st;
+	uint64_t *dummies = NULL;
+	size_t ncats = spec->ncells[UDC_SIDE_CBS];
+	char err[512] = "";
+	int rv;
+
+	free(pa);
+	memset(&st, 0, sizeof(st));
+	memset(&io, 0, sizeof(io));
+	udc_blist_init(&c, spec->nkeys, CBS_MAX_RECORDS);
+	io.path = n->cfg->input_file;
+	io.delimiter = n->cfg->delimiter;
+	memcpy(io.columns, n->cfg->columns, sizeof(io.columns));
+	io.spec = spec;
+	io.side = UDC_SIDE_CBS;
+	io.chunk = n->cfg->chunk_records;
+	for (size_t d = 0; d < spec->ndims[1]; d++)
+		io.label_columns[d] = udc_config_label_column(n->cfg, spec->dims[1][d].name);
+	/* s->b is only freed once prep_done is set, so reading it is safe. */
+	rv = udc_blist_from_input(&c, &io, s->rid, s->b, n->wq, &st, err, sizeof(err));
+	if (rv == 0 && (dummies = calloc(ncats, sizeof(*dummies))) == NULL)
+		rv = UDC_ENOMEM;
+	if (rv == 0 && spec->pad == UDC_PAD_MAX)
+		rv = udc_blist_pad(&c, ncats, dummies);
+	if (rv == 0)
+		udc_blist_shuffle(&c);
+	if (rv == 0)
+		log_info("round %s: %s: %llu rows, %llu used, %zu tuples after padding", s->idhex, io.path,
+		    (unsigned long long)st.rows, (unsigned long long)st.accepted, c.n);
+
+	pthread_mutex_lock(&s->mtx);
+	s->prep_done = 1;
+	if (s->state == SS_FAILED || s->state == SS_DONE) {
+		udc_blist_free(&c);
+		free(dummies);
+		sess_release_data(s);
+	} else if (rv != 0) {
+		udc_blist_free(&c);
+		free(dummies);
+		sess_fail(cb, s, "CBS input: %s", err[0] ? err : udc_strerror(rv));
+	} else {
+		size_t per = (n->cfg->max_message - 4096) / (spec->nkeys * 32 + 2);
+		s->c = c;
+		s->dummies = dummies;
+		s->cst = st;
+		s->c_chunk = n->cfg->chunk_records < per ? n->cfg->chunk_records : per;
+		if (s->c_chunk > UDC_MAX_CHUNK_RECORDS)
+			s->c_chunk = UDC_MAX_CHUNK_RECORDS;
+		s->c_chunks = (uint32_t)(c.n ? (c.n + s->c_chunk - 1) / s->c_chunk : 1);
+		maybe_wipe_b(s);
+	}
+	pthread_mutex_unlock(&s->mtx);
+	sess_put(cb, s);
+	return NULL;
+}
+
+/* Records a refused proposal in the register so the operator sees it here too. */
+static void
+note_refusal(struct cbs *cb, const char *idhex, const char *hex, const char *reason)
+{
+	if (udc_rounds_add(cb->n->rounds, idhex, hex, "failed") == 0)
+		udc_rounds_update(cb->n->rounds, idhex, "failed", "propose", 0, reason);
+	log_warnx("round %s refused: %s", idhex, reason);
+}
+
+static void
+handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__ProposeReply *pr)
+{
+	const Udc__Propose *p = req->propose;
+	struct udc_node *n = cb->n;
+	struct session *s;
+	struct udc_spec *spec = NULL;
+	struct prep_arg *pa;
+	char idhex[33], hex[65] = "", rel[128], err[512], *text = NULL;
+	size_t len;
+
+	udc_round_id_hex(req->round_id.data, idhex);
+	udc__propose_reply__init(pr);
+	pr->cbs_name = n->cfg->name;
+	rp->env.body_case = UDC__ENVELOPE__BODY_PROPOSE_REPLY;
+	rp->env.propose_reply = pr;
+
+	if ((s = sess_get(cb, req->round_id.data)) != NULL) {
+		/* A resent proposal: same answer as the first time. */
+		pthread_mutex_lock(&s->mtx);
+		if (s->state == SS_FAILED)
+			reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+		else
+			pr->accepted = 1;
+		pthread_mutex_unlock(&s->mtx);
+		sess_put(cb, s);
+		return;
+	}
+	if (p->spec_hash.len != 32) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "spec hash of %zu bytes", p->spec_hash.len);
+		return;
+	}
+	udc_round_id_hex(p->spec_hash.data, hex);          /* first 16 bytes */
+	udc_round_id_hex(p->spec_hash.data + 16, hex + 32); /* last 16 bytes */
+	if (!udc_store_is_approved(n->cfg->state_dir, hex)) {
+		snprintf(rp->reason, sizeof(rp->reason),
+		    "spec %s is not approved at the CBS node %s (the nodes must approve the same spec)",
+		    hex, n->cfg->name);
+		goto refuse;
+	}
+	snprintf(rel, sizeof(rel), "approvals/%s.spec", hex);
+	if (udc_store_read(n->cfg->state_dir, rel, 1024 * 1024, &text, &len) != 0 ||
+	    udc_spec_parse(text, len, rel, &spec, err, sizeof(err)) != 0 ||
+	    memcmp(spec->hash, p->spec_hash.data, 32) != 0) {
+		snprintf(rp->reason, sizeof(rp->reason), "the approved copy of spec %s cannot be used", hex);
+		goto refuse;
+	}
+	if (p->g_records == 0 || p->g_records > CBS_MAX_RECORDS) {
+		snprintf(rp->reason, sizeof(rp->reason), "%llu gemeente records: outside 1..%llu",
+		    (unsigned long long)p->g_records, (unsigned long long)CBS_MAX_RECORDS);
+		goto refuse;
+	}
+	for (size_t d = 0; d < spec->ndims[1]; d++) {
+		if (udc_config_label_column(n->cfg, spec->dims[1][d].name) == NULL) {
+			snprintf(rp->reason, sizeof(rp->reason),
+			    "the CBS node maps no column for category '%s' ([labels] in %s)",
+			    spec->dims[1][d].name, n->cfg->path);
+			goto refuse;
+		}
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(rp->reason, sizeof(rp->reason), "out of memory");
+		goto refuse;
+	}
+	pthread_mutex_init(&s->mtx, NULL);
+	memcpy(s->rid, req->round_id.data, 16);
+	memcpy(s->idhex, idhex, sizeof(idhex));
+	memcpy(s->spec_hex, hex, sizeof(hex));
+	snprintf(s->gname, sizeof(s->gname), "%s", p->gemeente_name ? p->gemeente_name : "gemeente");
+	s->spec = spec;
+	spec = NULL;
+	s->state = SS_UPLOAD;
+	s->started = s->last_seen = udc_now();
+	s->g_expected = p->g_records;
+	udc_blist_init(&s->g, s->spec->nkeys, (size_t)p->g_records);
+	udc_blist_init(&s->r, s->spec->nkeys, (size_t)CBS_MAX_RECORDS);
+	if (udc_scalar_new(&s->b) != 0 || (pa = malloc(sizeof(*pa))) == NULL) {
+		sess_free(s);
+		snprintf(rp->reason, sizeof(rp->reason), "cannot set up the round");
+		goto refuse;
+	}
+	pa->cb = cb;
+	pa->s = s;
+	s->refs = 1; /* the preparer's */
+	s->prep_started = 1;
+	pthread_mutex_lock(&cb->mtx);
+	s->next = cb->sessions;
+	cb->sessions = s;
+	pthread_mutex_unlock(&cb->mtx);
+	udc_rounds_add(n->rounds, idhex, hex, "running");
+	udc_rounds_update(n->rounds, idhex, "running", "upload", 0, NULL);
+	{
+		pthread_t t;
+		pthread_attr_t at;
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &at, prep_thread, pa) != 0) {
+			free(pa);
+			pthread_mutex_lock(&s->mtx);
+			s->prep_done = 1;
+			sess_fail(cb, s, "cannot start the preparation thread");
+			pthread_mutex_unlock(&s->mtx);
+			sess_put(cb, s);
+		}
+		pthread_attr_destroy(&at);
+	}
+	log_info("round %s accepted: spec '%s' %s, %llu gemeente records", idhex, s->spec->name, hex,
+	    (unsigned long long)p->g_records);
+	pr->accepted = 1;
+	free(text);
+	return;
+refuse:
+	pr->accepted = 0;
+	pr->reason = rp->reason;
+	note_refusal(cb, idhex, hex[0] ? hex : "-", rp->reason);
+	udc_spec_free(spec);
+	free(text);
+}
+
+static void
+ack(struct reply *rp, Udc__Ack *a, uint32_t index, uint64_t total)
+{
+	udc__ack__init(a);
+	a->index = index;
+	a->total = total;
+	rp->env.body_case = UDC__ENVELOPE__BODY_ACK;
+	rp->env.ack = a;
+}
+
+/* Shared by both uploads: sequence, shape, labels. Caller holds s->mtx.
+ * Returns 1 to process, 0 when rp already holds the answer. */
+static int
+chunk_gate(struct session *s, const Udc__Chunk *ch, uint32_t next, int done, size_t nlabels,
+    struct reply *rp, Udc__Ack *a, uint64_t total)
+{
+	char why[256];
+
+	if (ch->index < next) {
+		ack(rp, a, ch->index, total); /* a resend: already done */
+		return 0;
+	}
+	if (done || ch->index > next) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "chunk %u out of order (expected %u)",
+		    ch->index, next);
+		return 0;
+	}
+	if (udc_wire_check_chunk(ch, s->spec->nkeys, UDC_MAX_CHUNK_RECORDS, nlabels, why, sizeof(why))) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "%s", why);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+handle_g_chunk(struct cbs *cb, struct session *s, const Udc__Chunk *ch, struct reply *rp, Udc__Ack *a)
+{
+	uint16_t lab[UDC_MAX_CHUNK_RECORDS];
+	int rv;
+
+	if (s->state != SS_UPLOAD) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "g_chunk not allowed in state %s",
+		    state_name(s->state));
+		return;
+	}
+	if (!chunk_gate(s, ch, s->g_next, s->g_done, s->spec->ncells[0], rp, a, s->g.n))
+		return;
+	if (s->g.n + ch->n > s->g_expected) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records than the %llu proposed",
+		    (unsigned long long)s->g_expected);
+		return;
+	}
+	if ((rv = udc_blind_records(ch->points.data, ch->n, ch->nkeys, s->b, cb->n->wq)) != 0) {
+		sess_fail(cb, s, "the gemeente sent an invalid group element in chunk %u", ch->index);
+		reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
+		return;
+	}
+	for (uint32_t i = 0; i < ch->n; i++)
+		lab[i] = udc_wire_label(ch, i);
+	if ((rv = udc_blist_append(&s->g, ch->points.data, lab, ch->n)) != 0) {
+		sess_fail(cb, s, "cannot store the gemeente's tuples: %s", udc_strerror(rv));
+		reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "%s", s->error);
+		return;
+	}
+	s->g_next++;
+	if (ch->last) {
+		if (s->g.n != s->g_expected) {
+			sess_fail(cb, s, "the gemeente sent %zu records, proposed %llu", s->g.n,
+			    (unsigned long long)s->g_expected);
+			reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+			return;
+		}
+		s->g_done = 1;
+		maybe_wipe_b(s);
+	}
+	udc_rounds_update(cb->n->rounds, s->idhex, NULL, NULL,
+	    (unsigned)(s->g.n * 1000 / (s->g_expected ? s->g_expected : 1)), NULL);
+	ack(rp, a, ch->index, s->g.n);
+}
+
+static void
+handle_status(struct session *s, struct reply *rp, Udc__StatusReply *sr)
+{
+	udc__status_reply__init(sr);
+	sr->ready = s->prep_done && s->g_done;
+	sr->c_records = sr->ready ? s->c.n : 0;
+	sr->c_chunks = sr->ready ? s->c_chunks : 0;
+	sr->progress = s->prep_progress;
+	rp->env.body_case = UDC__ENVELOPE__BODY_STATUS_REPLY;
+	rp->env.status_reply = sr;
+}
+
+static void
+handle_fetch(struct session *s, const Udc__Fetch *f, struct reply *rp, Udc__Chunk *ch,
+    uint8_t **labbuf)
+{
+	size_t from, n;
+
+	if (s->state != SS_UPLOAD || !s->g_done || !s->prep_done) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "fetch not allowed before the upload is complete");
+		return;
+	}
+	if (f->index >= s->c_chunks) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "chunk %u of %u", f->index, s->c_chunks);
+		return;
+	}
+	from = (size_t)f->index * s->c_chunk;
+	n = s->c.n - from < s->c_chunk ? s->c.n - from : s->c_chunk;
+	if ((*labbuf = malloc(2 * n + 1)) == NULL) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		(*labbuf)[2 * i] = (uint8_t)(s->c.lab[from + i] & 0xff);
+		(*labbuf)[2 * i + 1] = (uint8_t)(s->c.lab[from + i] >> 8);
+	}
+	udc__chunk__init(ch);
+	ch->index = f->index;
+	ch->last = f->index + 1 == s->c_chunks;
+	ch->n = (uint32_t)n;
+	ch->nkeys = (uint32_t)s->c.nkeys;
+	ch->points.data = n ? udc_blist_pt(&s->c, from, 0) : *labbuf;
+	ch->points.len = n * s->c.nkeys * 32;
+	ch->labels.data = *labbuf;
+	ch->labels.len = 2 * n;
+	rp->env.body_case = UDC__ENVELOPE__BODY_C_CHUNK;
+	rp->env.c_chunk = ch;
+}
+
+static void
+handle_r_chunk(struct cbs *cb, struct session *s, const Udc__Chunk *ch, struct reply *rp, Udc__Ack *a)
+{
+	uint16_t lab[UDC_MAX_CHUNK_RECORDS];
+	int rv;
+
+	if (s->state == SS_UPLOAD && s->g_done && s->prep_done) {
+		s->state = SS_RETURN;
+		udc_rounds_update(cb->n->rounds, s->idhex, NULL, "return", 0, NULL);
+	}
+	if (s->state != SS_RETURN) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "r_chunk not allowed in state %s",
+		    state_name(s->state));
+		return;
+	}
+	if (!chunk_gate(s, ch, s->r_next, s->r_done, s->spec->ncells[1], rp, a, s->r.n))
+		return;
+	if (s->r.n + ch->n > s->c.n) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records back than the %zu sent", s->c.n);
+		return;
+	}
+	for (size_t i = 0; i < (size_t)ch->n * ch->nkeys; i++) {
+		if (crypto_core_ristretto255_is_valid_point(ch->points.data + 32 * i) != 1) {
+			sess_fail(cb, s, "the gemeente returned an invalid group element in chunk %u",
+			    ch->index);
+			reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
+			return;
+		}
+	}
+	for (uint32_t i = 0; i < ch->n; i++)
+		lab[i] = udc_wire_label(ch, i);
+	if ((rv = udc_blist_append(&s->r, ch->points.data, lab, ch->n)) != 0) {
+		sess_fail(cb, s, "cannot store the returned tuples: %s", udc_strerror(rv));
+		reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "%s", s->error);
+		return;
+	}
+	s->r_next++;
+	if (ch->last) {
+		if (s->r.n != s->c.n) {
+			sess_fail(cb, s, "the gemeente returned %zu records of %zu", s->r.n, s->c.n);
+			reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+			return;
+		}
+		s->r_done = 1;
+		udc_blist_free(&s->c); /* the singly blinded list is not needed any more */
+	}
+	udc_rounds_update(cb->n->rounds, s->idhex, NULL, NULL,
+	    (unsigned)(s->r.n * 1000 / (s->c.n ? s->c.n : 1)), NULL);
+	ack(rp, a, ch->index, s->r.n);
+}
+
+/* Links, counts, applies disclosure control, stores the release.  The
+ * result is kept packed so that a resent Finish gets the same table. */
+static int
+compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *why, size_t whylen)
+{
+	struct udc_table *t = NULL;
+	struct udc_result_meta m;
+	Udc__Result res = UDC__RESULT__INIT;
+	Udc__InputReport crep = UDC__INPUT_REPORT__INIT;
+	char *json = NULL, *csv = NULL, rel[96];
+	size_t csvlen;
+	int rv;
+
+	memset(&m, 0, sizeof(m));
+	if ((rv = udc_report_from_proto(fin->gemeente_input, s->spec->nkeys, &m.g, why, whylen)) != 0)
+		return rv;
+	if ((rv = udc_table_new(&t, s->spec->ncells[0], s->spec->ncells[1])) != 0)
+		goto out;
+	if ((rv = udc_link_count(&s->g, &s->r, s->dummies, t, m.links_per_key)) != 0) {
+		snprintf(why, whylen, "linkage failed: %s", udc_strerror(rv));
+		goto out;
+	}
+	m.suppressed = udc_table_disclose(t, s->spec->min_cell);
+	snprintf(m.round_id, sizeof(m.round_id), "%s", s->idhex);
+	snprintf(m.spec_hash, sizeof(m.spec_hash), "%s", s->spec_hex);
+	m.spec = s->spec;
+	m.started = s->started;
+	m.finished = udc_now();
+	snprintf(m.gemeente_name, sizeof(m.gemeente_name), "%s", s->gname);
+	snprintf(m.cbs_name, sizeof(m.cbs_name), "%s", cb->n->cfg->name);
+	m.c = s->cst;
+	if ((json = udc_result_json(&m, t)) == NULL || udc_result_csv(t, s->spec, &csv, &csvlen) != 0) {
+		rv = UDC_ENOMEM;
+		snprintf(why, whylen, "cannot format the result");
+		goto out;
+	}
+	snprintf(rel, sizeof(rel), "rounds/%s/result.csv", s->idhex);
+	if ((rv = udc_store_write(cb->n->cfg->state_dir, rel, csv, csvlen)) == 0) {
+		snprintf(rel, sizeof(rel), "rounds/%s/result.json", s->idhex);
+		rv = udc_store_write(cb->n->cfg->state_dir, rel, json, strlen(json));
+	}
+	if (rv != 0) {
+		snprintf(why, whylen, "cannot store the result: %s", udc_strerror(rv));
+		goto out;
+	}
+	udc_table_to_result(t, &res);
+	res.min_cell = s->spec->min_cell;
+	res.n_links_per_key = s->spec->nkeys;
+	res.links_per_key = m.links_per_key;
+	if ((rv = udc_report_to_proto(&s->cst, s->spec->nkeys, &crep)) != 0)
+		goto out;
+	res.cbs_input = &crep;
+	s->result_len = udc__result__get_packed_size(&res);
+	if ((s->result = malloc(s->result_len ? s->result_len : 1)) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	udc__result__pack(&res, s->result);
+	log_info("round %s: %llu links, %zu entries suppressed (min_cell %u)", s->idhex,
+	    (unsigned long long)udc_table_linked_total(t), m.suppressed, s->spec->min_cell);
+out:
+	udc_report_proto_free(&crep);
+	free(json);
+	free(csv);
+	udc_table_free(t);
+	return rv;
+}
+
+static void
+handle_finish(struct cbs *cb, struct session *s, const Udc__Finish *fin, struct reply *rp,
+    Udc__Result **resp)
+{
+	char why[256] = "";
+
+	if (s->state == SS_RETURN && s->r_done && s->result == NULL) {
+		udc_rounds_update(cb->n->rounds, s->idhex, NULL, "counting", 0, NULL);
+		if (compute_result(cb, s, fin, why, sizeof(why)) != 0) {
+			sess_fail(cb, s, "%s", why[0] ? why : "counting failed");
+			reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+			return;
+		}
+		s->state = SS_DONE;
+		sess_release_data(s);
+		udc_rounds_update(cb->n->rounds, s->idhex, "done", "done", 1000, NULL);
+	}
+	if (s->state != SS_DONE || s->result == NULL) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "finish not allowed in state %s",
+		    state_name(s->state));
+		return;
+	}
+	*resp = udc__result__unpack(NULL, s->result_len, s->result);
+	if (*resp == NULL) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "stored result unreadable");
+		return;
+	}
+	rp->env.body_case = UDC__ENVELOPE__BODY_RESULT;
+	rp->env.result = *resp;
+}
+
+void
+cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **out)
+{
+	Udc__Envelope *req = NULL;
+	struct reply rp;
+	struct session *s = NULL;
+	Udc__ProposeReply pr;
+	Udc__Ack a;
+	Udc__StatusReply sr;
+	Udc__Chunk ch;
+	Udc__Result *res = NULL;
+	uint8_t *labbuf = NULL, *buf = NULL;
+	size_t blen;
+	char why[256], idhex[33] = "-";
+
+	*out = NULL;
+	if (udc_wire_decode(data, len, &req, why, sizeof(why)) != 0) {
+		reply_init(&rp, NULL);
+		reply_error(&rp, UDC__ERROR_CODE__ERR_MALFORMED, "%s", why);
+		log_warnx("refused a message from the gemeente: %s", why);
+		goto send;
+	}
+	reply_init(&rp, req);
+	udc_round_id_hex(req->round_id.data, idhex);
+	if (req->body_case == UDC__ENVELOPE__BODY_PROPOSE) {
+		handle_propose(cb, req, &rp, &pr);
+		goto send;
+	}
+	if ((s = sess_get(cb, req->round_id.data)) == NULL) {
+		reply_error(&rp, UDC__ERROR_CODE__ERR_UNKNOWN_ROUND, "round %s is not known at the CBS node",
+		    idhex);
+		goto send;
+	}
+	pthread_mutex_lock(&s->mtx);
+	s->last_seen = udc_now();
+	if (s->state == SS_FAILED && req->body_case != UDC__ENVELOPE__BODY_ABORT) {
+		reply_error(&rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+	} else {
+		switch (req->body_case) {
+		case UDC__ENVELOPE__BODY_G_CHUNK: handle_g_chunk(cb, s, req->g_chunk, &rp, &a); break;
+		case UDC__ENVELOPE__BODY_STATUS: handle_status(s, &rp, &sr); break;
+		case UDC__ENVELOPE__BODY_FETCH: handle_fetch(s, req->fetch, &rp, &ch, &labbuf); break;
+		case UDC__ENVELOPE__BODY_R_CHUNK: handle_r_chunk(cb, s, req->r_chunk, &rp, &a); break;
+		case UDC__ENVELOPE__BODY_FINISH: handle_finish(cb, s, req->finish, &rp, &res); break;
+		case UDC__ENVELOPE__BODY_ABORT:
+			sess_fail(cb, s, "aborted by the gemeente: %.200s",
+			    req->abort->reason ? req->abort->reason : "no reason given");
+			ack(&rp, &a, 0, 0);
+			break;
+		default:
+			reply_error(&rp, UDC__ERROR_CODE__ERR_MALFORMED, "%s is not a request",
+			    udc_wire_body_name(req->body_case));
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->mtx);
+	sess_put(cb, s);
+send:
+	if (rp.env.body_case == UDC__ENVELOPE__BODY_ERROR)
+		log_warnx("round %s: %s refused: %s", idhex,
+		    req ? udc_wire_body_name(req->body_case) : "message", rp.reason);
+	if (udc_wire_encode(&rp.env, &buf, &blen) == 0 && nng_msg_alloc(out, blen) == 0)
+		memcpy(nng_msg_body(*out), buf, blen);
+	free(buf);
+	free(labbuf);
+	if (res)
+		udc__result__free_unpacked(res, NULL);
+	udc_wire_free(req);
+}
+
+void
+cbs_reap(struct cbs *cb, int all)
+{
+	struct session **pp, *s, *dead = NULL;
+	long long now = udc_now();
+
+	pthread_mutex_lock(&cb->mtx);
+	for (pp = &cb->sessions; (s = *pp) != NULL;) {
+		int drop = 0;
+		if (s->refs == 0) {
+			pthread_mutex_lock(&s->mtx);
+			long long idle = now - s->last_seen;
+			if (s->state == SS_DONE || s->state == SS_FAILED) {
+				drop = all || idle > DONE_LINGER_S;
+			} else if (all) {
+				sess_fail(cb, s, "the CBS daemon stopped during the round");
+				drop = 1;
+			} else if (idle > cb->n->cfg->session_idle_s) {
+				sess_fail(cb, s, "the gemeente went silent for %lld s", idle);
+			}
+			pthread_mutex_unlock(&s->mtx);
+		}
+		if (drop) {
+			*pp = s->next;
+			s->next = dead;
+			dead = s;
+		} else {
+			pp = &s->next;
+		}
+	}
+	pthread_mutex_unlock(&cb->mtx);
+	while ((s = dead) != NULL) {
+		dead = s->next;
+		sess_free(s);
+	}
+}

@@ -1,0 +1,156 @@
+/*
+ * main.c - gemeented: the gemeente node.
+ *
+ * Rounds are queued by "udcctl round start" and run one at a time by a
+ * runner thread, so two rounds never share a socket or mix data.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "gemeente.h"
+#include "log.h"
+#include "rand.h"
+#include "rounds.h"
+#include "spec.h"
+#include "store.h"
+
+static void *
+runner(void *p)
+{
+	struct udc_node *n = p;
+	struct gem *g = n->party;
+
+	for (;;) {
+		struct gem_job *job;
+
+		pthread_mutex_lock(&g->mtx);
+		while (g->head == NULL && !g->stop)
+			pthread_cond_wait(&g->cv, &g->mtx);
+		if (g->stop) {
+			pthread_mutex_unlock(&g->mtx);
+			break;
+		}
+		job = g->head;
+		g->head = job->next;
+		if (g->head == NULL)
+			g->tail = NULL;
+		pthread_mutex_unlock(&g->mtx);
+		gem_run_round(n, job);
+		free(job->spec_text);
+		free(job);
+	}
+	return NULL;
+}
+
+static int
+gem_start(struct udc_node *n, char *err, size_t errlen)
+{
+	struct gem *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return UDC_ENOMEM;
+	pthread_mutex_init(&g->mtx, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	n->party = g;
+	if (pthread_create(&g->thr, NULL, runner, n) != 0) {
+		free(g);
+		n->party = NULL;
+		return UDC_ENOMEM;
+	}
+	return 0;
+}
+
+static void
+gem_stop(struct udc_node *n)
+{
+	struct gem *g = n->party;
+	struct gem_job *j;
+
+	pthread_mutex_lock(&g->mtx);
+	g->stop = 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mtx);
+	pthread_join(g->thr, NULL);
+	while ((j = g->head) != NULL) {
+		g->head = j->next;
+		udc_rounds_update(n->rounds, j->idhex, "failed", NULL, 0, "the daemon stopped before the round ran");
+		free(j->spec_text);
+		free(j);
+	}
+	free(g);
+}
+
+static void
+gem_round_start(struct udc_node *n, const uint8_t *text, size_t len, Udcctl__Reply *rep, char *buf,
+    size_t buflen)
+{
+	static Udcctl__RoundInfo ri;
+	static struct udc_round x;
+	struct gem *g = n->party;
+	struct udc_spec *spec = NULL;
+	struct gem_job *job = NULL;
+	char err[512], hex[65];
+	int rv;
+
+	if ((rv = udc_spec_parse((const char *)text, len, "spec", &spec, err, sizeof(err))) != 0) {
+		udc_reply_error(rep, rv, buf, buflen, "%s", err);
+		return;
+	}
+	udc_spec_hash_hex(spec, hex);
+	if (!udc_store_is_approved(n->cfg->state_dir, hex)) {
+		udc_reply_error(rep, UDC_EREFUSED, buf, buflen,
+		    "spec '%s' (%s) is not approved on this node: run 'udcctl spec approve' first",
+		    spec->name, hex);
+		goto out;
+	}
+	if ((job = calloc(1, sizeof(*job))) == NULL || (job->spec_text = malloc(len ? len : 1)) == NULL) {
+		udc_reply_error(rep, UDC_ENOMEM, buf, buflen, "out of memory");
+		goto out;
+	}
+	memcpy(job->spec_text, text, len);
+	job->spec_len = len;
+	udc_random_buf(job->round_id, sizeof(job->round_id));
+	udc_round_id_hex(job->round_id, job->idhex);
+	if ((rv = udc_rounds_add(n->rounds, job->idhex, hex, "queued")) != 0) {
+		udc_reply_error(rep, rv, buf, buflen, "cannot record the round: %s", udc_strerror(rv));
+		goto out;
+	}
+	log_info("round %s queued (spec '%s' %s)", job->idhex, spec->name, hex);
+	udc_rounds_get(n->rounds, job->idhex, &x);
+	udcctl__round_info__init(&ri);
+	ri.round_id = x.id;
+	ri.state = x.state;
+	ri.step = x.step;
+	ri.spec_hash = x.spec_hash;
+	ri.started = x.started;
+	rep->round = &ri;
+	pthread_mutex_lock(&g->mtx);
+	if (g->tail)
+		g->tail->next = job;
+	else
+		g->head = job;
+	g->tail = job;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mtx);
+	job = NULL;
+out:
+	if (job) {
+		free(job->spec_text);
+		free(job);
+	}
+	udc_spec_free(spec);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct udc_party_ops ops = {
+		.role = UDC_ROLE_GEMEENTE,
+		.progname = "gemeented",
+		.start = gem_start,
+		.stop = gem_stop,
+		.round_start = gem_round_start,
+	};
+	return udc_daemon_main(argc, argv, &ops);
+}

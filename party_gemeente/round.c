@@ -1,0 +1,492 @@
+/*
+ * round.c - the gemeente's side of an exact-mode round.
+ *
+ *   read + blind own list (H(k)^a)  -> propose -> upload chunks
+ *   -> wait for the CBS list -> fetch chunks, raise to a (H(k)^ba)
+ *   -> shuffle, return chunks -> finish -> store the released table
+ *
+ * Every request carries the round id and a fresh request id; the CBS node
+ * answers a resent request with the same reply, so NNG's resend is harmless.
+ * On any failure the CBS node is told (Abort) and the round is marked failed
+ * with the reason; the daemon carries on.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blind.h"
+#include "blist.h"
+#include "err.h"
+#include "gemeente.h"
+#include "log.h"
+#include "result.h"
+#include "rounds.h"
+#include "spec.h"
+#include "store.h"
+#include "table.h"
+#include "transport.h"
+#include "wire.h"
+
+struct rctx {
+	struct udc_node *n;
+	struct gem_job *job;
+	struct udc_spec *spec;
+	char spec_hex[65];
+	uint64_t reqid;
+	char err[512];
+	int peer_aborted; /* the CBS side already knows the round failed */
+};
+
+static void
+fail(struct rctx *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+fail(struct rctx *r, const char *fmt, ...)
+{
+	va_list ap;
+	if (r->err[0])
+		return; /* keep the first reason */
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+}
+
+static void
+step(struct rctx *r, const char *name, unsigned permille)
+{
+	udc_rounds_update(r->n->rounds, r->job->idhex, "running", name, permille, NULL);
+}
+
+/* One request, one reply.  An Error reply from the CBS node becomes
+ * UDC_EPEER with its reason; a reply for another round or request, or of an
+ * unexpected type, is a protocol error. */
+static int
+call(struct rctx *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, Udc__Envelope **out)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	nng_msg *m = NULL;
+	Udc__Envelope *rep = NULL;
+	char why[256];
+	int rv;
+
+	req->version = UDC_PROTO_VERSION;
+	req->round_id.data = r->job->round_id;
+	req->round_id.len = 16;
+	req->request_id = ++r->reqid;
+	if ((rv = udc_wire_encode(req, &buf, &len)) != 0)
+		return rv;
+	rv = udc_req_call(r->n->peer, buf, len, &m);
+	free(buf);
+	if (rv == UDC_ETIMEDOUT) {
+		fail(r, "the CBS node did not answer within %d s (%s)", r->n->cfg->peer_timeout_ms / 1000,
+		    udc_wire_body_name(req->body_case));
+		return rv;
+	}
+	if (rv != 0) {
+		fail(r, "sending %s to the CBS node: %s", udc_wire_body_name(req->body_case), udc_strerror(rv));
+		return rv;
+	}
+	rv = udc_wire_decode(nng_msg_body(m), nng_msg_len(m), &rep, why, sizeof(why));
+	nng_msg_free(m);
+	if (rv != 0) {
+		fail(r, "bad reply from the CBS node: %s", why);
+		return rv;
+	}
+	if (memcmp(rep->round_id.data, r->job->round_id, 16) != 0 || rep->request_id != req->request_id) {
+		fail(r, "reply from the CBS node for another round or request");
+		rv = UDC_EPROTO;
+		goto out;
+	}
+	if (rep->body_case == UDC__ENVELOPE__BODY_ERROR) {
+		fail(r, "the CBS node refused %s: %s", udc_wire_body_name(req->body_case),
+		    rep->error->reason ? rep->error->reason : "no reason given");
+		r->peer_aborted = 1;
+		rv = UDC_EPEER;
+		goto out;
+	}
+	if (rep->body_case != want) {
+		fail(r, "the CBS node answered %s with %s", udc_wire_body_name(req->body_case),
+		    udc_wire_body_name(rep->body_case));
+		rv = UDC_EPROTO;
+		goto out;
+	}
+	*out = rep;
+	return 0;
+out:
+	udc_wire_free(rep);
+	return rv;
+}
+
+/* Sends the records [from, from+n) of l as a chunk of the given kind. */
+static int
+send_chunk(struct rctx *r, const struct udc_blist *l, size_t from, size_t n, uint32_t index,
+    int last, Udc__Envelope__BodyCase kind)
+{
+	Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
+	Udc__Chunk ch = UDC__CHUNK__INIT;
+	uint8_t *labels;
+	int rv;
+
+	if ((labels = malloc(n * 2 + 1)) == NULL)
+		return UDC_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		labels[2 * i] = (uint8_t)(l->lab[from + i] & 0xff);
+		labels[2 * i + 1] = (uint8_t)(l->lab[from + i] >> 8);
+	}
+	ch.index = index;
+	ch.last = last;
+	ch.n = (uint32_t)n;
+	ch.nkeys = (uint32_t)l->nkeys;
+	ch.points.data = n ? udc_blist_pt(l, from, 0) : labels;
+	ch.points.len = n * l->nkeys * 32;
+	ch.labels.data = labels;
+	ch.labels.len = n * 2;
+	req.body_case = kind;
+	if (kind == UDC__ENVELOPE__BODY_G_CHUNK)
+		req.g_chunk = &ch;
+	else
+		req.r_chunk = &ch;
+	rv = call(r, &req, UDC__ENVELOPE__BODY_ACK, &rep);
+	free(labels);
+	if (rv == 0 && rep->ack->index != index) {
+		fail(r, "the CBS node acknowledged chunk %u instead of %u", rep->ack->index, index);
+		rv = UDC_EPROTO;
+	}
+	udc_wire_free(rep);
+	return rv;
+}
+
+static int
+upload(struct rctx *r, const struct udc_blist *l, Udc__Envelope__BodyCase kind, const char *stepname)
+{
+	size_t chunk = r->n->cfg->chunk_records;
+	size_t per = (r->n->cfg->max_message - 4096) / (l->nkeys * 32 + 2);
+	size_t nchunks;
+	int rv;
+
+	if (chunk > per)
+		chunk = per;
+	if (chunk > UDC_MAX_CHUNK_RECORDS)
+		chunk = UDC_MAX_CHUNK_RECORDS;
+	nchunks = l->n ? (l->n + chunk - 1) / chunk : 1;
+	for (size_t i = 0; i < nchunks; i++) {
+		size_t from = i * chunk, n = l->n - from < chunk ? l->n - from : chunk;
+		if ((rv = send_chunk(r, l, from, n, (uint32_t)i, i + 1 == nchunks, kind)) != 0)
+			return rv;
+		step(r, stepname, (unsigned)((i + 1) * 1000 / nchunks));
+	}
+	return 0;
+}
+
+static int
+propose(struct rctx *r, uint64_t nrec)
+{
+	Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
+	Udc__Propose p = UDC__PROPOSE__INIT;
+	int rv;
+
+	p.spec_hash.data = r->spec->hash;
+	p.spec_hash.len = 32;
+	p.gemeente_name = r->n->cfg->name;
+	p.g_records = nrec;
+	p.chunk_records = (uint32_t)r->n->cfg->chunk_records;
+	req.body_case = UDC__ENVELOPE__BODY_PROPOSE;
+	req.propose = &p;
+	if ((rv = call(r, &req, UDC__ENVELOPE__BODY_PROPOSE_REPLY, &rep)) != 0)
+		return rv;
+	if (!rep->propose_reply->accepted) {
+		fail(r, "refused by the CBS node: %s",
+		    rep->propose_reply->reason ? rep->propose_reply->reason : "no reason given");
+		r->peer_aborted = 1;
+		rv = UDC_EREFUSED;
+	}
+	udc_wire_free(rep);
+	return rv;
+}
+
+/* Polls until the CBS node has its own list ready. */
+static int
+wait_cbs(struct rctx *r, uint64_t *c_records, uint32_t *c_chunks)
+{
+	for (;;) {
+		Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
+		Udc__Status st = UDC__STATUS__INIT;
+		int rv;
+
+		if (atomic_load(&r->n->stopping)) {
+			fail(r, "the gemeente daemon is stopping");
+			return UDC_ECLOSED;
+		}
+		req.body_case = UDC__ENVELOPE__BODY_STATUS;
+		req.status = &st;
+		if ((rv = call(r, &req, UDC__ENVELOPE__BODY_STATUS_REPLY, &rep)) != 0)
+			return rv;
+		if (rep->status_reply->ready) {
+			*c_records = rep->status_reply->c_records;
+			*c_chunks = rep->status_reply->c_chunks;
+			udc_wire_free(rep);
+			return 0;
+		}
+		step(r, "cbs-preparing", rep->status_reply->progress);
+		udc_wire_free(rep);
+		usleep(100 * 1000);
+	}
+}
+
+static int
+download(struct rctx *r, struct udc_blist *c, const struct udc_scalar *a, uint64_t c_records,
+    uint32_t c_chunks)
+{
+	size_t ncats = r->spec->ncells[UDC_SIDE_CBS];
+	char why[256];
+	int rv;
+
+	if (c_records > UDC_MAX_CHUNK_RECORDS * (uint64_t)c_chunks || c_records > 100000000ULL) {
+		fail(r, "the CBS node announced %llu records in %u chunks", (unsigned long long)c_records,
+		    c_chunks);
+		return UDC_EPROTO;
+	}
+	if ((rv = udc_blist_reserve(c, (size_t)c_records)) != 0) {
+		fail(r, "cannot hold %llu CBS records: %s", (unsigned long long)c_records, udc_strerror(rv));
+		return rv;
+	}
+	for (uint32_t i = 0; i < c_chunks; i++) {
+		Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
+		Udc__Fetch f = UDC__FETCH__INIT;
+		Udc__Chunk *ch;
+
+		f.index = i;
+		req.body_case = UDC__ENVELOPE__BODY_FETCH;
+		req.fetch = &f;
+		if ((rv = call(r, &req, UDC__ENVELOPE__BODY_C_CHUNK, &rep)) != 0)
+			return rv;
+		ch = rep->c_chunk;
+		if ((rv = udc_wire_check_chunk(ch, r->spec->nkeys, UDC_MAX_CHUNK_RECORDS, ncats, why,
+		    sizeof(why))) != 0 || ch->index != i || c->n + ch->n > c_records) {
+			fail(r, "bad chunk from the CBS node: %s", rv ? why : "index or count mismatch");
+			udc_wire_free(rep);
+			return UDC_EPROTO;
+		}
+		/* Raise to a: every point is validated first. */
+		if ((rv = udc_blind_records(ch->points.data, ch->n, ch->nkeys, a, r->n->wq)) != 0) {
+			fail(r, "the CBS node sent an invalid group element in chunk %u", i);
+			udc_wire_free(rep);
+			return rv;
+		}
+		for (uint32_t k = 0; k < ch->n; k++)
+			c->lab[c->n + k] = udc_wire_label(ch, k);
+		memcpy(udc_blist_pt(c, c->n, 0), ch->points.data, ch->points.len);
+		c->n += ch->n;
+		udc_wire_free(rep);
+		step(r, "download", (unsigned)((i + 1) * 1000ULL / c_chunks));
+	}
+	if (c->n != c_records) {
+		fail(r, "the CBS node sent %zu records, announced %llu", c->n, (unsigned long long)c_records);
+		return UDC_EPROTO;
+	}
+	return 0;
+}
+
+static int
+finish(struct rctx *r, const struct udc_input_stats *gst, Udc__Envelope **out)
+{
+	Udc__Finish fin = UDC__FINISH__INIT;
+	Udc__InputReport rep = UDC__INPUT_REPORT__INIT;
+	int rv;
+
+	if ((rv = udc_report_to_proto(gst, r->spec->nkeys, &rep)) != 0)
+		return rv;
+	fin.gemeente_input = &rep;
+	for (;;) {
+		Udc__Envelope req = UDC__ENVELOPE__INIT;
+		req.body_case = UDC__ENVELOPE__BODY_FINISH;
+		req.finish = &fin;
+		if ((rv = call(r, &req, UDC__ENVELOPE__BODY_RESULT, out)) != 0)
+			break;
+		if ((*out)->result->ready)
+			break;
+		udc_wire_free(*out);
+		*out = NULL;
+		usleep(100 * 1000);
+	}
+	udc_report_proto_free(&rep);
+	return rv;
+}
+
+static void
+abort_peer(struct rctx *r)
+{
+	Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
+	Udc__Abort ab = UDC__ABORT__INIT;
+	char saved[sizeof(r->err)];
+
+	/* Best effort: the reason may be that the CBS node is gone. */
+	memcpy(saved, r->err, sizeof(saved));
+	ab.reason = r->err;
+	req.body_case = UDC__ENVELOPE__BODY_ABORT;
+	req.abort = &ab;
+	if (call(r, &req, UDC__ENVELOPE__BODY_ACK, &rep) == 0)
+		udc_wire_free(rep);
+	memcpy(r->err, saved, sizeof(saved));
+}
+
+static int
+store_result(struct rctx *r, const Udc__Result *res, const struct udc_input_stats *gst,
+    int64_t started)
+{
+	struct udc_result_meta m;
+	struct udc_table *t = NULL;
+	char *json = NULL, *csv = NULL, rel[96], why[256];
+	size_t csvlen;
+	int rv;
+
+	if ((rv = udc_table_from_result(res, r->spec, &t, why, sizeof(why))) != 0) {
+		fail(r, "bad result from the CBS node: %s", why);
+		return rv;
+	}
+	memset(&m, 0, sizeof(m));
+	snprintf(m.round_id, sizeof(m.round_id), "%s", r->job->idhex);
+	snprintf(m.spec_hash, sizeof(m.spec_hash), "%s", r->spec_hex);
+	m.spec = r->spec;
+	m.started = started;
+	m.finished = (int64_t)time(NULL);
+	snprintf(m.gemeente_name, sizeof(m.gemeente_name), "%s", r->n->cfg->name);
+	snprintf(m.cbs_name, sizeof(m.cbs_name), "%s", "cbs");
+	m.g = *gst;
+	if ((rv = udc_report_from_proto(res->cbs_input, r->spec->nkeys, &m.c, why, sizeof(why))) != 0) {
+		fail(r, "bad result from the CBS node: %s", why);
+		goto out;
+	}
+	if (res->n_links_per_key != r->spec->nkeys) {
+		fail(r, "bad result from the CBS node: %zu link counts for %zu keys", res->n_links_per_key,
+		    r->spec->nkeys);
+		rv = UDC_EPROTO;
+		goto out;
+	}
+	for (size_t j = 0; j < r->spec->nkeys; j++)
+		m.links_per_key[j] = res->links_per_key[j];
+	for (size_t k = 0; k < t->ngroups * t->ncats; k++)
+		m.suppressed += t->cell_supp[k];
+	for (size_t k = 0; k < t->ngroups; k++)
+		m.suppressed += t->g_supp[k];
+	for (size_t k = 0; k < t->ncats; k++)
+		m.suppressed += t->c_supp[k];
+	if ((json = udc_result_json(&m, t)) == NULL || (rv = udc_result_csv(t, r->spec, &csv, &csvlen)) != 0) {
+		fail(r, "cannot format the result");
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	snprintf(rel, sizeof(rel), "rounds/%s/result.csv", r->job->idhex);
+	if ((rv = udc_store_write(r->n->cfg->state_dir, rel, csv, csvlen)) != 0)
+		goto io;
+	snprintf(rel, sizeof(rel), "rounds/%s/result.json", r->job->idhex);
+	if ((rv = udc_store_write(r->n->cfg->state_dir, rel, json, strlen(json))) != 0)
+		goto io;
+	goto out;
+io:
+	fail(r, "cannot store the result in %s: %s", r->n->cfg->state_dir, udc_strerror(rv));
+out:
+	free(json);
+	free(csv);
+	udc_table_free(t);
+	return rv;
+}
+
+void
+gem_run_round(struct udc_node *n, struct gem_job *job)
+{
+	struct rctx r = { .n = n, .job = job };
+	struct udc_scalar *a = NULL;
+	struct udc_blist g, c;
+	struct udc_input_stats gst;
+	struct udc_input_opts io;
+	Udc__Envelope *res = NULL;
+	uint64_t c_records = 0;
+	uint32_t c_chunks = 0;
+	int64_t started = (int64_t)time(NULL);
+	int rv;
+
+	memset(&gst, 0, sizeof(gst));
+	udc_blist_init(&g, 1, 0);
+	udc_blist_init(&c, 1, 0);
+	if ((rv = udc_spec_parse((const char *)job->spec_text, job->spec_len, "spec", &r.spec, r.err,
+	    sizeof(r.err))) != 0)
+		goto done;
+	udc_spec_hash_hex(r.spec, r.spec_hex);
+	udc_blist_init(&g, r.spec->nkeys, 0);
+	udc_blist_init(&c, r.spec->nkeys, 0);
+	log_info("round %s: started (spec '%s')", job->idhex, r.spec->name);
+	step(&r, "reading", 0);
+	if ((rv = udc_scalar_new(&a)) != 0) {
+		fail(&r, "cannot create the round scalar");
+		goto done;
+	}
+	memset(&io, 0, sizeof(io));
+	io.path = n->cfg->input_file;
+	io.delimiter = n->cfg->delimiter;
+	memcpy(io.columns, n->cfg->columns, sizeof(io.columns));
+	io.spec = r.spec;
+	io.side = UDC_SIDE_GEMEENTE;
+	io.chunk = n->cfg->chunk_records;
+	for (size_t d = 0; d < r.spec->ndims[0]; d++) {
+		io.label_columns[d] = udc_config_label_column(n->cfg, r.spec->dims[0][d].name);
+		if (io.label_columns[d] == NULL) {
+			fail(&r, "%s: no column mapped for the spec's gemeente label '%s' ([labels] section)",
+			    n->cfg->path, r.spec->dims[0][d].name);
+			goto done;
+		}
+	}
+	if ((rv = udc_blist_from_input(&g, &io, job->round_id, a, n->wq, &gst, r.err, sizeof(r.err))) != 0)
+		goto done;
+	log_info("round %s: %s: %llu rows, %llu used, %zu blinded", job->idhex, io.path,
+	    (unsigned long long)gst.rows, (unsigned long long)gst.accepted, g.n);
+	if (g.n == 0) {
+		fail(&r, "%s: no usable records (%llu rows read)", io.path, (unsigned long long)gst.rows);
+		goto done;
+	}
+	udc_blist_shuffle(&g);
+	step(&r, "propose", 0);
+	if ((rv = propose(&r, g.n)) != 0)
+		goto done;
+	if ((rv = upload(&r, &g, UDC__ENVELOPE__BODY_G_CHUNK, "upload")) != 0)
+		goto done;
+	udc_blist_free(&g);
+	if ((rv = wait_cbs(&r, &c_records, &c_chunks)) != 0)
+		goto done;
+	step(&r, "download", 0);
+	if ((rv = download(&r, &c, a, c_records, c_chunks)) != 0)
+		goto done;
+	/* a is no longer needed: wipe it before the long tail of the round. */
+	udc_scalar_free(a);
+	a = NULL;
+	/* A fresh shuffle: CBS must not tell which of its records came back where. */
+	udc_blist_shuffle(&c);
+	if ((rv = upload(&r, &c, UDC__ENVELOPE__BODY_R_CHUNK, "return")) != 0)
+		goto done;
+	udc_blist_free(&c);
+	step(&r, "counting", 0);
+	if ((rv = finish(&r, &gst, &res)) != 0)
+		goto done;
+	rv = store_result(&r, res->result, &gst, started);
+done:
+	udc_wire_free(res);
+	udc_scalar_free(a);
+	udc_blist_free(&g);
+	udc_blist_free(&c);
+	if (r.err[0] || rv != 0) {
+		if (!r.err[0])
+			fail(&r, "%s", udc_strerror(rv));
+		if (r.spec && !r.peer_aborted && rv != UDC_ETIMEDOUT)
+			abort_peer(&r);
+		log_warnx("round %s failed: %s", job->idhex, r.err);
+		udc_rounds_update(n->rounds, job->idhex, "failed", NULL, 0, r.err);
+	} else {
+		log_info("round %s: done", job->idhex);
+		udc_rounds_update(n->rounds, job->idhex, "done", "done", 1000, NULL);
+	}
+	udc_spec_free(r.spec);
+}

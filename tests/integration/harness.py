@@ -1,0 +1,224 @@
+"""harness.py - start a gemeente node and a CBS node on loopback for a test.
+
+Each cluster lives in its own temporary directory: certificates (made with
+scripts/gen-certs.sh), configs, state directories, control sockets and logs.
+Ports are picked free; readiness is polled through udcctl, never slept for.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SRC = os.environ.get("UDC_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BIN = os.environ.get("UDC_BINARY_DIR", os.path.join(SRC, "build"))
+
+GEMEENTE_FIELDS = {
+    "bsn": "bsn", "given_names": "voornamen", "surname_prefix": "voorvoegsel",
+    "surname": "geslachtsnaam", "birth_date": "geboortedatum", "sex": "geslacht",
+    "postcode": "postcode", "house_number": "huisnummer",
+}
+GEMEENTE_LABELS = {"wijk": "wijk", "age_band": "leeftijdsklasse", "ooievaarspas": "ooievaarspas"}
+CBS_FIELDS = {
+    "bsn": "bsn", "given_names": "first_names", "surname_prefix": "prefix",
+    "surname": "last_name", "birth_date": "date_of_birth", "sex": "sex",
+    "postcode": "postal_code", "house_number": "house_number",
+}
+CBS_LABELS = {"income_band": "income_band", "uitkering": "uitkering", "household_type": "household_type"}
+
+WIJKEN = ["WK0518%02d" % i for i in range(1, 45)]
+
+
+def bin_path(name):
+    for sub in ("party_gemeente", "party_cbs", "tools", ""):
+        p = os.path.join(BIN, sub, name)
+        if os.path.exists(p):
+            return p
+    raise FileNotFoundError(name)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _wrap(values, per_line=8):
+    """Long value lists continue on indented lines (inih's line limit)."""
+    lines = [", ".join(values[i:i + per_line]) for i in range(0, len(values), per_line)]
+    return ",\n    ".join(lines)
+
+
+def write_spec(path, keys, min_cell=0, name="test", gemeente=None, cbs=None, pad="max"):
+    gemeente = gemeente or {"wijk": WIJKEN, "age_band": ["0-3", "4-11", "12-17"], "ooievaarspas": ["ja", "nee"]}
+    cbs = cbs or {"income_band": ["0-100", "100-130", "130-200", "200+"], "uitkering": ["ja", "nee"]}
+    with open(path, "w") as f:
+        f.write("[spec]\nname = %s\nmode = exact\nkeys = %s\n\n[gemeente]\n" % (name, ", ".join(keys)))
+        for k, v in gemeente.items():
+            f.write("%s = %s\n" % (k, _wrap(v)))
+        f.write("\n[cbs]\n")
+        for k, v in cbs.items():
+            f.write("%s = %s\n" % (k, _wrap(v)))
+        f.write("\n[disclosure]\nmin_cell = %d\npad_categories = %s\n" % (min_cell, pad))
+    return path
+
+
+class Node:
+    def __init__(self, cluster, role, prog, conf):
+        self.cluster, self.role, self.prog, self.conf = cluster, role, prog, conf
+        self.proc = None
+        self.log = os.path.join(cluster.dir, role + ".log")
+
+    def start(self, wait=True):
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([bin_path(self.prog), "-c", self.conf, "-d"], stdout=logf, stderr=logf)
+        logf.close()
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %s; log:\n%s" % (self.prog, self.proc.returncode, self.read_log()))
+            r = self.ctl("round", "list", check=False, timeout=5)
+            if r.returncode == 0:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("%s not ready after %d s" % (self.prog, timeout))
+
+    def ctl(self, *args, check=True, timeout=120):
+        r = subprocess.run([bin_path("udcctl"), "-c", self.conf, "-t", "30"] + list(args),
+                           capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError("udcctl %s -> %d: %s" % (" ".join(args), r.returncode, r.stderr))
+        return r
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def read_log(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+class Cluster:
+    def __init__(self, gemeente_csv, cbs_csv, peer_timeout=20, resend=5, chunk=1024, session_idle=60,
+                 gemeente_certs=None, keep=False):
+        self.dir = tempfile.mkdtemp(prefix="udc-it-")
+        self.keep = keep or os.environ.get("UDC_KEEP_TEST_DIRS") == "1"
+        self.certs = os.path.join(self.dir, "certs")
+        subprocess.run([os.path.join(SRC, "scripts", "gen-certs.sh"), self.certs], check=True,
+                       stdout=subprocess.DEVNULL)
+        gcerts = gemeente_certs or self.certs
+        self.port = free_port()
+        common = {"timeout": peer_timeout, "resend": resend, "chunk": chunk, "idle": session_idle}
+        self.gemeente = Node(self, "gemeente", "gemeented",
+                             self._conf("gemeente", gemeente_csv, GEMEENTE_FIELDS, GEMEENTE_LABELS, gcerts, common))
+        self.cbs = Node(self, "cbs", "cbsd",
+                        self._conf("cbs", cbs_csv, CBS_FIELDS, CBS_LABELS, self.certs, common))
+
+    def _conf(self, role, csv, fields, labels, certs, c):
+        state = os.path.join(self.dir, role + "-state")
+        path = os.path.join(self.dir, role + ".conf")
+        with open(path, "w") as f:
+            f.write("[node]\nrole = %s\nname = %s-test\nstate_dir = %s\ncontrol_socket = %s\nlog_level = debug\n\n"
+                    % (role, role, state, os.path.join(self.dir, role + ".ctl")))
+            f.write("[peer]\n")
+            if role == "cbs":
+                f.write("listen = tls+tcp://127.0.0.1:%d\n" % self.port)
+            else:
+                f.write("connect = tls+tcp://127.0.0.1:%d\nserver_name = cbs.udclink.test\n" % self.port)
+            f.write("timeout = %d\nresend = %d\nchunk_records = %d\nsession_idle = %d\n\n"
+                    % (c["timeout"], c["resend"], c["chunk"], c["idle"]))
+            f.write("[tls]\nca_file = %s/ca.pem\ncert_file = %s/%s.pem\nkey_file = %s/%s.key\n\n"
+                    % (certs, certs, role, certs, role))
+            f.write("[input]\nfile = %s\n\n[fields]\n" % os.path.abspath(csv))
+            for k, v in fields.items():
+                f.write("%s = %s\n" % (k, v))
+            f.write("\n[labels]\n")
+            for k, v in labels.items():
+                f.write("%s = %s\n" % (k, v))
+        return path
+
+    def start(self):
+        self.cbs.start()
+        self.gemeente.start()
+        return self
+
+    def approve(self, spec, nodes=None):
+        for n in nodes or (self.gemeente, self.cbs):
+            n.ctl("spec", "approve", spec)
+
+    def run_round(self, spec, expect_ok=True, timeout=600):
+        rid = self.gemeente.ctl("round", "start", spec).stdout.strip()
+        r = self.gemeente.ctl("round", "wait", rid, check=False, timeout=timeout)
+        if expect_ok and r.returncode != 0:
+            raise RuntimeError("round %s failed (%d): %s%s\n--- gemeente log\n%s\n--- cbs log\n%s" % (
+                rid, r.returncode, r.stdout, r.stderr, self.gemeente.read_log()[-4000:], self.cbs.read_log()[-4000:]))
+        return rid, r
+
+    def stop(self):
+        self.gemeente.stop()
+        self.cbs.stop()
+
+    def close(self):
+        for n in (self.gemeente, self.cbs):
+            if n.proc and n.proc.poll() is None:
+                n.proc.kill()
+                n.proc.wait()
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def gen_population(outdir, persons, seed, extra=()):
+    g = os.path.join(outdir, "gemeente.csv")
+    c = os.path.join(outdir, "cbs.csv")
+    subprocess.run([sys.executable, os.path.join(SRC, "scripts", "gen-population"), "--persons", str(persons),
+                    "--seed", str(seed), "--out-gemeente", g, "--out-cbs", c] + list(extra),
+                   check=True, stderr=subprocess.DEVNULL)
+    return g, c
+
+
+class Checks:
+    """Counts checks and prints the closing line ctest's log shows."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, what):
+        if cond:
+            self.passed += 1
+            print("ok: " + what)
+        else:
+            self.failed += 1
+            print("FAILED: " + what)
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        sys.exit(1 if self.failed else 0)
