@@ -1,0 +1,633 @@
+/*
+ * config.c - the node configuration file (INI, parsed with inih).
+ *
+ * One table of scalar keys (section, key, type, default, bounds, offset)
+ * drives the parse, in the style of redis' static_configs[].  inih feeds
+ * cfg_handler() one key at a time; cfg_finish() then checks the rules that
+ * involve more than one key (wireguard-tools config.c).  The first error
+ * wins and is reported as "PATH:LINE: reason" or "PATH: reason".
+ *
+ * We hand inih our own line reader (ini_parse_stream) instead of calling
+ * ini_parse(): inih's handler is not told the line number in Debian's build
+ * (INI_HANDLER_LINENO = 0), and the reader also lets us refuse lines that
+ * would not fit inih's fixed line buffer (it would silently split them),
+ * name an unknown section on its own line, and tell an indented continuation
+ * line (inih's multi-line values) from a new key.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "err.h"
+#include "log.h"
+
+#define CFG_MAX_FILE (1024 * 1024) /* a config is a page of text; refuse anything huge */
+
+enum cfg_type {
+	CT_ROLE,      /* gemeente | cbs */
+	CT_STR,       /* free text */
+	CT_PATH,      /* file name; relative to the config file's directory */
+	CT_SOCKET,    /* like CT_PATH, and must fit in sockaddr_un.sun_path */
+	CT_URL,       /* NNG TLS URL */
+	CT_INT,       /* int within [min, max] */
+	CT_SECONDS,   /* seconds in the file, milliseconds in the struct */
+	CT_SIZE,      /* size_t within [min, max] */
+	CT_LOGLEVEL,  /* error | warning | info | debug */
+	CT_LOGTARGET, /* stderr | syslog */
+	CT_DELIM,     /* one character, or comma | semicolon | tab | pipe */
+};
+
+struct cfg_key {
+	const char *section;
+	const char *key;
+	enum cfg_type type;
+	long long def; /* numeric types only; strings default to NULL */
+	long long min;
+	long long max;
+	size_t offset;
+};
+
+#define OFF(f) offsetof(struct udc_config, f)
+
+/* Every scalar key.  docs/operations.md has the same table for people. */
+static const struct cfg_key cfg_keys[] = {
+    {"node", "role", CT_ROLE, 0, 0, 0, OFF(role)},
+    {"node", "name", CT_STR, 0, 0, 0, OFF(name)},
+    {"node", "state_dir", CT_PATH, 0, 0, 0, OFF(state_dir)},
+    {"node", "control_socket", CT_SOCKET, 0, 0, 0, OFF(control_socket)},
+    {"node", "log_level", CT_LOGLEVEL, UDC_LOG_INFO, 0, 0, OFF(log_level)},
+    {"node", "log_target", CT_LOGTARGET, 0, 0, 0, OFF(use_syslog)},
+    {"node", "workers", CT_INT, 0, 0, 256, OFF(workers)},
+    {"peer", "listen", CT_URL, 0, 0, 0, OFF(peer_listen)},
+    {"peer", "connect", CT_URL, 0, 0, 0, OFF(peer_connect)},
+    {"peer", "server_name", CT_STR, 0, 0, 0, OFF(server_name)},
+    {"peer", "timeout", CT_SECONDS, 30, 1, 3600, OFF(peer_timeout_ms)},
+    {"peer", "resend", CT_SECONDS, 10, 1, 600, OFF(resend_ms)},
+    {"peer", "max_message", CT_SIZE, 4 << 20, 64 << 10, 64 << 20, OFF(max_message)},
+    {"peer", "chunk_records", CT_SIZE, 4096, 16, 65536, OFF(chunk_records)},
+    {"peer", "session_idle", CT_INT, 300, 10, 86400, OFF(session_idle_s)},
+    {"tls", "ca_file", CT_PATH, 0, 0, 0, OFF(ca_file)},
+    {"tls", "cert_file", CT_PATH, 0, 0, 0, OFF(cert_file)},
+    {"tls", "key_file", CT_PATH, 0, 0, 0, OFF(key_file)},
+    {"input", "file", CT_PATH, 0, 0, 0, OFF(input_file)},
+    {"input", "delimiter", CT_DELIM, ',', 0, 0, OFF(delimiter)},
+};
+
+#define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+/* Every section; [fields] and [labels] take free-form keys. */
+static const char *const cfg_sections[] = {"node", "peer", "tls", "input", "fields", "labels"};
+
+struct cfg_ctx {
+	struct udc_config *cfg;
+	const char *dir; /* absolute directory of the config file */
+
+	/* line reader state */
+	const char *p, *end;
+	int lineno;
+	int indented;       /* the current line starts with white space */
+	int key_in_section; /* a key was read since the last [section] line */
+
+	int seen[NKEYS]; /* line of each table key, 0 = not set */
+	int field_line[UDC_NFIELDS];
+	int err_line; /* first error: line and reason */
+	int nomem;
+	char reason[256];
+};
+
+static int fail(struct cfg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Records the first error; returns 0 so it can be the handler's result. */
+static int
+fail(struct cfg_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err_line)
+		return 0;
+	c->err_line = c->lineno > 0 ? c->lineno : 1;
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int
+oom(struct cfg_ctx *c)
+{
+	c->nomem = 1;
+	return fail(c, "out of memory");
+}
+
+static int
+known_section(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof(cfg_sections) / sizeof(cfg_sections[0]); i++)
+		if (strlen(cfg_sections[i]) == n && memcmp(cfg_sections[i], s, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * fgets-style reader over the file in memory.  inih calls it once per line
+ * with its buffer size; returning NULL ends the parse, which we do at the
+ * first error so that error is the one reported.
+ */
+static char *
+cfg_read_line(char *buf, int size, void *stream)
+{
+	struct cfg_ctx *c = stream;
+	const char *nl, *s;
+	size_t n;
+
+	if (c->err_line || c->p >= c->end)
+		return NULL;
+	c->lineno++;
+	nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
+	n = nl ? (size_t)(nl - c->p) + 1 : (size_t)(c->end - c->p);
+	if (memchr(c->p, '\0', n) != NULL) {
+		fail(c, "NUL byte in line");
+		return NULL;
+	}
+	if (size < 3 || n + 1 > (size_t)size) {
+		fail(c, "line longer than %d characters", size - 2);
+		return NULL;
+	}
+	memcpy(buf, c->p, n);
+	buf[n] = '\0';
+	c->p += n;
+
+	c->indented = isspace((unsigned char)buf[0]) && buf[0] != '\n';
+	for (s = buf; isspace((unsigned char)*s); s++)
+		;
+	/* inih reads an indented line after a key as a continuation, even
+	 * one that starts with '['; anything else starting with '[' is a
+	 * section header. */
+	if (*s == '[' && !(c->indented && c->key_in_section)) {
+		const char *e = strchr(s, ']');
+		if (e != NULL) {
+			c->key_in_section = 0;
+			if (!known_section(s + 1, (size_t)(e - s - 1))) {
+				fail(c, "unknown section [%.*s]", (int)(e - s - 1), s + 1);
+				return NULL;
+			}
+		}
+	}
+	return buf;
+}
+
+/* Strict base-10 integer: digits with an optional sign, nothing else. */
+static int
+parse_ll(const char *s, long long *out)
+{
+	char *end;
+
+	if (*s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	if (errno == ERANGE)
+		*out = *s == '-' ? LLONG_MIN : LLONG_MAX; /* reported as out of range */
+	return 0;
+}
+
+static char *
+resolve_path(const char *dir, const char *value)
+{
+	size_t n;
+	char *p;
+
+	if (value[0] == '/')
+		return strdup(value);
+	n = strlen(dir) + 1 + strlen(value) + 1;
+	if ((p = malloc(n)) != NULL)
+		snprintf(p, n, "%s/%s", dir, value);
+	return p;
+}
+
+static int
+valid_dim_name(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static int
+set_scalar(struct cfg_ctx *c, const struct cfg_key *k, const char *value)
+{
+	char *base = (char *)c->cfg + k->offset;
+	long long v = 0;
+	char *s;
+
+	switch (k->type) {
+	case CT_ROLE:
+		if (strcmp(value, "gemeente") == 0)
+			*(enum udc_role *)(void *)base = UDC_ROLE_GEMEENTE;
+		else if (strcmp(value, "cbs") == 0)
+			*(enum udc_role *)(void *)base = UDC_ROLE_CBS;
+		else
+			return fail(c, "role must be gemeente or cbs, not '%s'", value);
+		return 1;
+	case CT_LOGLEVEL:
+		if ((*(int *)(void *)base = log_level_parse(value)) < 0)
+			return fail(c, "log_level must be error, warning, info or debug, not '%s'",
+			            value);
+		return 1;
+	case CT_LOGTARGET:
+		if (strcmp(value, "stderr") == 0)
+			*(int *)(void *)base = 0;
+		else if (strcmp(value, "syslog") == 0)
+			*(int *)(void *)base = 1;
+		else
+			return fail(c, "log_target must be stderr or syslog, not '%s'", value);
+		return 1;
+	case CT_DELIM:
+		/* ';' after a blank starts an inline comment for inih and a
+		 * tab is stripped as white space, so both need a name. */
+		if (strcmp(value, "comma") == 0)
+			*base = ',';
+		else if (strcmp(value, "semicolon") == 0)
+			*base = ';';
+		else if (strcmp(value, "tab") == 0)
+			*base = '\t';
+		else if (strcmp(value, "pipe") == 0)
+			*base = '|';
+		else if (strlen(value) == 1 && isgraph((unsigned char)value[0]) && value[0] != '"')
+			*base = value[0];
+		else
+			return fail(c,
+			            "delimiter must be one character or comma, semicolon, "
+			            "tab or pipe, not '%s'",
+			            value);
+		return 1;
+	case CT_INT:
+	case CT_SECONDS:
+	case CT_SIZE:
+		if (parse_ll(value, &v) != 0)
+			return fail(c, "%s: '%s' is not a number", k->key, value);
+		if (v < k->min || v > k->max)
+			return fail(c, "%s: %s is out of range (%lld..%lld)", k->key, value, k->min,
+			            k->max);
+		if (k->type == CT_INT)
+			*(int *)(void *)base = (int)v;
+		else if (k->type == CT_SECONDS)
+			*(int *)(void *)base = (int)v * 1000;
+		else
+			*(size_t *)(void *)base = (size_t)v;
+		return 1;
+	case CT_URL:
+		if (strncmp(value, "tls+tcp://", 10) != 0 &&
+		    strncmp(value, "tls+tcp4://", 11) != 0 &&
+		    strncmp(value, "tls+tcp6://", 11) != 0)
+			return fail(c, "%s must be a tls+tcp:// address, not '%s'", k->key, value);
+		/* FALLTHROUGH */
+	case CT_STR:
+		s = strdup(value);
+		break;
+	case CT_PATH:
+	case CT_SOCKET:
+		s = resolve_path(c->dir, value);
+		if (s != NULL && k->type == CT_SOCKET &&
+		    strlen(s) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			free(s);
+			return fail(c, "control_socket path is longer than %zu bytes once resolved",
+			            sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		}
+		break;
+	default:
+		return fail(c, "internal error: key type %d", (int)k->type);
+	}
+	if (s == NULL)
+		return oom(c);
+	*(char **)(void *)base = s;
+	return 1;
+}
+
+static int
+set_field(struct cfg_ctx *c, const char *key, const char *value)
+{
+	int f = udc_field_parse(key);
+
+	if (f < 0)
+		return fail(c,
+		            "unknown identifier field '%s' in [fields] (known: bsn, given_names, "
+		            "surname_prefix, surname, birth_date, sex, postcode, house_number)",
+		            key);
+	if (c->field_line[f])
+		return fail(c, "duplicate key '%s' in [fields] (first on line %d)", key,
+		            c->field_line[f]);
+	if ((c->cfg->columns[f] = strdup(value)) == NULL)
+		return oom(c);
+	c->field_line[f] = c->lineno;
+	return 1;
+}
+
+static int
+set_label(struct cfg_ctx *c, const char *key, const char *value)
+{
+	struct udc_config *cfg = c->cfg;
+	struct udc_label_map *l;
+
+	if (!valid_dim_name(key))
+		return fail(c, "label dimension '%s' must be made of a-z, 0-9 and _", key);
+	if (udc_config_label_column(cfg, key) != NULL)
+		return fail(c, "duplicate key '%s' in [labels]", key);
+	l = realloc(cfg->labels, (cfg->nlabels + 1) * sizeof(*l));
+	if (l == NULL)
+		return oom(c);
+	cfg->labels = l;
+	l = &cfg->labels[cfg->nlabels];
+	l->dim = strdup(key);
+	l->column = strdup(value);
+	cfg->nlabels++; /* count it now so that free() sees it either way */
+	if (l->dim == NULL || l->column == NULL)
+		return oom(c);
+	return 1;
+}
+
+static int
+cfg_handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct cfg_ctx *c = user;
+	size_t i;
+
+	if (c->err_line)
+		return 0;
+	if (c->indented && c->key_in_section)
+		return fail(c,
+		            "indented line would continue the value of '%s'; remove the "
+		            "leading white space",
+		            key);
+	c->key_in_section = 1;
+	if (*section == '\0')
+		return fail(c, "key '%s' is outside any [section]", key);
+	if (*value == '\0')
+		return fail(c, "empty value for '%s'", key);
+	if (strcmp(section, "fields") == 0)
+		return set_field(c, key, value);
+	if (strcmp(section, "labels") == 0)
+		return set_label(c, key, value);
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(cfg_keys[i].section, section) == 0 && strcmp(cfg_keys[i].key, key) == 0)
+			break;
+	if (i == NKEYS) {
+		if (!known_section(section, strlen(section)))
+			return fail(c, "unknown section [%s]", section);
+		return fail(c, "unknown key '%s' in [%s]", key, section);
+	}
+	if (c->seen[i])
+		return fail(c, "duplicate key '%s' in [%s] (first on line %d)", key, section,
+		            c->seen[i]);
+	c->seen[i] = c->lineno;
+	return set_scalar(c, &cfg_keys[i], value);
+}
+
+static int
+is_set(const struct cfg_ctx *c, const char *section, const char *key)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(cfg_keys[i].section, section) == 0 && strcmp(cfg_keys[i].key, key) == 0)
+			return c->seen[i] != 0;
+	return 0;
+}
+
+/* Rules that involve more than one key; the first broken one is reported. */
+static int
+cfg_finish(struct cfg_ctx *c, char *err, size_t errlen)
+{
+	struct udc_config *cfg = c->cfg;
+	static const struct {
+		const char *section, *key;
+	} required[] = {
+	    {"node", "state_dir"}, {"node", "control_socket"}, {"tls", "ca_file"},
+	    {"tls", "cert_file"},  {"tls", "key_file"},        {"input", "file"},
+	};
+	int f;
+
+	if (!is_set(c, "node", "role")) {
+		snprintf(err, errlen, "%s: [node] role is required (gemeente or cbs)", cfg->path);
+		return UDC_EPARSE;
+	}
+	if (cfg->role == UDC_ROLE_GEMEENTE && cfg->peer_connect == NULL) {
+		snprintf(err, errlen, "%s: role gemeente needs [peer] connect", cfg->path);
+		return UDC_EPARSE;
+	}
+	if (cfg->role == UDC_ROLE_GEMEENTE && cfg->server_name == NULL) {
+		snprintf(err, errlen, "%s: role gemeente needs [peer] server_name", cfg->path);
+		return UDC_EPARSE;
+	}
+	if (cfg->role == UDC_ROLE_CBS && cfg->peer_listen == NULL) {
+		snprintf(err, errlen, "%s: role cbs needs [peer] listen", cfg->path);
+		return UDC_EPARSE;
+	}
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		if (!is_set(c, required[i].section, required[i].key)) {
+			snprintf(err, errlen, "%s: [%s] %s is required", cfg->path,
+			         required[i].section, required[i].key);
+			return UDC_EPARSE;
+		}
+	}
+	for (f = 0; f < UDC_NFIELDS; f++)
+		if (cfg->columns[f] != NULL)
+			break;
+	if (f == UDC_NFIELDS) {
+		snprintf(err, errlen,
+		         "%s: [fields] maps no identifier field; map at least one "
+		         "(for example bsn = BSN)",
+		         cfg->path);
+		return UDC_EPARSE;
+	}
+	/* A REQ socket resends only if the resend time runs out first. */
+	if (cfg->resend_ms >= cfg->peer_timeout_ms) {
+		snprintf(err, errlen,
+		         "%s: [peer] resend (%d s) must be shorter than timeout (%d s)", cfg->path,
+		         cfg->resend_ms / 1000, cfg->peer_timeout_ms / 1000);
+		return UDC_EPARSE;
+	}
+	if (cfg->name == NULL &&
+	    (cfg->name = strdup(cfg->role == UDC_ROLE_CBS ? "cbs" : "gemeente")) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", cfg->path);
+		return UDC_ENOMEM;
+	}
+	return 0;
+}
+
+/* Reads the whole file; refuses anything over CFG_MAX_FILE. */
+static int
+read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	FILE *fp;
+	char *b = NULL;
+	size_t n;
+	int rv = 0;
+
+	*buf = NULL;
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return UDC_EIO;
+	}
+	if ((b = malloc(CFG_MAX_FILE + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	n = fread(b, 1, CFG_MAX_FILE + 1, fp);
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rv = UDC_EIO;
+		goto out;
+	}
+	if (n > CFG_MAX_FILE) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path, CFG_MAX_FILE);
+		rv = UDC_EPARSE;
+		goto out;
+	}
+	*buf = b;
+	*len = n;
+	b = NULL;
+out:
+	free(b);
+	fclose(fp);
+	return rv;
+}
+
+int
+udc_config_load(const char *path, struct udc_config **out, char *err, size_t errlen)
+{
+	struct cfg_ctx c;
+	struct udc_config *cfg = NULL;
+	char *text = NULL, *dir = NULL, *slash;
+	char *absdir = NULL;
+	size_t len = 0;
+	int rv, line;
+
+	memset(&c, 0, sizeof(c));
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((rv = read_file(path, &text, &len, err, errlen)) != 0)
+		goto out;
+
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL || (cfg->path = strdup(path)) == NULL ||
+	    (dir = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	/* Resolve against the real directory so paths stay valid after the
+	 * daemon changes its working directory. */
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((absdir = realpath(dir, NULL)) == NULL) {
+		snprintf(err, errlen, "%s: %s: %s", path, dir, strerror(errno));
+		rv = UDC_EIO;
+		goto out;
+	}
+	for (size_t i = 0; i < NKEYS; i++) {
+		char *base = (char *)cfg + cfg_keys[i].offset;
+		switch (cfg_keys[i].type) {
+		case CT_INT:
+		case CT_LOGLEVEL:
+		case CT_LOGTARGET:
+			*(int *)(void *)base = (int)cfg_keys[i].def;
+			break;
+		case CT_SECONDS:
+			*(int *)(void *)base = (int)cfg_keys[i].def * 1000;
+			break;
+		case CT_SIZE:
+			*(size_t *)(void *)base = (size_t)cfg_keys[i].def;
+			break;
+		case CT_DELIM:
+			*base = (char)cfg_keys[i].def;
+			break;
+		default:
+			break; /* strings start NULL, role has no default */
+		}
+	}
+
+	c.cfg = cfg;
+	c.dir = absdir;
+	c.p = text;
+	c.end = text + len;
+	line = ini_parse_stream(cfg_read_line, &c, cfg_handler, &c);
+	if (line > 0 && (c.err_line == 0 || line < c.err_line)) {
+		/* inih found a line that is neither [section] nor key = value */
+		snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value",
+		         path, line);
+		rv = UDC_EPARSE;
+		goto out;
+	}
+	if (c.err_line) {
+		snprintf(err, errlen, "%s:%d: %s", path, c.err_line, c.reason);
+		rv = c.nomem ? UDC_ENOMEM : UDC_EPARSE;
+		goto out;
+	}
+	if (line < 0) {
+		snprintf(err, errlen, "%s: %s", path, line == -2 ? "out of memory" : "read error");
+		rv = line == -2 ? UDC_ENOMEM : UDC_EIO;
+		goto out;
+	}
+	if ((rv = cfg_finish(&c, err, errlen)) != 0)
+		goto out;
+	*out = cfg;
+	cfg = NULL;
+out:
+	udc_config_free(cfg);
+	free(text);
+	free(dir);
+	free(absdir);
+	return rv;
+}
+
+void
+udc_config_free(struct udc_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->name);
+	free(cfg->state_dir);
+	free(cfg->control_socket);
+	free(cfg->peer_listen);
+	free(cfg->peer_connect);
+	free(cfg->server_name);
+	free(cfg->ca_file);
+	free(cfg->cert_file);
+	free(cfg->key_file);
+	free(cfg->input_file);
+	for (int f = 0; f < UDC_NFIELDS; f++)
+		free(cfg->columns[f]);
+	for (size_t i = 0; i < cfg->nlabels; i++) {
+		free(cfg->labels[i].dim);
+		free(cfg->labels[i].column);
+	}
+	free(cfg->labels);
+	free(cfg);
+}
+
+const char *
+udc_config_label_column(const struct udc_config *cfg, const char *dim)
+{
+	for (size_t i = 0; i < cfg->nlabels; i++)
+		if (strcmp(cfg->labels[i].dim, dim) == 0)
+			return cfg->labels[i].column;
+	return NULL;
+}

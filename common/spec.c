@@ -1,0 +1,722 @@
+/*
+ * spec.c - reads a round spec (INI, parsed with inih) and derives its
+ * canonical text and SHA-256.
+ *
+ * The two nodes never compare spec files, only the hash of the canonical
+ * form built here, so everything that does not change the meaning (white
+ * space, comments, section order, line breaks inside a list) must not change
+ * the canonical text, and everything that does must.  docs/operations.md
+ * describes both formats; keep it in step with spec_canonical().
+ *
+ * As in config.c we give inih our own line reader (ini_parse_stream): it
+ * tells the handler the line number, refuses lines that would not fit
+ * inih's line buffer instead of letting inih split them, and lets the
+ * handler tell an indented continuation line (how a long list goes on) from
+ * a new key.
+ */
+#include "spec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+#define SPEC_MAX_FILE (1024 * 1024)
+#define SPEC_MAX_VALUES 1024      /* per dimension */
+#define SPEC_MAX_SIDE_CELLS 65535 /* labels travel as uint16 */
+#define SPEC_MAX_TABLE 4000000    /* groups x categories: the CBS node holds the table */
+#define SPEC_MAX_MIN_CELL 1000000
+#define SPEC_MAX_NAME 128
+#define SPEC_MAX_DIM_NAME 64
+
+static const char *const side_name[2] = {"gemeente", "cbs"};
+
+enum spec_cont { CONT_NONE, CONT_KEYS, CONT_DIM };
+
+struct spec_ctx {
+	struct udc_spec *spec;
+	const char *name; /* for messages */
+
+	/* line reader state */
+	const char *p, *end;
+	int lineno;
+	int indented;       /* the current line starts with white space */
+	int key_in_section; /* a key was read since the last [section] line */
+
+	enum spec_cont cont; /* what an indented line would continue */
+	int cont_side;
+	size_t cont_dim;
+
+	int name_line, mode_line, keys_line, min_cell_line, pad_line;
+	int dim_line[2][UDC_MAX_DIMS];
+
+	int err_line; /* first error: line and reason */
+	int nomem;
+	char reason[256];
+};
+
+static int fail(struct spec_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Records the first error; returns 0 so it can be the handler's result. */
+static int
+fail(struct spec_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err_line)
+		return 0;
+	c->err_line = c->lineno > 0 ? c->lineno : 1;
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int
+oom(struct spec_ctx *c)
+{
+	c->nomem = 1;
+	return fail(c, "out of memory");
+}
+
+static int
+known_section(const char *s, size_t n)
+{
+	static const char *const sections[] = {"spec", "gemeente", "cbs", "disclosure"};
+
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (strlen(sections[i]) == n && memcmp(sections[i], s, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * fgets-style reader over the spec text.  inih calls it once per line with
+ * its buffer size; returning NULL ends the parse, which we do at the first
+ * error so that error is the one reported.
+ */
+static char *
+spec_read_line(char *buf, int size, void *stream)
+{
+	struct spec_ctx *c = stream;
+	const char *nl, *s;
+	size_t n;
+
+	if (c->err_line || c->p >= c->end)
+		return NULL;
+	c->lineno++;
+	nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
+	n = nl ? (size_t)(nl - c->p) + 1 : (size_t)(c->end - c->p);
+	if (memchr(c->p, '\0', n) != NULL) {
+		fail(c, "NUL byte in line");
+		return NULL;
+	}
+	if (size < 3 || n + 1 > (size_t)size) {
+		fail(c,
+		     "line longer than %d characters; continue a long list on an indented "
+		     "next line",
+		     size - 2);
+		return NULL;
+	}
+	memcpy(buf, c->p, n);
+	buf[n] = '\0';
+	c->p += n;
+
+	c->indented = isspace((unsigned char)buf[0]) && buf[0] != '\n';
+	for (s = buf; isspace((unsigned char)*s); s++)
+		;
+	/* inih reads an indented line after a key as a continuation, even
+	 * one that starts with '['; anything else starting with '[' is a
+	 * section header. */
+	if (*s == '[' && !(c->indented && c->key_in_section)) {
+		const char *e = strchr(s, ']');
+		if (e != NULL) {
+			c->key_in_section = 0;
+			c->cont = CONT_NONE;
+			if (!known_section(s + 1, (size_t)(e - s - 1))) {
+				fail(c, "unknown section [%.*s]", (int)(e - s - 1), s + 1);
+				return NULL;
+			}
+		}
+	}
+	return buf;
+}
+
+/* Strict UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF) without control characters; 0 if s is acceptable. */
+static int
+check_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned cp, n, i;
+
+		if (*p < 0x80) {
+			if (*p < 0x20 || *p == 0x7f)
+				return -1;
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf) {
+			n = 1;
+			cp = *p & 0x1f;
+		} else if (*p >= 0xe0 && *p <= 0xef) {
+			n = 2;
+			cp = *p & 0x0f;
+		} else if (*p >= 0xf0 && *p <= 0xf4) {
+			n = 3;
+			cp = *p & 0x07;
+		} else {
+			return -1;
+		}
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return -1;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+			return -1;
+		p += n + 1;
+	}
+	return 0;
+}
+
+static int
+valid_dim_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SPEC_MAX_DIM_NAME)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * Calls fn for each comma-separated item of one line's value, trimmed.  A
+ * comma may end the line, so that a list can be broken after a comma as well
+ * as before one; any other empty item is an error.
+ */
+static int
+for_each_item(struct spec_ctx *c, const char *value, const char *what,
+              int (*fn)(struct spec_ctx *, char *, void *), void *arg)
+{
+	char *copy, *item, *next;
+	int ok = 1, first = 1;
+
+	if ((copy = strdup(value)) == NULL)
+		return oom(c);
+	for (item = copy; item != NULL && ok; item = next, first = 0) {
+		if ((next = strchr(item, ',')) != NULL)
+			*next++ = '\0';
+		item = trim(item);
+		if (*item == '\0') {
+			if (next == NULL && !first)
+				break; /* "a, b," */
+			ok = fail(c, "empty %s in list", what);
+			break;
+		}
+		ok = fn(c, item, arg);
+	}
+	free(copy);
+	return ok;
+}
+
+static int
+add_key(struct spec_ctx *c, char *item, void *arg)
+{
+	struct udc_spec *spec = c->spec;
+	struct udc_matchkey *k;
+	unsigned mask = 0;
+	char *part, *next;
+	size_t namelen = 0;
+
+	(void)arg;
+	if (spec->nkeys == UDC_MAX_KEYS)
+		return fail(c, "more than %d match keys", UDC_MAX_KEYS);
+	k = &spec->keys[spec->nkeys];
+	memset(k, 0, sizeof(*k));
+	for (part = item; part != NULL; part = next) {
+		int f;
+
+		if ((next = strchr(part, '+')) != NULL)
+			*next++ = '\0';
+		part = trim(part);
+		if (*part == '\0')
+			return fail(c, "empty field name in match key");
+		if ((f = udc_field_parse(part)) < 0)
+			return fail(
+			    c,
+			    "unknown field '%s' in match key (known: bsn, given_names, "
+			    "surname_prefix, surname, birth_date, sex, postcode, house_number)",
+			    part);
+		if (mask & (1u << f))
+			return fail(c, "field '%s' appears twice in one match key", part);
+		mask |= 1u << f;
+		k->fields[k->nfields++] = (enum udc_field)f;
+		namelen += strlen(part) + 1;
+	}
+	/* The same fields in another order link the same pairs: the later
+	 * key could never link anything. */
+	for (size_t i = 0; i < spec->nkeys; i++) {
+		unsigned m = 0;
+		for (int j = 0; j < spec->keys[i].nfields; j++)
+			m |= 1u << spec->keys[i].fields[j];
+		if (m == mask)
+			return fail(c, "match key repeats key %zu (%s)", i + 1, spec->keys[i].name);
+	}
+	if ((k->name = malloc(namelen)) == NULL)
+		return oom(c);
+	k->name[0] = '\0';
+	for (int j = 0; j < k->nfields; j++) {
+		if (j > 0)
+			strcat(k->name, "+");
+		strcat(k->name, udc_field_name(k->fields[j]));
+	}
+	spec->nkeys++;
+	return 1;
+}
+
+static int
+add_value(struct spec_ctx *c, char *item, void *arg)
+{
+	struct udc_dim *d = arg;
+	char **v;
+
+	if (check_text(item) != 0)
+		return fail(c, "value in %s is not UTF-8 text without control characters", d->name);
+	if (udc_dim_lookup(d, item) >= 0)
+		return fail(c, "duplicate value '%s' in %s", item, d->name);
+	if (d->nvalues == SPEC_MAX_VALUES)
+		return fail(c, "%s has more than %d values", d->name, SPEC_MAX_VALUES);
+	/* grow in powers of two */
+	if ((d->nvalues & (d->nvalues - 1)) == 0) {
+		size_t cap = d->nvalues ? d->nvalues * 2 : 1;
+		if ((v = realloc(d->values, cap * sizeof(*v))) == NULL)
+			return oom(c);
+		d->values = v;
+	}
+	if ((d->values[d->nvalues] = strdup(item)) == NULL)
+		return oom(c);
+	d->nvalues++;
+	return 1;
+}
+
+static int
+add_dim(struct spec_ctx *c, int side, const char *key, const char *value)
+{
+	struct udc_spec *spec = c->spec;
+	struct udc_dim *d;
+
+	if (!valid_dim_name(key))
+		return fail(c,
+		            "dimension name '%s' must be 1 to %d characters from a-z, 0-9 "
+		            "and _",
+		            key, SPEC_MAX_DIM_NAME);
+	for (int s = 0; s < 2; s++)
+		for (size_t i = 0; i < spec->ndims[s]; i++)
+			if (strcmp(spec->dims[s][i].name, key) == 0)
+				return fail(c,
+				            "dimension '%s' is already defined in [%s] on "
+				            "line %d",
+				            key, side_name[s], c->dim_line[s][i]);
+	if (spec->ndims[side] == UDC_MAX_DIMS)
+		return fail(c, "more than %d dimensions in [%s]", UDC_MAX_DIMS, side_name[side]);
+	d = &spec->dims[side][spec->ndims[side]];
+	if ((d->name = strdup(key)) == NULL)
+		return oom(c);
+	c->dim_line[side][spec->ndims[side]] = c->lineno;
+	c->cont = CONT_DIM;
+	c->cont_side = side;
+	c->cont_dim = spec->ndims[side];
+	spec->ndims[side]++;
+	if (*value == '\0')
+		return fail(c, "dimension '%s' has no values", key);
+	return for_each_item(c, value, "value", add_value, d);
+}
+
+/* Every key may appear once; *line remembers where. */
+static int
+once(struct spec_ctx *c, int *line, const char *section, const char *key)
+{
+	if (*line)
+		return fail(c, "duplicate key '%s' in [%s] (first on line %d)", key, section,
+		            *line);
+	*line = c->lineno;
+	return 1;
+}
+
+static int
+spec_key(struct spec_ctx *c, const char *key, const char *value)
+{
+	struct udc_spec *spec = c->spec;
+
+	if (strcmp(key, "name") == 0) {
+		if (!once(c, &c->name_line, "spec", key))
+			return 0;
+		if (*value == '\0' || strlen(value) > SPEC_MAX_NAME || check_text(value) != 0)
+			return fail(c,
+			            "name must be 1 to %d bytes of UTF-8 text without control "
+			            "characters",
+			            SPEC_MAX_NAME);
+		if ((spec->name = strdup(value)) == NULL)
+			return oom(c);
+		return 1;
+	}
+	if (strcmp(key, "mode") == 0) {
+		if (!once(c, &c->mode_line, "spec", key))
+			return 0;
+		if (strcmp(value, "exact") != 0)
+			return fail(c, "unknown mode '%s' (only exact is supported)", value);
+		spec->mode = UDC_MODE_EXACT;
+		return 1;
+	}
+	if (strcmp(key, "keys") == 0) {
+		if (!once(c, &c->keys_line, "spec", key))
+			return 0;
+		c->cont = CONT_KEYS;
+		if (*value == '\0')
+			return fail(c, "keys names no match key");
+		return for_each_item(c, value, "match key", add_key, NULL);
+	}
+	return fail(c, "unknown key '%s' in [spec]", key);
+}
+
+static int
+disclosure_key(struct spec_ctx *c, const char *key, const char *value)
+{
+	struct udc_spec *spec = c->spec;
+
+	if (strcmp(key, "min_cell") == 0) {
+		unsigned long n = 0;
+		const char *p;
+
+		if (!once(c, &c->min_cell_line, "disclosure", key))
+			return 0;
+		if (*value == '\0')
+			return fail(c, "min_cell: '' is not a number");
+		for (p = value; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return fail(c, "min_cell: '%s' is not a number", value);
+			if (n <= SPEC_MAX_MIN_CELL)
+				n = n * 10 + (unsigned long)(*p - '0');
+		}
+		if (n > SPEC_MAX_MIN_CELL)
+			return fail(c, "min_cell: %s is out of range (0..%d)", value,
+			            SPEC_MAX_MIN_CELL);
+		spec->min_cell = (unsigned)n;
+		return 1;
+	}
+	if (strcmp(key, "pad_categories") == 0) {
+		if (!once(c, &c->pad_line, "disclosure", key))
+			return 0;
+		if (strcmp(value, "max") == 0)
+			spec->pad = UDC_PAD_MAX;
+		else if (strcmp(value, "none") == 0)
+			spec->pad = UDC_PAD_NONE;
+		else
+			return fail(c, "pad_categories must be max or none, not '%s'", value);
+		return 1;
+	}
+	return fail(c, "unknown key '%s' in [disclosure]", key);
+}
+
+static int
+spec_handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct spec_ctx *c = user;
+
+	if (c->err_line)
+		return 0;
+	if (c->indented && c->key_in_section) {
+		/* inih passes a continuation line as the same key again.  An
+		 * indented [section] would silently become a value. */
+		if (*value == '[')
+			return fail(c,
+			            "indented line would continue the value of '%s'; write "
+			            "a [section] line without leading white space",
+			            key);
+		if (c->cont == CONT_KEYS)
+			return for_each_item(c, value, "match key", add_key, NULL);
+		if (c->cont == CONT_DIM)
+			return for_each_item(c, value, "value", add_value,
+			                     &c->spec->dims[c->cont_side][c->cont_dim]);
+		return fail(c,
+		            "indented line would continue the value of '%s', which is not a "
+		            "list; remove the leading white space",
+		            key);
+	}
+	c->key_in_section = 1;
+	c->cont = CONT_NONE;
+	if (strcmp(section, "spec") == 0)
+		return spec_key(c, key, value);
+	if (strcmp(section, "gemeente") == 0)
+		return add_dim(c, UDC_SIDE_GEMEENTE, key, value);
+	if (strcmp(section, "cbs") == 0)
+		return add_dim(c, UDC_SIDE_CBS, key, value);
+	if (strcmp(section, "disclosure") == 0)
+		return disclosure_key(c, key, value);
+	if (*section == '\0')
+		return fail(c, "key '%s' is outside any [section]", key);
+	return fail(c, "unknown section [%s]", section);
+}
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+	int nomem;
+};
+
+static void
+sb_add(struct strbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->nomem)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *p;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(b->s, cap)) == NULL) {
+			b->nomem = 1;
+			return;
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n + 1);
+	b->len += n;
+}
+
+/* The canonical text: the one thing both nodes hash.  Change it only with
+ * the version on its first line, and in docs/operations.md too. */
+static char *
+spec_canonical(const struct udc_spec *spec)
+{
+	struct strbuf b = {0};
+	char num[32];
+
+	sb_add(&b, "udclink-spec 1\nname=");
+	sb_add(&b, spec->name);
+	sb_add(&b, "\nmode=exact\n");
+	for (size_t i = 0; i < spec->nkeys; i++) {
+		sb_add(&b, "key=");
+		sb_add(&b, spec->keys[i].name);
+		sb_add(&b, "\n");
+	}
+	for (int s = 0; s < 2; s++) {
+		for (size_t i = 0; i < spec->ndims[s]; i++) {
+			const struct udc_dim *d = &spec->dims[s][i];
+			sb_add(&b, side_name[s]);
+			sb_add(&b, ".");
+			sb_add(&b, d->name);
+			sb_add(&b, "=");
+			for (size_t j = 0; j < d->nvalues; j++) {
+				if (j > 0)
+					sb_add(&b, ",");
+				sb_add(&b, d->values[j]);
+			}
+			sb_add(&b, "\n");
+		}
+	}
+	snprintf(num, sizeof(num), "min_cell=%u\n", spec->min_cell);
+	sb_add(&b, num);
+	sb_add(&b, spec->pad == UDC_PAD_MAX ? "pad_categories=max\n" : "pad_categories=none\n");
+	if (b.nomem) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* Rules about the whole spec; the first broken one is reported. */
+static int
+spec_finish(struct spec_ctx *c, char *err, size_t errlen)
+{
+	struct udc_spec *spec = c->spec;
+
+	if (spec->name == NULL) {
+		snprintf(err, errlen, "%s: [spec] name is missing", c->name);
+		return UDC_EPARSE;
+	}
+	if (spec->nkeys == 0) {
+		snprintf(err, errlen, "%s: [spec] keys is missing: name at least one match key",
+		         c->name);
+		return UDC_EPARSE;
+	}
+	for (int s = 0; s < 2; s++) {
+		size_t cells = 1;
+
+		if (spec->ndims[s] == 0) {
+			snprintf(err, errlen, "%s: [%s] defines no dimension", c->name,
+			         side_name[s]);
+			return UDC_EPARSE;
+		}
+		/* stops before it can overflow: each factor is at most 1024 */
+		for (size_t i = 0; i < spec->ndims[s] && cells <= SPEC_MAX_SIDE_CELLS; i++)
+			cells *= spec->dims[s][i].nvalues;
+		if (cells > SPEC_MAX_SIDE_CELLS) {
+			snprintf(err, errlen,
+			         "%s: the dimensions of [%s] give more than %d "
+			         "combinations",
+			         c->name, side_name[s], SPEC_MAX_SIDE_CELLS);
+			return UDC_EPARSE;
+		}
+		spec->ncells[s] = cells;
+	}
+	if (spec->ncells[0] * spec->ncells[1] > SPEC_MAX_TABLE) {
+		snprintf(err, errlen, "%s: %zu groups x %zu categories is more than %d cells",
+		         c->name, spec->ncells[0], spec->ncells[1], SPEC_MAX_TABLE);
+		return UDC_EPARSE;
+	}
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "%s: libsodium failed to initialise", c->name);
+		return UDC_ECRYPTO;
+	}
+	if ((spec->canonical = spec_canonical(spec)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", c->name);
+		return UDC_ENOMEM;
+	}
+	crypto_hash_sha256(spec->hash, (const unsigned char *)spec->canonical,
+	                   strlen(spec->canonical));
+	return 0;
+}
+
+int
+udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec **out, char *err,
+               size_t errlen)
+{
+	struct spec_ctx c;
+	struct udc_spec *spec;
+	int rv = 0, line;
+
+	memset(&c, 0, sizeof(c));
+	c.name = name ? name : "spec";
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((spec = calloc(1, sizeof(*spec))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", c.name);
+		return UDC_ENOMEM;
+	}
+	spec->mode = UDC_MODE_EXACT;
+	spec->min_cell = 10;
+	spec->pad = UDC_PAD_MAX;
+
+	c.spec = spec;
+	c.p = text;
+	c.end = text + len;
+	line = ini_parse_stream(spec_read_line, &c, spec_handler, &c);
+	if (line > 0 && (c.err_line == 0 || line < c.err_line)) {
+		/* inih found a line that is neither [section] nor key = value */
+		snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value",
+		         c.name, line);
+		rv = UDC_EPARSE;
+		goto out;
+	}
+	if (c.err_line) {
+		snprintf(err, errlen, "%s:%d: %s", c.name, c.err_line, c.reason);
+		rv = c.nomem ? UDC_ENOMEM : UDC_EPARSE;
+		goto out;
+	}
+	if (line < 0) {
+		snprintf(err, errlen, "%s: out of memory", c.name);
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	if ((rv = spec_finish(&c, err, errlen)) != 0)
+		goto out;
+	*out = spec;
+	spec = NULL;
+out:
+	udc_spec_free(spec);
+	return rv;
+}
+
+int
+udc_spec_load(const char *path, struct udc_spec **out, char *err, size_t errlen)
+{
+	FILE *fp;
+	char *buf = NULL;
+	size_t n;
+	int rv;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return UDC_EIO;
+	}
+	if ((buf = malloc(SPEC_MAX_FILE + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	n = fread(buf, 1, SPEC_MAX_FILE + 1, fp);
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rv = UDC_EIO;
+		goto out;
+	}
+	if (n > SPEC_MAX_FILE) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path, SPEC_MAX_FILE);
+		rv = UDC_EPARSE;
+		goto out;
+	}
+	rv = udc_spec_parse(buf, n, path, out, err, errlen);
+out:
+	free(buf);
+	fclose(fp);
+	return rv;
+}
+
+void
+udc_spec_free(struct udc_spec *spec)
+{
+	if (spec == NULL)
+		return;
+	free(spec->name);
+	for (size_t i = 0; i < UDC_MAX_KEYS; i++)
+		free(spec->keys[i].name);
+	for (int s = 0; s < 2; s++) {
+		for (size_t i = 0; i < spec->ndims[s]; i++) {
+			struct udc_dim *d = &spec->dims[s][i];
+			for (size_t j = 0; j < d->nvalues; j++)
+				free(d->values[j]);
+			free(d->values);
+			free(d->name);
+		}
+	}
+	free(spec->canonical);
+	free(spec);
+}
+
+void
+udc_spec_hash_hex(const struct udc_spec *spec, char out[65])
+{
+	sodium_bin2hex(out, 65, spec->hash, sizeof(spec->hash));
+}

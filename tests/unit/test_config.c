@@ -1,0 +1,654 @@
+/*
+ * test_config.c - the node configuration: every key, the defaults, the
+ * bounds, path resolution, each cross-field rule and the line each error
+ * is reported on.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "err.h"
+#include "log.h"
+
+/* The smallest valid gemeente config: 15 lines. */
+#define MIN_LINES 15
+static const char min_gemeente[] = "[node]\n"
+                                   "role = gemeente\n"
+                                   "state_dir = /var/lib/udclink\n"
+                                   "control_socket = /run/udclink/ctl.sock\n"
+                                   "[peer]\n"
+                                   "connect = tls+tcp://cbs.example:7440\n"
+                                   "server_name = cbs.example\n"
+                                   "[tls]\n"
+                                   "ca_file = /etc/udclink/ca.pem\n"
+                                   "cert_file = /etc/udclink/node.pem\n"
+                                   "key_file = /etc/udclink/node.key\n"
+                                   "[input]\n"
+                                   "file = /srv/personen.csv\n"
+                                   "[fields]\n"
+                                   "bsn = BSN\n";
+
+static char tmpdir[PATH_MAX]; /* realpath of this test's directory */
+static char cfgpath[PATH_MAX + 16];
+
+static int
+setup(void **state)
+{
+	char tmpl[] = "/tmp/test_config.XXXXXX";
+
+	(void)state;
+	if (mkdtemp(tmpl) == NULL || realpath(tmpl, tmpdir) == NULL)
+		return -1;
+	snprintf(cfgpath, sizeof(cfgpath), "%s/node.conf", tmpdir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(cfgpath);
+	rmdir(tmpdir);
+	return 0;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static int
+load_text(const char *text, struct udc_config **cfg, char *err, size_t errlen)
+{
+	*cfg = NULL;
+	write_file(cfgpath, text);
+	return udc_config_load(cfgpath, cfg, err, errlen);
+}
+
+static struct udc_config *
+load_ok(const char *text)
+{
+	struct udc_config *cfg;
+	char err[512];
+	int rv = load_text(text, &cfg, err, sizeof(err));
+
+	if (rv != 0)
+		fail_msg("unexpected error %d: %s", rv, err);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* The error must be exactly cfgpath followed by want (":LINE: ..." or ": ...");
+ * want may end in "..." to match a prefix. */
+static void
+expect_err(const char *text, const char *want)
+{
+	struct udc_config *cfg;
+	char err[512], full[2 * PATH_MAX];
+	size_t n;
+	int rv = load_text(text, &cfg, err, sizeof(err));
+
+	if (rv == 0)
+		fail_msg("accepted, wanted \"%s\"", want);
+	assert_int_equal(rv, UDC_EPARSE);
+	assert_null(cfg);
+	snprintf(full, sizeof(full), "%s%s", cfgpath, want);
+	n = strlen(full);
+	if (n > 3 && strcmp(full + n - 3, "...") == 0) {
+		if (strncmp(err, full, n - 3) != 0)
+			fail_msg("got \"%s\", wanted \"%s\"", err, full);
+	} else if (strcmp(err, full) != 0) {
+		fail_msg("got \"%s\", wanted \"%s\"", err, full);
+	}
+}
+
+/* min_gemeente with the first occurrence of from replaced by to. */
+static char *
+edit(const char *base, const char *from, const char *to)
+{
+	const char *p = strstr(base, from);
+	char *s;
+
+	assert_non_null(p);
+	s = malloc(strlen(base) + strlen(to) + 1);
+	assert_non_null(s);
+	memcpy(s, base, (size_t)(p - base));
+	strcpy(s + (p - base), to);
+	strcat(s, p + strlen(from));
+	return s;
+}
+
+static char *
+append(const char *base, const char *more)
+{
+	char *s = malloc(strlen(base) + strlen(more) + 1);
+
+	assert_non_null(s);
+	strcpy(s, base);
+	strcat(s, more);
+	return s;
+}
+
+static void
+test_every_key_gemeente(void **state)
+{
+	struct udc_config *cfg = load_ok("[node]\n"
+	                                 "role = gemeente\n"
+	                                 "name = denhaag\n"
+	                                 "state_dir = /var/lib/udclink\n"
+	                                 "control_socket = /run/udclink/ctl.sock\n"
+	                                 "log_level = debug\n"
+	                                 "log_target = syslog\n"
+	                                 "workers = 2\n"
+	                                 "[peer]\n"
+	                                 "connect = tls+tcp://cbs.example:7440\n"
+	                                 "server_name = cbs.example\n"
+	                                 "listen = tls+tcp4://0.0.0.0:7441\n"
+	                                 "timeout = 60\n"
+	                                 "resend = 5\n"
+	                                 "max_message = 1048576\n"
+	                                 "chunk_records = 1024\n"
+	                                 "session_idle = 600\n"
+	                                 "[tls]\n"
+	                                 "ca_file = /etc/udclink/ca.pem\n"
+	                                 "cert_file = /etc/udclink/node.pem\n"
+	                                 "key_file = /etc/udclink/node.key\n"
+	                                 "[input]\n"
+	                                 "file = /srv/personen.csv\n"
+	                                 "delimiter = semicolon\n"
+	                                 "[fields]\n"
+	                                 "bsn = BSN\n"
+	                                 "given_names = voornamen\n"
+	                                 "surname_prefix = voorvoegsel\n"
+	                                 "surname = geslachtsnaam\n"
+	                                 "birth_date = geboortedatum\n"
+	                                 "sex = geslacht\n"
+	                                 "postcode = postcode\n"
+	                                 "house_number = huisnummer\n"
+	                                 "[labels]\n"
+	                                 "wijk = wijkcode\n"
+	                                 "age_band = leeftijdsklasse\n"
+	                                 "ooievaarspas = ooievaarspas\n");
+
+	(void)state;
+	assert_string_equal(cfg->path, cfgpath);
+	assert_int_equal(cfg->role, UDC_ROLE_GEMEENTE);
+	assert_string_equal(cfg->name, "denhaag");
+	assert_string_equal(cfg->state_dir, "/var/lib/udclink");
+	assert_string_equal(cfg->control_socket, "/run/udclink/ctl.sock");
+	assert_int_equal(cfg->log_level, UDC_LOG_DEBUG);
+	assert_int_equal(cfg->use_syslog, 1);
+	assert_int_equal(cfg->workers, 2);
+	assert_string_equal(cfg->peer_connect, "tls+tcp://cbs.example:7440");
+	assert_string_equal(cfg->server_name, "cbs.example");
+	assert_string_equal(cfg->peer_listen, "tls+tcp4://0.0.0.0:7441");
+	assert_int_equal(cfg->peer_timeout_ms, 60000);
+	assert_int_equal(cfg->resend_ms, 5000);
+	assert_int_equal(cfg->max_message, 1048576);
+	assert_int_equal(cfg->chunk_records, 1024);
+	assert_int_equal(cfg->session_idle_s, 600);
+	assert_string_equal(cfg->ca_file, "/etc/udclink/ca.pem");
+	assert_string_equal(cfg->cert_file, "/etc/udclink/node.pem");
+	assert_string_equal(cfg->key_file, "/etc/udclink/node.key");
+	assert_string_equal(cfg->input_file, "/srv/personen.csv");
+	assert_int_equal(cfg->delimiter, ';');
+	assert_string_equal(cfg->columns[UDC_F_BSN], "BSN");
+	assert_string_equal(cfg->columns[UDC_F_GIVEN], "voornamen");
+	assert_string_equal(cfg->columns[UDC_F_PREFIX], "voorvoegsel");
+	assert_string_equal(cfg->columns[UDC_F_SURNAME], "geslachtsnaam");
+	assert_string_equal(cfg->columns[UDC_F_BIRTH], "geboortedatum");
+	assert_string_equal(cfg->columns[UDC_F_SEX], "geslacht");
+	assert_string_equal(cfg->columns[UDC_F_POSTCODE], "postcode");
+	assert_string_equal(cfg->columns[UDC_F_HOUSENO], "huisnummer");
+	assert_int_equal(cfg->nlabels, 3);
+	assert_string_equal(cfg->labels[0].dim, "wijk");
+	assert_string_equal(cfg->labels[1].dim, "age_band");
+	assert_string_equal(cfg->labels[2].dim, "ooievaarspas");
+	assert_string_equal(cfg->labels[1].column, "leeftijdsklasse");
+	assert_string_equal(udc_config_label_column(cfg, "age_band"), "leeftijdsklasse");
+	assert_null(udc_config_label_column(cfg, "income_band"));
+	udc_config_free(cfg);
+}
+
+static void
+test_cbs(void **state)
+{
+	struct udc_config *cfg = load_ok("[node]\n"
+	                                 "role = cbs\n"
+	                                 "state_dir = /var/lib/udclink\n"
+	                                 "control_socket = /run/udclink/ctl.sock\n"
+	                                 "log_level = warning\n"
+	                                 "[peer]\n"
+	                                 "listen = tls+tcp://0.0.0.0:7440\n"
+	                                 "[tls]\n"
+	                                 "ca_file = /etc/udclink/ca.pem\n"
+	                                 "cert_file = /etc/udclink/node.pem\n"
+	                                 "key_file = /etc/udclink/node.key\n"
+	                                 "[input]\n"
+	                                 "file = /srv/cbs.csv\n"
+	                                 "delimiter = tab\n"
+	                                 "[fields]\n"
+	                                 "surname = naam\n"
+	                                 "birth_date = gebdat\n"
+	                                 "[labels]\n"
+	                                 "income_band = ink\n");
+
+	(void)state;
+	assert_int_equal(cfg->role, UDC_ROLE_CBS);
+	assert_string_equal(cfg->name, "cbs"); /* defaults to the role */
+	assert_string_equal(cfg->peer_listen, "tls+tcp://0.0.0.0:7440");
+	assert_null(cfg->peer_connect);
+	assert_null(cfg->server_name);
+	assert_int_equal(cfg->log_level, UDC_LOG_WARN);
+	assert_int_equal(cfg->delimiter, '\t');
+	assert_null(cfg->columns[UDC_F_BSN]);
+	assert_string_equal(cfg->columns[UDC_F_SURNAME], "naam");
+	assert_int_equal(cfg->nlabels, 1);
+	udc_config_free(cfg);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct udc_config *cfg = load_ok(min_gemeente);
+
+	(void)state;
+	assert_string_equal(cfg->name, "gemeente");
+	assert_int_equal(cfg->log_level, UDC_LOG_INFO);
+	assert_int_equal(cfg->use_syslog, 0);
+	assert_int_equal(cfg->workers, 0);
+	assert_null(cfg->peer_listen);
+	assert_int_equal(cfg->peer_timeout_ms, 30000);
+	assert_int_equal(cfg->resend_ms, 10000);
+	assert_int_equal(cfg->max_message, 4 * 1024 * 1024);
+	assert_int_equal(cfg->chunk_records, 4096);
+	assert_int_equal(cfg->session_idle_s, 300);
+	assert_int_equal(cfg->delimiter, ',');
+	assert_int_equal(cfg->nlabels, 0);
+	assert_null(cfg->labels);
+	for (int f = 1; f < UDC_NFIELDS; f++)
+		assert_null(cfg->columns[f]);
+	udc_config_free(cfg);
+}
+
+struct bound {
+	const char *section, *key;
+	long long min, max;
+};
+
+static void
+test_bounds(void **state)
+{
+	static const struct bound bounds[] = {
+	    {"node", "workers", 0, 256},          {"peer", "timeout", 1, 3600},
+	    {"peer", "resend", 1, 600},           {"peer", "max_message", 65536, 67108864},
+	    {"peer", "chunk_records", 16, 65536}, {"peer", "session_idle", 10, 86400},
+	};
+	char more[256], want[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		const struct bound *b = &bounds[i];
+		/* keep resend < timeout whichever one is being tested */
+		const char *other =
+		    strcmp(b->key, "timeout") == 0 ? "resend = 1" : "timeout = 3600";
+		long long ok[2] = {b->min, b->max}, bad[2] = {b->min - 1, b->max + 1};
+
+		for (int j = 0; j < 2; j++) {
+			struct udc_config *cfg;
+			char *text, err[512];
+			long long got;
+
+			snprintf(more, sizeof(more), "[peer]\n%s\n[%s]\n%s = %lld\n", other,
+			         b->section, b->key, ok[j]);
+			text = append(min_gemeente, more);
+			if (strcmp(b->key, "timeout") == 0 && ok[j] == 1) {
+				/* accepted, then refused by the cross-field rule */
+				expect_err(text, ": [peer] resend (1 s) must be shorter than "
+				                 "timeout (1 s)");
+				free(text);
+				continue;
+			}
+			assert_int_equal(load_text(text, &cfg, err, sizeof(err)), 0);
+			free(text);
+			if (strcmp(b->key, "workers") == 0)
+				got = cfg->workers;
+			else if (strcmp(b->key, "timeout") == 0)
+				got = cfg->peer_timeout_ms / 1000;
+			else if (strcmp(b->key, "resend") == 0)
+				got = cfg->resend_ms / 1000;
+			else if (strcmp(b->key, "max_message") == 0)
+				got = (long long)cfg->max_message;
+			else if (strcmp(b->key, "chunk_records") == 0)
+				got = (long long)cfg->chunk_records;
+			else
+				got = cfg->session_idle_s;
+			assert_int_equal(got, ok[j]);
+			udc_config_free(cfg);
+		}
+		for (int j = 0; j < 2; j++) {
+			char *text;
+
+			snprintf(more, sizeof(more), "[peer]\n%s\n[%s]\n%s = %lld\n", other,
+			         b->section, b->key, bad[j]);
+			text = append(min_gemeente, more);
+			snprintf(want, sizeof(want), ":%d: %s: %lld is out of range (%lld..%lld)",
+			         MIN_LINES + 4, b->key, bad[j], b->min, b->max);
+			expect_err(text, want);
+			free(text);
+		}
+		snprintf(more, sizeof(more), "[%s]\n%s = 12x\n", b->section, b->key);
+		{
+			char *text = append(min_gemeente, more);
+			snprintf(want, sizeof(want), ":%d: %s: '12x' is not a number",
+			         MIN_LINES + 2, b->key);
+			expect_err(text, want);
+			free(text);
+		}
+	}
+	{
+		char *text = append(min_gemeente, "[node]\nworkers = 99999999999999999999\n");
+		expect_err(text, ":17: workers: 99999999999999999999 is out of range (0..256)");
+		free(text);
+		text = append(min_gemeente, "[node]\nworkers = \t+\n");
+		expect_err(text, ":17: workers: '+' is not a number");
+		free(text);
+	}
+}
+
+static void
+test_relative_paths(void **state)
+{
+	char sub[PATH_MAX + 8], path[PATH_MAX + 32], want[2 * PATH_MAX], cwd[PATH_MAX], err[512];
+	struct udc_config *cfg = NULL;
+	char *text;
+
+	(void)state;
+	text = edit(min_gemeente, "ca_file = /etc/udclink/ca.pem", "ca_file = certs/ca.pem");
+	{
+		char *t2 =
+		    edit(text, "key_file = /etc/udclink/node.key", "key_file = ../keys/node.key");
+		free(text);
+		text = edit(t2, "/var/lib/udclink", "state");
+		free(t2);
+		t2 = edit(text, "file = /srv/personen.csv", "file = ./in.csv");
+		free(text);
+		text = t2;
+	}
+	snprintf(sub, sizeof(sub), "%s/sub", tmpdir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/node.conf", sub);
+	write_file(path, text);
+	free(text);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+
+	/* loaded by a relative name from somewhere else: still absolute */
+	assert_int_equal(chdir(tmpdir), 0);
+	assert_int_equal(udc_config_load("sub/node.conf", &cfg, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s/certs/ca.pem", sub);
+	assert_string_equal(cfg->ca_file, want);
+	snprintf(want, sizeof(want), "%s/../keys/node.key", sub);
+	assert_string_equal(cfg->key_file, want);
+	snprintf(want, sizeof(want), "%s/state", sub);
+	assert_string_equal(cfg->state_dir, want);
+	snprintf(want, sizeof(want), "%s/./in.csv", sub);
+	assert_string_equal(cfg->input_file, want);
+	assert_string_equal(cfg->cert_file, "/etc/udclink/node.pem"); /* absolute: as is */
+	assert_string_equal(cfg->path, "sub/node.conf");
+	udc_config_free(cfg);
+
+	/* a bare file name in the working directory */
+	assert_int_equal(chdir(sub), 0);
+	assert_int_equal(udc_config_load("node.conf", &cfg, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s/certs/ca.pem", sub);
+	assert_string_equal(cfg->ca_file, want);
+	udc_config_free(cfg);
+
+	assert_int_equal(chdir(cwd), 0);
+	unlink(path);
+	rmdir(sub);
+}
+
+static void
+test_cross_field(void **state)
+{
+	static const struct {
+		const char *from, *to, *want;
+	} rules[] = {
+	    {"role = gemeente\n", "", ": [node] role is required (gemeente or cbs)"},
+	    {"connect = tls+tcp://cbs.example:7440\n", "", ": role gemeente needs [peer] connect"},
+	    {"server_name = cbs.example\n", "", ": role gemeente needs [peer] server_name"},
+	    {"role = gemeente", "role = cbs", ": role cbs needs [peer] listen"},
+	    {"state_dir = /var/lib/udclink\n", "", ": [node] state_dir is required"},
+	    {"control_socket = /run/udclink/ctl.sock\n", "", ": [node] control_socket is required"},
+	    {"ca_file = /etc/udclink/ca.pem\n", "", ": [tls] ca_file is required"},
+	    {"cert_file = /etc/udclink/node.pem\n", "", ": [tls] cert_file is required"},
+	    {"key_file = /etc/udclink/node.key\n", "", ": [tls] key_file is required"},
+	    {"file = /srv/personen.csv\n", "", ": [input] file is required"},
+	    {"bsn = BSN\n", "",
+	     ": [fields] maps no identifier field; map at least one "
+	     "(for example bsn = BSN)"},
+	    {"server_name = cbs.example\n", "server_name = cbs.example\ntimeout = 10\n",
+	     ": [peer] resend (10 s) must be shorter than timeout (10 s)"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		char *text = edit(min_gemeente, rules[i].from, rules[i].to);
+		expect_err(text, rules[i].want);
+		free(text);
+	}
+	/* the role's own peer key is enough; the other side's is not needed */
+	{
+		char *text = edit(min_gemeente, "role = gemeente", "role = cbs");
+		char *t2 = edit(text, "[peer]\n", "[peer]\nlisten = tls+tcp6://[::]:7440\n");
+		struct udc_config *cfg = load_ok(t2);
+		assert_string_equal(cfg->peer_listen, "tls+tcp6://[::]:7440");
+		udc_config_free(cfg);
+		free(text);
+		free(t2);
+	}
+}
+
+static void
+test_line_errors(void **state)
+{
+	char *text;
+
+	(void)state;
+	/* an unknown key on line 7 is reported on line 7 */
+	text = edit(min_gemeente, "server_name = cbs.example\n", "server_nmae = cbs.example\n");
+	expect_err(text, ":7: unknown key 'server_nmae' in [peer]");
+	free(text);
+
+	text = append(min_gemeente, "[nodes]\nrole = cbs\n");
+	expect_err(text, ":16: unknown section [nodes]");
+	free(text);
+	text = append(min_gemeente, "[node]\nrole = cbs\n");
+	expect_err(text, ":17: duplicate key 'role' in [node] (first on line 2)");
+	free(text);
+	text = append(min_gemeente, "postcode = pc\nbsn = bsn2\n");
+	expect_err(text, ":17: duplicate key 'bsn' in [fields] (first on line 15)");
+	free(text);
+	text = append(min_gemeente, "birthdate = geboortedatum\n");
+	expect_err(text, ":16: unknown identifier field 'birthdate' in [fields]...");
+	free(text);
+	text = append(min_gemeente, "[labels]\nwijk = a\nage = b\nwijk = c\n");
+	expect_err(text, ":19: duplicate key 'wijk' in [labels]");
+	free(text);
+	text = append(min_gemeente, "[labels]\nWijk = a\n");
+	expect_err(text, ":17: label dimension 'Wijk' must be made of a-z, 0-9 and _");
+	free(text);
+	text = edit(min_gemeente, "role = gemeente", "role = municipality");
+	expect_err(text, ":2: role must be gemeente or cbs, not 'municipality'");
+	free(text);
+	text = edit(min_gemeente, "/var/lib/udclink\n", "/var/lib/udclink\nlog_level = loud\n");
+	expect_err(text, ":4: log_level must be error, warning, info or debug, not 'loud'");
+	free(text);
+	text = edit(min_gemeente, "/var/lib/udclink\n", "/var/lib/udclink\nlog_target = file\n");
+	expect_err(text, ":4: log_target must be stderr or syslog, not 'file'");
+	free(text);
+	text = edit(min_gemeente, "tls+tcp://cbs.example:7440", "tcp://cbs.example:7440");
+	expect_err(text, ":6: connect must be a tls+tcp:// address, not 'tcp://cbs.example:7440'");
+	free(text);
+	text = edit(min_gemeente, "server_name = cbs.example", "server_name =");
+	expect_err(text, ":7: empty value for 'server_name'");
+	free(text);
+	text = edit(min_gemeente, "server_name = cbs.example\n",
+	            "server_name = cbs.example\n  cbs2.example\n");
+	expect_err(text, ":8: indented line would continue the value of 'server_name'; remove "
+	                 "the leading white space");
+	free(text);
+	text = append("role = cbs\n", min_gemeente);
+	expect_err(text, ":1: key 'role' is outside any [section]");
+	free(text);
+	text = edit(min_gemeente, "[tls]\n", "[tls]\njust some words\n");
+	expect_err(text, ":9: syntax error: expected [section] or key = value");
+	free(text);
+	text = edit(min_gemeente, "[tls]\n", "[tls\n");
+	expect_err(text, ":8: syntax error: expected [section] or key = value");
+	free(text);
+	{
+		char sock[256], line[300];
+		memset(sock, 'x', 120);
+		sock[120] = '\0';
+		snprintf(line, sizeof(line), "control_socket = /%s\n", sock);
+		text = edit(min_gemeente, "control_socket = /run/udclink/ctl.sock\n", line);
+		expect_err(text, ":4: control_socket path is longer than 107 bytes once resolved");
+		free(text);
+	}
+	{
+		char line[400];
+		memset(line, 'x', sizeof(line));
+		memcpy(line, "name = ", 7);
+		strcpy(line + 250, "\n");
+		text = append("[node]\n", line);
+		expect_err(text, ":2: line longer than...");
+		free(text);
+	}
+}
+
+static void
+test_delimiters(void **state)
+{
+	static const struct {
+		const char *value;
+		char want;
+	} ok[] = {{"comma", ','}, {"semicolon", ';'}, {"tab", '\t'}, {"pipe", '|'},
+	          {"|", '|'},     {"=;", ';'},        {":", ':'}};
+	char line[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct udc_config *cfg;
+		char *text;
+
+		/* "delimiter =;" has no blank before ';', so it is not a comment */
+		snprintf(line, sizeof(line), "[input]\ndelimiter %s%s\n",
+		         ok[i].value[0] == '=' ? "" : "= ", ok[i].value);
+		text = append(min_gemeente, line);
+		cfg = load_ok(text);
+		assert_int_equal(cfg->delimiter, ok[i].want);
+		udc_config_free(cfg);
+		free(text);
+	}
+	{
+		char *text = append(min_gemeente, "[input]\ndelimiter = ab\n");
+		expect_err(text, ":17: delimiter must be one character or comma, semicolon, tab "
+		                 "or pipe, not 'ab'");
+		free(text);
+		/* ' ;' starts a comment, which leaves the value empty */
+		text = append(min_gemeente, "[input]\ndelimiter = ;\n");
+		expect_err(text, ":17: empty value for 'delimiter'");
+		free(text);
+	}
+}
+
+static void
+test_comments_and_layout(void **state)
+{
+	struct udc_config *cfg = load_ok("; udclink node\r\n"
+	                                 "# gemeente Den Haag\r\n"
+	                                 "[node]\r\n"
+	                                 "role=gemeente ; who we are\r\n"
+	                                 "state_dir   =   /var/lib/udclink   \r\n"
+	                                 "control_socket : /run/udclink/ctl.sock\r\n"
+	                                 "[peer]\r\n"
+	                                 "connect = tls+tcp://cbs.example:7440\r\n"
+	                                 "server_name = cbs.example\r\n"
+	                                 "[tls]\r\n"
+	                                 "ca_file = /etc/udclink/ca.pem\r\n"
+	                                 "cert_file = /etc/udclink/node.pem\r\n"
+	                                 "key_file = /etc/udclink/node.key\r\n"
+	                                 "[input]\r\n"
+	                                 "file = /srv/personen.csv\r\n"
+	                                 "[fields]\r\n"
+	                                 "bsn = BSN nummer\r\n");
+
+	(void)state;
+	assert_string_equal(cfg->state_dir, "/var/lib/udclink");
+	assert_string_equal(cfg->control_socket, "/run/udclink/ctl.sock");
+	assert_string_equal(cfg->columns[UDC_F_BSN], "BSN nummer");
+	udc_config_free(cfg);
+}
+
+static void
+test_unreadable(void **state)
+{
+	struct udc_config *cfg = NULL;
+	char err[512], want[2 * PATH_MAX], path[PATH_MAX + 16];
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/absent.conf", tmpdir);
+	assert_int_equal(udc_config_load(path, &cfg, err, sizeof(err)), UDC_EIO);
+	assert_null(cfg);
+	snprintf(want, sizeof(want), "%s: No such file or directory", path);
+	assert_string_equal(err, want);
+
+	/* over 1 MiB is refused before parsing */
+	fp = fopen(cfgpath, "w");
+	assert_non_null(fp);
+	fputs(min_gemeente, fp);
+	for (int i = 0; i < 1024 * 1024 / 16; i++)
+		fputs("; padding .....\n", fp);
+	fclose(fp);
+	assert_int_equal(udc_config_load(cfgpath, &cfg, err, sizeof(err)), UDC_EPARSE);
+	assert_null(cfg);
+	snprintf(want, sizeof(want), "%s: larger than 1048576 bytes", cfgpath);
+	assert_string_equal(err, want);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_every_key_gemeente),
+	    cmocka_unit_test(test_cbs),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_relative_paths),
+	    cmocka_unit_test(test_cross_field),
+	    cmocka_unit_test(test_line_errors),
+	    cmocka_unit_test(test_delimiters),
+	    cmocka_unit_test(test_comments_and_layout),
+	    cmocka_unit_test(test_unreadable),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

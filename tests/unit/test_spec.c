@@ -1,0 +1,524 @@
+/*
+ * test_spec.c - the round spec: canonical form and hash, what changes the
+ * hash and what does not, every rule with the line it is reported on, and
+ * the cell index.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "err.h"
+#include "spec.h"
+
+/* The canonical text of SMALL, written out by hand. */
+static const char small_canonical[] = "udclink-spec 1\n"
+                                      "name=test-1\n"
+                                      "mode=exact\n"
+                                      "key=bsn\n"
+                                      "key=surname+birth_date+postcode\n"
+                                      "gemeente.wijk=WK01,WK02\n"
+                                      "gemeente.age_band=0-3,4-11,12-17\n"
+                                      "cbs.income_band=laag,hoog\n"
+                                      "min_cell=5\n"
+                                      "pad_categories=none\n";
+/* printf '<small_canonical>' | sha256sum */
+static const char small_hash[] = "fdc05c150e19d27ce9f4a087c051a71381e4506d2fcf5ad613b5085dae46868f";
+
+static const char small[] = "[spec]\n"
+                            "name = test-1\n"
+                            "mode = exact\n"
+                            "keys = bsn, surname+birth_date+postcode\n"
+                            "[gemeente]\n"
+                            "wijk = WK01, WK02\n"
+                            "age_band = 0-3, 4-11, 12-17\n"
+                            "[cbs]\n"
+                            "income_band = laag, hoog\n"
+                            "[disclosure]\n"
+                            "min_cell = 5\n"
+                            "pad_categories = none\n";
+
+static struct udc_spec *
+parse_ok(const char *text)
+{
+	struct udc_spec *spec = NULL;
+	char err[512];
+	int rv = udc_spec_parse(text, strlen(text), "t.spec", &spec, err, sizeof(err));
+
+	if (rv != 0)
+		fail_msg("unexpected error %d: %s", rv, err);
+	assert_non_null(spec);
+	return spec;
+}
+
+static void
+hash_of(const char *text, char hex[65])
+{
+	struct udc_spec *spec = parse_ok(text);
+
+	udc_spec_hash_hex(spec, hex);
+	udc_spec_free(spec);
+}
+
+/* The error text must be exactly want (names the file and the line). */
+static void
+expect_err(const char *text, const char *want)
+{
+	struct udc_spec *spec = NULL;
+	char err[512];
+	int rv = udc_spec_parse(text, strlen(text), "t.spec", &spec, err, sizeof(err));
+
+	if (rv == 0)
+		fail_msg("accepted, wanted \"%s\"", want);
+	assert_int_equal(rv, UDC_EPARSE);
+	assert_null(spec);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("got \"%s\", wanted \"%s...\"", err, want);
+}
+
+static void
+test_small_canonical_and_hash(void **state)
+{
+	struct udc_spec *spec = parse_ok(small);
+	char hex[65];
+
+	(void)state;
+	assert_string_equal(spec->canonical, small_canonical);
+	udc_spec_hash_hex(spec, hex);
+	assert_string_equal(hex, small_hash);
+	assert_int_equal(strlen(hex), 64);
+	assert_string_equal(spec->name, "test-1");
+	assert_int_equal(spec->mode, UDC_MODE_EXACT);
+	assert_int_equal(spec->nkeys, 2);
+	assert_string_equal(spec->keys[0].name, "bsn");
+	assert_int_equal(spec->keys[0].nfields, 1);
+	assert_int_equal(spec->keys[0].fields[0], UDC_F_BSN);
+	assert_string_equal(spec->keys[1].name, "surname+birth_date+postcode");
+	assert_int_equal(spec->keys[1].nfields, 3);
+	assert_int_equal(spec->keys[1].fields[0], UDC_F_SURNAME);
+	assert_int_equal(spec->keys[1].fields[1], UDC_F_BIRTH);
+	assert_int_equal(spec->keys[1].fields[2], UDC_F_POSTCODE);
+	assert_int_equal(spec->ndims[UDC_SIDE_GEMEENTE], 2);
+	assert_int_equal(spec->ndims[UDC_SIDE_CBS], 1);
+	assert_string_equal(spec->dims[0][0].name, "wijk");
+	assert_string_equal(spec->dims[0][1].name, "age_band");
+	assert_int_equal(spec->dims[0][1].nvalues, 3);
+	assert_string_equal(spec->dims[0][1].values[2], "12-17");
+	assert_string_equal(spec->dims[1][0].values[1], "hoog");
+	assert_int_equal(spec->ncells[0], 6);
+	assert_int_equal(spec->ncells[1], 2);
+	assert_int_equal(spec->min_cell, 5);
+	assert_int_equal(spec->pad, UDC_PAD_NONE);
+	udc_spec_free(spec);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct udc_spec *spec = parse_ok("[spec]\nname=d\nkeys=bsn\n[gemeente]\na=x\n[cbs]\nb=y\n");
+
+	(void)state;
+	assert_int_equal(spec->mode, UDC_MODE_EXACT);
+	assert_int_equal(spec->min_cell, 10);
+	assert_int_equal(spec->pad, UDC_PAD_MAX);
+	assert_string_equal(spec->canonical, "udclink-spec 1\nname=d\nmode=exact\nkey=bsn\n"
+	                                     "gemeente.a=x\ncbs.b=y\nmin_cell=10\n"
+	                                     "pad_categories=max\n");
+	udc_spec_free(spec);
+}
+
+/* Layout that means the same thing must give the same hash. */
+static void
+test_layout_keeps_hash(void **state)
+{
+	static const char *const same[] = {
+	    /* comments, blank lines, spacing, CRLF */
+	    "; round spec\r\n"
+	    "# owner: team\r\n"
+	    "[spec]\r\n"
+	    "  name=test-1   ; inline comment\r\n"
+	    "\r\n"
+	    "mode   =   exact\r\n"
+	    "keys=bsn ,surname + birth_date + postcode\r\n"
+	    "[gemeente]\r\n"
+	    "wijk=WK01,WK02\r\n"
+	    "age_band=0-3,4-11,12-17\r\n"
+	    "[cbs]\r\n"
+	    "income_band =laag,  hoog\r\n"
+	    "[disclosure]\r\n"
+	    "min_cell = 5\r\n"
+	    "pad_categories = none",
+	    /* sections in another order; lists broken over lines */
+	    "[disclosure]\n"
+	    "pad_categories = none\n"
+	    "min_cell = 5\n"
+	    "[cbs]\n"
+	    "income_band = laag,\n"
+	    "    hoog\n"
+	    "[gemeente]\n"
+	    "wijk = WK01\n"
+	    "\tWK02\n"
+	    "age_band = 0-3, 4-11,\n"
+	    "  ; a comment between continuation lines\n"
+	    "  12-17\n"
+	    "[spec]\n"
+	    "keys = bsn,\n"
+	    "       surname+birth_date+postcode\n"
+	    "mode = exact\n"
+	    "name = test-1\n",
+	    /* a UTF-8 byte order mark */
+	    "\xef\xbb\xbf[spec]\nname = test-1\nkeys = bsn, surname+birth_date+postcode\n"
+	    "[gemeente]\nwijk = WK01, WK02\nage_band = 0-3, 4-11, 12-17\n"
+	    "[cbs]\nincome_band = laag, hoog\n"
+	    "[disclosure]\nmin_cell = 5\npad_categories = none\n",
+	};
+	char hex[65];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		hash_of(same[i], hex);
+		if (strcmp(hex, small_hash) != 0)
+			fail_msg("variant %zu: hash %s", i, hex);
+	}
+}
+
+/* Replaces the first occurrence of from in small by to. */
+static char *
+small_with(const char *from, const char *to)
+{
+	const char *p = strstr(small, from);
+	char *s;
+
+	assert_non_null(p);
+	s = malloc(sizeof(small) + strlen(to));
+	assert_non_null(s);
+	memcpy(s, small, (size_t)(p - small));
+	strcpy(s + (p - small), to);
+	strcat(s, p + strlen(from));
+	return s;
+}
+
+/* Anything that changes the meaning must change the hash. */
+static void
+test_meaning_changes_hash(void **state)
+{
+	static const char *const edits[][2] = {
+	    {"WK02", "WK03"},             /* a value */
+	    {"WK01, WK02", "WK02, WK01"}, /* value order */
+	    {"bsn, surname+birth_date+postcode",
+	     "surname+birth_date+postcode, bsn"},                           /* key order */
+	    {"surname+birth_date+postcode", "birth_date+surname+postcode"}, /* field order */
+	    {"min_cell = 5", "min_cell = 6"},
+	    {"min_cell = 5", "min_cell = 05000"},
+	    {"pad_categories = none", "pad_categories = max"},
+	    {"name = test-1", "name = test-2"},
+	    {"wijk = WK01, WK02\nage_band = 0-3, 4-11, 12-17",
+	     "age_band = 0-3, 4-11, 12-17\nwijk = WK01, WK02"}, /* dimension order */
+	    {"income_band", "inkomen"},                         /* dimension name */
+	};
+	char hex[65];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		char *t = small_with(edits[i][0], edits[i][1]);
+		hash_of(t, hex);
+		free(t);
+		if (strcmp(hex, small_hash) == 0)
+			fail_msg("edit %zu kept the hash", i);
+	}
+	/* moving a dimension to the other side */
+	hash_of(
+	    "[spec]\nname=test-1\nkeys=bsn, surname+birth_date+postcode\n"
+	    "[gemeente]\nwijk=WK01,WK02\n[cbs]\nage_band=0-3,4-11,12-17\nincome_band=laag,hoog\n"
+	    "[disclosure]\nmin_cell=5\npad_categories=none\n",
+	    hex);
+	assert_string_not_equal(hex, small_hash);
+}
+
+static void
+test_utf8_values(void **state)
+{
+	struct udc_spec *spec = parse_ok("[spec]\nname=stad \xe2\x80\x93 2026\nkeys=bsn\n"
+	                                 "[gemeente]\nstadsdeel='s-Gravenhage, Scheveningen, "
+	                                 "Loosduinen \xc3\xa9\n[cbs]\nb=y\n");
+
+	(void)state;
+	assert_string_equal(spec->dims[0][0].values[0], "'s-Gravenhage");
+	assert_string_equal(spec->dims[0][0].values[2], "Loosduinen \xc3\xa9");
+	assert_non_null(strstr(spec->canonical, "name=stad \xe2\x80\x93 2026\n"));
+	udc_spec_free(spec);
+}
+
+#define HEAD "[spec]\nname=x\nkeys=bsn\n"     /* lines 1-3 */
+#define SIDES "[gemeente]\na=1\n[cbs]\nb=2\n" /* 4 lines */
+
+static void
+test_line_errors(void **state)
+{
+	(void)state;
+	expect_err(HEAD "colour=red\n" SIDES, "t.spec:4: unknown key 'colour' in [spec]");
+	expect_err(HEAD SIDES "[extra]\nx=1\n", "t.spec:8: unknown section [extra]");
+	expect_err(HEAD SIDES "[disclosure]\nmin_cell=3\nmax_cell=4\n",
+	           "t.spec:10: unknown key 'max_cell' in [disclosure]");
+	expect_err("name=x\n", "t.spec:1: key 'name' is outside any [section]");
+	expect_err("[spec]\nname=x\nkeys=bsn, surname+birthdate\n" SIDES,
+	           "t.spec:3: unknown field 'birthdate' in match key");
+	expect_err("[spec]\nname=x\nkeys=bsn+\n" SIDES, "t.spec:3: empty field name in match key");
+	expect_err("[spec]\nname=x\nkeys=bsn,,surname\n" SIDES,
+	           "t.spec:3: empty match key in list");
+	expect_err("[spec]\nname=x\nkeys=\n" SIDES, "t.spec:3: keys names no match key");
+	expect_err("[spec]\nname=x\nkeys=surname+birth_date+surname\n" SIDES,
+	           "t.spec:3: field 'surname' appears twice in one match key");
+	expect_err("[spec]\nname=x\nkeys=bsn,\n  surname+sex,\n  sex+surname\n" SIDES,
+	           "t.spec:5: match key repeats key 2 (surname+sex)");
+	expect_err("[spec]\nname=x\nkeys=bsn,sex,surname,postcode,birth_date,given_names,"
+	           "house_number,surname_prefix,bsn+sex\n" SIDES,
+	           "t.spec:3: more than 8 match keys");
+	expect_err(HEAD "[gemeente]\nwijk=a,b\nleeftijd=1,2\n\n  3, 2\n",
+	           "t.spec:8: duplicate value '2' in leeftijd");
+	expect_err(HEAD "[gemeente]\nwijk=a,,b\n", "t.spec:5: empty value in list");
+	expect_err(HEAD "[gemeente]\nwijk=\n", "t.spec:5: dimension 'wijk' has no values");
+	expect_err(HEAD "[gemeente]\nWijk=a\n", "t.spec:5: dimension name 'Wijk' must be");
+	expect_err(HEAD "[gemeente]\nwijk-code=a\n", "t.spec:5: dimension name 'wijk-code' must");
+	expect_err(HEAD "[gemeente]\nwijk=a\n[cbs]\nwijk=b\n",
+	           "t.spec:7: dimension 'wijk' is already defined in [gemeente] on line 5");
+	expect_err(HEAD "[gemeente]\nwijk=a\nwijk=b\n",
+	           "t.spec:6: dimension 'wijk' is already defined in [gemeente] on line 5");
+	expect_err(HEAD "[gemeente]\nd1=a\nd2=a\nd3=a\nd4=a\nd5=a\nd6=a\nd7=a\nd8=a\nd9=a\n",
+	           "t.spec:13: more than 8 dimensions in [gemeente]");
+	expect_err(HEAD "[gemeente]\nwijk=a\xff\n", "t.spec:5: value in wijk is not UTF-8");
+	expect_err(HEAD "[gemeente]\nwijk=a\xc0\xaf\n", "t.spec:5: value in wijk is not UTF-8");
+	expect_err(HEAD "[gemeente]\nwijk=a\x01z\n", "t.spec:5: value in wijk is not UTF-8");
+	expect_err(HEAD SIDES "[disclosure]\nmin_cell=ten\n",
+	           "t.spec:9: min_cell: 'ten' is not a number");
+	expect_err(HEAD SIDES "[disclosure]\nmin_cell=-1\n",
+	           "t.spec:9: min_cell: '-1' is not a number");
+	expect_err(HEAD SIDES "[disclosure]\nmin_cell=1000001\n",
+	           "t.spec:9: min_cell: 1000001 is out of range (0..1000000)");
+	expect_err(HEAD SIDES "[disclosure]\nmin_cell=99999999999999999999999\n",
+	           "t.spec:9: min_cell: 99999999999999999999999 is out of range");
+	expect_err(HEAD SIDES "[disclosure]\npad_categories=some\n",
+	           "t.spec:9: pad_categories must be max or none, not 'some'");
+	expect_err("[spec]\nname=x\nmode=fuzzy\n", "t.spec:3: unknown mode 'fuzzy'");
+	expect_err("[spec]\nname=x\nname=y\n",
+	           "t.spec:3: duplicate key 'name' in [spec] (first on line 2)");
+	expect_err(HEAD SIDES "[disclosure]\nmin_cell=1\n[disclosure]\nmin_cell=2\n",
+	           "t.spec:11: duplicate key 'min_cell' in [disclosure] (first on line 9)");
+	expect_err(HEAD "[gemeente]\nwijk=a\n  [cbs]\nb=1\n",
+	           "t.spec:6: indented line would continue the value of 'wijk'; write a [section]");
+	expect_err("[spec]\nname=x\n  y\n",
+	           "t.spec:3: indented line would continue the value of 'name'");
+	expect_err("[spec]\nname=x\nthis line has no equals sign\nkeys=bsn\n",
+	           "t.spec:3: syntax error");
+	expect_err("[spec\nname=x\n", "t.spec:1: syntax error");
+	expect_err("[spec]\nname=\n", "t.spec:2: name must be");
+	expect_err("[spec]\nname=a\x7f\n", "t.spec:2: name must be");
+}
+
+static void
+test_long_lines(void **state)
+{
+	char text[4096], *p;
+	struct udc_spec *spec;
+	int i;
+
+	(void)state;
+	/* one long line is refused with its line number ... */
+	p = text + sprintf(text, HEAD "[gemeente]\nwijk = ");
+	for (i = 0; i < 40; i++)
+		p += sprintf(p, "%sWK05180%d", i ? ", " : "", 10 + i);
+	strcpy(p, "\n[cbs]\nb=y\n");
+	expect_err(text, "t.spec:5: line longer than");
+
+	/* ... and the same list over continuation lines is fine */
+	p = text + sprintf(text, HEAD "[gemeente]\nwijk = ");
+	for (i = 0; i < 40; i++)
+		p += sprintf(p, "%sWK05180%d", i == 0 ? "" : i % 10 ? ", " : ",\n  ", 10 + i);
+	strcpy(p, "\n[cbs]\nb=y\n");
+	spec = parse_ok(text);
+	assert_int_equal(spec->dims[0][0].nvalues, 40);
+	assert_string_equal(spec->dims[0][0].values[39], "WK0518049");
+	udc_spec_free(spec);
+}
+
+static void
+test_value_limits(void **state)
+{
+	size_t cap = 200000, n;
+	char *text = malloc(cap);
+	struct udc_spec *spec;
+
+	(void)state;
+	assert_non_null(text);
+	/* 1024 values per dimension, ten to a continuation line */
+	n = (size_t)sprintf(text, HEAD "[gemeente]\nwijk = v0");
+	for (int i = 1; i < 1024; i++)
+		n += (size_t)sprintf(text + n, "%sv%d", i % 10 ? "," : "\n ", i);
+	strcpy(text + n, "\n[cbs]\nb=y\n");
+	spec = parse_ok(text);
+	assert_int_equal(spec->dims[0][0].nvalues, 1024);
+	assert_int_equal(spec->ncells[0], 1024);
+	udc_spec_free(spec);
+	/* the 1025th is on line 5 + 1024 / 10 */
+	sprintf(text + n, ",v1024\n[cbs]\nb=y\n");
+	expect_err(text, "t.spec:107: wijk has more than 1024 values");
+
+	/* 64 x 1024 = 65536 groups: one too many for a uint16 label */
+	n = (size_t)sprintf(text, HEAD "[gemeente]\na = 0");
+	for (int i = 1; i < 64; i++)
+		n += (size_t)sprintf(text + n, ",%d", i);
+	n += (size_t)sprintf(text + n, "\nb = v0");
+	for (int i = 1; i < 1024; i++)
+		n += (size_t)sprintf(text + n, "%sv%d", i % 10 ? "," : "\n ", i);
+	strcpy(text + n, "\n[cbs]\nc=y\n");
+	expect_err(text, "t.spec: the dimensions of [gemeente] give more than 65535 combinations");
+	/* 63 x 1024 = 64512 groups is allowed; with 63 categories the table
+	 * has 4064256 cells, more than 4000000 */
+	n = (size_t)sprintf(text, HEAD "[gemeente]\na = 0");
+	for (int i = 1; i < 63; i++)
+		n += (size_t)sprintf(text + n, ",%d", i);
+	n += (size_t)sprintf(text + n, "\nb = v0");
+	for (int i = 1; i < 1024; i++)
+		n += (size_t)sprintf(text + n, "%sv%d", i % 10 ? "," : "\n ", i);
+	n += (size_t)sprintf(text + n, "\n[cbs]\nc = 0");
+	for (int i = 1; i < 62; i++)
+		n += (size_t)sprintf(text + n, ",%d", i);
+	strcpy(text + n, "\n");
+	spec = parse_ok(text); /* 64512 x 62 = 3999744 */
+	assert_int_equal(spec->ncells[0], 64512);
+	assert_int_equal(spec->ncells[1], 62);
+	udc_spec_free(spec);
+	strcpy(text + n, ",62\n");
+	expect_err(text, "t.spec: 64512 groups x 63 categories is more than 4000000 cells");
+	free(text);
+}
+
+static void
+test_whole_spec_errors(void **state)
+{
+	(void)state;
+	expect_err("[spec]\nkeys=bsn\n" SIDES, "t.spec: [spec] name is missing");
+	expect_err("[spec]\nname=x\n" SIDES, "t.spec: [spec] keys is missing");
+	expect_err(HEAD "[cbs]\nb=2\n", "t.spec: [gemeente] defines no dimension");
+	expect_err(HEAD "[gemeente]\na=1\n", "t.spec: [cbs] defines no dimension");
+	expect_err("", "t.spec: [spec] name is missing");
+}
+
+static void
+test_nul_byte(void **state)
+{
+	static const char text[] = HEAD SIDES "[disclosure]\nmin_cell=1\0 0\n";
+	struct udc_spec *spec = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(udc_spec_parse(text, sizeof(text) - 1, "t.spec", &spec, err, sizeof(err)),
+	                 UDC_EPARSE);
+	assert_null(spec);
+	assert_string_equal(err, "t.spec:9: NUL byte in line");
+}
+
+static void
+test_cell_index(void **state)
+{
+	struct udc_spec *spec = parse_ok("[spec]\nname=c\nkeys=bsn\n"
+	                                 "[gemeente]\na=a0,a1\nb=b0,b1,b2\nc=c0,c1,c2,c3,c4\n"
+	                                 "[cbs]\nd=d0,d1,d2,d3\n");
+	size_t idx[UDC_MAX_DIMS], back[UDC_MAX_DIMS];
+
+	(void)state;
+	assert_int_equal(spec->ncells[0], 30);
+	assert_int_equal(spec->ncells[1], 4);
+	/* first dimension slowest: (1, 2, 3) -> 1*15 + 2*5 + 3 */
+	idx[0] = 1;
+	idx[1] = 2;
+	idx[2] = 3;
+	assert_int_equal(udc_spec_cell_index(spec, UDC_SIDE_GEMEENTE, idx), 28);
+	for (size_t cell = 0; cell < spec->ncells[0]; cell++) {
+		udc_spec_cell_split(spec, UDC_SIDE_GEMEENTE, cell, back);
+		for (size_t i = 0; i < spec->ndims[0]; i++)
+			assert_true(back[i] < spec->dims[0][i].nvalues);
+		assert_int_equal(udc_spec_cell_index(spec, UDC_SIDE_GEMEENTE, back), cell);
+	}
+	udc_spec_cell_split(spec, UDC_SIDE_CBS, 3, back);
+	assert_int_equal(back[0], 3);
+	assert_int_equal(udc_dim_lookup(&spec->dims[0][2], "c4"), 4);
+	assert_int_equal(udc_dim_lookup(&spec->dims[0][2], "c5"), -1);
+	udc_spec_free(spec);
+}
+
+static void
+test_load(void **state)
+{
+	char dir[] = "/tmp/test_spec.XXXXXX", path[256], big[300], err[512];
+	struct udc_spec *spec = NULL;
+	char hex[65];
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/round.spec", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(small, fp);
+	fclose(fp);
+	assert_int_equal(udc_spec_load(path, &spec, err, sizeof(err)), 0);
+	udc_spec_hash_hex(spec, hex);
+	assert_string_equal(hex, small_hash);
+	udc_spec_free(spec);
+	spec = NULL;
+
+	/* errors name the file */
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("[spec]\nname=x\nkeys=bsn,bogus\n", fp);
+	fclose(fp);
+	assert_int_equal(udc_spec_load(path, &spec, err, sizeof(err)), UDC_EPARSE);
+	snprintf(big, sizeof(big), "%s:3: unknown field 'bogus'", path);
+	assert_memory_equal(err, big, strlen(big));
+
+	/* over 1 MiB is refused before parsing */
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(small, fp);
+	for (int i = 0; i < 1024 * 1024 / 16; i++)
+		fputs("; padding .....\n", fp);
+	fclose(fp);
+	assert_int_equal(udc_spec_load(path, &spec, err, sizeof(err)), UDC_EPARSE);
+	assert_null(spec);
+	assert_non_null(strstr(err, "larger than 1048576 bytes"));
+	unlink(path);
+
+	assert_int_equal(udc_spec_load(path, &spec, err, sizeof(err)), UDC_EIO);
+	assert_null(spec);
+	snprintf(big, sizeof(big), "%s: No such file or directory", path);
+	assert_string_equal(err, big);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_small_canonical_and_hash),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_layout_keeps_hash),
+	    cmocka_unit_test(test_meaning_changes_hash),
+	    cmocka_unit_test(test_utf8_values),
+	    cmocka_unit_test(test_line_errors),
+	    cmocka_unit_test(test_long_lines),
+	    cmocka_unit_test(test_value_limits),
+	    cmocka_unit_test(test_whole_spec_errors),
+	    cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_cell_index),
+	    cmocka_unit_test(test_load),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
