@@ -1,0 +1,437 @@
+/*
+ * input.c - read a node's person list into normalised match-key records.
+ *
+ * One pass over the CSV: each row is normalised field by field into stack
+ * buffers, checked against the spec's label values, and its match keys are
+ * built; accepted rows are copied into a chunk whose record array and string
+ * storage are allocated once and reused, so memory does not depend on the
+ * size of the file.  Rows that cannot be used are counted by reason; the
+ * first few are described by file and line only, because these messages go
+ * to the logs and a field's content is an identifier.
+ */
+#include "input.h"
+#include "csv.h"
+#include "err.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INPUT_DEFAULT_CHUNK 4096
+#define INPUT_MAX_CHUNK (1024 * 1024)
+#define INPUT_KEY_SEP '\x1f'
+/* String bytes budgeted per record; a chunk is handed over early rather than
+ * grow when its records are unusually long. */
+#define INPUT_AVG_RECORD 384
+
+static const char *const reject_names[UDC_REJ_MAX] = {
+    [UDC_REJ_CSV] = "malformed_csv",       [UDC_REJ_UTF8] = "invalid_utf8",
+    [UDC_REJ_LABEL] = "label_not_allowed", [UDC_REJ_NO_KEY] = "no_match_key",
+    [UDC_REJ_DUPLICATE] = "duplicate",
+};
+
+const char *
+udc_reject_name(int reason)
+{
+	if (reason < 0 || reason >= UDC_REJ_MAX)
+		return "unknown";
+	return reject_names[reason];
+}
+
+struct input_ctx {
+	const struct udc_input_opts *opts;
+	struct udc_csv *csv;
+	struct udc_input_stats *st;
+	int col[UDC_NFIELDS];   /* CSV column per field, -1 if unmapped */
+	int lcol[UDC_MAX_DIMS]; /* CSV column per label dimension */
+	size_t ndims;
+
+	struct udc_inrec *recs; /* the chunk */
+	size_t nrecs, chunk;
+	char *pool; /* string storage of the chunk */
+	size_t used, cap;
+};
+
+/* Records a rejected row: counted always, described for the first few. */
+static void
+input_reject(struct input_ctx *ic, int reason, const char *fmt, ...)
+{
+	struct udc_input_stats *st = ic->st;
+	char why[128];
+	va_list ap;
+
+	st->rejected[reason]++;
+	if (st->nexamples >= UDC_INPUT_EXAMPLES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(st->examples[st->nexamples], sizeof(st->examples[0]), "%s:%lu: %s",
+	         udc_csv_path(ic->csv), udc_csv_line(ic->csv), why);
+	log_warnx("%s", st->examples[st->nexamples]);
+	st->nexamples++;
+}
+
+static int
+input_map_columns(struct input_ctx *ic, char *err, size_t errlen)
+{
+	const struct udc_input_opts *o = ic->opts;
+	const struct udc_spec *spec = o->spec;
+	const char *path = udc_csv_path(ic->csv);
+
+	for (int f = 0; f < UDC_NFIELDS; f++) {
+		ic->col[f] = -1;
+		if (o->columns[f] == NULL)
+			continue;
+		if ((ic->col[f] = udc_csv_find_col(ic->csv, o->columns[f])) < 0) {
+			snprintf(err, errlen, "%s: column '%s' (field %s) not in header", path,
+			         o->columns[f], udc_field_name((enum udc_field)f));
+			return UDC_EPARSE;
+		}
+	}
+	for (size_t i = 0; i < ic->ndims; i++) {
+		const char *dim = spec->dims[o->side][i].name;
+
+		if (o->label_columns[i] == NULL) {
+			snprintf(err, errlen, "%s: no column mapped for label '%s'", path, dim);
+			return UDC_EINVAL;
+		}
+		if ((ic->lcol[i] = udc_csv_find_col(ic->csv, o->label_columns[i])) < 0) {
+			snprintf(err, errlen, "%s: column '%s' (label %s) not in header", path,
+			         o->label_columns[i], dim);
+			return UDC_EPARSE;
+		}
+	}
+	/* A key over a field nobody mapped is never formed; say so once. */
+	for (size_t j = 0; j < spec->nkeys; j++) {
+		for (int k = 0; k < spec->keys[j].nfields; k++) {
+			enum udc_field f = spec->keys[j].fields[k];
+			int derived = f == UDC_F_PREFIX && ic->col[UDC_F_SURNAME] >= 0;
+
+			if (ic->col[f] < 0 && !derived) {
+				log_warnx("%s: key '%s' uses unmapped field %s; it is missing for "
+				          "every record",
+				          path, spec->keys[j].name ? spec->keys[j].name : "?",
+				          udc_field_name(f));
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Normalises the mapped fields of a row into norm[]; NULL in val[] = missing. */
+static void
+input_normalise(struct input_ctx *ic, char **row, char norm[UDC_NFIELDS][UDC_NORM_MAX],
+                const char *val[UDC_NFIELDS], unsigned *bad)
+{
+	const int *col = ic->col;
+	int r;
+
+	*bad = 0;
+	for (int f = 0; f < UDC_NFIELDS; f++)
+		val[f] = NULL;
+
+	for (int f = 0; f < UDC_NFIELDS; f++) {
+		const char *in;
+
+		if (col[f] < 0 || f == UDC_F_PREFIX || f == UDC_F_SURNAME)
+			continue;
+		in = row[col[f]];
+		switch (f) {
+		case UDC_F_BSN:
+			r = udc_norm_bsn(in, norm[f], UDC_NORM_MAX);
+			break;
+		case UDC_F_GIVEN:
+			r = udc_norm_name(in, norm[f], UDC_NORM_MAX);
+			break;
+		case UDC_F_BIRTH:
+			r = udc_norm_date(in, norm[f], UDC_NORM_MAX);
+			break;
+		case UDC_F_SEX:
+			r = udc_norm_sex(in, norm[f], UDC_NORM_MAX);
+			break;
+		case UDC_F_POSTCODE:
+			r = udc_norm_postcode(in, norm[f], UDC_NORM_MAX);
+			break;
+		case UDC_F_HOUSENO:
+			r = udc_norm_houseno(in, norm[f], UDC_NORM_MAX);
+			break;
+		default:
+			r = UDC_NORM_MISSING;
+			break;
+		}
+		if (r == UDC_NORM_OK)
+			val[f] = norm[f];
+		else if (r != UDC_NORM_MISSING)
+			*bad |= 1u << f;
+	}
+
+	/* Prefix and surname together: the prefix may sit in either column.
+	 * With a surname present, "no prefix" is the value "" rather than
+	 * missing, so keys over surname_prefix still form for most people. */
+	if (col[UDC_F_SURNAME] >= 0) {
+		const char *pre = col[UDC_F_PREFIX] >= 0 ? row[col[UDC_F_PREFIX]] : NULL;
+
+		r = udc_norm_surname(pre, row[col[UDC_F_SURNAME]], norm[UDC_F_SURNAME],
+		                     UDC_NORM_MAX, norm[UDC_F_PREFIX], UDC_NORM_MAX);
+		if (r == UDC_NORM_OK) {
+			val[UDC_F_SURNAME] = norm[UDC_F_SURNAME];
+			val[UDC_F_PREFIX] = norm[UDC_F_PREFIX];
+		} else if (r != UDC_NORM_MISSING) {
+			*bad |= 1u << UDC_F_SURNAME;
+		}
+	} else if (col[UDC_F_PREFIX] >= 0) {
+		r = udc_norm_name(row[col[UDC_F_PREFIX]], norm[UDC_F_PREFIX], UDC_NORM_MAX);
+		if (r == UDC_NORM_OK)
+			val[UDC_F_PREFIX] = norm[UDC_F_PREFIX];
+		else if (r != UDC_NORM_MISSING)
+			*bad |= 1u << UDC_F_PREFIX;
+	}
+	for (int f = 0; f < UDC_NFIELDS; f++)
+		if (*bad & (1u << f))
+			ic->st->invalid[f]++;
+}
+
+/* Looks the row's labels up; returns 0 and the cell, or -1 (rejected). */
+static int
+input_labels(struct input_ctx *ic, char **row, uint32_t *cell)
+{
+	const struct udc_spec *spec = ic->opts->spec;
+	int side = ic->opts->side;
+	size_t idx[UDC_MAX_DIMS];
+	char buf[UDC_NORM_MAX];
+	const char *first_dim = NULL;
+	int first_empty = 0;
+
+	for (size_t i = 0; i < ic->ndims; i++) {
+		const struct udc_dim *dim = &spec->dims[side][i];
+		int r = udc_norm_label(row[ic->lcol[i]], buf, sizeof(buf));
+		int k = r == UDC_NORM_OK ? udc_dim_lookup(dim, buf) : -1;
+
+		if (k < 0) {
+			ic->st->label_rejected[i]++;
+			if (first_dim == NULL) {
+				first_dim = dim->name ? dim->name : "?";
+				first_empty = r == UDC_NORM_MISSING;
+			}
+			continue;
+		}
+		idx[i] = (size_t)k;
+	}
+	if (first_dim != NULL) {
+		input_reject(ic, UDC_REJ_LABEL,
+		             first_empty ? "label '%s' is empty"
+		                         : "label '%s' has a value outside the spec's allowed set",
+		             first_dim);
+		return -1;
+	}
+	*cell = (uint32_t)udc_spec_cell_index(spec, side, idx);
+	return 0;
+}
+
+/* Bytes a record needs in the pool: its fields and its keys. */
+static size_t
+input_need(const struct udc_spec *spec, const char *val[UDC_NFIELDS], size_t len[UDC_NFIELDS],
+           int keyok[UDC_MAX_KEYS], size_t *nkeys_ok)
+{
+	size_t need = 0;
+
+	*nkeys_ok = 0;
+	for (int f = 0; f < UDC_NFIELDS; f++)
+		if (val[f] != NULL)
+			need += (len[f] = strlen(val[f])) + 1;
+	for (size_t j = 0; j < spec->nkeys; j++) {
+		const struct udc_matchkey *k = &spec->keys[j];
+		size_t klen = 0;
+
+		keyok[j] = k->nfields > 0;
+		for (int i = 0; i < k->nfields && keyok[j]; i++) {
+			if (val[k->fields[i]] == NULL)
+				keyok[j] = 0;
+			else
+				klen += len[k->fields[i]] + 1;
+		}
+		if (keyok[j]) {
+			need += klen;
+			(*nkeys_ok)++;
+		}
+	}
+	return need;
+}
+
+static char *
+pool_copy(struct input_ctx *ic, const char *s, size_t len)
+{
+	char *p = ic->pool + ic->used;
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	ic->used += len + 1;
+	return p;
+}
+
+static void
+input_add(struct input_ctx *ic, uint32_t cell, const char *val[UDC_NFIELDS],
+          const size_t len[UDC_NFIELDS], const int keyok[UDC_MAX_KEYS])
+{
+	const struct udc_spec *spec = ic->opts->spec;
+	struct udc_inrec *rec = &ic->recs[ic->nrecs++];
+
+	memset(rec, 0, sizeof(*rec));
+	rec->label = cell;
+	for (int f = 0; f < UDC_NFIELDS; f++)
+		if (val[f] != NULL)
+			rec->field[f] = pool_copy(ic, val[f], len[f]);
+	for (size_t j = 0; j < spec->nkeys; j++) {
+		const struct udc_matchkey *k = &spec->keys[j];
+		char *p;
+
+		if (!keyok[j]) {
+			ic->st->key_missing[j]++;
+			continue;
+		}
+		p = rec->key[j] = ic->pool + ic->used;
+		for (int i = 0; i < k->nfields; i++) {
+			enum udc_field f = k->fields[i];
+
+			if (i > 0)
+				*p++ = INPUT_KEY_SEP;
+			memcpy(p, val[f], len[f]);
+			p += len[f];
+		}
+		*p++ = '\0';
+		ic->used = (size_t)(p - ic->pool);
+	}
+	ic->st->accepted++;
+}
+
+static int
+input_flush(struct input_ctx *ic, udc_input_cb cb, void *ctx)
+{
+	int rv = 0;
+
+	if (ic->nrecs > 0)
+		rv = cb(ctx, ic->recs, ic->nrecs);
+	ic->nrecs = 0;
+	ic->used = 0;
+	return rv;
+}
+
+/* Lists the fields in mask as "bsn, birth_date" (names, never values). */
+static void
+field_list(unsigned mask, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int f = 0; f < UDC_NFIELDS && o < len; f++)
+		if (mask & (1u << f)) {
+			int n = snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
+			                 udc_field_name((enum udc_field)f));
+			if (n < 0)
+				break;
+			o += (size_t)n;
+		}
+}
+
+int
+udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
+               struct udc_input_stats *st, char *err, size_t errlen)
+{
+	struct input_ctx ic;
+	char norm[UDC_NFIELDS][UDC_NORM_MAX];
+	const char *val[UDC_NFIELDS];
+	size_t len[UDC_NFIELDS];
+	int keyok[UDC_MAX_KEYS];
+	char **row;
+	int rv;
+
+	memset(&ic, 0, sizeof(ic));
+	memset(st, 0, sizeof(*st));
+	if (errlen > 0)
+		err[0] = '\0';
+	if (opts == NULL || opts->path == NULL || opts->spec == NULL || cb == NULL ||
+	    opts->chunk > INPUT_MAX_CHUNK || opts->spec->nkeys > UDC_MAX_KEYS ||
+	    (opts->side != UDC_SIDE_GEMEENTE && opts->side != UDC_SIDE_CBS) ||
+	    opts->spec->ndims[opts->side] > UDC_MAX_DIMS) {
+		snprintf(err, errlen, "%s: invalid input options",
+		         opts && opts->path ? opts->path : "input");
+		return UDC_EINVAL;
+	}
+	ic.opts = opts;
+	ic.st = st;
+	ic.ndims = opts->spec->ndims[opts->side];
+	ic.chunk = opts->chunk ? opts->chunk : INPUT_DEFAULT_CHUNK;
+
+	if ((rv = udc_csv_open(&ic.csv, opts->path, opts->delimiter ? opts->delimiter : ',', err,
+	                       errlen)) != 0)
+		goto out;
+	if ((rv = input_map_columns(&ic, err, errlen)) != 0)
+		goto out;
+
+	/* Room for the average record times the chunk, and always for one
+	 * record of the largest possible size. */
+	ic.cap = ic.chunk * INPUT_AVG_RECORD +
+	         (size_t)UDC_NFIELDS * UDC_NORM_MAX * (1 + opts->spec->nkeys);
+	if ((ic.recs = calloc(ic.chunk, sizeof(*ic.recs))) == NULL ||
+	    (ic.pool = malloc(ic.cap)) == NULL) {
+		snprintf(err, errlen, "%s: %s", opts->path, udc_strerror(UDC_ENOMEM));
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+
+	for (;;) {
+		unsigned bad;
+		uint32_t cell = 0;
+		size_t need, nkeys_ok;
+
+		rv = udc_csv_next(ic.csv, &row);
+		if (rv == UDC_CSV_EOF)
+			break;
+		if (rv == UDC_EIO || rv == UDC_ENOMEM) {
+			snprintf(err, errlen, "%s:%lu: %s", opts->path, udc_csv_line(ic.csv),
+			         rv == UDC_EIO ? strerror(errno) : udc_strerror(rv));
+			goto out;
+		}
+		st->rows++;
+		if (rv == UDC_CSV_BAD) {
+			input_reject(&ic,
+			             udc_csv_error_kind(ic.csv) == 1 ? UDC_REJ_UTF8 : UDC_REJ_CSV,
+			             "%s", udc_csv_error(ic.csv));
+			continue;
+		}
+
+		input_normalise(&ic, row, norm, val, &bad);
+		if (input_labels(&ic, row, &cell) != 0)
+			continue;
+		need = input_need(opts->spec, val, len, keyok, &nkeys_ok);
+		if (nkeys_ok == 0) {
+			char list[96];
+
+			field_list(bad, list, sizeof(list));
+			if (bad)
+				input_reject(&ic, UDC_REJ_NO_KEY,
+				             "no match key could be formed "
+				             "(invalid: %s)",
+				             list);
+			else
+				input_reject(&ic, UDC_REJ_NO_KEY, "no match key could be formed");
+			continue;
+		}
+		if (ic.nrecs == ic.chunk || ic.used + need > ic.cap) {
+			if ((rv = input_flush(&ic, cb, ctx)) != 0)
+				goto out;
+		}
+		input_add(&ic, cell, val, len, keyok);
+	}
+	rv = input_flush(&ic, cb, ctx);
+out:
+	free(ic.pool);
+	free(ic.recs);
+	udc_csv_close(ic.csv);
+	return rv;
+}

@@ -1,0 +1,559 @@
+/*
+ * test_input.c - reading a person list into match-key records: column
+ * mapping by name, keys built exactly, bad rows counted by reason and
+ * described without their contents, chunks of the configured size.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "input.h"
+#include "log.h"
+
+static char tmpdir[64];
+static char path[128];
+static char logpath[128];
+
+static char *wijk_values[] = {"centrum", "escamp", "loosduinen"};
+static char *age_values[] = {"0-17", "18-64", "65+"};
+static char *edu_values[] = {"laag", "midden", "hoog"};
+
+/* The spec parser is not used here: a two-key spec built by hand. */
+static struct udc_spec spec;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/udc_test_input.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/people.csv", tmpdir);
+	snprintf(logpath, sizeof(logpath), "%s/log.txt", tmpdir);
+	log_init("test_input", UDC_LOG_WARN, 0);
+
+	memset(&spec, 0, sizeof(spec));
+	spec.name = "test";
+	spec.keys[0].name = "bsn";
+	spec.keys[0].nfields = 1;
+	spec.keys[0].fields[0] = UDC_F_BSN;
+	spec.keys[1].name = "surname+birth_date+postcode";
+	spec.keys[1].nfields = 3;
+	spec.keys[1].fields[0] = UDC_F_SURNAME;
+	spec.keys[1].fields[1] = UDC_F_BIRTH;
+	spec.keys[1].fields[2] = UDC_F_POSTCODE;
+	spec.nkeys = 2;
+	spec.dims[UDC_SIDE_GEMEENTE][0] = (struct udc_dim){"wijk", wijk_values, 3};
+	spec.dims[UDC_SIDE_GEMEENTE][1] = (struct udc_dim){"leeftijd", age_values, 3};
+	spec.ndims[UDC_SIDE_GEMEENTE] = 2;
+	spec.ncells[UDC_SIDE_GEMEENTE] = 9;
+	spec.dims[UDC_SIDE_CBS][0] = (struct udc_dim){"opleiding", edu_values, 3};
+	spec.ndims[UDC_SIDE_CBS] = 1;
+	spec.ncells[UDC_SIDE_CBS] = 3;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	unlink(logpath);
+	return rmdir(tmpdir);
+}
+
+static void
+write_file(const char *data)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, strlen(data), f), strlen(data));
+	assert_int_equal(fclose(f), 0);
+}
+
+static struct udc_input_opts
+gemeente_opts(void)
+{
+	struct udc_input_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.path = path;
+	o.spec = &spec;
+	o.side = UDC_SIDE_GEMEENTE;
+	o.columns[UDC_F_BSN] = "bsn";
+	o.columns[UDC_F_SURNAME] = "achternaam";
+	o.columns[UDC_F_PREFIX] = "voorvoegsel";
+	o.columns[UDC_F_BIRTH] = "geboortedatum";
+	o.columns[UDC_F_POSTCODE] = "postcode";
+	o.label_columns[0] = "wijk";
+	o.label_columns[1] = "leeftijd";
+	return o;
+}
+
+/* What the callback saw, copied out (its pointers die after the call). */
+struct seen {
+	size_t nchunks;
+	size_t chunk_sizes[64];
+	size_t nrecs;
+	uint32_t label[64];
+	char key[64][UDC_MAX_KEYS][128]; /* "" = missing */
+	char prefix[64][64];
+	int prefix_present[64];
+	int stop_after; /* return 42 after this many chunks, 0 = never */
+};
+
+static int
+collect(void *ctx, const struct udc_inrec *recs, size_t n)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->nchunks < 64);
+	s->chunk_sizes[s->nchunks++] = n;
+	for (size_t i = 0; i < n; i++) {
+		if (s->nrecs < 64) {
+			s->label[s->nrecs] = recs[i].label;
+			for (int j = 0; j < UDC_MAX_KEYS; j++)
+				snprintf(s->key[s->nrecs][j], sizeof(s->key[0][0]), "%s",
+				         recs[i].key[j] ? recs[i].key[j] : "");
+			s->prefix_present[s->nrecs] = recs[i].field[UDC_F_PREFIX] != NULL;
+			snprintf(s->prefix[s->nrecs], sizeof(s->prefix[0]), "%s",
+			         recs[i].field[UDC_F_PREFIX] ? recs[i].field[UDC_F_PREFIX] : "");
+		}
+		s->nrecs++;
+	}
+	if (s->stop_after && s->nchunks == (size_t)s->stop_after)
+		return 42;
+	return 0;
+}
+
+static void
+expect_example(const struct udc_input_stats *st, size_t i, unsigned line, const char *reason)
+{
+	char want[256];
+
+	assert_true(i < st->nexamples);
+	snprintf(want, sizeof(want), "%s:%u: %s", path, line, reason);
+	assert_string_equal(st->examples[i], want);
+}
+
+static void
+test_mapping_keys_stats(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	struct seen s;
+	char err[256];
+
+	(void)state;
+	/* Columns in an order of their own, plus truth_id that is not mapped. */
+	write_file("truth_id,geboortedatum,achternaam,voorvoegsel,wijk,bsn,postcode,leeftijd\n"
+	           "t1,1980-02-29,Berg,van der,escamp,123456782,2511 ab,18-64\n"
+	           "t2,29-02-2023,Jansen,,centrum,111222333,2511AB,65+\n"
+	           "t3,01-01-1990,de Vries,,loosduinen,123456789,3000 aa,0-17\n"
+	           "t4,01-01-1990,Smit,,noord,111222333,2511AB,0-17\n"
+	           "t5,,,,centrum,,,18-64\n"
+	           "t6,1990-01-01,Smit,,centrum,111222333,2511AB,\n"
+	           "t7,1,2\n"
+	           "t8,1990-01-01,Sm\xffit,,centrum,111222333,2511AB,65+\n"
+	           "t9,1990-01-01,\"Ĳsselmeer\",,\" centrum \",,2511AB,65+\n");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+
+	assert_int_equal(s.nrecs, 4);
+	/* t1: cell = escamp(1) * 3 + 18-64(1). */
+	assert_int_equal(s.label[0], 4);
+	assert_string_equal(s.key[0][0], "123456782");
+	assert_string_equal(s.key[0][1], "berg\x1f"
+	                                 "1980-02-29\x1f"
+	                                 "2511AB");
+	assert_string_equal(s.prefix[0], "van der");
+	/* t2: invalid date, so only the BSN key. */
+	assert_int_equal(s.label[1], 2);
+	assert_string_equal(s.key[1][0], "111222333");
+	assert_string_equal(s.key[1][1], "");
+	assert_true(s.prefix_present[1]);
+	assert_string_equal(s.prefix[1], "");
+	/* t3: BSN fails the 11-test, the prefix was split off the surname. */
+	assert_int_equal(s.label[2], 6);
+	assert_string_equal(s.key[2][0], "");
+	assert_string_equal(s.key[2][1], "vries\x1f"
+	                                 "1990-01-01\x1f"
+	                                 "3000AA");
+	assert_string_equal(s.prefix[2], "de");
+	/* t9: no BSN; label trimmed; Ĳ folded. */
+	assert_int_equal(s.label[3], 2);
+	assert_string_equal(s.key[3][0], "");
+	assert_string_equal(s.key[3][1], "ijsselmeer\x1f"
+	                                 "1990-01-01\x1f"
+	                                 "2511AB");
+	for (size_t i = 0; i < 4; i++)
+		for (int j = 2; j < UDC_MAX_KEYS; j++)
+			assert_string_equal(s.key[i][j], "");
+
+	assert_int_equal(st.rows, 9);
+	assert_int_equal(st.accepted, 4);
+	assert_int_equal(st.rejected[UDC_REJ_CSV], 1);
+	assert_int_equal(st.rejected[UDC_REJ_UTF8], 1);
+	assert_int_equal(st.rejected[UDC_REJ_LABEL], 2);
+	assert_int_equal(st.rejected[UDC_REJ_NO_KEY], 1);
+	assert_int_equal(st.rejected[UDC_REJ_DUPLICATE], 0);
+	assert_int_equal(st.invalid[UDC_F_BSN], 1);
+	assert_int_equal(st.invalid[UDC_F_BIRTH], 1);
+	assert_int_equal(st.invalid[UDC_F_SURNAME], 0);
+	assert_int_equal(st.invalid[UDC_F_POSTCODE], 0);
+	assert_int_equal(st.key_missing[0], 2);
+	assert_int_equal(st.key_missing[1], 1);
+	assert_int_equal(st.label_rejected[0], 1);
+	assert_int_equal(st.label_rejected[1], 1);
+
+	assert_int_equal(st.nexamples, 5);
+	expect_example(&st, 0, 5, "label 'wijk' has a value outside the spec's allowed set");
+	expect_example(&st, 1, 6, "no match key could be formed");
+	expect_example(&st, 2, 7, "label 'leeftijd' is empty");
+	expect_example(&st, 3, 8, "expected 8 fields, found 3");
+	expect_example(&st, 4, 9, "invalid UTF-8 in field 3");
+}
+
+/* Rows whose values are all invalid name the fields, never the values. */
+static void
+test_bad_rows_never_logged_with_contents(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	struct seen s;
+	char err[256], logbuf[4096];
+	int saved, fd;
+	ssize_t n;
+
+	(void)state;
+	write_file("bsn,achternaam,voorvoegsel,geboortedatum,postcode,wijk,leeftijd\n"
+	           "123456789,Pietersen,,31-02-1980,0511AB,centrum,0-17\n"
+	           "123456782,Pietersen,,1980-01-01,2511AB,zuid,0-17\n"
+	           "123456782,Pietersen,,1980-01-01,2511AB,\"centrum\",\"0-17\",x\n");
+	memset(&s, 0, sizeof(s));
+
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	int rv = udc_input_read(&o, collect, &s, &st, err, sizeof(err));
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(rv, 0);
+
+	assert_int_equal(st.rejected[UDC_REJ_NO_KEY], 1);
+	assert_int_equal(st.invalid[UDC_F_BSN], 1);
+	assert_int_equal(st.invalid[UDC_F_BIRTH], 1);
+	assert_int_equal(st.invalid[UDC_F_POSTCODE], 1);
+	expect_example(&st, 0, 2,
+	               "no match key could be formed (invalid: bsn, birth_date, "
+	               "postcode)");
+	expect_example(&st, 1, 3, "label 'wijk' has a value outside the spec's allowed set");
+	expect_example(&st, 2, 4, "expected 7 fields, found 8");
+
+	fd = open(logpath, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, logbuf, sizeof(logbuf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	logbuf[n] = '\0';
+	/* One warning per example, and no identifier anywhere. */
+	assert_non_null(strstr(logbuf, st.examples[0]));
+	assert_non_null(strstr(logbuf, st.examples[2]));
+	for (size_t i = 0; i < st.nexamples; i++) {
+		assert_null(strstr(st.examples[i], "1234"));
+		assert_null(strstr(st.examples[i], "ieters"));
+	}
+	assert_null(strstr(logbuf, "1234"));
+	assert_null(strstr(logbuf, "ieters"));
+	assert_null(strstr(logbuf, "1980"));
+	assert_null(strstr(logbuf, "zuid"));
+}
+
+static void
+test_examples_capped(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	struct seen s;
+	char err[256], data[4096];
+	size_t off;
+
+	(void)state;
+	off = (size_t)snprintf(data, sizeof(data),
+	                       "bsn,achternaam,voorvoegsel,geboortedatum,postcode,wijk,leeftijd\n");
+	for (int i = 0; i < 20; i++)
+		off += (size_t)snprintf(data + off, sizeof(data) - off, "1,2\n");
+	off += (size_t)snprintf(data + off, sizeof(data) - off, "111222333,,,,,centrum,65+\n");
+	write_file(data);
+	memset(&s, 0, sizeof(s));
+	log_setlevel(UDC_LOG_ERR);
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	log_setlevel(UDC_LOG_WARN);
+	assert_int_equal(st.rows, 21);
+	assert_int_equal(st.rejected[UDC_REJ_CSV], 20);
+	assert_int_equal(st.nexamples, UDC_INPUT_EXAMPLES);
+	expect_example(&st, UDC_INPUT_EXAMPLES - 1, UDC_INPUT_EXAMPLES + 1,
+	               "expected 7 fields, found 2");
+	assert_int_equal(st.accepted, 1);
+	assert_int_equal(s.nrecs, 1);
+	assert_string_equal(s.key[0][0], "111222333");
+	assert_int_equal(s.label[0], 2);
+}
+
+static void
+write_ten(void)
+{
+	char data[2048];
+	size_t off;
+
+	off = (size_t)snprintf(data, sizeof(data),
+	                       "bsn,achternaam,voorvoegsel,geboortedatum,postcode,wijk,leeftijd\n");
+	for (int i = 1; i <= 10; i++)
+		off += (size_t)snprintf(data + off, sizeof(data) - off,
+		                        ",Jansen,,%02d-01-1990,2511AB,%s,65+\n", i,
+		                        wijk_values[i % 3]);
+	write_file(data);
+}
+
+static void
+test_chunks(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	struct seen s;
+	char err[256], want[64];
+
+	(void)state;
+	write_ten();
+	o.chunk = 3;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	assert_int_equal(s.nchunks, 4);
+	assert_int_equal(s.chunk_sizes[0], 3);
+	assert_int_equal(s.chunk_sizes[1], 3);
+	assert_int_equal(s.chunk_sizes[2], 3);
+	assert_int_equal(s.chunk_sizes[3], 1);
+	assert_int_equal(s.nrecs, 10);
+	/* In file order, each with its own strings (storage is reused). */
+	for (int i = 1; i <= 10; i++) {
+		snprintf(want, sizeof(want),
+		         "jansen\x1f"
+		         "1990-01-%02d\x1f"
+		         "2511AB",
+		         i);
+		assert_string_equal(s.key[i - 1][1], want);
+		assert_string_equal(s.key[i - 1][0], "");
+		assert_int_equal(s.label[i - 1], (uint32_t)((i % 3) * 3 + 2));
+	}
+	assert_int_equal(st.rows, 10);
+	assert_int_equal(st.accepted, 10);
+	assert_int_equal(st.key_missing[0], 10);
+	assert_int_equal(st.key_missing[1], 0);
+	assert_int_equal(st.nexamples, 0);
+}
+
+static void
+test_callback_stops(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	struct seen s;
+	char err[256];
+
+	(void)state;
+	write_ten();
+	o.chunk = 4;
+	memset(&s, 0, sizeof(s));
+	s.stop_after = 1;
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 42);
+	assert_int_equal(s.nchunks, 1);
+	assert_int_equal(s.nrecs, 4);
+}
+
+/* Many rows through small chunks: every chunk within bounds, nothing lost. */
+static size_t big_total, big_max;
+
+static int
+count_only(void *ctx, const struct udc_inrec *recs, size_t n)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		assert_non_null(recs[i].key[1]);
+	big_total += n;
+	if (n > big_max)
+		big_max = n;
+	return 0;
+}
+
+static void
+test_many_rows(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	char err[256];
+	FILE *f;
+
+	(void)state;
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "bsn,achternaam,voorvoegsel,geboortedatum,postcode,wijk,leeftijd\n");
+	for (int i = 0; i < 30000; i++)
+		fprintf(f, ",\"Van der Achternaam-Lang\",,%02d-%02d-%d,%d AB,escamp,0-17\n",
+		        i % 28 + 1, i % 12 + 1, 1900 + i % 100, 1000 + i % 9000);
+	assert_int_equal(fclose(f), 0);
+	o.chunk = 100;
+	big_total = big_max = 0;
+	assert_int_equal(udc_input_read(&o, count_only, NULL, &st, err, sizeof(err)), 0);
+	assert_int_equal(big_total, 30000);
+	assert_int_equal(big_max, 100);
+	assert_int_equal(st.accepted, 30000);
+}
+
+static void
+test_cbs_side_and_derived_prefix(void **state)
+{
+	struct udc_input_opts o;
+	struct udc_input_stats st;
+	struct udc_spec cbs = spec;
+	struct seen s;
+	char err[256];
+
+	(void)state;
+	/* A key over prefix and surname, the prefix column not mapped: the
+	 * prefix comes out of the surname. */
+	cbs.keys[0].name = "surname_prefix+surname+sex";
+	cbs.keys[0].nfields = 3;
+	cbs.keys[0].fields[0] = UDC_F_PREFIX;
+	cbs.keys[0].fields[1] = UDC_F_SURNAME;
+	cbs.keys[0].fields[2] = UDC_F_SEX;
+	cbs.nkeys = 1;
+	write_file("sex;naam;opleiding\n"
+	           "V;Van der Berg;hoog\n"
+	           "m;Jansen;laag\n"
+	           "q;Jansen;laag\n"
+	           "m;Jansen;Hoog\n");
+	memset(&o, 0, sizeof(o));
+	o.path = path;
+	o.delimiter = ';';
+	o.spec = &cbs;
+	o.side = UDC_SIDE_CBS;
+	o.columns[UDC_F_SURNAME] = "naam";
+	o.columns[UDC_F_SEX] = "sex";
+	o.label_columns[0] = "opleiding";
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	assert_int_equal(s.nrecs, 2);
+	assert_string_equal(s.key[0][0], "van der\x1f"
+	                                 "berg\x1f"
+	                                 "f");
+	assert_int_equal(s.label[0], 2);
+	/* No prefix is an empty component, not a missing one. */
+	assert_string_equal(s.key[1][0], "\x1f"
+	                                 "jansen\x1f"
+	                                 "m");
+	assert_int_equal(s.label[1], 0);
+	assert_int_equal(st.invalid[UDC_F_SEX], 1);
+	assert_int_equal(st.rejected[UDC_REJ_NO_KEY], 1);
+	/* Label values are matched with their case. */
+	assert_int_equal(st.rejected[UDC_REJ_LABEL], 1);
+	assert_int_equal(st.label_rejected[0], 1);
+}
+
+static void
+test_missing_columns(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	char err[256], want[256];
+
+	(void)state;
+	write_ten();
+	o.columns[UDC_F_BSN] = "burgerservicenummer";
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EPARSE);
+	snprintf(want, sizeof(want), "%s: column 'burgerservicenummer' (field bsn) not in header",
+	         path);
+	assert_string_equal(err, want);
+
+	o = gemeente_opts();
+	o.label_columns[0] = "wijkcode";
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EPARSE);
+	snprintf(want, sizeof(want), "%s: column 'wijkcode' (label wijk) not in header", path);
+	assert_string_equal(err, want);
+
+	o = gemeente_opts();
+	o.label_columns[1] = NULL;
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EINVAL);
+	assert_non_null(strstr(err, "label 'leeftijd'"));
+}
+
+static void
+test_unreadable(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	char err[256], missing[160], want[256];
+
+	(void)state;
+	snprintf(missing, sizeof(missing), "%s/nope.csv", tmpdir);
+	o.path = missing;
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EIO);
+	snprintf(want, sizeof(want), "%s: No such file or directory", missing);
+	assert_string_equal(err, want);
+
+	o.path = tmpdir;
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EIO);
+	snprintf(want, sizeof(want), "%s: Is a directory", tmpdir);
+	assert_string_equal(err, want);
+
+	write_file("");
+	o.path = path;
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EPARSE);
+	assert_non_null(strstr(err, "empty file"));
+}
+
+static void
+test_reject_names(void **state)
+{
+	(void)state;
+	assert_string_equal(udc_reject_name(UDC_REJ_CSV), "malformed_csv");
+	assert_string_equal(udc_reject_name(UDC_REJ_UTF8), "invalid_utf8");
+	assert_string_equal(udc_reject_name(UDC_REJ_LABEL), "label_not_allowed");
+	assert_string_equal(udc_reject_name(UDC_REJ_NO_KEY), "no_match_key");
+	assert_string_equal(udc_reject_name(UDC_REJ_DUPLICATE), "duplicate");
+	assert_string_equal(udc_reject_name(UDC_REJ_MAX), "unknown");
+	assert_string_equal(udc_reject_name(-1), "unknown");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_mapping_keys_stats),
+	    cmocka_unit_test(test_bad_rows_never_logged_with_contents),
+	    cmocka_unit_test(test_examples_capped),
+	    cmocka_unit_test(test_chunks),
+	    cmocka_unit_test(test_callback_stops),
+	    cmocka_unit_test(test_many_rows),
+	    cmocka_unit_test(test_cbs_side_and_derived_prefix),
+	    cmocka_unit_test(test_missing_columns),
+	    cmocka_unit_test(test_unreadable),
+	    cmocka_unit_test(test_reject_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
