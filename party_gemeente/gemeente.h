@@ -6,6 +6,7 @@
 #define UDC_GEMEENTE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "daemon.h"
@@ -24,6 +25,7 @@ struct gem {
 	pthread_cond_t cv;
 	struct gem_job *head, *tail; /* rounds wait here and run one at a time */
 	int stop;
+	atomic_int pipes; /* TLS connections to the CBS node now up */
 };
 
 /* round.c: runs one round to its end; marks it done or failed. */

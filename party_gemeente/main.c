@@ -43,6 +43,22 @@ runner(void *p)
 	return NULL;
 }
 
+/* NNG does not report TLS handshake failures on a REQ socket; counting the
+ * pipes that came up lets a timed-out round say which of the two it was. */
+static void
+pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct gem *g = arg;
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		atomic_fetch_add(&g->pipes, 1);
+		log_info("TLS connection to the CBS node established");
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		atomic_fetch_sub(&g->pipes, 1);
+		log_info("TLS connection to the CBS node closed");
+	}
+}
+
 static int
 gem_start(struct udc_node *n, char *err, size_t errlen)
 {
@@ -53,6 +69,8 @@ gem_start(struct udc_node *n, char *err, size_t errlen)
 	pthread_mutex_init(&g->mtx, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	n->party = g;
+	nng_pipe_notify(n->peer, NNG_PIPE_EV_ADD_POST, pipe_event, g);
+	nng_pipe_notify(n->peer, NNG_PIPE_EV_REM_POST, pipe_event, g);
 	if (pthread_create(&g->thr, NULL, runner, n) != 0) {
 		free(g);
 		n->party = NULL;

@@ -82,8 +82,14 @@ call(struct rctx *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, Udc__Enve
 	rv = udc_req_call(r->n->peer, buf, len, &m);
 	free(buf);
 	if (rv == UDC_ETIMEDOUT) {
-		fail(r, "the CBS node did not answer within %d s (%s)", r->n->cfg->peer_timeout_ms / 1000,
-		    udc_wire_body_name(req->body_case));
+		struct gem *g = r->n->party;
+		if (atomic_load(&g->pipes) == 0)
+			fail(r, "no TLS connection to the CBS node at %s within %d s (unreachable, or "
+			    "a certificate was refused: check both nodes' CA and certificates)",
+			    r->n->cfg->peer_connect, r->n->cfg->peer_timeout_ms / 1000);
+		else
+			fail(r, "the CBS node did not answer within %d s (%s)",
+			    r->n->cfg->peer_timeout_ms / 1000, udc_wire_body_name(req->body_case));
 		return rv;
 	}
 	if (rv != 0) {
