@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# test.sh - install dependencies, build, run the whole test suite (unit and
+# end-to-end) with ctest.  Exit status is ctest's.
+#   scripts/test.sh            # everything
+#   scripts/test.sh -L unit    # extra arguments go to ctest
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+"$here/scripts/install-deps.sh"
+"$here/scripts/build.sh"
+cd "${BUILD_DIR:-$here/build}"
+ctest --output-on-failure --timeout 900 "$@"
