@@ -1,0 +1,12 @@
+# Benchmark of the fuzzy-mode crypto (CLK encodings, Dice comparisons per
+# path): built with the tests, never run by ctest (its figures depend on the
+# machine).  Run: bench_clk [seconds-per-measurement].
+add_executable(bench_clk
+  ${PROJECT_SOURCE_DIR}/tests/bench/bench_clk.c ${PROJECT_SOURCE_DIR}/common/crypto/clk.c
+  ${PROJECT_SOURCE_DIR}/common/crypto/dice.c ${PROJECT_SOURCE_DIR}/common/err.c)
+target_include_directories(bench_clk PRIVATE ${PROJECT_SOURCE_DIR}/common
+                           ${PROJECT_SOURCE_DIR}/common/crypto)
+target_link_libraries(bench_clk PRIVATE PkgConfig::SODIUM OpenSSL::Crypto PkgConfig::JANSSON
+                      PkgConfig::UTF8PROC m)
+target_compile_definitions(bench_clk PRIVATE
+                           UDC_BENCH_VECTORS="${PROJECT_SOURCE_DIR}/tests/vectors/clkhash")
