@@ -1,0 +1,221 @@
+/*
+ * blind.c - hashing to ristretto255 and blinding with a round scalar.
+ *
+ * Exact mode compares H(key)^ab on the CBS node.  ristretto255 gives a
+ * prime-order group with canonical encodings, so equal points have equal
+ * bytes and there is no cofactor to clear; the round scalar lives in locked,
+ * read-only memory and every point from the peer is validated before use.
+ */
+#include "blind.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "err.h"
+#include "rand.h"
+#include "workq.h"
+
+struct udc_scalar {
+	unsigned char s[crypto_core_ristretto255_SCALARBYTES];
+};
+
+int
+udc_scalar_new(struct udc_scalar **out)
+{
+	/* 64 bytes reduced mod L: off uniform by about 2^-259. */
+	unsigned char wide[crypto_core_ristretto255_NONREDUCEDSCALARBYTES];
+	struct udc_scalar *s;
+	int rv;
+
+	*out = NULL;
+	if ((s = sodium_malloc(sizeof(*s))) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	/*
+	 * Not crypto_core_ristretto255_scalar_random: that one reads
+	 * randombytes directly, and every random draw here goes through
+	 * udc_random_buf so that a test can make it predictable.  A 64-byte
+	 * reduction is as uniform.  Zero would send every point to the
+	 * identity.
+	 */
+	do {
+		udc_random_buf(wide, sizeof(wide));
+		crypto_core_ristretto255_scalar_reduce(s->s, wide);
+	} while (sodium_is_zero(s->s, sizeof(s->s)));
+	if (sodium_mprotect_readonly(s) != 0) {
+		sodium_free(s);
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	*out = s;
+	rv = 0;
+out:
+	sodium_memzero(wide, sizeof(wide));
+	return rv;
+}
+
+void
+udc_scalar_free(struct udc_scalar *s)
+{
+	/* sodium_free makes the pages writable, wipes and unlocks them. */
+	sodium_free(s);
+}
+
+static void
+put_be32(unsigned char b[4], uint32_t v)
+{
+	b[0] = (unsigned char)(v >> 24);
+	b[1] = (unsigned char)(v >> 16);
+	b[2] = (unsigned char)(v >> 8);
+	b[3] = (unsigned char)v;
+}
+
+void
+udc_hash_to_group(uint8_t out[UDC_POINT_BYTES], const uint8_t round_id[UDC_ROUND_ID_BYTES],
+                  uint32_t key_index, const char *value, size_t len)
+{
+	crypto_hash_sha512_state st;
+	unsigned char h[crypto_hash_sha512_BYTES];
+	unsigned char be[4];
+
+	/* A longer value cannot be length-prefixed unambiguously; keys are
+	 * short strings, so this is a bug in the caller. */
+	if (len > UINT32_MAX)
+		abort();
+	crypto_hash_sha512_init(&st);
+	/* The tag with its NUL, so no tag is a prefix of another. */
+	crypto_hash_sha512_update(&st, (const unsigned char *)UDC_HASH_TAG, sizeof(UDC_HASH_TAG));
+	crypto_hash_sha512_update(&st, round_id, UDC_ROUND_ID_BYTES);
+	put_be32(be, key_index);
+	crypto_hash_sha512_update(&st, be, sizeof(be));
+	/* The length makes ("ab", "c") and ("a", "bc") differ should values
+	 * ever be concatenated by a caller. */
+	put_be32(be, (uint32_t)len);
+	crypto_hash_sha512_update(&st, be, sizeof(be));
+	if (len > 0)
+		crypto_hash_sha512_update(&st, (const unsigned char *)value, len);
+	crypto_hash_sha512_final(&st, h);
+	crypto_core_ristretto255_from_hash(out, h);
+	/* The hash state and digest are identifier-derived: whoever has them
+	 * can test guesses without any scalar. */
+	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(h, sizeof(h));
+}
+
+void
+udc_random_point(uint8_t out[UDC_POINT_BYTES])
+{
+	unsigned char h[crypto_core_ristretto255_HASHBYTES];
+
+	/* What crypto_core_ristretto255_random does, via udc_random_buf. */
+	udc_random_buf(h, sizeof(h));
+	crypto_core_ristretto255_from_hash(out, h);
+	sodium_memzero(h, sizeof(h));
+}
+
+/* A point that blinding accepts: a canonical encoding, and not the identity
+ * (which any scalar maps to itself, and which H never yields in practice). */
+static int
+point_ok(const uint8_t p[UDC_POINT_BYTES])
+{
+	return crypto_core_ristretto255_is_valid_point(p) == 1 &&
+	       !sodium_is_zero(p, UDC_POINT_BYTES);
+}
+
+int
+udc_blind(uint8_t out[UDC_POINT_BYTES], const struct udc_scalar *s,
+          const uint8_t in[UDC_POINT_BYTES])
+{
+	unsigned char q[crypto_scalarmult_ristretto255_BYTES];
+	int rv;
+
+	if (!point_ok(in)) {
+		rv = UDC_ECRYPTO;
+		goto out;
+	}
+	/* Through q so that out may alias in, and so that nothing is
+	 * written to out on failure. */
+	if (crypto_scalarmult_ristretto255(q, s->s, in) != 0) {
+		rv = UDC_ECRYPTO;
+		goto out;
+	}
+	memcpy(out, q, sizeof(q));
+	rv = 0;
+out:
+	sodium_memzero(q, sizeof(q));
+	return rv;
+}
+
+struct batch {
+	const struct udc_scalar *s;
+	uint8_t *points;
+	atomic_size_t bad; /* lowest failing index seen, SIZE_MAX if none */
+};
+
+static int
+batch_range(void *arg, size_t begin, size_t end)
+{
+	struct batch *b = arg;
+
+	for (size_t i = begin; i < end; i++) {
+		uint8_t *p = b->points + i * UDC_POINT_BYTES;
+
+		if (udc_blind(p, b->s, p) != 0) {
+			size_t cur = atomic_load(&b->bad);
+
+			while (i < cur && !atomic_compare_exchange_weak(&b->bad, &cur, i))
+				;
+			return UDC_ECRYPTO;
+		}
+	}
+	return 0;
+}
+
+int
+udc_blind_batch(struct udc_workq *wq, const struct udc_scalar *s, uint8_t *points, size_t n,
+                size_t *bad)
+{
+	struct batch b;
+	size_t first;
+	int rv;
+
+	b.s = s;
+	b.points = points;
+	atomic_init(&b.bad, SIZE_MAX);
+	if (n > SIZE_MAX / UDC_POINT_BYTES) {
+		rv = UDC_EINVAL;
+		goto out;
+	}
+	if (wq == NULL)
+		rv = batch_range(&b, 0, n);
+	else
+		rv = udc_workq_parallel(wq, n, 0, batch_range, &b);
+	if (rv == 0)
+		goto out;
+
+	/*
+	 * The pool stops at the first failing range in time, which need not
+	 * be the lowest one: ranges below it may have been skipped.  Those
+	 * were not blinded, so a check of their encodings finds the first
+	 * bad index (a valid point times a non-zero scalar is never the
+	 * identity in a prime-order group).
+	 */
+	first = atomic_load(&b.bad);
+	if (first > n)
+		first = n;
+	for (size_t i = 0; i < first; i++) {
+		if (!point_ok(points + i * UDC_POINT_BYTES)) {
+			first = i;
+			break;
+		}
+	}
+	if (bad != NULL)
+		*bad = first;
+	rv = UDC_ECRYPTO;
+out:
+	return rv;
+}

@@ -1,0 +1,480 @@
+/*
+ * test_blind.c - hash to ristretto255, blinding, point validation.
+ *
+ * Known answers: the RFC 9496 appendix A.3 vectors for the one-way map that
+ * udc_hash_to_group ends in, and the documented hash layout assembled by
+ * hand.  Properties: commutativity of blinding (the whole protocol rests on
+ * it), domain separation, rejection of bad points in single and batch use.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "blind.h"
+#include "err.h"
+#include "rand.h"
+#include "workq.h"
+
+static const uint8_t round1[UDC_ROUND_ID_BYTES] = {
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+};
+
+static void
+hex(uint8_t *out, size_t n, const char *h)
+{
+	size_t got = 0;
+
+	assert_int_equal(sodium_hex2bin(out, n, h, strlen(h), NULL, &got, NULL), 0);
+	assert_int_equal(got, n);
+}
+
+static void
+hash_str(uint8_t out[UDC_POINT_BYTES], const uint8_t *rid, uint32_t key, const char *v)
+{
+	udc_hash_to_group(out, rid, key, v, strlen(v));
+}
+
+static void
+test_commutative(void **state)
+{
+	struct udc_scalar *a = NULL, *b = NULL;
+	uint8_t h[32], ha[32], hb[32], hab[32], hba[32];
+	char v[32];
+
+	assert_int_equal(udc_scalar_new(&a), 0);
+	assert_int_equal(udc_scalar_new(&b), 0);
+	for (int i = 0; i < 200; i++) {
+		snprintf(v, sizeof(v), "%09d", 100000000 + i * 7919);
+		hash_str(h, round1, (uint32_t)(i % 3), v);
+		assert_int_equal(udc_blind(ha, a, h), 0);
+		assert_int_equal(udc_blind(hb, b, h), 0);
+		assert_int_equal(udc_blind(hab, b, ha), 0);
+		assert_int_equal(udc_blind(hba, a, hb), 0);
+		assert_memory_equal(hab, hba, 32);
+		/* Blinding changes the point: H^a is not H. */
+		assert_memory_not_equal(ha, h, 32);
+		assert_memory_not_equal(ha, hb, 32);
+	}
+	udc_scalar_free(a);
+	udc_scalar_free(b);
+	udc_scalar_free(NULL);
+}
+
+static void
+test_blind_in_place(void **state)
+{
+	struct udc_scalar *a = NULL;
+	uint8_t h[32], out[32];
+
+	assert_int_equal(udc_scalar_new(&a), 0);
+	hash_str(h, round1, 0, "999999990");
+	assert_int_equal(udc_blind(out, a, h), 0);
+	assert_int_equal(udc_blind(h, a, h), 0);
+	assert_memory_equal(out, h, 32);
+	udc_scalar_free(a);
+}
+
+static void
+test_domain_separation(void **state)
+{
+	uint8_t round2[UDC_ROUND_ID_BYTES];
+	uint8_t p[32], q[32];
+
+	memcpy(round2, round1, sizeof(round2));
+	round2[15] ^= 1;
+
+	hash_str(p, round1, 0, "123456782");
+	hash_str(q, round1, 0, "123456782");
+	assert_memory_equal(p, q, 32);
+	assert_int_equal(crypto_core_ristretto255_is_valid_point(p), 1);
+
+	hash_str(q, round2, 0, "123456782");
+	assert_memory_not_equal(p, q, 32);
+	hash_str(q, round1, 1, "123456782");
+	assert_memory_not_equal(p, q, 32);
+	hash_str(q, round1, 0x01000000, "123456782");
+	assert_memory_not_equal(p, q, 32);
+	hash_str(q, round1, 0, "123456783");
+	assert_memory_not_equal(p, q, 32);
+
+	/* The empty value is a value too, different from "\0". */
+	udc_hash_to_group(p, round1, 0, "", 0);
+	udc_hash_to_group(q, round1, 0, "\0", 1);
+	assert_memory_not_equal(p, q, 32);
+	udc_hash_to_group(q, round1, 0, NULL, 0);
+	assert_memory_equal(p, q, 32);
+}
+
+/*
+ * The length prefix: only the first len bytes count, and the bytes hashed
+ * are not those of a layout without the length field.  Splitting a string
+ * differently over two keys ("ab" + "c" against "a" + "bc") gives different
+ * points for both keys.
+ */
+static void
+test_length_prefix(void **state)
+{
+	uint8_t p[32], q[32];
+	crypto_hash_sha512_state st;
+	uint8_t h[64], r[32];
+	static const uint8_t zero_len[4] = {0, 0, 0, 0};
+
+	hash_str(p, round1, 0, "abc");
+	udc_hash_to_group(q, round1, 0, "abcd", 3);
+	assert_memory_equal(p, q, 32);
+	udc_hash_to_group(q, round1, 0, "abcd", 2);
+	assert_memory_not_equal(p, q, 32);
+
+	/* tag || round || key || len 0 || "abc": what a careless caller
+	 * passing the wrong length (or a layout without one) would hash. */
+	crypto_hash_sha512_init(&st);
+	crypto_hash_sha512_update(&st, (const uint8_t *)UDC_HASH_TAG, sizeof(UDC_HASH_TAG));
+	crypto_hash_sha512_update(&st, round1, sizeof(round1));
+	crypto_hash_sha512_update(&st, zero_len, 4);
+	crypto_hash_sha512_update(&st, zero_len, 4);
+	crypto_hash_sha512_update(&st, (const uint8_t *)"abc", 3);
+	crypto_hash_sha512_final(&st, h);
+	crypto_core_ristretto255_from_hash(r, h);
+	assert_memory_not_equal(p, r, 32);
+
+	/* "ab" + "c" against "a" + "bc". */
+	{
+		uint8_t ab_c[2][32], a_bc[2][32];
+
+		hash_str(ab_c[0], round1, 0, "ab");
+		hash_str(ab_c[1], round1, 1, "c");
+		hash_str(a_bc[0], round1, 0, "a");
+		hash_str(a_bc[1], round1, 1, "bc");
+		assert_memory_not_equal(ab_c[0], a_bc[0], 32);
+		assert_memory_not_equal(ab_c[1], a_bc[1], 32);
+	}
+}
+
+static void
+be32(uint8_t b[4], uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
+}
+
+/* The documented layout, assembled independently of blind.c. */
+static void
+test_layout_by_hand(void **state)
+{
+	static const char *values[] = {"", "a", "123456782", "Jansen|2012-03-04|2511CV",
+	                               "\xc3\xa9\xc3\xa9n waarde met UTF-8"};
+	static const uint8_t tag[17] = {'u', 'd', 'c', 'l', 'i', 'n', 'k', '/', 'e',
+	                                'x', 'a', 'c', 't', '/', 'v', '1', 0};
+	static const uint32_t keys[] = {0, 1, 7, 0xdeadbeef};
+
+	for (size_t vi = 0; vi < sizeof(values) / sizeof(values[0]); vi++) {
+		for (size_t ki = 0; ki < sizeof(keys) / sizeof(keys[0]); ki++) {
+			crypto_hash_sha512_state st;
+			uint8_t h[64], want[32], got[32], b[4];
+			size_t len = strlen(values[vi]);
+
+			crypto_hash_sha512_init(&st);
+			crypto_hash_sha512_update(&st, tag, sizeof(tag));
+			crypto_hash_sha512_update(&st, round1, sizeof(round1));
+			be32(b, keys[ki]);
+			crypto_hash_sha512_update(&st, b, 4);
+			be32(b, (uint32_t)len);
+			crypto_hash_sha512_update(&st, b, 4);
+			crypto_hash_sha512_update(&st, (const uint8_t *)values[vi], len);
+			crypto_hash_sha512_final(&st, h);
+			assert_int_equal(crypto_core_ristretto255_from_hash(want, h), 0);
+
+			udc_hash_to_group(got, round1, keys[ki], values[vi], len);
+			assert_memory_equal(got, want, 32);
+		}
+	}
+	assert_int_equal(sizeof(UDC_HASH_TAG), 17);
+}
+
+/* RFC 9496 appendix A.3: 64 uniform bytes -> encoded element. */
+static void
+test_rfc9496_vectors(void **state)
+{
+	static const char *const vec[][2] = {
+	    {"5d1be09e3d0c82fc538112490e35701979d99e06ca3e2b5b54bffe8b4dc772c1"
+	     "4d98b696a1bbfb5ca32c436cc61c16563790306c79eaca7705668b47dffe5bb6",
+	     "3066f82a1a747d45120d1740f14358531a8f04bbffe6a819f86dfe50f44a0a46"},
+	    {"f116b34b8f17ceb56e8732a60d913dd10cce47a6d53bee9204be8b44f6678b27"
+	     "0102a56902e2488c46120e9276cfe54638286b9e4b3cdb470b542d46c2068d38",
+	     "f26e5b6f7d362d2d2a94c5d0e7602cb4773c95a2e5c31a64f133189fa76ed61b"},
+	    {"8422e1bbdaab52938b81fd602effb6f89110e1e57208ad12d9ad767e2e25510c"
+	     "27140775f9337088b982d83d7fcf0b2fa1edffe51952cbe7365e95c86eaf325c",
+	     "006ccd2a9e6867e6a2c5cea83d3302cc9de128dd2a9a57dd8ee7b9d7ffe02826"},
+	    {"ac22415129b61427bf464e17baee8db65940c233b98afce8d17c57beeb7876c2"
+	     "150d15af1cb1fb824bbd14955f2b57d08d388aab431a391cfc33d5bafb5dbbaf",
+	     "f8f0c87cf237953c5890aec3998169005dae3eca1fbb04548c635953c817f92a"},
+	    {"165d697a1ef3d5cf3c38565beefcf88c0f282b8e7dbd28544c483432f1cec767"
+	     "5debea8ebb4e5fe7d6f6e5db15f15587ac4d4d4a1de7191e0c1ca6664abcc413",
+	     "ae81e7dedf20a497e10c304a765c1767a42d6e06029758d2d7e8ef7cc4c41179"},
+	    {"a836e6c9a9ca9f1e8d486273ad56a78c70cf18f0ce10abb1c7172ddd605d7fd2"
+	     "979854f47ae1ccf204a33102095b4200e5befc0465accc263175485f0e17ea5c",
+	     "e2705652ff9f5e44d3e841bf1c251cf7dddb77d140870d1ab2ed64f1a9ce8628"},
+	    {"2cdc11eaeb95daf01189417cdddbf95952993aa9cb9c640eb5058d09702c7462"
+	     "2c9965a697a3b345ec24ee56335b556e677b30e6f90ac77d781064f866a3c982",
+	     "80bd07262511cdde4863f8a7434cef696750681cb9510eea557088f76d9e5065"},
+	    /* The four inputs that must map to one element (top bits
+	     * ignored, non-canonical field values reduced). */
+	    {"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+	     "1200000000000000000000000000000000000000000000000000000000000000",
+	     "304282791023b73128d277bdcb5c7746ef2eac08dde9f2983379cb8e5ef0517f"},
+	    {"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"
+	     "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+	     "304282791023b73128d277bdcb5c7746ef2eac08dde9f2983379cb8e5ef0517f"},
+	    {"0000000000000000000000000000000000000000000000000000000000000080"
+	     "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	     "304282791023b73128d277bdcb5c7746ef2eac08dde9f2983379cb8e5ef0517f"},
+	    {"0000000000000000000000000000000000000000000000000000000000000000"
+	     "1200000000000000000000000000000000000000000000000000000000000080",
+	     "304282791023b73128d277bdcb5c7746ef2eac08dde9f2983379cb8e5ef0517f"},
+	};
+
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		uint8_t in[64], want[32], got[32];
+
+		hex(in, sizeof(in), vec[i][0]);
+		hex(want, sizeof(want), vec[i][1]);
+		assert_int_equal(crypto_core_ristretto255_from_hash(got, in), 0);
+		assert_memory_equal(got, want, 32);
+	}
+}
+
+/* Encodings a peer could send that are not group elements. */
+static const char *const bad_hex[] = {
+    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    /* p itself and p + 6: non-canonical field encodings */
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "f3ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    /* negative field element */
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    /* non-square x^2 */
+    "26948d35ca62e643e26a83177332e6b6afeb9d08e4268b650f1f5bbd8d81d371",
+    /* s = -1 */
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    /* the identity: valid encoding, but blinding it gives nothing */
+    "0000000000000000000000000000000000000000000000000000000000000000",
+};
+#define NBAD (sizeof(bad_hex) / sizeof(bad_hex[0]))
+
+static void
+test_blind_rejects_bad_points(void **state)
+{
+	struct udc_scalar *a = NULL;
+	uint8_t in[32], out[32];
+
+	assert_int_equal(udc_scalar_new(&a), 0);
+	for (size_t i = 0; i < NBAD; i++) {
+		hex(in, sizeof(in), bad_hex[i]);
+		memset(out, 0x5a, sizeof(out));
+		assert_int_equal(udc_blind(out, a, in), UDC_ECRYPTO);
+		/* Nothing is written on failure. */
+		for (int k = 0; k < 32; k++)
+			assert_int_equal(out[k], 0x5a);
+	}
+	udc_scalar_free(a);
+}
+
+static void
+fill_hashed(uint8_t *pts, size_t n)
+{
+	char v[24];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(v, sizeof(v), "%zu", i * 31 + 5);
+		hash_str(pts + i * 32, round1, 0, v);
+	}
+}
+
+static void
+test_batch_rejects_bad_points(void **state)
+{
+	enum { N = 1000 };
+	struct udc_workq *wq = NULL;
+	struct udc_scalar *a = NULL;
+	uint8_t *pts = malloc(N * 32);
+	static const size_t at[][2] = {
+	    {700, 700}, {0, 0}, {999, 999}, {5, 900}, {300, 301}, {998, 999},
+	};
+
+	assert_non_null(pts);
+	assert_int_equal(udc_scalar_new(&a), 0);
+	assert_int_equal(udc_workq_new(&wq, 2), 0);
+	for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+		for (int par = 0; par < 2; par++) {
+			size_t bad = SIZE_MAX;
+
+			fill_hashed(pts, N);
+			hex(pts + at[k][0] * 32, 32, bad_hex[k % NBAD]);
+			hex(pts + at[k][1] * 32, 32, bad_hex[(k + 1) % NBAD]);
+			assert_int_equal(udc_blind_batch(par ? wq : NULL, a, pts, N, &bad),
+			                 UDC_ECRYPTO);
+			/* The lowest bad index, whichever range failed first. */
+			assert_int_equal(bad, at[k][0]);
+			fill_hashed(pts, N);
+			hex(pts + at[k][1] * 32, 32, bad_hex[k % NBAD]);
+			assert_int_equal(udc_blind_batch(par ? wq : NULL, a, pts, N, NULL),
+			                 UDC_ECRYPTO);
+		}
+	}
+	/* Every bad encoding, alone in a batch. */
+	for (size_t i = 0; i < NBAD; i++) {
+		size_t bad = SIZE_MAX;
+
+		fill_hashed(pts, 64);
+		hex(pts + 17 * 32, 32, bad_hex[i]);
+		assert_int_equal(udc_blind_batch(wq, a, pts, 64, &bad), UDC_ECRYPTO);
+		assert_int_equal(bad, 17);
+	}
+	udc_workq_free(wq);
+	udc_scalar_free(a);
+	free(pts);
+}
+
+static void
+test_batch_equals_serial(void **state)
+{
+	enum { N = 3001 };
+	struct udc_workq *wq = NULL;
+	struct udc_scalar *a = NULL;
+	uint8_t *batch = malloc(N * 32), *serial = malloc(N * 32), *plain = malloc(N * 32);
+	size_t bad = 12345;
+
+	assert_non_null(batch);
+	assert_non_null(serial);
+	assert_non_null(plain);
+	assert_int_equal(udc_scalar_new(&a), 0);
+	assert_int_equal(udc_workq_new(&wq, 3), 0);
+	fill_hashed(plain, N);
+	memcpy(batch, plain, N * 32);
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(udc_blind(serial + i * 32, a, plain + i * 32), 0);
+	assert_int_equal(udc_blind_batch(wq, a, batch, N, &bad), 0);
+	assert_int_equal(bad, 12345);
+	assert_memory_equal(batch, serial, N * 32);
+	memcpy(batch, plain, N * 32);
+	assert_int_equal(udc_blind_batch(NULL, a, batch, N, NULL), 0);
+	assert_memory_equal(batch, serial, N * 32);
+	assert_int_equal(udc_blind_batch(wq, a, batch, 0, NULL), 0);
+	udc_workq_free(wq);
+	udc_scalar_free(a);
+	free(batch);
+	free(serial);
+	free(plain);
+}
+
+static int
+cmp32(const void *x, const void *y)
+{
+	return memcmp(x, y, 32);
+}
+
+static void
+test_random_points(void **state)
+{
+	enum { N = 2000 };
+	uint8_t *p = malloc(N * 32);
+
+	assert_non_null(p);
+	for (size_t i = 0; i < N; i++) {
+		udc_random_point(p + i * 32);
+		assert_int_equal(crypto_core_ristretto255_is_valid_point(p + i * 32), 1);
+	}
+	qsort(p, N, 32, cmp32);
+	for (size_t i = 1; i < N; i++)
+		assert_memory_not_equal(p + (i - 1) * 32, p + i * 32, 32);
+	free(p);
+}
+
+/* A source that first yields zeros (a zero scalar), then a counter. */
+struct zsrc {
+	size_t calls;
+};
+
+static void
+zero_then_count(void *buf, size_t n, void *ctx)
+{
+	struct zsrc *z = ctx;
+	uint8_t *b = buf;
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = z->calls == 0 ? 0 : (uint8_t)(i + z->calls);
+	z->calls++;
+}
+
+static void
+test_scalar_never_zero(void **state)
+{
+	struct zsrc z = {0};
+	struct udc_scalar *a = NULL;
+	uint8_t wide[64], s[32], h[32], got[32], want[32];
+
+	udc_random_set_source(zero_then_count, &z);
+	assert_int_equal(udc_scalar_new(&a), 0);
+	udc_random_set_source(NULL, NULL);
+	/* The zero draw was refused and a second one taken. */
+	assert_int_equal(z.calls, 2);
+	for (size_t i = 0; i < 64; i++)
+		wide[i] = (uint8_t)(i + 1);
+	crypto_core_ristretto255_scalar_reduce(s, wide);
+	hash_str(h, round1, 0, "x");
+	assert_int_equal(udc_blind(got, a, h), 0);
+	assert_int_equal(crypto_scalarmult_ristretto255(want, s, h), 0);
+	assert_memory_equal(got, want, 32);
+	udc_scalar_free(a);
+}
+
+static void
+test_scalars_differ(void **state)
+{
+	struct udc_scalar *a = NULL, *b = NULL;
+	uint8_t h[32], ha[32], hb[32];
+
+	assert_int_equal(udc_scalar_new(&a), 0);
+	assert_int_equal(udc_scalar_new(&b), 0);
+	hash_str(h, round1, 0, "y");
+	assert_int_equal(udc_blind(ha, a, h), 0);
+	assert_int_equal(udc_blind(hb, b, h), 0);
+	assert_memory_not_equal(ha, hb, 32);
+	udc_scalar_free(a);
+	udc_scalar_free(b);
+}
+
+static int
+setup(void **state)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_commutative),
+	    cmocka_unit_test(test_blind_in_place),
+	    cmocka_unit_test(test_domain_separation),
+	    cmocka_unit_test(test_length_prefix),
+	    cmocka_unit_test(test_layout_by_hand),
+	    cmocka_unit_test(test_rfc9496_vectors),
+	    cmocka_unit_test(test_blind_rejects_bad_points),
+	    cmocka_unit_test(test_batch_rejects_bad_points),
+	    cmocka_unit_test(test_batch_equals_serial),
+	    cmocka_unit_test(test_random_points),
+	    cmocka_unit_test(test_scalar_never_zero),
+	    cmocka_unit_test(test_scalars_differ),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
