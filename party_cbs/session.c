@@ -591,8 +591,13 @@ compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *
 		goto out;
 	}
 	udc__result__pack(&res, s->result);
-	log_info("round %s: %llu links, %zu entries suppressed (min_cell %u)", s->idhex,
-	    (unsigned long long)udc_table_linked_total(t), m.suppressed, s->spec->min_cell);
+	{
+		unsigned long long links = 0;
+		for (size_t j = 0; j < s->spec->nkeys; j++)
+			links += m.links_per_key[j];
+		log_info("round %s: %llu links, %zu entries suppressed (min_cell %u)", s->idhex, links,
+		    m.suppressed, s->spec->min_cell);
+	}
 out:
 	udc_report_proto_free(&crep);
 	free(json);
