@@ -96,6 +96,9 @@ def main():
                 "metadata: rows read on both sides")
         cbs_copy = cl.cbs.ctl("round", "result", rid).stdout
         t.check(cbs_copy == out, "the CBS node stored the same released table")
+        for node in (cl.gemeente, cl.cbs):
+            mode = os.stat(os.path.join(cl.dir, node.role + ".ctl")).st_mode & 0o777
+            t.check(mode == 0o600, "%s control socket has mode %o (want 600)" % (node.role, mode))
         st = cl.gemeente.ctl("round", "status", rid).stdout
         t.check("state:    done" in st, "round status says done")
         cl.stop()

@@ -133,6 +133,33 @@ def bad_rows(work):
         T.check(good[0] not in logs, "no BSN in the log")
 
 
+def check_config(work):
+    gcsv, ccsv = harness.gen_population(work, 1000, 10)
+    with harness.Cluster(gcsv, ccsv) as cl:
+        for node in (cl.gemeente, cl.cbs):
+            r = subprocess.run([harness.bin_path(node.prog), "--check-config", "-c", node.conf],
+                               capture_output=True, text=True)
+            T.check(r.returncode == 0 and r.stdout.strip() == "configuration OK",
+                    "%s --check-config accepts a good file: %r" % (node.prog, r.stdout.strip()))
+        r = subprocess.run([harness.bin_path("cbsd"), "--check-config", "-c", cl.gemeente.conf],
+                           capture_output=True, text=True)
+        T.check(r.returncode != 0 and "role is gemeente" in r.stderr,
+                "cbsd refuses a gemeente configuration: %r" % r.stderr.strip())
+        lines = open(cl.gemeente.conf).read().splitlines()
+        idx = next(i for i, l in enumerate(lines) if l.startswith("timeout ="))
+        lines[idx] = "timeout = forever"
+        with open(cl.gemeente.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = subprocess.run([harness.bin_path("gemeented"), "--check-config", "-c", cl.gemeente.conf],
+                           capture_output=True, text=True)
+        want = "%s:%d:" % (cl.gemeente.conf, idx + 1)
+        T.check(r.returncode != 0 and want in r.stderr,
+                "a bad value is reported with its file and line %r: %r" % (want, r.stderr.strip()))
+        r = subprocess.run([harness.bin_path("cbsd"), "--check-config", "-c", cl.gemeente.conf.replace("gemeente.conf", "cbs.conf")],
+                           capture_output=True, text=True)
+        T.check(r.returncode == 0, "the other node's file is untouched and still OK")
+
+
 def wait_step(node, rid, steps, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -186,7 +213,7 @@ def peer_stopped(work):
 
 def main():
     tests = {"rogue_ca": rogue_ca, "spec_mismatch": spec_mismatch, "bad_rows": bad_rows,
-             "peer_stopped": peer_stopped}
+             "peer_stopped": peer_stopped, "check_config": check_config}
     names = sys.argv[1:] or list(tests)
     for n in names:
         work = harness.tempfile.mkdtemp(prefix="udc-neg-")
