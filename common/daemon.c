@@ -60,6 +60,74 @@ fill_info(Udcctl__RoundInfo *ri, struct udc_round *x)
 	ri->finished = x->finished;
 }
 
+int
+udc_spec_from_texts(const uint8_t *text, size_t len, const uint8_t *schema, size_t slen,
+    const char *name, struct udc_spec **out, char *err, size_t errlen)
+{
+	struct udc_spec *spec = NULL;
+	int rv;
+
+	if ((rv = udc_spec_parse((const char *)text, len, name, &spec, err, errlen)) != 0)
+		return rv;
+	if (udc_spec_fuzzy(spec)) {
+		if (schema == NULL || slen == 0) {
+			snprintf(err, errlen, "%s: the CLK schema '%s' was not sent with the spec", name,
+			    spec->schema_name);
+			rv = UDC_EINVAL;
+		} else {
+			rv = udc_spec_attach_schema(spec, (const char *)schema, slen, err, errlen);
+		}
+	} else if (slen != 0) {
+		snprintf(err, errlen, "%s: mode exact takes no CLK schema", name);
+		rv = UDC_EINVAL;
+	}
+	if (rv != 0) {
+		udc_spec_free(spec);
+		return rv;
+	}
+	*out = spec;
+	return 0;
+}
+
+int
+udc_spec_load_approved(const char *state_dir, const char *hex, struct udc_spec **out, char *err,
+    size_t errlen)
+{
+	char rel[128], *text = NULL, *schema = NULL;
+	size_t len = 0, slen = 0;
+	int rv;
+
+	snprintf(rel, sizeof(rel), "approvals/%s.spec", hex);
+	if ((rv = udc_store_read(state_dir, rel, 1024 * 1024, &text, &len)) != 0) {
+		snprintf(err, errlen, "%s: %s", rel, udc_strerror(rv));
+		return rv;
+	}
+	snprintf(rel, sizeof(rel), "approvals/%s.schema.json", hex);
+	rv = udc_store_read(state_dir, rel, 1024 * 1024, &schema, &slen);
+	if (rv != 0 && rv != UDC_ENOTFOUND) {
+		snprintf(err, errlen, "%s: %s", rel, udc_strerror(rv));
+		goto out;
+	}
+	snprintf(rel, sizeof(rel), "approvals/%s.spec", hex);
+	if ((rv = udc_spec_from_texts((uint8_t *)text, len, (uint8_t *)schema, slen, rel, out, err,
+	    errlen)) != 0)
+		goto out;
+	/* The file is named by the hash it was approved under; it must still
+	 * have it (a file edited by hand is not an approval). */
+	char got[65];
+	udc_spec_hash_hex(*out, got);
+	if (strcmp(got, hex) != 0) {
+		snprintf(err, errlen, "%s: contents no longer match the approved hash", rel);
+		udc_spec_free(*out);
+		*out = NULL;
+		rv = UDC_EREFUSED;
+	}
+out:
+	free(text);
+	free(schema);
+	return rv;
+}
+
 static void
 ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, Udcctl__Reply *rep, char *buf,
     size_t buflen)
@@ -69,13 +137,19 @@ ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, Udcctl__Reply *rep
 	const char *src = (a->source && a->source[0]) ? a->source : "spec";
 	int rv;
 
-	if ((rv = udc_spec_parse((const char *)a->spec_text.data, a->spec_text.len, src, &spec, err,
-	    sizeof(err))) != 0) {
+	if ((rv = udc_spec_from_texts(a->spec_text.data, a->spec_text.len, a->schema_text.data,
+	    a->schema_text.len, src, &spec, err, sizeof(err))) != 0) {
 		udc_reply_error(rep, rv, buf, buflen, "%s", err);
 		return;
 	}
 	udc_spec_hash_hex(spec, hex);
-	if ((rv = udc_store_approve(n->cfg->state_dir, hex, a->spec_text.data, a->spec_text.len)) != 0) {
+	if (spec->schema_json) {
+		char rel[128];
+		snprintf(rel, sizeof(rel), "approvals/%s.schema.json", hex);
+		rv = udc_store_write(n->cfg->state_dir, rel, spec->schema_json, spec->schema_len);
+	}
+	if (rv != 0 ||
+	    (rv = udc_store_approve(n->cfg->state_dir, hex, a->spec_text.data, a->spec_text.len)) != 0) {
 		udc_reply_error(rep, rv, buf, buflen, "cannot store the approval: %s", udc_strerror(rv));
 	} else {
 		snprintf(buf, buflen, "approved spec '%s' %s on node %s", spec->name, hex, n->cfg->name);
@@ -142,8 +216,7 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 			    "rounds are started at the gemeente node; this is the %s node", ops->progname);
 			break;
 		}
-		ops->round_start(n, req->round_start->spec_text.data, req->round_start->spec_text.len,
-		    &rep, buf, sizeof(buf));
+		ops->round_start(n, req->round_start, &rep, buf, sizeof(buf));
 		break;
 	case UDCCTL__REQUEST__CMD_ROUND_STATUS:
 		if (udc_rounds_get(n->rounds, req->round_status->round_id, &x) != 0) {

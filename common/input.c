@@ -29,7 +29,7 @@
 
 static const char *const reject_names[UDC_REJ_MAX] = {
     [UDC_REJ_CSV] = "malformed_csv",       [UDC_REJ_UTF8] = "invalid_utf8",
-    [UDC_REJ_LABEL] = "label_not_allowed", [UDC_REJ_NO_KEY] = "no_match_key",
+    [UDC_REJ_LABEL] = "label_not_allowed", [UDC_REJ_NO_KEY] = "no_match_key", [UDC_REJ_ENCODE] = "clk_encoding",
     [UDC_REJ_DUPLICATE] = "duplicate",
 };
 
@@ -409,7 +409,9 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 		if (input_labels(&ic, row, &cell) != 0)
 			continue;
 		need = input_need(opts->spec, val, len, keyok, &nkeys_ok);
-		if (nkeys_ok == 0) {
+		/* A spec without exact keys (fuzzy mode) encodes whatever fields a
+		 * record has; only exact keys can be missing altogether. */
+		if (nkeys_ok == 0 && opts->spec->nkeys > 0) {
 			char list[96];
 
 			field_list(bad, list, sizeof(list));

@@ -23,9 +23,10 @@ enum udc_reject {
 	UDC_REJ_LABEL,     /* a label value outside the spec's allowed set, or empty */
 	UDC_REJ_NO_KEY,    /* no match key could be formed */
 	UDC_REJ_DUPLICATE, /* every key of the record is shared with another record (set by the node) */
+	UDC_REJ_ENCODE,    /* the CLK schema refused the record's values (set by the node) */
 	UDC_REJ_MAX
 };
-const char *udc_reject_name(int reason); /* "malformed_csv", "invalid_utf8", "label_not_allowed", "no_match_key", "duplicate" */
+const char *udc_reject_name(int reason); /* "malformed_csv", "invalid_utf8", "label_not_allowed", "no_match_key", "duplicate", "clk_encoding" */
 
 #define UDC_INPUT_EXAMPLES 8
 

@@ -15,6 +15,7 @@
  * a new key.
  */
 #include "spec.h"
+#include "clk.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -54,6 +55,7 @@ struct spec_ctx {
 	size_t cont_dim;
 
 	int name_line, mode_line, keys_line, min_cell_line, pad_line;
+	int schema_line, threshold_line, balance_line;
 	int dim_line[2][UDC_MAX_DIMS];
 
 	int err_line; /* first error: line and reason */
@@ -88,7 +90,7 @@ oom(struct spec_ctx *c)
 static int
 known_section(const char *s, size_t n)
 {
-	static const char *const sections[] = {"spec", "gemeente", "cbs", "disclosure"};
+	static const char *const sections[] = {"spec", "gemeente", "cbs", "disclosure", "fuzzy"};
 
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (strlen(sections[i]) == n && memcmp(sections[i], s, n) == 0)
@@ -389,9 +391,14 @@ spec_key(struct spec_ctx *c, const char *key, const char *value)
 	if (strcmp(key, "mode") == 0) {
 		if (!once(c, &c->mode_line, "spec", key))
 			return 0;
-		if (strcmp(value, "exact") != 0)
-			return fail(c, "unknown mode '%s' (only exact is supported)", value);
-		spec->mode = UDC_MODE_EXACT;
+		if (strcmp(value, "exact") == 0)
+			spec->mode = UDC_MODE_EXACT;
+		else if (strcmp(value, "fuzzy") == 0)
+			spec->mode = UDC_MODE_FUZZY;
+		else if (strcmp(value, "combined") == 0)
+			spec->mode = UDC_MODE_COMBINED;
+		else
+			return fail(c, "unknown mode '%s' (exact, fuzzy or combined)", value);
 		return 1;
 	}
 	if (strcmp(key, "keys") == 0) {
@@ -444,6 +451,66 @@ disclosure_key(struct spec_ctx *c, const char *key, const char *value)
 	return fail(c, "unknown key '%s' in [disclosure]", key);
 }
 
+/* [fuzzy]: the CLK schema, the Dice threshold, hardening. */
+static int
+fuzzy_key(struct spec_ctx *c, const char *key, const char *value)
+{
+	struct udc_spec *spec = c->spec;
+
+	if (strcmp(key, "schema") == 0) {
+		if (!once(c, &c->schema_line, "fuzzy", key))
+			return 0;
+		if (*value == '\0' || strlen(value) > 255 || check_text(value) != 0)
+			return fail(c, "schema must name a file (1 to 255 bytes)");
+		if ((spec->schema_name = strdup(value)) == NULL)
+			return oom(c);
+		return 1;
+	}
+	if (strcmp(key, "threshold") == 0) {
+		/* A decimal with at most three digits after the point, kept in
+		 * thousandths so that both nodes agree on it exactly. */
+		unsigned v = 0, frac = 0, nfrac = 0;
+		const char *p = value;
+
+		if (!once(c, &c->threshold_line, "fuzzy", key))
+			return 0;
+		if (*p < '0' || *p > '1')
+			goto bad;
+		v = (unsigned)(*p++ - '0');
+		if (*p == '.') {
+			p++;
+			while (*p >= '0' && *p <= '9' && nfrac < 3) {
+				frac = frac * 10 + (unsigned)(*p++ - '0');
+				nfrac++;
+			}
+		}
+		if (*p != '\0')
+			goto bad;
+		while (nfrac++ < 3)
+			frac *= 10;
+		v = v * 1000 + frac;
+		if (v < 500 || v > 1000)
+			goto bad;
+		spec->threshold = v;
+		return 1;
+	bad:
+		return fail(c, "threshold must be a decimal from 0.5 to 1.0 with at most three "
+		               "decimals, not '%s'", value);
+	}
+	if (strcmp(key, "balance") == 0) {
+		if (!once(c, &c->balance_line, "fuzzy", key))
+			return 0;
+		if (strcmp(value, "yes") == 0)
+			spec->balance = 1;
+		else if (strcmp(value, "no") == 0)
+			spec->balance = 0;
+		else
+			return fail(c, "balance must be yes or no, not '%s'", value);
+		return 1;
+	}
+	return fail(c, "unknown key '%s' in [fuzzy]", key);
+}
+
 static int
 spec_handler(void *user, const char *section, const char *key, const char *value)
 {
@@ -479,6 +546,8 @@ spec_handler(void *user, const char *section, const char *key, const char *value
 		return add_dim(c, UDC_SIDE_CBS, key, value);
 	if (strcmp(section, "disclosure") == 0)
 		return disclosure_key(c, key, value);
+	if (strcmp(section, "fuzzy") == 0)
+		return fuzzy_key(c, key, value);
 	if (*section == '\0')
 		return fail(c, "key '%s' is outside any [section]", key);
 	return fail(c, "unknown section [%s]", section);
@@ -523,7 +592,8 @@ spec_canonical(const struct udc_spec *spec)
 
 	sb_add(&b, "udclink-spec 1\nname=");
 	sb_add(&b, spec->name);
-	sb_add(&b, "\nmode=exact\n");
+	sb_add(&b, spec->mode == UDC_MODE_FUZZY ? "\nmode=fuzzy\n"
+	         : spec->mode == UDC_MODE_COMBINED ? "\nmode=combined\n" : "\nmode=exact\n");
 	for (size_t i = 0; i < spec->nkeys; i++) {
 		sb_add(&b, "key=");
 		sb_add(&b, spec->keys[i].name);
@@ -547,6 +617,23 @@ spec_canonical(const struct udc_spec *spec)
 	snprintf(num, sizeof(num), "min_cell=%u\n", spec->min_cell);
 	sb_add(&b, num);
 	sb_add(&b, spec->pad == UDC_PAD_MAX ? "pad_categories=max\n" : "pad_categories=none\n");
+	if (udc_spec_fuzzy(spec)) {
+		char hex[65];
+		sb_add(&b, "fuzzy.schema=");
+		sb_add(&b, spec->schema_name);
+		sb_add(&b, "\nfuzzy.schema_sha256=");
+		if (spec->schema_json) {
+			for (int i = 0; i < 32; i++)
+				snprintf(hex + 2 * i, 3, "%02x", spec->schema_hash[i]);
+			sb_add(&b, hex);
+		} else {
+			sb_add(&b, "unattached");
+		}
+		snprintf(num, sizeof(num), "\nfuzzy.threshold=%u.%03u\n", spec->threshold / 1000,
+		         spec->threshold % 1000);
+		sb_add(&b, num);
+		sb_add(&b, spec->balance ? "fuzzy.balance=yes\n" : "fuzzy.balance=no\n");
+	}
 	if (b.nomem) {
 		free(b.s);
 		return NULL;
@@ -564,9 +651,23 @@ spec_finish(struct spec_ctx *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: [spec] name is missing", c->name);
 		return UDC_EPARSE;
 	}
-	if (spec->nkeys == 0) {
+	if (spec->nkeys == 0 && spec->mode != UDC_MODE_FUZZY) {
 		snprintf(err, errlen, "%s: [spec] keys is missing: name at least one match key",
 		         c->name);
+		return UDC_EPARSE;
+	}
+	if (spec->nkeys != 0 && spec->mode == UDC_MODE_FUZZY) {
+		snprintf(err, errlen, "%s: mode fuzzy uses no exact keys: remove keys, or use "
+		         "mode combined", c->name);
+		return UDC_EPARSE;
+	}
+	if (udc_spec_fuzzy(spec) && spec->schema_name == NULL) {
+		snprintf(err, errlen, "%s: mode %s needs [fuzzy] schema", c->name,
+		         spec->mode == UDC_MODE_FUZZY ? "fuzzy" : "combined");
+		return UDC_EPARSE;
+	}
+	if (!udc_spec_fuzzy(spec) && (c->schema_line || c->threshold_line || c->balance_line)) {
+		snprintf(err, errlen, "%s: [fuzzy] settings need mode fuzzy or combined", c->name);
 		return UDC_EPARSE;
 	}
 	for (int s = 0; s < 2; s++) {
@@ -626,6 +727,7 @@ udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec *
 	spec->mode = UDC_MODE_EXACT;
 	spec->min_cell = 10;
 	spec->pad = UDC_PAD_MAX;
+	spec->threshold = 850;
 
 	c.spec = spec;
 	c.p = text;
@@ -712,6 +814,8 @@ udc_spec_free(struct udc_spec *spec)
 		}
 	}
 	free(spec->canonical);
+	free(spec->schema_name);
+	free(spec->schema_json);
 	free(spec);
 }
 
@@ -719,4 +823,85 @@ void
 udc_spec_hash_hex(const struct udc_spec *spec, char out[65])
 {
 	sodium_bin2hex(out, 65, spec->hash, sizeof(spec->hash));
+}
+
+int
+udc_spec_fuzzy(const struct udc_spec *spec)
+{
+	return spec->mode == UDC_MODE_FUZZY || spec->mode == UDC_MODE_COMBINED;
+}
+
+int
+udc_spec_attach_schema(struct udc_spec *spec, const char *json, size_t len, char *err,
+                       size_t errlen)
+{
+	struct udc_clk_schema *schema = NULL;
+	char *copy, *canon;
+	int rv;
+
+	if (!udc_spec_fuzzy(spec)) {
+		snprintf(err, errlen, "%s: mode exact takes no CLK schema", spec->name);
+		return UDC_EINVAL;
+	}
+	if ((rv = udc_clk_schema_parse(&schema, json, len, spec->schema_name, err, errlen)) != 0)
+		return rv;
+	udc_clk_schema_free(schema);
+	if ((copy = malloc(len + 1)) == NULL)
+		return UDC_ENOMEM;
+	memcpy(copy, json, len);
+	copy[len] = '\0';
+	free(spec->schema_json);
+	spec->schema_json = copy;
+	spec->schema_len = len;
+	crypto_hash_sha256(spec->schema_hash, (const unsigned char *)json, len);
+	if ((canon = spec_canonical(spec)) == NULL)
+		return UDC_ENOMEM;
+	free(spec->canonical);
+	spec->canonical = canon;
+	crypto_hash_sha256(spec->hash, (const unsigned char *)canon, strlen(canon));
+	return 0;
+}
+
+int
+udc_spec_load_with_schema(const char *path, struct udc_spec **out, char *err, size_t errlen)
+{
+	struct udc_spec *spec = NULL;
+	char spath[4096], *buf = NULL;
+	const char *slash;
+	FILE *f = NULL;
+	size_t n;
+	int rv;
+
+	if ((rv = udc_spec_load(path, &spec, err, errlen)) != 0)
+		return rv;
+	if (!udc_spec_fuzzy(spec)) {
+		*out = spec;
+		return 0;
+	}
+	slash = strrchr(path, '/');
+	if (spec->schema_name[0] == '/' || slash == NULL)
+		snprintf(spath, sizeof(spath), "%s", spec->schema_name);
+	else
+		snprintf(spath, sizeof(spath), "%.*s/%s", (int)(slash - path), path, spec->schema_name);
+	if ((f = fopen(spath, "rb")) == NULL || (buf = malloc(SPEC_MAX_FILE + 1)) == NULL) {
+		snprintf(err, errlen, "%s: schema %s: %s", path, spath, f ? "out of memory" : strerror(errno));
+		rv = f ? UDC_ENOMEM : UDC_EIO;
+		goto out;
+	}
+	n = fread(buf, 1, SPEC_MAX_FILE + 1, f);
+	if (n > SPEC_MAX_FILE) {
+		snprintf(err, errlen, "%s: larger than %d bytes", spath, SPEC_MAX_FILE);
+		rv = UDC_EPARSE;
+		goto out;
+	}
+	if ((rv = udc_spec_attach_schema(spec, buf, n, err, errlen)) != 0)
+		goto out;
+	*out = spec;
+	spec = NULL;
+out:
+	if (f)
+		fclose(f);
+	free(buf);
+	udc_spec_free(spec);
+	return rv;
 }

@@ -13,7 +13,11 @@
 #include <stdint.h>
 #include "fields.h"
 
-enum udc_mode { UDC_MODE_EXACT = 0 };
+enum udc_mode {
+	UDC_MODE_EXACT = 0,    /* blinded exact keys, labels with the tuples */
+	UDC_MODE_FUZZY = 1,    /* CLK encodings matched at CBS, then a blinded count of handles */
+	UDC_MODE_COMBINED = 2, /* exact keys first, then CLKs for the records still unlinked */
+};
 enum udc_side { UDC_SIDE_GEMEENTE = 0, UDC_SIDE_CBS = 1 };
 enum udc_pad { UDC_PAD_NONE = 0, UDC_PAD_MAX = 1 };
 
@@ -39,6 +43,13 @@ struct udc_spec {
 	size_t ncells[2];      /* product of nvalues per side: groups, categories */
 	unsigned min_cell;     /* default 10; 0 disables suppression */
 	enum udc_pad pad;      /* default UDC_PAD_MAX */
+	/* [fuzzy] (modes fuzzy and combined) */
+	char *schema_name;     /* the CLK schema file named by the spec */
+	char *schema_json;     /* its contents, once attached (udc_spec_attach_schema) */
+	size_t schema_len;
+	uint8_t schema_hash[32];
+	unsigned threshold;    /* Dice threshold in thousandths (default 850) */
+	int balance;           /* balanced filters (hardening), default 0 */
 	char *canonical;       /* canonical text, NUL-terminated */
 	uint8_t hash[32];      /* SHA-256 of canonical */
 };
@@ -50,6 +61,17 @@ int udc_spec_parse(const char *text, size_t len, const char *name,
 /* Reads and parses a file (UDC_EIO with "PATH: reason" if unreadable). */
 int udc_spec_load(const char *path, struct udc_spec **out, char *err, size_t errlen);
 void udc_spec_free(struct udc_spec *spec);
+/* 1 if the mode uses CLK encodings. */
+int udc_spec_fuzzy(const struct udc_spec *spec);
+/* Attaches the CLK schema's contents (fuzzy and combined modes): its SHA-256
+ * becomes part of the canonical form, so the spec hash covers the schema.
+ * The contents are checked with the CLK schema parser.  Returns 0, or
+ * UDC_EPARSE with "NAME: reason" in err. */
+int udc_spec_attach_schema(struct udc_spec *spec, const char *json, size_t len, char *err,
+    size_t errlen);
+/* Loads a spec file and, for fuzzy and combined modes, the schema it names
+ * (a relative name is read from the spec file's directory). */
+int udc_spec_load_with_schema(const char *path, struct udc_spec **out, char *err, size_t errlen);
 /* Lower-case hex of hash, out has room for 65 bytes. */
 void udc_spec_hash_hex(const struct udc_spec *spec, char out[65]);
 /* Index of value in dim, or -1. */

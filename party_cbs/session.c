@@ -242,8 +242,7 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 	struct session *s;
 	struct udc_spec *spec = NULL;
 	struct prep_arg *pa;
-	char idhex[33], hex[65] = "", rel[128], err[512], *text = NULL;
-	size_t len;
+	char idhex[33], hex[65] = "", err[256], *text = NULL;
 
 	udc_round_id_hex(req->round_id.data, idhex);
 	udc__propose_reply__init(pr);
@@ -274,11 +273,9 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 		    hex, n->cfg->name);
 		goto refuse;
 	}
-	snprintf(rel, sizeof(rel), "approvals/%s.spec", hex);
-	if (udc_store_read(n->cfg->state_dir, rel, 1024 * 1024, &text, &len) != 0 ||
-	    udc_spec_parse(text, len, rel, &spec, err, sizeof(err)) != 0 ||
-	    memcmp(spec->hash, p->spec_hash.data, 32) != 0) {
-		snprintf(rp->reason, sizeof(rp->reason), "the approved copy of spec %s cannot be used", hex);
+	if (udc_spec_load_approved(n->cfg->state_dir, hex, &spec, err, sizeof(err)) != 0) {
+		snprintf(rp->reason, sizeof(rp->reason), "the approved copy of spec %s cannot be used: %.200s",
+		    hex, err);
 		goto refuse;
 	}
 	if (p->g_records == 0 || p->g_records > CBS_MAX_RECORDS) {

@@ -17,6 +17,8 @@ struct gem_job {
 	char idhex[33];
 	uint8_t *spec_text;
 	size_t spec_len;
+	uint8_t *schema_text; /* NULL in exact mode */
+	size_t schema_len;
 };
 
 struct gem {

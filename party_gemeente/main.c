@@ -38,6 +38,7 @@ runner(void *p)
 		pthread_mutex_unlock(&g->mtx);
 		gem_run_round(n, job);
 		free(job->spec_text);
+		free(job->schema_text);
 		free(job);
 	}
 	return NULL;
@@ -94,13 +95,14 @@ gem_stop(struct udc_node *n)
 		g->head = j->next;
 		udc_rounds_update(n->rounds, j->idhex, "failed", NULL, 0, "the daemon stopped before the round ran");
 		free(j->spec_text);
+		free(j->schema_text);
 		free(j);
 	}
 	free(g);
 }
 
 static void
-gem_round_start(struct udc_node *n, const uint8_t *text, size_t len, Udcctl__Reply *rep, char *buf,
+gem_round_start(struct udc_node *n, const Udcctl__RoundStart *req, Udcctl__Reply *rep, char *buf,
     size_t buflen)
 {
 	static Udcctl__RoundInfo ri;
@@ -111,7 +113,8 @@ gem_round_start(struct udc_node *n, const uint8_t *text, size_t len, Udcctl__Rep
 	char err[512], hex[65];
 	int rv;
 
-	if ((rv = udc_spec_parse((const char *)text, len, "spec", &spec, err, sizeof(err))) != 0) {
+	if ((rv = udc_spec_from_texts(req->spec_text.data, req->spec_text.len, req->schema_text.data,
+	    req->schema_text.len, "spec", &spec, err, sizeof(err))) != 0) {
 		udc_reply_error(rep, rv, buf, buflen, "%s", err);
 		return;
 	}
@@ -122,12 +125,17 @@ gem_round_start(struct udc_node *n, const uint8_t *text, size_t len, Udcctl__Rep
 		    spec->name, hex);
 		goto out;
 	}
-	if ((job = calloc(1, sizeof(*job))) == NULL || (job->spec_text = malloc(len ? len : 1)) == NULL) {
+	if ((job = calloc(1, sizeof(*job))) == NULL ||
+	    (job->spec_text = malloc(req->spec_text.len + 1)) == NULL ||
+	    (job->schema_text = malloc(req->schema_text.len + 1)) == NULL) {
 		udc_reply_error(rep, UDC_ENOMEM, buf, buflen, "out of memory");
 		goto out;
 	}
-	memcpy(job->spec_text, text, len);
-	job->spec_len = len;
+	memcpy(job->spec_text, req->spec_text.data, req->spec_text.len);
+	job->spec_len = req->spec_text.len;
+	if (req->schema_text.len)
+		memcpy(job->schema_text, req->schema_text.data, req->schema_text.len);
+	job->schema_len = req->schema_text.len;
 	udc_random_buf(job->round_id, sizeof(job->round_id));
 	udc_round_id_hex(job->round_id, job->idhex);
 	if ((rv = udc_rounds_add(n->rounds, job->idhex, hex, "queued")) != 0) {
@@ -155,6 +163,7 @@ gem_round_start(struct udc_node *n, const uint8_t *text, size_t len, Udcctl__Rep
 out:
 	if (job) {
 		free(job->spec_text);
+		free(job->schema_text);
 		free(job);
 	}
 	udc_spec_free(spec);

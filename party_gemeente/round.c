@@ -419,8 +419,8 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 	memset(&gst, 0, sizeof(gst));
 	udc_blist_init(&g, 1, 0);
 	udc_blist_init(&c, 1, 0);
-	if ((rv = udc_spec_parse((const char *)job->spec_text, job->spec_len, "spec", &r.spec, r.err,
-	    sizeof(r.err))) != 0)
+	if ((rv = udc_spec_from_texts(job->spec_text, job->spec_len, job->schema_text, job->schema_len,
+	    "spec", &r.spec, r.err, sizeof(r.err))) != 0)
 		goto done;
 	udc_spec_hash_hex(r.spec, r.spec_hex);
 	udc_blist_init(&g, r.spec->nkeys, 0);

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "ctl.pb-c.h"
 #include "err.h"
+#include "spec.h"
 #include "transport.h"
 
 enum { EX_OK = 0, EX_USAGE = 1, EX_UNREACHABLE = 2, EX_FAILED = 3, EX_REFUSED = 4, EX_TIMEOUT = 5 };
@@ -101,6 +102,35 @@ read_file(const char *path, uint8_t **out, size_t *len)
 	return 0;
 }
 
+/* Reads SPEC and, for fuzzy and combined modes, the CLK schema it names
+ * (relative to the spec file's directory), for sending to the daemon. */
+static int
+read_spec(const char *path, uint8_t **text, size_t *len, uint8_t **schema, size_t *slen)
+{
+	struct udc_spec *spec = NULL;
+	char err[512], spath[4096];
+	const char *slash;
+	int rv;
+
+	*schema = NULL;
+	*slen = 0;
+	if ((rv = read_file(path, text, len)) != 0)
+		return rv;
+	if (udc_spec_parse((const char *)*text, *len, path, &spec, err, sizeof(err)) != 0)
+		return 0; /* the daemon reports the error with its line */
+	if (udc_spec_fuzzy(spec)) {
+		slash = strrchr(path, '/');
+		if (spec->schema_name[0] == '/' || slash == NULL)
+			snprintf(spath, sizeof(spath), "%s", spec->schema_name);
+		else
+			snprintf(spath, sizeof(spath), "%.*s/%s", (int)(slash - path), path,
+			    spec->schema_name);
+		rv = read_file(spath, schema, slen);
+	}
+	udc_spec_free(spec);
+	return rv;
+}
+
 static void
 print_round(const Udcctl__RoundInfo *r, int verbose)
 {
@@ -134,16 +164,18 @@ cmd_spec_approve(struct ctx *c, int argc, char **argv)
 	Udcctl__Request req = UDCCTL__REQUEST__INIT;
 	Udcctl__SpecApprove a = UDCCTL__SPEC_APPROVE__INIT;
 	Udcctl__Reply *rep = NULL;
-	uint8_t *text;
-	size_t len;
+	uint8_t *text, *schema;
+	size_t len, slen;
 	int rv;
 
 	if (argc != 1)
 		return EX_USAGE;
-	if ((rv = read_file(argv[0], &text, &len)) != 0)
+	if ((rv = read_spec(argv[0], &text, &len, &schema, &slen)) != 0)
 		return rv;
 	a.spec_text.data = text;
 	a.spec_text.len = len;
+	a.schema_text.data = schema;
+	a.schema_text.len = slen;
 	a.source = argv[0];
 	req.cmd_case = UDCCTL__REQUEST__CMD_SPEC_APPROVE;
 	req.spec_approve = &a;
@@ -152,6 +184,7 @@ cmd_spec_approve(struct ctx *c, int argc, char **argv)
 	if (rep)
 		udcctl__reply__free_unpacked(rep, NULL);
 	free(text);
+	free(schema);
 	return rv;
 }
 
@@ -161,16 +194,18 @@ cmd_round_start(struct ctx *c, int argc, char **argv)
 	Udcctl__Request req = UDCCTL__REQUEST__INIT;
 	Udcctl__RoundStart st = UDCCTL__ROUND_START__INIT;
 	Udcctl__Reply *rep = NULL;
-	uint8_t *text;
-	size_t len;
+	uint8_t *text, *schema;
+	size_t len, slen;
 	int rv;
 
 	if (argc != 1)
 		return EX_USAGE;
-	if ((rv = read_file(argv[0], &text, &len)) != 0)
+	if ((rv = read_spec(argv[0], &text, &len, &schema, &slen)) != 0)
 		return rv;
 	st.spec_text.data = text;
 	st.spec_text.len = len;
+	st.schema_text.data = schema;
+	st.schema_text.len = slen;
 	req.cmd_case = UDCCTL__REQUEST__CMD_ROUND_START;
 	req.round_start = &st;
 	if ((rv = connect_daemon(c)) == 0 && (rv = request(c, &req, &rep)) == 0) {
@@ -182,6 +217,7 @@ cmd_round_start(struct ctx *c, int argc, char **argv)
 	if (rep)
 		udcctl__reply__free_unpacked(rep, NULL);
 	free(text);
+	free(schema);
 	return rv;
 }
 

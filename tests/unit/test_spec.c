@@ -305,7 +305,7 @@ test_line_errors(void **state)
 	           "t.spec:9: min_cell: 99999999999999999999999 is out of range");
 	expect_err(HEAD SIDES "[disclosure]\npad_categories=some\n",
 	           "t.spec:9: pad_categories must be max or none, not 'some'");
-	expect_err("[spec]\nname=x\nmode=fuzzy\n", "t.spec:3: unknown mode 'fuzzy'");
+	expect_err("[spec]\nname=x\nmode=approximate\n", "t.spec:3: unknown mode 'approximate'");
 	expect_err("[spec]\nname=x\nname=y\n",
 	           "t.spec:3: duplicate key 'name' in [spec] (first on line 2)");
 	expect_err(HEAD SIDES "[disclosure]\nmin_cell=1\n[disclosure]\nmin_cell=2\n",
@@ -502,6 +502,58 @@ test_load(void **state)
 	rmdir(dir);
 }
 
+/* Fuzzy and combined modes: the schema's contents are part of the hash. */
+static void
+test_fuzzy_spec(void **state)
+{
+	static const char fz[] = "[spec]\nname=f\nmode=fuzzy\n[gemeente]\nw=a,b\n[cbs]\nc=x\n"
+	                         "[fuzzy]\nschema=s.json\nthreshold=0.9\n";
+	static const char schema1[] =
+	    "{\"version\":3,\"clkConfig\":{\"l\":1024,\"kdf\":{\"type\":\"HKDF\",\"hash\":\"SHA256\","
+	    "\"keySize\":64},\"xor_folds\":0},\"features\":[{\"identifier\":\"surname\","
+	    "\"format\":{\"type\":\"string\",\"encoding\":\"utf-8\"},\"hashing\":{\"comparison\":"
+	    "{\"type\":\"ngram\",\"n\":2},\"strategy\":{\"bitsPerFeature\":200},\"hash\":{\"type\":"
+	    "\"doubleHash\"}}}]}";
+	struct udc_spec *a = NULL, *b = NULL;
+	char err[256], schema2[sizeof(schema1)];
+	uint8_t h0[32];
+	(void)state;
+
+	assert_int_equal(udc_spec_parse(fz, strlen(fz), "t.spec", &a, err, sizeof(err)), 0);
+	assert_int_equal(a->mode, UDC_MODE_FUZZY);
+	assert_int_equal(a->threshold, 900);
+	assert_int_equal(a->nkeys, 0);
+	assert_non_null(strstr(a->canonical, "fuzzy.schema_sha256=unattached\n"));
+	memcpy(h0, a->hash, 32);
+	assert_int_equal(udc_spec_attach_schema(a, schema1, strlen(schema1), err, sizeof(err)), 0);
+	assert_memory_not_equal(h0, a->hash, 32);
+	assert_non_null(strstr(a->canonical, "fuzzy.threshold=0.900\nfuzzy.balance=no\n"));
+	/* One byte of the schema changed: another hash. */
+	memcpy(schema2, schema1, sizeof(schema1));
+	*strstr(schema2, "200") = '3';
+	assert_int_equal(udc_spec_parse(fz, strlen(fz), "t.spec", &b, err, sizeof(err)), 0);
+	assert_int_equal(udc_spec_attach_schema(b, schema2, strlen(schema2), err, sizeof(err)), 0);
+	assert_memory_not_equal(a->hash, b->hash, 32);
+	/* A schema the encoder cannot honour is refused with its field. */
+	assert_int_not_equal(udc_spec_attach_schema(b, "{\"version\":3}", 13, err, sizeof(err)), 0);
+	udc_spec_free(a);
+	udc_spec_free(b);
+
+	expect_err("[spec]\nname=f\nmode=fuzzy\n[gemeente]\nw=a\n[cbs]\nc=x\n",
+	           "t.spec: mode fuzzy needs [fuzzy] schema");
+	expect_err("[spec]\nname=f\nmode=fuzzy\nkeys=bsn\n[gemeente]\nw=a\n[cbs]\nc=x\n"
+	           "[fuzzy]\nschema=s.json\n",
+	           "t.spec: mode fuzzy uses no exact keys");
+	expect_err("[spec]\nname=f\nkeys=bsn\n[gemeente]\nw=a\n[cbs]\nc=x\n[fuzzy]\nthreshold=0.8\n",
+	           "t.spec: [fuzzy] settings need mode fuzzy or combined");
+	expect_err("[spec]\nname=f\nmode=combined\nkeys=bsn\n[fuzzy]\nthreshold=1.5\n",
+	           "t.spec:6: threshold must be a decimal from 0.5 to 1.0");
+	expect_err("[spec]\nname=f\nmode=combined\nkeys=bsn\n[fuzzy]\nthreshold=0.85x\n",
+	           "t.spec:6: threshold must be");
+	expect_err("[spec]\nname=f\nmode=combined\nkeys=bsn\n[fuzzy]\nbalance=maybe\n",
+	           "t.spec:6: balance must be yes or no");
+}
+
 int
 main(void)
 {
@@ -516,6 +568,7 @@ main(void)
 	    cmocka_unit_test(test_value_limits),
 	    cmocka_unit_test(test_whole_spec_errors),
 	    cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_fuzzy_spec),
 	    cmocka_unit_test(test_cell_index),
 	    cmocka_unit_test(test_load),
 	};
