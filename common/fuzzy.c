@@ -1,0 +1,1012 @@
+/*
+ * fuzzy.c - 1:1 linkage of CLKs: blocking, Dice scoring, greedy resolution.
+ *
+ * Three phases:
+ *   1. plan and index: popcounts, the design popcount and LSH parameters
+ *      (a small cost model fed by a sample of random pairs), then one
+ *      bucket index of B per LSH table;
+ *   2. score, in parallel over A: every candidate of an A record (LSH
+ *      buckets, plus the B records above the design popcount) that passes
+ *      the popcount bound is compared; the best topk at or above the
+ *      threshold stay in a bounded heap;
+ *   3. resolve, on the calling thread: a priority queue holds each A
+ *      record's best remaining candidate; the best pair overall links if its
+ *      B is still free.  A record whose topk were all taken is queried again
+ *      without the taken B records, which gives exactly the greedy result
+ *      over all blocked candidates (see docs/fuzzy.md).
+ */
+#include "fuzzy.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dice.h"
+#include "err.h"
+#include "workq.h"
+
+struct cand {
+	double score;
+	uint32_t b;
+};
+
+struct entry {
+	uint32_t h; /* 32-bit hash of the k-bit key */
+	uint32_t b;
+};
+
+struct table {
+	uint32_t *off; /* (1 << rbits) + 1 bucket starts */
+	struct entry *ent;
+};
+
+#define BATCH 64 /* candidates compared together */
+
+struct scratch {
+	atomic_int busy;
+	uint32_t *stamp; /* stamp[b] == epoch: b already seen for this query */
+	uint32_t epoch;
+	uint32_t *hv, *lo, *hi; /* per LSH table: key hash, bucket bounds */
+	uint32_t batch[BATCH];
+};
+
+struct ctx {
+	double t;
+	unsigned topk;
+	int size_filter;
+	int mode; /* UDC_FUZZY_LSH or UDC_FUZZY_EXHAUSTIVE */
+	const uint64_t *a, *b;
+	size_t n_a, n_b, nwords, nbits;
+	uint32_t *pa, *pb;
+
+	/* B ordered by popcount: windows of the popcount bound are ranges */
+	uint32_t *order;  /* order[j] = B index */
+	uint32_t *spop;   /* spop[j] = pb[order[j]] */
+	uint64_t *sorted; /* exhaustive mode: the filters in that order */
+
+	/* LSH */
+	unsigned k, L, rbits;
+	uint16_t *pos; /* L * k bit positions */
+	struct table *tables;
+	uint32_t design_pop;
+	uint32_t *bout; /* B records above design_pop, by popcount */
+	size_t nbout;
+
+	struct cand *cands; /* n_a * topk, best first */
+	uint8_t *ncand;
+	const uint8_t *taken; /* resolution phase: B already linked */
+
+	struct scratch *slots;
+	size_t nslots;
+
+	atomic_uint_fast64_t candidates, size_pruned, compared, above;
+};
+
+struct counters {
+	uint64_t candidates, size_pruned, compared, above;
+};
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t
+splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint32_t
+key_hash(uint64_t key, unsigned table)
+{
+	uint64_t s =
+	    key ^ ((uint64_t)(table + 1) << 56) ^ ((uint64_t)table * 0x632be59bd9b4e019ULL);
+
+	return (uint32_t)(splitmix64(&s) >> 32);
+}
+
+/* Bits pos[0..k) of filter f as a k-bit key. */
+static uint64_t
+extract(const uint64_t *f, const uint16_t *pos, unsigned k)
+{
+	uint64_t key = 0;
+	unsigned j;
+
+	for (j = 0; j < k; j++)
+		key |= ((f[pos[j] >> 6] >> (pos[j] & 63)) & 1) << j;
+	return key;
+}
+
+/* The popcount bound, computed exactly as a score would be, so that it never
+ * drops a pair whose score would reach the threshold. */
+static int
+size_ok(const struct ctx *c, uint32_t pa, uint32_t pb)
+{
+	if (!c->size_filter)
+		return 1;
+	return udc_dice_from_counts(pa < pb ? pa : pb, pa, pb) >= c->t;
+}
+
+/* P(k positions drawn without replacement from m all avoid h differing
+ * bits): the chance that a pair at Hamming distance h shares a bucket. */
+static double
+hit_prob(size_t m, double h, unsigned k)
+{
+	double p = 1.0;
+	unsigned j;
+
+	for (j = 0; j < k; j++) {
+		if ((double)m - h - j <= 0)
+			return 0.0;
+		p *= ((double)m - h - j) / ((double)m - j);
+	}
+	return p;
+}
+
+/* Tables needed so that 1 - (1 - q)^L >= recall. */
+static unsigned
+tables_for(double q, double recall)
+{
+	double l;
+
+	if (q >= 1.0)
+		return 1;
+	if (q <= 0.0)
+		return 0;
+	l = ceil(log1p(-recall) / log1p(-q));
+	return l > 1e6 ? 0 : (unsigned)l;
+}
+
+/* ---------- candidate heap of one A record ---------- */
+
+/* x ranks before y: higher score, then lower B index. */
+static int
+better(const struct cand *x, const struct cand *y)
+{
+	return x->score > y->score || (x->score == y->score && x->b < y->b);
+}
+
+/* Min-heap (worst at the root) of at most cap candidates. */
+static void
+heap_push(struct cand *h, unsigned *n, unsigned cap, double score, uint32_t b)
+{
+	struct cand x = {score, b};
+	unsigned i, l, r, m;
+
+	if (*n < cap) {
+		i = (*n)++;
+		while (i > 0 && better(&h[(i - 1) / 2], &x)) {
+			h[i] = h[(i - 1) / 2];
+			i = (i - 1) / 2;
+		}
+		h[i] = x;
+		return;
+	}
+	if (!better(&x, &h[0]))
+		return;
+	i = 0;
+	for (;;) {
+		l = 2 * i + 1;
+		r = l + 1;
+		m = i;
+		if (l < *n && better(&x, &h[l]))
+			m = l;
+		if (r < *n && better(m == i ? &x : &h[l], &h[r]))
+			m = r;
+		if (m == i)
+			break;
+		h[i] = h[m];
+		i = m;
+	}
+	h[i] = x;
+}
+
+static void
+sort_best_first(struct cand *h, unsigned n)
+{
+	unsigned i, j;
+
+	for (i = 1; i < n; i++) {
+		struct cand x = h[i];
+
+		for (j = i; j > 0 && better(&x, &h[j - 1]); j--)
+			h[j] = h[j - 1];
+		h[j] = x;
+	}
+}
+
+/* ---------- scratch (dedup stamps), one per running thread ---------- */
+
+static struct scratch *
+scratch_get(struct ctx *c)
+{
+	size_t i;
+
+	for (;;) {
+		for (i = 0; i < c->nslots; i++) {
+			int zero = 0;
+
+			if (atomic_compare_exchange_strong(&c->slots[i].busy, &zero, 1))
+				return &c->slots[i];
+		}
+	}
+}
+
+static void
+scratch_put(struct scratch *s)
+{
+	atomic_store(&s->busy, 0);
+}
+
+static uint32_t
+scratch_epoch(struct ctx *c, struct scratch *s)
+{
+	if (++s->epoch == 0) {
+		memset(s->stamp, 0, c->n_b * sizeof(*s->stamp));
+		s->epoch = 1;
+	}
+	return s->epoch;
+}
+
+/* ---------- one query: the topk candidates of A record i ---------- */
+
+/* First j in [lo, hi) of the popcount order with pop >= v (or with pop > v
+ * when upper is set). */
+static size_t
+pop_bound(const uint32_t *spop, size_t lo, size_t hi, uint32_t v, int upper)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (upper ? spop[mid] <= v : spop[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Range [*lo, *hi) of the popcount order that the popcount bound allows. */
+static void
+window(const struct ctx *c, const uint32_t *spop, size_t n, uint32_t pa, size_t *lo, size_t *hi)
+{
+	size_t mid, l, h, m;
+
+	if (!c->size_filter) {
+		*lo = 0;
+		*hi = n;
+		return;
+	}
+	/* pb <= pa: the bound rises with pb; pb >= pa: it falls */
+	mid = pop_bound(spop, 0, n, pa, 0);
+	l = 0;
+	h = mid;
+	while (l < h) {
+		m = l + (h - l) / 2;
+		if (size_ok(c, pa, spop[m]))
+			h = m;
+		else
+			l = m + 1;
+	}
+	*lo = l;
+	l = mid;
+	h = n;
+	while (l < h) {
+		m = l + (h - l) / 2;
+		if (size_ok(c, pa, spop[m]))
+			l = m + 1;
+		else
+			h = m;
+	}
+	*hi = l;
+}
+
+static void
+consider(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, uint32_t b,
+         const uint64_t *qa, uint32_t pa)
+{
+	uint32_t cnt;
+	double s;
+
+	if (c->taken != NULL && c->taken[b])
+		return;
+	if (!size_ok(c, pa, c->pb[b])) {
+		k->size_pruned++;
+		return;
+	}
+	k->compared++;
+	cnt = udc_dice_and_count(qa, c->b + (size_t)b * c->nwords, c->nwords);
+	s = udc_dice_from_counts(cnt, pa, c->pb[b]);
+	if (s >= c->t) {
+		k->above++;
+		heap_push(h, nh, c->topk, s, b);
+	}
+}
+
+/* Every B record in the popcount window, from the contiguous sorted copy
+ * when there is one (exhaustive mode: the kernel streams it). */
+static void
+query_exhaustive(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k,
+                 const uint64_t *qa, uint32_t pa)
+{
+	uint32_t cnt[256];
+	size_t lo, hi, j, m, i;
+	double lim = c->t * (1.0 - 1e-9);
+
+	window(c, c->spop, c->n_b, pa, &lo, &hi);
+	k->candidates += c->n_b;
+	k->size_pruned += c->n_b - (hi - lo);
+	if (c->sorted == NULL) {
+		for (j = lo; j < hi; j++) {
+			consider(c, h, nh, k, c->order[j], qa, pa);
+		}
+		return;
+	}
+	for (j = lo; j < hi; j += m) {
+		m = hi - j < 256 ? hi - j : 256;
+		udc_dice_and_counts(qa, c->sorted + j * c->nwords, m, c->nwords, cnt);
+		k->compared += m;
+		for (i = 0; i < m; i++) {
+			uint32_t b = c->order[j + i];
+			double s;
+
+			/* a multiplication rejects most pairs; the exact score
+			 * decides the ones near the threshold */
+			if (2.0 * cnt[i] < lim * (double)(pa + c->spop[j + i]))
+				continue;
+			s = udc_dice_from_counts(cnt[i], pa, c->spop[j + i]);
+			if (s >= c->t && (c->taken == NULL || !c->taken[b])) {
+				k->above++;
+				heap_push(h, nh, c->topk, s, b);
+			}
+		}
+	}
+}
+
+/* Compares a batch of candidates after prefetching all their filters, so
+ * that the cache misses overlap instead of following one another. */
+static void
+consider_batch(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, const uint32_t *bs,
+               size_t n, const uint64_t *qa, uint32_t pa)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++) {
+		const char *f = (const char *)(c->b + (size_t)bs[j] * c->nwords);
+
+		__builtin_prefetch(f);
+		__builtin_prefetch(f + 64);
+	}
+	for (j = 0; j < n; j++)
+		consider(c, h, nh, k, bs[j], qa, pa);
+}
+
+static void
+query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struct counters *k,
+          const uint64_t *qa, uint32_t pa)
+{
+	uint32_t epoch = scratch_epoch(c, sc), *hv = sc->hv, *lo = sc->lo, *hi = sc->hi;
+	uint32_t *batch = sc->batch;
+	size_t j, nb = 0;
+	unsigned l;
+
+	/* Three passes over the tables: bucket numbers, bucket bounds, bucket
+	 * entries; each pass prefetches what the next one reads (a lookup is
+	 * two dependent cache misses, L lookups are independent). */
+	for (l = 0; l < c->L; l++) {
+		hv[l] = key_hash(extract(qa, c->pos + (size_t)l * c->k, c->k), l);
+		lo[l] = c->rbits == 0 ? 0 : hv[l] >> (32 - c->rbits);
+		__builtin_prefetch(&c->tables[l].off[lo[l]]);
+	}
+	for (l = 0; l < c->L; l++) {
+		const uint32_t *off = c->tables[l].off + lo[l];
+
+		lo[l] = off[0];
+		hi[l] = off[1];
+		if (lo[l] < hi[l])
+			__builtin_prefetch(&c->tables[l].ent[lo[l]]);
+	}
+	for (l = 0; l < c->L; l++) {
+		const struct entry *ent = c->tables[l].ent;
+
+		for (j = lo[l]; j < hi[l]; j++) {
+			uint32_t b = ent[j].b;
+
+			if (ent[j].h != hv[l] || sc->stamp[b] == epoch)
+				continue;
+			sc->stamp[b] = epoch;
+			k->candidates++;
+			batch[nb++] = b;
+			if (nb == BATCH) {
+				consider_batch(c, h, nh, k, batch, nb, qa, pa);
+				nb = 0;
+			}
+		}
+	}
+	/* B records the LSH guarantee does not cover are compared directly */
+	for (j = 0; j < c->nbout; j++) {
+		uint32_t b = c->bout[j];
+
+		if (sc->stamp[b] == epoch)
+			continue;
+		sc->stamp[b] = epoch;
+		k->candidates++;
+		batch[nb++] = b;
+		if (nb == BATCH) {
+			consider_batch(c, h, nh, k, batch, nb, qa, pa);
+			nb = 0;
+		}
+	}
+	consider_batch(c, h, nh, k, batch, nb, qa, pa);
+}
+
+static void
+query(struct ctx *c, struct scratch *sc, size_t i, struct counters *k)
+{
+	struct cand *h = c->cands + i * c->topk;
+	const uint64_t *qa = c->a + i * c->nwords;
+	uint32_t pa = c->pa[i];
+	unsigned nh = 0;
+
+	if (c->mode == UDC_FUZZY_EXHAUSTIVE || pa > c->design_pop)
+		query_exhaustive(c, h, &nh, k, qa, pa);
+	else
+		query_lsh(c, sc, h, &nh, k, qa, pa);
+	sort_best_first(h, nh);
+	c->ncand[i] = (uint8_t)nh;
+}
+
+static void
+counters_flush(struct ctx *c, const struct counters *k)
+{
+	atomic_fetch_add(&c->candidates, k->candidates);
+	atomic_fetch_add(&c->size_pruned, k->size_pruned);
+	atomic_fetch_add(&c->compared, k->compared);
+	atomic_fetch_add(&c->above, k->above);
+}
+
+static int
+score_range(void *arg, size_t begin, size_t end)
+{
+	struct ctx *c = arg;
+	struct scratch *sc = scratch_get(c);
+	struct counters k = {0, 0, 0, 0};
+	size_t i;
+
+	for (i = begin; i < end; i++)
+		query(c, sc, i, &k);
+	scratch_put(sc);
+	counters_flush(c, &k);
+	return 0;
+}
+
+/* ---------- planning and the LSH index ---------- */
+
+static int
+cmp_u64(const void *x, const void *y)
+{
+	const uint64_t *p = x, *q = y;
+
+	return *p < *q ? -1 : *p > *q;
+}
+
+/* B in popcount order (ties by index, so the order is deterministic). */
+static int
+build_order(struct ctx *c)
+{
+	uint64_t *tmp;
+	size_t i;
+
+	if ((tmp = malloc((c->n_b ? c->n_b : 1) * sizeof(*tmp))) == NULL)
+		return UDC_ENOMEM;
+	for (i = 0; i < c->n_b; i++)
+		tmp[i] = (uint64_t)c->pb[i] << 32 | i;
+	qsort(tmp, c->n_b, sizeof(*tmp), cmp_u64);
+	for (i = 0; i < c->n_b; i++) {
+		c->order[i] = (uint32_t)tmp[i];
+		c->spop[i] = (uint32_t)(tmp[i] >> 32);
+	}
+	free(tmp);
+	return 0;
+}
+
+/* Chooses design popcount, k and L by a cost model: LSH work grows with the
+ * tables and with the random pairs that share a bucket (estimated from a
+ * sample of random pairs, so it reflects how clustered the data are); the
+ * records above the design popcount cost a direct comparison each. */
+static int
+plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy_stats *st)
+{
+	enum { NSAMPLE = 2048 };
+	static const double quantiles[] = {0.9, 0.95, 0.99, 0.995, 0.999, 1.0};
+	double hs[NSAMPLE], prod[NSAMPLE];
+	size_t *hist = NULL, ns = 0, i;
+	uint64_t seed = p->seed ^ 0x5eed;
+	double na = (double)c->n_a, nb = (double)c->n_b, best = INFINITY;
+	double exhaustive_cost = na * nb * 1.0;
+	unsigned qi, kk;
+
+	c->mode = p->blocking == UDC_FUZZY_EXHAUSTIVE ? UDC_FUZZY_EXHAUSTIVE : UDC_FUZZY_LSH;
+	c->design_pop = (uint32_t)c->nbits;
+	if (c->mode == UDC_FUZZY_EXHAUSTIVE)
+		return 0;
+
+	if (c->n_a > 0 && c->n_b > 0) {
+		ns = c->n_a * c->n_b < NSAMPLE ? c->n_a * c->n_b : NSAMPLE;
+		for (i = 0; i < ns; i++) {
+			size_t x = splitmix64(&seed) % c->n_a, y = splitmix64(&seed) % c->n_b;
+			uint32_t and = udc_dice_and_count(c->a + x * c->nwords,
+			                                  c->b + y * c->nwords, c->nwords);
+
+			hs[i] = (double)c->pa[x] + c->pb[y] - 2.0 * and;
+		}
+	}
+	if ((hist = calloc(c->nbits + 1, sizeof(*hist))) == NULL)
+		return UDC_ENOMEM;
+	for (i = 0; i < c->n_a; i++)
+		hist[c->pa[i]]++;
+	for (i = 0; i < c->n_b; i++)
+		hist[c->pb[i]]++;
+
+	for (qi = 0; qi < sizeof(quantiles) / sizeof(quantiles[0]); qi++) {
+		size_t want = (size_t)ceil(quantiles[qi] * (double)(c->n_a + c->n_b)), acc = 0;
+		uint32_t P = 0;
+		double hdesign, oa = 0, ob = 0;
+		unsigned kmin, kmax;
+
+		for (P = 0; P < c->nbits && acc + hist[P] < want; P++)
+			acc += hist[P];
+		for (i = 0; i < c->n_a; i++)
+			oa += c->pa[i] > P;
+		for (i = 0; i < c->n_b; i++)
+			ob += c->pb[i] > P;
+		/* h = (|A| + |B|)(1 - Dice) <= 2 P (1 - t) */
+		hdesign = floor(2.0 * P * (1.0 - c->t) + 1e-9);
+		for (i = 0; i < ns; i++)
+			prod[i] = 1.0;
+		kmin = p->lsh_bits ? p->lsh_bits : 1;
+		kmax = p->lsh_bits ? p->lsh_bits : 64;
+		for (kk = 1; kk <= kmax; kk++) {
+			double q, pc = 0, cost;
+			unsigned L;
+
+			for (i = 0; i < ns; i++) {
+				double d = (double)c->nbits - hs[i] - (kk - 1);
+
+				prod[i] *= d > 0 ? d / ((double)c->nbits - (kk - 1)) : 0.0;
+				pc += prod[i];
+			}
+			if (kk < kmin)
+				continue;
+			pc = ns ? pc / (double)ns : 0.0;
+			q = hit_prob(c->nbits, hdesign, kk);
+			L = p->lsh_tables ? p->lsh_tables : tables_for(q, p->lsh_recall);
+			if (L == 0 || L > 4096)
+				continue;
+			/* ns (measured roughly, prefetched): per A record and
+			 * table (key, two cache misses), per B record and table
+			 * (key, bucket fill), per candidate (a filter fetched
+			 * from memory), per direct comparison of an outlier */
+			cost = L * na * (12.0 + 0.3 * kk) + L * nb * (4.0 + 0.3 * kk) +
+			       L * na * nb * pc * 12.0 + (oa * nb + na * ob) * 3.0;
+			if (cost < best) {
+				best = cost;
+				c->k = kk;
+				c->L = L;
+				c->design_pop = P;
+				st->hamming_design = (unsigned)hdesign;
+				st->lsh_pair_recall = 1.0 - pow(1.0 - q, L);
+			}
+		}
+	}
+	if (best == INFINITY) {
+		/* no k reaches the recall with a sane number of tables */
+		c->mode = UDC_FUZZY_EXHAUSTIVE;
+		c->design_pop = (uint32_t)c->nbits;
+	} else if (p->blocking == UDC_FUZZY_AUTO && exhaustive_cost <= best) {
+		c->mode = UDC_FUZZY_EXHAUSTIVE;
+		c->design_pop = (uint32_t)c->nbits;
+	}
+	free(hist);
+	return 0;
+}
+
+static int
+build_table(void *arg, size_t begin, size_t end)
+{
+	struct ctx *c = arg;
+	size_t l, i, nbk = (size_t)1 << c->rbits;
+	uint32_t *hv = NULL;
+
+	if ((hv = malloc((c->n_b ? c->n_b : 1) * sizeof(*hv))) == NULL)
+		return UDC_ENOMEM;
+	for (l = begin; l < end; l++) {
+		struct table *tb = &c->tables[l];
+		const uint16_t *pos = c->pos + l * c->k;
+
+		if ((tb->off = calloc(nbk + 1, sizeof(*tb->off))) == NULL ||
+		    (tb->ent = malloc((c->n_b ? c->n_b : 1) * sizeof(*tb->ent))) == NULL) {
+			free(hv);
+			return UDC_ENOMEM;
+		}
+		/* B records above the design popcount are compared directly */
+		for (i = 0; i < c->n_b; i++) {
+			if (c->pb[i] > c->design_pop)
+				continue;
+			hv[i] = key_hash(extract(c->b + i * c->nwords, pos, c->k), (unsigned)l);
+			tb->off[(c->rbits == 0 ? 0 : hv[i] >> (32 - c->rbits)) + 1]++;
+		}
+		for (i = 0; i < nbk; i++)
+			tb->off[i + 1] += tb->off[i];
+		/* off[bucket] is used as the fill cursor, then shifted back */
+		for (i = 0; i < c->n_b; i++) {
+			uint32_t bk;
+
+			if (c->pb[i] > c->design_pop)
+				continue;
+			bk = c->rbits == 0 ? 0 : hv[i] >> (32 - c->rbits);
+			tb->ent[tb->off[bk]].h = hv[i];
+			tb->ent[tb->off[bk]].b = (uint32_t)i;
+			tb->off[bk]++;
+		}
+		for (i = nbk; i > 0; i--)
+			tb->off[i] = tb->off[i - 1];
+		tb->off[0] = 0;
+	}
+	free(hv);
+	return 0;
+}
+
+static int
+cmp_u16(const void *x, const void *y)
+{
+	uint16_t p = *(const uint16_t *)x, q = *(const uint16_t *)y;
+
+	return (p > q) - (p < q);
+}
+
+static int
+build_lsh(struct ctx *c, struct udc_workq *wq, uint64_t seed)
+{
+	uint16_t *perm = NULL;
+	size_t i, j, l;
+	int rv;
+
+	c->rbits = 0;
+	while (c->rbits < 30 && ((size_t)1 << c->rbits) < c->n_b)
+		c->rbits++;
+	if ((perm = malloc(c->nbits * sizeof(*perm))) == NULL ||
+	    (c->pos = malloc((size_t)c->L * c->k * sizeof(*c->pos))) == NULL ||
+	    (c->tables = calloc(c->L, sizeof(*c->tables))) == NULL ||
+	    (c->bout = malloc((c->n_b ? c->n_b : 1) * sizeof(*c->bout))) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	/* k distinct positions per table (partial Fisher-Yates), sorted so that
+	 * a key reads the filter front to back */
+	for (l = 0; l < c->L; l++) {
+		for (i = 0; i < c->nbits; i++)
+			perm[i] = (uint16_t)i;
+		for (i = 0; i < c->k; i++) {
+			uint16_t x;
+
+			j = i + splitmix64(&seed) % (c->nbits - i);
+			x = perm[i];
+			perm[i] = perm[j];
+			perm[j] = x;
+		}
+		qsort(perm, c->k, sizeof(*perm), cmp_u16);
+		memcpy(c->pos + l * c->k, perm, c->k * sizeof(*perm));
+	}
+	for (i = 0; i < c->nslots; i++)
+		if ((c->slots[i].hv = malloc(3 * (size_t)c->L * sizeof(uint32_t))) == NULL) {
+			rv = UDC_ENOMEM;
+			goto out;
+		} else {
+			c->slots[i].lo = c->slots[i].hv + c->L;
+			c->slots[i].hi = c->slots[i].lo + c->L;
+		}
+	c->nbout = 0;
+	for (j = 0; j < c->n_b; j++)
+		if (c->spop[j] > c->design_pop)
+			c->bout[c->nbout++] = c->order[j];
+	if (wq != NULL)
+		rv = udc_workq_parallel(wq, c->L, 1, build_table, c);
+	else
+		rv = build_table(c, 0, c->L);
+out:
+	free(perm);
+	return rv;
+}
+
+/* ---------- 1:1 resolution ---------- */
+
+/* Pair of A record x's current candidate ranks before y's: higher score,
+ * lower A index, lower B index. */
+static int
+pq_before(const struct ctx *c, const uint8_t *cur, uint32_t x, uint32_t y)
+{
+	const struct cand *p = &c->cands[(size_t)x * c->topk + cur[x]];
+	const struct cand *q = &c->cands[(size_t)y * c->topk + cur[y]];
+
+	if (p->score != q->score)
+		return p->score > q->score;
+	return x < y;
+}
+
+static void
+pq_down(const struct ctx *c, const uint8_t *cur, uint32_t *pq, size_t n, size_t i)
+{
+	uint32_t x = pq[i];
+
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		uint32_t best = x;
+
+		if (l < n && pq_before(c, cur, pq[l], best)) {
+			m = l;
+			best = pq[l];
+		}
+		if (l + 1 < n && pq_before(c, cur, pq[l + 1], best))
+			m = l + 1;
+		if (m == i)
+			break;
+		pq[i] = pq[m];
+		i = m;
+	}
+	pq[i] = x;
+}
+
+static int
+resolve(struct ctx *c, struct udc_fuzzy_result *r)
+{
+	uint8_t *cur = NULL, *taken = NULL;
+	uint32_t *pq = NULL;
+	size_t n = 0, i;
+	struct counters k = {0, 0, 0, 0};
+	struct scratch *sc;
+	int rv = 0;
+
+	if ((cur = calloc(c->n_a ? c->n_a : 1, 1)) == NULL ||
+	    (taken = calloc(c->n_b ? c->n_b : 1, 1)) == NULL ||
+	    (pq = malloc((c->n_a ? c->n_a : 1) * sizeof(*pq))) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < c->n_a; i++)
+		if (c->ncand[i] > 0)
+			pq[n++] = (uint32_t)i;
+	for (i = n / 2; i-- > 0;)
+		pq_down(c, cur, pq, n, i);
+
+	c->taken = taken;
+	sc = scratch_get(c);
+	while (n > 0) {
+		uint32_t x = pq[0];
+		const struct cand *p = &c->cands[(size_t)x * c->topk + cur[x]];
+
+		if (!taken[p->b]) {
+			taken[p->b] = 1;
+			r->link[x] = p->b;
+			r->score[x] = p->score;
+			r->nlinks++;
+			r->band[udc_fuzzy_band(r, p->score)]++;
+			pq[0] = pq[--n];
+		} else if (++cur[x] < c->ncand[x]) {
+			/* its next candidate ranks after this one: sift down */
+		} else if (c->ncand[x] == c->topk) {
+			/* the list was full, so there may be more candidates:
+			 * all better-ranked B are taken, the next ones rank
+			 * after the pair just popped */
+			r->stats.requeries++;
+			query(c, sc, x, &k);
+			cur[x] = 0;
+			if (c->ncand[x] == 0)
+				pq[0] = pq[--n];
+		} else {
+			pq[0] = pq[--n];
+		}
+		if (n > 0)
+			pq_down(c, cur, pq, n, 0);
+	}
+	scratch_put(sc);
+	c->taken = NULL;
+	counters_flush(c, &k);
+out:
+	free(cur);
+	free(taken);
+	free(pq);
+	return rv;
+}
+
+/* ---------- API ---------- */
+
+void
+udc_fuzzy_params_default(struct udc_fuzzy_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->threshold = UDC_FUZZY_DEFAULT_THRESHOLD;
+	p->blocking = UDC_FUZZY_AUTO;
+	p->lsh_recall = UDC_FUZZY_DEFAULT_LSH_RECALL;
+	p->topk = UDC_FUZZY_DEFAULT_TOPK;
+	p->size_filter = 1;
+	p->seed = 0x75646326636273ULL;
+}
+
+int
+udc_fuzzy_band(const struct udc_fuzzy_result *r, double score)
+{
+	int i;
+
+	for (i = UDC_FUZZY_NBANDS - 1; i > 0; i--)
+		if (score >= r->band_lo[i])
+			break;
+	return i;
+}
+
+void
+udc_fuzzy_result_free(struct udc_fuzzy_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->link);
+	free(r->score);
+	free(r);
+}
+
+static void
+ctx_free(struct ctx *c)
+{
+	size_t i;
+
+	free(c->pa);
+	free(c->pb);
+	free(c->order);
+	free(c->spop);
+	free(c->sorted);
+	free(c->pos);
+	if (c->tables != NULL)
+		for (i = 0; i < c->L; i++) {
+			free(c->tables[i].off);
+			free(c->tables[i].ent);
+		}
+	free(c->tables);
+	free(c->bout);
+	free(c->cands);
+	free(c->ncand);
+	if (c->slots != NULL)
+		for (i = 0; i < c->nslots; i++) {
+			free(c->slots[i].stamp);
+			free(c->slots[i].hv);
+		}
+	free(c->slots);
+}
+
+int
+udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
+               struct udc_workq *wq, const uint64_t *a, size_t n_a, const uint64_t *b, size_t n_b,
+               size_t nbits)
+{
+	static const double edges[UDC_FUZZY_NBANDS - 1] = {0.85, 0.90, 0.95};
+	struct udc_fuzzy_result *r = NULL;
+	struct ctx c;
+	double t0, t1, t2;
+	size_t i, one = 1;
+	int rv;
+
+	*out = NULL;
+	memset(&c, 0, sizeof(c));
+	if (p == NULL || !(p->threshold > 0.0 && p->threshold <= 1.0) || nbits == 0 ||
+	    nbits > 65535 || p->topk < 1 || p->topk > UDC_FUZZY_MAX_TOPK ||
+	    !(p->lsh_recall > 0.0 && p->lsh_recall < 1.0) || p->lsh_bits > 64 ||
+	    (p->lsh_bits > nbits) || (int)p->blocking < 0 || p->blocking > UDC_FUZZY_EXHAUSTIVE ||
+	    (n_a > 0 && a == NULL) || (n_b > 0 && b == NULL))
+		return UDC_EINVAL;
+	if (n_a >= UINT32_MAX || n_b >= UINT32_MAX)
+		return UDC_ELIMIT;
+
+	t0 = now();
+	c.t = p->threshold;
+	c.topk = p->topk;
+	c.size_filter = p->size_filter;
+	c.a = a;
+	c.b = b;
+	c.n_a = n_a;
+	c.n_b = n_b;
+	c.nbits = nbits;
+	c.nwords = udc_dice_nwords(nbits);
+	c.nslots = wq != NULL ? udc_workq_width(wq) + 1 : 1;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->link = malloc((n_a ? n_a : one) * sizeof(*r->link))) == NULL ||
+	    (r->score = calloc(n_a ? n_a : one, sizeof(*r->score))) == NULL ||
+	    (c.pa = malloc((n_a ? n_a : one) * sizeof(*c.pa))) == NULL ||
+	    (c.pb = malloc((n_b ? n_b : one) * sizeof(*c.pb))) == NULL ||
+	    (c.order = malloc((n_b ? n_b : one) * sizeof(*c.order))) == NULL ||
+	    (c.spop = malloc((n_b ? n_b : one) * sizeof(*c.spop))) == NULL ||
+	    (c.cands = malloc((n_a ? n_a : one) * p->topk * sizeof(*c.cands))) == NULL ||
+	    (c.ncand = calloc(n_a ? n_a : one, 1)) == NULL ||
+	    (c.slots = calloc(c.nslots, sizeof(*c.slots))) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < c.nslots; i++)
+		if ((c.slots[i].stamp = calloc(n_b ? n_b : one, sizeof(uint32_t))) == NULL) {
+			rv = UDC_ENOMEM;
+			goto out;
+		}
+	for (i = 0; i < n_a; i++)
+		r->link[i] = -1;
+	r->n_a = n_a;
+	r->band_lo[0] = c.t;
+	for (i = 0; i < UDC_FUZZY_NBANDS - 1; i++)
+		r->band_lo[i + 1] = edges[i] > c.t ? edges[i] : c.t;
+	r->band_lo[UDC_FUZZY_NBANDS] = 1.0;
+
+	udc_dice_popcounts(a, n_a, c.nwords, c.pa);
+	udc_dice_popcounts(b, n_b, c.nwords, c.pb);
+	if ((rv = build_order(&c)) != 0 || (rv = plan(&c, p, &r->stats)) != 0)
+		goto out;
+	if (c.mode == UDC_FUZZY_EXHAUSTIVE) {
+		if ((c.sorted = malloc((n_b ? n_b : one) * c.nwords * sizeof(uint64_t))) == NULL) {
+			rv = UDC_ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < n_b; i++)
+			memcpy(c.sorted + i * c.nwords, b + (size_t)c.order[i] * c.nwords,
+			       c.nwords * sizeof(uint64_t));
+	} else if ((rv = build_lsh(&c, wq, p->seed)) != 0) {
+		goto out;
+	}
+	t1 = now();
+	if (wq != NULL)
+		rv = udc_workq_parallel(wq, n_a, 64, score_range, &c);
+	else
+		rv = score_range(&c, 0, n_a);
+	if (rv != 0)
+		goto out;
+	t2 = now();
+	if ((rv = resolve(&c, r)) != 0)
+		goto out;
+
+	r->stats.pairs_total = (uint64_t)n_a * n_b;
+	r->stats.candidates = atomic_load(&c.candidates);
+	r->stats.size_pruned = atomic_load(&c.size_pruned);
+	r->stats.compared = atomic_load(&c.compared);
+	r->stats.above_threshold = atomic_load(&c.above);
+	r->stats.reduction = r->stats.compared
+	                         ? (double)r->stats.pairs_total / (double)r->stats.compared
+	                         : (double)r->stats.pairs_total;
+	r->stats.blocking = c.mode;
+	r->stats.design_popcount = c.design_pop;
+	if (c.mode == UDC_FUZZY_LSH) {
+		r->stats.lsh_bits = c.k;
+		r->stats.lsh_tables = c.L;
+		r->stats.outliers_b = c.nbout;
+		for (i = 0; i < n_a; i++)
+			r->stats.outliers_a += c.pa[i] > c.design_pop;
+	} else {
+		r->stats.hamming_design = 0;
+		r->stats.lsh_pair_recall = 1.0;
+	}
+	r->stats.secs_index = t1 - t0;
+	r->stats.secs_score = t2 - t1;
+	r->stats.secs_resolve = now() - t2;
+	*out = r;
+	r = NULL;
+	rv = 0;
+out:
+	ctx_free(&c);
+	udc_fuzzy_result_free(r);
+	return rv;
+}

@@ -1,0 +1,115 @@
+/*
+ * fuzzy.h - 1:1 linkage of two sets of CLKs (Bloom filters) by Dice score.
+ *
+ * The CBS node's step in fuzzy mode: given the gemeente's CLKs (set A) and
+ * its own (set B), all of one bit length and packed as dice.h words, find for
+ * each A record the B record it links to.  A pair can link only if its Dice
+ * coefficient is >= the threshold; the links are 1:1 and chosen greedily,
+ * best score first, ties broken by lower A index, then lower B index.
+ *
+ * Blocking (which pairs are compared at all):
+ *   - a popcount bound that is exact: Dice >= t needs
+ *     |A| t / (2 - t) <= |B| <= |A| (2 - t) / t, so other pairs cannot pass;
+ *   - Hamming LSH: L tables, each keyed by k bit positions sampled from the
+ *     filter; a pair is a candidate if it agrees on all k bits in any table.
+ *     k and L are derived from the threshold and the popcounts so that a pair
+ *     at the threshold is a candidate with probability >= lsh_recall (0.999);
+ *     docs/fuzzy.md has the arithmetic.  Records with unusually many bits set
+ *     (above the design popcount) are compared exhaustively instead.
+ *   - or no blocking at all (exhaustive), the reference.
+ *
+ * Memory is bounded by the inputs, never by the number of pairs above the
+ * threshold: each A record keeps only its topk best candidates; the greedy
+ * resolution asks the index again for a record whose topk were all taken, so
+ * the result equals the greedy 1:1 linkage over every blocked candidate pair.
+ */
+#ifndef UDC_FUZZY_H
+#define UDC_FUZZY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct udc_workq;
+
+/* Measured (docs/fuzzy.md): on FEBRL-style records precision and recall are
+ * >= 0.99 from 0.80 to 0.925; on the much dirtier anonlink tutorial data
+ * 0.80 keeps precision >= 0.99 at the best recall that allows.  Lower
+ * thresholds buy recall there only at a steep loss of precision. */
+#define UDC_FUZZY_DEFAULT_THRESHOLD 0.80
+#define UDC_FUZZY_DEFAULT_TOPK 8
+#define UDC_FUZZY_MAX_TOPK 64
+#define UDC_FUZZY_DEFAULT_LSH_RECALL 0.999
+/* Similarity bands of the linkage report: [t, .85) [.85, .90) [.90, .95)
+ * [.95, 1]; a band below the threshold is empty. */
+#define UDC_FUZZY_NBANDS 4
+
+enum udc_fuzzy_blocking {
+	UDC_FUZZY_AUTO = 0,       /* LSH, or exhaustive where that is cheaper */
+	UDC_FUZZY_LSH = 1,        /* Hamming LSH plus the popcount bound */
+	UDC_FUZZY_EXHAUSTIVE = 2, /* every pair within the popcount bound */
+};
+
+struct udc_fuzzy_params {
+	double threshold;                 /* link only if Dice >= threshold, (0, 1] */
+	enum udc_fuzzy_blocking blocking; /* default AUTO */
+	double lsh_recall;                /* P(pair at threshold is a candidate), (0, 1) */
+	unsigned lsh_bits;                /* k, 1..64; 0 = chosen by the cost model */
+	unsigned lsh_tables;              /* L; 0 = from k and lsh_recall */
+	unsigned topk;                    /* candidates kept per A record, 1..MAX_TOPK */
+	int size_filter;                  /* 1 = popcount bound (default); 0 for reference runs */
+	uint64_t seed;                    /* choice of the LSH bit positions */
+};
+
+struct udc_fuzzy_stats {
+	uint64_t pairs_total;     /* n_a * n_b */
+	uint64_t candidates;      /* distinct pairs the blocking proposed */
+	uint64_t size_pruned;     /* of those, dropped by the popcount bound */
+	uint64_t compared;        /* pairs whose Dice was computed */
+	uint64_t above_threshold; /* compared pairs with Dice >= threshold */
+	uint64_t requeries;       /* A records asked again in the 1:1 resolution */
+	double reduction;         /* pairs_total / compared (1 = no reduction) */
+	int blocking;             /* enum udc_fuzzy_blocking actually used */
+	unsigned lsh_bits, lsh_tables;
+	unsigned design_popcount;      /* the LSH guarantee covers pairs up to this popcount */
+	unsigned hamming_design;       /* largest Hamming distance at the threshold */
+	double lsh_pair_recall;        /* P(candidate) for a pair at the threshold */
+	size_t outliers_a, outliers_b; /* records above the design popcount */
+	double secs_index, secs_score, secs_resolve;
+};
+
+struct udc_fuzzy_result {
+	size_t n_a;
+	int64_t *link; /* link[i]: B index linked to A record i, or -1 */
+	double *score; /* score[i]: its Dice, 0 if unlinked */
+	size_t nlinks;
+	double
+	    band_lo[UDC_FUZZY_NBANDS + 1]; /* band i is [band_lo[i], band_lo[i+1]), last closed */
+	size_t band[UDC_FUZZY_NBANDS];     /* links per band */
+	struct udc_fuzzy_stats stats;
+};
+
+/* Fills p with the defaults above (AUTO blocking, topk 8, size filter on). */
+void udc_fuzzy_params_default(struct udc_fuzzy_params *p);
+
+/*
+ * Links a (n_a filters) against b (n_b filters), each filter nwords =
+ * udc_dice_nwords(nbits) words with unused bits zero.  The inputs are only
+ * read and may be freed after the call.  wq may be NULL (calling thread
+ * only); otherwise the work is spread over the pool.
+ *
+ * On success returns 0 and *out is a new result owned by the caller
+ * (udc_fuzzy_result_free).  On failure *out is NULL and the return value is
+ * UDC_EINVAL (bad parameters, nbits 0 or > 65535), UDC_ELIMIT (a set of
+ * 2^32 - 1 or more filters) or UDC_ENOMEM.  The result is the same for any
+ * pool size and for the same seed.
+ */
+int udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
+                   struct udc_workq *wq, const uint64_t *a, size_t n_a, const uint64_t *b,
+                   size_t n_b, size_t nbits);
+/* NULL is fine. */
+void udc_fuzzy_result_free(struct udc_fuzzy_result *r);
+
+/* Band of a score >= threshold (0 .. NBANDS - 1) for the report. */
+int udc_fuzzy_band(const struct udc_fuzzy_result *r, double score);
+
+#endif

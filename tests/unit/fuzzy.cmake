@@ -1,0 +1,10 @@
+# Unit test of the fuzzy-mode matcher: blocking against exhaustive comparison,
+# 1:1 greedy resolution against brute force, quality on the anonlink tutorial
+# data (tests/vectors/anonlink).  UDC_FUZZY_TEST_SCALE=N shrinks the synthetic
+# sets N times (for valgrind).
+udc_unit_test(test_fuzzy
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_fuzzy.c ${PROJECT_SOURCE_DIR}/common/fuzzy.c
+          ${PROJECT_SOURCE_DIR}/common/crypto/dice.c ${PROJECT_SOURCE_DIR}/common/crypto/clk.c
+          ${PROJECT_SOURCE_DIR}/common/workq.c ${PROJECT_SOURCE_DIR}/common/csv.c
+          ${PROJECT_SOURCE_DIR}/common/err.c
+  LIBS PkgConfig::SODIUM OpenSSL::Crypto PkgConfig::JANSSON PkgConfig::UTF8PROC Threads::Threads m)
