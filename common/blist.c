@@ -22,12 +22,20 @@ udc_blist_init(struct udc_blist *l, size_t nkeys, size_t max)
 }
 
 void
+udc_blist_set_extra(struct udc_blist *l, size_t extra)
+{
+	l->extra = extra;
+}
+
+void
 udc_blist_free(struct udc_blist *l)
 {
 	free(l->pts);
 	free(l->lab);
+	free(l->ext);
 	l->pts = NULL;
 	l->lab = NULL;
+	l->ext = NULL;
 	l->n = l->cap = 0;
 }
 
@@ -50,12 +58,17 @@ udc_blist_reserve(struct udc_blist *l, size_t more)
 		ncap *= 2;
 	if (l->max && ncap > l->max)
 		ncap = l->max;
-	if ((p = realloc(l->pts, ncap * l->nkeys * 32)) == NULL)
+	if ((p = realloc(l->pts, ncap * l->nkeys * 32 + 1)) == NULL)
 		return UDC_ENOMEM;
 	l->pts = p;
 	if ((q = realloc(l->lab, ncap * sizeof(*q))) == NULL)
 		return UDC_ENOMEM;
 	l->lab = q;
+	if (l->extra) {
+		if ((p = realloc(l->ext, ncap * l->extra)) == NULL)
+			return UDC_ENOMEM;
+		l->ext = p;
+	}
 	l->cap = ncap;
 	return 0;
 }
@@ -82,7 +95,10 @@ struct build_ctx {
 	const struct udc_inrec *recs; /* current chunk */
 	size_t base;                  /* index of recs[0] in l */
 	uint8_t *present;             /* bit j set: key j is real */
+	uint8_t *bad;                 /* the payload filler refused the record */
 	size_t present_cap;
+	udc_blist_extra_fn fill;
+	void *fill_arg;
 };
 
 static int
@@ -94,6 +110,13 @@ build_range(void *arg, size_t begin, size_t end)
 
 	for (size_t i = begin; i < end; i++) {
 		const struct udc_inrec *r = &b->recs[i];
+		if (b->fill) {
+			rv = b->fill(b->fill_arg, r, udc_blist_ext(l, b->base + i));
+			if (rv == UDC_EINVAL)
+				b->bad[b->base + i] = 1;
+			else if (rv != 0)
+				return rv;
+		}
 		for (size_t j = 0; j < l->nkeys; j++) {
 			uint8_t *p = udc_blist_pt(l, b->base + i, j);
 			if (r->key[j] == NULL) {
@@ -120,10 +143,13 @@ build_chunk(void *ctx, const struct udc_inrec *recs, size_t n)
 		return rv;
 	if (l->n + n > b->present_cap) {
 		size_t ncap = l->cap;
-		uint8_t *p = realloc(b->present, ncap);
+		uint8_t *p = realloc(b->present, ncap), *q;
 		if (p == NULL)
 			return UDC_ENOMEM;
 		b->present = p;
+		if ((q = realloc(b->bad, ncap)) == NULL)
+			return UDC_ENOMEM;
+		b->bad = q;
 		b->present_cap = ncap;
 	}
 	b->recs = recs;
@@ -134,6 +160,7 @@ build_chunk(void *ctx, const struct udc_inrec *recs, size_t n)
 			if (recs[i].key[j] != NULL)
 				m |= (uint8_t)(1u << j);
 		b->present[l->n + i] = m;
+		b->bad[l->n + i] = 0;
 		l->lab[l->n + i] = (uint16_t)recs[i].label;
 	}
 	if ((rv = udc_workq_parallel(b->wq, n, 64, build_range, b)) != 0)
@@ -201,7 +228,16 @@ udc_blist_from_input(struct udc_blist *l, const struct udc_input_opts *opts,
     const uint8_t round_id[16], const struct udc_scalar *s, struct udc_workq *wq,
     struct udc_input_stats *st, char *err, size_t errlen)
 {
-	struct build_ctx b = { .l = l, .round_id = round_id, .s = s, .wq = wq };
+	return udc_blist_from_input_ext(l, opts, round_id, s, wq, NULL, NULL, st, err, errlen);
+}
+
+int
+udc_blist_from_input_ext(struct udc_blist *l, const struct udc_input_opts *opts,
+    const uint8_t round_id[16], const struct udc_scalar *s, struct udc_workq *wq,
+    udc_blist_extra_fn fill, void *fill_arg, struct udc_input_stats *st, char *err, size_t errlen)
+{
+	struct build_ctx b = { .l = l, .round_id = round_id, .s = s, .wq = wq, .fill = fill,
+		.fill_arg = fill_arg };
 	size_t w = 0;
 	int rv;
 
@@ -221,7 +257,13 @@ udc_blist_from_input(struct udc_blist *l, const struct udc_input_opts *opts,
 	/* Records whose every real key was shared are dropped: they cannot be
 	 * linked 1:1 and would only inflate the margins. */
 	for (size_t i = 0; i < l->n; i++) {
-		if (b.present[i] == 0) {
+		if (b.bad[i]) {
+			st->rejected[UDC_REJ_ENCODE]++;
+			st->accepted--;
+			continue;
+		}
+		/* Without exact keys (fuzzy mode) there is nothing to share. */
+		if (b.present[i] == 0 && l->nkeys > 0) {
 			st->rejected[UDC_REJ_DUPLICATE]++;
 			st->accepted--;
 			continue;
@@ -229,12 +271,15 @@ udc_blist_from_input(struct udc_blist *l, const struct udc_input_opts *opts,
 		if (w != i) {
 			memmove(udc_blist_pt(l, w, 0), udc_blist_pt(l, i, 0), l->nkeys * 32);
 			l->lab[w] = l->lab[i];
+			if (l->extra)
+				memmove(udc_blist_ext(l, w), udc_blist_ext(l, i), l->extra);
 		}
 		w++;
 	}
 	l->n = w;
 out:
 	free(b.present);
+	free(b.bad);
 	return rv;
 }
 
@@ -261,6 +306,8 @@ udc_blist_pad(struct udc_blist *l, size_t nlabels, uint64_t *dummies)
 		for (uint64_t k = 0; k < dummies[c]; k++) {
 			for (size_t j = 0; j < l->nkeys; j++)
 				udc_random_point(udc_blist_pt(l, l->n, j));
+			if (l->extra)
+				udc_random_buf(udc_blist_ext(l, l->n), l->extra);
 			l->lab[l->n] = (uint16_t)c;
 			l->n++;
 		}
@@ -268,6 +315,21 @@ udc_blist_pad(struct udc_blist *l, size_t nlabels, uint64_t *dummies)
 out:
 	free(cnt);
 	return rv;
+}
+
+static void
+swap_bytes(uint8_t *a, uint8_t *b, size_t n)
+{
+	uint8_t t[256];
+	while (n) {
+		size_t k = n < sizeof(t) ? n : sizeof(t);
+		memcpy(t, a, k);
+		memcpy(a, b, k);
+		memcpy(b, t, k);
+		a += k;
+		b += k;
+		n -= k;
+	}
 }
 
 void
@@ -281,12 +343,17 @@ udc_blist_shuffle(struct udc_blist *l)
 		size_t a = i - 1;
 		if (k == a)
 			continue;
+		if (rec == 0)
+			goto labels;
 		memcpy(tmp, udc_blist_pt(l, a, 0), rec);
 		memcpy(udc_blist_pt(l, a, 0), udc_blist_pt(l, k, 0), rec);
 		memcpy(udc_blist_pt(l, k, 0), tmp, rec);
+	labels:;
 		uint16_t t = l->lab[a];
 		l->lab[a] = l->lab[k];
 		l->lab[k] = t;
+		if (l->extra)
+			swap_bytes(udc_blist_ext(l, a), udc_blist_ext(l, k), l->extra);
 	}
 }
 

@@ -21,9 +21,23 @@ struct udc_blist {
 	size_t max;      /* refuse to grow beyond this many records (0 = no limit) */
 	uint8_t *pts;    /* n * nkeys * 32 */
 	uint16_t *lab;   /* n labels (cell index on the owning side) */
+	size_t extra;    /* bytes of per-record payload (handle, CLK), 0 = none */
+	uint8_t *ext;    /* n * extra, moves with its record */
 };
 
+/* Fills a record's payload while the list is read (runs on worker threads).
+ * UDC_EINVAL rejects the record (counted as UDC_REJ_ENCODE); any other
+ * error stops the read. */
+typedef int (*udc_blist_extra_fn)(void *arg, const struct udc_inrec *rec, uint8_t *ext);
+
 void udc_blist_init(struct udc_blist *l, size_t nkeys, size_t max);
+/* Sets the payload size; only on an empty list. */
+void udc_blist_set_extra(struct udc_blist *l, size_t extra);
+static inline uint8_t *
+udc_blist_ext(const struct udc_blist *l, size_t i)
+{
+	return l->ext + i * l->extra;
+}
 void udc_blist_free(struct udc_blist *l);
 /* Makes room for n more records; UDC_ELIMIT beyond max, UDC_ENOMEM. */
 int udc_blist_reserve(struct udc_blist *l, size_t more);
@@ -43,6 +57,10 @@ udc_blist_pt(const struct udc_blist *l, size_t i, size_t j)
 int udc_blist_from_input(struct udc_blist *l, const struct udc_input_opts *opts,
     const uint8_t round_id[16], const struct udc_scalar *s, struct udc_workq *wq,
     struct udc_input_stats *st, char *err, size_t errlen);
+/* The same, with a payload filler (l->extra bytes per record). */
+int udc_blist_from_input_ext(struct udc_blist *l, const struct udc_input_opts *opts,
+    const uint8_t round_id[16], const struct udc_scalar *s, struct udc_workq *wq,
+    udc_blist_extra_fn fill, void *fill_arg, struct udc_input_stats *st, char *err, size_t errlen);
 
 /* Adds random-point records so that every label in [0, nlabels) has as many
  * records as the most frequent one; dummies[c] receives the count added. */

@@ -25,37 +25,34 @@ pt_hash(const uint8_t *p)
 }
 
 int
-udc_link_count(const struct udc_blist *g, const struct udc_blist *c,
-    const uint64_t *c_dummies, struct udc_table *t, uint64_t *links_per_key)
+udc_link_pairs(const struct udc_blist *g, const struct udc_blist *c, const uint8_t *gdone,
+    const uint8_t *cdone, int64_t *pair, uint64_t *links_per_key)
 {
-	uint8_t *glinked = NULL, *clinked = NULL;
+	uint8_t *clinked = NULL;
 	uint64_t *slot = NULL;
 	size_t cap = 16, mask;
 	int rv = 0;
 
 	if (g->nkeys != c->nkeys)
 		return UDC_EINVAL;
-	for (size_t i = 0; i < g->n; i++)
-		if (g->lab[i] >= t->ngroups)
-			return UDC_EPROTO;
-	for (size_t i = 0; i < c->n; i++)
-		if (c->lab[i] >= t->ncats)
-			return UDC_EPROTO;
 	while (cap < 2 * g->n)
 		cap *= 2;
 	mask = cap - 1;
-	glinked = calloc(g->n ? g->n : 1, 1);
 	clinked = calloc(c->n ? c->n : 1, 1);
 	slot = malloc(cap * sizeof(*slot));
-	if (!glinked || !clinked || !slot) {
+	if (!clinked || !slot) {
 		rv = UDC_ENOMEM;
 		goto out;
 	}
+	for (size_t i = 0; i < g->n; i++)
+		pair[i] = -1;
+	if (cdone)
+		memcpy(clinked, cdone, c->n);
 	for (size_t j = 0; j < g->nkeys; j++) {
 		links_per_key[j] = 0;
 		memset(slot, 0xff, cap * sizeof(*slot));
 		for (size_t i = 0; i < g->n; i++) {
-			if (glinked[i])
+			if (pair[i] >= 0 || (gdone && gdone[i]))
 				continue;
 			const uint8_t *p = udc_blist_pt(g, i, j);
 			size_t h = (size_t)pt_hash(p) & mask;
@@ -81,10 +78,9 @@ udc_link_count(const struct udc_blist *g, const struct udc_blist *c,
 			while (slot[h] != EMPTY) {
 				size_t gi = (size_t)(slot[h] & ~AMBIG_BIT);
 				if (memcmp(udc_blist_pt(g, gi, j), p, 32) == 0) {
-					if (!(slot[h] & AMBIG_BIT) && !glinked[gi]) {
-						glinked[gi] = 1;
+					if (!(slot[h] & AMBIG_BIT) && pair[gi] < 0) {
+						pair[gi] = (int64_t)i;
 						clinked[i] = 1;
-						t->cells[(size_t)g->lab[gi] * t->ncats + c->lab[i]]++;
 						links_per_key[j]++;
 					}
 					break;
@@ -93,9 +89,42 @@ udc_link_count(const struct udc_blist *g, const struct udc_blist *c,
 			}
 		}
 	}
+out:
+	free(clinked);
+	free(slot);
+	return rv;
+}
+
+int
+udc_link_count(const struct udc_blist *g, const struct udc_blist *c,
+    const uint64_t *c_dummies, struct udc_table *t, uint64_t *links_per_key)
+{
+	int64_t *pair = NULL;
+	uint8_t *clinked = NULL;
+	int rv;
+
 	for (size_t i = 0; i < g->n; i++)
-		if (!glinked[i])
+		if (g->lab[i] >= t->ngroups)
+			return UDC_EPROTO;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->lab[i] >= t->ncats)
+			return UDC_EPROTO;
+	pair = malloc((g->n ? g->n : 1) * sizeof(*pair));
+	clinked = calloc(c->n ? c->n : 1, 1);
+	if (!pair || !clinked) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	if ((rv = udc_link_pairs(g, c, NULL, NULL, pair, links_per_key)) != 0)
+		goto out;
+	for (size_t i = 0; i < g->n; i++) {
+		if (pair[i] < 0) {
 			t->g_unlinked[g->lab[i]]++;
+			continue;
+		}
+		clinked[pair[i]] = 1;
+		t->cells[(size_t)g->lab[i] * t->ncats + c->lab[pair[i]]]++;
+	}
 	for (size_t i = 0; i < c->n; i++)
 		if (!clinked[i])
 			t->c_unlinked[c->lab[i]]++;
@@ -104,8 +133,7 @@ udc_link_count(const struct udc_blist *g, const struct udc_blist *c,
 		t->c_unlinked[k] = t->c_unlinked[k] >= d ? t->c_unlinked[k] - d : 0;
 	}
 out:
-	free(glinked);
+	free(pair);
 	free(clinked);
-	free(slot);
 	return rv;
 }

@@ -15,6 +15,12 @@
  * that key.  Fills t (cells and margins; c_unlinked excludes c_dummies[c]
  * padding records, which never match) and links_per_key[j].
  * Labels out of range are an error (UDC_EPROTO). */
+/* The same linkage, reporting pairs: pair[i] = index in c linked to g record
+ * i, or -1.  Records with gdone[i] / cdone[k] set (may be NULL) take no
+ * part.  Labels are not looked at. */
+int udc_link_pairs(const struct udc_blist *g, const struct udc_blist *c, const uint8_t *gdone,
+    const uint8_t *cdone, int64_t *pair, uint64_t *links_per_key);
+
 int udc_link_count(const struct udc_blist *g, const struct udc_blist *c,
     const uint64_t *c_dummies, struct udc_table *t, uint64_t *links_per_key);
 

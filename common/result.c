@@ -103,11 +103,31 @@ udc_result_json(const struct udc_result_meta *m, const struct udc_table *t)
 	json_object_set_new(meta, "spec_hash", json_string(m->spec_hash));
 	json_object_set_new(meta, "started", json_string(ts));
 	json_object_set_new(meta, "finished", json_string(te));
-	json_object_set_new(meta, "mode", json_string("exact"));
+	json_object_set_new(meta, "mode", json_string(spec->mode == UDC_MODE_FUZZY ? "fuzzy"
+	    : spec->mode == UDC_MODE_COMBINED ? "combined" : "exact"));
 	json_object_set_new(meta, "min_cell", json_integer(spec->min_cell));
 	json_object_set_new(meta, "suppressed_entries", json_integer((json_int_t)m->suppressed));
-	json_object_set_new(meta, "links_total", json_integer((json_int_t)total));
+	json_object_set_new(meta, "links_total", json_integer((json_int_t)(total + m->fuzzy_links)));
 	json_object_set_new(meta, "links_per_key", links);
+	if (udc_spec_fuzzy(spec)) {
+		/* The linkage report: how close the fuzzy links were, so an
+		 * operator can judge the threshold without seeing a person. */
+		json_t *fz = json_object(), *bands = json_array();
+		char thr[16];
+		snprintf(thr, sizeof(thr), "%u.%03u", spec->threshold / 1000, spec->threshold % 1000);
+		json_object_set_new(fz, "threshold", json_string(thr));
+		json_object_set_new(fz, "balanced", json_boolean(spec->balance));
+		json_object_set_new(fz, "links", json_integer((json_int_t)m->fuzzy_links));
+		for (int b = 0; b < 4; b++) {
+			char from[16], to[16];
+			snprintf(from, sizeof(from), "%u.%03u", m->band_lo[b] / 1000, m->band_lo[b] % 1000);
+			snprintf(to, sizeof(to), "%u.%03u", m->band_lo[b + 1] / 1000, m->band_lo[b + 1] % 1000);
+			json_array_append_new(bands, json_pack("{s:s, s:s, s:I}", "from", from, "to", to,
+			    "links", (json_int_t)m->fuzzy_bands[b]));
+		}
+		json_object_set_new(fz, "links_per_similarity_band", bands);
+		json_object_set_new(meta, "fuzzy", fz);
+	}
 	json_object_set_new(meta, "gemeente_input", stats_json(m->gemeente_name, &m->g, spec, 0));
 	json_object_set_new(meta, "cbs_input", stats_json(m->cbs_name, &m->c, spec, 1));
 	for (size_t g = 0; g < t->ngroups; g++)

@@ -19,8 +19,12 @@ struct udc_result_meta {
 	int64_t started, finished;
 	char gemeente_name[64], cbs_name[64];
 	struct udc_input_stats g, c;        /* per side: rows read, rejected by reason */
-	uint64_t links_per_key[UDC_MAX_KEYS];
+	uint64_t links_per_key[UDC_MAX_KEYS]; /* exact links per match key */
 	size_t suppressed;                  /* entries suppressed by disclosure control */
+	/* fuzzy and combined modes */
+	uint64_t fuzzy_links;
+	uint64_t fuzzy_bands[4];            /* links per similarity band */
+	uint32_t band_lo[5];                /* band edges in thousandths */
 };
 
 /* JSON document: metadata plus every released entry.  malloc'd text. */

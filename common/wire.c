@@ -107,7 +107,7 @@ udc_wire_check_chunk(const Udc__Chunk *ch, size_t nkeys, size_t max_n, size_t nl
 		return UDC_EPROTO;
 	}
 	if (ch->nkeys != nkeys) {
-		snprintf(err, errlen, "chunk %u: %u keys, the spec has %zu", ch->index, ch->nkeys, nkeys);
+		snprintf(err, errlen, "chunk %u: %u keys, the round uses %zu", ch->index, ch->nkeys, nkeys);
 		return UDC_EPROTO;
 	}
 	if (ch->points.len != (size_t)ch->n * nkeys * 32) {
@@ -147,6 +147,8 @@ udc_wire_body_name(Udc__Envelope__BodyCase c)
 	case UDC__ENVELOPE__BODY_RESULT: return "result";
 	case UDC__ENVELOPE__BODY_ABORT: return "abort";
 	case UDC__ENVELOPE__BODY_ERROR: return "error";
+	case UDC__ENVELOPE__BODY_L_CHUNK: return "l_chunk";
+	case UDC__ENVELOPE__BODY_X_CHUNK: return "x_chunk";
 	default: return "unknown";
 	}
 }

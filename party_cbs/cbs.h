@@ -19,8 +19,10 @@
 
 struct udc_scalar;
 struct udc_spec;
+struct udc_clkctx;
 
 enum sess_state {
+	SS_LINK = -1,  /* fuzzy and combined: receiving CLKs (and keys), linking */
 	SS_UPLOAD = 0, /* receiving H(k)^a, preparing own list in the background */
 	SS_RETURN,     /* own list sent out; receiving H(k)^ba */
 	SS_DONE,       /* table released */
@@ -66,6 +68,29 @@ struct session {
 	/* step 4 */
 	uint8_t *result;          /* packed Result body, answered to every Finish */
 	size_t result_len;
+
+	/* fuzzy and combined modes: phase 1, the linkage, before the count */
+	int fuzzy;
+	size_t cnkeys;            /* keys per tuple in the count: spec keys, or 1 (handles) */
+	uint8_t kx_pub[32];       /* our half of the round-secret exchange */
+	struct udc_clkctx *clk;   /* our encoder, wiped once our list is encoded */
+	size_t clk_bytes, clk_bits;
+	struct udc_blist gl;      /* gemeente: H(k)^ab; payload handle || CLK */
+	uint32_t l_next;
+	int l_done;
+	struct udc_blist own;     /* ours: H(k)^b (combined); payload CLK; label category */
+	int own_ready;
+	struct udc_blist ownx;    /* combined: our keys raised to a and b, in our order */
+	size_t own_chunk;
+	uint32_t own_chunks, x_next;
+	int x_done;
+	int link_started, linked;
+	int link_busy;            /* a background thread reads the phase-1 lists */
+	uint64_t *own_unlinked;   /* per category: our records left unlinked by phase 1 */
+	uint64_t exact_links[UDC_MAX_KEYS];
+	uint64_t fuzzy_links;
+	uint64_t fuzzy_bands[4];
+	uint32_t band_lo[5];      /* thousandths */
 };
 
 struct cbs {

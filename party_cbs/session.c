@@ -16,6 +16,12 @@
 #include <sodium.h>
 
 #include "blind.h"
+#include "clkctx.h"
+#include "dice.h"
+#include "fuzzy.h"
+#include "rand.h"
+#include "roundkey.h"
+#include "secmem.h"
 #include "cbs.h"
 #include "err.h"
 #include "link.h"
@@ -32,6 +38,7 @@ static const char *
 state_name(enum sess_state s)
 {
 	switch (s) {
+	case SS_LINK: return "link";
 	case SS_UPLOAD: return "upload";
 	case SS_RETURN: return "return";
 	case SS_DONE: return "done";
@@ -81,9 +88,14 @@ sess_release_data(struct session *s)
 {
 	udc_scalar_free(s->b);
 	s->b = NULL;
+	udc_clkctx_free(s->clk);
+	s->clk = NULL;
 	udc_blist_free(&s->g);
 	udc_blist_free(&s->c);
 	udc_blist_free(&s->r);
+	udc_blist_free(&s->gl);
+	udc_blist_free(&s->own);
+	udc_blist_free(&s->ownx);
 }
 
 static void
@@ -91,6 +103,7 @@ sess_free(struct session *s)
 {
 	sess_release_data(s);
 	free(s->dummies);
+	free(s->own_unlinked);
 	free(s->result);
 	udc_spec_free(s->spec);
 	pthread_mutex_destroy(&s->mtx);
@@ -114,7 +127,7 @@ sess_fail(struct cbs *cb, struct session *s, const char *fmt, ...)
 	s->state = SS_FAILED;
 	/* The preparer may still be reading: it notices the state and frees
 	 * nothing of ours; the lists go when the last user leaves. */
-	if (s->prep_done || !s->prep_started)
+	if ((s->prep_done || !s->prep_started) && !s->link_busy)
 		sess_release_data(s);
 	log_warnx("round %s failed: %s", s->idhex, s->error);
 	udc_rounds_update(cb->n->rounds, s->idhex, "failed", NULL, 0, s->error);
@@ -225,6 +238,446 @@ prep_thread(void *p)
 	return NULL;
 }
 
+/* Starts fn on a detached thread that holds a reference to s. */
+static int
+spawn(struct cbs *cb, struct session *s, void *(*fn)(void *))
+{
+	struct prep_arg *pa = malloc(sizeof(*pa));
+	pthread_t t;
+	pthread_attr_t at;
+	int rv = 0;
+
+	if (pa == NULL)
+		return UDC_ENOMEM;
+	pa->cb = cb;
+	pa->s = s;
+	pthread_mutex_lock(&cb->mtx);
+	s->refs++;
+	pthread_mutex_unlock(&cb->mtx);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, fn, pa) != 0) {
+		free(pa);
+		sess_put(cb, s);
+		rv = UDC_ENOMEM;
+	}
+	pthread_attr_destroy(&at);
+	return rv;
+}
+
+/* Fuzzy and combined: our half of the round secret and our encoder. */
+static int
+fuzzy_setup(struct session *s, const Udc__Propose *p, char *err, size_t errlen)
+{
+	struct udc_kx *kx = NULL;
+	uint8_t *secret = udc_secmem_alloc(UDC_CLK_SECRET_BYTES);
+	int rv;
+
+	if (secret == NULL || (rv = udc_kx_new(&kx)) != 0) {
+		udc_secmem_free(secret);
+		snprintf(err, errlen, "out of memory");
+		return UDC_ENOMEM;
+	}
+	memcpy(s->kx_pub, udc_kx_public(kx), sizeof(s->kx_pub));
+	if ((rv = udc_kx_secret(kx, 0, p->kx_public.data, s->rid, s->spec->hash, secret)) != 0)
+		snprintf(err, errlen, "the gemeente's key for the round secret is invalid");
+	else
+		rv = udc_clkctx_new(&s->clk, s->spec, secret, 0, err, errlen);
+	udc_kx_free(kx);
+	udc_secmem_free(secret);
+	if (rv != 0)
+		return rv;
+	s->clk_bytes = udc_clkctx_bytes(s->clk);
+	s->clk_bits = udc_clkctx_bits(s->clk);
+	s->cnkeys = 1; /* the count runs on handles */
+	s->state = SS_LINK;
+	udc_blist_init(&s->gl, s->spec->nkeys, (size_t)CBS_MAX_RECORDS);
+	udc_blist_set_extra(&s->gl, 32 + s->clk_bytes);
+	udc_blist_init(&s->own, s->spec->nkeys, (size_t)CBS_MAX_RECORDS);
+	udc_blist_set_extra(&s->own, s->clk_bytes);
+	udc_blist_init(&s->ownx, s->spec->nkeys, (size_t)CBS_MAX_RECORDS);
+	return 0;
+}
+
+static void *link_thread(void *p);
+
+/* Phase 1 can link once the gemeente's records are in, ours are encoded
+ * and (combined) our keys came back raised to a.  Caller holds s->mtx. */
+static void
+maybe_link(struct cbs *cb, struct session *s)
+{
+	if (s->link_started || !s->l_done || !s->own_ready || s->state != SS_LINK)
+		return;
+	if (s->spec->mode == UDC_MODE_COMBINED && !s->x_done)
+		return;
+	s->link_started = 1;
+	s->link_busy = 1;
+	udc_rounds_update(cb->n->rounds, s->idhex, NULL, "linking", 0, NULL);
+	if (spawn(cb, s, link_thread) != 0) {
+		s->link_busy = 0;
+		sess_fail(cb, s, "cannot start the linkage thread");
+	}
+}
+
+/* Reads and encodes our list: CLKs (and H(k)^b in combined mode). */
+static void *
+lprep_thread(void *p)
+{
+	struct prep_arg *pa = p;
+	struct cbs *cb = pa->cb;
+	struct session *s = pa->s;
+	struct udc_node *n = cb->n;
+	const struct udc_spec *spec = s->spec;
+	struct udc_input_opts io;
+	struct udc_blist own;
+	struct udc_input_stats st;
+	char err[512] = "";
+	int rv;
+
+	free(pa);
+	memset(&st, 0, sizeof(st));
+	memset(&io, 0, sizeof(io));
+	own = s->own; /* empty; filled here, handed over under the lock */
+	io.path = n->cfg->input_file;
+	io.delimiter = n->cfg->delimiter;
+	memcpy(io.columns, n->cfg->columns, sizeof(io.columns));
+	io.spec = spec;
+	io.side = UDC_SIDE_CBS;
+	io.chunk = n->cfg->chunk_records;
+	for (size_t d = 0; d < spec->ndims[1]; d++)
+		io.label_columns[d] = udc_config_label_column(n->cfg, spec->dims[1][d].name);
+	rv = udc_blist_from_input_ext(&own, &io, s->rid, s->b, n->wq, udc_clkctx_fill, s->clk, &st,
+	    err, sizeof(err));
+	if (rv == 0)
+		udc_blist_shuffle(&own);
+	if (rv == 0)
+		log_info("round %s: %s: %llu rows, %zu encoded", s->idhex, io.path,
+		    (unsigned long long)st.rows, own.n);
+
+	pthread_mutex_lock(&s->mtx);
+	s->prep_done = 1; /* the preparer is finished with s->b */
+	udc_clkctx_free(s->clk); /* our encoding keys are not needed any more */
+	s->clk = NULL;
+	if (s->state == SS_FAILED || s->state == SS_DONE) {
+		udc_blist_free(&own);
+		if (!s->link_busy)
+			sess_release_data(s);
+	} else if (rv != 0) {
+		udc_blist_free(&own);
+		sess_fail(cb, s, "CBS input: %s", err[0] ? err : udc_strerror(rv));
+	} else {
+		size_t per = (n->cfg->max_message - 4096) / (spec->nkeys * 32 + 2 + 1);
+		s->own = own;
+		s->cst = st;
+		s->own_chunk = n->cfg->chunk_records < per ? n->cfg->chunk_records : per;
+		if (s->own_chunk > UDC_MAX_CHUNK_RECORDS)
+			s->own_chunk = UDC_MAX_CHUNK_RECORDS;
+		s->own_chunks = (uint32_t)(own.n ? (own.n + s->own_chunk - 1) / s->own_chunk : 1);
+		if ((rv = udc_blist_reserve(&s->ownx, own.n)) != 0)
+			sess_fail(cb, s, "cannot hold the returned keys: %s", udc_strerror(rv));
+		s->ownx.n = own.n;
+		s->own_ready = 1;
+		maybe_link(cb, s);
+	}
+	pthread_mutex_unlock(&s->mtx);
+	sess_put(cb, s);
+	return NULL;
+}
+
+/* Exact keys first (combined), then Dice on the records still unlinked;
+ * then the count list: H(handle)^b with our category for every link. */
+static void *
+link_thread(void *p)
+{
+	struct prep_arg *pa = p;
+	struct cbs *cb = pa->cb;
+	struct session *s = pa->s;
+	const struct udc_spec *spec = s->spec;
+	size_t ng = s->gl.n, nown = s->own.n, ncats = spec->ncells[UDC_SIDE_CBS];
+	size_t nwords = udc_dice_nwords(s->clk_bits), na = 0, nb = 0;
+	int64_t *pair = NULL;
+	uint8_t *own_done = NULL;
+	size_t *ia = NULL, *ib = NULL;
+	uint64_t *wa = NULL, *wb = NULL, *dummies = NULL, *unl = NULL;
+	uint64_t exact[UDC_MAX_KEYS] = { 0 }, bands[UDC_FUZZY_NBANDS] = { 0 }, fz = 0;
+	uint32_t lo[UDC_FUZZY_NBANDS + 1] = { 0 };
+	struct udc_fuzzy_result *res = NULL;
+	struct udc_fuzzy_params fp;
+	struct udc_blist c;
+	char why[256] = "";
+	int rv = UDC_ENOMEM;
+
+	free(pa);
+	udc_blist_init(&c, 1, 0);
+	pair = malloc((ng ? ng : 1) * sizeof(*pair));
+	own_done = calloc(nown ? nown : 1, 1);
+	ia = malloc((ng ? ng : 1) * sizeof(*ia));
+	ib = malloc((nown ? nown : 1) * sizeof(*ib));
+	dummies = calloc(ncats, sizeof(*dummies));
+	unl = calloc(ncats, sizeof(*unl));
+	if (!pair || !own_done || !ia || !ib || !dummies || !unl)
+		goto out;
+	for (size_t i = 0; i < ng; i++)
+		pair[i] = -1;
+	if (spec->mode == UDC_MODE_COMBINED) {
+		if ((rv = udc_link_pairs(&s->gl, &s->ownx, NULL, NULL, pair, exact)) != 0)
+			goto out;
+		for (size_t i = 0; i < ng; i++)
+			if (pair[i] >= 0)
+				own_done[pair[i]] = 1;
+	}
+	for (size_t i = 0; i < ng; i++)
+		if (pair[i] < 0)
+			ia[na++] = i;
+	for (size_t k = 0; k < nown; k++)
+		if (!own_done[k])
+			ib[nb++] = k;
+	rv = UDC_ENOMEM;
+	wa = malloc((na ? na : 1) * nwords * sizeof(*wa));
+	wb = malloc((nb ? nb : 1) * nwords * sizeof(*wb));
+	if (!wa || !wb)
+		goto out;
+	for (size_t k = 0; k < na; k++)
+		udc_dice_words_from_bytes(udc_blist_ext(&s->gl, ia[k]) + 32, s->clk_bytes, wa + k * nwords,
+		    nwords);
+	for (size_t k = 0; k < nb; k++)
+		udc_dice_words_from_bytes(udc_blist_ext(&s->own, ib[k]), s->clk_bytes, wb + k * nwords,
+		    nwords);
+	udc_fuzzy_params_default(&fp);
+	fp.threshold = spec->threshold / 1000.0;
+	udc_random_buf(&fp.seed, sizeof(fp.seed));
+	if (na && nb) {
+		if ((rv = udc_fuzzy_link(&res, &fp, cb->n->wq, wa, na, wb, nb, s->clk_bits)) != 0) {
+			snprintf(why, sizeof(why), "fuzzy linkage failed: %s", udc_strerror(rv));
+			goto out;
+		}
+		for (size_t k = 0; k < na; k++) {
+			if (res->link[k] < 0)
+				continue;
+			pair[ia[k]] = (int64_t)ib[res->link[k]];
+			own_done[ib[res->link[k]]] = 1;
+			fz++;
+		}
+		for (int b = 0; b < UDC_FUZZY_NBANDS; b++)
+			bands[b] = res->band[b];
+		for (int b = 0; b <= UDC_FUZZY_NBANDS; b++)
+			lo[b] = (uint32_t)(res->band_lo[b] * 1000.0 + 0.5);
+		log_info("round %s: %llu fuzzy links; %llu pairs compared of %llu (blocking %.0fx)",
+		    s->idhex, (unsigned long long)fz, (unsigned long long)res->stats.compared,
+		    (unsigned long long)res->stats.pairs_total, res->stats.reduction);
+	}
+	for (size_t k = 0; k < nown; k++)
+		if (!own_done[k])
+			unl[s->own.lab[k]]++;
+	/* The count list: one tuple per link, with our category. */
+	if ((rv = udc_blist_reserve(&c, ng)) != 0)
+		goto out;
+	for (size_t i = 0; i < ng; i++) {
+		if (pair[i] < 0)
+			continue;
+		udc_hash_to_group(udc_blist_pt(&c, c.n, 0), s->rid, UDC_KEY_HANDLE,
+		    (const char *)udc_blist_ext(&s->gl, i), 32);
+		c.lab[c.n++] = s->own.lab[pair[i]];
+	}
+	if ((rv = udc_blist_blind(&c, s->b, cb->n->wq)) != 0)
+		goto out;
+	if (spec->pad == UDC_PAD_MAX && (rv = udc_blist_pad(&c, ncats, dummies)) != 0)
+		goto out;
+	udc_blist_shuffle(&c);
+	rv = 0;
+out:
+	pthread_mutex_lock(&s->mtx);
+	s->link_busy = 0;
+	if (s->state != SS_LINK) {
+		/* failed meanwhile */
+		udc_blist_free(&c);
+		sess_release_data(s);
+	} else if (rv != 0) {
+		udc_blist_free(&c);
+		sess_fail(cb, s, "%s", why[0] ? why : udc_strerror(rv));
+		sess_release_data(s);
+	} else {
+		size_t per = (cb->n->cfg->max_message - 4096) / (32 + 2);
+		memcpy(s->exact_links, exact, sizeof(exact));
+		memcpy(s->fuzzy_bands, bands, sizeof(bands));
+		memcpy(s->band_lo, lo, sizeof(lo));
+		s->fuzzy_links = fz;
+		s->own_unlinked = unl;
+		unl = NULL;
+		s->dummies = dummies;
+		dummies = NULL;
+		s->c = c;
+		s->c_chunk = cb->n->cfg->chunk_records < per ? cb->n->cfg->chunk_records : per;
+		if (s->c_chunk > UDC_MAX_CHUNK_RECORDS)
+			s->c_chunk = UDC_MAX_CHUNK_RECORDS;
+		s->c_chunks = (uint32_t)(c.n ? (c.n + s->c_chunk - 1) / s->c_chunk : 1);
+		/* The count phase runs as in exact mode, on one key: the handle. */
+		s->g_expected = ng;
+		udc_blist_init(&s->g, 1, ng);
+		udc_blist_init(&s->r, 1, (size_t)CBS_MAX_RECORDS);
+		udc_blist_free(&s->gl);
+		udc_blist_free(&s->own);
+		udc_blist_free(&s->ownx);
+		s->linked = 1;
+		s->state = SS_UPLOAD;
+		udc_rounds_update(cb->n->rounds, s->idhex, NULL, "upload", 0, NULL);
+	}
+	pthread_mutex_unlock(&s->mtx);
+	udc_fuzzy_result_free(res);
+	free(pair);
+	free(own_done);
+	free(ia);
+	free(ib);
+	free(wa);
+	free(wb);
+	free(dummies);
+	free(unl);
+	sess_put(cb, s);
+	return NULL;
+}
+
+static void ack(struct reply *rp, Udc__Ack *a, uint32_t index, uint64_t total);
+
+static void
+handle_l_chunk(struct cbs *cb, struct session *s, const Udc__LinkChunk *lc, struct reply *rp,
+    Udc__Ack *a)
+{
+	size_t n = lc->n, nk = s->spec->nkeys;
+	int rv;
+
+	if (s->state != SS_LINK) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "l_chunk not allowed in state %s",
+		    state_name(s->state));
+		return;
+	}
+	if (lc->index < s->l_next) {
+		ack(rp, a, lc->index, s->gl.n);
+		return;
+	}
+	if (s->l_done || lc->index > s->l_next) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "chunk %u out of order (expected %u)",
+		    lc->index, s->l_next);
+		return;
+	}
+	if (n > UDC_MAX_CHUNK_RECORDS || lc->nkeys != nk || lc->clk_bytes != s->clk_bytes ||
+	    lc->handles.len != 32 * n || lc->clks.len != s->clk_bytes * n ||
+	    lc->points.len != n * nk * 32 || (n == 0 && !lc->last)) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED,
+		    "chunk %u: shape does not match the spec (%zu records, %zu keys, %zu-byte CLKs)",
+		    lc->index, n, nk, s->clk_bytes);
+		return;
+	}
+	if (nk && (rv = udc_blind_records(lc->points.data, n, nk, s->b, cb->n->wq)) != 0) {
+		sess_fail(cb, s, "the gemeente sent an invalid group element in chunk %u", lc->index);
+		reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
+		return;
+	}
+	if ((rv = udc_blist_reserve(&s->gl, n)) != 0) {
+		sess_fail(cb, s, "cannot store the gemeente's records: %s", udc_strerror(rv));
+		reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "%s", s->error);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *e = udc_blist_ext(&s->gl, s->gl.n + i);
+		memcpy(e, lc->handles.data + 32 * i, 32);
+		memcpy(e + 32, lc->clks.data + s->clk_bytes * i, s->clk_bytes);
+		s->gl.lab[s->gl.n + i] = 0;
+	}
+	if (nk)
+		memcpy(udc_blist_pt(&s->gl, s->gl.n, 0), lc->points.data, n * nk * 32);
+	s->gl.n += n;
+	s->l_next++;
+	if (lc->last) {
+		if (s->gl.n == 0) {
+			sess_fail(cb, s, "the gemeente sent no records");
+			reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+			return;
+		}
+		s->l_done = 1;
+		maybe_link(cb, s);
+	}
+	ack(rp, a, lc->index, s->gl.n);
+}
+
+/* Combined: our keys H(k)^b, in our order, for the gemeente to raise. */
+static void
+handle_fetch_own(struct session *s, const Udc__Fetch *f, struct reply *rp, Udc__Chunk *ch,
+    uint8_t **labbuf)
+{
+	size_t from, n;
+
+	if (s->state != SS_LINK || s->spec->mode != UDC_MODE_COMBINED || !s->own_ready || !s->l_done) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "fetch of phase 1 not allowed now");
+		return;
+	}
+	if (f->index >= s->own_chunks) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "chunk %u of %u", f->index, s->own_chunks);
+		return;
+	}
+	from = (size_t)f->index * s->own_chunk;
+	n = s->own.n - from < s->own_chunk ? s->own.n - from : s->own_chunk;
+	if ((*labbuf = calloc(2 * n + 1, 1)) == NULL) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "out of memory");
+		return;
+	}
+	udc__chunk__init(ch);
+	ch->index = f->index;
+	ch->last = f->index + 1 == s->own_chunks;
+	ch->n = (uint32_t)n;
+	ch->nkeys = (uint32_t)s->own.nkeys;
+	ch->points.data = n ? udc_blist_pt(&s->own, from, 0) : *labbuf;
+	ch->points.len = n * s->own.nkeys * 32;
+	ch->labels.data = *labbuf; /* no labels in phase 1: all zero */
+	ch->labels.len = 2 * n;
+	rp->env.body_case = UDC__ENVELOPE__BODY_C_CHUNK;
+	rp->env.c_chunk = ch;
+}
+
+static void
+handle_x_chunk(struct cbs *cb, struct session *s, const Udc__Chunk *ch, struct reply *rp, Udc__Ack *a)
+{
+	char why[256];
+	size_t from, n;
+
+	if (s->state != SS_LINK || s->spec->mode != UDC_MODE_COMBINED || !s->own_ready || !s->l_done) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "x_chunk not allowed now");
+		return;
+	}
+	if (ch->index < s->x_next) {
+		ack(rp, a, ch->index, 0);
+		return;
+	}
+	if (s->x_done || ch->index != s->x_next) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "chunk %u out of order (expected %u)",
+		    ch->index, s->x_next);
+		return;
+	}
+	from = (size_t)ch->index * s->own_chunk;
+	n = s->own.n - from < s->own_chunk ? s->own.n - from : s->own_chunk;
+	if (udc_wire_check_chunk(ch, s->spec->nkeys, UDC_MAX_CHUNK_RECORDS, 1, why, sizeof(why)) != 0 ||
+	    ch->n != n) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "chunk %u: %s", ch->index,
+		    ch->n != n ? "wrong number of records" : why);
+		return;
+	}
+	for (size_t i = 0; i < n * s->spec->nkeys; i++) {
+		if (crypto_core_ristretto255_is_valid_point(ch->points.data + 32 * i) != 1) {
+			sess_fail(cb, s, "the gemeente returned an invalid group element in chunk %u",
+			    ch->index);
+			reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
+			return;
+		}
+	}
+	if (n)
+		memcpy(udc_blist_pt(&s->ownx, from, 0), ch->points.data, n * s->spec->nkeys * 32);
+	s->x_next++;
+	if (s->x_next == s->own_chunks) {
+		s->x_done = 1;
+		maybe_link(cb, s);
+	}
+	ack(rp, a, ch->index, 0);
+}
+
 /* Records a refused proposal in the register so the operator sees it here too. */
 static void
 note_refusal(struct cbs *cb, const char *idhex, const char *hex, const char *reason)
@@ -241,8 +694,7 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 	struct udc_node *n = cb->n;
 	struct session *s;
 	struct udc_spec *spec = NULL;
-	struct prep_arg *pa;
-	char idhex[33], hex[65] = "", err[256], *text = NULL;
+	char idhex[33], hex[65] = "", err[256] = "", *text = NULL;
 
 	udc_round_id_hex(req->round_id.data, idhex);
 	udc__propose_reply__init(pr);
@@ -253,10 +705,15 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 	if ((s = sess_get(cb, req->round_id.data)) != NULL) {
 		/* A resent proposal: same answer as the first time. */
 		pthread_mutex_lock(&s->mtx);
-		if (s->state == SS_FAILED)
+		if (s->state == SS_FAILED) {
 			reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
-		else
+		} else {
 			pr->accepted = 1;
+			if (s->fuzzy) {
+				pr->kx_public.data = s->kx_pub;
+				pr->kx_public.len = sizeof(s->kx_pub);
+			}
+		}
 		pthread_mutex_unlock(&s->mtx);
 		sess_put(cb, s);
 		return;
@@ -278,7 +735,12 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 		    hex, err);
 		goto refuse;
 	}
-	if (p->g_records == 0 || p->g_records > CBS_MAX_RECORDS) {
+	if (udc_spec_fuzzy(spec) && p->kx_public.len != 32) {
+		snprintf(rp->reason, sizeof(rp->reason), "a %s round needs the gemeente's key for the "
+		    "round secret", spec->mode == UDC_MODE_FUZZY ? "fuzzy" : "combined");
+		goto refuse;
+	}
+	if (!udc_spec_fuzzy(spec) && (p->g_records == 0 || p->g_records > CBS_MAX_RECORDS)) {
 		snprintf(rp->reason, sizeof(rp->reason), "%llu gemeente records: outside 1..%llu",
 		    (unsigned long long)p->g_records, (unsigned long long)CBS_MAX_RECORDS);
 		goto refuse;
@@ -305,41 +767,37 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 	s->state = SS_UPLOAD;
 	s->started = s->last_seen = udc_now();
 	s->g_expected = p->g_records;
-	udc_blist_init(&s->g, s->spec->nkeys, (size_t)p->g_records);
-	udc_blist_init(&s->r, s->spec->nkeys, (size_t)CBS_MAX_RECORDS);
-	if (udc_scalar_new(&s->b) != 0 || (pa = malloc(sizeof(*pa))) == NULL) {
+	s->cnkeys = s->spec->nkeys;
+	s->fuzzy = udc_spec_fuzzy(s->spec);
+	if (udc_scalar_new(&s->b) != 0 || (s->fuzzy && fuzzy_setup(s, p, err, sizeof(err)) != 0)) {
 		sess_free(s);
-		snprintf(rp->reason, sizeof(rp->reason), "cannot set up the round");
+		snprintf(rp->reason, sizeof(rp->reason), "cannot set up the round: %.200s", err);
 		goto refuse;
 	}
-	pa->cb = cb;
-	pa->s = s;
-	s->refs = 1; /* the preparer's */
-	s->prep_started = 1;
+	if (!s->fuzzy) {
+		udc_blist_init(&s->g, s->spec->nkeys, (size_t)p->g_records);
+		udc_blist_init(&s->r, s->spec->nkeys, (size_t)CBS_MAX_RECORDS);
+	}
 	pthread_mutex_lock(&cb->mtx);
 	s->next = cb->sessions;
 	cb->sessions = s;
 	pthread_mutex_unlock(&cb->mtx);
 	udc_rounds_add(n->rounds, idhex, hex, "running");
-	udc_rounds_update(n->rounds, idhex, "running", "upload", 0, NULL);
-	{
-		pthread_t t;
-		pthread_attr_t at;
-		pthread_attr_init(&at);
-		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &at, prep_thread, pa) != 0) {
-			free(pa);
-			pthread_mutex_lock(&s->mtx);
-			s->prep_done = 1;
-			sess_fail(cb, s, "cannot start the preparation thread");
-			pthread_mutex_unlock(&s->mtx);
-			sess_put(cb, s);
-		}
-		pthread_attr_destroy(&at);
+	udc_rounds_update(n->rounds, idhex, "running", s->fuzzy ? "link" : "upload", 0, NULL);
+	s->prep_started = 1;
+	if (spawn(cb, s, s->fuzzy ? lprep_thread : prep_thread) != 0) {
+		pthread_mutex_lock(&s->mtx);
+		s->prep_done = 1;
+		sess_fail(cb, s, "cannot start the preparation thread");
+		pthread_mutex_unlock(&s->mtx);
 	}
-	log_info("round %s accepted: spec '%s' %s, %llu gemeente records", idhex, s->spec->name, hex,
-	    (unsigned long long)p->g_records);
+	log_info("round %s accepted: spec '%s' %s (%s mode)", idhex, s->spec->name, hex,
+	    s->fuzzy ? (s->spec->mode == UDC_MODE_FUZZY ? "fuzzy" : "combined") : "exact");
 	pr->accepted = 1;
+	if (s->fuzzy) {
+		pr->kx_public.data = s->kx_pub;
+		pr->kx_public.len = sizeof(s->kx_pub);
+	}
 	free(text);
 	return;
 refuse:
@@ -377,7 +835,7 @@ chunk_gate(struct session *s, const Udc__Chunk *ch, uint32_t next, int done, siz
 		    ch->index, next);
 		return 0;
 	}
-	if (udc_wire_check_chunk(ch, s->spec->nkeys, UDC_MAX_CHUNK_RECORDS, nlabels, why, sizeof(why))) {
+	if (udc_wire_check_chunk(ch, s->cnkeys, UDC_MAX_CHUNK_RECORDS, nlabels, why, sizeof(why))) {
 		reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "%s", why);
 		return 0;
 	}
@@ -434,6 +892,15 @@ static void
 handle_status(struct session *s, struct reply *rp, Udc__StatusReply *sr)
 {
 	udc__status_reply__init(sr);
+	sr->linked = !s->fuzzy || s->linked;
+	if (s->state == SS_LINK) {
+		sr->link_ready = s->own_ready && s->l_done;
+		sr->own_chunks = sr->link_ready ? s->own_chunks : 0;
+		sr->own_records = sr->link_ready ? s->own.n : 0;
+		rp->env.body_case = UDC__ENVELOPE__BODY_STATUS_REPLY;
+		rp->env.status_reply = sr;
+		return;
+	}
 	sr->ready = s->prep_done && s->g_done;
 	sr->c_records = sr->ready ? s->c.n : 0;
 	sr->c_chunks = sr->ready ? s->c_chunks : 0;
@@ -552,6 +1019,16 @@ compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *
 		snprintf(why, whylen, "linkage failed: %s", udc_strerror(rv));
 		goto out;
 	}
+	if (s->fuzzy) {
+		/* The count ran on handles: links come from phase 1, and our
+		 * records that phase 1 left unlinked are counted here. */
+		for (size_t c = 0; c < t->ncats; c++)
+			t->c_unlinked[c] += s->own_unlinked[c];
+		memcpy(m.links_per_key, s->exact_links, sizeof(m.links_per_key));
+		m.fuzzy_links = s->fuzzy_links;
+		memcpy(m.fuzzy_bands, s->fuzzy_bands, sizeof(m.fuzzy_bands));
+		memcpy(m.band_lo, s->band_lo, sizeof(m.band_lo));
+	}
 	m.suppressed = udc_table_disclose(t, s->spec->min_cell);
 	snprintf(m.round_id, sizeof(m.round_id), "%s", s->idhex);
 	snprintf(m.spec_hash, sizeof(m.spec_hash), "%s", s->spec_hex);
@@ -579,6 +1056,13 @@ compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *
 	res.min_cell = s->spec->min_cell;
 	res.n_links_per_key = s->spec->nkeys;
 	res.links_per_key = m.links_per_key;
+	res.fuzzy_links = m.fuzzy_links;
+	if (s->fuzzy) {
+		res.n_fuzzy_bands = 4;
+		res.fuzzy_bands = m.fuzzy_bands;
+		res.n_fuzzy_band_lo = 5;
+		res.fuzzy_band_lo = m.band_lo;
+	}
 	if ((rv = udc_report_to_proto(&s->cst, s->spec->nkeys, &crep)) != 0)
 		goto out;
 	res.cbs_input = &crep;
@@ -675,7 +1159,14 @@ cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **out)
 		switch (req->body_case) {
 		case UDC__ENVELOPE__BODY_G_CHUNK: handle_g_chunk(cb, s, req->g_chunk, &rp, &a); break;
 		case UDC__ENVELOPE__BODY_STATUS: handle_status(s, &rp, &sr); break;
-		case UDC__ENVELOPE__BODY_FETCH: handle_fetch(s, req->fetch, &rp, &ch, &labbuf); break;
+		case UDC__ENVELOPE__BODY_FETCH:
+			if (req->fetch->phase == 1)
+				handle_fetch_own(s, req->fetch, &rp, &ch, &labbuf);
+			else
+				handle_fetch(s, req->fetch, &rp, &ch, &labbuf);
+			break;
+		case UDC__ENVELOPE__BODY_L_CHUNK: handle_l_chunk(cb, s, req->l_chunk, &rp, &a); break;
+		case UDC__ENVELOPE__BODY_X_CHUNK: handle_x_chunk(cb, s, req->x_chunk, &rp, &a); break;
 		case UDC__ENVELOPE__BODY_R_CHUNK: handle_r_chunk(cb, s, req->r_chunk, &rp, &a); break;
 		case UDC__ENVELOPE__BODY_FINISH: handle_finish(cb, s, req->finish, &rp, &res); break;
 		case UDC__ENVELOPE__BODY_ABORT:

@@ -15,6 +15,9 @@
 #define UDC_POINT_BYTES 32
 #define UDC_ROUND_ID_BYTES 16
 #define UDC_HASH_TAG "udclink/exact/v1"
+/* Key index of the handles counted in fuzzy and combined modes: apart from
+ * every match key's domain. */
+#define UDC_KEY_HANDLE 0xffffffffu
 
 struct udc_workq;
 struct udc_scalar; /* a round scalar in locked memory */

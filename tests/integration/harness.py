@@ -3,9 +3,15 @@
 Each cluster lives in its own temporary directory: certificates (made with
 scripts/gen-certs.sh), configs, state directories, control sockets and logs.
 Ports are picked free; readiness is polled through udcctl, never slept for.
+
+UDC_DAEMON_WRAPPER, if set, is a command line put in front of each daemon's
+(split like a shell would; "{role}" becomes gemeente or cbs), e.g.
+  valgrind --leak-check=full --error-exitcode=99 --log-file=/tmp/vg-{role}.%p.log
+Waits for readiness and shutdown are then 4 times longer.
 """
 import os
 import shutil
+import shlex
 import signal
 import socket
 import subprocess
@@ -15,6 +21,8 @@ import time
 
 SRC = os.environ.get("UDC_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BIN = os.environ.get("UDC_BINARY_DIR", os.path.join(SRC, "build"))
+WRAPPER = os.environ.get("UDC_DAEMON_WRAPPER", "")
+SLOW = 4 if WRAPPER else 1
 
 GEMEENTE_FIELDS = {
     "bsn": "bsn", "given_names": "voornamen", "surname_prefix": "voorvoegsel",
@@ -54,17 +62,25 @@ def _wrap(values, per_line=8):
     return ",\n    ".join(lines)
 
 
-def write_spec(path, keys, min_cell=0, name="test", gemeente=None, cbs=None, pad="max"):
+def write_spec(path, keys, min_cell=0, name="test", gemeente=None, cbs=None, pad="max", mode="exact",
+               fuzzy=None):
     gemeente = gemeente or {"wijk": WIJKEN, "age_band": ["0-3", "4-11", "12-17"], "ooievaarspas": ["ja", "nee"]}
     cbs = cbs or {"income_band": ["0-100", "100-130", "130-200", "200+"], "uitkering": ["ja", "nee"]}
     with open(path, "w") as f:
-        f.write("[spec]\nname = %s\nmode = exact\nkeys = %s\n\n[gemeente]\n" % (name, ", ".join(keys)))
+        f.write("[spec]\nname = %s\nmode = %s\n" % (name, mode))
+        if keys:
+            f.write("keys = %s\n" % ", ".join(keys))
+        f.write("\n[gemeente]\n")
         for k, v in gemeente.items():
             f.write("%s = %s\n" % (k, _wrap(v)))
         f.write("\n[cbs]\n")
         for k, v in cbs.items():
             f.write("%s = %s\n" % (k, _wrap(v)))
         f.write("\n[disclosure]\nmin_cell = %d\npad_categories = %s\n" % (min_cell, pad))
+        if fuzzy:
+            f.write("\n[fuzzy]\n")
+            for k, v in fuzzy.items():
+                f.write("%s = %s\n" % (k, v))
     return path
 
 
@@ -76,12 +92,14 @@ class Node:
 
     def start(self, wait=True):
         logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([bin_path(self.prog), "-c", self.conf, "-d"], stdout=logf, stderr=logf)
+        wrap = [a.replace("{role}", self.role) for a in shlex.split(WRAPPER)]
+        self.proc = subprocess.Popen(wrap + [bin_path(self.prog), "-c", self.conf, "-d"], stdout=logf, stderr=logf)
         logf.close()
         if wait:
             self.wait_ready()
 
     def wait_ready(self, timeout=30):
+        timeout *= SLOW
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -103,7 +121,7 @@ class Node:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(timeout=30)
+                self.proc.wait(timeout=30 * SLOW)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -122,7 +140,7 @@ class Node:
 
 class Cluster:
     def __init__(self, gemeente_csv, cbs_csv, peer_timeout=20, resend=5, chunk=1024, session_idle=60,
-                 gemeente_certs=None, keep=False):
+                 gemeente_certs=None, keep=False, gemeente_labels=None, cbs_labels=None):
         self.dir = tempfile.mkdtemp(prefix="udc-it-")
         self.keep = keep or os.environ.get("UDC_KEEP_TEST_DIRS") == "1"
         self.certs = os.path.join(self.dir, "certs")
@@ -132,9 +150,10 @@ class Cluster:
         self.port = free_port()
         common = {"timeout": peer_timeout, "resend": resend, "chunk": chunk, "idle": session_idle}
         self.gemeente = Node(self, "gemeente", "gemeented",
-                             self._conf("gemeente", gemeente_csv, GEMEENTE_FIELDS, GEMEENTE_LABELS, gcerts, common))
+                             self._conf("gemeente", gemeente_csv, GEMEENTE_FIELDS,
+                                        gemeente_labels or GEMEENTE_LABELS, gcerts, common))
         self.cbs = Node(self, "cbs", "cbsd",
-                        self._conf("cbs", cbs_csv, CBS_FIELDS, CBS_LABELS, self.certs, common))
+                        self._conf("cbs", cbs_csv, CBS_FIELDS, cbs_labels or CBS_LABELS, self.certs, common))
 
     def _conf(self, role, csv, fields, labels, certs, c):
         state = os.path.join(self.dir, role + "-state")

@@ -1,0 +1,1524 @@
+/*
+ * disclosure.c - secondary suppression, rounding, integer noise, the
+ * privacy-budget ledger and the release store.
+ *
+ * Secondary suppression works on the table as a bipartite graph.  Rows are
+ * the gemeente groups plus one row U for the CBS-only margin; columns are
+ * the CBS categories plus one column V for the gemeente-only margin; entry
+ * (g, c) is a cell, (g, V) is g_unlinked[g], (U, c) is c_unlinked[c], and
+ * (U, V) does not exist.  Every vertex has a known sum: a group's size, a
+ * category's size, and for U and V the number of unlinked CBS and gemeente
+ * records, which follow from the sizes and the published linked total.
+ *
+ * Why a bridge is exactly what leaks: put x for the suppressed entries; the
+ * attacker's equations are "at each vertex, the suppressed entries on it sum
+ * to the vertex total minus the released ones", i.e. A x = b with A the
+ * incidence matrix of the graph H of suppressed entries.  x_e is determined
+ * iff the unit vector of e lies in the row space of A, iff z_e = 0 for every
+ * z in the kernel of A.  Negating the column vertices' rows (which keeps the
+ * row space) turns A into the oriented incidence matrix of H, whose kernel
+ * is the cycle space: the alternating +1/-1 vectors around the (even)
+ * cycles of the bipartite H span it.  So x_e is free iff e lies on a cycle,
+ * and determined iff e is a bridge of H.  Were the linked total not known,
+ * (U, V) would be one more unknown edge: more cycles, less disclosure, so
+ * protecting against the stronger attacker covers both.
+ *
+ * Bounds (the attacker also knows suppressed entries are >= 1, since zeros
+ * are released): moving x along a cycle by +1 on the edges traversed row to
+ * column and -1 on the others keeps every sum; an edge can go down only if
+ * it is >= 2.  In the digraph D with an arc row->col for every suppressed
+ * entry and col->row for those >= 2, x_e can take another integer value iff
+ * a simple directed cycle of D passes through one of e's arcs (take y - x
+ * for another feasible integer y and decompose it into conformal cycles).
+ * The incidence matrix is totally unimodular, so the feasible values of x_e
+ * are then an integer interval of at least two values; we protect exactly
+ * that and nothing wider (no protection interval as a percentage).
+ *
+ * The algorithm: find the bridges of H (Tarjan, linear), and for each that
+ * is still a bridge close a directed cycle through it by the cheapest path
+ * (Dijkstra; suppressed entries cost 0, released ones their count, zeros a
+ * huge cost so they are used only when nothing else closes a cycle).  Then
+ * check every suppressed entry against D, cheaply when it lies on a cycle
+ * of entries >= 2, else by a search, and close a cycle the same way.
+ * Adding suppressions only adds arcs, so an entry once safe stays safe and
+ * one pass suffices.
+ */
+#include "disclosure.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "err.h"
+#include "rand.h"
+#include "store.h"
+
+/* A zero's weight as a complementary suppression: above any sum of real
+ * counts, so a zero is chosen only when no cycle of nonzero entries exists. */
+#define ZERO_COST (UINT64_C(1) << 48)
+#define NONE SIZE_MAX
+
+struct graph {
+	size_t ng, nk;   /* real groups and categories */
+	size_t nr, nc;   /* rows ng + 1 (U last), columns nk + 1 (V last) */
+	size_t nv;       /* nr + nc; row r is vertex r, column c is nr + c */
+	uint64_t *val;   /* nr * nc, entry r * nc + c; the corner is unused */
+	uint8_t *sup;
+	size_t **adj;    /* per vertex: suppressed entries on it */
+	size_t *deg, *cap;
+	size_t nsecondary, nzeros;
+	uint64_t lb;     /* the attacker's lower bound on a suppressed entry */
+};
+
+static size_t
+corner(const struct graph *g)
+{
+	return g->nr * g->nc - 1;
+}
+
+static size_t
+row_of(const struct graph *g, size_t e)
+{
+	return e / g->nc;
+}
+
+static size_t
+colv_of(const struct graph *g, size_t e)
+{
+	return g->nr + e % g->nc;
+}
+
+static size_t
+other_end(const struct graph *g, size_t e, size_t v)
+{
+	return v == row_of(g, e) ? colv_of(g, e) : row_of(g, e);
+}
+
+static void
+graph_free(struct graph *g)
+{
+	if (g->adj != NULL)
+		for (size_t v = 0; v < g->nv; v++)
+			free(g->adj[v]);
+	free(g->adj);
+	free(g->deg);
+	free(g->cap);
+	free(g->val);
+	free(g->sup);
+}
+
+static int
+adj_push(struct graph *g, size_t v, size_t e)
+{
+	if (g->deg[v] == g->cap[v]) {
+		size_t ncap = g->cap[v] ? 2 * g->cap[v] : 4;
+		size_t *na = realloc(g->adj[v], ncap * sizeof(*na));
+
+		if (na == NULL)
+			return UDC_ENOMEM;
+		g->adj[v] = na;
+		g->cap[v] = ncap;
+	}
+	g->adj[v][g->deg[v]++] = e;
+	return 0;
+}
+
+static int
+suppress_entry(struct graph *g, size_t e)
+{
+	int rv;
+
+	g->sup[e] = 1;
+	if ((rv = adj_push(g, row_of(g, e), e)) != 0)
+		return rv;
+	return adj_push(g, colv_of(g, e), e);
+}
+
+/* Copies the table into the graph and applies primary suppression. */
+static int
+graph_load(struct graph *g, const struct udc_table *t, unsigned min_cell, size_t *nprimary)
+{
+	size_t n;
+	int rv;
+
+	memset(g, 0, sizeof(*g));
+	g->ng = t->ngroups;
+	g->nk = t->ncats;
+	g->nr = g->ng + 1;
+	g->nc = g->nk + 1;
+	g->nv = g->nr + g->nc;
+	if (g->nr > SIZE_MAX / g->nc)
+		return UDC_EINVAL;
+	n = g->nr * g->nc;
+	if ((g->val = calloc(n, sizeof(*g->val))) == NULL || (g->sup = calloc(n, 1)) == NULL ||
+	    (g->adj = calloc(g->nv, sizeof(*g->adj))) == NULL ||
+	    (g->deg = calloc(g->nv, sizeof(*g->deg))) == NULL ||
+	    (g->cap = calloc(g->nv, sizeof(*g->cap))) == NULL)
+		return UDC_ENOMEM;
+	*nprimary = 0;
+	for (size_t e = 0; e < n - 1; e++) {
+		size_t r = e / g->nc, c = e % g->nc;
+		uint64_t v;
+		uint8_t s;
+
+		if (r < g->ng && c < g->nk) {
+			v = t->cells[r * g->nk + c];
+			s = t->cell_supp[r * g->nk + c];
+		} else if (r < g->ng) {
+			v = t->g_unlinked[r];
+			s = t->g_supp[r];
+		} else {
+			v = t->c_unlinked[c];
+			s = t->c_supp[c];
+		}
+		/* A flag set by the caller came with a zeroed count: all we know
+		 * is that it was small and not zero, so assume the tightest case. */
+		if (s && v == 0)
+			v = 1;
+		g->val[e] = v;
+		if (s || (min_cell > 1 && v > 0 && v < min_cell)) {
+			(*nprimary)++;
+			if ((rv = suppress_entry(g, e)) != 0)
+				return rv;
+		}
+	}
+	return 0;
+}
+
+/* Writes the flags back and zeroes every suppressed count. */
+static void
+graph_store(const struct graph *g, struct udc_table *t)
+{
+	for (size_t e = 0; e < corner(g); e++) {
+		size_t r = e / g->nc, c = e % g->nc;
+		uint64_t *cnt;
+		uint8_t *s;
+
+		if (r < g->ng && c < g->nk) {
+			cnt = &t->cells[r * g->nk + c];
+			s = &t->cell_supp[r * g->nk + c];
+		} else if (r < g->ng) {
+			cnt = &t->g_unlinked[r];
+			s = &t->g_supp[r];
+		} else {
+			cnt = &t->c_unlinked[c];
+			s = &t->c_supp[c];
+		}
+		if (g->sup[e]) {
+			*s = 1;
+			*cnt = 0;
+		}
+	}
+}
+
+/*
+ * Bridges of the graph of suppressed entries with value >= minval, by an
+ * iterative Tarjan (a recursive one would overflow the stack on 65,536
+ * rows).  isbridge[e] is set to 1 for each bridge.
+ */
+static int
+find_bridges(const struct graph *g, uint64_t minval, uint8_t *isbridge)
+{
+	size_t *disc = NULL, *low = NULL, *pe = NULL, *it = NULL, *stack = NULL;
+	size_t timer = 0;
+	int rv = UDC_ENOMEM;
+
+	if ((disc = calloc(g->nv, sizeof(*disc))) == NULL ||
+	    (low = calloc(g->nv, sizeof(*low))) == NULL ||
+	    (pe = calloc(g->nv, sizeof(*pe))) == NULL ||
+	    (it = calloc(g->nv, sizeof(*it))) == NULL ||
+	    (stack = calloc(g->nv, sizeof(*stack))) == NULL)
+		goto out;
+	for (size_t s = 0; s < g->nv; s++) {
+		size_t sp = 0;
+
+		if (disc[s] != 0 || g->deg[s] == 0)
+			continue;
+		disc[s] = low[s] = ++timer;
+		pe[s] = NONE;
+		stack[sp++] = s;
+		while (sp > 0) {
+			size_t v = stack[sp - 1];
+
+			if (it[v] < g->deg[v]) {
+				size_t e = g->adj[v][it[v]++], w;
+
+				if (e == pe[v] || g->val[e] < minval)
+					continue;
+				w = other_end(g, e, v);
+				if (disc[w] == 0) {
+					disc[w] = low[w] = ++timer;
+					pe[w] = e;
+					stack[sp++] = w;
+				} else if (disc[w] < low[v]) {
+					low[v] = disc[w];
+				}
+				continue;
+			}
+			sp--;
+			if (pe[v] != NONE) {
+				size_t p = other_end(g, pe[v], v);
+
+				if (low[v] < low[p])
+					low[p] = low[v];
+				if (low[v] > disc[p])
+					isbridge[pe[v]] = 1;
+			}
+		}
+	}
+	rv = 0;
+out:
+	free(disc);
+	free(low);
+	free(pe);
+	free(it);
+	free(stack);
+	return rv;
+}
+
+/* May the path go from v along e?  Row to column raises e, which is always
+ * possible; column to row lowers it, which needs e > lb (or, for the linear
+ * question alone, anything: undirected). */
+static int
+arc_ok(const struct graph *g, size_t e, size_t v, int undirected)
+{
+	return undirected || v < g->nr || g->val[e] > g->lb;
+}
+
+/*
+ * Is there a path from src to dst over suppressed entries in the allowed
+ * directions, not using entry ex?  Breadth-first; mark has nv bytes.
+ */
+static int
+reachable(const struct graph *g, size_t src, size_t dst, size_t ex, int undirected,
+    uint8_t *mark, size_t *queue)
+{
+	size_t head = 0, tail = 0;
+	int found = 0;
+
+	memset(mark, 0, g->nv);
+	mark[src] = 1;
+	queue[tail++] = src;
+	while (head < tail && !found) {
+		size_t v = queue[head++];
+
+		for (size_t i = 0; i < g->deg[v]; i++) {
+			size_t e = g->adj[v][i], w;
+
+			if (e == ex || !arc_ok(g, e, v, undirected))
+				continue;
+			w = other_end(g, e, v);
+			if (mark[w])
+				continue;
+			if (w == dst) {
+				found = 1;
+				break;
+			}
+			mark[w] = 1;
+			queue[tail++] = w;
+		}
+	}
+	return found;
+}
+
+struct heap {
+	struct hnode {
+		uint64_t d;
+		size_t v;
+		size_t i; /* NONE: vertex v at distance d; else cursor into v's list */
+	} *a;
+	size_t n, cap;
+};
+
+static int
+heap_push(struct heap *h, uint64_t d, size_t v, size_t idx)
+{
+	size_t i;
+
+	if (h->n == h->cap) {
+		size_t ncap = h->cap ? 2 * h->cap : 256;
+		struct hnode *na = realloc(h->a, ncap * sizeof(*na));
+
+		if (na == NULL)
+			return UDC_ENOMEM;
+		h->a = na;
+		h->cap = ncap;
+	}
+	for (i = h->n++; i > 0 && h->a[(i - 1) / 2].d > d; i = (i - 1) / 2)
+		h->a[i] = h->a[(i - 1) / 2];
+	h->a[i].d = d;
+	h->a[i].v = v;
+	h->a[i].i = idx;
+	return 0;
+}
+
+static struct hnode
+heap_pop(struct heap *h)
+{
+	struct hnode top = h->a[0], last = h->a[--h->n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && h->a[c + 1].d < h->a[c].d)
+			c++;
+		if (h->a[c].d >= last.d)
+			break;
+		h->a[i] = h->a[c];
+		i = c;
+	}
+	if (h->n > 0)
+		h->a[i] = last;
+	return top;
+}
+
+struct search {
+	/* Per column, the released entries that may be lowered (> lb), by
+	 * increasing count, as rows: Dijkstra walks them lazily, so a column
+	 * of 65,536 rows costs only the entries cheaper than the answer. */
+	size_t **list, *nlist;
+	uint64_t *dist;
+	size_t *prev; /* entry by which each vertex was reached */
+	uint8_t *done, *mark;
+	size_t *queue;
+	struct heap heap;
+};
+
+static uint64_t
+entry_cost(const struct graph *g, size_t e)
+{
+	if (g->sup[e])
+		return 0;
+	if (g->val[e] > 0)
+		return g->val[e];
+	return g->lb == 0 ? ZERO_COST : UINT64_MAX;
+}
+
+/*
+ * Cheapest path from src to dst over all entries except ex, each entry used
+ * in a direction it allows; returns its cost (UINT64_MAX: none), with the
+ * path in s->prev.  A column vertex has up to 65,536 entries, a row at most
+ * 65: the cost is dominated by the columns popped, at most nc of them.
+ */
+static int
+cheapest(const struct graph *g, size_t src, size_t dst, size_t ex, struct search *s,
+    uint64_t *cost)
+{
+	int rv;
+
+	*cost = UINT64_MAX;
+	for (size_t v = 0; v < g->nv; v++) {
+		s->dist[v] = UINT64_MAX;
+		s->prev[v] = NONE;
+		s->done[v] = 0;
+	}
+	s->heap.n = 0;
+	s->dist[src] = 0;
+	if ((rv = heap_push(&s->heap, 0, src, NONE)) != 0)
+		return rv;
+	while (s->heap.n > 0) {
+		struct hnode h = heap_pop(&s->heap);
+		size_t v = h.v;
+
+		if (h.i != NONE) {
+			/* A cursor: relax one released entry of column v, then
+			 * queue the next one at its own distance. */
+			size_t c = v - g->nr, e = s->list[c][h.i] * g->nc + c, w = row_of(g, e);
+
+			if (h.i + 1 < s->nlist[c]) {
+				size_t e2 = s->list[c][h.i + 1] * g->nc + c;
+
+				if ((rv = heap_push(&s->heap, s->dist[v] + g->val[e2], v, h.i + 1)) != 0)
+					return rv;
+			}
+			if (e == ex || g->sup[e] || s->done[w] || h.d >= s->dist[w])
+				continue;
+			s->dist[w] = h.d;
+			s->prev[w] = e;
+			if ((rv = heap_push(&s->heap, h.d, w, NONE)) != 0)
+				return rv;
+			continue;
+		}
+		if (s->done[v])
+			continue;
+		s->done[v] = 1;
+		if (v == dst) {
+			*cost = h.d;
+			break;
+		}
+		if (v < g->nr) {
+			/* A row: at most 65 entries, all of them now. */
+			for (size_t i = 0; i < g->nc; i++) {
+				size_t e = v * g->nc + i, w = g->nr + i;
+				uint64_t d;
+
+				if (e == ex || e == corner(g) || s->done[w] ||
+				    entry_cost(g, e) == UINT64_MAX)
+					continue;
+				d = h.d + entry_cost(g, e);
+				if (d < s->dist[w]) {
+					s->dist[w] = d;
+					s->prev[w] = e;
+					if ((rv = heap_push(&s->heap, d, w, NONE)) != 0)
+						return rv;
+				}
+			}
+			continue;
+		}
+		/* A column: its suppressed entries (free) now, the released ones
+		 * through the cursor. */
+		for (size_t i = 0; i < g->deg[v]; i++) {
+			size_t e = g->adj[v][i], w = row_of(g, e);
+
+			if (e == ex || !arc_ok(g, e, v, 0) || s->done[w] || h.d >= s->dist[w])
+				continue;
+			s->dist[w] = h.d;
+			s->prev[w] = e;
+			if ((rv = heap_push(&s->heap, h.d, w, NONE)) != 0)
+				return rv;
+		}
+		if (s->nlist[v - g->nr] > 0) {
+			size_t c = v - g->nr, e = s->list[c][0] * g->nc + c;
+
+			if ((rv = heap_push(&s->heap, h.d + g->val[e], v, 0)) != 0)
+				return rv;
+		}
+	}
+	return 0;
+}
+
+static const struct graph *sort_graph;
+static size_t sort_col;
+
+static int
+cmp_rows(const void *a, const void *b)
+{
+	uint64_t x = sort_graph->val[*(const size_t *)a * sort_graph->nc + sort_col];
+	uint64_t y = sort_graph->val[*(const size_t *)b * sort_graph->nc + sort_col];
+
+	return x < y ? -1 : x > y;
+}
+
+/* The per-column lists of released entries that may be lowered. */
+static int
+build_lists(const struct graph *g, struct search *s)
+{
+	if ((s->list = calloc(g->nc, sizeof(*s->list))) == NULL ||
+	    (s->nlist = calloc(g->nc, sizeof(*s->nlist))) == NULL)
+		return UDC_ENOMEM;
+	for (size_t c = 0; c < g->nc; c++) {
+		if ((s->list[c] = malloc(g->nr * sizeof(**s->list))) == NULL)
+			return UDC_ENOMEM;
+		for (size_t r = 0; r < g->nr; r++) {
+			size_t e = r * g->nc + c;
+
+			if (e != corner(g) && !g->sup[e] && g->val[e] > g->lb)
+				s->list[c][s->nlist[c]++] = r;
+		}
+		/* qsort has no context argument in C11; this runs on one
+		 * thread per process (the CBS node's counting step). */
+		sort_graph = g;
+		sort_col = c;
+		qsort(s->list[c], s->nlist[c], sizeof(**s->list), cmp_rows);
+	}
+	return 0;
+}
+
+/*
+ * Closes a directed cycle through entry ex = (r, c) at least cost: a path
+ * from c back to r raises ex, one from r to c lowers it (only if ex > lb).
+ * Suppresses what the cheaper path uses; UDC_EREFUSED if neither exists.
+ */
+static int
+close_cycle(struct graph *g, size_t ex, struct search *s)
+{
+	size_t r = row_of(g, ex), c = colv_of(g, ex), src, dst;
+	uint64_t up, down = UINT64_MAX;
+	int rv, tried_down = g->val[ex] > g->lb;
+
+	if ((rv = cheapest(g, c, r, ex, s, &up)) != 0)
+		return rv;
+	if (tried_down && (rv = cheapest(g, r, c, ex, s, &down)) != 0)
+		return rv;
+	if (up == UINT64_MAX && down == UINT64_MAX)
+		return UDC_EREFUSED;
+	if (up <= down) {
+		src = c;
+		dst = r;
+		/* s->prev holds the last search: redo the upward one. */
+		if (tried_down && (rv = cheapest(g, c, r, ex, s, &up)) != 0)
+			return rv;
+	} else {
+		src = r;
+		dst = c;
+	}
+	for (size_t v = dst; v != src;) {
+		size_t e = s->prev[v];
+
+		if (!g->sup[e]) {
+			if ((rv = suppress_entry(g, e)) != 0)
+				return rv;
+			g->nsecondary++;
+			g->nzeros += g->val[e] == 0;
+		}
+		v = other_end(g, e, v);
+	}
+	return 0;
+}
+
+/* Can x_e take another value given the bounds (see the top of the file)? */
+static int
+entry_free(const struct graph *g, size_t e, struct search *s)
+{
+	size_t r = row_of(g, e), c = colv_of(g, e);
+
+	/* Raise e: back from c to r.  Lower it (needs e > lb): r to c. */
+	if (reachable(g, c, r, e, 0, s->mark, s->queue))
+		return 1;
+	return g->val[e] > g->lb && reachable(g, r, c, e, 0, s->mark, s->queue);
+}
+
+static int
+secondary(struct graph *g)
+{
+	struct search s = { 0 };
+	uint8_t *flag = NULL;
+	size_t n = corner(g);
+	int rv = UDC_ENOMEM;
+
+	if ((flag = calloc(n + 1, 1)) == NULL || (s.dist = calloc(g->nv, sizeof(*s.dist))) == NULL ||
+	    (s.prev = calloc(g->nv, sizeof(*s.prev))) == NULL ||
+	    (s.done = calloc(g->nv, 1)) == NULL || (s.mark = calloc(g->nv, 1)) == NULL ||
+	    (s.queue = calloc(g->nv, sizeof(*s.queue))) == NULL)
+		goto out;
+	if ((rv = build_lists(g, &s)) != 0)
+		goto out;
+
+	/* Pass 1: the bridges, the entries any linear algebra recovers. */
+	if ((rv = find_bridges(g, 0, flag)) != 0)
+		goto out;
+	for (size_t e = 0; e < n; e++) {
+		if (!flag[e])
+			continue;
+		if (reachable(g, row_of(g, e), colv_of(g, e), e, 1, s.mark, s.queue))
+			continue; /* an earlier cycle already passes here */
+		if ((rv = close_cycle(g, e, &s)) != 0)
+			goto out;
+	}
+
+	/* Pass 2: the bounds.  An entry on a cycle of entries > lb can move
+	 * both ways; only the rest need a search. */
+	memset(flag, 0, n + 1);
+	if ((rv = find_bridges(g, g->lb + 1, flag)) != 0)
+		goto out;
+	for (size_t e = 0; e < n; e++) {
+		if (!g->sup[e] || (g->val[e] > g->lb && !flag[e]))
+			continue;
+		if (entry_free(g, e, &s))
+			continue;
+		if ((rv = close_cycle(g, e, &s)) != 0)
+			goto out;
+	}
+	rv = 0;
+out:
+	free(flag);
+	free(s.dist);
+	free(s.prev);
+	free(s.done);
+	free(s.mark);
+	free(s.queue);
+	free(s.heap.a);
+	if (s.list != NULL)
+		for (size_t c = 0; c < g->nc; c++)
+			free(s.list[c]);
+	free(s.list);
+	free(s.nlist);
+	return rv;
+}
+
+int
+udc_disclose_suppress(struct udc_table *t, unsigned min_cell, struct udc_disclosure_report *rep)
+{
+	struct graph g;
+	size_t nprimary = 0;
+	int rv;
+
+	/* First without touching a zero, so the attacker's bound stays "a
+	 * suppressed entry is >= 1" and is protected against.  Where that
+	 * cannot protect some entry (a row or column whose other entries are
+	 * all zero), start again allowing zeros: the bound is then only >= 0,
+	 * which the caller must state with the release (rep->zeros > 0). */
+	if ((rv = graph_load(&g, t, min_cell, &nprimary)) != 0)
+		goto out;
+	g.lb = 1;
+	if ((rv = secondary(&g)) == UDC_EREFUSED) {
+		graph_free(&g);
+		if ((rv = graph_load(&g, t, min_cell, &nprimary)) != 0)
+			goto out;
+		g.lb = 0;
+		rv = secondary(&g);
+		/* The bound >= 0 is the attacker's only if a zero really is
+		 * among the suppressed; without one, >= 1 holds and pins what
+		 * the first attempt could not protect.  Fail closed. */
+		if (rv == 0 && g.nzeros == 0)
+			rv = UDC_EREFUSED;
+	}
+	/* Stored even on failure so that the caller can see the pattern; the
+	 * header says such a table must not be released. */
+	graph_store(&g, t);
+	if (rep != NULL) {
+		rep->primary = nprimary;
+		rep->secondary = g.nsecondary;
+		rep->zeros = g.nzeros;
+	}
+out:
+	graph_free(&g);
+	return rv;
+}
+
+/* Uniform in [0, n), n > 0, by rejection from 64-bit draws. */
+static uint64_t
+uniform64(uint64_t n)
+{
+	uint64_t min, x;
+
+	if (n <= UINT32_MAX)
+		return udc_random_uniform((uint32_t)n);
+	min = (uint64_t)(-n) % n;
+	do {
+		udc_random_buf(&x, sizeof(x));
+	} while (x < min);
+	return x % n;
+}
+
+/*
+ * Unbiased random rounding: x = q * base + m goes up with probability
+ * m / base and down otherwise, so E[rounded] = x.  Conventional rounding
+ * would be biased on small counts and map each released value to a fixed
+ * interval of true ones; its sums would drift by up to base / 2 per entry in
+ * one direction.  With random rounding the sum of k rounded entries differs
+ * from the true sum by less than k * base and is unbiased.  Repeating a
+ * release to average the rounding away is stopped by the release store.
+ */
+void
+udc_disclose_round(struct udc_table *t, unsigned base)
+{
+	size_t ncells = t->ngroups * t->ncats;
+
+	if (base < 2)
+		return;
+	for (size_t k = 0; k < ncells + t->ngroups + t->ncats; k++) {
+		uint64_t *x;
+		uint64_t m;
+
+		if (k < ncells) {
+			if (t->cell_supp[k])
+				continue;
+			x = &t->cells[k];
+		} else if (k < ncells + t->ngroups) {
+			if (t->g_supp[k - ncells])
+				continue;
+			x = &t->g_unlinked[k - ncells];
+		} else {
+			if (t->c_supp[k - ncells - t->ngroups])
+				continue;
+			x = &t->c_unlinked[k - ncells - t->ngroups];
+		}
+		m = *x % base;
+		*x -= m;
+		if (m > 0 && udc_random_uniform(base) < m)
+			*x += base;
+	}
+}
+
+/* BEGIN integer-only sampler.  The test greps this region: Mironov (2012)
+ * showed that sampling with rounded reals leaks through the low bits of
+ * the result, so nothing between here and the END marker may use a real
+ * type. */
+
+/* 1 with probability p / q (p <= q, q > 0). */
+static int
+bern_ratio(uint64_t p, uint64_t q)
+{
+	return uniform64(q) < p;
+}
+
+/* 1 with probability exp(-x / y), 0 <= x <= y (Canonne, Kamath, Steinke
+ * 2020, Algorithm 1: K is the first index where Bernoulli(x / (y K)) fails,
+ * and P(K odd) = exp(-x / y)). */
+static int
+bern_exp_small(uint64_t x, uint64_t y)
+{
+	uint64_t k = 1;
+
+	/* y * k stays far below 2^64: y < 2^32 and P(k > 20) < 1 / 20!. */
+	while (k < UINT32_MAX && bern_ratio(x, y * k))
+		k++;
+	return (int)(k & 1);
+}
+
+/* 1 with probability exp(-x / y), any x >= 0, y > 0. */
+static int
+bern_exp(uint64_t x, uint64_t y)
+{
+	for (uint64_t i = 0; i < x / y; i++)
+		if (!bern_exp_small(1, 1))
+			return 0;
+	return bern_exp_small(x % y, y);
+}
+
+int
+udc_discrete_laplace(uint32_t num, uint32_t den, int64_t *z)
+{
+	/* CKS Algorithm 2 with scale den / num: X = U + den * V is geometric
+	 * with parameter exp(-1 / den), Y = X / num then geometric with
+	 * exp(-num / den), and the sign B with the "-0" case rejected makes
+	 * P(Y = y) proportional to exp(-|y| num / den). */
+	if (num == 0 || den == 0)
+		return UDC_EINVAL;
+	for (;;) {
+		uint64_t u = udc_random_uniform(den), v = 0, x, y;
+		int b;
+
+		if (!bern_exp(u, den))
+			continue;
+		while (bern_exp(1, 1))
+			v++;
+		x = u + (uint64_t)den * v;
+		y = x / num;
+		b = (int)udc_random_uniform(2);
+		if (b && y == 0)
+			continue;
+		*z = b ? -(int64_t)y : (int64_t)y;
+		return 0;
+	}
+}
+
+/* END integer-only sampler. */
+
+static void
+add_noise(uint64_t *x, int64_t n)
+{
+	/* Clamping is post-processing: it costs no privacy and keeps counts
+	 * counts. */
+	if (n < 0 && (uint64_t)(-n) > *x)
+		*x = 0;
+	else
+		*x += (uint64_t)n;
+}
+
+int
+udc_disclose_noise(struct udc_table *t, uint32_t num, uint32_t den)
+{
+	size_t ncells = t->ngroups * t->ncats;
+	int64_t n;
+	int rv;
+
+	if (num == 0 || den == 0)
+		return UDC_EINVAL;
+	/* Every released entry, zeros included: a zero left exact would tell
+	 * the reader which entries are empty. */
+	for (size_t k = 0; k < ncells; k++) {
+		if (t->cell_supp[k])
+			continue;
+		if ((rv = udc_discrete_laplace(num, den, &n)) != 0)
+			return rv;
+		add_noise(&t->cells[k], n);
+	}
+	for (size_t k = 0; k < t->ngroups; k++) {
+		if (t->g_supp[k])
+			continue;
+		if ((rv = udc_discrete_laplace(num, den, &n)) != 0)
+			return rv;
+		add_noise(&t->g_unlinked[k], n);
+	}
+	for (size_t k = 0; k < t->ncats; k++) {
+		if (t->c_supp[k])
+			continue;
+		if ((rv = udc_discrete_laplace(num, den, &n)) != 0)
+			return rv;
+		add_noise(&t->c_unlinked[k], n);
+	}
+	return 0;
+}
+
+static uint64_t
+gcd64(uint64_t a, uint64_t b)
+{
+	while (b != 0) {
+		uint64_t r = a % b;
+
+		a = b;
+		b = r;
+	}
+	return a;
+}
+
+/* a + b reduced; UDC_ELIMIT if it does not fit. */
+static int
+rat_add(struct udc_rational a, struct udc_rational b, struct udc_rational *sum)
+{
+	unsigned __int128 n = (unsigned __int128)a.num * b.den + (unsigned __int128)b.num * a.den;
+	unsigned __int128 d = (unsigned __int128)a.den * b.den;
+	unsigned __int128 x = n, y = d;
+
+	while (y != 0) {
+		unsigned __int128 r = x % y;
+
+		x = y;
+		y = r;
+	}
+	if (x > 1) {
+		n /= x;
+		d /= x;
+	}
+	if (n > UINT64_MAX || d > UINT64_MAX)
+		return UDC_ELIMIT;
+	sum->num = (uint64_t)n;
+	sum->den = (uint64_t)d;
+	return 0;
+}
+
+static int
+rat_le(struct udc_rational a, struct udc_rational b)
+{
+	return (unsigned __int128)a.num * b.den <= (unsigned __int128)b.num * a.den;
+}
+
+int
+udc_disclose(struct udc_table *t, const struct udc_disclosure_params *p,
+    struct udc_disclosure_report *rep)
+{
+	struct udc_disclosure_report r = { 0 };
+	struct udc_ledger *l = NULL;
+	int rv;
+
+	r.charged.den = 1;
+	if (p->eps_num > 0 && (p->eps_den == 0 || p->ledger_path == NULL || p->budget.den == 0)) {
+		rv = UDC_EINVAL;
+		goto out;
+	}
+	/* Suppression decides on the true counts: the CBS rule is about how
+	 * many persons a cell holds, not about a noisy figure. */
+	if ((rv = udc_disclose_suppress(t, p->min_cell, &r)) != 0)
+		goto out;
+	if (p->eps_num > 0) {
+		/* One person sits in one cell or margin per list; dropping a
+		 * linked person from one list moves them from a cell to a margin:
+		 * L1 sensitivity 2, so the release costs 2 * eps.  The charge is
+		 * written before any noise is drawn: a crash then wastes budget
+		 * but never spends it unrecorded. */
+		struct udc_rational cost = { 2 * (uint64_t)p->eps_num, p->eps_den };
+		uint64_t d = gcd64(cost.num, cost.den);
+
+		cost.num /= d;
+		cost.den /= d;
+		if ((rv = udc_ledger_open(&l, p->ledger_path)) != 0 ||
+		    (rv = udc_ledger_spend(l, p->population, p->spec_hash, cost, p->budget)) != 0)
+			goto out;
+		r.charged = cost;
+		if ((rv = udc_disclose_noise(t, p->eps_num, p->eps_den)) != 0)
+			goto out;
+	}
+	udc_disclose_round(t, p->round_base);
+	rv = 0;
+out:
+	udc_ledger_close(l);
+	if (rep != NULL)
+		*rep = r;
+	return rv;
+}
+
+/* Files: text, a version line, records, and "end <sha256 of everything
+ * before>" so that a torn or edited file is detected, not read as less. */
+
+static void
+hex32(const uint8_t b[32], char out[65])
+{
+	sodium_bin2hex(out, 65, b, 32);
+}
+
+static int
+unhex32(const char *s, uint8_t b[32])
+{
+	size_t n = 0;
+
+	if (strlen(s) != 64 || sodium_hex2bin(b, 32, s, 64, NULL, &n, NULL) != 0 || n != 32)
+		return UDC_EPARSE;
+	return 0;
+}
+
+struct sbuf {
+	char *p;
+	size_t n, cap;
+	int err;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (b->err)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->n;
+
+		va_start(ap, fmt);
+		k = vsnprintf(b->p ? b->p + b->n : NULL, room, fmt, ap);
+		va_end(ap);
+		if (k < 0) {
+			b->err = UDC_EINVAL;
+			return;
+		}
+		if ((size_t)k < room) {
+			b->n += (size_t)k;
+			return;
+		}
+		size_t ncap = b->cap ? 2 * b->cap : 4096;
+		while (ncap - b->n <= (size_t)k)
+			ncap *= 2;
+		char *np = realloc(b->p, ncap);
+		if (np == NULL) {
+			b->err = UDC_ENOMEM;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+}
+
+/* Appends the trailer line. */
+static void
+sb_seal(struct sbuf *b)
+{
+	uint8_t h[32];
+	char hex[65];
+
+	if (b->err)
+		return;
+	crypto_hash_sha256(h, (const unsigned char *)b->p, b->n);
+	hex32(h, hex);
+	sb_printf(b, "end %s\n", hex);
+}
+
+/* Checks the trailer and cuts it off (text becomes the body). */
+static int
+check_seal(char *text, size_t len)
+{
+	uint8_t h[32], want[32];
+	char *last;
+
+	if (len < 70 || text[len - 1] != '\n' || memchr(text, '\0', len) != NULL)
+		return UDC_EPARSE;
+	text[len - 1] = '\0';
+	if ((last = strrchr(text, '\n')) == NULL)
+		return UDC_EPARSE;
+	last++;
+	if (strncmp(last, "end ", 4) != 0 || unhex32(last + 4, want) != 0)
+		return UDC_EPARSE;
+	crypto_hash_sha256(h, (const unsigned char *)text, (size_t)(last - text));
+	if (sodium_memcmp(h, want, 32) != 0)
+		return UDC_EPARSE;
+	*last = '\0';
+	return 0;
+}
+
+/* Splits path into directory and base name for udc_store_write. */
+static int
+write_atomic(const char *path, const char *data, size_t len)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return udc_store_write(".", path, data, len);
+	if ((size_t)(slash - path) >= sizeof(dir))
+		return UDC_EINVAL;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return udc_store_write(slash == path ? "/" : dir, slash + 1, data, len);
+}
+
+static int
+read_file(const char *path, char **data, size_t *len)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return udc_store_read(".", path, (size_t)1 << 30, data, len);
+	if ((size_t)(slash - path) >= sizeof(dir))
+		return UDC_EINVAL;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return udc_store_read(slash == path ? "" : dir, slash + 1, (size_t)1 << 30, data, len);
+}
+
+/* A decimal uint64 token; UDC_EPARSE unless the whole token is digits. */
+static int
+parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return UDC_EPARSE;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return UDC_EPARSE;
+	return 0;
+}
+
+struct ledger_ent {
+	uint8_t pop[32], spec[32];
+	struct udc_rational spent;
+};
+
+struct udc_ledger {
+	char *path;
+	struct ledger_ent *e;
+	size_t n;
+};
+
+void
+udc_ledger_close(struct udc_ledger *l)
+{
+	if (l == NULL)
+		return;
+	free(l->path);
+	free(l->e);
+	free(l);
+}
+
+int
+udc_ledger_open(struct udc_ledger **out, const char *path)
+{
+	struct udc_ledger *l = NULL;
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	int rv;
+
+	*out = NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL || (l->path = strdup(path)) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	rv = read_file(path, &text, &len);
+	if (rv == UDC_ENOTFOUND) {
+		/* Only a missing file is a fresh ledger. */
+		*out = l;
+		l = NULL;
+		rv = 0;
+		goto out;
+	}
+	if (rv != 0 || (rv = check_seal(text, len)) != 0)
+		goto out;
+	rv = UDC_EPARSE;
+	line = strtok_r(text, "\n", &save);
+	if (line == NULL || strcmp(line, "udc-ledger 1") != 0)
+		goto out;
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		char a[80], b[80], c[32], d[32], extra;
+		struct ledger_ent ent;
+		struct ledger_ent *ne;
+
+		if (sscanf(line, "%79s %79s %31s %31s %c", a, b, c, d, &extra) != 4 ||
+		    unhex32(a, ent.pop) != 0 || unhex32(b, ent.spec) != 0 ||
+		    parse_u64(c, &ent.spent.num) != 0 || parse_u64(d, &ent.spent.den) != 0 ||
+		    ent.spent.den == 0)
+			goto out;
+		if ((ne = realloc(l->e, (l->n + 1) * sizeof(*ne))) == NULL) {
+			rv = UDC_ENOMEM;
+			goto out;
+		}
+		l->e = ne;
+		l->e[l->n++] = ent;
+	}
+	*out = l;
+	l = NULL;
+	rv = 0;
+out:
+	free(text);
+	udc_ledger_close(l);
+	return rv;
+}
+
+static struct ledger_ent *
+ledger_find(const struct udc_ledger *l, const uint8_t pop[32], const uint8_t spec[32])
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (memcmp(l->e[i].pop, pop, 32) == 0 && memcmp(l->e[i].spec, spec, 32) == 0)
+			return &l->e[i];
+	return NULL;
+}
+
+void
+udc_ledger_spent(const struct udc_ledger *l, const uint8_t population[32],
+    const uint8_t spec_hash[32], struct udc_rational *spent)
+{
+	const struct ledger_ent *e = ledger_find(l, population, spec_hash);
+
+	spent->num = e ? e->spent.num : 0;
+	spent->den = e ? e->spent.den : 1;
+}
+
+static int
+ledger_write(const struct udc_ledger *l)
+{
+	struct sbuf b = { 0 };
+	char h1[65], h2[65];
+	int rv;
+
+	sb_printf(&b, "udc-ledger 1\n");
+	for (size_t i = 0; i < l->n; i++) {
+		hex32(l->e[i].pop, h1);
+		hex32(l->e[i].spec, h2);
+		sb_printf(&b, "%s %s %" PRIu64 " %" PRIu64 "\n", h1, h2, l->e[i].spent.num,
+		    l->e[i].spent.den);
+	}
+	sb_seal(&b);
+	rv = b.err ? b.err : write_atomic(l->path, b.p, b.n);
+	free(b.p);
+	return rv;
+}
+
+int
+udc_ledger_spend(struct udc_ledger *l, const uint8_t population[32], const uint8_t spec_hash[32],
+    struct udc_rational cost, struct udc_rational budget)
+{
+	struct ledger_ent *e, *ne;
+	struct udc_rational sum, old;
+	int added = 0, rv;
+
+	if (cost.den == 0 || budget.den == 0)
+		return UDC_EINVAL;
+	if ((e = ledger_find(l, population, spec_hash)) == NULL) {
+		if ((ne = realloc(l->e, (l->n + 1) * sizeof(*ne))) == NULL)
+			return UDC_ENOMEM;
+		l->e = ne;
+		e = &l->e[l->n++];
+		memcpy(e->pop, population, 32);
+		memcpy(e->spec, spec_hash, 32);
+		e->spent.num = 0;
+		e->spent.den = 1;
+		added = 1;
+	}
+	old = e->spent;
+	if ((rv = rat_add(old, cost, &sum)) != 0)
+		goto out;
+	if (!rat_le(sum, budget)) {
+		rv = UDC_EREFUSED;
+		goto out;
+	}
+	e->spent = sum;
+	if ((rv = ledger_write(l)) != 0)
+		e->spent = old;
+out:
+	if (rv != 0 && added)
+		l->n--;
+	return rv;
+}
+
+struct release {
+	uint8_t pop[32];
+	uint64_t size;
+	struct udc_table *t;
+};
+
+struct udc_releases {
+	char *dir;
+	/* The spec whose file is loaded; reloaded when another is asked for. */
+	uint8_t spec[32];
+	int loaded;
+	struct release *r;
+	size_t n;
+};
+
+static void
+releases_clear(struct udc_releases *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		udc_table_free(r->r[i].t);
+	free(r->r);
+	r->r = NULL;
+	r->n = 0;
+	r->loaded = 0;
+}
+
+void
+udc_releases_close(struct udc_releases *r)
+{
+	if (r == NULL)
+		return;
+	releases_clear(r);
+	free(r->dir);
+	free(r);
+}
+
+int
+udc_releases_open(struct udc_releases **out, const char *dir)
+{
+	struct udc_releases *r;
+	struct stat st;
+
+	*out = NULL;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return UDC_ENOTFOUND;
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->dir = strdup(dir)) == NULL) {
+		free(r);
+		return UDC_ENOMEM;
+	}
+	*out = r;
+	return 0;
+}
+
+static void
+rel_name(const uint8_t spec[32], char out[80])
+{
+	char hex[65];
+
+	hex32(spec, hex);
+	snprintf(out, 80, "%s.releases", hex);
+}
+
+/* One entry token: a count or "*" for suppressed. */
+static int
+parse_entry(char **save, uint64_t *v, uint8_t *s)
+{
+	char *tok = strtok_r(NULL, " \n", save);
+
+	if (tok == NULL)
+		return UDC_EPARSE;
+	if (strcmp(tok, "*") == 0) {
+		*v = 0;
+		*s = 1;
+		return 0;
+	}
+	*s = 0;
+	return parse_u64(tok, v);
+}
+
+static int
+releases_load(struct udc_releases *r, const uint8_t spec[32])
+{
+	char name[80], *text = NULL, *save = NULL, *tok;
+	size_t len = 0;
+	struct udc_table *t = NULL;
+	int rv;
+
+	if (r->loaded && memcmp(r->spec, spec, 32) == 0)
+		return 0;
+	releases_clear(r);
+	rel_name(spec, name);
+	rv = udc_store_read(r->dir, name, (size_t)1 << 30, &text, &len);
+	if (rv == UDC_ENOTFOUND) {
+		rv = 0;
+		goto done;
+	}
+	if (rv != 0 || (rv = check_seal(text, len)) != 0)
+		goto out;
+	rv = UDC_EPARSE;
+	if ((tok = strtok_r(text, "\n", &save)) == NULL || strcmp(tok, "udc-releases 1") != 0)
+		goto out;
+	/* From here the body is a stream of space-separated tokens. */
+	while ((tok = strtok_r(NULL, " \n", &save)) != NULL) {
+		uint64_t size, ng, nk;
+		uint8_t pop[32];
+		struct release *nr;
+		char *a, *b, *c, *d;
+
+		if (strcmp(tok, "release") != 0 || (a = strtok_r(NULL, " \n", &save)) == NULL ||
+		    (b = strtok_r(NULL, " \n", &save)) == NULL ||
+		    (c = strtok_r(NULL, " \n", &save)) == NULL ||
+		    (d = strtok_r(NULL, " \n", &save)) == NULL || unhex32(a, pop) != 0 ||
+		    parse_u64(b, &size) != 0 || parse_u64(c, &ng) != 0 || parse_u64(d, &nk) != 0 ||
+		    ng == 0 || nk == 0 || ng > 65536 || nk > 65536 || ng * nk > ((size_t)1 << 26))
+			goto out;
+		if ((rv = udc_table_new(&t, (size_t)ng, (size_t)nk)) != 0)
+			goto out;
+		rv = UDC_EPARSE;
+		for (size_t k = 0; k < ng; k++) {
+			for (size_t c2 = 0; c2 < nk; c2++)
+				if (parse_entry(&save, &t->cells[k * nk + c2],
+				        &t->cell_supp[k * nk + c2]) != 0)
+					goto out;
+			if (parse_entry(&save, &t->g_unlinked[k], &t->g_supp[k]) != 0)
+				goto out;
+		}
+		for (size_t k = 0; k < nk; k++)
+			if (parse_entry(&save, &t->c_unlinked[k], &t->c_supp[k]) != 0)
+				goto out;
+		if ((nr = realloc(r->r, (r->n + 1) * sizeof(*nr))) == NULL) {
+			rv = UDC_ENOMEM;
+			goto out;
+		}
+		r->r = nr;
+		memcpy(r->r[r->n].pop, pop, 32);
+		r->r[r->n].size = size;
+		r->r[r->n].t = t;
+		r->n++;
+		t = NULL;
+	}
+done:
+	memcpy(r->spec, spec, 32);
+	r->loaded = 1;
+	rv = 0;
+out:
+	if (rv != 0)
+		releases_clear(r);
+	udc_table_free(t);
+	free(text);
+	return rv;
+}
+
+static int
+table_copy(const struct udc_table *src, struct udc_table **out)
+{
+	struct udc_table *t;
+	size_t n = src->ngroups * src->ncats;
+	int rv;
+
+	if ((rv = udc_table_new(&t, src->ngroups, src->ncats)) != 0)
+		return rv;
+	memcpy(t->cells, src->cells, n * sizeof(*t->cells));
+	memcpy(t->cell_supp, src->cell_supp, n);
+	memcpy(t->g_unlinked, src->g_unlinked, src->ngroups * sizeof(*t->g_unlinked));
+	memcpy(t->g_supp, src->g_supp, src->ngroups);
+	memcpy(t->c_unlinked, src->c_unlinked, src->ncats * sizeof(*t->c_unlinked));
+	memcpy(t->c_supp, src->c_supp, src->ncats);
+	*out = t;
+	return 0;
+}
+
+int
+udc_releases_lookup(struct udc_releases *r, const uint8_t spec_hash[32],
+    const uint8_t population[32], struct udc_table **out)
+{
+	int rv;
+
+	*out = NULL;
+	if ((rv = releases_load(r, spec_hash)) != 0)
+		return rv;
+	for (size_t i = 0; i < r->n; i++)
+		if (memcmp(r->r[i].pop, population, 32) == 0)
+			return table_copy(r->r[i].t, out);
+	return UDC_ENOTFOUND;
+}
+
+int
+udc_releases_check(struct udc_releases *r, const uint8_t spec_hash[32],
+    const uint8_t population[32], uint64_t size, uint64_t symdiff, unsigned min_cell, char *why,
+    size_t whylen)
+{
+	int rv;
+
+	if (whylen > 0)
+		why[0] = '\0';
+	if ((rv = releases_load(r, spec_hash)) != 0)
+		return rv;
+	for (size_t i = 0; i < r->n; i++) {
+		uint64_t d, old = r->r[i].size;
+		char hex[65];
+
+		if (memcmp(r->r[i].pop, population, 32) == 0)
+			continue;
+		/* Two releases of the same spec on populations that differ by a
+		 * few persons give those persons' cells by subtraction. */
+		d = symdiff != UDC_SYMDIFF_UNKNOWN ? symdiff : (size > old ? size - old : old - size);
+		if (d < min_cell) {
+			hex32(r->r[i].pop, hex);
+			if (whylen > 0)
+				snprintf(why, whylen,
+				    "population differs by %" PRIu64 "%s persons from the one of an "
+				    "earlier release of this spec (population %.16s..., %" PRIu64
+				    " persons), fewer than min_cell %u: the difference of the two "
+				    "tables would show those persons",
+				    d, symdiff == UDC_SYMDIFF_UNKNOWN ? " or more (by size only)" : "",
+				    hex, old, min_cell);
+			return UDC_EREFUSED;
+		}
+	}
+	return 0;
+}
+
+static void
+put_entry(struct sbuf *b, uint64_t v, uint8_t s)
+{
+	if (s)
+		sb_printf(b, " *");
+	else
+		sb_printf(b, " %" PRIu64, v);
+}
+
+int
+udc_releases_record(struct udc_releases *r, const uint8_t spec_hash[32],
+    const uint8_t population[32], uint64_t size, const struct udc_table *t)
+{
+	struct sbuf b = { 0 };
+	struct release *nr;
+	struct udc_table *copy = NULL;
+	char name[80], hex[65];
+	int rv;
+
+	if ((rv = releases_load(r, spec_hash)) != 0)
+		goto out;
+	for (size_t i = 0; i < r->n; i++)
+		if (memcmp(r->r[i].pop, population, 32) == 0) {
+			rv = UDC_EEXIST;
+			goto out;
+		}
+	if ((rv = table_copy(t, &copy)) != 0)
+		goto out;
+	if ((nr = realloc(r->r, (r->n + 1) * sizeof(*nr))) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	r->r = nr;
+	memcpy(r->r[r->n].pop, population, 32);
+	r->r[r->n].size = size;
+	r->r[r->n].t = copy;
+	r->n++;
+	copy = NULL;
+
+	sb_printf(&b, "udc-releases 1\n");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct udc_table *u = r->r[i].t;
+
+		hex32(r->r[i].pop, hex);
+		sb_printf(&b, "release %s %" PRIu64 " %zu %zu\n", hex, r->r[i].size, u->ngroups,
+		    u->ncats);
+		for (size_t g = 0; g < u->ngroups; g++) {
+			for (size_t c = 0; c < u->ncats; c++)
+				put_entry(&b, u->cells[g * u->ncats + c], u->cell_supp[g * u->ncats + c]);
+			put_entry(&b, u->g_unlinked[g], u->g_supp[g]);
+			sb_printf(&b, "\n");
+		}
+		for (size_t c = 0; c < u->ncats; c++)
+			put_entry(&b, u->c_unlinked[c], u->c_supp[c]);
+		sb_printf(&b, "\n");
+	}
+	sb_seal(&b);
+	rel_name(spec_hash, name);
+	if ((rv = b.err) != 0 || (rv = udc_store_write(r->dir, name, b.p, b.n)) != 0) {
+		/* Memory and disk must agree: forget what was not written. */
+		releases_clear(r);
+		goto out;
+	}
+out:
+	udc_table_free(copy);
+	free(b.p);
+	return rv;
+}

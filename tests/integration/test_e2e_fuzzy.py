@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""End-to-end fuzzy and combined rounds on generated data with realistic
+errors.  Both sides get a label derived from truth_id (truth_id mod K), so
+correct links land on the diagonal of the released table: the test reads
+precision and recall off the table, without either node seeing the truth.
+
+  test_e2e_fuzzy.py fuzzy       CLKs only
+  test_e2e_fuzzy.py combined    exact keys first, then CLKs
+  test_e2e_fuzzy.py balanced    fuzzy with balanced filters
+"""
+import csv
+import io
+import json
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+K = 40
+PERSONS = int(os.environ.get("UDC_FUZZY_PERSONS", "3000"))
+
+
+def add_truth_label(src, dst):
+    """Copy src adding column t = truth_id mod K; returns the truth ids."""
+    ids = []
+    with open(src, newline="", encoding="utf-8") as f, open(dst, "w", newline="", encoding="utf-8") as g:
+        r = csv.DictReader(f)
+        w = csv.DictWriter(g, fieldnames=r.fieldnames + ["t"])
+        w.writeheader()
+        for row in r:
+            row["t"] = str(int(row["truth_id"]) % K)
+            ids.append(int(row["truth_id"]))
+            w.writerow(row)
+    return ids
+
+
+def main():
+    variant = sys.argv[1] if len(sys.argv) > 1 else "fuzzy"
+    T = harness.Checks()
+    work = harness.tempfile.mkdtemp(prefix="udc-fz-")
+    g0, c0 = harness.gen_population(work, PERSONS, 424242)
+    gcsv, ccsv = os.path.join(work, "g.csv"), os.path.join(work, "c.csv")
+    gids, cids = add_truth_label(g0, gcsv), add_truth_label(c0, ccsv)
+    # True pairs: persons on both lists (a duplicated row counts once).
+    true_pairs = len(set(gids) & set(cids))
+    shutil.copy(os.path.join(harness.SRC, "docs", "examples", "denhaag-clk-schema.json"),
+                os.path.join(work, "schema.json"))
+    vals = [str(i) for i in range(K)]
+    mode = "fuzzy" if variant in ("fuzzy", "balanced") else "combined"
+    keys = [] if mode == "fuzzy" else ["bsn", "surname+birth_date+postcode"]
+    fz = {"schema": "schema.json"}
+    if variant == "balanced":
+        fz["balance"] = "yes"
+    spec = harness.write_spec(os.path.join(work, "spec.ini"), keys, min_cell=0, name="fz-" + variant,
+                              gemeente={"tg": vals}, cbs={"tc": vals}, mode=mode, fuzzy=fz)
+    with harness.Cluster(gcsv, ccsv, gemeente_labels={"tg": "t"}, cbs_labels={"tc": "t"}) as cl:
+        cl.start()
+        cl.approve(spec)
+        rid, _ = cl.run_round(spec)
+        doc = json.loads(cl.gemeente.ctl("round", "result", rid, "--format", "json").stdout)
+        meta = doc["metadata"]
+        diag = off = 0
+        for e in doc["linked"]:
+            if e["gemeente"]["tg"] == e["cbs"]["tc"]:
+                diag += e["count"]
+            else:
+                off += e["count"]
+        links = diag + off
+        # A wrong link lands on the diagonal with probability 1/K.
+        wrong = off * K / (K - 1)
+        precision = 1 - wrong / links if links else 0
+        recall = (links - wrong) / true_pairs
+        print("links %d (diagonal %d, off %d), true pairs %d: precision %.4f recall %.4f"
+              % (links, diag, off, true_pairs, precision, recall))
+        print(json.dumps(meta.get("fuzzy"), indent=1))
+        print("exact links per key:", [(k["key"], k["links"]) for k in meta["links_per_key"]])
+        T.check(meta["mode"] == mode, "metadata says mode %s" % mode)
+        T.check(precision >= 0.95, "precision %.4f >= 0.95" % precision)
+        T.check(recall >= 0.95, "recall %.4f >= 0.95" % recall)
+        fzm = meta["fuzzy"]
+        T.check(sum(b["links"] for b in fzm["links_per_similarity_band"]) == fzm["links"],
+                "the similarity bands add up to the fuzzy links")
+        T.check(meta["links_total"] == links, "links_total %d equals the table's links %d" % (meta["links_total"], links))
+        if mode == "combined":
+            T.check(meta["links_per_key"][0]["links"] > 0 and fzm["links"] > 0,
+                    "combined: both exact and fuzzy links")
+        # Margins: every record on exactly one side of the table.
+        gonly = sum(e["count"] for e in doc["gemeente_only"])
+        conly = sum(e["count"] for e in doc["cbs_only"])
+        T.check(links + gonly == meta["gemeente_input"]["records_used"],
+                "gemeente records: linked + gemeente_only = used (%d + %d = %d)"
+                % (links, gonly, meta["gemeente_input"]["records_used"]))
+        T.check(links + conly == meta["cbs_input"]["records_used"],
+                "CBS records: linked + cbs_only = used (%d + %d = %d)"
+                % (links, conly, meta["cbs_input"]["records_used"]))
+        cl.stop()
+    shutil.rmtree(work, ignore_errors=True)
+    T.finish()
+
+
+if __name__ == "__main__":
+    main()
