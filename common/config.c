@@ -67,6 +67,9 @@ static const struct cfg_key cfg_keys[] = {
     {"node", "log_level", CT_LOGLEVEL, UDC_LOG_INFO, 0, 0, OFF(log_level)},
     {"node", "log_target", CT_LOGTARGET, 0, 0, 0, OFF(use_syslog)},
     {"node", "workers", CT_INT, 0, 0, 256, OFF(workers)},
+    {"node", "signing_key", CT_PATH, 0, 0, 0, OFF(signing_key)},
+    {"node", "audit_log", CT_PATH, 0, 0, 0, OFF(audit_log)},
+    {"node", "audit_checkpoint", CT_INT, 32, 1, 100000, OFF(audit_checkpoint)},
     {"peer", "listen", CT_URL, 0, 0, 0, OFF(peer_listen)},
     {"peer", "connect", CT_URL, 0, 0, 0, OFF(peer_connect)},
     {"peer", "server_name", CT_STR, 0, 0, 0, OFF(server_name)},
@@ -75,6 +78,7 @@ static const struct cfg_key cfg_keys[] = {
     {"peer", "max_message", CT_SIZE, 4 << 20, 64 << 10, 64 << 20, OFF(max_message)},
     {"peer", "chunk_records", CT_SIZE, 4096, 16, 65536, OFF(chunk_records)},
     {"peer", "session_idle", CT_INT, 300, 10, 86400, OFF(session_idle_s)},
+    {"peer", "public_key", CT_PATH, 0, 0, 0, OFF(peer_public_key)},
     {"tls", "ca_file", CT_PATH, 0, 0, 0, OFF(ca_file)},
     {"tls", "cert_file", CT_PATH, 0, 0, 0, OFF(cert_file)},
     {"tls", "key_file", CT_PATH, 0, 0, 0, OFF(key_file)},
@@ -414,8 +418,9 @@ cfg_finish(struct cfg_ctx *c, char *err, size_t errlen)
 	static const struct {
 		const char *section, *key;
 	} required[] = {
-	    {"node", "state_dir"}, {"node", "control_socket"}, {"tls", "ca_file"},
-	    {"tls", "cert_file"},  {"tls", "key_file"},        {"input", "file"},
+	    {"node", "state_dir"}, {"node", "control_socket"}, {"node", "signing_key"},
+	    {"peer", "public_key"}, {"tls", "ca_file"},        {"tls", "cert_file"},
+	    {"tls", "key_file"},   {"input", "file"},
 	};
 	int f;
 
@@ -463,6 +468,14 @@ cfg_finish(struct cfg_ctx *c, char *err, size_t errlen)
 	    (cfg->name = strdup(cfg->role == UDC_ROLE_CBS ? "cbs" : "gemeente")) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", cfg->path);
 		return UDC_ENOMEM;
+	}
+	if (cfg->audit_log == NULL) {
+		size_t n = strlen(cfg->state_dir) + sizeof("/audit.log");
+		if ((cfg->audit_log = malloc(n)) == NULL) {
+			snprintf(err, errlen, "%s: out of memory", cfg->path);
+			return UDC_ENOMEM;
+		}
+		snprintf(cfg->audit_log, n, "%s/audit.log", cfg->state_dir);
 	}
 	return 0;
 }
@@ -613,6 +626,9 @@ udc_config_free(struct udc_config *cfg)
 	free(cfg->cert_file);
 	free(cfg->key_file);
 	free(cfg->input_file);
+	free(cfg->signing_key);
+	free(cfg->audit_log);
+	free(cfg->peer_public_key);
 	for (int f = 0; f < UDC_NFIELDS; f++)
 		free(cfg->columns[f]);
 	for (size_t i = 0; i < cfg->nlabels; i++) {

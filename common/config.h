@@ -26,6 +26,9 @@ struct udc_config {
 	int log_level;         /* [node] log_level (UDC_LOG_*) default info */
 	int use_syslog;        /* [node] log_target = stderr | syslog */
 	int workers;           /* [node] workers: crypto threads, 0 = all cores (default 0, max 256) */
+	char *signing_key;     /* [node] signing_key: this node's Ed25519 key (udc-keygen), mode 0600 */
+	char *audit_log;       /* [node] audit_log (default STATE/audit.log) */
+	int audit_checkpoint;  /* [node] audit_checkpoint: signed checkpoint every N entries (default 32) */
 
 	char *peer_listen;     /* [peer] listen  (cbs), e.g. tls+tcp://0.0.0.0:7440 */
 	char *peer_connect;    /* [peer] connect (gemeente) */
@@ -35,6 +38,7 @@ struct udc_config {
 	size_t max_message;    /* [peer] max_message bytes (default 4 MiB, 64 KiB..64 MiB) */
 	size_t chunk_records;  /* [peer] chunk_records (default 4096, 16..65536) */
 	int session_idle_s;    /* [peer] session_idle (seconds; default 300): CBS drops idle rounds */
+	char *peer_public_key; /* [peer] public_key: the peer node's Ed25519 public key, pinned */
 
 	char *ca_file;         /* [tls] ca_file */
 	char *cert_file;       /* [tls] cert_file */

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "err.h"
 #include "log.h"
 #include "rounds.h"
@@ -26,6 +28,7 @@
 #include "store.h"
 #include "transport.h"
 #include "workq.h"
+#include "wire.pb-c.h"
 
 #define RESULT_MAX (256u * 1024 * 1024)
 
@@ -44,6 +47,101 @@ udc_reply_error(Udcctl__Reply *rep, int status, char *buf, size_t buflen, const 
 	va_end(ap);
 	rep->status = status;
 	rep->error = buf;
+}
+
+void
+udc_transcript_init(struct udc_transcript *t)
+{
+	_Static_assert(sizeof(t->state) >= sizeof(crypto_hash_sha256_state), "transcript state");
+	crypto_hash_sha256_init((crypto_hash_sha256_state *)t->state);
+	t->last = 0;
+	t->started = 1;
+}
+
+static void
+put_len(crypto_hash_sha256_state *st, uint64_t v)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (56 - 8 * i));
+	crypto_hash_sha256_update(st, b, 8);
+}
+
+void
+udc_transcript_add(struct udc_transcript *t, uint64_t request_id, const void *req, size_t reqlen,
+    const void *rep, size_t replen)
+{
+	crypto_hash_sha256_state *st = (crypto_hash_sha256_state *)t->state;
+
+	if (!t->started || request_id <= t->last)
+		return;
+	t->last = request_id;
+	put_len(st, request_id);
+	put_len(st, reqlen);
+	crypto_hash_sha256_update(st, req, reqlen);
+	put_len(st, replen);
+	crypto_hash_sha256_update(st, rep, replen);
+}
+
+void
+udc_transcript_hash(const struct udc_transcript *t, uint8_t out[32])
+{
+	crypto_hash_sha256_state copy;
+	memcpy(&copy, t->state, sizeof(copy));
+	crypto_hash_sha256_final(&copy, out);
+}
+
+int
+udc_transcript_counts(int body_case)
+{
+	switch (body_case) {
+	case UDC__ENVELOPE__BODY_STATUS:
+	case UDC__ENVELOPE__BODY_ABORT:
+	case UDC__ENVELOPE__BODY_SEAL:
+	case UDC__ENVELOPE__BODY__NOT_SET:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+void
+udc_node_audit(struct udc_node *n, const char *type, const struct udc_audit_field *f, size_t nf)
+{
+	int rv;
+	if (n->audit == NULL)
+		return;
+	if ((rv = udc_audit_append(n->audit, type, f, nf)) != 0)
+		log_warnx("audit log %s: cannot append %s: %s", n->cfg->audit_log, type, udc_strerror(rv));
+}
+
+int
+udc_approval_load(struct udc_node *n, const char *hex, uint8_t sig[UDC_SIGN_BYTES])
+{
+	char rel[128], *buf = NULL;
+	uint8_t hash[32];
+	size_t len = 0;
+	int rv;
+
+	snprintf(rel, sizeof(rel), "approvals/%s.sig", hex);
+	if ((rv = udc_store_read(n->cfg->state_dir, rel, 1024, &buf, &len)) != 0)
+		return rv == UDC_ENOTFOUND ? UDC_ENOTFOUND : rv;
+	if (len != UDC_SIGN_BYTES || sodium_hex2bin(hash, 32, hex, 64, NULL, NULL, NULL) != 0) {
+		free(buf);
+		return UDC_ECRYPTO;
+	}
+	memcpy(sig, buf, UDC_SIGN_BYTES);
+	free(buf);
+	return udc_sign_verify(&n->self_pub, UDC_SIGN_APPROVAL, hash, 32, sig);
+}
+
+void
+udc_result_sigdata(const uint8_t round_id[16], const uint8_t spec_hash[32], const char *csv,
+    size_t csvlen, uint8_t out[80])
+{
+	memcpy(out, round_id, 16);
+	memcpy(out + 16, spec_hash, 32);
+	crypto_hash_sha256(out + 48, (const uint8_t *)csv, csvlen);
 }
 
 static void
@@ -129,8 +227,8 @@ out:
 }
 
 static void
-ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, Udcctl__Reply *rep, char *buf,
-    size_t buflen)
+ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, uint64_t uid, Udcctl__Reply *rep,
+    char *buf, size_t buflen)
 {
 	struct udc_spec *spec = NULL;
 	char err[512], hex[65];
@@ -148,20 +246,35 @@ ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, Udcctl__Reply *rep
 		snprintf(rel, sizeof(rel), "approvals/%s.schema.json", hex);
 		rv = udc_store_write(n->cfg->state_dir, rel, spec->schema_json, spec->schema_len);
 	}
+	if (rv == 0) {
+		/* The approval is this node's signature over the spec hash; the
+		 * peer checks it against its pinned copy of our key. */
+		uint8_t sig[UDC_SIGN_BYTES];
+		char rel[128];
+		if ((rv = udc_sign(n->sk, UDC_SIGN_APPROVAL, spec->hash, 32, sig)) == 0) {
+			snprintf(rel, sizeof(rel), "approvals/%s.sig", hex);
+			rv = udc_store_write(n->cfg->state_dir, rel, sig, sizeof(sig));
+		}
+	}
 	if (rv != 0 ||
 	    (rv = udc_store_approve(n->cfg->state_dir, hex, a->spec_text.data, a->spec_text.len)) != 0) {
 		udc_reply_error(rep, rv, buf, buflen, "cannot store the approval: %s", udc_strerror(rv));
 	} else {
-		snprintf(buf, buflen, "approved spec '%s' %s on node %s", spec->name, hex, n->cfg->name);
+		struct udc_audit_field f[] = { UDC_AUDIT_S("spec_hash", hex),
+			UDC_AUDIT_S("spec_name", spec->name), UDC_AUDIT_I("uid", (int64_t)uid),
+			UDC_AUDIT_S("signer", n->self_fpr) };
+		snprintf(buf, buflen, "approved spec '%s' %s on node %s (signed by key %s)", spec->name,
+		    hex, n->cfg->name, n->self_fpr);
 		rep->text = buf;
-		log_info("spec '%s' %s approved", spec->name, hex);
+		log_info("spec '%s' %s approved (uid %llu)", spec->name, hex, (unsigned long long)uid);
+		udc_node_audit(n, UDC_AUDIT_SPEC_APPROVED, f, UDC_AUDIT_NFIELDS(f));
 	}
 	udc_spec_free(spec);
 }
 
 static void
 ctl_result(struct udc_node *n, const Udcctl__RoundQuery *q, Udcctl__Reply *rep, char **owned,
-    char *buf, size_t buflen)
+    char **signer, char *buf, size_t buflen)
 {
 	struct udc_round x;
 	char rel[96];
@@ -187,20 +300,46 @@ ctl_result(struct udc_node *n, const Udcctl__RoundQuery *q, Udcctl__Reply *rep, 
 		return;
 	}
 	rep->text = *owned;
+	snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", x.id);
+	if (udc_store_read(n->cfg->state_dir, rel, 1024, signer, NULL) == 0)
+		rep->signer = *signer;
 }
 
 /* One request in, one reply out.  Unknown or malformed requests get an
  * error reply; nothing a local client sends stops the loop. */
 static void
+ctl_audit_verify(struct udc_node *n, Udcctl__Reply *rep, char *buf, size_t buflen)
+{
+	struct udc_audit_report r;
+	int rv = udc_audit_verify(n->cfg->audit_log, &n->self_pub, &r);
+
+	if (rv != 0 && rv != UDC_EPEER) {
+		udc_reply_error(rep, rv, buf, buflen, "audit log BAD: %s:%zu: %s", n->cfg->audit_log,
+		    r.line, r.reason);
+		return;
+	}
+	snprintf(buf, buflen,
+	    "audit log %s: %llu entries, head %s, %llu of %llu checkpoints verified with key %s, "
+	    "%llu peer heads%s",
+	    rv == 0 ? "OK" : "intact but the peer's history forked or went back",
+	    (unsigned long long)r.entries, r.head, (unsigned long long)r.checkpoints_verified,
+	    (unsigned long long)r.checkpoints, n->self_fpr, (unsigned long long)r.peer_heads,
+	    r.uncovered ? " (entries after the last checkpoint are not yet signed)" : "");
+	rep->text = buf;
+	if (rv != 0)
+		rep->status = rv;
+}
+
+static void
 ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *data, size_t len,
-    nng_msg **out)
+    uint64_t uid, nng_msg **out)
 {
 	Udcctl__Request *req = udcctl__request__unpack(NULL, len, data);
 	Udcctl__Reply rep = UDCCTL__REPLY__INIT;
 	Udcctl__RoundInfo one, **list = NULL, *infos = NULL;
 	struct udc_round x, *all = NULL;
 	size_t nall = 0;
-	char buf[1024], *owned = NULL;
+	char buf[1024], *owned = NULL, *signer = NULL;
 
 	if (req == NULL) {
 		udc_reply_error(&rep, UDC_EPROTO, buf, sizeof(buf), "malformed control request");
@@ -208,7 +347,7 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 	}
 	switch (req->cmd_case) {
 	case UDCCTL__REQUEST__CMD_SPEC_APPROVE:
-		ctl_approve(n, req->spec_approve, &rep, buf, sizeof(buf));
+		ctl_approve(n, req->spec_approve, uid, &rep, buf, sizeof(buf));
 		break;
 	case UDCCTL__REQUEST__CMD_ROUND_START:
 		if (ops->round_start == NULL) {
@@ -216,7 +355,7 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 			    "rounds are started at the gemeente node; this is the %s node", ops->progname);
 			break;
 		}
-		ops->round_start(n, req->round_start, &rep, buf, sizeof(buf));
+		ops->round_start(n, req->round_start, uid, &rep, buf, sizeof(buf));
 		break;
 	case UDCCTL__REQUEST__CMD_ROUND_STATUS:
 		if (udc_rounds_get(n->rounds, req->round_status->round_id, &x) != 0) {
@@ -228,7 +367,10 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 		rep.round = &one;
 		break;
 	case UDCCTL__REQUEST__CMD_ROUND_RESULT:
-		ctl_result(n, req->round_result, &rep, &owned, buf, sizeof(buf));
+		ctl_result(n, req->round_result, &rep, &owned, &signer, buf, sizeof(buf));
+		break;
+	case UDCCTL__REQUEST__CMD_AUDIT_VERIFY:
+		ctl_audit_verify(n, &rep, buf, sizeof(buf));
 		break;
 	case UDCCTL__REQUEST__CMD_ROUND_LIST:
 		if (udc_rounds_all(n->rounds, &all, &nall) != 0) {
@@ -260,6 +402,7 @@ reply: {
 		*out = NULL;
 }
 	free(owned);
+	free(signer);
 	free(list);
 	free(infos);
 	free(all);
@@ -287,7 +430,12 @@ ctl_thread(void *p)
 			log_warnx("control: receive failed: %s", nng_strerror(nrv));
 			continue;
 		}
-		ctl_serve(n, a->ops, nng_msg_body(m), nng_msg_len(m), &out);
+		/* Who asked: the uid of the control client, for the audit log. */
+		uint64_t uid = UINT64_MAX;
+		nng_pipe pipe = nng_msg_get_pipe(m);
+		if (nng_pipe_id(pipe) > 0)
+			nng_pipe_get_uint64(pipe, NNG_OPT_IPC_PEER_UID, &uid);
+		ctl_serve(n, a->ops, nng_msg_body(m), nng_msg_len(m), uid, &out);
 		nng_msg_free(m);
 		if (out && (nrv = nng_sendmsg(n->ctl, out, 0)) != 0) {
 			nng_msg_free(out);
@@ -371,10 +519,30 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if ((rv = udc_sign_key_load(node.cfg->signing_key, &node.sk, err, sizeof(err))) != 0 ||
+	    (rv = udc_sign_pub_load(node.cfg->peer_public_key, &node.peer_pub, err, sizeof(err))) != 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	udc_sign_key_public(node.sk, &node.self_pub);
+	udc_sign_fingerprint(&node.self_pub, node.self_fpr);
+	udc_sign_fingerprint(&node.peer_pub, node.peer_fpr);
+	if (memcmp(&node.self_pub, &node.peer_pub, sizeof(node.self_pub)) == 0) {
+		log_warnx("%s: [peer] public_key is this node's own key", cfgpath);
+		goto out;
+	}
 	if ((rv = udc_store_init(node.cfg->state_dir, err, sizeof(err))) != 0 ||
 	    (rv = udc_rounds_open(&node.rounds, node.cfg->state_dir)) != 0) {
 		log_warnx("state directory %s: %s", node.cfg->state_dir, err[0] ? err : udc_strerror(rv));
 		goto out;
+	}
+	{
+		struct udc_audit_opts ao = { .key = node.sk,
+			.checkpoint_every = (unsigned)node.cfg->audit_checkpoint };
+		if ((rv = udc_audit_open(node.cfg->audit_log, &ao, &node.audit, err, sizeof(err))) != 0) {
+			log_warnx("audit log %s: %s", node.cfg->audit_log, err);
+			goto out;
+		}
 	}
 	if ((rv = udc_workq_new(&node.wq, node.cfg->workers > 0 ? (unsigned)node.cfg->workers - 1 : 0)) != 0) {
 		log_warnx("worker pool: %s", udc_strerror(rv));
@@ -398,10 +566,10 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 		goto out;
 	}
 	ctl_started = 1;
-	log_info("node %s (%s) ready: peer %s, control %s, %u crypto threads", node.cfg->name,
-	    ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente",
+	log_info("node %s (%s) ready: peer %s, control %s, %u crypto threads, key %s, peer key %s",
+	    node.cfg->name, ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente",
 	    ops->role == UDC_ROLE_CBS ? node.cfg->peer_listen : node.cfg->peer_connect,
-	    node.cfg->control_socket, udc_workq_width(node.wq));
+	    node.cfg->control_socket, udc_workq_width(node.wq), node.self_fpr, node.peer_fpr);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
@@ -426,6 +594,8 @@ out:
 	if (node.wq)
 		udc_workq_free(node.wq);
 	udc_rounds_close(node.rounds);
+	udc_audit_close(node.audit);
+	udc_sign_key_free(node.sk);
 	if (node.cfg && status == 0)
 		unlink(node.cfg->control_socket);
 	udc_config_free(node.cfg);

@@ -13,6 +13,8 @@
 
 #include "config.h"
 #include "ctl.pb-c.h"
+#include "sign.h"
+#include "audit.h"
 
 struct udc_workq;
 struct udc_rounds;
@@ -26,7 +28,38 @@ struct udc_node {
 	nng_socket ctl;
 	atomic_int stopping;
 	void *party; /* the party's own state */
+	struct udc_sign_key *sk;        /* this node's signing key (approvals, transcripts, results, audit) */
+	struct udc_sign_pub self_pub;
+	struct udc_sign_pub peer_pub;   /* the peer node's key, pinned in the configuration */
+	char self_fpr[UDC_SIGN_FPR_SIZE], peer_fpr[UDC_SIGN_FPR_SIZE];
+	struct udc_audit *audit;
 };
+
+/* A running hash of the round's messages, the same on both nodes: every
+ * request except status polls, aborts and the seal, with its reply. */
+struct udc_transcript {
+	uint8_t state[128]; /* crypto_hash_sha256_state */
+	uint64_t last;      /* highest request id hashed (resends are not hashed again) */
+	int started;
+};
+void udc_transcript_init(struct udc_transcript *t);
+/* Hashes one request and its reply if request_id is new. */
+void udc_transcript_add(struct udc_transcript *t, uint64_t request_id, const void *req, size_t reqlen,
+    const void *rep, size_t replen);
+/* The hash so far (the state continues). */
+void udc_transcript_hash(const struct udc_transcript *t, uint8_t out[32]);
+/* 1 if a message of this type belongs in the transcript. */
+int udc_transcript_counts(int body_case);
+
+/* Audit entry; failures are logged, never fatal to the round. */
+void udc_node_audit(struct udc_node *n, const char *type, const struct udc_audit_field *f, size_t nf);
+/* Loads this node's signed approval of spec hash_hex and checks it against
+ * its own key: 0, UDC_ENOTFOUND or UDC_ECRYPTO. */
+int udc_approval_load(struct udc_node *n, const char *hash_hex, uint8_t sig[UDC_SIGN_BYTES]);
+/* The message a result signature covers: round id, spec hash, SHA-256 of the
+ * result CSV (80 bytes). */
+void udc_result_sigdata(const uint8_t round_id[16], const uint8_t spec_hash[32], const char *csv,
+    size_t csvlen, uint8_t out[80]);
 
 struct udc_party_ops {
 	enum udc_role role;
@@ -37,8 +70,8 @@ struct udc_party_ops {
 	void (*stop)(struct udc_node *n);
 	/* "round start": may be NULL (the node does not start rounds).  Sets
 	 * rep->status / rep->error, or rep->round. */
-	void (*round_start)(struct udc_node *n, const Udcctl__RoundStart *req, Udcctl__Reply *rep,
-	    char *buf, size_t buflen);
+	void (*round_start)(struct udc_node *n, const Udcctl__RoundStart *req, uint64_t uid,
+	    Udcctl__Reply *rep, char *buf, size_t buflen);
 };
 
 /* Parses the command line, loads the configuration, runs until SIGTERM or

@@ -41,10 +41,10 @@ struct udc_disclosure_params {
 };
 
 struct udc_disclosure_report {
-	size_t primary;             /* entries with 0 < count < min_cell */
-	size_t secondary;           /* complementary suppressions added */
-	size_t zeros;               /* of which zero counts (last resort) */
-	struct udc_rational charged;/* epsilon charged to the ledger (2 * eps) */
+	size_t primary;              /* entries with 0 < count < min_cell */
+	size_t secondary;            /* complementary suppressions added */
+	size_t zeros;                /* of which zero counts (last resort) */
+	struct udc_rational charged; /* epsilon charged to the ledger (2 * eps) */
 };
 
 /*
@@ -59,7 +59,7 @@ struct udc_disclosure_report {
  * table must not be released; it may be half processed.  rep may be NULL.
  */
 int udc_disclose(struct udc_table *t, const struct udc_disclosure_params *p,
-    struct udc_disclosure_report *rep);
+                 struct udc_disclosure_report *rep);
 
 /*
  * Primary and secondary suppression only.  Afterwards no suppressed entry is
@@ -70,7 +70,7 @@ int udc_disclose(struct udc_table *t, const struct udc_disclosure_params *p,
  * flags show how far it got), UDC_ENOMEM.  rep may be NULL.
  */
 int udc_disclose_suppress(struct udc_table *t, unsigned min_cell,
-    struct udc_disclosure_report *rep);
+                          struct udc_disclosure_report *rep);
 
 /* Unbiased random rounding of every released entry to a multiple of base
  * (base 0 or 1: nothing).  Suppressed entries stay 0. */
@@ -98,13 +98,14 @@ int udc_ledger_open(struct udc_ledger **out, const char *path);
 void udc_ledger_close(struct udc_ledger *l);
 /* Spent so far (0/1 for an unknown key). */
 void udc_ledger_spent(const struct udc_ledger *l, const uint8_t population[32],
-    const uint8_t spec_hash[32], struct udc_rational *spent);
+                      const uint8_t spec_hash[32], struct udc_rational *spent);
 /* Adds cost if spent + cost <= budget and writes the file atomically before
  * returning 0; otherwise UDC_EREFUSED and nothing changes.  UDC_ELIMIT if
  * the sum no longer fits in 64-bit terms, UDC_EIO if the write failed (the
  * in-memory ledger is then unchanged too). */
 int udc_ledger_spend(struct udc_ledger *l, const uint8_t population[32],
-    const uint8_t spec_hash[32], struct udc_rational cost, struct udc_rational budget);
+                     const uint8_t spec_hash[32], struct udc_rational cost,
+                     struct udc_rational budget);
 
 /*
  * The release store: a directory with one file per spec hash holding every
@@ -119,7 +120,7 @@ void udc_releases_close(struct udc_releases *r);
 /* The stored release of (spec, population): 0 and a new table in *out that
  * the caller frees with udc_table_free, or UDC_ENOTFOUND (*out NULL). */
 int udc_releases_lookup(struct udc_releases *r, const uint8_t spec_hash[32],
-    const uint8_t population[32], struct udc_table **out);
+                        const uint8_t population[32], struct udc_table **out);
 
 /* Passed as symdiff when the caller cannot count the symmetric difference. */
 #define UDC_SYMDIFF_UNKNOWN UINT64_MAX
@@ -136,11 +137,11 @@ int udc_releases_lookup(struct udc_releases *r, const uint8_t spec_hash[32],
  * NUL-terminated when whylen > 0).
  */
 int udc_releases_check(struct udc_releases *r, const uint8_t spec_hash[32],
-    const uint8_t population[32], uint64_t size, uint64_t symdiff, unsigned min_cell, char *why,
-    size_t whylen);
+                       const uint8_t population[32], uint64_t size, uint64_t symdiff,
+                       unsigned min_cell, char *why, size_t whylen);
 /* Appends a release and rewrites the spec's file atomically.  t is only
  * read.  UDC_EEXIST if (spec, population) is stored already. */
 int udc_releases_record(struct udc_releases *r, const uint8_t spec_hash[32],
-    const uint8_t population[32], uint64_t size, const struct udc_table *t);
+                        const uint8_t population[32], uint64_t size, const struct udc_table *t);
 
 #endif

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "err.h"
 
 static int
@@ -180,4 +182,37 @@ udc_store_list_free(char **ids, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
+}
+
+int
+udc_file_sha256(const char *path, uint8_t out[32])
+{
+	crypto_hash_sha256_state st;
+	uint8_t buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL)
+		return UDC_EIO;
+	crypto_hash_sha256_init(&st);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		crypto_hash_sha256_update(&st, buf, n);
+	if (ferror(f)) {
+		fclose(f);
+		return UDC_EIO;
+	}
+	fclose(f);
+	crypto_hash_sha256_final(&st, out);
+	return 0;
+}
+
+void
+udc_hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[in[i] >> 4];
+		out[2 * i + 1] = hx[in[i] & 15];
+	}
+	out[2 * n] = '\0';
 }

@@ -28,5 +28,9 @@ int udc_store_is_approved(const char *state_dir, const char *hash_hex);
  * udc_store_list_free. */
 int udc_store_rounds(const char *state_dir, char ***ids, size_t *n);
 void udc_store_list_free(char **ids, size_t n);
+/* SHA-256 of a file's contents (streamed). */
+int udc_file_sha256(const char *path, uint8_t out[32]);
+/* Lower-case hex of n bytes into out (2n + 1 bytes). */
+void udc_hex(const uint8_t *in, size_t n, char *out);
 
 #endif

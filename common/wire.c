@@ -149,6 +149,7 @@ udc_wire_body_name(Udc__Envelope__BodyCase c)
 	case UDC__ENVELOPE__BODY_ERROR: return "error";
 	case UDC__ENVELOPE__BODY_L_CHUNK: return "l_chunk";
 	case UDC__ENVELOPE__BODY_X_CHUNK: return "x_chunk";
+	case UDC__ENVELOPE__BODY_SEAL: return "seal";
 	default: return "unknown";
 	}
 }

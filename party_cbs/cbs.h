@@ -69,6 +69,15 @@ struct session {
 	uint8_t *result;          /* packed Result body, answered to every Finish */
 	size_t result_len;
 
+	/* governance */
+	uint8_t approval_sig[64]; /* our approval of the spec, sent to the gemeente */
+	struct udc_transcript tx;
+	int sealed;
+	uint8_t seal_hash[32], seal_sig[64];
+	struct udc_audit_signed_head seal_head;
+	uint8_t input_digest[32];
+	uint8_t result_sig[64];
+
 	/* fuzzy and combined modes: phase 1, the linkage, before the count */
 	int fuzzy;
 	size_t cnkeys;            /* keys per tuple in the count: spec keys, or 1 (handles) */

@@ -682,9 +682,13 @@ handle_x_chunk(struct cbs *cb, struct session *s, const Udc__Chunk *ch, struct r
 static void
 note_refusal(struct cbs *cb, const char *idhex, const char *hex, const char *reason)
 {
+	struct udc_audit_field f[] = { UDC_AUDIT_S("round", idhex), UDC_AUDIT_S("spec_hash", hex),
+		UDC_AUDIT_S("peer", cb->n->peer_fpr), UDC_AUDIT_S("reason", reason) };
+
 	if (udc_rounds_add(cb->n->rounds, idhex, hex, "failed") == 0)
 		udc_rounds_update(cb->n->rounds, idhex, "failed", "propose", 0, reason);
 	log_warnx("round %s refused: %s", idhex, reason);
+	udc_node_audit(cb->n, UDC_AUDIT_ROUND_REFUSED, f, UDC_AUDIT_NFIELDS(f));
 }
 
 static void
@@ -695,6 +699,7 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 	struct session *s;
 	struct udc_spec *spec = NULL;
 	char idhex[33], hex[65] = "", err[256] = "", *text = NULL;
+	uint8_t approval[UDC_SIGN_BYTES];
 
 	udc_round_id_hex(req->round_id.data, idhex);
 	udc__propose_reply__init(pr);
@@ -709,6 +714,8 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 			reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
 		} else {
 			pr->accepted = 1;
+			pr->approval_sig.data = s->approval_sig;
+			pr->approval_sig.len = sizeof(s->approval_sig);
 			if (s->fuzzy) {
 				pr->kx_public.data = s->kx_pub;
 				pr->kx_public.len = sizeof(s->kx_pub);
@@ -728,6 +735,20 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 		snprintf(rp->reason, sizeof(rp->reason),
 		    "spec %s is not approved at the CBS node %s (the nodes must approve the same spec)",
 		    hex, n->cfg->name);
+		goto refuse;
+	}
+	if (udc_approval_load(n, hex, approval) != 0) {
+		snprintf(rp->reason, sizeof(rp->reason),
+		    "the CBS node's approval of spec %s is missing or not signed by its key %s", hex,
+		    n->self_fpr);
+		goto refuse;
+	}
+	if (p->approval_sig.len != UDC_SIGN_BYTES ||
+	    udc_sign_verify(&n->peer_pub, UDC_SIGN_APPROVAL, p->spec_hash.data, 32,
+	    p->approval_sig.data) != 0) {
+		snprintf(rp->reason, sizeof(rp->reason),
+		    "the gemeente's approval of spec %s is not signed by its pinned key %s", hex,
+		    n->peer_fpr);
 		goto refuse;
 	}
 	if (udc_spec_load_approved(n->cfg->state_dir, hex, &spec, err, sizeof(err)) != 0) {
@@ -769,6 +790,8 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 	s->g_expected = p->g_records;
 	s->cnkeys = s->spec->nkeys;
 	s->fuzzy = udc_spec_fuzzy(s->spec);
+	memcpy(s->approval_sig, approval, sizeof(approval));
+	udc_transcript_init(&s->tx);
 	if (udc_scalar_new(&s->b) != 0 || (s->fuzzy && fuzzy_setup(s, p, err, sizeof(err)) != 0)) {
 		sess_free(s);
 		snprintf(rp->reason, sizeof(rp->reason), "cannot set up the round: %.200s", err);
@@ -794,9 +817,16 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 	log_info("round %s accepted: spec '%s' %s (%s mode)", idhex, s->spec->name, hex,
 	    s->fuzzy ? (s->spec->mode == UDC_MODE_FUZZY ? "fuzzy" : "combined") : "exact");
 	pr->accepted = 1;
+	pr->approval_sig.data = s->approval_sig;
+	pr->approval_sig.len = sizeof(s->approval_sig);
 	if (s->fuzzy) {
 		pr->kx_public.data = s->kx_pub;
 		pr->kx_public.len = sizeof(s->kx_pub);
+	}
+	{
+		struct udc_audit_field f[] = { UDC_AUDIT_S("round", idhex), UDC_AUDIT_S("spec_hash", hex),
+			UDC_AUDIT_S("peer", n->peer_fpr), UDC_AUDIT_S("peer_name", s->gname) };
+		udc_node_audit(n, UDC_AUDIT_ROUND_PROPOSED, f, UDC_AUDIT_NFIELDS(f));
 	}
 	free(text);
 	return;
@@ -1052,7 +1082,27 @@ compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *
 		snprintf(why, whylen, "cannot store the result: %s", udc_strerror(rv));
 		goto out;
 	}
+	{
+		uint8_t sd[80];
+		char line[160], hex[65];
+		struct udc_audit_field f[] = { UDC_AUDIT_S("round", s->idhex),
+			UDC_AUDIT_S("result_sha256", hex), UDC_AUDIT_S("signer", cb->n->self_fpr),
+			UDC_AUDIT_I("suppressed", (int64_t)m.suppressed),
+			UDC_AUDIT_I("min_cell", s->spec->min_cell) };
+		udc_result_sigdata(s->rid, s->spec->hash, csv, csvlen, sd);
+		if ((rv = udc_sign(cb->n->sk, UDC_SIGN_RESULT, sd, sizeof(sd), s->result_sig)) != 0) {
+			snprintf(why, whylen, "cannot sign the result");
+			goto out;
+		}
+		udc_hex(sd + 48, 32, hex);
+		snprintf(line, sizeof(line), "signed by this node (CBS), key %s\n", cb->n->self_fpr);
+		snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", s->idhex);
+		udc_store_write(cb->n->cfg->state_dir, rel, line, strlen(line));
+		udc_node_audit(cb->n, UDC_AUDIT_RESULT_RELEASED, f, UDC_AUDIT_NFIELDS(f));
+	}
 	udc_table_to_result(t, &res);
+	res.result_sig.data = s->result_sig;
+	res.result_sig.len = sizeof(s->result_sig);
 	res.min_cell = s->spec->min_cell;
 	res.n_links_per_key = s->spec->nkeys;
 	res.links_per_key = m.links_per_key;
@@ -1118,6 +1168,83 @@ handle_finish(struct cbs *cb, struct session *s, const Udc__Finish *fin, struct 
 	rp->env.result = *resp;
 }
 
+/* Both nodes sign the transcript hash; each records the other's signed
+ * audit head.  A resent Seal gets the same answer. */
+static void
+handle_seal(struct cbs *cb, struct session *s, const Udc__Seal *sl, struct reply *rp, Udc__Seal *out)
+{
+	struct udc_node *n = cb->n;
+	struct udc_audit_signed_head peer;
+	uint8_t th[32], sd[48];
+	char hex[65], json[512], rel[96];
+	int rv;
+
+	if (s->state != SS_DONE) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "seal not allowed in state %s",
+		    state_name(s->state));
+		return;
+	}
+	if (!s->sealed) {
+		udc_transcript_hash(&s->tx, th);
+		memcpy(sd, s->rid, 16);
+		memcpy(sd + 16, th, 32);
+		udc_hex(th, 32, hex);
+		if (sl->transcript_hash.len != 32 || memcmp(sl->transcript_hash.data, th, 32) != 0) {
+			struct udc_audit_field f[] = { UDC_AUDIT_S("round", s->idhex),
+				UDC_AUDIT_S("transcript_sha256", hex), UDC_AUDIT_S("problem", "mismatch") };
+			udc_node_audit(n, "transcript", f, UDC_AUDIT_NFIELDS(f));
+			udc_rounds_update(n->rounds, s->idhex, NULL, NULL, 1000,
+			    "transcript mismatch: the gemeente saw other messages than this node");
+			reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "transcript mismatch");
+			return;
+		}
+		if (sl->transcript_sig.len != UDC_SIGN_BYTES ||
+		    udc_sign_verify(&n->peer_pub, UDC_SIGN_TRANSCRIPT, sd, sizeof(sd),
+		    sl->transcript_sig.data) != 0) {
+			reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO,
+			    "the transcript signature does not verify against the gemeente's key %s",
+			    n->peer_fpr);
+			return;
+		}
+		if (sl->audit_hash.len != 32 || sl->audit_sig.len != UDC_SIGN_BYTES) {
+			reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "seal without a signed audit head");
+			return;
+		}
+		peer.seq = sl->audit_seq;
+		memcpy(peer.hash, sl->audit_hash.data, 32);
+		memcpy(peer.sig, sl->audit_sig.data, UDC_SIGN_BYTES);
+		if ((rv = udc_audit_peer_head(n->audit, "gemeente", &n->peer_pub, &peer)) != 0) {
+			reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "the gemeente's audit head is %s",
+			    rv == UDC_EPEER ? "behind or forked from one it signed before"
+			                    : "not validly signed");
+			return;
+		}
+		if (udc_sign(n->sk, UDC_SIGN_TRANSCRIPT, sd, sizeof(sd), s->seal_sig) != 0 ||
+		    udc_audit_checkpoint(n->audit, &s->seal_head) != 0) {
+			reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "cannot sign the transcript");
+			return;
+		}
+		memcpy(s->seal_hash, th, 32);
+		s->sealed = 1;
+		snprintf(json, sizeof(json), "{\"transcript_sha256\": \"%s\", \"gemeente_key\": \"%s\", "
+		    "\"cbs_key\": \"%s\", \"both_signed\": true}\n", hex, n->peer_fpr, n->self_fpr);
+		snprintf(rel, sizeof(rel), "rounds/%s/transcript.json", s->idhex);
+		udc_store_write(n->cfg->state_dir, rel, json, strlen(json));
+	}
+	udc__seal__init(out);
+	out->transcript_hash.data = s->seal_hash;
+	out->transcript_hash.len = 32;
+	out->transcript_sig.data = s->seal_sig;
+	out->transcript_sig.len = UDC_SIGN_BYTES;
+	out->audit_seq = s->seal_head.seq;
+	out->audit_hash.data = s->seal_head.hash;
+	out->audit_hash.len = 32;
+	out->audit_sig.data = s->seal_head.sig;
+	out->audit_sig.len = UDC_SIGN_BYTES;
+	rp->env.body_case = UDC__ENVELOPE__BODY_SEAL;
+	rp->env.seal = out;
+}
+
 void
 cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **out)
 {
@@ -1129,6 +1256,7 @@ cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **out)
 	Udc__StatusReply sr;
 	Udc__Chunk ch;
 	Udc__Result *res = NULL;
+	Udc__Seal seal;
 	uint8_t *labbuf = NULL, *buf = NULL;
 	size_t blen;
 	char why[256], idhex[33] = "-";
@@ -1169,6 +1297,7 @@ cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **out)
 		case UDC__ENVELOPE__BODY_X_CHUNK: handle_x_chunk(cb, s, req->x_chunk, &rp, &a); break;
 		case UDC__ENVELOPE__BODY_R_CHUNK: handle_r_chunk(cb, s, req->r_chunk, &rp, &a); break;
 		case UDC__ENVELOPE__BODY_FINISH: handle_finish(cb, s, req->finish, &rp, &res); break;
+		case UDC__ENVELOPE__BODY_SEAL: handle_seal(cb, s, req->seal, &rp, &seal); break;
 		case UDC__ENVELOPE__BODY_ABORT:
 			sess_fail(cb, s, "aborted by the gemeente: %.200s",
 			    req->abort->reason ? req->abort->reason : "no reason given");
@@ -1181,13 +1310,31 @@ cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **out)
 		}
 	}
 	pthread_mutex_unlock(&s->mtx);
-	sess_put(cb, s);
 send:
-	if (rp.env.body_case == UDC__ENVELOPE__BODY_ERROR)
-		log_warnx("round %s: %s refused: %s", idhex,
-		    req ? udc_wire_body_name(req->body_case) : "message", rp.reason);
-	if (udc_wire_encode(&rp.env, &buf, &blen) == 0 && nng_msg_alloc(out, blen) == 0)
+	if (rp.env.body_case == UDC__ENVELOPE__BODY_ERROR) {
+		const char *type = req ? udc_wire_body_name(req->body_case) : "undecodable";
+		struct udc_audit_field f[] = { UDC_AUDIT_S("round", idhex), UDC_AUDIT_S("type", type),
+			UDC_AUDIT_S("reason", rp.reason) };
+		log_warnx("round %s: %s refused: %s", idhex, type, rp.reason);
+		udc_node_audit(cb->n, UDC_AUDIT_MESSAGE_REFUSED, f, UDC_AUDIT_NFIELDS(f));
+	}
+	if (udc_wire_encode(&rp.env, &buf, &blen) == 0 && nng_msg_alloc(out, blen) == 0) {
 		memcpy(nng_msg_body(*out), buf, blen);
+		/* The transcript: what this node received and answered, once per
+		 * request id, exactly as the gemeente hashes what it sent and got. */
+		if (req && rp.env.body_case != UDC__ENVELOPE__BODY_ERROR &&
+		    udc_transcript_counts(req->body_case)) {
+			if (s == NULL)
+				s = sess_get(cb, req->round_id.data);
+			if (s) {
+				pthread_mutex_lock(&s->mtx);
+				udc_transcript_add(&s->tx, req->request_id, data, len, buf, blen);
+				pthread_mutex_unlock(&s->mtx);
+			}
+		}
+	}
+	if (s)
+		sess_put(cb, s);
 	free(buf);
 	free(labbuf);
 	if (res)

@@ -102,8 +102,8 @@ gem_stop(struct udc_node *n)
 }
 
 static void
-gem_round_start(struct udc_node *n, const Udcctl__RoundStart *req, Udcctl__Reply *rep, char *buf,
-    size_t buflen)
+gem_round_start(struct udc_node *n, const Udcctl__RoundStart *req, uint64_t uid,
+    Udcctl__Reply *rep, char *buf, size_t buflen)
 {
 	static Udcctl__RoundInfo ri;
 	static struct udc_round x;
@@ -111,6 +111,7 @@ gem_round_start(struct udc_node *n, const Udcctl__RoundStart *req, Udcctl__Reply
 	struct udc_spec *spec = NULL;
 	struct gem_job *job = NULL;
 	char err[512], hex[65];
+	uint8_t sig[UDC_SIGN_BYTES];
 	int rv;
 
 	if ((rv = udc_spec_from_texts(req->spec_text.data, req->spec_text.len, req->schema_text.data,
@@ -119,7 +120,7 @@ gem_round_start(struct udc_node *n, const Udcctl__RoundStart *req, Udcctl__Reply
 		return;
 	}
 	udc_spec_hash_hex(spec, hex);
-	if (!udc_store_is_approved(n->cfg->state_dir, hex)) {
+	if (!udc_store_is_approved(n->cfg->state_dir, hex) || udc_approval_load(n, hex, sig) != 0) {
 		udc_reply_error(rep, UDC_EREFUSED, buf, buflen,
 		    "spec '%s' (%s) is not approved on this node: run 'udcctl spec approve' first",
 		    spec->name, hex);
@@ -143,6 +144,11 @@ gem_round_start(struct udc_node *n, const Udcctl__RoundStart *req, Udcctl__Reply
 		goto out;
 	}
 	log_info("round %s queued (spec '%s' %s)", job->idhex, spec->name, hex);
+	{
+		struct udc_audit_field f[] = { UDC_AUDIT_S("round", job->idhex),
+			UDC_AUDIT_S("spec_hash", hex), UDC_AUDIT_I("uid", (int64_t)uid) };
+		udc_node_audit(n, UDC_AUDIT_ROUND_PROPOSED, f, UDC_AUDIT_NFIELDS(f));
+	}
 	udc_rounds_get(n->rounds, job->idhex, &x);
 	udcctl__round_info__init(&ri);
 	ri.round_id = x.id;

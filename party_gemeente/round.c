@@ -42,6 +42,8 @@ struct rctx {
 	char err[512];
 	int peer_aborted; /* the CBS side already knows the round failed */
 	size_t cnkeys;    /* keys per tuple in the count: the spec's, or 1 (handles) */
+	struct udc_transcript tx;
+	uint8_t input_digest[32];
 };
 
 static void
@@ -84,7 +86,8 @@ call(struct rctx *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, Udc__Enve
 	if ((rv = udc_wire_encode(req, &buf, &len)) != 0)
 		return rv;
 	rv = udc_req_call(r->n->peer, buf, len, &m);
-	free(buf);
+	if (rv != 0)
+		free(buf);
 	if (rv == UDC_ETIMEDOUT) {
 		struct gem *g = r->n->party;
 		if (atomic_load(&g->pipes) == 0)
@@ -101,6 +104,10 @@ call(struct rctx *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, Udc__Enve
 		return rv;
 	}
 	rv = udc_wire_decode(nng_msg_body(m), nng_msg_len(m), &rep, why, sizeof(why));
+	if (rv == 0 && rep->body_case == want && udc_transcript_counts(req->body_case))
+		udc_transcript_add(&r->tx, req->request_id, buf, len, nng_msg_body(m), nng_msg_len(m));
+	free(buf);
+	buf = NULL;
 	nng_msg_free(m);
 	if (rv != 0) {
 		fail(r, "bad reply from the CBS node: %s", why);
@@ -205,6 +212,15 @@ propose(struct rctx *r, uint64_t nrec, const uint8_t *kx_pub, uint8_t *peer_pub)
 	p.gemeente_name = r->n->cfg->name;
 	p.g_records = nrec;
 	p.chunk_records = (uint32_t)r->n->cfg->chunk_records;
+	uint8_t sig[UDC_SIGN_BYTES];
+	if (udc_approval_load(r->n, r->spec_hex, sig) != 0) {
+		fail(r, "spec %s is no longer approved on this node", r->spec_hex);
+		return UDC_EREFUSED;
+	}
+	p.approval_sig.data = sig;
+	p.approval_sig.len = sizeof(sig);
+	p.input_digest.data = r->input_digest;
+	p.input_digest.len = sizeof(r->input_digest);
 	if (kx_pub) {
 		p.kx_public.data = (uint8_t *)kx_pub;
 		p.kx_public.len = UDC_KX_PUBLIC_BYTES;
@@ -217,6 +233,12 @@ propose(struct rctx *r, uint64_t nrec, const uint8_t *kx_pub, uint8_t *peer_pub)
 		fail(r, "refused by the CBS node: %s",
 		    rep->propose_reply->reason ? rep->propose_reply->reason : "no reason given");
 		r->peer_aborted = 1;
+		rv = UDC_EREFUSED;
+	} else if (rep->propose_reply->approval_sig.len != UDC_SIGN_BYTES ||
+	    udc_sign_verify(&r->n->peer_pub, UDC_SIGN_APPROVAL, r->spec->hash, 32,
+	    rep->propose_reply->approval_sig.data) != 0) {
+		fail(r, "the CBS node's approval of spec %s does not verify against its pinned key %s",
+		    r->spec_hex, r->n->peer_fpr);
 		rv = UDC_EREFUSED;
 	} else if (kx_pub) {
 		if (rep->propose_reply->kx_public.len != UDC_KX_PUBLIC_BYTES) {
@@ -628,6 +650,29 @@ store_result(struct rctx *r, const Udc__Result *res, const struct udc_input_stat
 		rv = UDC_ENOMEM;
 		goto out;
 	}
+	/* The CBS node signed the table it released: check before storing. */
+	{
+		uint8_t sd[80];
+		char line[160], hex[65];
+		udc_result_sigdata(r->job->round_id, r->spec->hash, csv, csvlen, sd);
+		if (res->result_sig.len != UDC_SIGN_BYTES ||
+		    udc_sign_verify(&r->n->peer_pub, UDC_SIGN_RESULT, sd, sizeof(sd),
+		    res->result_sig.data) != 0) {
+			fail(r, "the released table is not signed by the CBS node's pinned key %s",
+			    r->n->peer_fpr);
+			rv = UDC_ECRYPTO;
+			goto out;
+		}
+		snprintf(line, sizeof(line), "signed by the CBS node's key %s (verified)\n",
+		    r->n->peer_fpr);
+		snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", r->job->idhex);
+		if ((rv = udc_store_write(r->n->cfg->state_dir, rel, line, strlen(line))) != 0)
+			goto io;
+		udc_hex(sd + 48, 32, hex);
+		struct udc_audit_field f[] = { UDC_AUDIT_S("round", r->job->idhex),
+			UDC_AUDIT_S("result_sha256", hex), UDC_AUDIT_S("signer", r->n->peer_fpr) };
+		udc_node_audit(r->n, UDC_AUDIT_RESULT_RELEASED, f, UDC_AUDIT_NFIELDS(f));
+	}
 	snprintf(rel, sizeof(rel), "rounds/%s/result.csv", r->job->idhex);
 	if ((rv = udc_store_write(r->n->cfg->state_dir, rel, csv, csvlen)) != 0)
 		goto io;
@@ -641,6 +686,75 @@ out:
 	free(json);
 	free(csv);
 	udc_table_free(t);
+	return rv;
+}
+
+/* Both nodes sign the transcript hash and exchange signed audit heads. */
+static int
+seal(struct rctx *r)
+{
+	Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
+	Udc__Seal sl = UDC__SEAL__INIT;
+	struct udc_audit_signed_head head, peer;
+	uint8_t th[32], sd[48], sig[UDC_SIGN_BYTES];
+	char hex[65], json[512], rel[96];
+	int rv;
+
+	udc_transcript_hash(&r->tx, th);
+	memcpy(sd, r->job->round_id, 16);
+	memcpy(sd + 16, th, 32);
+	if ((rv = udc_sign(r->n->sk, UDC_SIGN_TRANSCRIPT, sd, sizeof(sd), sig)) != 0 ||
+	    (rv = udc_audit_checkpoint(r->n->audit, &head)) != 0) {
+		fail(r, "cannot sign the transcript: %s", udc_strerror(rv));
+		return rv;
+	}
+	sl.transcript_hash.data = th;
+	sl.transcript_hash.len = 32;
+	sl.transcript_sig.data = sig;
+	sl.transcript_sig.len = sizeof(sig);
+	sl.audit_seq = head.seq;
+	sl.audit_hash.data = head.hash;
+	sl.audit_hash.len = 32;
+	sl.audit_sig.data = head.sig;
+	sl.audit_sig.len = sizeof(head.sig);
+	req.body_case = UDC__ENVELOPE__BODY_SEAL;
+	req.seal = &sl;
+	if ((rv = call(r, &req, UDC__ENVELOPE__BODY_SEAL, &rep)) != 0)
+		return rv;
+	const Udc__Seal *ps = rep->seal;
+	if (ps->transcript_hash.len != 32 || memcmp(ps->transcript_hash.data, th, 32) != 0) {
+		fail(r, "transcript mismatch: the CBS node saw other messages than this node");
+		rv = UDC_EPEER;
+		goto out;
+	}
+	if (ps->transcript_sig.len != UDC_SIGN_BYTES ||
+	    udc_sign_verify(&r->n->peer_pub, UDC_SIGN_TRANSCRIPT, sd, sizeof(sd),
+	    ps->transcript_sig.data) != 0) {
+		fail(r, "the CBS node's transcript signature does not verify against key %s",
+		    r->n->peer_fpr);
+		rv = UDC_ECRYPTO;
+		goto out;
+	}
+	if (ps->audit_hash.len != 32 || ps->audit_sig.len != UDC_SIGN_BYTES) {
+		fail(r, "the CBS node sent no signed audit head");
+		rv = UDC_EPROTO;
+		goto out;
+	}
+	peer.seq = ps->audit_seq;
+	memcpy(peer.hash, ps->audit_hash.data, 32);
+	memcpy(peer.sig, ps->audit_sig.data, UDC_SIGN_BYTES);
+	if ((rv = udc_audit_peer_head(r->n->audit, "cbs", &r->n->peer_pub, &peer)) != 0) {
+		fail(r, "the CBS node's audit head is %s",
+		    rv == UDC_EPEER ? "behind or forked from the one it signed before" : "not validly signed");
+		goto out;
+	}
+	udc_hex(th, 32, hex);
+	snprintf(json, sizeof(json), "{\"transcript_sha256\": \"%s\", \"gemeente_key\": \"%s\", "
+	    "\"cbs_key\": \"%s\", \"both_signed\": true}\n", hex, r->n->self_fpr, r->n->peer_fpr);
+	snprintf(rel, sizeof(rel), "rounds/%s/transcript.json", r->job->idhex);
+	rv = udc_store_write(r->n->cfg->state_dir, rel, json, strlen(json));
+out:
+	udc_wire_free(rep);
 	return rv;
 }
 
@@ -669,7 +783,13 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 	udc_blist_init(&g, r.spec->nkeys, 0);
 	udc_blist_init(&c, r.cnkeys, 0);
 	log_info("round %s: started (spec '%s')", job->idhex, r.spec->name);
+	udc_transcript_init(&r.tx);
 	step(&r, "reading", 0);
+	if (udc_file_sha256(n->cfg->input_file, r.input_digest) != 0) {
+		fail(&r, "%s: cannot read the input file", n->cfg->input_file);
+		rv = UDC_EIO;
+		goto done;
+	}
 	if ((rv = udc_scalar_new(&a)) != 0) {
 		fail(&r, "cannot create the round scalar");
 		goto done;
@@ -727,12 +847,23 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 	step(&r, "counting", 0);
 	if ((rv = finish(&r, &gst, &res)) != 0)
 		goto done;
-	rv = store_result(&r, res->result, &gst, started);
+	if ((rv = store_result(&r, res->result, &gst, started)) != 0)
+		goto done;
+	step(&r, "seal", 0);
+	rv = seal(&r);
 done:
 	udc_wire_free(res);
 	udc_scalar_free(a);
 	udc_blist_free(&g);
 	udc_blist_free(&c);
+	if (gst.rows) {
+		char hex[65];
+		udc_hex(r.input_digest, 32, hex);
+		struct udc_audit_field f[] = { UDC_AUDIT_S("round", job->idhex),
+			UDC_AUDIT_S("file_sha256", hex), UDC_AUDIT_I("rows", gst.rows),
+			UDC_AUDIT_I("used", gst.accepted) };
+		udc_node_audit(n, UDC_AUDIT_INPUT_DIGEST, f, UDC_AUDIT_NFIELDS(f));
+	}
 	if (r.err[0] || rv != 0) {
 		if (!r.err[0])
 			fail(&r, "%s", udc_strerror(rv));
@@ -740,9 +871,15 @@ done:
 			abort_peer(&r);
 		log_warnx("round %s failed: %s", job->idhex, r.err);
 		udc_rounds_update(n->rounds, job->idhex, "failed", NULL, 0, r.err);
+		struct udc_audit_field f[] = { UDC_AUDIT_S("round", job->idhex),
+			UDC_AUDIT_S("reason", r.err) };
+		udc_node_audit(n, UDC_AUDIT_ROUND_FAILED, f, UDC_AUDIT_NFIELDS(f));
 	} else {
 		log_info("round %s: done", job->idhex);
 		udc_rounds_update(n->rounds, job->idhex, "done", "done", 1000, NULL);
+		struct udc_audit_field f[] = { UDC_AUDIT_S("round", job->idhex),
+			UDC_AUDIT_S("spec_hash", r.spec_hex) };
+		udc_node_audit(n, UDC_AUDIT_ROUND_DONE, f, UDC_AUDIT_NFIELDS(f));
 	}
 	udc_spec_free(r.spec);
 }

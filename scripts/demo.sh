@@ -27,8 +27,12 @@ mkdir -p "$run/data"
 echo "== synthetic Den Haag: $persons children"
 python3 "$here/scripts/gen-population" --persons "$persons" --seed 2026 \
 	--out-gemeente "$run/data/gemeente.csv" --out-cbs "$run/data/cbs.csv"
-echo "== demo certificates"
+echo "== demo certificates and node signing keys"
 "$here/scripts/gen-certs.sh" "$run/certs" >/dev/null
+mkdir -p "$run/keys"
+for role in gemeente cbs; do
+	"$build/tools/udc-keygen" "$run/keys/$role.sign" "$run/keys/$role.pub" >/dev/null
+done
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 for role in gemeente cbs; do
 	sed "s/127.0.0.1:7440/127.0.0.1:$port/" "$here/docs/examples/$role.conf" >"$run/$role.conf"

@@ -7,7 +7,7 @@
  *   2 daemon unreachable or configuration unreadable
  *   3 the round failed   4 the daemon refused the request (not approved,
  *                          unknown round, round not finished, bad spec)
- *   5 timed out waiting
+ *   5 timed out waiting  6 the audit log does not verify
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -22,7 +22,8 @@
 #include "spec.h"
 #include "transport.h"
 
-enum { EX_OK = 0, EX_USAGE = 1, EX_UNREACHABLE = 2, EX_FAILED = 3, EX_REFUSED = 4, EX_TIMEOUT = 5 };
+enum { EX_OK = 0, EX_USAGE = 1, EX_UNREACHABLE = 2, EX_FAILED = 3, EX_REFUSED = 4, EX_TIMEOUT = 5,
+	EX_AUDIT = 6 };
 
 #define SPEC_MAX (1024 * 1024)
 
@@ -302,10 +303,38 @@ cmd_round_result(struct ctx *c, int argc, char **argv)
 		return EX_USAGE;
 	if ((rv = connect_daemon(c)) != 0 || (rv = query(c, UDCCTL__REQUEST__CMD_ROUND_RESULT, argv[0], fmt, &rep)) != 0)
 		return rv;
-	if (rep->status)
+	if (rep->status) {
 		rv = refused(rep);
-	else
+	} else {
 		fputs(rep->text, stdout);
+		/* Who signed the table goes to stderr, so stdout stays the table. */
+		if (rep->signer && rep->signer[0])
+			fprintf(stderr, "udcctl: released table %s", rep->signer);
+	}
+	udcctl__reply__free_unpacked(rep, NULL);
+	return rv;
+}
+
+static int
+cmd_audit_verify(struct ctx *c, int argc, char **argv)
+{
+	Udcctl__Request req = UDCCTL__REQUEST__INIT;
+	Udcctl__AuditVerify av = UDCCTL__AUDIT_VERIFY__INIT;
+	Udcctl__Reply *rep = NULL;
+	int rv;
+
+	if (argc != 0)
+		return EX_USAGE;
+	req.cmd_case = UDCCTL__REQUEST__CMD_AUDIT_VERIFY;
+	req.audit_verify = &av;
+	if ((rv = connect_daemon(c)) != 0 || (rv = request(c, &req, &rep)) != 0)
+		return rv;
+	if (rep->status) {
+		fprintf(stderr, "udcctl: %s\n", rep->error && rep->error[0] ? rep->error : rep->text);
+		rv = EX_AUDIT;
+	} else {
+		printf("%s\n", rep->text);
+	}
 	udcctl__reply__free_unpacked(rep, NULL);
 	return rv;
 }
@@ -343,6 +372,7 @@ static const struct command {
 	{ "round", "wait", "ID", "wait until a round is done or failed", cmd_round_wait },
 	{ "round", "result", "ID", "print the released table (--format csv|json)", cmd_round_result },
 	{ "round", "list", "", "list the rounds this node knows", cmd_round_list },
+	{ "audit", "verify", "", "check this node's audit log (chain and signed checkpoints)", cmd_audit_verify },
 };
 
 static void
@@ -353,7 +383,7 @@ usage(void)
 		fprintf(stderr, "  %s %s %-6s %s\n", commands[i].noun, commands[i].verb, commands[i].args,
 		    commands[i].help);
 	fprintf(stderr, "\nexit codes: 0 ok, 1 usage, 2 daemon unreachable, 3 round failed,\n"
-	                "            4 refused by the daemon, 5 timed out\n");
+	                "            4 refused by the daemon, 5 timed out, 6 audit log does not verify\n");
 }
 
 int

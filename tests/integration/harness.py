@@ -147,6 +147,11 @@ class Cluster:
         subprocess.run([os.path.join(SRC, "scripts", "gen-certs.sh"), self.certs], check=True,
                        stdout=subprocess.DEVNULL)
         gcerts = gemeente_certs or self.certs
+        self.keys = os.path.join(self.dir, "keys")
+        os.makedirs(self.keys, exist_ok=True)
+        for role in ("gemeente", "cbs"):
+            subprocess.run([bin_path("udc-keygen"), os.path.join(self.keys, role + ".sign"),
+                            os.path.join(self.keys, role + ".pub")], check=True, stdout=subprocess.DEVNULL)
         self.port = free_port()
         common = {"timeout": peer_timeout, "resend": resend, "chunk": chunk, "idle": session_idle}
         self.gemeente = Node(self, "gemeente", "gemeented",
@@ -159,9 +164,10 @@ class Cluster:
         state = os.path.join(self.dir, role + "-state")
         path = os.path.join(self.dir, role + ".conf")
         with open(path, "w") as f:
-            f.write("[node]\nrole = %s\nname = %s-test\nstate_dir = %s\ncontrol_socket = %s\nlog_level = debug\n\n"
+            f.write("[node]\nrole = %s\nname = %s-test\nstate_dir = %s\ncontrol_socket = %s\nlog_level = debug\n"
                     % (role, role, state, os.path.join(self.dir, role + ".ctl")))
-            f.write("[peer]\n")
+            f.write("signing_key = %s\n\n" % os.path.join(self.keys, role + ".sign"))
+            f.write("[peer]\npublic_key = %s\n" % os.path.join(self.keys, ("cbs" if role == "gemeente" else "gemeente") + ".pub"))
             if role == "cbs":
                 f.write("listen = tls+tcp://127.0.0.1:%d\n" % self.port)
             else:

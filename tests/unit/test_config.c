@@ -20,8 +20,8 @@
 #include "err.h"
 #include "log.h"
 
-/* The smallest valid gemeente config: 15 lines. */
-#define MIN_LINES 15
+/* The smallest valid gemeente config: 19 lines. */
+#define MIN_LINES 19
 static const char min_gemeente[] = "[node]\n"
                                    "role = gemeente\n"
                                    "state_dir = /var/lib/udclink\n"
@@ -35,6 +35,10 @@ static const char min_gemeente[] = "[node]\n"
                                    "key_file = /etc/udclink/node.key\n"
                                    "[input]\n"
                                    "file = /srv/personen.csv\n"
+                                   "[node]\n"
+                                   "signing_key = /etc/udclink/node.sign\n"
+                                   "[peer]\n"
+                                   "public_key = /etc/udclink/peer.pub\n"
                                    "[fields]\n"
                                    "bsn = BSN\n";
 
@@ -155,7 +159,11 @@ test_every_key_gemeente(void **state)
 	                                 "log_level = debug\n"
 	                                 "log_target = syslog\n"
 	                                 "workers = 2\n"
+	                                 "signing_key = /etc/udclink/node.sign\n"
+	                                 "audit_log = /var/log/udclink/audit.log\n"
+	                                 "audit_checkpoint = 10\n"
 	                                 "[peer]\n"
+	                                 "public_key = /etc/udclink/cbs.pub\n"
 	                                 "connect = tls+tcp://cbs.example:7440\n"
 	                                 "server_name = cbs.example\n"
 	                                 "listen = tls+tcp4://0.0.0.0:7441\n"
@@ -205,6 +213,10 @@ test_every_key_gemeente(void **state)
 	assert_string_equal(cfg->ca_file, "/etc/udclink/ca.pem");
 	assert_string_equal(cfg->cert_file, "/etc/udclink/node.pem");
 	assert_string_equal(cfg->key_file, "/etc/udclink/node.key");
+	assert_string_equal(cfg->signing_key, "/etc/udclink/node.sign");
+	assert_string_equal(cfg->audit_log, "/var/log/udclink/audit.log");
+	assert_int_equal(cfg->audit_checkpoint, 10);
+	assert_string_equal(cfg->peer_public_key, "/etc/udclink/cbs.pub");
 	assert_string_equal(cfg->input_file, "/srv/personen.csv");
 	assert_int_equal(cfg->delimiter, ';');
 	assert_string_equal(cfg->columns[UDC_F_BSN], "BSN");
@@ -233,7 +245,9 @@ test_cbs(void **state)
 	                                 "state_dir = /var/lib/udclink\n"
 	                                 "control_socket = /run/udclink/ctl.sock\n"
 	                                 "log_level = warning\n"
+	                                 "signing_key = /etc/udclink/cbs.sign\n"
 	                                 "[peer]\n"
+	                                 "public_key = /etc/udclink/gemeente.pub\n"
 	                                 "listen = tls+tcp://0.0.0.0:7440\n"
 	                                 "[tls]\n"
 	                                 "ca_file = /etc/udclink/ca.pem\n"
@@ -363,10 +377,10 @@ test_bounds(void **state)
 	}
 	{
 		char *text = append(min_gemeente, "[node]\nworkers = 99999999999999999999\n");
-		expect_err(text, ":17: workers: 99999999999999999999 is out of range (0..256)");
+		expect_err(text, ":21: workers: 99999999999999999999 is out of range (0..256)");
 		free(text);
 		text = append(min_gemeente, "[node]\nworkers = \t+\n");
-		expect_err(text, ":17: workers: '+' is not a number");
+		expect_err(text, ":21: workers: '+' is not a number");
 		free(text);
 	}
 }
@@ -477,22 +491,22 @@ test_line_errors(void **state)
 	free(text);
 
 	text = append(min_gemeente, "[nodes]\nrole = cbs\n");
-	expect_err(text, ":16: unknown section [nodes]");
+	expect_err(text, ":20: unknown section [nodes]");
 	free(text);
 	text = append(min_gemeente, "[node]\nrole = cbs\n");
-	expect_err(text, ":17: duplicate key 'role' in [node] (first on line 2)");
+	expect_err(text, ":21: duplicate key 'role' in [node] (first on line 2)");
 	free(text);
 	text = append(min_gemeente, "postcode = pc\nbsn = bsn2\n");
-	expect_err(text, ":17: duplicate key 'bsn' in [fields] (first on line 15)");
+	expect_err(text, ":21: duplicate key 'bsn' in [fields] (first on line 19)");
 	free(text);
 	text = append(min_gemeente, "birthdate = geboortedatum\n");
-	expect_err(text, ":16: unknown identifier field 'birthdate' in [fields]...");
+	expect_err(text, ":20: unknown identifier field 'birthdate' in [fields]...");
 	free(text);
 	text = append(min_gemeente, "[labels]\nwijk = a\nage = b\nwijk = c\n");
-	expect_err(text, ":19: duplicate key 'wijk' in [labels]");
+	expect_err(text, ":23: duplicate key 'wijk' in [labels]");
 	free(text);
 	text = append(min_gemeente, "[labels]\nWijk = a\n");
-	expect_err(text, ":17: label dimension 'Wijk' must be made of a-z, 0-9 and _");
+	expect_err(text, ":21: label dimension 'Wijk' must be made of a-z, 0-9 and _");
 	free(text);
 	text = edit(min_gemeente, "role = gemeente", "role = municipality");
 	expect_err(text, ":2: role must be gemeente or cbs, not 'municipality'");
@@ -569,12 +583,12 @@ test_delimiters(void **state)
 	}
 	{
 		char *text = append(min_gemeente, "[input]\ndelimiter = ab\n");
-		expect_err(text, ":17: delimiter must be one character or comma, semicolon, tab "
+		expect_err(text, ":21: delimiter must be one character or comma, semicolon, tab "
 		                 "or pipe, not 'ab'");
 		free(text);
 		/* ' ;' starts a comment, which leaves the value empty */
 		text = append(min_gemeente, "[input]\ndelimiter = ;\n");
-		expect_err(text, ":17: empty value for 'delimiter'");
+		expect_err(text, ":21: empty value for 'delimiter'");
 		free(text);
 	}
 }
@@ -588,7 +602,9 @@ test_comments_and_layout(void **state)
 	                                 "role=gemeente ; who we are\r\n"
 	                                 "state_dir   =   /var/lib/udclink   \r\n"
 	                                 "control_socket : /run/udclink/ctl.sock\r\n"
+	                                 "signing_key = /etc/udclink/node.sign\r\n"
 	                                 "[peer]\r\n"
+	                                 "public_key = /etc/udclink/peer.pub\r\n"
 	                                 "connect = tls+tcp://cbs.example:7440\r\n"
 	                                 "server_name = cbs.example\r\n"
 	                                 "[tls]\r\n"

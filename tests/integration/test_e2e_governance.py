@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Governance end to end, one test per argument:
+
+  signed_round    approvals exchanged and checked, the released table signed
+                  and verified, transcripts sealed by both nodes, audit logs
+                  that verify and hold no identifier
+  wrong_key       a gemeente whose approval is not signed by the key the CBS
+                  node pinned is refused, and both nodes say why
+  audit_tamper    an edited or deleted audit entry is found by udcctl audit verify
+  key_mode        a signing key readable by others is refused at start
+"""
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+T = harness.Checks()
+
+
+def status(node, rid):
+    r = node.ctl("round", "status", rid, check=False)
+    return dict((k.strip(), v.strip()) for k, v in
+                (l.split(":", 1) for l in r.stdout.splitlines() if ":" in l))
+
+
+def audit_entries(node):
+    path = os.path.join(node.cluster.dir, node.role + "-state", "audit.log")
+    with open(path) as f:
+        return path, [json.loads(l) for l in f if l.strip()]
+
+
+def fingerprint(pub):
+    return subprocess.run([harness.bin_path("udc-keygen"), "fingerprint", pub], capture_output=True,
+                          text=True, check=True).stdout.split()[0]
+
+
+def signed_round(work):
+    gcsv, ccsv = harness.gen_population(work, 1500, 31)
+    spec = harness.write_spec(os.path.join(work, "spec.ini"), ["bsn"], min_cell=0)
+    with harness.Cluster(gcsv, ccsv) as cl:
+        cl.start()
+        r = cl.gemeente.ctl("spec", "approve", spec)
+        gfp = fingerprint(os.path.join(cl.keys, "gemeente.pub"))
+        cfp = fingerprint(os.path.join(cl.keys, "cbs.pub"))
+        T.check(gfp in r.stdout, "the approval is signed with the gemeente's key %s: %r" % (gfp, r.stdout.strip()))
+        cl.cbs.ctl("spec", "approve", spec)
+        rid, _ = cl.run_round(spec)
+        r = cl.gemeente.ctl("round", "result", rid)
+        T.check("signed by the CBS node's key %s (verified)" % cfp in r.stderr,
+                "udcctl round result shows who signed: %r" % r.stderr.strip())
+        r2 = cl.cbs.ctl("round", "result", rid)
+        T.check(cfp in r2.stderr, "the CBS node shows its own signature: %r" % r2.stderr.strip())
+        tj = [json.load(open(os.path.join(cl.dir, role + "-state", "rounds", rid, "transcript.json")))
+              for role in ("gemeente", "cbs")]
+        T.check(tj[0]["transcript_sha256"] == tj[1]["transcript_sha256"] and tj[0]["both_signed"],
+                "both nodes sealed the same transcript %s" % tj[0]["transcript_sha256"][:16])
+        for node in (cl.gemeente, cl.cbs):
+            v = node.ctl("audit", "verify", check=False)
+            T.check(v.returncode == 0 and "audit log OK" in v.stdout,
+                    "%s: udcctl audit verify: %s" % (node.role, v.stdout.strip() or v.stderr.strip()))
+            path, entries = audit_entries(node)
+            types = [e["type"] for e in entries]
+            for t in ("spec_approved", "round_proposed", "result_released", "peer_head", "checkpoint"):
+                T.check(t in types, "%s audit log has a %s entry" % (node.role, t))
+            text = open(path).read()
+            bsns = set()
+            for f in (gcsv, ccsv):
+                with open(f, newline="") as fh:
+                    for row in csv.DictReader(fh):
+                        if row["bsn"]:
+                            bsns.add(row["bsn"].strip())
+            leaked = [b for b in bsns if b in text]
+            T.check(not leaked, "%s audit log holds no BSN (%d found)" % (node.role, len(leaked)))
+        _, gent = audit_entries(cl.gemeente)
+        prop = [e for e in gent if e["type"] == "round_proposed"]
+        T.check(prop and prop[0]["fields"]["uid"] == os.getuid(),
+                "the gemeente records who started the round (uid %d)" % os.getuid())
+        digest = [e for e in gent if e["type"] == "input_digest"]
+        T.check(digest and len(digest[0]["fields"]["file_sha256"]) == 64 and digest[0]["fields"]["rows"] > 0,
+                "the gemeente records its input file's digest and row count")
+
+
+def wrong_key(work):
+    gcsv, ccsv = harness.gen_population(work, 1000, 32)
+    spec = harness.write_spec(os.path.join(work, "spec.ini"), ["bsn"], min_cell=0)
+    with harness.Cluster(gcsv, ccsv) as cl:
+        other = os.path.join(work, "other")
+        subprocess.run([harness.bin_path("udc-keygen"), other + ".sign", other + ".pub"], check=True,
+                       stdout=subprocess.DEVNULL)
+        conf = open(cl.cbs.conf).read()
+        conf = re.sub(r"public_key = .*", "public_key = %s.pub" % other, conf)
+        open(cl.cbs.conf, "w").write(conf)
+        cl.start()
+        cl.approve(spec)
+        rid, r = cl.run_round(spec, expect_ok=False)
+        err = status(cl.gemeente, rid).get("error", "")
+        T.check(r.returncode == 3 and "not signed by its pinned key" in err,
+                "the gemeente shows why: %r" % err)
+        cerr = status(cl.cbs, rid)
+        T.check(cerr.get("state") == "failed" and "pinned key" in cerr.get("error", ""),
+                "the CBS node refused it too: %r" % cerr.get("error"))
+        _, cent = audit_entries(cl.cbs)
+        T.check(any(e["type"] == "round_refused" and e["fields"]["round"] == rid for e in cent),
+                "the refusal is in the CBS audit log")
+
+
+def audit_tamper(work):
+    gcsv, ccsv = harness.gen_population(work, 1000, 33)
+    spec = harness.write_spec(os.path.join(work, "spec.ini"), ["bsn"], min_cell=0)
+    with harness.Cluster(gcsv, ccsv) as cl:
+        cl.start()
+        cl.approve(spec)
+        cl.run_round(spec)
+        cl.gemeente.stop()
+        path, entries = audit_entries(cl.gemeente)
+        lines = open(path).read().splitlines(keepends=True)
+        orig = list(lines)
+        # 1. edit a value of the second entry, leaving its hash
+        lines[1] = lines[1].replace('"uid":', '"uid":1', 1) if '"uid":' in lines[1] else lines[1].replace('"seq":2', '"seq":2 ', 1)
+        open(path, "w").write("".join(lines))
+        cl.gemeente.start()
+        v = cl.gemeente.ctl("audit", "verify", check=False)
+        T.check(v.returncode == 6 and ":2:" in v.stderr, "an edited entry is found on line 2: %r" % v.stderr.strip())
+        cl.gemeente.stop()
+        # 2. delete the second entry
+        open(path, "w").write("".join(orig[:1] + orig[2:]))
+        cl.gemeente.start()
+        v = cl.gemeente.ctl("audit", "verify", check=False)
+        T.check(v.returncode == 6 and ":2:" in v.stderr, "a deleted entry is found at line 2: %r" % v.stderr.strip())
+        cl.gemeente.stop()
+        open(path, "w").write("".join(orig))
+
+
+def key_mode(work):
+    gcsv, ccsv = harness.gen_population(work, 1000, 34)
+    with harness.Cluster(gcsv, ccsv) as cl:
+        key = os.path.join(cl.keys, "gemeente.sign")
+        os.chmod(key, 0o644)
+        r = subprocess.run([harness.bin_path("gemeented"), "-c", cl.gemeente.conf], capture_output=True,
+                           text=True, timeout=30)
+        T.check(r.returncode != 0 and key in r.stderr and "0644" in r.stderr,
+                "a signing key with mode 0644 is refused at start: %r" % r.stderr.strip()[-200:])
+        os.chmod(key, 0o600)
+        cl.gemeente.start()
+        T.check(cl.gemeente.alive(), "with mode 0600 it starts")
+
+
+def main():
+    tests = {"signed_round": signed_round, "wrong_key": wrong_key, "audit_tamper": audit_tamper,
+             "key_mode": key_mode}
+    for n in sys.argv[1:] or list(tests):
+        work = harness.tempfile.mkdtemp(prefix="udc-gov-")
+        print("== " + n)
+        try:
+            tests[n](work)
+        finally:
+            harness.shutil.rmtree(work, ignore_errors=True)
+    T.finish()
+
+
+if __name__ == "__main__":
+    main()
