@@ -725,6 +725,17 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 		sess_put(cb, s);
 		return;
 	}
+	{
+		/* A round id this node has seen before (its session is gone, its
+		 * record is not): a replay, or a confused gemeente.  Never a
+		 * second computation under the same id. */
+		struct udc_round old;
+		if (udc_rounds_get(n->rounds, idhex, &old) == 0) {
+			reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+			    "round %s already ran on this node (%s)", idhex, old.state);
+			return;
+		}
+	}
 	if (p->spec_hash.len != 32) {
 		reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "spec hash of %zu bytes", p->spec_hash.len);
 		return;
