@@ -107,6 +107,14 @@ udc_result_json(const struct udc_result_meta *m, const struct udc_table *t)
 	    : spec->mode == UDC_MODE_COMBINED ? "combined" : "exact"));
 	json_object_set_new(meta, "min_cell", json_integer(spec->min_cell));
 	json_object_set_new(meta, "suppressed_entries", json_integer((json_int_t)m->suppressed));
+	json_object_set_new(meta, "disclosure_control", json_string(m->release_note));
+	if (spec->round_base)
+		json_object_set_new(meta, "round_base", json_integer(spec->round_base));
+	if (spec->eps_num) {
+		char eps[48];
+		snprintf(eps, sizeof(eps), "%u/%u", spec->eps_num, spec->eps_den);
+		json_object_set_new(meta, "noise_epsilon_per_entry", json_string(eps));
+	}
 	json_object_set_new(meta, "links_total", json_integer((json_int_t)(total + m->fuzzy_links)));
 	json_object_set_new(meta, "links_per_key", links);
 	if (udc_spec_fuzzy(spec)) {

@@ -25,6 +25,7 @@ struct udc_result_meta {
 	uint64_t fuzzy_links;
 	uint64_t fuzzy_bands[4];            /* links per similarity band */
 	uint32_t band_lo[5];                /* band edges in thousandths */
+	char release_note[320];             /* what disclosure control did */
 };
 
 /* JSON document: metadata plus every released entry.  malloc'd text. */

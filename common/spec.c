@@ -55,7 +55,7 @@ struct spec_ctx {
 	size_t cont_dim;
 
 	int name_line, mode_line, keys_line, min_cell_line, pad_line;
-	int schema_line, threshold_line, balance_line;
+	int schema_line, threshold_line, balance_line, round_line, eps_line, budget_line;
 	int dim_line[2][UDC_MAX_DIMS];
 
 	int err_line; /* first error: line and reason */
@@ -412,6 +412,64 @@ spec_key(struct spec_ctx *c, const char *key, const char *value)
 	return fail(c, "unknown key '%s' in [spec]", key);
 }
 
+static uint64_t
+gcd64(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* "3/4", "2" or "0.75" -> num/den in lowest terms, den > 0. */
+static int
+parse_rational(const char *v, uint64_t *num, uint64_t *den)
+{
+	uint64_t n = 0, d = 1;
+	const char *p = v;
+	int digits = 0;
+
+	while (*p >= '0' && *p <= '9') {
+		if (n > UINT32_MAX)
+			return -1;
+		n = n * 10 + (uint64_t)(*p++ - '0');
+		digits++;
+	}
+	if (!digits)
+		return -1;
+	if (*p == '/') {
+		p++;
+		d = 0;
+		digits = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (d > UINT32_MAX)
+				return -1;
+			d = d * 10 + (uint64_t)(*p++ - '0');
+			digits++;
+		}
+		if (!digits || d == 0)
+			return -1;
+	} else if (*p == '.') {
+		p++;
+		digits = 0;
+		while (*p >= '0' && *p <= '9' && digits < 6) {
+			n = n * 10 + (uint64_t)(*p++ - '0');
+			d *= 10;
+			digits++;
+		}
+		if (!digits)
+			return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	uint64_t g = n ? gcd64(n, d) : d;
+	*num = n / g;
+	*den = d / g;
+	return 0;
+}
+
 static int
 disclosure_key(struct spec_ctx *c, const char *key, const char *value)
 {
@@ -446,6 +504,36 @@ disclosure_key(struct spec_ctx *c, const char *key, const char *value)
 			spec->pad = UDC_PAD_NONE;
 		else
 			return fail(c, "pad_categories must be max or none, not '%s'", value);
+		return 1;
+	}
+	if (strcmp(key, "round_base") == 0) {
+		unsigned long v;
+		char *end;
+		if (!once(c, &c->round_line, "disclosure", key))
+			return 0;
+		v = strtoul(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end != '\0' || v > 1000)
+			return fail(c, "round_base must be a whole number from 0 to 1000, not '%s'", value);
+		spec->round_base = v <= 1 ? 0 : (unsigned)v;
+		return 1;
+	}
+	if (strcmp(key, "noise_epsilon") == 0 || strcmp(key, "noise_budget") == 0) {
+		int eps = key[6] == 'e';
+		uint64_t num, den;
+		if (!once(c, eps ? &c->eps_line : &c->budget_line, "disclosure", key))
+			return 0;
+		if (parse_rational(value, &num, &den) != 0 || (eps && (num > UINT32_MAX || den > UINT32_MAX)))
+			return fail(c, "%s must be a fraction like 1/2 or a decimal like 0.5, not '%s'", key,
+			            value);
+		if (eps) {
+			spec->eps_num = (uint32_t)num;
+			spec->eps_den = (uint32_t)den;
+		} else {
+			if (num == 0)
+				return fail(c, "noise_budget must be more than 0");
+			spec->budget_num = num;
+			spec->budget_den = den;
+		}
 		return 1;
 	}
 	return fail(c, "unknown key '%s' in [disclosure]", key);
@@ -588,7 +676,7 @@ static char *
 spec_canonical(const struct udc_spec *spec)
 {
 	struct strbuf b = {0};
-	char num[32];
+	char num[64];
 
 	sb_add(&b, "udclink-spec 1\nname=");
 	sb_add(&b, spec->name);
@@ -617,6 +705,18 @@ spec_canonical(const struct udc_spec *spec)
 	snprintf(num, sizeof(num), "min_cell=%u\n", spec->min_cell);
 	sb_add(&b, num);
 	sb_add(&b, spec->pad == UDC_PAD_MAX ? "pad_categories=max\n" : "pad_categories=none\n");
+	/* Written only when used, so specs without them keep their hash. */
+	if (spec->round_base) {
+		snprintf(num, sizeof(num), "round_base=%u\n", spec->round_base);
+		sb_add(&b, num);
+	}
+	if (spec->eps_num) {
+		snprintf(num, sizeof(num), "noise_epsilon=%u/%u\n", spec->eps_num, spec->eps_den);
+		sb_add(&b, num);
+		snprintf(num, sizeof(num), "noise_budget=%llu/%llu\n",
+		         (unsigned long long)spec->budget_num, (unsigned long long)spec->budget_den);
+		sb_add(&b, num);
+	}
 	if (udc_spec_fuzzy(spec)) {
 		char hex[65];
 		sb_add(&b, "fuzzy.schema=");
@@ -728,6 +828,8 @@ udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec *
 	spec->min_cell = 10;
 	spec->pad = UDC_PAD_MAX;
 	spec->threshold = 850;
+	spec->budget_num = 1;
+	spec->budget_den = 1;
 
 	c.spec = spec;
 	c.p = text;

@@ -43,6 +43,9 @@ struct udc_spec {
 	size_t ncells[2];      /* product of nvalues per side: groups, categories */
 	unsigned min_cell;     /* default 10; 0 disables suppression */
 	enum udc_pad pad;      /* default UDC_PAD_MAX */
+	unsigned round_base;   /* [disclosure] round_base: 0 = no rounding */
+	uint32_t eps_num, eps_den; /* [disclosure] noise_epsilon per entry; eps_num 0 = no noise */
+	uint64_t budget_num, budget_den; /* [disclosure] noise_budget per population (default 1) */
 	/* [fuzzy] (modes fuzzy and combined) */
 	char *schema_name;     /* the CLK schema file named by the spec */
 	char *schema_json;     /* its contents, once attached (udc_spec_attach_schema) */

@@ -75,7 +75,8 @@ struct session {
 	int sealed;
 	uint8_t seal_hash[32], seal_sig[64];
 	struct udc_audit_signed_head seal_head;
-	uint8_t input_digest[32];
+	uint8_t input_digest[32]; /* our input file */
+	uint8_t g_digest[32];     /* the gemeente's, as it declared it */
 	uint8_t result_sig[64];
 
 	/* fuzzy and combined modes: phase 1, the linkage, before the count */
@@ -111,6 +112,7 @@ struct cbs {
 	pthread_cond_t cv;
 	struct session *sessions;
 	int stop;
+	struct udc_releases *releases; /* what this node released, per spec (differencing) */
 };
 
 /* session.c */

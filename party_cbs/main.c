@@ -12,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+
+#include "disclosure.h"
 
 #include "cbs.h"
 #include "err.h"
@@ -91,6 +94,16 @@ cbs_start(struct udc_node *n, char *err, size_t errlen)
 	pthread_mutex_init(&cb->mtx, NULL);
 	pthread_cond_init(&cb->cv, NULL);
 	n->party = cb;
+	{
+		char dir[4096];
+		int rv;
+		snprintf(dir, sizeof(dir), "%s/releases", n->cfg->state_dir);
+		if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
+		    (rv = udc_releases_open(&cb->releases, dir)) != 0) {
+			snprintf(err, errlen, "%s: cannot open the release store", dir);
+			return UDC_EIO;
+		}
+	}
 	for (int i = 0; i < CBS_SERVICE_THREADS; i++) {
 		if (pthread_create(&cb->svc[i], NULL, service, cb) != 0)
 			break;
@@ -128,6 +141,7 @@ cbs_stop(struct udc_node *n)
 			break;
 		usleep(50 * 1000);
 	}
+	udc_releases_close(cb->releases);
 	free(cb);
 }
 

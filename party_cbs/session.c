@@ -25,6 +25,7 @@
 #include "cbs.h"
 #include "err.h"
 #include "link.h"
+#include "disclosure.h"
 #include "log.h"
 #include "result.h"
 #include "rounds.h"
@@ -172,6 +173,22 @@ struct prep_arg {
 	struct session *s;
 };
 
+/* The digest of our input file, for the audit log and differencing control. */
+static int
+own_digest(struct cbs *cb, struct session *s, const char *path, char *err, size_t errlen)
+{
+	char hex[65];
+
+	if (udc_file_sha256(path, s->input_digest) != 0) {
+		snprintf(err, errlen, "%s: cannot read the input file", path);
+		return UDC_EIO;
+	}
+	udc_hex(s->input_digest, 32, hex);
+	struct udc_audit_field f[] = { UDC_AUDIT_S("round", s->idhex), UDC_AUDIT_S("file_sha256", hex) };
+	udc_node_audit(cb->n, UDC_AUDIT_INPUT_DIGEST, f, UDC_AUDIT_NFIELDS(f));
+	return 0;
+}
+
 static void *
 prep_thread(void *p)
 {
@@ -201,7 +218,9 @@ prep_thread(void *p)
 	for (size_t d = 0; d < spec->ndims[1]; d++)
 		io.label_columns[d] = udc_config_label_column(n->cfg, spec->dims[1][d].name);
 	/* s->b is only freed once prep_done is set, so reading it is safe. */
-	rv = udc_blist_from_input(&c, &io, s->rid, s->b, n->wq, &st, err, sizeof(err));
+	rv = own_digest(cb, s, io.path, err, sizeof(err));
+	if (rv == 0)
+		rv = udc_blist_from_input(&c, &io, s->rid, s->b, n->wq, &st, err, sizeof(err));
 	if (rv == 0 && (dummies = calloc(ncats, sizeof(*dummies))) == NULL)
 		rv = UDC_ENOMEM;
 	if (rv == 0 && spec->pad == UDC_PAD_MAX)
@@ -346,8 +365,10 @@ lprep_thread(void *p)
 	io.chunk = n->cfg->chunk_records;
 	for (size_t d = 0; d < spec->ndims[1]; d++)
 		io.label_columns[d] = udc_config_label_column(n->cfg, spec->dims[1][d].name);
-	rv = udc_blist_from_input_ext(&own, &io, s->rid, s->b, n->wq, udc_clkctx_fill, s->clk, &st,
-	    err, sizeof(err));
+	rv = own_digest(cb, s, io.path, err, sizeof(err));
+	if (rv == 0)
+		rv = udc_blist_from_input_ext(&own, &io, s->rid, s->b, n->wq, udc_clkctx_fill, s->clk,
+		    &st, err, sizeof(err));
 	if (rv == 0)
 		udc_blist_shuffle(&own);
 	if (rv == 0)
@@ -802,6 +823,8 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 	s->cnkeys = s->spec->nkeys;
 	s->fuzzy = udc_spec_fuzzy(s->spec);
 	memcpy(s->approval_sig, approval, sizeof(approval));
+	if (p->input_digest.len == 32)
+		memcpy(s->g_digest, p->input_digest.data, 32);
 	udc_transcript_init(&s->tx);
 	if (udc_scalar_new(&s->b) != 0 || (s->fuzzy && fuzzy_setup(s, p, err, sizeof(err)) != 0)) {
 		sess_free(s);
@@ -1038,6 +1061,81 @@ handle_r_chunk(struct cbs *cb, struct session *s, const Udc__Chunk *ch, struct r
 	ack(rp, a, ch->index, s->r.n);
 }
 
+/* Disclosure control of the counted table, in place: the same question on
+ * the same data gets the stored release (never a fresh noisy draw); a
+ * population within min_cell persons of an earlier release of this spec is
+ * refused (differencing); otherwise suppression (primary and secondary),
+ * noise charged to the privacy budget, and rounding, and the release is
+ * remembered. */
+static int
+release_control(struct cbs *cb, struct session *s, struct udc_table **tp, char *note, size_t notelen,
+    char *why, size_t whylen)
+{
+	const struct udc_spec *spec = s->spec;
+	struct udc_disclosure_params dp;
+	struct udc_disclosure_report rep;
+	struct udc_table *stored = NULL;
+	crypto_hash_sha256_state st;
+	uint8_t pop[32];
+	uint64_t size = s->g_expected + s->cst.accepted;
+	char ledger[4096], reason[256];
+	int rv;
+
+	/* The population: both input files, by digest. */
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, s->g_digest, 32);
+	crypto_hash_sha256_update(&st, s->input_digest, 32);
+	crypto_hash_sha256_final(&st, pop);
+	if (udc_releases_lookup(cb->releases, spec->hash, pop, &stored) == 0) {
+		if (stored->ngroups != (*tp)->ngroups || stored->ncats != (*tp)->ncats) {
+			udc_table_free(stored);
+			snprintf(why, whylen, "the stored release of this spec has another shape");
+			return UDC_EPARSE;
+		}
+		udc_table_free(*tp);
+		*tp = stored;
+		snprintf(note, notelen, "the same spec on the same data was released before: the stored "
+		    "release is returned, no new computation is released");
+		return 0;
+	}
+	if ((rv = udc_releases_check(cb->releases, spec->hash, pop, size, UDC_SYMDIFF_UNKNOWN,
+	    spec->min_cell, reason, sizeof(reason))) != 0) {
+		snprintf(why, whylen, "differencing control: %.200s", reason);
+		return rv;
+	}
+	memset(&dp, 0, sizeof(dp));
+	dp.min_cell = spec->min_cell;
+	dp.round_base = spec->round_base;
+	dp.eps_num = spec->eps_num;
+	dp.eps_den = spec->eps_den ? spec->eps_den : 1;
+	snprintf(ledger, sizeof(ledger), "%s/privacy-ledger", cb->n->cfg->state_dir);
+	dp.ledger_path = ledger;
+	dp.budget.num = spec->budget_num;
+	dp.budget.den = spec->budget_den;
+	/* The budget protects CBS's microdata: it is charged per CBS input
+	 * (and spec), so rounds with ever other gemeente lists against the
+	 * same CBS data spend one budget.  The release store, above, keys on
+	 * both inputs: the same question on the same data is answered from it. */
+	memcpy(dp.population, s->input_digest, 32);
+	memcpy(dp.spec_hash, spec->hash, 32);
+	if ((rv = udc_disclose(*tp, &dp, &rep)) != 0) {
+		snprintf(why, whylen, "disclosure control refused the release: %s",
+		    rv == UDC_EREFUSED ? (spec->eps_num ? "the privacy budget of this spec and "
+		    "population is spent, or an entry cannot be protected" : "an entry cannot be protected")
+		    : udc_strerror(rv));
+		return rv;
+	}
+	if ((rv = udc_releases_record(cb->releases, spec->hash, pop, size, *tp)) != 0) {
+		snprintf(why, whylen, "cannot record the release: %s", udc_strerror(rv));
+		return rv;
+	}
+	snprintf(note, notelen, "%zu suppressed under min_cell %u, %zu more to protect them%s%s",
+	    rep.primary, spec->min_cell, rep.secondary,
+	    spec->round_base ? ", counts rounded at random to a multiple of the base" : "",
+	    spec->eps_num ? ", discrete Laplace noise charged to the privacy budget" : "");
+	return 0;
+}
+
 /* Links, counts, applies disclosure control, stores the release.  The
  * result is kept packed so that a resent Finish gets the same table. */
 static int
@@ -1070,7 +1168,14 @@ compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *
 		memcpy(m.fuzzy_bands, s->fuzzy_bands, sizeof(m.fuzzy_bands));
 		memcpy(m.band_lo, s->band_lo, sizeof(m.band_lo));
 	}
-	m.suppressed = udc_table_disclose(t, s->spec->min_cell);
+	if ((rv = release_control(cb, s, &t, m.release_note, sizeof(m.release_note), why, whylen)) != 0)
+		goto out;
+	for (size_t k = 0; k < t->ngroups * t->ncats; k++)
+		m.suppressed += t->cell_supp[k];
+	for (size_t k = 0; k < t->ngroups; k++)
+		m.suppressed += t->g_supp[k];
+	for (size_t k = 0; k < t->ncats; k++)
+		m.suppressed += t->c_supp[k];
 	snprintf(m.round_id, sizeof(m.round_id), "%s", s->idhex);
 	snprintf(m.spec_hash, sizeof(m.spec_hash), "%s", s->spec_hex);
 	m.spec = s->spec;
@@ -1114,6 +1219,7 @@ compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *
 	udc_table_to_result(t, &res);
 	res.result_sig.data = s->result_sig;
 	res.result_sig.len = sizeof(s->result_sig);
+	res.release_note = m.release_note;
 	res.min_cell = s->spec->min_cell;
 	res.n_links_per_key = s->spec->nkeys;
 	res.links_per_key = m.links_per_key;

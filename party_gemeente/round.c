@@ -617,6 +617,7 @@ store_result(struct rctx *r, const Udc__Result *res, const struct udc_input_stat
 	snprintf(m.gemeente_name, sizeof(m.gemeente_name), "%s", r->n->cfg->name);
 	snprintf(m.cbs_name, sizeof(m.cbs_name), "%s", "cbs");
 	m.g = *gst;
+	snprintf(m.release_note, sizeof(m.release_note), "%s", res->release_note ? res->release_note : "");
 	if ((rv = udc_report_from_proto(res->cbs_input, r->spec->nkeys, &m.c, why, sizeof(why))) != 0) {
 		fail(r, "bad result from the CBS node: %s", why);
 		goto out;

@@ -554,6 +554,39 @@ test_fuzzy_spec(void **state)
 	           "t.spec:6: balance must be yes or no");
 }
 
+/* Rounding and noise: parsed exactly, in the canonical form only when used. */
+static void
+test_disclosure_keys(void **state)
+{
+	static const char base[] = "[spec]\nname=d\nkeys=bsn\n[gemeente]\nw=a\n[cbs]\nc=x\n"
+	                           "[disclosure]\n";
+	char text[512], err[256];
+	struct udc_spec *a = NULL, *b = NULL;
+	(void)state;
+
+	snprintf(text, sizeof(text), "%sround_base = 5\nnoise_epsilon = 0.25\nnoise_budget = 3/2\n", base);
+	assert_int_equal(udc_spec_parse(text, strlen(text), "t.spec", &a, err, sizeof(err)), 0);
+	assert_int_equal(a->round_base, 5);
+	assert_int_equal(a->eps_num, 1);
+	assert_int_equal(a->eps_den, 4);
+	assert_int_equal(a->budget_num, 3);
+	assert_int_equal(a->budget_den, 2);
+	assert_non_null(strstr(a->canonical, "round_base=5\nnoise_epsilon=1/4\nnoise_budget=3/2\n"));
+	snprintf(text, sizeof(text), "%s", base);
+	assert_int_equal(udc_spec_parse(text, strlen(text), "t.spec", &b, err, sizeof(err)), 0);
+	assert_null(strstr(b->canonical, "round_base"));
+	assert_null(strstr(b->canonical, "noise"));
+	assert_memory_not_equal(a->hash, b->hash, 32);
+	udc_spec_free(a);
+	udc_spec_free(b);
+	snprintf(text, sizeof(text), "%snoise_epsilon = 1/0\n", base);
+	expect_err(text, "t.spec:9: noise_epsilon must be a fraction");
+	snprintf(text, sizeof(text), "%sround_base = -5\n", base);
+	expect_err(text, "t.spec:9: round_base must be a whole number");
+	snprintf(text, sizeof(text), "%snoise_budget = 0\n", base);
+	expect_err(text, "t.spec:9: noise_budget must be more than 0");
+}
+
 int
 main(void)
 {
@@ -569,6 +602,7 @@ main(void)
 	    cmocka_unit_test(test_whole_spec_errors),
 	    cmocka_unit_test(test_nul_byte),
 	    cmocka_unit_test(test_fuzzy_spec),
+	    cmocka_unit_test(test_disclosure_keys),
 	    cmocka_unit_test(test_cell_index),
 	    cmocka_unit_test(test_load),
 	};
