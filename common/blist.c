@@ -80,6 +80,8 @@ udc_blist_append(struct udc_blist *l, const uint8_t *pts, const uint16_t *lab, s
 
 	if ((rv = udc_blist_reserve(l, n)) != 0)
 		return rv;
+	if (n == 0)
+		return 0; /* an empty chunk: nothing to copy, and the list may be unallocated */
 	memcpy(l->pts + l->n * l->nkeys * 32, pts, n * l->nkeys * 32);
 	memcpy(l->lab + l->n, lab, n * sizeof(*lab));
 	l->n += n;

@@ -264,7 +264,8 @@ udc_rounds_all(struct udc_rounds *r, struct udc_round **out, size_t *n)
 		pthread_mutex_unlock(&r->mtx);
 		return UDC_ENOMEM;
 	}
-	memcpy(*out, r->v, r->n * sizeof(**out));
+	if (r->n > 0)
+		memcpy(*out, r->v, r->n * sizeof(**out));
 	*n = r->n;
 	pthread_mutex_unlock(&r->mtx);
 	return 0;

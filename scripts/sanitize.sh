@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# sanitize.sh - build everything with clang, AddressSanitizer and
+# UndefinedBehaviorSanitizer (-DUDC_SANITIZE=ON) in build-asan/ and run the
+# whole ctest suite there: unit tests, fuzz corpus replays and the end-to-end
+# tests (whose daemons are then sanitized too).
+#
+#   scripts/sanitize.sh [ctest options...]     e.g. -L unit, -R e2e_exact
+#
+# Leaks are errors (detect_leaks=1) and any report aborts the program
+# (abort_on_error, halt_on_error), so a finding fails its test.  BUILD_DIR
+# overrides the build directory, CC the compiler.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$here/build-asan}
+cc=${CC:-clang}
+
+cmake -S "$here" -B "$build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug \
+	-DUDC_SANITIZE=ON -DUDC_TESTS=ON >/dev/null
+cmake --build "$build" -j"$(nproc)"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+cd "$build"
+ctest --output-on-failure -j"$(nproc)" "$@"
