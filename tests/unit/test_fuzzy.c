@@ -4,9 +4,9 @@
  * Checks that blocking loses nothing against exhaustive comparison (random
  * and clustered filters), that links are 1:1, best first and above the
  * threshold (against a brute-force greedy over every pair), that the topk
- * bound changes nothing, and linkage quality on the anonlink tutorial data
- * (alice/bob, 1458 true matches by id): precision and recall over a range of
- * thresholds, and the share of true links lost by blocking.
+ * bound changes nothing, and linkage quality on FEBRL data and on the anonlink
+ * tutorial data (alice/bob, 1458 true matches by id): precision and recall
+ * over a range of thresholds, and the share of true links lost by blocking.
  * UDC_FUZZY_TEST_SCALE (default 1) divides the synthetic set sizes, for
  * valgrind runs.
  */
@@ -419,7 +419,8 @@ trim(char *s)
  * the same name; the id column is ground truth only and never encoded. */
 static void
 encode_file(struct dataset *d, const char *dir, const char *file, const char *idcol,
-            const struct udc_clk_schema *schema, const struct udc_clk_encoder *enc)
+            const struct udc_clk_schema *schema, const struct udc_clk_encoder *enc,
+            void (*prep)(const char *field, char *value))
 {
 	struct udc_csv *csv = NULL;
 	char err[512] = "", **fields;
@@ -448,8 +449,11 @@ encode_file(struct dataset *d, const char *dir, const char *file, const char *id
 	assert_non_null(d->id);
 	while ((rv = udc_csv_next(csv, &fields)) == UDC_CSV_RECORD) {
 		assert_true(d->n < cap);
-		for (i = 0; i < nf; i++)
+		for (i = 0; i < nf; i++) {
 			vals[i] = col[i] < 0 ? NULL : trim(fields[col[i]]);
+			if (vals[i] != NULL && prep != NULL)
+				prep(udc_clk_schema_field_name(schema, i), (char *)vals[i]);
+		}
 		if (udc_clk_encode(enc, vals, nf, bytes, udc_clk_schema_bytes(schema), NULL, err,
 		                   sizeof(err)) != 0)
 			fail_msg("%s line %lu: %s", file, udc_csv_line(csv), err);
@@ -492,7 +496,9 @@ measure(const struct udc_fuzzy_result *r, const struct dataset *A, const struct 
 struct quality_case {
 	const char *dir, *file_a, *file_b, *idcol;
 	size_t n_a, n_b, truth;
-	double min_precision, min_recall; /* at the default threshold */
+	double min_precision, min_recall; /* at the case's threshold */
+	double threshold;                 /* 0: UDC_FUZZY_DEFAULT_THRESHOLD */
+	void (*prep)(const char *field, char *value); /* NULL: values only trimmed */
 };
 
 static void
@@ -515,8 +521,8 @@ quality(const struct quality_case *qc)
 	assert_int_equal(udc_clk_encoder_new(&enc, schema, (const uint8_t *)secret, strlen(secret),
 	                                     err, sizeof(err)),
 	                 0);
-	encode_file(&A, qc->dir, qc->file_a, qc->idcol, schema, enc);
-	encode_file(&B, qc->dir, qc->file_b, qc->idcol, schema, enc);
+	encode_file(&A, qc->dir, qc->file_a, qc->idcol, schema, enc, qc->prep);
+	encode_file(&B, qc->dir, qc->file_b, qc->idcol, schema, enc, qc->prep);
 	assert_int_equal(A.n, qc->n_a);
 	assert_int_equal(B.n, qc->n_b);
 
@@ -530,7 +536,7 @@ quality(const struct quality_case *qc)
 		udc_fuzzy_result_free(re);
 	}
 
-	t = UDC_FUZZY_DEFAULT_THRESHOLD;
+	t = qc->threshold > 0 ? qc->threshold : UDC_FUZZY_DEFAULT_THRESHOLD;
 	rl = run(A.filters, A.n, B.filters, B.n, nbits, t, UDC_FUZZY_LSH, 8, 1, wq);
 	re = run(A.filters, A.n, B.filters, B.n, nbits, t, UDC_FUZZY_EXHAUSTIVE, 8, 1, wq);
 	r64 = run(A.filters, A.n, B.filters, B.n, nbits, t, UDC_FUZZY_EXHAUSTIVE,
@@ -543,7 +549,7 @@ quality(const struct quality_case *qc)
 	for (i = 0; i < A.n; i++)
 		if (re->link[i] >= 0 && A.id[i] == B.id[re->link[i]] && rl->link[i] != re->link[i])
 			lost++;
-	print_message("default threshold %.2f: precision %.4f recall %.4f (tp %zu fp %zu of "
+	print_message("threshold %.3f: precision %.4f recall %.4f (tp %zu fp %zu of "
 	              "%zu); true links lost by blocking %zu (%.3f%%); bands",
 	              t, q.precision, q.recall, q.tp, q.fp, q.truth, lost,
 	              100.0 * (double)lost / (double)q.truth);
@@ -574,21 +580,58 @@ test_quality_febrl(void **state)
 {
 	static const struct quality_case qc = {
 	    "febrl", "dirty_1000_50_1.csv", "dirty_1000_50_2.csv", "rec_id", 1000, 1000, 500, 0.95,
-	    0.95};
+	    0.95, 0, NULL};
 
 	(void)state;
 	quality(&qc);
 }
 
-/* The anonlink tutorial's alice and bob: far dirtier (typos in most fields,
- * a third of the true pairs miss dob or phone on one side).  No threshold
- * reaches 0.95 recall with Dice on CLKs (docs/fuzzy.md has the table); the
- * floors hold what the default threshold gives, with a margin. */
+/* The anonlink tutorial's alice and bob (docs/fuzzy.md, "anonlink tutorial"):
+ * far dirtier than FEBRL (typos in most fields, a third of the true pairs
+ * miss dob or phone on one side).  Values are prepared as a deployment's
+ * normalisation would: lower case; dob dd-mm-yyyy rewritten to yyyymmdd and
+ * the phone number to its characters without blanks (the separators are the
+ * same in every record and only add shared bits).  The shape test does not
+ * validate the digits, so a date with a typo keeps its other digits. */
+static void
+prep_anonlink(const char *field, char *v)
+{
+	char *p, *q;
+
+	for (p = v; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	if (strcmp(field, "dob") == 0 && strlen(v) == 10 && v[2] == '-' && v[5] == '-') {
+		char d[9];
+
+		memcpy(d, v + 6, 4);
+		memcpy(d + 4, v + 3, 2);
+		memcpy(d + 6, v, 2);
+		d[8] = '\0';
+		memcpy(v, d, 9);
+	}
+	if (strcmp(field, "dob") == 0 || strcmp(field, "phone number") == 0) {
+		for (p = q = v; *p != '\0'; p++)
+			if (*p != ' ' && *p != '-')
+				*q++ = *p;
+		*q = '\0';
+	}
+}
+
+/* Schema (tests/vectors/anonlink/schema.json): unigrams of the names,
+ * positional bigrams of dob and phone, bitsPerFeature 30/30/40/50 in 1024
+ * bits.  Its similarity scale is lower than FEBRL's, so it is measured at its
+ * own threshold 0.60 (best F1; at 0.80 recall is 0.55).  Precision and
+ * recall >= 0.95 together are not reached at any threshold robustly: true
+ * pairs missing dob and phone on one side (49 of 1458) have only their
+ * misspelt names; docs/fuzzy.md has the table. */
 static void
 test_quality_anonlink(void **state)
 {
-	static const struct quality_case qc = {
-	    "anonlink", "dataset-alice.csv", "dataset-bob.csv", "id", 3228, 3242, 1458, 0.95, 0.65};
+	static const struct quality_case qc = {"anonlink", "dataset-alice.csv", "dataset-bob.csv",
+	                                       "id",       3228,                3242,
+	                                       1458,       0.95,                0.93,
+	                                       0.60,       prep_anonlink};
 
 	(void)state;
 	quality(&qc);
