@@ -1119,10 +1119,23 @@ release_control(struct cbs *cb, struct session *s, struct udc_table **tp, char *
 	memcpy(dp.population, s->input_digest, 32);
 	memcpy(dp.spec_hash, spec->hash, 32);
 	if ((rv = udc_disclose(*tp, &dp, &rep)) != 0) {
-		snprintf(why, whylen, "disclosure control refused the release: %s",
-		    rv == UDC_EREFUSED ? (spec->eps_num ? "the privacy budget of this spec and "
-		    "population is spent, or an entry cannot be protected" : "an entry cannot be protected")
-		    : udc_strerror(rv));
+		const char *what = udc_strerror(rv);
+		struct udc_ledger *lg = NULL;
+		if (rv == UDC_EREFUSED) {
+			what = "a suppressed entry cannot be protected by further suppression";
+			if (spec->eps_num && udc_ledger_open(&lg, ledger) == 0) {
+				struct udc_rational spent;
+				udc_ledger_spent(lg, s->input_digest, spec->hash, &spent);
+				/* spent + 2 eps > budget, in integers */
+				unsigned __int128 lhs = (unsigned __int128)spent.num * dp.eps_den * dp.budget.den +
+				    (unsigned __int128)2 * dp.eps_num * spent.den * dp.budget.den;
+				unsigned __int128 rhs = (unsigned __int128)dp.budget.num * spent.den * dp.eps_den;
+				if (lhs > rhs)
+					what = "the privacy budget of this spec on this CBS data is spent";
+				udc_ledger_close(lg);
+			}
+		}
+		snprintf(why, whylen, "disclosure control refused the release: %s", what);
 		return rv;
 	}
 	if ((rv = udc_releases_record(cb->releases, spec->hash, pop, size, *tp)) != 0) {

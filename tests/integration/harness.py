@@ -63,7 +63,7 @@ def _wrap(values, per_line=8):
 
 
 def write_spec(path, keys, min_cell=0, name="test", gemeente=None, cbs=None, pad="max", mode="exact",
-               fuzzy=None):
+               fuzzy=None, extra_disclosure=None):
     gemeente = gemeente or {"wijk": WIJKEN, "age_band": ["0-3", "4-11", "12-17"], "ooievaarspas": ["ja", "nee"]}
     cbs = cbs or {"income_band": ["0-100", "100-130", "130-200", "200+"], "uitkering": ["ja", "nee"]}
     with open(path, "w") as f:
@@ -77,6 +77,8 @@ def write_spec(path, keys, min_cell=0, name="test", gemeente=None, cbs=None, pad
         for k, v in cbs.items():
             f.write("%s = %s\n" % (k, _wrap(v)))
         f.write("\n[disclosure]\nmin_cell = %d\npad_categories = %s\n" % (min_cell, pad))
+        for k, v in (extra_disclosure or {}).items():
+            f.write("%s = %s\n" % (k, v))
         if fuzzy:
             f.write("\n[fuzzy]\n")
             for k, v in fuzzy.items():

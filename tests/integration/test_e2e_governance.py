@@ -136,6 +136,57 @@ def audit_tamper(work):
         open(path, "w").write("".join(orig))
 
 
+def drop_rows(src, dst, n):
+    with open(src) as f:
+        lines = f.readlines()
+    with open(dst, "w") as f:
+        f.writelines(lines[:len(lines) - n])
+
+
+def differencing(work):
+    g0, ccsv = harness.gen_population(work, 1200, 35)
+    gcsv = os.path.join(work, "g-now.csv")
+    drop_rows(g0, gcsv, 0)
+    spec = harness.write_spec(os.path.join(work, "spec.ini"), ["bsn"], min_cell=10)
+    noisy = harness.write_spec(os.path.join(work, "noisy.ini"), ["bsn"], min_cell=10, name="noisy",
+                               extra_disclosure={"noise_epsilon": "1/2", "noise_budget": "1", "round_base": "5"})
+    with harness.Cluster(gcsv, ccsv) as cl:
+        cl.start()
+        cl.approve(spec)
+        cl.approve(noisy)
+        rid1, _ = cl.run_round(spec)
+        first = cl.gemeente.ctl("round", "result", rid1).stdout
+        # The same question on the same data: the stored release, not a new one.
+        rid2, _ = cl.run_round(spec)
+        T.check(cl.gemeente.ctl("round", "result", rid2).stdout == first,
+                "asking again returns the stored release")
+        meta = json.loads(cl.gemeente.ctl("round", "result", rid2, "--format", "json").stdout)["metadata"]
+        T.check("stored release" in meta["disclosure_control"], "and says so: %r" % meta["disclosure_control"])
+        # Three persons fewer: a differencing attack on them; refused.
+        drop_rows(g0, gcsv, 3)
+        rid3, r = cl.run_round(spec, expect_ok=False)
+        err = status(cl.gemeente, rid3).get("error", "")
+        T.check(r.returncode == 3 and "differencing" in err, "a population 3 persons away is refused: %r" % err)
+        T.check("differencing" in status(cl.cbs, rid3).get("error", ""), "the CBS node records why")
+        # Twenty fewer is a different population: allowed.
+        drop_rows(g0, gcsv, 20)
+        rid4, r = cl.run_round(spec, expect_ok=False)
+        T.check(r.returncode == 0, "a population 20 persons away (min_cell 10) is released")
+        # Noise: the budget (1) pays for one release (2 x 1/2); the same data
+        # again gets the stored draw; a new gemeente list against the same CBS
+        # data finds the budget spent.
+        rid5, _ = cl.run_round(noisy)
+        t5 = cl.gemeente.ctl("round", "result", rid5).stdout
+        counts = [int(row.split(",")[-2]) for row in t5.splitlines()[1:] if row.split(",")[-2]]
+        T.check(counts and all(c % 5 == 0 for c in counts), "noisy release rounded to multiples of 5")
+        rid6, _ = cl.run_round(noisy)
+        T.check(cl.gemeente.ctl("round", "result", rid6).stdout == t5, "the same data gets the same noisy draw")
+        drop_rows(g0, gcsv, 0)
+        rid7, r = cl.run_round(noisy, expect_ok=False)
+        err = status(cl.gemeente, rid7).get("error", "")
+        T.check(r.returncode == 3 and "budget of this spec on this CBS data is spent" in err, "the privacy budget, once spent, refuses: %r" % err)
+
+
 def key_mode(work):
     gcsv, ccsv = harness.gen_population(work, 1000, 34)
     with harness.Cluster(gcsv, ccsv) as cl:
@@ -152,7 +203,7 @@ def key_mode(work):
 
 def main():
     tests = {"signed_round": signed_round, "wrong_key": wrong_key, "audit_tamper": audit_tamper,
-             "key_mode": key_mode}
+             "key_mode": key_mode, "differencing": differencing}
     for n in sys.argv[1:] or list(tests):
         work = harness.tempfile.mkdtemp(prefix="udc-gov-")
         print("== " + n)
