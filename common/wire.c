@@ -74,6 +74,30 @@ bad:
 	return UDC_EPROTO;
 }
 
+int
+udc_wire_decode_ids(const void *buf, size_t len, uint64_t *request_id, uint8_t round_id[16],
+    int *have_round, uint32_t *code)
+{
+	struct budget b = { .left = 2 * len + 64 * 1024 };
+	ProtobufCAllocator a = { .alloc = budget_alloc, .free = budget_free, .allocator_data = &b };
+	Udc__Envelope *env = udc__envelope__unpack(&a, len, buf);
+
+	*request_id = 0;
+	*have_round = 0;
+	*code = UDC__ERROR_CODE__ERR_MALFORMED;
+	if (env == NULL)
+		return 0;
+	*request_id = env->request_id;
+	if (env->round_id.len == 16) {
+		memcpy(round_id, env->round_id.data, 16);
+		*have_round = 1;
+	}
+	if (env->version != UDC_PROTO_VERSION)
+		*code = UDC__ERROR_CODE__ERR_VERSION;
+	udc__envelope__free_unpacked(env, &free_allocator);
+	return 1;
+}
+
 void
 udc_wire_free(Udc__Envelope *env)
 {

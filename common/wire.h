@@ -21,6 +21,12 @@
  * wrong version, round id not 16 bytes, no body. */
 int udc_wire_decode(const void *buf, size_t len, Udc__Envelope **out, char *err, size_t errlen);
 void udc_wire_free(Udc__Envelope *env);
+/* After udc_wire_decode failed: the request id and (if 16 bytes) round id
+ * of a message that protobuf could unpack, so that the Error can echo them,
+ * and the code to answer with (ERR_VERSION for a wrong version, otherwise
+ * ERR_MALFORMED).  Returns 1 if the ids were recovered, 0 if not protobuf. */
+int udc_wire_decode_ids(const void *buf, size_t len, uint64_t *request_id, uint8_t round_id[16],
+    int *have_round, uint32_t *code);
 /* Serialises env into a fresh malloc'd buffer. */
 int udc_wire_encode(const Udc__Envelope *env, uint8_t **buf, size_t *len);
 /* Checks a chunk: n <= max_n, nkeys as expected, points n*nkeys*32 bytes,

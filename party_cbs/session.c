@@ -731,8 +731,17 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 	if ((s = sess_get(cb, req->round_id.data)) != NULL) {
 		/* A resent proposal: same answer as the first time. */
 		pthread_mutex_lock(&s->mtx);
-		if (s->state == SS_FAILED) {
+		if (s->state == SS_DONE) {
+			reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+			    "round %s already ran on this node (done)", idhex);
+		} else if (s->state == SS_FAILED) {
 			reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+		} else if (p->spec_hash.len != 32 || memcmp(p->spec_hash.data, s->spec->hash, 32) != 0 ||
+		    p->approval_sig.len != UDC_SIGN_BYTES ||
+		    udc_sign_verify(&n->peer_pub, UDC_SIGN_APPROVAL, p->spec_hash.data, 32,
+		    p->approval_sig.data) != 0) {
+			reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+			    "round %s is already running under another proposal", idhex);
 		} else {
 			pr->accepted = 1;
 			pr->approval_sig.data = s->approval_sig;
@@ -1390,11 +1399,22 @@ cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **out)
 	uint8_t *labbuf = NULL, *buf = NULL;
 	size_t blen;
 	char why[256], idhex[33] = "-";
+	uint8_t bad_rid[16];
 
 	*out = NULL;
 	if (udc_wire_decode(data, len, &req, why, sizeof(why)) != 0) {
+		uint64_t bad_reqid;
+		uint32_t code;
+		int have_rid;
 		reply_init(&rp, NULL);
-		reply_error(&rp, UDC__ERROR_CODE__ERR_MALFORMED, "%s", why);
+		if (udc_wire_decode_ids(data, len, &bad_reqid, bad_rid, &have_rid, &code)) {
+			rp.env.request_id = bad_reqid;
+			if (have_rid) {
+				rp.env.round_id.data = bad_rid;
+				udc_round_id_hex(bad_rid, idhex);
+			}
+		}
+		reply_error(&rp, code, "%s", why);
 		log_warnx("refused a message from the gemeente: %s", why);
 		goto send;
 	}

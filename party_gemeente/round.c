@@ -42,6 +42,7 @@ struct rctx {
 	char err[512];
 	int peer_aborted; /* the CBS side already knows the round failed */
 	size_t cnkeys;    /* keys per tuple in the count: the spec's, or 1 (handles) */
+	int peer_answered; /* the CBS node answered at least once in this round */
 	struct udc_transcript tx;
 	uint8_t input_digest[32];
 };
@@ -90,7 +91,10 @@ call(struct rctx *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, Udc__Enve
 		free(buf);
 	if (rv == UDC_ETIMEDOUT) {
 		struct gem *g = r->n->party;
-		if (atomic_load(&g->pipes) == 0)
+		if (r->peer_answered)
+			fail(r, "lost the CBS node during %s: no answer within %d s",
+			    udc_wire_body_name(req->body_case), r->n->cfg->peer_timeout_ms / 1000);
+		else if (atomic_load(&g->pipes) == 0)
 			fail(r, "no TLS connection to the CBS node at %s within %d s (unreachable, or "
 			    "a certificate was refused: check both nodes' CA and certificates)",
 			    r->n->cfg->peer_connect, r->n->cfg->peer_timeout_ms / 1000);
@@ -103,6 +107,7 @@ call(struct rctx *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, Udc__Enve
 		fail(r, "sending %s to the CBS node: %s", udc_wire_body_name(req->body_case), udc_strerror(rv));
 		return rv;
 	}
+	r->peer_answered = 1;
 	rv = udc_wire_decode(nng_msg_body(m), nng_msg_len(m), &rep, why, sizeof(why));
 	if (rv == 0 && rep->body_case == want && udc_transcript_counts(req->body_case))
 		udc_transcript_add(&r->tx, req->request_id, buf, len, nng_msg_body(m), nng_msg_len(m));

@@ -64,7 +64,7 @@ echo "== round"
 rid=$("$ctl" -c "$run/gemeente.conf" round start "$spec")
 echo "round id: $rid"
 "$ctl" -c "$run/gemeente.conf" round wait "$rid"
-"$ctl" -c "$run/gemeente.conf" round result "$rid" >"$run/result.csv"
+"$ctl" -c "$run/gemeente.conf" round result "$rid" >"$run/result.csv"   # says who signed it
 "$ctl" -c "$run/gemeente.conf" round result "$rid" --format json >"$run/result.json"
 
 echo
@@ -92,4 +92,8 @@ for side in ("gemeente_input", "cbs_input"):
     rej = ", ".join("%s %d" % kv for kv in s["rejected_by_reason"].items() if kv[1])
     print("%-9s rows %d, used %d, rejected %d (%s)" % (s["node"], s["rows_read"], s["records_used"], s["rows_rejected"], rej or "none"))
 PY
+echo
+echo "== the audit logs: hash chain and signed checkpoints, verified on each node"
+"$ctl" -c "$run/gemeente.conf" audit verify
+"$ctl" -c "$run/cbs.conf" audit verify
 echo "== done in $(( $(date +%s) - t0 )) s; stopping the daemons"

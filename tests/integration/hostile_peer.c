@@ -1,0 +1,999 @@
+/*
+ * hostile_peer.c - a misbehaving gemeente for cbsd.
+ *
+ * Dials the CBS node over mutual TLS with the gemeente's certificate (so
+ * every message reaches cbs_handle) and sends crafted requests: undecodable
+ * bytes, bad envelopes, an oversized message, requests for unknown rounds,
+ * proposals with bad approvals, and out-of-state, out-of-order and
+ * misshapen chunks in a round it proposed itself; then replays the id of a
+ * round that already ran.  Each reply is checked: the right Error code,
+ * echoing round id and request id.  Prints "ok: ..." / "FAILED: ..." per
+ * check and "N passed, N failed"; exits 1 on any failure.
+ *
+ *   hostile_peer -c gemeente.conf -s spec.ini [-k signing.key]
+ *                [-r ROUND_ID_HEX]... [--only replay]
+ *
+ * The TLS paths, peer URL, server name, max_message and the signing key
+ * come from the gemeente config; -k, --ca, --cert, --key, --connect,
+ * --server-name and --max-message override them.  -r names rounds that
+ * already finished at the CBS node: a Propose reusing their id must be
+ * refused ("already ran").  --only replay runs just that case.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "config.h"
+#include "err.h"
+#include "rounds.h"
+#include "sign.h"
+#include "spec.h"
+#include "transport.h"
+#include "wire.h"
+
+#define CALL_TIMEOUT_MS 15000
+#define OVERSIZE_TIMEOUT_MS 4000
+#define MAX_REPLAY 8
+
+struct hp {
+	nng_socket s;
+	uint64_t reqid;
+	int passed, failed;
+	size_t max_message;
+	struct udc_spec *spec;
+	struct udc_sign_key *sk;
+	struct udc_sign_pub gpub; /* the gemeente's public key (pinned at CBS) */
+	struct udc_sign_pub cpub; /* the CBS node's public key, if known */
+	int have_cpub;
+	char gfpr[UDC_SIGN_FPR_SIZE];
+	size_t ngroups, ncats, nkeys;
+};
+
+static void check(struct hp *h, int cond, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+check(struct hp *h, int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s", cond ? "ok: " : "FAILED: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (cond)
+		h->passed++;
+	else
+		h->failed++;
+}
+
+static void
+set_timeout(struct hp *h, int ms)
+{
+	nng_socket_set_ms(h->s, NNG_OPT_RECVTIMEO, ms);
+	nng_socket_set_ms(h->s, NNG_OPT_SENDTIMEO, ms);
+}
+
+/* Sends raw bytes; on a reply, decodes it into *rep (NULL if the reply
+ * itself is undecodable).  Returns 0 or the transport error. */
+static int
+call_raw(struct hp *h, const void *buf, size_t len, Udc__Envelope **rep)
+{
+	nng_msg *m = NULL;
+	char why[256];
+	int rv;
+
+	*rep = NULL;
+	if ((rv = udc_req_call(h->s, buf, len, &m)) != 0)
+		return rv;
+	if (udc_wire_decode(nng_msg_body(m), nng_msg_len(m), rep, why, sizeof(why)) != 0) {
+		printf("   (reply undecodable: %s)\n", why);
+		*rep = NULL;
+	}
+	nng_msg_free(m);
+	return 0;
+}
+
+static int
+call_env(struct hp *h, const Udc__Envelope *req, Udc__Envelope **rep)
+{
+	uint8_t *buf;
+	size_t len;
+	int rv;
+
+	*rep = NULL;
+	if ((rv = udc_wire_encode(req, &buf, &len)) != 0)
+		return rv;
+	rv = call_raw(h, buf, len, rep);
+	free(buf);
+	return rv;
+}
+
+static void
+env_init(struct hp *h, Udc__Envelope *e, const uint8_t *rid)
+{
+	udc__envelope__init(e);
+	e->version = UDC_PROTO_VERSION;
+	e->round_id.data = (uint8_t *)rid;
+	e->round_id.len = 16;
+	e->request_id = ++h->reqid;
+}
+
+static const char *
+code_name(uint32_t c)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&udc__error_code__descriptor, (int)c);
+	return v ? v->name : "?";
+}
+
+/* Checks that rep is an Error with `code`, echoing `req` (its round id and
+ * request id; req NULL: the request was undecodable, nothing to echo), and
+ * whose reason contains `want` (if not NULL). */
+static void
+expect_error(struct hp *h, const char *what, int rv, const Udc__Envelope *req, Udc__Envelope *rep,
+    Udc__ErrorCode code, const char *want)
+{
+	if (rv != 0) {
+		check(h, 0, "%s: no reply (%s)", what, udc_strerror(rv));
+		return;
+	}
+	if (rep == NULL) {
+		check(h, 0, "%s: undecodable reply", what);
+		return;
+	}
+	if (rep->body_case != UDC__ENVELOPE__BODY_ERROR) {
+		check(h, 0, "%s: answered with %s, want an Error %s", what, udc_wire_body_name(rep->body_case),
+		    code_name(code));
+		return;
+	}
+	check(h, rep->error->code == (uint32_t)code, "%s: Error %s (want %s): %s", what,
+	    code_name(rep->error->code), code_name(code), rep->error->reason ? rep->error->reason : "");
+	if (want)
+		check(h, rep->error->reason && strstr(rep->error->reason, want) != NULL,
+		    "%s: the reason says '%s'", what, want);
+	if (req) {
+		check(h, rep->request_id == req->request_id, "%s: reply echoes request id %llu (got %llu)",
+		    what, (unsigned long long)req->request_id, (unsigned long long)rep->request_id);
+		if (req->round_id.len == 16)
+			check(h, memcmp(rep->round_id.data, req->round_id.data, 16) == 0,
+			    "%s: reply echoes the round id", what);
+	}
+}
+
+/* One request built by the caller, answered with an Error. */
+static void
+req_error(struct hp *h, const char *what, const Udc__Envelope *req, Udc__ErrorCode code, const char *want)
+{
+	Udc__Envelope *rep = NULL;
+	int rv = call_env(h, req, &rep);
+	expect_error(h, what, rv, req, rep, code, want);
+	udc_wire_free(rep);
+}
+
+/* The daemon still answers: a Status for an unknown round. */
+static void
+probe(struct hp *h, const char *after)
+{
+	Udc__Envelope req, *rep = NULL;
+	Udc__Status st = UDC__STATUS__INIT;
+	uint8_t rid[16];
+	char what[160];
+	int rv;
+
+	randombytes_buf(rid, sizeof(rid));
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_STATUS;
+	req.status = &st;
+	rv = call_env(h, &req, &rep);
+	snprintf(what, sizeof(what), "cbsd still serving after %s", after);
+	check(h, rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_ERROR &&
+	    rep->error->code == UDC__ERROR_CODE__ERR_UNKNOWN_ROUND && rep->request_id == req.request_id,
+	    "%s (%s)", what, rv ? udc_strerror(rv) : rep ? udc_wire_body_name(rep->body_case) : "bad reply");
+	udc_wire_free(rep);
+}
+
+static void
+random_points(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		crypto_core_ristretto255_random(p + 32 * i);
+}
+
+/* A chunk of n records with valid points and labels lab (all the same). */
+struct chunkbuf {
+	Udc__Chunk ch;
+	uint8_t *pts, *labs;
+};
+
+static int
+chunk_make(struct chunkbuf *cb, uint32_t index, int last, uint32_t n, size_t nkeys, uint16_t lab)
+{
+	udc__chunk__init(&cb->ch);
+	cb->pts = malloc((size_t)n * nkeys * 32 + 1);
+	cb->labs = malloc((size_t)n * 2 + 1);
+	if (!cb->pts || !cb->labs) {
+		free(cb->pts);
+		free(cb->labs);
+		return -1;
+	}
+	random_points(cb->pts, (size_t)n * nkeys);
+	for (uint32_t i = 0; i < n; i++) {
+		cb->labs[2 * i] = (uint8_t)(lab & 0xff);
+		cb->labs[2 * i + 1] = (uint8_t)(lab >> 8);
+	}
+	cb->ch.index = index;
+	cb->ch.last = last;
+	cb->ch.n = n;
+	cb->ch.nkeys = (uint32_t)nkeys;
+	cb->ch.points.data = cb->pts;
+	cb->ch.points.len = (size_t)n * nkeys * 32;
+	cb->ch.labels.data = cb->labs;
+	cb->ch.labels.len = (size_t)n * 2;
+	return 0;
+}
+
+static void
+chunk_free(struct chunkbuf *cb)
+{
+	free(cb->pts);
+	free(cb->labs);
+}
+
+/* Sends a chunk (g_chunk or r_chunk) and expects an Error. */
+static void
+chunk_error(struct hp *h, const char *what, const uint8_t *rid, int rchunk, Udc__Chunk *ch,
+    Udc__ErrorCode code, const char *want)
+{
+	Udc__Envelope req;
+
+	env_init(h, &req, rid);
+	if (rchunk) {
+		req.body_case = UDC__ENVELOPE__BODY_R_CHUNK;
+		req.r_chunk = ch;
+	} else {
+		req.body_case = UDC__ENVELOPE__BODY_G_CHUNK;
+		req.g_chunk = ch;
+	}
+	req_error(h, what, &req, code, want);
+}
+
+/* Sends a chunk and expects Ack{index, total}. */
+static void
+chunk_ack(struct hp *h, const char *what, const uint8_t *rid, int rchunk, Udc__Chunk *ch, uint64_t total)
+{
+	Udc__Envelope req, *rep = NULL;
+	int rv;
+
+	env_init(h, &req, rid);
+	if (rchunk) {
+		req.body_case = UDC__ENVELOPE__BODY_R_CHUNK;
+		req.r_chunk = ch;
+	} else {
+		req.body_case = UDC__ENVELOPE__BODY_G_CHUNK;
+		req.g_chunk = ch;
+	}
+	rv = call_env(h, &req, &rep);
+	if (rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_ERROR)
+		printf("   (Error %s: %s)\n", code_name(rep->error->code), rep->error->reason);
+	check(h, rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_ACK && rep->ack->index == ch->index &&
+	    rep->ack->total == total && rep->request_id == req.request_id,
+	    "%s: Ack{%u, total %llu} (got %s)", what, ch->index, (unsigned long long)total,
+	    rv ? udc_strerror(rv) : rep ? udc_wire_body_name(rep->body_case) : "bad reply");
+	udc_wire_free(rep);
+}
+
+/* A Propose with the real spec hash and a signature given by the caller
+ * (NULL: signed with the gemeente's key). */
+static int
+propose(struct hp *h, const uint8_t *rid, const uint8_t *hash, size_t hashlen, const uint8_t *sig,
+    size_t siglen, uint64_t g_records, Udc__Envelope *req, Udc__Propose *p, Udc__Envelope **rep)
+{
+	static uint8_t mysig[UDC_SIGN_BYTES];
+
+	udc__propose__init(p);
+	if (sig == NULL) {
+		if (udc_sign(h->sk, UDC_SIGN_APPROVAL, hash, hashlen, mysig) != 0)
+			return UDC_ECRYPTO;
+		sig = mysig;
+		siglen = sizeof(mysig);
+	}
+	p->spec_hash.data = (uint8_t *)hash;
+	p->spec_hash.len = hashlen;
+	p->gemeente_name = "hostile-peer";
+	p->g_records = g_records;
+	p->chunk_records = 1024;
+	p->approval_sig.data = (uint8_t *)sig;
+	p->approval_sig.len = siglen;
+	env_init(h, req, rid);
+	req->body_case = UDC__ENVELOPE__BODY_PROPOSE;
+	req->propose = p;
+	return call_env(h, req, rep);
+}
+
+/* ---- the cases ---------------------------------------------------------- */
+
+static void
+case_decode(struct hp *h)
+{
+	static const uint8_t junk[] = "\xff\xff\xff\xff this is not protobuf \x07\x07";
+	Udc__Envelope req, *rep = NULL;
+	Udc__Status st = UDC__STATUS__INIT;
+	Udc__Propose p = UDC__PROPOSE__INIT;
+	uint8_t rid[16], hash[32], sig[64], *buf;
+	size_t len;
+	int rv;
+
+	randombytes_buf(rid, sizeof(rid));
+	rv = call_raw(h, junk, sizeof(junk) - 1, &rep);
+	expect_error(h, "bytes that are not protobuf", rv, NULL, rep, UDC__ERROR_CODE__ERR_MALFORMED,
+	    "undecodable");
+	check(h, rv == 0 && rep && rep->request_id == 0,
+	    "bytes that are not protobuf: reply carries request id 0 (nothing to echo)");
+	udc_wire_free(rep);
+
+	/* A valid Propose envelope cut short inside its body. */
+	randombytes_buf(hash, sizeof(hash));
+	randombytes_buf(sig, sizeof(sig));
+	p.spec_hash.data = hash;
+	p.spec_hash.len = 32;
+	p.approval_sig.data = sig;
+	p.approval_sig.len = 64;
+	p.g_records = 10;
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_PROPOSE;
+	req.propose = &p;
+	if (udc_wire_encode(&req, &buf, &len) == 0) {
+		rv = call_raw(h, buf, len - 20, &rep);
+		expect_error(h, "truncated envelope", rv, NULL, rep, UDC__ERROR_CODE__ERR_MALFORMED,
+		    "undecodable");
+		udc_wire_free(rep);
+		free(buf);
+	}
+
+	env_init(h, &req, rid);
+	req.version = 2;
+	req.body_case = UDC__ENVELOPE__BODY_STATUS;
+	req.status = &st;
+	req_error(h, "envelope with version 2", &req, UDC__ERROR_CODE__ERR_VERSION, "version 2");
+
+	env_init(h, &req, rid);
+	req.round_id.len = 15;
+	req.body_case = UDC__ENVELOPE__BODY_STATUS;
+	req.status = &st;
+	rv = call_env(h, &req, &rep);
+	expect_error(h, "round id of 15 bytes", rv, &req, rep, UDC__ERROR_CODE__ERR_MALFORMED, "15 bytes");
+	udc_wire_free(rep);
+
+	env_init(h, &req, rid);
+	req_error(h, "envelope with no body", &req, UDC__ERROR_CODE__ERR_MALFORMED, "without a body");
+	probe(h, "malformed envelopes");
+}
+
+static void
+case_oversize(struct hp *h)
+{
+	Udc__Envelope req, *rep = NULL;
+	struct chunkbuf cb;
+	uint8_t rid[16];
+	uint32_t n = (uint32_t)((h->max_message + 64 * 1024) / (32 * h->nkeys + 2)) + 1;
+	struct timespec t0, t1;
+	int rv;
+
+	if (n > UDC_MAX_CHUNK_RECORDS)
+		n = UDC_MAX_CHUNK_RECORDS; /* the limit on records; bytes still exceed max_message */
+	randombytes_buf(rid, sizeof(rid));
+	if (chunk_make(&cb, 0, 1, n, h->nkeys, 0) != 0) {
+		check(h, 0, "oversized message: out of memory");
+		return;
+	}
+	/* Points beyond max_message even if n was capped. */
+	free(cb.pts);
+	cb.ch.points.len = h->max_message + 64 * 1024;
+	cb.pts = calloc(1, cb.ch.points.len);
+	cb.ch.points.data = cb.pts;
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_G_CHUNK;
+	req.g_chunk = &cb.ch;
+	printf("   (sending %zu bytes of points, max_message %zu)\n", cb.ch.points.len, h->max_message);
+	set_timeout(h, OVERSIZE_TIMEOUT_MS);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rv = call_env(h, &req, &rep);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	set_timeout(h, CALL_TIMEOUT_MS);
+	check(h, rv != 0 && rep == NULL,
+	    "message larger than max_message is dropped by NNG: %s after %.1f s%s", rv ? udc_strerror(rv) : "a reply",
+	    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+	    rep ? (rep->body_case == UDC__ENVELOPE__BODY_ERROR ? " (the daemon processed it!)" : "") : "");
+	udc_wire_free(rep);
+	chunk_free(&cb);
+	probe(h, "an oversized message");
+}
+
+static void
+case_unknown_round(struct hp *h)
+{
+	Udc__Envelope req;
+	Udc__Chunk ch = UDC__CHUNK__INIT;
+	Udc__Fetch f = UDC__FETCH__INIT;
+	Udc__Finish fin = UDC__FINISH__INIT;
+	Udc__Seal sl = UDC__SEAL__INIT;
+	Udc__Status st = UDC__STATUS__INIT;
+	Udc__Abort ab = UDC__ABORT__INIT;
+	uint8_t rid[16], pts[32];
+	char hex[33], what[96];
+	uint8_t lab[2] = { 0, 0 };
+
+	randombytes_buf(rid, sizeof(rid));
+	udc_round_id_hex(rid, hex);
+	random_points(pts, 1);
+	ch.n = 1;
+	ch.nkeys = (uint32_t)h->nkeys;
+	ch.points.data = pts;
+	ch.points.len = 32;
+	ch.labels.data = lab;
+	ch.labels.len = 2;
+	ch.last = 1;
+	ab.reason = "hostile";
+	for (int k = 0; k < 7; k++) {
+		env_init(h, &req, rid);
+		switch (k) {
+		case 0: req.body_case = UDC__ENVELOPE__BODY_G_CHUNK; req.g_chunk = &ch; break;
+		case 1: req.body_case = UDC__ENVELOPE__BODY_FETCH; req.fetch = &f; break;
+		case 2: req.body_case = UDC__ENVELOPE__BODY_R_CHUNK; req.r_chunk = &ch; break;
+		case 3: req.body_case = UDC__ENVELOPE__BODY_FINISH; req.finish = &fin; break;
+		case 4: req.body_case = UDC__ENVELOPE__BODY_SEAL; req.seal = &sl; break;
+		case 5: req.body_case = UDC__ENVELOPE__BODY_STATUS; req.status = &st; break;
+		case 6: req.body_case = UDC__ENVELOPE__BODY_ABORT; req.abort = &ab; break;
+		}
+		snprintf(what, sizeof(what), "%s for a round CBS never saw", udc_wire_body_name(req.body_case));
+		req_error(h, what, &req, UDC__ERROR_CODE__ERR_UNKNOWN_ROUND, hex);
+	}
+}
+
+/* Proposals that must be refused: approval signed by another key, no
+ * signature, a spec CBS did not approve, a short spec hash. */
+static void
+case_bad_propose(struct hp *h)
+{
+	Udc__Envelope req, *rep = NULL;
+	Udc__Propose p;
+	uint8_t rid[16], opk[crypto_sign_PUBLICKEYBYTES], osk[crypto_sign_SECRETKEYBYTES];
+	uint8_t msg[64], sig[64], hash[32];
+	const char *tag = udc_sign_domain_tag(UDC_SIGN_APPROVAL);
+	size_t tl = strlen(tag);
+	char want[80];
+	int rv;
+
+	/* Another Ed25519 key signs the approval, exactly as udc_sign would. */
+	crypto_sign_keypair(opk, osk);
+	memcpy(msg, tag, tl);
+	msg[tl] = 0;
+	memcpy(msg + tl + 1, h->spec->hash, 32);
+	crypto_sign_detached(sig, NULL, msg, tl + 1 + 32, osk);
+	sodium_memzero(osk, sizeof(osk));
+
+	snprintf(want, sizeof(want), "pinned key %s", h->gfpr);
+	randombytes_buf(rid, sizeof(rid));
+	rv = propose(h, rid, h->spec->hash, 32, sig, sizeof(sig), 10, &req, &p, &rep);
+	if (rv != 0 || rep == NULL || rep->body_case != UDC__ENVELOPE__BODY_PROPOSE_REPLY) {
+		check(h, 0, "propose signed by another key: want a ProposeReply, got %s",
+		    rv ? udc_strerror(rv) : rep ? udc_wire_body_name(rep->body_case) : "bad reply");
+	} else {
+		check(h, !rep->propose_reply->accepted, "propose signed by another key is refused");
+		check(h, rep->propose_reply->reason && strstr(rep->propose_reply->reason, want),
+		    "propose signed by another key: the reason names the pinned key %s: %s", h->gfpr,
+		    rep->propose_reply->reason ? rep->propose_reply->reason : "(none)");
+		check(h, rep->request_id == req.request_id && memcmp(rep->round_id.data, rid, 16) == 0,
+		    "propose signed by another key: reply echoes round and request id");
+	}
+	udc_wire_free(rep);
+	{
+		/* The refusal made no session. */
+		Udc__Envelope q;
+		Udc__Status st = UDC__STATUS__INIT;
+		env_init(h, &q, rid);
+		q.body_case = UDC__ENVELOPE__BODY_STATUS;
+		q.status = &st;
+		req_error(h, "status for the refused round", &q, UDC__ERROR_CODE__ERR_UNKNOWN_ROUND, NULL);
+	}
+
+	randombytes_buf(rid, sizeof(rid));
+	rv = propose(h, rid, h->spec->hash, 32, sig, 0, 10, &req, &p, &rep);
+	check(h, rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY &&
+	    !rep->propose_reply->accepted && rep->propose_reply->reason &&
+	    strstr(rep->propose_reply->reason, want),
+	    "propose without an approval signature is refused: %s",
+	    rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY && rep->propose_reply->reason
+	        ? rep->propose_reply->reason : "(no ProposeReply with a reason)");
+	udc_wire_free(rep);
+
+	/* A proper signature, but over a spec CBS never approved. */
+	randombytes_buf(rid, sizeof(rid));
+	randombytes_buf(hash, sizeof(hash));
+	rv = propose(h, rid, hash, 32, NULL, 0, 10, &req, &p, &rep);
+	check(h, rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY &&
+	    !rep->propose_reply->accepted && rep->propose_reply->reason &&
+	    strstr(rep->propose_reply->reason, "not approved"),
+	    "propose of a spec CBS never approved is refused: %s",
+	    rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY && rep->propose_reply->reason
+	        ? rep->propose_reply->reason : "(no ProposeReply with a reason)");
+	udc_wire_free(rep);
+
+	randombytes_buf(rid, sizeof(rid));
+	rv = propose(h, rid, hash, 7, NULL, 0, 10, &req, &p, &rep);
+	expect_error(h, "propose with a spec hash of 7 bytes", rv, &req, rep, UDC__ERROR_CODE__ERR_MALFORMED,
+	    "7 bytes");
+	udc_wire_free(rep);
+
+	randombytes_buf(rid, sizeof(rid));
+	rv = propose(h, rid, h->spec->hash, 32, NULL, 0, 0, &req, &p, &rep);
+	check(h, rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY &&
+	    !rep->propose_reply->accepted,
+	    "propose of 0 gemeente records is refused: %s",
+	    rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY && rep->propose_reply->reason
+	        ? rep->propose_reply->reason : "(no ProposeReply with a reason)");
+	udc_wire_free(rep);
+}
+
+/* A valid proposal: accepted, CBS's approval verifies. */
+static int
+good_propose(struct hp *h, const char *what, const uint8_t *rid, uint64_t g_records)
+{
+	Udc__Envelope req, *rep = NULL;
+	Udc__Propose p;
+	int rv, ok;
+
+	rv = propose(h, rid, h->spec->hash, 32, NULL, 0, g_records, &req, &p, &rep);
+	ok = rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY &&
+	    rep->propose_reply->accepted && rep->request_id == req.request_id;
+	check(h, ok, "%s: accepted (%s%s%s)", what,
+	    rv ? udc_strerror(rv) : rep ? udc_wire_body_name(rep->body_case) : "bad reply",
+	    ok || !rep ? "" : ": ",
+	    ok || !rep ? "" : rep->body_case == UDC__ENVELOPE__BODY_ERROR ? rep->error->reason :
+	    rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY && rep->propose_reply->reason ?
+	    rep->propose_reply->reason : "");
+	if (ok && h->have_cpub)
+		check(h, rep->propose_reply->approval_sig.len == UDC_SIGN_BYTES &&
+		    udc_sign_verify(&h->cpub, UDC_SIGN_APPROVAL, h->spec->hash, 32,
+		    rep->propose_reply->approval_sig.data) == 0,
+		    "%s: the CBS node's approval verifies against its key", what);
+	udc_wire_free(rep);
+	return ok;
+}
+
+/* Out-of-state and misshapen messages in the upload state; ends with an
+ * invalid group element, which fails the round. */
+static void
+case_session(struct hp *h)
+{
+	Udc__Envelope req;
+	Udc__Fetch f = UDC__FETCH__INIT;
+	Udc__Finish fin = UDC__FINISH__INIT;
+	Udc__Seal sl = UDC__SEAL__INIT;
+	Udc__Status st = UDC__STATUS__INIT;
+	Udc__Ack ack = UDC__ACK__INIT;
+	Udc__Abort ab = UDC__ABORT__INIT;
+	struct chunkbuf cb;
+	uint8_t rid[16];
+
+	randombytes_buf(rid, sizeof(rid));
+	if (!good_propose(h, "valid propose (round A)", rid, 4))
+		return;
+	good_propose(h, "the same propose resent (round A)", rid, 4);
+
+	if (chunk_make(&cb, 0, 1, 4, h->nkeys, 0) == 0) {
+		chunk_error(h, "r_chunk before the upload", rid, 1, &cb.ch, UDC__ERROR_CODE__ERR_STATE,
+		    "not allowed in state upload");
+		chunk_free(&cb);
+	}
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_FETCH;
+	req.fetch = &f;
+	req_error(h, "fetch before the upload is complete", &req, UDC__ERROR_CODE__ERR_STATE,
+	    "before the upload is complete");
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_FINISH;
+	req.finish = &fin;
+	req_error(h, "finish before anything", &req, UDC__ERROR_CODE__ERR_STATE, "finish not allowed");
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_SEAL;
+	req.seal = &sl;
+	req_error(h, "seal before the result", &req, UDC__ERROR_CODE__ERR_STATE, "seal not allowed");
+
+	if (chunk_make(&cb, 1, 0, 2, h->nkeys, 0) == 0) {
+		chunk_error(h, "g_chunk 1 before chunk 0 (out of order)", rid, 0, &cb.ch,
+		    UDC__ERROR_CODE__ERR_STATE, "out of order");
+		chunk_free(&cb);
+	}
+	if (chunk_make(&cb, 0, 0, 2, h->nkeys, 0) == 0) {
+		cb.ch.points.len -= 1;
+		chunk_error(h, "g_chunk whose points are not n*nkeys*32 bytes", rid, 0, &cb.ch,
+		    UDC__ERROR_CODE__ERR_MALFORMED, "bytes of points");
+		cb.ch.points.len += 1;
+		cb.ch.nkeys = (uint32_t)h->nkeys + 1;
+		chunk_error(h, "g_chunk with the wrong number of keys", rid, 0, &cb.ch,
+		    UDC__ERROR_CODE__ERR_MALFORMED, "keys");
+		cb.ch.nkeys = (uint32_t)h->nkeys;
+		cb.ch.labels.len = 3;
+		chunk_error(h, "g_chunk whose labels are not n*2 bytes", rid, 0, &cb.ch,
+		    UDC__ERROR_CODE__ERR_MALFORMED, "bytes of labels");
+		cb.ch.labels.len = 4;
+		chunk_free(&cb);
+	}
+	if (chunk_make(&cb, 0, 0, 2, h->nkeys, (uint16_t)h->ngroups) == 0) {
+		chunk_error(h, "g_chunk with a group label out of range", rid, 0, &cb.ch,
+		    UDC__ERROR_CODE__ERR_MALFORMED, "out of range");
+		chunk_free(&cb);
+	}
+	if (chunk_make(&cb, 0, 0, 0, h->nkeys, 0) == 0) {
+		chunk_error(h, "empty g_chunk that is not the last", rid, 0, &cb.ch,
+		    UDC__ERROR_CODE__ERR_MALFORMED, "empty");
+		chunk_free(&cb);
+	}
+	if (chunk_make(&cb, 0, 0, 2, h->nkeys, (uint16_t)(h->ngroups - 1)) == 0) {
+		chunk_ack(h, "valid g_chunk 0 after all that", rid, 0, &cb.ch, 2);
+		chunk_ack(h, "g_chunk 0 resent", rid, 0, &cb.ch, 2);
+		chunk_free(&cb);
+	}
+	if (chunk_make(&cb, 1, 1, 3, h->nkeys, 0) == 0) {
+		chunk_error(h, "g_chunk beyond the proposed record count", rid, 0, &cb.ch,
+		    UDC__ERROR_CODE__ERR_LIMIT, "more records than");
+		chunk_free(&cb);
+	}
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_ACK;
+	req.ack = &ack;
+	req_error(h, "an Ack sent as a request", &req, UDC__ERROR_CODE__ERR_MALFORMED, "not a request");
+
+	if (chunk_make(&cb, 1, 0, 1, h->nkeys, 0) == 0) {
+		memset(cb.pts, 0xff, 32 * h->nkeys);
+		chunk_error(h, "g_chunk with an invalid group element (32 x 0xff)", rid, 0, &cb.ch,
+		    UDC__ERROR_CODE__ERR_CRYPTO, "invalid group element");
+		random_points(cb.pts, h->nkeys);
+		chunk_error(h, "valid g_chunk 1 after the round failed", rid, 0, &cb.ch,
+		    UDC__ERROR_CODE__ERR_FAILED, "invalid group element");
+		chunk_free(&cb);
+	}
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_STATUS;
+	req.status = &st;
+	req_error(h, "status after the round failed", &req, UDC__ERROR_CODE__ERR_FAILED, "invalid group element");
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_FINISH;
+	req.finish = &fin;
+	req_error(h, "finish after the round failed", &req, UDC__ERROR_CODE__ERR_FAILED, "invalid group element");
+	{
+		Udc__Envelope *rep = NULL;
+		Udc__Propose p;
+		int rv = propose(h, rid, h->spec->hash, 32, NULL, 0, 4, &req, &p, &rep);
+		expect_error(h, "propose resent after the round failed", rv, &req, rep,
+		    UDC__ERROR_CODE__ERR_FAILED, "invalid group element");
+		udc_wire_free(rep);
+	}
+	{
+		Udc__Envelope *rep = NULL;
+		int rv;
+		ab.reason = "hostile peer gives up";
+		env_init(h, &req, rid);
+		req.body_case = UDC__ENVELOPE__BODY_ABORT;
+		req.abort = &ab;
+		rv = call_env(h, &req, &rep);
+		check(h, rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_ACK,
+		    "abort of the failed round is acknowledged");
+		udc_wire_free(rep);
+	}
+}
+
+/* Round B: a whole round driven by the hostile peer with made-up points,
+ * with misbehaviour in the return step; it ends done. */
+static int
+case_full_round(struct hp *h, uint8_t rid[16])
+{
+	Udc__Envelope req, *rep = NULL;
+	Udc__Status st = UDC__STATUS__INIT;
+	Udc__Fetch f = UDC__FETCH__INIT;
+	Udc__Finish fin = UDC__FINISH__INIT;
+	Udc__Seal sl = UDC__SEAL__INIT;
+	struct chunkbuf cb;
+	uint64_t c_records = 0;
+	uint32_t c_chunks = 0, per = 1000;
+	uint8_t junk[32];
+	int rv, ready = 0, done = 0;
+
+	randombytes_buf(rid, 16);
+	if (!good_propose(h, "valid propose (round B)", rid, 3))
+		return 0;
+	if (chunk_make(&cb, 0, 1, 3, h->nkeys, 1) != 0)
+		return 0;
+	chunk_ack(h, "round B: the whole upload in one g_chunk", rid, 0, &cb.ch, 3);
+	chunk_free(&cb);
+	for (int i = 0; i < 600 && !ready; i++) {
+		env_init(h, &req, rid);
+		req.body_case = UDC__ENVELOPE__BODY_STATUS;
+		req.status = &st;
+		if ((rv = call_env(h, &req, &rep)) != 0 || !rep || rep->body_case != UDC__ENVELOPE__BODY_STATUS_REPLY) {
+			check(h, 0, "round B: status: %s", rv ? udc_strerror(rv) : rep ? udc_wire_body_name(rep->body_case) : "bad reply");
+			udc_wire_free(rep);
+			return 0;
+		}
+		if (rep->status_reply->ready) {
+			ready = 1;
+			c_records = rep->status_reply->c_records;
+			c_chunks = rep->status_reply->c_chunks;
+		}
+		udc_wire_free(rep);
+		rep = NULL;
+		if (!ready)
+			usleep(100 * 1000);
+	}
+	check(h, ready && c_records > 0, "round B: CBS list ready: %llu tuples in %u chunks",
+	    (unsigned long long)c_records, c_chunks);
+	if (!ready || c_records == 0)
+		return 0;
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_FETCH;
+	f.index = c_chunks;
+	req.fetch = &f;
+	req_error(h, "round B: fetch of a chunk beyond the last", &req, UDC__ERROR_CODE__ERR_MALFORMED, "chunk");
+	for (uint32_t i = 0; i < c_chunks; i++) {
+		f.index = i;
+		env_init(h, &req, rid);
+		req.body_case = UDC__ENVELOPE__BODY_FETCH;
+		req.fetch = &f;
+		rv = call_env(h, &req, &rep);
+		if (rv != 0 || !rep || rep->body_case != UDC__ENVELOPE__BODY_C_CHUNK || rep->c_chunk->index != i) {
+			check(h, 0, "round B: fetch %u", i);
+			udc_wire_free(rep);
+			return 0;
+		}
+		udc_wire_free(rep);
+		rep = NULL;
+	}
+	check(h, 1, "round B: fetched all %u CBS chunks", c_chunks);
+
+	if (chunk_make(&cb, 1, 0, 1, h->nkeys, 0) == 0) {
+		chunk_error(h, "round B: r_chunk 1 before r_chunk 0 (out of order)", rid, 1, &cb.ch,
+		    UDC__ERROR_CODE__ERR_STATE, "out of order");
+		chunk_free(&cb);
+	}
+	if (chunk_make(&cb, 0, 0, 1, h->nkeys, (uint16_t)h->ncats) == 0) {
+		chunk_error(h, "round B: r_chunk with a category label out of range", rid, 1, &cb.ch,
+		    UDC__ERROR_CODE__ERR_MALFORMED, "out of range");
+		cb.ch.labels.data[0] = 0;
+		cb.ch.points.len = 33;
+		chunk_error(h, "round B: r_chunk whose points are not n*nkeys*32 bytes", rid, 1, &cb.ch,
+		    UDC__ERROR_CODE__ERR_MALFORMED, "bytes of points");
+		chunk_free(&cb);
+	}
+	if (c_records + 1 <= UDC_MAX_CHUNK_RECORDS &&
+	    chunk_make(&cb, 0, 1, (uint32_t)c_records + 1, h->nkeys, 0) == 0) {
+		chunk_error(h, "round B: r_chunk with more records than CBS sent", rid, 1, &cb.ch,
+		    UDC__ERROR_CODE__ERR_LIMIT, "more records back");
+		chunk_free(&cb);
+	}
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_FINISH;
+	req.finish = &fin;
+	req_error(h, "round B: finish before the last r_chunk", &req, UDC__ERROR_CODE__ERR_STATE,
+	    "finish not allowed");
+	for (uint32_t i = 0; (uint64_t)i * per < c_records; i++) {
+		uint64_t from = (uint64_t)i * per;
+		uint32_t n = (uint32_t)(c_records - from < per ? c_records - from : per);
+		int last = from + n == c_records;
+		if (chunk_make(&cb, i, last, n, h->nkeys, 0) != 0)
+			return 0;
+		env_init(h, &req, rid);
+		req.body_case = UDC__ENVELOPE__BODY_R_CHUNK;
+		req.r_chunk = &cb.ch;
+		rv = call_env(h, &req, &rep);
+		chunk_free(&cb);
+		if (rv != 0 || !rep || rep->body_case != UDC__ENVELOPE__BODY_ACK) {
+			check(h, 0, "round B: r_chunk %u: %s", i, rep && rep->body_case == UDC__ENVELOPE__BODY_ERROR
+			    ? rep->error->reason : "no Ack");
+			udc_wire_free(rep);
+			return 0;
+		}
+		udc_wire_free(rep);
+		rep = NULL;
+	}
+	check(h, 1, "round B: all %llu tuples returned", (unsigned long long)c_records);
+	for (int k = 0; k < 2; k++) {
+		env_init(h, &req, rid);
+		req.body_case = UDC__ENVELOPE__BODY_FINISH;
+		req.finish = &fin;
+		rv = call_env(h, &req, &rep);
+		check(h, rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_RESULT && rep->result->ready,
+		    "round B: finish%s gives the result (%s)", k ? " resent" : "",
+		    rv ? udc_strerror(rv) : rep ? udc_wire_body_name(rep->body_case) : "bad reply");
+		if (rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_RESULT)
+			done = 1;
+		udc_wire_free(rep);
+		rep = NULL;
+	}
+	if (chunk_make(&cb, 1, 1, 1, h->nkeys, 0) == 0) {
+		chunk_error(h, "round B: g_chunk after the round is done", rid, 0, &cb.ch,
+		    UDC__ERROR_CODE__ERR_STATE, "not allowed in state done");
+		chunk_free(&cb);
+	}
+	randombytes_buf(junk, sizeof(junk));
+	sl.transcript_hash.data = junk;
+	sl.transcript_hash.len = 32;
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_SEAL;
+	req.seal = &sl;
+	req_error(h, "round B: seal with a transcript hash CBS did not see", &req, UDC__ERROR_CODE__ERR_FAILED,
+	    "transcript mismatch");
+	return done;
+}
+
+/* A Propose reusing the id of a round that already ran must be refused. */
+static void
+case_replay(struct hp *h, const uint8_t rid[16], const char *which)
+{
+	Udc__Envelope req, *rep = NULL;
+	Udc__Propose p;
+	char what[160];
+	int rv;
+
+	snprintf(what, sizeof(what), "replayed propose for %s", which);
+	rv = propose(h, rid, h->spec->hash, 32, NULL, 0, 10, &req, &p, &rep);
+	if (rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY) {
+		check(h, 0, "%s: answered with ProposeReply accepted=%d (%s); want Error ERR_REFUSED "
+		    "'already ran'", what, rep->propose_reply->accepted,
+		    rep->propose_reply->reason ? rep->propose_reply->reason : "no reason");
+	} else {
+		expect_error(h, what, rv, &req, rep, UDC__ERROR_CODE__ERR_REFUSED, "already ran");
+	}
+	udc_wire_free(rep);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: hostile_peer -c GEMEENTE_CONF -s SPEC [-k SIGNING_KEY] [-r ROUND_ID]... [--only replay]\n"
+	    "       [--ca F] [--cert F] [--key F] [--connect URL] [--server-name N] [--max-message BYTES]\n"
+	    "       [--cbs-pub F]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' }, { "spec", required_argument, NULL, 's' },
+		{ "signing-key", required_argument, NULL, 'k' }, { "replay", required_argument, NULL, 'r' },
+		{ "only", required_argument, NULL, 'o' }, { "ca", required_argument, NULL, 1 },
+		{ "cert", required_argument, NULL, 2 }, { "key", required_argument, NULL, 3 },
+		{ "connect", required_argument, NULL, 4 }, { "server-name", required_argument, NULL, 5 },
+		{ "max-message", required_argument, NULL, 6 }, { "cbs-pub", required_argument, NULL, 7 },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct hp h;
+	struct udc_config *cfg = NULL, mine;
+	const char *conf = NULL, *specf = NULL, *keyf = NULL, *only = NULL, *cbspub = NULL;
+	const char *ca = NULL, *cert = NULL, *key = NULL, *connect = NULL, *sname = NULL;
+	uint8_t replay[MAX_REPLAY][16];
+	size_t nreplay = 0, maxmsg = 0;
+	char err[512];
+	int c;
+
+	memset(&h, 0, sizeof(h));
+	while ((c = getopt_long(argc, argv, "c:s:k:r:o:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; break;
+		case 's': specf = optarg; break;
+		case 'k': keyf = optarg; break;
+		case 'o': only = optarg; break;
+		case 'r':
+			if (nreplay == MAX_REPLAY || udc_round_id_parse(optarg, replay[nreplay]) != 0)
+				usage();
+			nreplay++;
+			break;
+		case 1: ca = optarg; break;
+		case 2: cert = optarg; break;
+		case 3: key = optarg; break;
+		case 4: connect = optarg; break;
+		case 5: sname = optarg; break;
+		case 6: maxmsg = (size_t)strtoull(optarg, NULL, 10); break;
+		case 7: cbspub = optarg; break;
+		default: usage();
+		}
+	}
+	if (specf == NULL || (conf == NULL && (!ca || !cert || !key || !connect || !sname || !keyf)))
+		usage();
+	if (only && strcmp(only, "replay") != 0)
+		usage();
+	if (sodium_init() < 0) {
+		fprintf(stderr, "hostile_peer: sodium_init failed\n");
+		return 2;
+	}
+	if (conf && udc_config_load(conf, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hostile_peer: %s\n", err);
+		return 2;
+	}
+	if (cfg == NULL) {
+		memset(&mine, 0, sizeof(mine));
+		mine.role = UDC_ROLE_GEMEENTE;
+		mine.max_message = 4 * 1024 * 1024;
+		cfg = &mine;
+	}
+	/* Command-line paths override the config (the struct is ours to edit). */
+	if (ca) cfg->ca_file = (char *)ca;
+	if (cert) cfg->cert_file = (char *)cert;
+	if (key) cfg->key_file = (char *)key;
+	if (connect) cfg->peer_connect = (char *)connect;
+	if (sname) cfg->server_name = (char *)sname;
+	if (!keyf) keyf = cfg->signing_key;
+	if (!cbspub) cbspub = cfg->peer_public_key;
+	cfg->role = UDC_ROLE_GEMEENTE;
+	cfg->peer_timeout_ms = CALL_TIMEOUT_MS;
+	/* One send per request: a resend would only muddle the oversize case. */
+	cfg->resend_ms = 600 * 1000;
+	h.max_message = maxmsg ? maxmsg : cfg->max_message;
+
+	if (udc_spec_load_with_schema(specf, &h.spec, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hostile_peer: %s\n", err);
+		return 2;
+	}
+	h.nkeys = h.spec->nkeys;
+	h.ngroups = h.spec->ncells[UDC_SIDE_GEMEENTE];
+	h.ncats = h.spec->ncells[UDC_SIDE_CBS];
+	if (udc_spec_fuzzy(h.spec)) {
+		fprintf(stderr, "hostile_peer: give an exact-mode spec\n");
+		return 2;
+	}
+	if (udc_sign_key_load(keyf, &h.sk, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hostile_peer: %s\n", err);
+		return 2;
+	}
+	udc_sign_key_public(h.sk, &h.gpub);
+	udc_sign_fingerprint(&h.gpub, h.gfpr);
+	if (cbspub && udc_sign_pub_load(cbspub, &h.cpub, err, sizeof(err)) == 0)
+		h.have_cpub = 1;
+	if (udc_peer_open(&h.s, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hostile_peer: %s\n", err);
+		return 2;
+	}
+	{
+		char hex[65];
+		udc_spec_hash_hex(h.spec, hex);
+		printf("hostile peer -> %s (spec %s, %zu keys, %zu groups, %zu categories, gemeente key %s)\n",
+		    cfg->peer_connect, hex, h.nkeys, h.ngroups, h.ncats, h.gfpr);
+		fflush(stdout);
+	}
+	/* Wait for the TLS connection: the dialer started non-blocking. */
+	probe(&h, "connecting");
+
+	if (only == NULL) {
+		uint8_t ridb[16];
+		case_decode(&h);
+		case_unknown_round(&h);
+		case_bad_propose(&h);
+		case_session(&h);
+		if (case_full_round(&h, ridb))
+			case_replay(&h, ridb, "round B (finished by this peer just now)");
+		case_oversize(&h);
+	}
+	for (size_t i = 0; i < nreplay; i++) {
+		char hex[33], what[96];
+		udc_round_id_hex(replay[i], hex);
+		snprintf(what, sizeof(what), "finished round %s", hex);
+		case_replay(&h, replay[i], what);
+	}
+	probe(&h, "all cases");
+
+	nng_close(h.s);
+	udc_sign_key_free(h.sk);
+	udc_spec_free(h.spec);
+	printf("%d passed, %d failed\n", h.passed, h.failed);
+	return h.failed ? 1 : 0;
+}

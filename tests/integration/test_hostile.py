@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""A hostile gemeente against a real cbsd.
+
+Starts both daemons, approves a spec on both and runs one real round (so a
+finished round id exists to replay), then runs hostile_peer against cbsd
+with the gemeente's TLS certificate, signing key and config.  Afterwards:
+cbsd is alive and serving, its audit log holds a message_refused entry for
+every refused message, a new real round succeeds, and after a restart of
+cbsd the ids of finished rounds are still refused ("already ran").
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+T = harness.Checks()
+
+
+def audit_entries(node):
+    path = os.path.join(node.cluster.dir, node.role + "-state", "audit.log")
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def round_state(node, rid):
+    r = node.ctl("round", "status", rid, check=False)
+    info = {}
+    for line in r.stdout.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            info[k.strip()] = v.strip()
+    return info.get("state", "")
+
+
+def hostile_bin():
+    p = os.path.join(harness.BIN, "tests", "integration", "hostile_peer")
+    return p if os.path.exists(p) else harness.bin_path("hostile_peer")
+
+
+def hostile(cl, spec, *args, timeout=150):
+    cmd = [hostile_bin(), "-c", cl.gemeente.conf, "-s", spec,
+           "-k", os.path.join(cl.keys, "gemeente.sign")] + list(args)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    sys.stdout.write("--- hostile_peer %s\n%s" % (" ".join(args), r.stdout))
+    if r.stderr:
+        sys.stdout.write("--- stderr\n%s" % r.stderr)
+    sys.stdout.write("--- end of hostile_peer (exit %d)\n" % r.returncode)
+    return r
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="udc-hostile-")
+    try:
+        gcsv, ccsv = harness.gen_population(work, 1000, 41)
+        spec = harness.write_spec(os.path.join(work, "spec.ini"), ["bsn"], min_cell=0)
+        with harness.Cluster(gcsv, ccsv) as cl:
+            cl.start()
+            cl.approve(spec)
+            rid1, _ = cl.run_round(spec)
+            T.check(round_state(cl.cbs, rid1) == "done", "a real round %s ran first" % rid1)
+            before = len(audit_entries(cl.cbs))
+
+            r = hostile(cl, spec, "-r", rid1)
+            m = re.search(r"^(\d+) passed, (\d+) failed$", r.stdout, re.M)
+            T.check(r.returncode == 0 and m is not None,
+                    "hostile_peer: every case behaved (%s)" % (m.group(0) if m else "exit %d" % r.returncode))
+            T.check(cl.cbs.alive(), "cbsd is still running after the hostile peer")
+            lst = cl.cbs.ctl("round", "list", check=False)
+            T.check(lst.returncode == 0 and rid1 in lst.stdout,
+                    "cbsd still serves its control socket (udcctl round list)")
+
+            new = audit_entries(cl.cbs)[before:]
+            refused = [e for e in new if e["type"] == "message_refused"]
+            # Every Error reply hostile_peer checked ("Error X (want Y)") is one refusal.
+            errors = len(re.findall(r"^(?:ok|FAILED): .*: Error ERR_", r.stdout, re.M))
+            T.check(errors > 0 and len(refused) >= errors,
+                    "CBS audit log: %d message_refused entries for %d Error replies" % (len(refused), errors))
+            types = set(e["fields"].get("type") for e in refused)
+            for t in ("undecodable", "g_chunk", "fetch", "r_chunk", "finish", "seal", "status", "ack"):
+                T.check(t in types, "CBS audit log: a %s message was refused" % t)
+            reasons = " | ".join(e["fields"].get("reason", "") for e in refused)
+            for w in ("not known at the CBS node", "out of order", "out of range", "bytes of points",
+                      "invalid group element", "not allowed in state", "already ran"):
+                T.check(w in reasons, "CBS audit log: a refusal says '%s'" % w)
+            T.check(any(e["type"] == "round_refused" and "pinned key" in e["fields"].get("reason", "")
+                        for e in new),
+                    "CBS audit log: the proposal signed by another key is a round_refused entry")
+            T.check(round_state(cl.cbs, rid1) == "done", "the replayed round %s is still done at CBS" % rid1)
+            v = cl.cbs.ctl("audit", "verify", check=False)
+            T.check(v.returncode == 0, "CBS audit log verifies: %s" % (v.stdout.strip() or v.stderr.strip()))
+
+            rid2, r2 = cl.run_round(spec, expect_ok=False)
+            T.check(r2.returncode == 0 and round_state(cl.cbs, rid2) == "done",
+                    "a new real round %s succeeds after the hostile peer (exit %d)" % (rid2, r2.returncode))
+
+            # Finished rounds stay refused once their sessions are gone.
+            cl.cbs.stop()
+            cl.cbs.start()
+            r3 = hostile(cl, spec, "--only", "replay", "-r", rid1, "-r", rid2)
+            T.check(r3.returncode == 0, "after a restart of cbsd, replays of %s and %s are refused" % (rid1, rid2))
+            T.check(cl.cbs.alive(), "cbsd is still running at the end")
+            if T.failed:
+                print("--- cbs log (tail)\n" + cl.cbs.read_log()[-6000:])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    T.finish()
+
+
+if __name__ == "__main__":
+    main()
