@@ -28,6 +28,7 @@ struct gem {
 	struct gem_job *head, *tail; /* rounds wait here and run one at a time */
 	int stop;
 	atomic_int pipes; /* TLS connections to the CBS node now up */
+	atomic_uint pipes_added; /* connections made since start */
 };
 
 /* round.c: runs one round to its end; marks it done or failed. */

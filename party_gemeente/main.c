@@ -53,6 +53,7 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	(void)p;
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		atomic_fetch_add(&g->pipes, 1);
+		atomic_fetch_add(&g->pipes_added, 1);
 		log_info("TLS connection to the CBS node established");
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
 		atomic_fetch_sub(&g->pipes, 1);

@@ -43,6 +43,8 @@ struct rctx {
 	int peer_aborted; /* the CBS side already knows the round failed */
 	size_t cnkeys;    /* keys per tuple in the count: the spec's, or 1 (handles) */
 	int peer_answered; /* the CBS node answered at least once in this round */
+	unsigned conn_mark; /* pipes_added when the round began */
+	int conn_up;        /* a connection was up when the round began */
 	struct udc_transcript tx;
 	uint8_t input_digest[32];
 };
@@ -91,16 +93,16 @@ call(struct rctx *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, Udc__Enve
 		free(buf);
 	if (rv == UDC_ETIMEDOUT) {
 		struct gem *g = r->n->party;
-		if (r->peer_answered)
+		/* NNG reports no TLS handshake failure on a REQ socket: tell a
+		 * peer that never connected from one that went away. */
+		if (r->peer_answered || r->conn_up || atomic_load(&g->pipes) > 0 ||
+		    atomic_load(&g->pipes_added) != r->conn_mark)
 			fail(r, "lost the CBS node during %s: no answer within %d s",
 			    udc_wire_body_name(req->body_case), r->n->cfg->peer_timeout_ms / 1000);
-		else if (atomic_load(&g->pipes) == 0)
+		else
 			fail(r, "no TLS connection to the CBS node at %s within %d s (unreachable, or "
 			    "a certificate was refused: check both nodes' CA and certificates)",
 			    r->n->cfg->peer_connect, r->n->cfg->peer_timeout_ms / 1000);
-		else
-			fail(r, "the CBS node did not answer within %d s (%s)",
-			    r->n->cfg->peer_timeout_ms / 1000, udc_wire_body_name(req->body_case));
 		return rv;
 	}
 	if (rv != 0) {
@@ -790,6 +792,11 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 	udc_blist_init(&c, r.cnkeys, 0);
 	log_info("round %s: started (spec '%s')", job->idhex, r.spec->name);
 	udc_transcript_init(&r.tx);
+	{
+		struct gem *gm = n->party;
+		r.conn_mark = atomic_load(&gm->pipes_added);
+		r.conn_up = atomic_load(&gm->pipes) > 0;
+	}
 	step(&r, "reading", 0);
 	if (udc_file_sha256(n->cfg->input_file, r.input_digest) != 0) {
 		fail(&r, "%s: cannot read the input file", n->cfg->input_file);
