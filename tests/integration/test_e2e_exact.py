@@ -101,7 +101,8 @@ def main():
             t.check(mode == 0o600, "%s control socket has mode %o (want 600)" % (node.role, mode))
         st = cl.gemeente.ctl("round", "status", rid).stdout
         t.check("state:    done" in st, "round status says done")
-        cl.stop()
+        rcs = cl.stop()
+        t.check(rcs == (0, 0), "both daemons exit cleanly on SIGTERM (exit codes %s)" % (rcs,))
     harness.shutil.rmtree(work, ignore_errors=True)
     t.finish()
 
