@@ -566,10 +566,12 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 		goto out;
 	}
 	ctl_started = 1;
-	log_info("node %s (%s) ready: peer %s, control %s, %u crypto threads, key %s, peer key %s",
+	log_info("node %s (%s) ready: peer %s, control %s, %u crypto threads, key %s, peer key %s, "
+	    "%ld secrets in locked memory",
 	    node.cfg->name, ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente",
 	    ops->role == UDC_ROLE_CBS ? node.cfg->peer_listen : node.cfg->peer_connect,
-	    node.cfg->control_socket, udc_workq_width(node.wq), node.self_fpr, node.peer_fpr);
+	    node.cfg->control_socket, udc_workq_width(node.wq), node.self_fpr, node.peer_fpr,
+	    udc_secmem_live());
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include <sodium.h>
+#include <stdatomic.h>
 
 #include "err.h"
 
@@ -52,17 +53,32 @@ out:
 	return rv;
 }
 
+/* Secrets in locked memory right now: a round that ends must bring this
+ * back to where it was, or a secret outlived it (tests check this). */
+static atomic_long secmem_live;
+
 void *
 udc_secmem_alloc(size_t n)
 {
-	return sodium_malloc(n);
+	void *p = sodium_malloc(n);
+	if (p)
+		atomic_fetch_add(&secmem_live, 1);
+	return p;
 }
 
 void
 udc_secmem_free(void *p)
 {
 	/* sodium_free wipes before it frees, and accepts NULL. */
+	if (p)
+		atomic_fetch_sub(&secmem_live, 1);
 	sodium_free(p);
+}
+
+long
+udc_secmem_live(void)
+{
+	return atomic_load(&secmem_live);
 }
 
 int

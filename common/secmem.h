@@ -15,6 +15,8 @@ int udc_crypto_init(void);
 void *udc_secmem_alloc(size_t n);
 /* Wipes and frees (sodium_free); NULL is fine. */
 void udc_secmem_free(void *p);
+/* Allocations made here and not yet freed (wiped): secrets alive now. */
+long udc_secmem_live(void);
 /* Refuses a key file that is not a regular file or whose mode allows any
  * access by group or others.  err gets "PATH: reason". */
 int udc_keyfile_check(const char *path, char *err, size_t errlen);

@@ -263,9 +263,9 @@ udc_sign_key_load(const char *path, struct udc_sign_key **keyp, char *err, size_
 		rv = UDC_EPERM;
 		goto out;
 	}
-	buf = sodium_malloc(KEYFILE_MAX);
-	key = sodium_malloc(sizeof(*key));
-	chk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	buf = udc_secmem_alloc(KEYFILE_MAX);
+	key = udc_secmem_alloc(sizeof(*key));
+	chk = udc_secmem_alloc(crypto_sign_SECRETKEYBYTES);
 	if (buf == NULL || key == NULL || chk == NULL) {
 		seterr(err, errlen, path, "out of locked memory");
 		rv = UDC_ENOMEM;
@@ -297,9 +297,9 @@ udc_sign_key_load(const char *path, struct udc_sign_key **keyp, char *err, size_
 out:
 	if (fd >= 0)
 		close(fd);
-	sodium_free(buf);
-	sodium_free(chk);
-	sodium_free(key);
+	udc_secmem_free(buf);
+	udc_secmem_free(chk);
+	udc_secmem_free(key);
 	return rv;
 }
 
@@ -307,7 +307,7 @@ void
 udc_sign_key_free(struct udc_sign_key *key)
 {
 	/* sodium_free makes the pages writable, wipes and unmaps them. */
-	sodium_free(key);
+	udc_secmem_free(key);
 }
 
 void
@@ -381,8 +381,8 @@ udc_sign_keygen(const char *secret_path, const char *public_path, char *err, siz
 		rv = UDC_EEXIST;
 		goto out;
 	}
-	sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-	text = sodium_malloc(hlen + 1 + SK_B64_LEN + 2);
+	sk = udc_secmem_alloc(crypto_sign_SECRETKEYBYTES);
+	text = udc_secmem_alloc(hlen + 1 + SK_B64_LEN + 2);
 	if (sk == NULL || text == NULL) {
 		seterr(err, errlen, secret_path, "out of locked memory");
 		rv = UDC_ENOMEM;
@@ -412,7 +412,7 @@ udc_sign_keygen(const char *secret_path, const char *public_path, char *err, siz
 	}
 	rv = 0;
 out:
-	sodium_free(sk);
-	sodium_free(text);
+	udc_secmem_free(sk);
+	udc_secmem_free(text);
 	return rv;
 }

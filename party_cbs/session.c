@@ -1365,6 +1365,10 @@ handle_seal(struct cbs *cb, struct session *s, const Udc__Seal *sl, struct reply
 		}
 		memcpy(s->seal_hash, th, 32);
 		s->sealed = 1;
+		/* The round is over: its scalar and encoding keys must be gone.
+		 * (Counts all rounds; the tests run one at a time.) */
+		log_info("round %s sealed: %ld secrets in locked memory after the round", s->idhex,
+		    udc_secmem_live());
 		snprintf(json, sizeof(json), "{\"transcript_sha256\": \"%s\", \"gemeente_key\": \"%s\", "
 		    "\"cbs_key\": \"%s\", \"both_signed\": true}\n", hex, n->peer_fpr, n->self_fpr);
 		snprintf(rel, sizeof(rel), "rounds/%s/transcript.json", s->idhex);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "rand.h"
 #include "rounds.h"
+#include "secmem.h"
 #include "spec.h"
 #include "store.h"
 
@@ -37,6 +38,10 @@ runner(void *p)
 			g->tail = NULL;
 		pthread_mutex_unlock(&g->mtx);
 		gem_run_round(n, job);
+		/* Every round secret (scalar, CLK keys, exchange keys) must be
+		 * wiped by now: only the node's own key stays. */
+		log_info("round %s: %ld secrets in locked memory after the round", job->idhex,
+		    udc_secmem_live());
 		free(job->spec_text);
 		free(job->schema_text);
 		free(job);

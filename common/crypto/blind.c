@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "err.h"
+#include "secmem.h"
 #include "rand.h"
 #include "workq.h"
 
@@ -31,7 +32,7 @@ udc_scalar_new(struct udc_scalar **out)
 	int rv;
 
 	*out = NULL;
-	if ((s = sodium_malloc(sizeof(*s))) == NULL) {
+	if ((s = udc_secmem_alloc(sizeof(*s))) == NULL) {
 		rv = UDC_ENOMEM;
 		goto out;
 	}
@@ -47,7 +48,7 @@ udc_scalar_new(struct udc_scalar **out)
 		crypto_core_ristretto255_scalar_reduce(s->s, wide);
 	} while (sodium_is_zero(s->s, sizeof(s->s)));
 	if (sodium_mprotect_readonly(s) != 0) {
-		sodium_free(s);
+		udc_secmem_free(s);
 		rv = UDC_ENOMEM;
 		goto out;
 	}
@@ -62,7 +63,7 @@ void
 udc_scalar_free(struct udc_scalar *s)
 {
 	/* sodium_free makes the pages writable, wipes and unlocks them. */
-	sodium_free(s);
+	udc_secmem_free(s);
 }
 
 static void

@@ -26,6 +26,7 @@
 
 #include "clk.h"
 #include "err.h"
+#include "secmem.h"
 
 #define CLK_MAX_L (1u << 24) /* bits before folding */
 #define CLK_MAX_NGRAM 64
@@ -1060,7 +1061,7 @@ udc_clk_encoder_new(struct udc_clk_encoder **out, const struct udc_clk_schema *s
 		rv = UDC_EINVAL;
 		goto out;
 	}
-	if ((e->keys = sodium_malloc(e->keyslen)) == NULL) {
+	if ((e->keys = udc_secmem_alloc(e->keyslen)) == NULL) {
 		rv = UDC_ENOMEM;
 		goto out;
 	}
@@ -1101,7 +1102,7 @@ udc_clk_encoder_free(struct udc_clk_encoder *e)
 {
 	if (e == NULL)
 		return;
-	sodium_free(e->keys); /* wipes */
+	udc_secmem_free(e->keys); /* wipes */
 	free(e);
 }
 

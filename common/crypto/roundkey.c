@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "err.h"
+#include "secmem.h"
 
 struct udc_kx {
 	uint8_t pk[crypto_kx_PUBLICKEYBYTES];
@@ -17,12 +18,12 @@ struct udc_kx {
 int
 udc_kx_new(struct udc_kx **out)
 {
-	struct udc_kx *kx = sodium_malloc(sizeof(*kx));
+	struct udc_kx *kx = udc_secmem_alloc(sizeof(*kx));
 
 	if (kx == NULL)
 		return UDC_ENOMEM;
 	if (crypto_kx_keypair(kx->pk, kx->sk) != 0) {
-		sodium_free(kx);
+		udc_secmem_free(kx);
 		return UDC_ECRYPTO;
 	}
 	*out = kx;
@@ -33,7 +34,7 @@ void
 udc_kx_free(struct udc_kx *kx)
 {
 	if (kx)
-		sodium_free(kx); /* wipes */
+		udc_secmem_free(kx); /* wipes */
 }
 
 const uint8_t *
@@ -51,7 +52,7 @@ udc_kx_secret(const struct udc_kx *kx, int client, const uint8_t peer[UDC_KX_PUB
 	crypto_generichash_state st;
 	int rv = 0;
 
-	if ((keys = sodium_malloc(2 * crypto_kx_SESSIONKEYBYTES)) == NULL)
+	if ((keys = udc_secmem_alloc(2 * crypto_kx_SESSIONKEYBYTES)) == NULL)
 		return UDC_ENOMEM;
 	if (client) {
 		/* rx, tx: the client's tx is the server's rx. */
@@ -73,7 +74,7 @@ udc_kx_secret(const struct udc_kx *kx, int client, const uint8_t peer[UDC_KX_PUB
 		crypto_generichash_final(&st, secret, UDC_CLK_SECRET_BYTES);
 		sodium_memzero(&st, sizeof(st));
 	}
-	sodium_free(keys);
+	udc_secmem_free(keys);
 	return rv;
 }
 

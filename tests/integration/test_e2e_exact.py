@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -101,6 +102,15 @@ def main():
             t.check(mode == 0o600, "%s control socket has mode %o (want 600)" % (node.role, mode))
         st = cl.gemeente.ctl("round", "status", rid).stdout
         t.check("state:    done" in st, "round status says done")
+        # The round's secrets (scalars) are wiped when it ends: the count of
+        # live locked-memory secrets is back to what the daemon started with.
+        for node in (cl.gemeente, cl.cbs):
+            log = node.read_log()
+            base = re.search(r"ready: .*?, (\d+) secrets in locked memory", log)
+            after = re.findall(r"round %s.*?: (\d+) secrets in locked memory after the round" % rid, log)
+            t.check(base and after and int(after[-1]) == int(base.group(1)),
+                    "%s: secrets in locked memory after the round %s, at start %s"
+                    % (node.role, after[-1] if after else "?", base.group(1) if base else "?"))
         rcs = cl.stop()
         t.check(rcs == (0, 0), "both daemons exit cleanly on SIGTERM (exit codes %s)" % (rcs,))
     harness.shutil.rmtree(work, ignore_errors=True)

@@ -8,5 +8,5 @@ udc_unit_test(test_config
 udc_unit_test(test_spec
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_spec.c ${PROJECT_SOURCE_DIR}/common/spec.c
           ${PROJECT_SOURCE_DIR}/common/spec_index.c ${PROJECT_SOURCE_DIR}/common/fields.c
-          ${PROJECT_SOURCE_DIR}/common/crypto/clk.c ${PROJECT_SOURCE_DIR}/common/err.c
+          ${PROJECT_SOURCE_DIR}/common/crypto/clk.c ${PROJECT_SOURCE_DIR}/common/secmem.c ${PROJECT_SOURCE_DIR}/common/err.c
   LIBS PkgConfig::INIH PkgConfig::SODIUM PkgConfig::JANSSON PkgConfig::UTF8PROC OpenSSL::Crypto)

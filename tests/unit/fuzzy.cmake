@@ -4,7 +4,7 @@
 # sets N times (for valgrind).
 udc_unit_test(test_fuzzy
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_fuzzy.c ${PROJECT_SOURCE_DIR}/common/fuzzy.c
-          ${PROJECT_SOURCE_DIR}/common/crypto/dice.c ${PROJECT_SOURCE_DIR}/common/crypto/clk.c
+          ${PROJECT_SOURCE_DIR}/common/crypto/dice.c ${PROJECT_SOURCE_DIR}/common/crypto/clk.c ${PROJECT_SOURCE_DIR}/common/secmem.c
           ${PROJECT_SOURCE_DIR}/common/workq.c ${PROJECT_SOURCE_DIR}/common/csv.c
           ${PROJECT_SOURCE_DIR}/common/err.c
   LIBS PkgConfig::SODIUM OpenSSL::Crypto PkgConfig::JANSSON PkgConfig::UTF8PROC Threads::Threads m)
