@@ -1,0 +1,10 @@
+# Where the time of one blinding goes (validation, scalar multiplication,
+# SHA-512, from_hash), one core: built with the tests, never run by ctest
+# (its figures depend on the machine).  Run: bench_blind [seconds per figure].
+add_executable(bench_blind
+  ${PROJECT_SOURCE_DIR}/tests/bench/bench_blind.c ${PROJECT_SOURCE_DIR}/common/crypto/blind.c ${PROJECT_SOURCE_DIR}/common/secmem.c
+  ${PROJECT_SOURCE_DIR}/common/workq.c ${PROJECT_SOURCE_DIR}/common/rand.c
+  ${PROJECT_SOURCE_DIR}/common/err.c)
+target_include_directories(bench_blind PRIVATE ${PROJECT_SOURCE_DIR}/common
+                           ${PROJECT_SOURCE_DIR}/common/crypto)
+target_link_libraries(bench_blind PRIVATE PkgConfig::SODIUM Threads::Threads)
