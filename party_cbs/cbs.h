@@ -58,6 +58,7 @@ struct session {
 	uint64_t *dummies;        /* per category */
 	struct udc_input_stats cst;
 	size_t c_chunk;           /* records per outgoing chunk */
+	size_t c_sent;            /* records in c (kept when c is freed) */
 	uint32_t c_chunks;
 
 	/* step 3: CBS tuples back from the gemeente, raised to a */

@@ -244,6 +244,7 @@ prep_thread(void *p)
 	} else {
 		size_t per = (n->cfg->max_message - 4096) / (spec->nkeys * 32 + 2);
 		s->c = c;
+		s->c_sent = c.n;
 		s->dummies = dummies;
 		s->cst = st;
 		s->c_chunk = n->cfg->chunk_records < per ? n->cfg->chunk_records : per;
@@ -528,6 +529,7 @@ out:
 		s->dummies = dummies;
 		dummies = NULL;
 		s->c = c;
+		s->c_sent = c.n;
 		s->c_chunk = cb->n->cfg->chunk_records < per ? cb->n->cfg->chunk_records : per;
 		if (s->c_chunk > UDC_MAX_CHUNK_RECORDS)
 			s->c_chunk = UDC_MAX_CHUNK_RECORDS;
@@ -681,13 +683,10 @@ handle_x_chunk(struct cbs *cb, struct session *s, const Udc__Chunk *ch, struct r
 		    ch->n != n ? "wrong number of records" : why);
 		return;
 	}
-	for (size_t i = 0; i < n * s->spec->nkeys; i++) {
-		if (crypto_core_ristretto255_is_valid_point(ch->points.data + 32 * i) != 1) {
-			sess_fail(cb, s, "the gemeente returned an invalid group element in chunk %u",
-			    ch->index);
-			reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
-			return;
-		}
+	if (udc_points_valid(cb->n->wq, ch->points.data, n * s->spec->nkeys, NULL) != 0) {
+		sess_fail(cb, s, "the gemeente returned an invalid group element in chunk %u", ch->index);
+		reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
+		return;
 	}
 	if (n)
 		memcpy(udc_blist_pt(&s->ownx, from, 0), ch->points.data, n * s->spec->nkeys * 32);
@@ -928,6 +927,13 @@ handle_g_chunk(struct cbs *cb, struct session *s, const Udc__Chunk *ch, struct r
 	}
 	if (!chunk_gate(s, ch, s->g_next, s->g_done, s->spec->ncells[0], rp, a, s->g.n))
 		return;
+	/* The whole list at once, exactly: growing by doubling would hold
+	 * up to twice the memory at the moment of a reallocation. */
+	if (s->g.cap < s->g_expected && udc_blist_reserve(&s->g, (size_t)s->g_expected) != 0) {
+		sess_fail(cb, s, "cannot hold %llu gemeente records", (unsigned long long)s->g_expected);
+		reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "%s", s->error);
+		return;
+	}
 	if (s->g.n + ch->n > s->g_expected) {
 		reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records than the %llu proposed",
 		    (unsigned long long)s->g_expected);
@@ -1036,18 +1042,23 @@ handle_r_chunk(struct cbs *cb, struct session *s, const Udc__Chunk *ch, struct r
 	}
 	if (!chunk_gate(s, ch, s->r_next, s->r_done, s->spec->ncells[1], rp, a, s->r.n))
 		return;
-	if (s->r.n + ch->n > s->c.n) {
-		reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records back than the %zu sent", s->c.n);
+	if (s->r.n + ch->n > s->c_sent) {
+		reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records back than the %zu sent", s->c_sent);
 		return;
 	}
-	for (size_t i = 0; i < (size_t)ch->n * ch->nkeys; i++) {
-		if (crypto_core_ristretto255_is_valid_point(ch->points.data + 32 * i) != 1) {
-			sess_fail(cb, s, "the gemeente returned an invalid group element in chunk %u",
-			    ch->index);
-			reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
-			return;
-		}
+	if (s->r.cap < s->c_sent && udc_blist_reserve(&s->r, s->c_sent) != 0) {
+		sess_fail(cb, s, "cannot hold the %zu returned tuples", s->c_sent);
+		reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "%s", s->error);
+		return;
 	}
+	if (udc_points_valid(cb->n->wq, ch->points.data, (size_t)ch->n * ch->nkeys, NULL) != 0) {
+		sess_fail(cb, s, "the gemeente returned an invalid group element in chunk %u", ch->index);
+		reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
+		return;
+	}
+	/* Every fetch is answered once the first tuple comes back: our singly
+	 * blinded list is not needed any more. */
+	udc_blist_free(&s->c);
 	for (uint32_t i = 0; i < ch->n; i++)
 		lab[i] = udc_wire_label(ch, i);
 	if ((rv = udc_blist_append(&s->r, ch->points.data, lab, ch->n)) != 0) {
@@ -1057,8 +1068,8 @@ handle_r_chunk(struct cbs *cb, struct session *s, const Udc__Chunk *ch, struct r
 	}
 	s->r_next++;
 	if (ch->last) {
-		if (s->r.n != s->c.n) {
-			sess_fail(cb, s, "the gemeente returned %zu records of %zu", s->r.n, s->c.n);
+		if (s->r.n != s->c_sent) {
+			sess_fail(cb, s, "the gemeente returned %zu records of %zu", s->r.n, s->c_sent);
 			reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
 			return;
 		}
@@ -1066,7 +1077,7 @@ handle_r_chunk(struct cbs *cb, struct session *s, const Udc__Chunk *ch, struct r
 		udc_blist_free(&s->c); /* the singly blinded list is not needed any more */
 	}
 	udc_rounds_update(cb->n->rounds, s->idhex, NULL, NULL,
-	    (unsigned)(s->r.n * 1000 / (s->c.n ? s->c.n : 1)), NULL);
+	    (unsigned)(s->r.n * 1000 / (s->c_sent ? s->c_sent : 1)), NULL);
 	ack(rp, a, ch->index, s->r.n);
 }
 

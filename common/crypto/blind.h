@@ -41,4 +41,9 @@ int udc_blind(uint8_t out[UDC_POINT_BYTES], const struct udc_scalar *s,
 int udc_blind_batch(struct udc_workq *wq, const struct udc_scalar *s, uint8_t *points,
     size_t n, size_t *bad);
 
+/* Checks n packed points (valid encodings of group elements, not the
+ * identity) in parallel on wq (may be NULL): 0, or UDC_ECRYPTO and the
+ * lowest bad index in *bad (if not NULL). */
+int udc_points_valid(struct udc_workq *wq, const uint8_t *points, size_t n, size_t *bad);
+
 #endif
