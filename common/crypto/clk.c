@@ -518,7 +518,7 @@ parse_format(struct pctx *p, struct clk_field *f, json_t *fmt)
 {
 	const char *type;
 	json_t *v;
-	json_int_t iv;
+	json_int_t iv = 0;
 	int rv;
 
 	if (!json_is_object(fmt))
@@ -624,7 +624,7 @@ parse_comparison(struct pctx *p, struct clk_field *f, json_t *c)
 {
 	const char *type;
 	json_t *v;
-	json_int_t iv;
+	json_int_t iv = 0;
 	int rv;
 
 	if (!json_is_object(c))
@@ -650,7 +650,7 @@ parse_comparison(struct pctx *p, struct clk_field *f, json_t *c)
 			return rv;
 	} else if (strcmp(type, "numeric") == 0) {
 		double td, scaled;
-		json_int_t fp = 0, res;
+		json_int_t fp = 0, res = 0;
 		f->cmp = CMP_NUMERIC;
 		if ((rv = check_keys(p, f->name, "comparison", c, k_numeric)) != 0)
 			return rv;
@@ -686,7 +686,7 @@ static int
 parse_hashing(struct pctx *p, struct clk_field *f, json_t *h)
 {
 	json_t *v, *s;
-	json_int_t iv;
+	json_int_t iv = 0;
 	int rv;
 
 	if (!json_is_object(h))
@@ -799,7 +799,7 @@ static int
 parse_clkconfig(struct pctx *p, struct udc_clk_schema *s, json_t *c)
 {
 	json_t *v, *kdf, *x1, *x2;
-	json_int_t iv;
+	json_int_t iv = 0;
 	int rv;
 
 	if (!json_is_object(c))
