@@ -25,6 +25,7 @@
 #include "rounds.h"
 #include "secmem.h"
 #include "spec.h"
+#include "input.h"
 #include "store.h"
 #include "transport.h"
 #include "workq.h"
@@ -142,6 +143,25 @@ udc_result_sigdata(const uint8_t round_id[16], const uint8_t spec_hash[32], cons
 	memcpy(out, round_id, 16);
 	memcpy(out + 16, spec_hash, 32);
 	crypto_hash_sha256(out + 48, (const uint8_t *)csv, csvlen);
+}
+
+const char *
+udc_node_input_opts(const struct udc_node *n, const struct udc_spec *spec, int side,
+    struct udc_input_opts *io)
+{
+	memset(io, 0, sizeof(*io));
+	io->path = n->cfg->input_file;
+	io->delimiter = n->cfg->delimiter;
+	memcpy(io->columns, n->cfg->columns, sizeof(io->columns));
+	io->spec = spec;
+	io->side = side;
+	io->chunk = n->cfg->chunk_records;
+	for (size_t d = 0; d < spec->ndims[side]; d++) {
+		io->label_columns[d] = udc_config_label_column(n->cfg, spec->dims[side][d].name);
+		if (io->label_columns[d] == NULL)
+			return spec->dims[side][d].name;
+	}
+	return NULL;
 }
 
 static void

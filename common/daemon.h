@@ -86,6 +86,14 @@ int udc_spec_from_texts(const uint8_t *spec, size_t len, const uint8_t *schema, 
 int udc_spec_load_approved(const char *state_dir, const char *hash_hex, struct udc_spec **out,
     char *err, size_t errlen);
 
+/* The reading options of this node's list for a spec: file, delimiter,
+ * field columns, and the label columns of its side.  Returns NULL, or the
+ * name of the first dimension of that side the configuration maps no
+ * column for. */
+struct udc_input_opts;
+const char *udc_node_input_opts(const struct udc_node *n, const struct udc_spec *spec, int side,
+    struct udc_input_opts *io);
+
 /* Helpers for party code. */
 void udc_reply_error(Udcctl__Reply *rep, int status, char *buf, size_t buflen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

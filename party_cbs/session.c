@@ -207,16 +207,9 @@ prep_thread(void *p)
 
 	free(pa);
 	memset(&st, 0, sizeof(st));
-	memset(&io, 0, sizeof(io));
 	udc_blist_init(&c, spec->nkeys, CBS_MAX_RECORDS);
-	io.path = n->cfg->input_file;
-	io.delimiter = n->cfg->delimiter;
-	memcpy(io.columns, n->cfg->columns, sizeof(io.columns));
-	io.spec = spec;
-	io.side = UDC_SIDE_CBS;
-	io.chunk = n->cfg->chunk_records;
-	for (size_t d = 0; d < spec->ndims[1]; d++)
-		io.label_columns[d] = udc_config_label_column(n->cfg, spec->dims[1][d].name);
+	/* Every category has a column: the proposal was checked for that. */
+	udc_node_input_opts(n, spec, UDC_SIDE_CBS, &io);
 	/* s->b is only freed once prep_done is set, so reading it is safe. */
 	rv = own_digest(cb, s, io.path, err, sizeof(err));
 	if (rv == 0)
@@ -356,16 +349,9 @@ lprep_thread(void *p)
 
 	free(pa);
 	memset(&st, 0, sizeof(st));
-	memset(&io, 0, sizeof(io));
 	own = s->own; /* empty; filled here, handed over under the lock */
-	io.path = n->cfg->input_file;
-	io.delimiter = n->cfg->delimiter;
-	memcpy(io.columns, n->cfg->columns, sizeof(io.columns));
-	io.spec = spec;
-	io.side = UDC_SIDE_CBS;
-	io.chunk = n->cfg->chunk_records;
-	for (size_t d = 0; d < spec->ndims[1]; d++)
-		io.label_columns[d] = udc_config_label_column(n->cfg, spec->dims[1][d].name);
+	/* Every category has a column: the proposal was checked for that. */
+	udc_node_input_opts(n, spec, UDC_SIDE_CBS, &io);
 	rv = own_digest(cb, s, io.path, err, sizeof(err));
 	if (rv == 0)
 		rv = udc_blist_from_input_ext(&own, &io, s->rid, s->b, n->wq, udc_clkctx_fill, s->clk,
@@ -806,11 +792,13 @@ handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__
 		    (unsigned long long)p->g_records, (unsigned long long)CBS_MAX_RECORDS);
 		goto refuse;
 	}
-	for (size_t d = 0; d < spec->ndims[1]; d++) {
-		if (udc_config_label_column(n->cfg, spec->dims[1][d].name) == NULL) {
+	{
+		struct udc_input_opts io;
+		const char *dim = udc_node_input_opts(n, spec, UDC_SIDE_CBS, &io);
+		if (dim != NULL) {
 			snprintf(rp->reason, sizeof(rp->reason),
-			    "the CBS node maps no column for category '%s' ([labels] in %s)",
-			    spec->dims[1][d].name, n->cfg->path);
+			    "the CBS node maps no column for category '%s' ([labels] in %s)", dim,
+			    n->cfg->path);
 			goto refuse;
 		}
 	}

@@ -807,18 +807,11 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 		fail(&r, "cannot create the round scalar");
 		goto done;
 	}
-	memset(&io, 0, sizeof(io));
-	io.path = n->cfg->input_file;
-	io.delimiter = n->cfg->delimiter;
-	memcpy(io.columns, n->cfg->columns, sizeof(io.columns));
-	io.spec = r.spec;
-	io.side = UDC_SIDE_GEMEENTE;
-	io.chunk = n->cfg->chunk_records;
-	for (size_t d = 0; d < r.spec->ndims[0]; d++) {
-		io.label_columns[d] = udc_config_label_column(n->cfg, r.spec->dims[0][d].name);
-		if (io.label_columns[d] == NULL) {
+	{
+		const char *dim = udc_node_input_opts(n, r.spec, UDC_SIDE_GEMEENTE, &io);
+		if (dim != NULL) {
 			fail(&r, "%s: no column mapped for the spec's gemeente label '%s' ([labels] section)",
-			    n->cfg->path, r.spec->dims[0][d].name);
+			    n->cfg->path, dim);
 			goto done;
 		}
 	}
