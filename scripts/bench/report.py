@@ -470,6 +470,11 @@ def main():
     both("")
     both("## Proposals (measured)")
     both("")
+    both("P1, P2, P3 and P6 below are applied since commit c06af3f (\"Faster and leaner rounds\"); a run of "
+         "that commit or later measures them in place, so their lines explain what changed and why rather than "
+         "what is still to do (bench_blind and bench_dedupe time the old and new ways side by side).  P4 and P5 "
+         "are open.")
+    both("")
     for line in proposals(bl, extra, ok_rounds, blind_1, hash_1, cores):
         both(line)
 
