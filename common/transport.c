@@ -149,10 +149,11 @@ udc_peer_open(nng_socket *out, const struct udc_config *cfg, char *err, size_t e
 		    (nrv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, cfg->peer_timeout_ms)) != 0 ||
 		    (nrv = nng_dialer_create(&d, s, cfg->peer_connect)) != 0 ||
 		    (nrv = nng_dialer_set_size(d, NNG_OPT_RECVMAXSZ, cfg->max_message)) != 0 ||
-		    /* Reconnect promptly after the CBS node restarts or drops the
-		     * connection (NNG's backoff would otherwise grow unbounded). */
+		    /* Reconnect every 100 ms after the CBS node restarts or drops
+		     * the connection, without backoff (max 0), so that a restarted
+		     * node is found at once. */
 		    (nrv = nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 100)) != 0 ||
-		    (nrv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 2000)) != 0 ||
+		    (nrv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 0)) != 0 ||
 		    (nrv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls)) != 0)
 			goto nngfail;
 		/* Non-blocking: the dialer keeps retrying in the background, so
