@@ -119,6 +119,13 @@ out:
 int
 udc_peer_open(nng_socket *out, const struct udc_config *cfg, char *err, size_t errlen)
 {
+	return udc_peer_open_notify(out, cfg, NULL, NULL, err, errlen);
+}
+
+int
+udc_peer_open_notify(nng_socket *out, const struct udc_config *cfg, nng_pipe_cb cb, void *arg,
+    char *err, size_t errlen)
+{
 	nng_socket s = NNG_SOCKET_INITIALIZER;
 	nng_tls_config *tls = NULL;
 	nng_listener l;
@@ -132,6 +139,9 @@ udc_peer_open(nng_socket *out, const struct udc_config *cfg, char *err, size_t e
 	if (nrv != 0)
 		goto nngfail;
 	if ((nrv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, cfg->max_message)) != 0)
+		goto nngfail;
+	if (cb && ((nrv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, cb, arg)) != 0 ||
+	    (nrv = nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, cb, arg)) != 0))
 		goto nngfail;
 	if (server) {
 		if ((nrv = nng_listener_create(&l, s, cfg->peer_listen)) != 0 ||

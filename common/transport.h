@@ -18,6 +18,10 @@ struct udc_config;
 
 /* Peer socket: rep0 listening (CBS) or req0 dialing (gemeente). */
 int udc_peer_open(nng_socket *out, const struct udc_config *cfg, char *err, size_t errlen);
+/* The same, with a pipe callback for NNG_PIPE_EV_ADD_POST and REM_POST
+ * registered before the socket connects, so no event is missed. */
+int udc_peer_open_notify(nng_socket *out, const struct udc_config *cfg, nng_pipe_cb cb, void *arg,
+    char *err, size_t errlen);
 /* Control socket: rep0 listening on ipc://path with mode 0600. */
 int udc_ctl_listen(nng_socket *out, const char *path, char *err, size_t errlen);
 /* Control client: req0 dialing ipc://path; fails at once if nobody listens. */

@@ -19,6 +19,7 @@ struct gem_job {
 	size_t spec_len;
 	uint8_t *schema_text; /* NULL in exact mode */
 	size_t schema_len;
+	int peer_timed_out;   /* set by the round: the CBS node stopped answering */
 };
 
 struct gem {

@@ -13,8 +13,51 @@
 #include "rand.h"
 #include "rounds.h"
 #include "secmem.h"
+#include "transport.h"
 #include "spec.h"
 #include "store.h"
+
+static void *
+closer(void *p)
+{
+	nng_socket s;
+	memcpy(&s, p, sizeof(s));
+	free(p);
+	nng_close(s);
+	return NULL;
+}
+
+static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg);
+
+/* After the CBS node stopped answering, the connection NNG keeps may be
+ * wedged on a send to a peer that is gone (and closing it can block), so
+ * the next round gets a fresh socket; the old one is closed on a thread
+ * of its own. */
+static void
+reset_peer(struct udc_node *n)
+{
+	struct gem *g = n->party;
+	nng_socket fresh, *old;
+	pthread_t t;
+	char err[512];
+
+	nng_pipe_notify(n->peer, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+	nng_pipe_notify(n->peer, NNG_PIPE_EV_REM_POST, NULL, NULL);
+	atomic_store(&g->pipes, 0);
+	if (udc_peer_open_notify(&fresh, n->cfg, pipe_event, g, err, sizeof(err)) != 0) {
+		log_warnx("cannot open a new connection to the CBS node: %s", err);
+		return;
+	}
+	if ((old = malloc(sizeof(*old))) != NULL) {
+		*old = n->peer;
+		if (pthread_create(&t, NULL, closer, old) == 0)
+			pthread_detach(t);
+		else
+			free(old);
+	}
+	n->peer = fresh;
+	log_info("the connection to the CBS node was reset after a timeout");
+}
 
 static void *
 runner(void *p)
@@ -42,6 +85,8 @@ runner(void *p)
 		 * wiped by now: only the node's own key stays. */
 		log_info("round %s: %ld secrets in locked memory after the round", job->idhex,
 		    udc_secmem_live());
+		if (job->peer_timed_out && !g->stop)
+			reset_peer(n);
 		free(job->spec_text);
 		free(job->schema_text);
 		free(job);

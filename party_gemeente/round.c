@@ -93,6 +93,7 @@ call(struct rctx *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, Udc__Enve
 		free(buf);
 	if (rv == UDC_ETIMEDOUT) {
 		struct gem *g = r->n->party;
+		r->job->peer_timed_out = 1;
 		/* NNG reports no TLS handshake failure on a REQ socket: tell a
 		 * peer that never connected from one that went away. */
 		if (r->peer_answered || r->conn_up || atomic_load(&g->pipes) > 0 ||
