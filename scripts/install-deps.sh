@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-	build-essential cmake pkg-config clang llvm valgrind
+	build-essential cmake pkg-config clang llvm libclang-rt-14-dev valgrind gdb
 	libsodium-dev libssl-dev openssl libnng-dev
 	protobuf-c-compiler libprotobuf-c-dev libcmocka-dev
 	libutf8proc-dev libinih-dev libjansson-dev
