@@ -15,6 +15,7 @@
  * line (inih's multi-line values) from a new key.
  */
 #include "config.h"
+#include "iniread.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -95,99 +96,15 @@ struct cfg_ctx {
 	struct udc_config *cfg;
 	const char *dir; /* absolute directory of the config file */
 
-	/* line reader state */
-	const char *p, *end;
-	int lineno;
-	int indented;       /* the current line starts with white space */
-	int key_in_section; /* a key was read since the last [section] line */
+	struct udc_ini_lines ln; /* line reader state and the first error */
 
 	int seen[NKEYS]; /* line of each table key, 0 = not set */
 	int field_line[UDC_NFIELDS];
-	int err_line; /* first error: line and reason */
-	int nomem;
-	char reason[256];
 };
 
-static int fail(struct cfg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Records the first error; returns 0 so it can be the handler's result. */
-static int
-fail(struct cfg_ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->err_line)
-		return 0;
-	c->err_line = c->lineno > 0 ? c->lineno : 1;
-	va_start(ap, fmt);
-	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-static int
-oom(struct cfg_ctx *c)
-{
-	c->nomem = 1;
-	return fail(c, "out of memory");
-}
-
-static int
-known_section(const char *s, size_t n)
-{
-	for (size_t i = 0; i < sizeof(cfg_sections) / sizeof(cfg_sections[0]); i++)
-		if (strlen(cfg_sections[i]) == n && memcmp(cfg_sections[i], s, n) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * fgets-style reader over the file in memory.  inih calls it once per line
- * with its buffer size; returning NULL ends the parse, which we do at the
- * first error so that error is the one reported.
- */
-static char *
-cfg_read_line(char *buf, int size, void *stream)
-{
-	struct cfg_ctx *c = stream;
-	const char *nl, *s;
-	size_t n;
-
-	if (c->err_line || c->p >= c->end)
-		return NULL;
-	c->lineno++;
-	nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
-	n = nl ? (size_t)(nl - c->p) + 1 : (size_t)(c->end - c->p);
-	if (memchr(c->p, '\0', n) != NULL) {
-		fail(c, "NUL byte in line");
-		return NULL;
-	}
-	if (size < 3 || n + 1 > (size_t)size) {
-		fail(c, "line longer than %d characters", size - 2);
-		return NULL;
-	}
-	memcpy(buf, c->p, n);
-	buf[n] = '\0';
-	c->p += n;
-
-	c->indented = isspace((unsigned char)buf[0]) && buf[0] != '\n';
-	for (s = buf; isspace((unsigned char)*s); s++)
-		;
-	/* inih reads an indented line after a key as a continuation, even
-	 * one that starts with '['; anything else starting with '[' is a
-	 * section header. */
-	if (*s == '[' && !(c->indented && c->key_in_section)) {
-		const char *e = strchr(s, ']');
-		if (e != NULL) {
-			c->key_in_section = 0;
-			if (!known_section(s + 1, (size_t)(e - s - 1))) {
-				fail(c, "unknown section [%.*s]", (int)(e - s - 1), s + 1);
-				return NULL;
-			}
-		}
-	}
-	return buf;
-}
+#define fail(c, ...) udc_ini_fail(&(c)->ln, __VA_ARGS__)
+#define oom(c) udc_ini_oom(&(c)->ln)
 
 /* Strict base-10 integer: digits with an optional sign, nothing else. */
 static int
@@ -337,7 +254,7 @@ set_field(struct cfg_ctx *c, const char *key, const char *value)
 		            c->field_line[f]);
 	if ((c->cfg->columns[f] = strdup(value)) == NULL)
 		return oom(c);
-	c->field_line[f] = c->lineno;
+	c->field_line[f] = c->ln.lineno;
 	return 1;
 }
 
@@ -370,14 +287,14 @@ cfg_handler(void *user, const char *section, const char *key, const char *value)
 	struct cfg_ctx *c = user;
 	size_t i;
 
-	if (c->err_line)
+	if (c->ln.err_line)
 		return 0;
-	if (c->indented && c->key_in_section)
+	if (c->ln.indented && c->ln.key_in_section)
 		return fail(c,
 		            "indented line would continue the value of '%s'; remove the "
 		            "leading white space",
 		            key);
-	c->key_in_section = 1;
+	c->ln.key_in_section = 1;
 	if (*section == '\0')
 		return fail(c, "key '%s' is outside any [section]", key);
 	if (*value == '\0')
@@ -390,14 +307,17 @@ cfg_handler(void *user, const char *section, const char *key, const char *value)
 		if (strcmp(cfg_keys[i].section, section) == 0 && strcmp(cfg_keys[i].key, key) == 0)
 			break;
 	if (i == NKEYS) {
-		if (!known_section(section, strlen(section)))
+		int known = 0;
+		for (size_t k = 0; k < sizeof(cfg_sections) / sizeof(cfg_sections[0]); k++)
+			known |= strcmp(cfg_sections[k], section) == 0;
+		if (!known)
 			return fail(c, "unknown section [%s]", section);
 		return fail(c, "unknown key '%s' in [%s]", key, section);
 	}
 	if (c->seen[i])
 		return fail(c, "duplicate key '%s' in [%s] (first on line %d)", key, section,
 		            c->seen[i]);
-	c->seen[i] = c->lineno;
+	c->seen[i] = c->ln.lineno;
 	return set_scalar(c, &cfg_keys[i], value);
 }
 
@@ -578,19 +498,22 @@ udc_config_load(const char *path, struct udc_config **out, char *err, size_t err
 
 	c.cfg = cfg;
 	c.dir = absdir;
-	c.p = text;
-	c.end = text + len;
-	line = ini_parse_stream(cfg_read_line, &c, cfg_handler, &c);
-	if (line > 0 && (c.err_line == 0 || line < c.err_line)) {
+	c.ln.p = text;
+	c.ln.end = text + len;
+	c.ln.sections = cfg_sections;
+	c.ln.nsections = sizeof(cfg_sections) / sizeof(cfg_sections[0]);
+	c.ln.long_hint = "";
+	line = ini_parse_stream(udc_ini_read_line, &c.ln, cfg_handler, &c);
+	if (line > 0 && (c.ln.err_line == 0 || line < c.ln.err_line)) {
 		/* inih found a line that is neither [section] nor key = value */
 		snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value",
 		         path, line);
 		rv = UDC_EPARSE;
 		goto out;
 	}
-	if (c.err_line) {
-		snprintf(err, errlen, "%s:%d: %s", path, c.err_line, c.reason);
-		rv = c.nomem ? UDC_ENOMEM : UDC_EPARSE;
+	if (c.ln.err_line) {
+		snprintf(err, errlen, "%s:%d: %s", path, c.ln.err_line, c.ln.reason);
+		rv = c.ln.nomem ? UDC_ENOMEM : UDC_EPARSE;
 		goto out;
 	}
 	if (line < 0) {

@@ -16,6 +16,7 @@
  */
 #include "spec.h"
 #include "clk.h"
+#include "iniread.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -44,11 +45,7 @@ struct spec_ctx {
 	struct udc_spec *spec;
 	const char *name; /* for messages */
 
-	/* line reader state */
-	const char *p, *end;
-	int lineno;
-	int indented;       /* the current line starts with white space */
-	int key_in_section; /* a key was read since the last [section] line */
+	struct udc_ini_lines ln; /* line reader state and the first error */
 
 	enum spec_cont cont; /* what an indented line would continue */
 	int cont_side;
@@ -58,97 +55,13 @@ struct spec_ctx {
 	int schema_line, threshold_line, balance_line, round_line, eps_line, budget_line;
 	int dim_line[2][UDC_MAX_DIMS];
 
-	int err_line; /* first error: line and reason */
-	int nomem;
-	char reason[256];
 };
 
-static int fail(struct spec_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const char *const spec_sections[] = {"spec", "gemeente", "cbs", "disclosure", "fuzzy"};
 
 /* Records the first error; returns 0 so it can be the handler's result. */
-static int
-fail(struct spec_ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->err_line)
-		return 0;
-	c->err_line = c->lineno > 0 ? c->lineno : 1;
-	va_start(ap, fmt);
-	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-static int
-oom(struct spec_ctx *c)
-{
-	c->nomem = 1;
-	return fail(c, "out of memory");
-}
-
-static int
-known_section(const char *s, size_t n)
-{
-	static const char *const sections[] = {"spec", "gemeente", "cbs", "disclosure", "fuzzy"};
-
-	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-		if (strlen(sections[i]) == n && memcmp(sections[i], s, n) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * fgets-style reader over the spec text.  inih calls it once per line with
- * its buffer size; returning NULL ends the parse, which we do at the first
- * error so that error is the one reported.
- */
-static char *
-spec_read_line(char *buf, int size, void *stream)
-{
-	struct spec_ctx *c = stream;
-	const char *nl, *s;
-	size_t n;
-
-	if (c->err_line || c->p >= c->end)
-		return NULL;
-	c->lineno++;
-	nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
-	n = nl ? (size_t)(nl - c->p) + 1 : (size_t)(c->end - c->p);
-	if (memchr(c->p, '\0', n) != NULL) {
-		fail(c, "NUL byte in line");
-		return NULL;
-	}
-	if (size < 3 || n + 1 > (size_t)size) {
-		fail(c,
-		     "line longer than %d characters; continue a long list on an indented "
-		     "next line",
-		     size - 2);
-		return NULL;
-	}
-	memcpy(buf, c->p, n);
-	buf[n] = '\0';
-	c->p += n;
-
-	c->indented = isspace((unsigned char)buf[0]) && buf[0] != '\n';
-	for (s = buf; isspace((unsigned char)*s); s++)
-		;
-	/* inih reads an indented line after a key as a continuation, even
-	 * one that starts with '['; anything else starting with '[' is a
-	 * section header. */
-	if (*s == '[' && !(c->indented && c->key_in_section)) {
-		const char *e = strchr(s, ']');
-		if (e != NULL) {
-			c->key_in_section = 0;
-			c->cont = CONT_NONE;
-			if (!known_section(s + 1, (size_t)(e - s - 1))) {
-				fail(c, "unknown section [%.*s]", (int)(e - s - 1), s + 1);
-				return NULL;
-			}
-		}
-	}
-	return buf;
-}
+#define fail(c, ...) udc_ini_fail(&(c)->ln, __VA_ARGS__)
+#define oom(c) udc_ini_oom(&(c)->ln)
 
 /* Strict UTF-8 (no overlong forms, surrogates or code points past
  * U+10FFFF) without control characters; 0 if s is acceptable. */
@@ -350,7 +263,7 @@ add_dim(struct spec_ctx *c, int side, const char *key, const char *value)
 	d = &spec->dims[side][spec->ndims[side]];
 	if ((d->name = strdup(key)) == NULL)
 		return oom(c);
-	c->dim_line[side][spec->ndims[side]] = c->lineno;
+	c->dim_line[side][spec->ndims[side]] = c->ln.lineno;
 	c->cont = CONT_DIM;
 	c->cont_side = side;
 	c->cont_dim = spec->ndims[side];
@@ -367,7 +280,7 @@ once(struct spec_ctx *c, int *line, const char *section, const char *key)
 	if (*line)
 		return fail(c, "duplicate key '%s' in [%s] (first on line %d)", key, section,
 		            *line);
-	*line = c->lineno;
+	*line = c->ln.lineno;
 	return 1;
 }
 
@@ -604,9 +517,9 @@ spec_handler(void *user, const char *section, const char *key, const char *value
 {
 	struct spec_ctx *c = user;
 
-	if (c->err_line)
+	if (c->ln.err_line)
 		return 0;
-	if (c->indented && c->key_in_section) {
+	if (c->ln.indented && c->ln.key_in_section) {
 		/* inih passes a continuation line as the same key again.  An
 		 * indented [section] would silently become a value. */
 		if (*value == '[')
@@ -624,7 +537,7 @@ spec_handler(void *user, const char *section, const char *key, const char *value
 		            "list; remove the leading white space",
 		            key);
 	}
-	c->key_in_section = 1;
+	c->ln.key_in_section = 1;
 	c->cont = CONT_NONE;
 	if (strcmp(section, "spec") == 0)
 		return spec_key(c, key, value);
@@ -832,19 +745,22 @@ udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec *
 	spec->budget_den = 1;
 
 	c.spec = spec;
-	c.p = text;
-	c.end = text + len;
-	line = ini_parse_stream(spec_read_line, &c, spec_handler, &c);
-	if (line > 0 && (c.err_line == 0 || line < c.err_line)) {
+	c.ln.p = text;
+	c.ln.end = text + len;
+	c.ln.sections = spec_sections;
+	c.ln.nsections = sizeof(spec_sections) / sizeof(spec_sections[0]);
+	c.ln.long_hint = "; continue a long list on an indented next line";
+	line = ini_parse_stream(udc_ini_read_line, &c.ln, spec_handler, &c);
+	if (line > 0 && (c.ln.err_line == 0 || line < c.ln.err_line)) {
 		/* inih found a line that is neither [section] nor key = value */
 		snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value",
 		         c.name, line);
 		rv = UDC_EPARSE;
 		goto out;
 	}
-	if (c.err_line) {
-		snprintf(err, errlen, "%s:%d: %s", c.name, c.err_line, c.reason);
-		rv = c.nomem ? UDC_ENOMEM : UDC_EPARSE;
+	if (c.ln.err_line) {
+		snprintf(err, errlen, "%s:%d: %s", c.name, c.ln.err_line, c.ln.reason);
+		rv = c.ln.nomem ? UDC_ENOMEM : UDC_EPARSE;
 		goto out;
 	}
 	if (line < 0) {

@@ -1,0 +1,37 @@
+/*
+ * iniread.h - the line reader both INI parsers (config.c, spec.c) give to
+ * inih's ini_parse_stream.
+ *
+ * Debian's inih 55 neither passes line numbers to the handler nor refuses
+ * over-long lines (it cuts them silently), so the reader counts lines,
+ * refuses NUL bytes and long lines, remembers whether the current line is
+ * indented (a continuation in inih's eyes), checks [section] names against
+ * a list, and keeps the first error with its line.
+ */
+#ifndef UDC_INIREAD_H
+#define UDC_INIREAD_H
+
+#include <stddef.h>
+
+struct udc_ini_lines {
+	const char *p, *end;            /* the text still to read */
+	const char *const *sections;    /* allowed section names */
+	size_t nsections;
+	const char *long_hint;          /* appended to the long-line error, may be "" */
+	int lineno;
+	int indented;       /* the current line starts with white space */
+	int key_in_section; /* a key was read since the last [section] line (the handler sets it) */
+	int err_line;       /* first error: line and reason */
+	int nomem;
+	char reason[256];
+};
+
+/* Records the first error at the current line; returns 0 so it can be a
+ * handler's result. */
+int udc_ini_fail(struct udc_ini_lines *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records "out of memory" and sets nomem; returns 0. */
+int udc_ini_oom(struct udc_ini_lines *l);
+/* The reader for ini_parse_stream; stream is a struct udc_ini_lines. */
+char *udc_ini_read_line(char *buf, int size, void *stream);
+
+#endif
