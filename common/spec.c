@@ -880,12 +880,22 @@ udc_spec_attach_schema(struct udc_spec *spec, const char *json, size_t len, char
 	return 0;
 }
 
+void
+udc_spec_schema_path(const char *spec_path, const struct udc_spec *spec, char *out, size_t outlen)
+{
+	const char *slash = strrchr(spec_path, '/');
+
+	if (spec->schema_name[0] == '/' || slash == NULL)
+		snprintf(out, outlen, "%s", spec->schema_name);
+	else
+		snprintf(out, outlen, "%.*s/%s", (int)(slash - spec_path), spec_path, spec->schema_name);
+}
+
 int
 udc_spec_load_with_schema(const char *path, struct udc_spec **out, char *err, size_t errlen)
 {
 	struct udc_spec *spec = NULL;
 	char spath[4096], *buf = NULL;
-	const char *slash;
 	FILE *f = NULL;
 	size_t n;
 	int rv;
@@ -896,11 +906,7 @@ udc_spec_load_with_schema(const char *path, struct udc_spec **out, char *err, si
 		*out = spec;
 		return 0;
 	}
-	slash = strrchr(path, '/');
-	if (spec->schema_name[0] == '/' || slash == NULL)
-		snprintf(spath, sizeof(spath), "%s", spec->schema_name);
-	else
-		snprintf(spath, sizeof(spath), "%.*s/%s", (int)(slash - path), path, spec->schema_name);
+	udc_spec_schema_path(path, spec, spath, sizeof(spath));
 	if ((f = fopen(spath, "rb")) == NULL || (buf = malloc(SPEC_MAX_FILE + 1)) == NULL) {
 		snprintf(err, errlen, "%s: schema %s: %s", path, spath, f ? "out of memory" : strerror(errno));
 		rv = f ? UDC_ENOMEM : UDC_EIO;

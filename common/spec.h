@@ -72,6 +72,10 @@ int udc_spec_fuzzy(const struct udc_spec *spec);
  * UDC_EPARSE with "NAME: reason" in err. */
 int udc_spec_attach_schema(struct udc_spec *spec, const char *json, size_t len, char *err,
     size_t errlen);
+/* Where the schema a spec names lives: a relative name is taken from the
+ * directory of the spec file at spec_path. */
+void udc_spec_schema_path(const char *spec_path, const struct udc_spec *spec, char *out,
+    size_t outlen);
 /* Loads a spec file and, for fuzzy and combined modes, the schema it names
  * (a relative name is read from the spec file's directory). */
 int udc_spec_load_with_schema(const char *path, struct udc_spec **out, char *err, size_t errlen);

@@ -110,7 +110,6 @@ read_spec(const char *path, uint8_t **text, size_t *len, uint8_t **schema, size_
 {
 	struct udc_spec *spec = NULL;
 	char err[512], spath[4096];
-	const char *slash;
 	int rv;
 
 	*schema = NULL;
@@ -120,12 +119,7 @@ read_spec(const char *path, uint8_t **text, size_t *len, uint8_t **schema, size_
 	if (udc_spec_parse((const char *)*text, *len, path, &spec, err, sizeof(err)) != 0)
 		return 0; /* the daemon reports the error with its line */
 	if (udc_spec_fuzzy(spec)) {
-		slash = strrchr(path, '/');
-		if (spec->schema_name[0] == '/' || slash == NULL)
-			snprintf(spath, sizeof(spath), "%s", spec->schema_name);
-		else
-			snprintf(spath, sizeof(spath), "%.*s/%s", (int)(slash - path), path,
-			    spec->schema_name);
+		udc_spec_schema_path(path, spec, spath, sizeof(spath));
 		rv = read_file(spath, schema, slen);
 	}
 	udc_spec_free(spec);
