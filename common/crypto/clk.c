@@ -1671,9 +1671,10 @@ get_bit(const uint8_t *bf, size_t i)
 	return (bf[i >> 3] >> (7 - (i & 7))) & 1;
 }
 
-int
-udc_clk_encode(const struct udc_clk_encoder *enc, const char *const *values, size_t nvalues,
-               uint8_t *out, size_t outlen, unsigned *popcount, char *err, size_t errlen)
+/* Encodes every feature (only < 0) or feature only alone. */
+static int
+encode(const struct udc_clk_encoder *enc, const char *const *values, size_t nvalues, long only,
+       uint8_t *out, size_t outlen, unsigned *popcount, char *err, size_t errlen)
 {
 	const struct udc_clk_schema *s = enc->schema;
 	size_t hbytes = (s->hash_l + 7) / 8, obytes = (s->l + 7) / 8, fi, i, len;
@@ -1704,7 +1705,7 @@ udc_clk_encode(const struct udc_clk_encoder *enc, const char *const *values, siz
 		const char *v;
 		unsigned per, extra;
 
-		if (f->ignored)
+		if (f->ignored || (only >= 0 && fi != (size_t)only))
 			continue;
 		if ((v = values[fi]) == NULL) {
 			seterr(err, errlen, "field '%s': no value", f->name);
@@ -1815,6 +1816,25 @@ out:
 	free(scratch);
 	tb_free(&tb);
 	return rv;
+}
+
+int
+udc_clk_encode(const struct udc_clk_encoder *enc, const char *const *values, size_t nvalues,
+               uint8_t *out, size_t outlen, unsigned *popcount, char *err, size_t errlen)
+{
+	return encode(enc, values, nvalues, -1, out, outlen, popcount, err, errlen);
+}
+
+int
+udc_clk_encode_feature(const struct udc_clk_encoder *enc, const char *const *values, size_t nvalues,
+                       size_t feature, uint8_t *out, size_t outlen, unsigned *popcount, char *err,
+                       size_t errlen)
+{
+	if (feature >= enc->schema->nfields || enc->schema->fields[feature].ignored) {
+		seterr(err, errlen, "feature %zu is not encoded by the schema", feature);
+		return UDC_EINVAL;
+	}
+	return encode(enc, values, nvalues, (long)feature, out, outlen, popcount, err, errlen);
 }
 
 size_t

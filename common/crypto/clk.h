@@ -90,6 +90,17 @@ void udc_clk_encoder_free(struct udc_clk_encoder *enc);
 int udc_clk_encode(const struct udc_clk_encoder *enc, const char *const *values, size_t nvalues,
                    uint8_t *out, size_t outlen, unsigned *popcount, char *err, size_t errlen);
 
+/*
+ * Encodes feature `feature` of a record alone: the filter clkhash would give
+ * for a schema in which every other feature is ignored (same keys, same l,
+ * same folding).  Field-level scoring (fuzzy.h) compares these per feature.
+ * Only values[feature] is looked at.  Returns as udc_clk_encode; UDC_EINVAL
+ * also for an ignored or out-of-range feature.
+ */
+int udc_clk_encode_feature(const struct udc_clk_encoder *enc, const char *const *values,
+                           size_t nvalues, size_t feature, uint8_t *out, size_t outlen,
+                           unsigned *popcount, char *err, size_t errlen);
+
 /* Standard base64 (with padding) of n bytes into dst, which must hold
  * udc_clk_base64_len(n) bytes including the NUL. */
 size_t udc_clk_base64_len(size_t n);

@@ -425,6 +425,68 @@ test_xor_folding(void **state)
 	one_close(&full);
 }
 
+/* One feature alone (field scoring) is the filter of the same schema with
+ * every other feature ignored: same per-feature keys, same l and folding;
+ * and the OR of the features' filters is the record's CLK (no folding). */
+static void
+test_encode_feature(void **state)
+{
+#define FEATS(x, y, z) x ", " y ", " z
+#define G STR_FEATURE("given", "")
+#define S STR_FEATURE("sur", ", \"hash\": {\"type\": \"doubleHash\"}")
+#define D                                                                                          \
+	"{\"identifier\": \"dob\", \"format\": {\"type\": \"string\"}, \"hashing\": "              \
+	"{\"comparison\": {\"type\": \"ngram\", \"n\": 1, \"positional\": true}, \"strategy\": "   \
+	"{\"bitsPerFeature\": 40}}}"
+#define IGN(n) "{\"identifier\": \"" n "\", \"ignored\": true}"
+	static const char *const cfgs[] = {
+	    "{\"l\": 512, \"kdf\": {\"type\": \"HKDF\"}}",
+	    "{\"l\": 256, \"xor_folds\": 1, \"kdf\": {\"type\": \"HKDF\"}}"};
+	const char *vals[] = {"anika", "chou", "19160129"};
+	struct one full, alone[3];
+	uint8_t rec[64], f[3][64], ref[64];
+	char err[256];
+	size_t c, i, k;
+	(void)state;
+
+	for (c = 0; c < 2; c++) {
+		one_open(&full, schema_json(cfgs[c], FEATS(G, S, D)));
+		one_open(&alone[0], schema_json(cfgs[c], FEATS(G, IGN("sur"), IGN("dob"))));
+		one_open(&alone[1], schema_json(cfgs[c], FEATS(IGN("given"), S, IGN("dob"))));
+		one_open(&alone[2], schema_json(cfgs[c], FEATS(IGN("given"), IGN("sur"), D)));
+		enc_ok(&full, vals, 3, rec);
+		for (k = 0; k < 3; k++) {
+			assert_int_equal(udc_clk_encode_feature(full.e, vals, 3, k, f[k], full.nb,
+			                                        NULL, err, sizeof(err)),
+			                 0);
+			enc_ok(&alone[k], vals, 3, ref);
+			assert_memory_equal(f[k], ref, full.nb);
+			assert_true(popcount(f[k], full.nb) > 10);
+		}
+		if (c == 0) {
+			for (i = 0; i < full.nb; i++)
+				assert_int_equal(f[0][i] | f[1][i] | f[2][i], rec[i]);
+		}
+		for (k = 0; k < 3; k++)
+			one_close(&alone[k]);
+		one_close(&full);
+	}
+	/* an ignored or absent feature is refused */
+	one_open(&full, schema_json(CFG1024, FEATS(G, IGN("sur"), D)));
+	assert_int_equal(
+	    udc_clk_encode_feature(full.e, vals, 3, 1, rec, full.nb, NULL, err, sizeof(err)),
+	    UDC_EINVAL);
+	assert_int_equal(
+	    udc_clk_encode_feature(full.e, vals, 3, 3, rec, full.nb, NULL, err, sizeof(err)),
+	    UDC_EINVAL);
+	one_close(&full);
+#undef FEATS
+#undef G
+#undef S
+#undef D
+#undef IGN
+}
+
 static void
 test_value_validation(void **state)
 {
@@ -591,7 +653,8 @@ main(void)
 	    cmocka_unit_test(test_kat_tutorial),    cmocka_unit_test(test_kat_mixed),
 	    cmocka_unit_test(test_schema_refusals), cmocka_unit_test(test_missing_value),
 	    cmocka_unit_test(test_xor_folding),     cmocka_unit_test(test_value_validation),
-	    cmocka_unit_test(test_numeric),         cmocka_unit_test(test_keys_and_secret),
+	    cmocka_unit_test(test_encode_feature),  cmocka_unit_test(test_numeric),
+	    cmocka_unit_test(test_keys_and_secret),
 	};
 
 	if (sodium_init() < 0)
