@@ -43,6 +43,7 @@ struct table {
 };
 
 #define BATCH 64 /* candidates compared together */
+#define MAXK 64  /* bits per LSH key, at most */
 
 struct scratch {
 	atomic_int busy;
@@ -60,18 +61,26 @@ struct ctx {
 	const uint64_t *a, *b;
 	size_t n_a, n_b, nwords, nbits;
 	uint32_t *pa, *pb;
+	/* field scoring: nseg filters of segw words (segbits bits) per record;
+	 * record scoring: nseg 1 and the segment is the whole filter */
+	size_t nseg, segw, segbits;
+	uint32_t *pas, *pbs; /* popcount of filter s of record i at [i * nseg + s] */
+	uint64_t *ma, *mb;   /* field scoring: bit s set if filter s of the record is not empty */
 
 	/* B ordered by popcount: windows of the popcount bound are ranges */
 	uint32_t *order;  /* order[j] = B index */
 	uint32_t *spop;   /* spop[j] = pb[order[j]] */
 	uint64_t *sorted; /* exhaustive mode: the filters in that order */
 
-	/* LSH */
-	unsigned k, L, rbits;
-	uint16_t *pos; /* L * k bit positions */
+	/* LSH: each table samples the bits of one segment */
+	unsigned L, rbits;
+	uint16_t *pos;  /* L * MAXK bit positions (of the whole filter) */
+	uint8_t *tk;    /* tk[l]: bits per key of table l */
+	uint16_t *tseg; /* tseg[l]: its segment */
 	struct table *tables;
-	uint32_t design_pop;
-	uint32_t *bout; /* B records above design_pop, by popcount */
+	uint32_t *dpop;   /* per segment: the design popcount */
+	uint8_t *indexed; /* per segment: has LSH tables */
+	uint32_t *bout;   /* B records above a design popcount, by popcount */
 	size_t nbout;
 
 	struct cand *cands; /* n_a * topk, best first */
@@ -312,9 +321,51 @@ window(const struct ctx *c, const uint32_t *spop, size_t n, uint32_t pa, size_t 
 	*hi = l;
 }
 
+/* Field scoring: the popcounts of A record ia and B record b over the
+ * features non-empty in both.  Filters empty on one side add nothing to the
+ * intersection, so |A & B| over the whole filter is already the sum over the
+ * shared features; only the popcounts need the features one side lacks
+ * taken out.  Returns 0 if the pair fails the coverage rule (the shared
+ * features hold less than UDC_FUZZY_COVERAGE of either record's bits). */
+static int
+shared_pops(const struct ctx *c, size_t ia, uint32_t b, uint32_t *pa, uint32_t *pb)
+{
+	uint64_t ma = c->ma[ia], mb = c->mb[b], x;
+	uint32_t a0 = c->pa[ia], b0 = c->pb[b];
+
+	*pa = a0;
+	*pb = b0;
+	if (ma == mb)
+		return *pa > 0;
+	for (x = ma & ~mb; x != 0; x &= x - 1)
+		*pa -= c->pas[ia * c->nseg + (size_t)__builtin_ctzll(x)];
+	for (x = mb & ~ma; x != 0; x &= x - 1)
+		*pb -= c->pbs[(size_t)b * c->nseg + (size_t)__builtin_ctzll(x)];
+	return *pa > 0 &&
+	       (uint64_t)*pa * UDC_FUZZY_COVERAGE_DEN >= (uint64_t)a0 * UDC_FUZZY_COVERAGE_NUM &&
+	       (uint64_t)*pb * UDC_FUZZY_COVERAGE_DEN >= (uint64_t)b0 * UDC_FUZZY_COVERAGE_NUM;
+}
+
+/* Field score of A record ia (filter qa) and B record b: Dice over the
+ * features non-empty in both, 2 sum |A_s & B_s| / sum (|A_s| + |B_s|); 0 if
+ * the pair fails the coverage rule or the popcount bound over the shared
+ * features shows it cannot reach the threshold (only scores >= the
+ * threshold are used). */
+static double
+fields_score(const struct ctx *c, const uint64_t *qa, size_t ia, uint32_t b)
+{
+	uint32_t pa, pb;
+
+	if (!shared_pops(c, ia, b, &pa, &pb) ||
+	    udc_dice_from_counts(pa < pb ? pa : pb, pa, pb) < c->t)
+		return 0.0;
+	return udc_dice_from_counts(udc_dice_and_count(qa, c->b + (size_t)b * c->nwords, c->nwords),
+	                            pa, pb);
+}
+
 static void
 consider(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, uint32_t b,
-         const uint64_t *qa, uint32_t pa)
+         const uint64_t *qa, uint32_t pa, const uint32_t *pas)
 {
 	uint32_t cnt;
 	double s;
@@ -326,8 +377,12 @@ consider(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, uint32
 		return;
 	}
 	k->compared++;
-	cnt = udc_dice_and_count(qa, c->b + (size_t)b * c->nwords, c->nwords);
-	s = udc_dice_from_counts(cnt, pa, c->pb[b]);
+	if (c->nseg > 1) {
+		s = fields_score(c, qa, (size_t)(qa - c->a) / c->nwords, b);
+	} else {
+		cnt = udc_dice_and_count(qa, c->b + (size_t)b * c->nwords, c->nwords);
+		s = udc_dice_from_counts(cnt, pa, c->pb[b]);
+	}
 	if (s >= c->t) {
 		k->above++;
 		heap_push(h, nh, c->topk, s, b);
@@ -338,10 +393,10 @@ consider(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, uint32
  * when there is one (exhaustive mode: the kernel streams it). */
 static void
 query_exhaustive(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k,
-                 const uint64_t *qa, uint32_t pa)
+                 const uint64_t *qa, uint32_t pa, const uint32_t *pas)
 {
 	uint32_t cnt[256];
-	size_t lo, hi, j, m, i;
+	size_t lo, hi, j, m, i, ia = (size_t)(qa - c->a) / c->nwords;
 	double lim = c->t * (1.0 - 1e-9);
 
 	window(c, c->spop, c->n_b, pa, &lo, &hi);
@@ -349,7 +404,7 @@ query_exhaustive(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k
 	k->size_pruned += c->n_b - (hi - lo);
 	if (c->sorted == NULL) {
 		for (j = lo; j < hi; j++) {
-			consider(c, h, nh, k, c->order[j], qa, pa);
+			consider(c, h, nh, k, c->order[j], qa, pa, pas);
 		}
 		return;
 	}
@@ -358,14 +413,17 @@ query_exhaustive(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k
 		udc_dice_and_counts(qa, c->sorted + j * c->nwords, m, c->nwords, cnt);
 		k->compared += m;
 		for (i = 0; i < m; i++) {
-			uint32_t b = c->order[j + i];
+			uint32_t b = c->order[j + i], pa_s = pa, pb_s = c->spop[j + i];
 			double s;
 
+			/* field scoring: the popcounts over the shared features */
+			if (c->nseg > 1 && !shared_pops(c, ia, b, &pa_s, &pb_s))
+				continue;
 			/* a multiplication rejects most pairs; the exact score
 			 * decides the ones near the threshold */
-			if (2.0 * cnt[i] < lim * (double)(pa + c->spop[j + i]))
+			if (2.0 * cnt[i] < lim * (double)(pa_s + pb_s))
 				continue;
-			s = udc_dice_from_counts(cnt[i], pa, c->spop[j + i]);
+			s = udc_dice_from_counts(cnt[i], pa_s, pb_s);
 			if (s >= c->t && (c->taken == NULL || !c->taken[b])) {
 				k->above++;
 				heap_push(h, nh, c->topk, s, b);
@@ -378,7 +436,7 @@ query_exhaustive(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k
  * that the cache misses overlap instead of following one another. */
 static void
 consider_batch(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, const uint32_t *bs,
-               size_t n, const uint64_t *qa, uint32_t pa)
+               size_t n, const uint64_t *qa, uint32_t pa, const uint32_t *pas)
 {
 	size_t j;
 
@@ -389,12 +447,12 @@ consider_batch(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, 
 		__builtin_prefetch(f + 64);
 	}
 	for (j = 0; j < n; j++)
-		consider(c, h, nh, k, bs[j], qa, pa);
+		consider(c, h, nh, k, bs[j], qa, pa, pas);
 }
 
 static void
 query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struct counters *k,
-          const uint64_t *qa, uint32_t pa)
+          const uint64_t *qa, uint32_t pa, const uint32_t *pas)
 {
 	uint32_t epoch = scratch_epoch(c, sc), *hv = sc->hv, *lo = sc->lo, *hi = sc->hi;
 	uint32_t *batch = sc->batch;
@@ -405,13 +463,19 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
 	 * entries; each pass prefetches what the next one reads (a lookup is
 	 * two dependent cache misses, L lookups are independent). */
 	for (l = 0; l < c->L; l++) {
-		hv[l] = key_hash(extract(qa, c->pos + (size_t)l * c->k, c->k), l);
+		hv[l] = key_hash(extract(qa, c->pos + (size_t)l * MAXK, c->tk[l]), l);
 		lo[l] = c->rbits == 0 ? 0 : hv[l] >> (32 - c->rbits);
 		__builtin_prefetch(&c->tables[l].off[lo[l]]);
 	}
 	for (l = 0; l < c->L; l++) {
 		const uint32_t *off = c->tables[l].off + lo[l];
 
+		/* an empty filter has no bits to agree on: it shares the
+		 * all-zero key with every other empty one and is not indexed */
+		if (pas[c->tseg[l]] == 0) {
+			lo[l] = hi[l] = 0;
+			continue;
+		}
 		lo[l] = off[0];
 		hi[l] = off[1];
 		if (lo[l] < hi[l])
@@ -429,7 +493,7 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
 			k->candidates++;
 			batch[nb++] = b;
 			if (nb == BATCH) {
-				consider_batch(c, h, nh, k, batch, nb, qa, pa);
+				consider_batch(c, h, nh, k, batch, nb, qa, pa, pas);
 				nb = 0;
 			}
 		}
@@ -444,11 +508,28 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
 		k->candidates++;
 		batch[nb++] = b;
 		if (nb == BATCH) {
-			consider_batch(c, h, nh, k, batch, nb, qa, pa);
+			consider_batch(c, h, nh, k, batch, nb, qa, pa, pas);
 			nb = 0;
 		}
 	}
-	consider_batch(c, h, nh, k, batch, nb, qa, pa);
+	consider_batch(c, h, nh, k, batch, nb, qa, pa, pas);
+}
+
+/* 1 if a filter of the record is above its segment's design popcount: the
+ * LSH guarantee does not cover it, so it is compared directly. */
+static int
+outlier(const struct ctx *c, const uint32_t *pops)
+{
+	size_t s;
+	int any = 0;
+
+	for (s = 0; s < c->nseg; s++) {
+		if (pops[s] > c->dpop[s])
+			return 1;
+		any |= c->indexed[s] && pops[s] > 0;
+	}
+	/* field scoring: a record with no indexed feature is in no table */
+	return !any && c->nseg > 1;
 }
 
 static void
@@ -456,13 +537,14 @@ query(struct ctx *c, struct scratch *sc, size_t i, struct counters *k)
 {
 	struct cand *h = c->cands + i * c->topk;
 	const uint64_t *qa = c->a + i * c->nwords;
+	const uint32_t *pas = c->pas + i * c->nseg;
 	uint32_t pa = c->pa[i];
 	unsigned nh = 0;
 
-	if (c->mode == UDC_FUZZY_EXHAUSTIVE || pa > c->design_pop)
-		query_exhaustive(c, h, &nh, k, qa, pa);
+	if (c->mode == UDC_FUZZY_EXHAUSTIVE || outlier(c, pas))
+		query_exhaustive(c, h, &nh, k, qa, pa, pas);
 	else
-		query_lsh(c, sc, h, &nh, k, qa, pa);
+		query_lsh(c, sc, h, &nh, k, qa, pa, pas);
 	sort_best_first(h, nh);
 	c->ncand[i] = (uint8_t)nh;
 }
@@ -521,76 +603,97 @@ build_order(struct ctx *c)
 	return 0;
 }
 
-/* Chooses design popcount, k and L by a cost model: LSH work grows with the
- * tables and with the random pairs that share a bucket (estimated from a
- * sample of random pairs, so it reflects how clustered the data are); the
- * records above the design popcount cost a direct comparison each. */
+/* One segment's LSH design. */
+struct seg_plan {
+	unsigned k, L;
+	uint32_t dpop;
+	double cost, hdesign, recall;
+};
+
+/* Chooses segment s's design popcount, k and L by a cost model: LSH work
+ * grows with the tables and with the random pairs that share a bucket
+ * (estimated from a sample of random pairs, so it reflects how clustered the
+ * data are); the records above the design popcount cost a direct comparison
+ * each.  Records whose filter s is empty are not indexed in its tables.
+ * sp->cost is INFINITY if no k reaches the recall with a sane number of
+ * tables; sp->L is 0 if one side has no non-empty filter s. */
 static int
-plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy_stats *st)
+plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_plan *sp)
 {
 	enum { NSAMPLE = 2048 };
 	static const double quantiles[] = {0.9, 0.95, 0.99, 0.995, 0.999, 1.0};
 	double hs[NSAMPLE], prod[NSAMPLE];
-	size_t *hist = NULL, ns = 0, i;
-	uint64_t seed = p->seed ^ 0x5eed;
-	double na = (double)c->n_a, nb = (double)c->n_b, best = INFINITY;
-	double exhaustive_cost = na * nb * 1.0;
+	size_t *hist = NULL, ns = 0, i, nea = 0, neb = 0;
+	uint64_t seed = p->seed ^ 0x5eed ^ ((uint64_t)s << 40);
+	double na = (double)c->n_a, nb = (double)c->n_b, m = (double)c->segbits;
 	unsigned qi, kk;
 
-	c->mode = p->blocking == UDC_FUZZY_EXHAUSTIVE ? UDC_FUZZY_EXHAUSTIVE : UDC_FUZZY_LSH;
-	c->design_pop = (uint32_t)c->nbits;
-	if (c->mode == UDC_FUZZY_EXHAUSTIVE)
+	sp->k = sp->L = 0;
+	sp->dpop = (uint32_t)c->segbits;
+	sp->cost = INFINITY;
+	sp->hdesign = 0;
+	sp->recall = 1.0;
+	for (i = 0; i < c->n_a; i++)
+		nea += c->pas[i * c->nseg + s] > 0;
+	for (i = 0; i < c->n_b; i++)
+		neb += c->pbs[i * c->nseg + s] > 0;
+	if (nea == 0 || neb == 0) {
+		/* no pair can score on this segment */
+		sp->cost = 0;
 		return 0;
-
-	if (c->n_a > 0 && c->n_b > 0) {
-		ns = c->n_a * c->n_b < NSAMPLE ? c->n_a * c->n_b : NSAMPLE;
-		for (i = 0; i < ns; i++) {
-			size_t x = splitmix64(&seed) % c->n_a, y = splitmix64(&seed) % c->n_b;
-			uint32_t and = udc_dice_and_count(c->a + x * c->nwords,
-			                                  c->b + y * c->nwords, c->nwords);
-
-			hs[i] = (double)c->pa[x] + c->pb[y] - 2.0 * and;
-		}
 	}
-	if ((hist = calloc(c->nbits + 1, sizeof(*hist))) == NULL)
+	ns = c->n_a * c->n_b < NSAMPLE ? c->n_a * c->n_b : NSAMPLE;
+	for (i = 0; i < ns; i++) {
+		size_t x = splitmix64(&seed) % c->n_a, y = splitmix64(&seed) % c->n_b;
+		uint32_t px = c->pas[x * c->nseg + s], py = c->pbs[y * c->nseg + s];
+		uint32_t and = udc_dice_and_count(c->a + x * c->nwords + s * c->segw,
+		                                  c->b + y * c->nwords + s * c->segw, c->segw);
+
+		/* a pair with an empty filter never shares a bucket here */
+		hs[i] = px == 0 || py == 0 ? m : (double)px + py - 2.0 * and;
+	}
+	if ((hist = calloc(c->segbits + 1, sizeof(*hist))) == NULL)
 		return UDC_ENOMEM;
 	for (i = 0; i < c->n_a; i++)
-		hist[c->pa[i]]++;
+		hist[c->pas[i * c->nseg + s]]++;
 	for (i = 0; i < c->n_b; i++)
-		hist[c->pb[i]]++;
+		hist[c->pbs[i * c->nseg + s]]++;
+	hist[0] = 0;
 
 	for (qi = 0; qi < sizeof(quantiles) / sizeof(quantiles[0]); qi++) {
-		size_t want = (size_t)ceil(quantiles[qi] * (double)(c->n_a + c->n_b)), acc = 0;
+		size_t want = (size_t)ceil(quantiles[qi] * (double)(nea + neb)), acc = 0;
 		uint32_t P = 0;
 		double hdesign, oa = 0, ob = 0;
 		unsigned kmin, kmax;
 
-		for (P = 0; P < c->nbits && acc + hist[P] < want; P++)
+		for (P = 0; P < c->segbits && acc + hist[P] < want; P++)
 			acc += hist[P];
 		for (i = 0; i < c->n_a; i++)
-			oa += c->pa[i] > P;
+			oa += c->pas[i * c->nseg + s] > P;
 		for (i = 0; i < c->n_b; i++)
-			ob += c->pb[i] > P;
+			ob += c->pbs[i * c->nseg + s] > P;
 		/* h = (|A| + |B|)(1 - Dice) <= 2 P (1 - t) */
 		hdesign = floor(2.0 * P * (1.0 - c->t) + 1e-9);
 		for (i = 0; i < ns; i++)
 			prod[i] = 1.0;
 		kmin = p->lsh_bits ? p->lsh_bits : 1;
-		kmax = p->lsh_bits ? p->lsh_bits : 64;
+		kmax = p->lsh_bits ? p->lsh_bits : MAXK;
+		if (kmax > c->segbits)
+			kmax = (unsigned)c->segbits;
 		for (kk = 1; kk <= kmax; kk++) {
 			double q, pc = 0, cost;
 			unsigned L;
 
 			for (i = 0; i < ns; i++) {
-				double d = (double)c->nbits - hs[i] - (kk - 1);
+				double d = m - hs[i] - (kk - 1);
 
-				prod[i] *= d > 0 ? d / ((double)c->nbits - (kk - 1)) : 0.0;
+				prod[i] *= d > 0 ? d / (m - (kk - 1)) : 0.0;
 				pc += prod[i];
 			}
 			if (kk < kmin)
 				continue;
 			pc = ns ? pc / (double)ns : 0.0;
-			q = hit_prob(c->nbits, hdesign, kk);
+			q = hit_prob(c->segbits, hdesign, kk);
 			L = p->lsh_tables ? p->lsh_tables : tables_for(q, p->lsh_recall);
 			if (L == 0 || L > 4096)
 				continue;
@@ -600,25 +703,95 @@ plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy_stats *st
 			 * from memory), per direct comparison of an outlier */
 			cost = L * na * (12.0 + 0.3 * kk) + L * nb * (4.0 + 0.3 * kk) +
 			       L * na * nb * pc * 12.0 + (oa * nb + na * ob) * 3.0;
-			if (cost < best) {
-				best = cost;
-				c->k = kk;
-				c->L = L;
-				c->design_pop = P;
-				st->hamming_design = (unsigned)hdesign;
-				st->lsh_pair_recall = 1.0 - pow(1.0 - q, L);
+			if (cost < sp->cost) {
+				sp->cost = cost;
+				sp->k = kk;
+				sp->L = L;
+				sp->dpop = P;
+				sp->hdesign = hdesign;
+				sp->recall = 1.0 - pow(1.0 - q, L);
 			}
 		}
 	}
-	if (best == INFINITY) {
-		/* no k reaches the recall with a sane number of tables */
-		c->mode = UDC_FUZZY_EXHAUSTIVE;
-		c->design_pop = (uint32_t)c->nbits;
-	} else if (p->blocking == UDC_FUZZY_AUTO && exhaustive_cost <= best) {
-		c->mode = UDC_FUZZY_EXHAUSTIVE;
-		c->design_pop = (uint32_t)c->nbits;
-	}
 	free(hist);
+	return 0;
+}
+
+/* The blocking of the whole run: LSH tables for every segment (a pair whose
+ * field score reaches the threshold has a feature, present on both sides,
+ * whose own Dice does: that feature's tables find it), or exhaustive. */
+static int
+plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy_stats *st)
+{
+	struct seg_plan sp;
+	double total = 0,
+	       exhaustive_cost = (double)c->n_a * (double)c->n_b * (c->nseg > 1 ? 2.0 : 1.0);
+	size_t s, L = 0;
+	int rv;
+
+	c->mode = p->blocking == UDC_FUZZY_EXHAUSTIVE ? UDC_FUZZY_EXHAUSTIVE : UDC_FUZZY_LSH;
+	for (s = 0; s < c->nseg; s++)
+		c->dpop[s] = (uint32_t)c->segbits;
+	if (c->mode == UDC_FUZZY_EXHAUSTIVE || c->n_a == 0 || c->n_b == 0) {
+		c->mode = UDC_FUZZY_EXHAUSTIVE;
+		return 0;
+	}
+	if ((c->tk = malloc(4096 * c->nseg)) == NULL ||
+	    (c->tseg = malloc(4096 * c->nseg * sizeof(*c->tseg))) == NULL)
+		return UDC_ENOMEM;
+	st->lsh_pair_recall = 1.0;
+	for (s = 0; s < c->nseg; s++) {
+		if ((rv = plan_seg(c, p, s, &sp)) != 0)
+			return rv;
+		if (c->nseg > 1 && sp.cost != INFINITY && p->blocking == UDC_FUZZY_AUTO &&
+		    !(sp.cost < (double)c->n_a * (double)c->n_b)) {
+			/* field scoring: a feature whose tables would cost more
+			 * than comparing every pair (few distinct values, such
+			 * as sex, or values shared by many records) is not
+			 * indexed; a record is found through its other features,
+			 * or compared directly if it has none.  Forced LSH
+			 * indexes every feature. */
+			continue;
+		}
+		if (sp.cost == INFINITY) {
+			/* no k reaches the recall with a sane number of tables */
+			c->mode = UDC_FUZZY_EXHAUSTIVE;
+			break;
+		}
+		total += sp.cost;
+		c->dpop[s] = sp.dpop;
+		c->indexed[s] = sp.L > 0;
+		for (size_t l = 0; l < sp.L; l++) {
+			c->tk[L] = (uint8_t)sp.k;
+			c->tseg[L++] = (uint16_t)s;
+		}
+		if (sp.L == 0)
+			continue;
+		if (sp.k > st->lsh_bits)
+			st->lsh_bits = sp.k;
+		if (sp.dpop > st->design_popcount)
+			st->design_popcount = sp.dpop;
+		if (sp.hdesign > st->hamming_design)
+			st->hamming_design = (unsigned)sp.hdesign;
+		if (sp.recall < st->lsh_pair_recall)
+			st->lsh_pair_recall = sp.recall;
+	}
+	c->L = (unsigned)L;
+	if (c->mode == UDC_FUZZY_LSH && c->L == 0 && c->nseg > 1)
+		c->mode = UDC_FUZZY_EXHAUSTIVE; /* no feature worth indexing */
+	if (c->mode == UDC_FUZZY_LSH && p->blocking == UDC_FUZZY_AUTO && exhaustive_cost <= total)
+		c->mode = UDC_FUZZY_EXHAUSTIVE;
+	if (c->mode == UDC_FUZZY_EXHAUSTIVE) {
+		for (s = 0; s < c->nseg; s++) {
+			c->dpop[s] = (uint32_t)c->segbits;
+			c->indexed[s] = 0;
+		}
+		c->L = 0;
+		st->lsh_bits = 0;
+		st->design_popcount = 0;
+		st->hamming_design = 0;
+		st->lsh_pair_recall = 1.0;
+	}
 	return 0;
 }
 
@@ -633,18 +806,21 @@ build_table(void *arg, size_t begin, size_t end)
 		return UDC_ENOMEM;
 	for (l = begin; l < end; l++) {
 		struct table *tb = &c->tables[l];
-		const uint16_t *pos = c->pos + l * c->k;
+		const uint16_t *pos = c->pos + l * MAXK;
+		size_t sg = c->tseg[l];
 
 		if ((tb->off = calloc(nbk + 1, sizeof(*tb->off))) == NULL ||
 		    (tb->ent = malloc((c->n_b ? c->n_b : 1) * sizeof(*tb->ent))) == NULL) {
 			free(hv);
 			return UDC_ENOMEM;
 		}
-		/* B records above the design popcount are compared directly */
+		/* B records above a design popcount are compared directly;
+		 * empty filters are not indexed */
 		for (i = 0; i < c->n_b; i++) {
-			if (c->pb[i] > c->design_pop)
+			hv[i] = 0;
+			if (c->pbs[i * c->nseg + sg] == 0 || outlier(c, c->pbs + i * c->nseg))
 				continue;
-			hv[i] = key_hash(extract(c->b + i * c->nwords, pos, c->k), (unsigned)l);
+			hv[i] = key_hash(extract(c->b + i * c->nwords, pos, c->tk[l]), (unsigned)l);
 			tb->off[(c->rbits == 0 ? 0 : hv[i] >> (32 - c->rbits)) + 1]++;
 		}
 		for (i = 0; i < nbk; i++)
@@ -653,7 +829,7 @@ build_table(void *arg, size_t begin, size_t end)
 		for (i = 0; i < c->n_b; i++) {
 			uint32_t bk;
 
-			if (c->pb[i] > c->design_pop)
+			if (c->pbs[i * c->nseg + sg] == 0 || outlier(c, c->pbs + i * c->nseg))
 				continue;
 			bk = c->rbits == 0 ? 0 : hv[i] >> (32 - c->rbits);
 			tb->ent[tb->off[bk]].h = hv[i];
@@ -686,28 +862,30 @@ build_lsh(struct ctx *c, struct udc_workq *wq, uint64_t seed)
 	c->rbits = 0;
 	while (c->rbits < 30 && ((size_t)1 << c->rbits) < c->n_b)
 		c->rbits++;
-	if ((perm = malloc(c->nbits * sizeof(*perm))) == NULL ||
-	    (c->pos = malloc((size_t)c->L * c->k * sizeof(*c->pos))) == NULL ||
+	if ((perm = malloc(c->segbits * sizeof(*perm))) == NULL ||
+	    (c->pos = malloc(((size_t)c->L * MAXK + 1) * sizeof(*c->pos))) == NULL ||
 	    (c->tables = calloc(c->L, sizeof(*c->tables))) == NULL ||
 	    (c->bout = malloc((c->n_b ? c->n_b : 1) * sizeof(*c->bout))) == NULL) {
 		rv = UDC_ENOMEM;
 		goto out;
 	}
-	/* k distinct positions per table (partial Fisher-Yates), sorted so that
-	 * a key reads the filter front to back */
+	/* k distinct positions of the table's segment per table (partial
+	 * Fisher-Yates), sorted so that a key reads the filter front to back */
 	for (l = 0; l < c->L; l++) {
-		for (i = 0; i < c->nbits; i++)
-			perm[i] = (uint16_t)i;
-		for (i = 0; i < c->k; i++) {
+		unsigned k = c->tk[l];
+
+		for (i = 0; i < c->segbits; i++)
+			perm[i] = (uint16_t)(c->tseg[l] * c->segbits + i);
+		for (i = 0; i < k; i++) {
 			uint16_t x;
 
-			j = i + splitmix64(&seed) % (c->nbits - i);
+			j = i + splitmix64(&seed) % (c->segbits - i);
 			x = perm[i];
 			perm[i] = perm[j];
 			perm[j] = x;
 		}
-		qsort(perm, c->k, sizeof(*perm), cmp_u16);
-		memcpy(c->pos + l * c->k, perm, c->k * sizeof(*perm));
+		qsort(perm, k, sizeof(*perm), cmp_u16);
+		memcpy(c->pos + l * MAXK, perm, k * sizeof(*perm));
 	}
 	for (i = 0; i < c->nslots; i++)
 		if ((c->slots[i].hv = malloc(3 * (size_t)c->L * sizeof(uint32_t))) == NULL) {
@@ -719,7 +897,7 @@ build_lsh(struct ctx *c, struct udc_workq *wq, uint64_t seed)
 		}
 	c->nbout = 0;
 	for (j = 0; j < c->n_b; j++)
-		if (c->spop[j] > c->design_pop)
+		if (outlier(c, c->pbs + (size_t)c->order[j] * c->nseg))
 			c->bout[c->nbout++] = c->order[j];
 	if (wq != NULL)
 		rv = udc_workq_parallel(wq, c->L, 1, build_table, c);
@@ -870,12 +1048,22 @@ ctx_free(struct ctx *c)
 {
 	size_t i;
 
+	if (c->pas != c->pa)
+		free(c->pas);
+	if (c->pbs != c->pb)
+		free(c->pbs);
+	free(c->ma);
+	free(c->mb);
 	free(c->pa);
 	free(c->pb);
 	free(c->order);
 	free(c->spop);
 	free(c->sorted);
 	free(c->pos);
+	free(c->tk);
+	free(c->tseg);
+	free(c->dpop);
+	free(c->indexed);
 	if (c->tables != NULL)
 		for (i = 0; i < c->L; i++) {
 			free(c->tables[i].off);
@@ -911,7 +1099,9 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 	    nbits > 65535 || p->topk < 1 || p->topk > UDC_FUZZY_MAX_TOPK ||
 	    !(p->lsh_recall > 0.0 && p->lsh_recall < 1.0) || p->lsh_bits > 64 ||
 	    (p->lsh_bits > nbits) || (int)p->blocking < 0 || p->blocking > UDC_FUZZY_EXHAUSTIVE ||
-	    (n_a > 0 && a == NULL) || (n_b > 0 && b == NULL))
+	    (n_a > 0 && a == NULL) || (n_b > 0 && b == NULL) ||
+	    p->segments > UDC_FUZZY_MAX_SEGMENTS ||
+	    (p->segments > 1 && (nbits % p->segments != 0 || (nbits / p->segments) % 64 != 0)))
 		return UDC_EINVAL;
 	if (n_a >= UINT32_MAX || n_b >= UINT32_MAX)
 		return UDC_ELIMIT;
@@ -926,6 +1116,12 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 	c.n_b = n_b;
 	c.nbits = nbits;
 	c.nwords = udc_dice_nwords(nbits);
+	c.nseg = p->segments > 1 ? p->segments : 1;
+	c.segbits = nbits / c.nseg;
+	c.segw = c.nseg > 1 ? c.segbits / 64 : c.nwords;
+	/* the popcount bound holds for the Dice of whole filters only */
+	if (c.nseg > 1)
+		c.size_filter = 0;
 	c.nslots = wq != NULL ? udc_workq_width(wq) + 1 : 1;
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->link = malloc((n_a ? n_a : one) * sizeof(*r->link))) == NULL ||
@@ -936,6 +1132,8 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 	    (c.spop = malloc((n_b ? n_b : one) * sizeof(*c.spop))) == NULL ||
 	    (c.cands = malloc((n_a ? n_a : one) * p->topk * sizeof(*c.cands))) == NULL ||
 	    (c.ncand = calloc(n_a ? n_a : one, 1)) == NULL ||
+	    (c.dpop = malloc(c.nseg * sizeof(*c.dpop))) == NULL ||
+	    (c.indexed = calloc(c.nseg, 1)) == NULL ||
 	    (c.slots = calloc(c.nslots, sizeof(*c.slots))) == NULL) {
 		rv = UDC_ENOMEM;
 		goto out;
@@ -955,6 +1153,27 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 
 	udc_dice_popcounts(a, n_a, c.nwords, c.pa);
 	udc_dice_popcounts(b, n_b, c.nwords, c.pb);
+	if (c.nseg == 1) {
+		c.pas = c.pa;
+		c.pbs = c.pb;
+	} else if ((c.pas = malloc((n_a ? n_a : one) * c.nseg * sizeof(*c.pas))) == NULL ||
+	           (c.pbs = malloc((n_b ? n_b : one) * c.nseg * sizeof(*c.pbs))) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	} else {
+		/* filter s of record i is words [i nwords + s segw, + segw) */
+		udc_dice_popcounts(a, n_a * c.nseg, c.segw, c.pas);
+		udc_dice_popcounts(b, n_b * c.nseg, c.segw, c.pbs);
+		if ((c.ma = calloc(n_a ? n_a : one, sizeof(*c.ma))) == NULL ||
+		    (c.mb = calloc(n_b ? n_b : one, sizeof(*c.mb))) == NULL) {
+			rv = UDC_ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < n_a * c.nseg; i++)
+			c.ma[i / c.nseg] |= (uint64_t)(c.pas[i] > 0) << (i % c.nseg);
+		for (i = 0; i < n_b * c.nseg; i++)
+			c.mb[i / c.nseg] |= (uint64_t)(c.pbs[i] > 0) << (i % c.nseg);
+	}
 	if ((rv = build_order(&c)) != 0 || (rv = plan(&c, p, &r->stats)) != 0)
 		goto out;
 	if (c.mode == UDC_FUZZY_EXHAUSTIVE) {
@@ -988,14 +1207,13 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 	                         ? (double)r->stats.pairs_total / (double)r->stats.compared
 	                         : (double)r->stats.pairs_total;
 	r->stats.blocking = c.mode;
-	r->stats.design_popcount = c.design_pop;
 	if (c.mode == UDC_FUZZY_LSH) {
-		r->stats.lsh_bits = c.k;
 		r->stats.lsh_tables = c.L;
 		r->stats.outliers_b = c.nbout;
 		for (i = 0; i < n_a; i++)
-			r->stats.outliers_a += c.pa[i] > c.design_pop;
+			r->stats.outliers_a += (size_t)outlier(&c, c.pas + i * c.nseg);
 	} else {
+		r->stats.design_popcount = (uint32_t)c.segbits;
 		r->stats.hamming_design = 0;
 		r->stats.lsh_pair_recall = 1.0;
 	}

@@ -18,6 +18,17 @@
  *     (above the design popcount) are compared exhaustively instead.
  *   - or no blocking at all (exhaustive), the reference.
  *
+ * Field scoring (segments n > 1): each record is n filters of nbits / n bits
+ * (a multiple of 64), one per feature, and a pair scores the Dice over the
+ * features that are non-empty on both sides:
+ *     2 sum_s |A_s & B_s| / sum_s (|A_s| + |B_s|),  s with |A_s|, |B_s| > 0,
+ * so a field missing on one side neither counts for nor against the pair
+ * (with no field missing this is the Dice of the concatenated filters).  The
+ * popcount bound does not hold for it and is off; LSH tables are drawn per
+ * segment (a pair at the threshold has a feature whose own Dice is at least
+ * the threshold, and that feature's tables find it), empty filters are not
+ * indexed.
+ *
  * Memory is bounded by the inputs, never by the number of pairs above the
  * threshold: each A record keeps only its topk best candidates; the greedy
  * resolution asks the index again for a record whose topk were all taken, so
@@ -31,17 +42,28 @@
 
 struct udc_workq;
 
-/* Measured (docs/fuzzy.md): on FEBRL-style records precision and recall are
- * >= 0.99 from 0.80 to 0.925; on the much dirtier anonlink tutorial data
- * 0.80 keeps precision >= 0.99 at the best recall that allows.  Lower
- * thresholds buy recall there only at a steep loss of precision. */
-#define UDC_FUZZY_DEFAULT_THRESHOLD 0.80
+/* Default thresholds, in thousandths and as scores, measured (docs/fuzzy.md,
+ * "Thresholds"): record scoring keeps precision and recall >= 0.99 on FEBRL
+ * from 0.80 to 0.925 and on the generated Den Haag data from 0.70 to 0.85;
+ * field scoring keeps both >= 0.95 on the anonlink tutorial data from 0.65
+ * to 0.75, on FEBRL from 0.60 to 0.925 and on the generated data from 0.65
+ * to 0.80.  Each default sits inside the range of every data set. */
+#define UDC_FUZZY_DEFAULT_THRESHOLD_MILLI 850
+#define UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS_MILLI 700
+#define UDC_FUZZY_DEFAULT_THRESHOLD (UDC_FUZZY_DEFAULT_THRESHOLD_MILLI / 1000.0)
+#define UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS (UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS_MILLI / 1000.0)
 #define UDC_FUZZY_DEFAULT_TOPK 8
 #define UDC_FUZZY_MAX_TOPK 64
 #define UDC_FUZZY_DEFAULT_LSH_RECALL 0.999
 /* Similarity bands of the linkage report: [t, .85) [.85, .90) [.90, .95)
  * [.95, 1]; a band below the threshold is empty. */
 #define UDC_FUZZY_NBANDS 4
+#define UDC_FUZZY_MAX_SEGMENTS 64
+/* Field scoring: the features present on both sides must hold at least this
+ * share of each record's bits, or the pair scores 0 (two records that share
+ * only a field with few values, such as sex, are no evidence). */
+#define UDC_FUZZY_COVERAGE_NUM 1
+#define UDC_FUZZY_COVERAGE_DEN 3
 
 enum udc_fuzzy_blocking {
 	UDC_FUZZY_AUTO = 0,       /* LSH, or exhaustive where that is cheaper */
@@ -50,7 +72,7 @@ enum udc_fuzzy_blocking {
 };
 
 struct udc_fuzzy_params {
-	double threshold;                 /* link only if Dice >= threshold, (0, 1] */
+	double threshold;                 /* link only if the score >= threshold, (0, 1] */
 	enum udc_fuzzy_blocking blocking; /* default AUTO */
 	double lsh_recall;                /* P(pair at threshold is a candidate), (0, 1) */
 	unsigned lsh_bits;                /* k, 1..64; 0 = chosen by the cost model */
@@ -58,6 +80,7 @@ struct udc_fuzzy_params {
 	unsigned topk;                    /* candidates kept per A record, 1..MAX_TOPK */
 	int size_filter;                  /* 1 = popcount bound (default); 0 for reference runs */
 	uint64_t seed;                    /* choice of the LSH bit positions */
+	unsigned segments;                /* 0 or 1: record scoring; n > 1: field scoring */
 };
 
 struct udc_fuzzy_stats {
