@@ -23,6 +23,9 @@ struct udc_clkctx {
 	int field[MAX_FEATURES]; /* udclink field per feature, -1 = ignored */
 	size_t raw_bits, raw_bytes;
 	uint32_t *perm;          /* balancing permutation, NULL if off */
+	int fields;              /* field scoring */
+	size_t nseg;             /* filters per record: 1, or one per feature (field scoring) */
+	size_t seg[MAX_FEATURES]; /* field scoring: the feature of each filter */
 	size_t bits, bytes;      /* as sent */
 	int with_handle;
 };
@@ -68,6 +71,28 @@ udc_clkctx_new(struct udc_clkctx **out, const struct udc_spec *spec, const uint8
 	c->raw_bits = udc_clk_schema_bits(c->schema);
 	c->raw_bytes = udc_clk_schema_bytes(c->schema);
 	c->bits = c->raw_bits;
+	c->nseg = 1;
+	if (spec->scoring == UDC_SCORING_FIELDS) {
+		/* the spec parser refused balancing and an l that is not a
+		 * multiple of 64; checked again because the layout relies on it */
+		if (spec->balance || c->raw_bits % 64 != 0) {
+			snprintf(err, errlen, "%s: field scoring needs l a multiple of 64 and no "
+			    "balancing", spec->schema_name);
+			rv = UDC_EINVAL;
+			goto fail;
+		}
+		c->fields = 1;
+		c->nseg = 0;
+		for (size_t i = 0; i < c->nfeat; i++)
+			if (c->field[i] >= 0)
+				c->seg[c->nseg++] = i;
+		if (c->nseg == 0) {
+			snprintf(err, errlen, "%s: every feature is ignored", spec->schema_name);
+			rv = UDC_EINVAL;
+			goto fail;
+		}
+		c->bits = c->nseg * c->raw_bits;
+	}
 	if (spec->balance) {
 		if ((rv = udc_balance_perm(secret, c->raw_bits, &c->perm)) != 0)
 			goto fail;
@@ -105,6 +130,12 @@ udc_clkctx_bits(const struct udc_clkctx *c)
 }
 
 size_t
+udc_clkctx_segments(const struct udc_clkctx *c)
+{
+	return c->nseg;
+}
+
+size_t
 udc_clkctx_bytes(const struct udc_clkctx *c)
 {
 	return c->bytes;
@@ -130,6 +161,14 @@ udc_clkctx_fill(void *arg, const struct udc_inrec *rec, uint8_t *ext)
 	}
 	if (c->raw_bytes > sizeof(raw))
 		return UDC_ELIMIT;
+	if (c->fields) {
+		/* field scoring: feature seg[k] alone into filter k */
+		for (size_t k = 0; k < c->nseg; k++)
+			if ((rv = udc_clk_encode_feature(c->enc, values, c->nfeat, c->seg[k],
+			    filter + k * c->raw_bytes, c->raw_bytes, NULL, err, sizeof(err))) != 0)
+				return rv;
+		return 0;
+	}
 	if ((rv = udc_clk_encode(c->enc, values, c->nfeat, c->perm ? raw : filter, c->raw_bytes,
 	    NULL, err, sizeof(err))) != 0)
 		return rv;

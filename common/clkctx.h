@@ -28,6 +28,9 @@ size_t udc_clkctx_ext_bytes(const struct udc_clkctx *c);
 /* Filter length as sent and compared (doubled when balanced). */
 size_t udc_clkctx_bits(const struct udc_clkctx *c);
 size_t udc_clkctx_bytes(const struct udc_clkctx *c);
+/* Filters per record, each bits / segments long: 1 for record scoring, one
+ * per encoded feature (schema order) for field scoring. */
+size_t udc_clkctx_segments(const struct udc_clkctx *c);
 /* Payload filler for udc_blist_from_input_ext (arg = the context). */
 int udc_clkctx_fill(void *arg, const struct udc_inrec *rec, uint8_t *ext);
 

@@ -124,6 +124,8 @@ udc_result_json(const struct udc_result_meta *m, const struct udc_table *t)
 		char thr[16];
 		snprintf(thr, sizeof(thr), "%u.%03u", spec->threshold / 1000, spec->threshold % 1000);
 		json_object_set_new(fz, "threshold", json_string(thr));
+		json_object_set_new(fz, "scoring",
+		    json_string(spec->scoring == UDC_SCORING_FIELDS ? "fields" : "record"));
 		json_object_set_new(fz, "balanced", json_boolean(spec->balance));
 		json_object_set_new(fz, "links", json_integer((json_int_t)m->fuzzy_links));
 		for (int b = 0; b < 4; b++) {

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "fuzzy.h"
 
 #define SPEC_MAX_FILE (1024 * 1024)
 #define SPEC_MAX_VALUES 1024      /* per dimension */
@@ -52,7 +53,7 @@ struct spec_ctx {
 	size_t cont_dim;
 
 	int name_line, mode_line, keys_line, min_cell_line, pad_line;
-	int schema_line, threshold_line, balance_line, round_line, eps_line, budget_line;
+	int schema_line, threshold_line, balance_line, scoring_line, round_line, eps_line, budget_line;
 	int dim_line[2][UDC_MAX_DIMS];
 
 };
@@ -509,6 +510,17 @@ fuzzy_key(struct spec_ctx *c, const char *key, const char *value)
 			return fail(c, "balance must be yes or no, not '%s'", value);
 		return 1;
 	}
+	if (strcmp(key, "scoring") == 0) {
+		if (!once(c, &c->scoring_line, "fuzzy", key))
+			return 0;
+		if (strcmp(value, "record") == 0)
+			spec->scoring = UDC_SCORING_RECORD;
+		else if (strcmp(value, "fields") == 0)
+			spec->scoring = UDC_SCORING_FIELDS;
+		else
+			return fail(c, "scoring must be record or fields, not '%s'", value);
+		return 1;
+	}
 	return fail(c, "unknown key '%s' in [fuzzy]", key);
 }
 
@@ -646,6 +658,10 @@ spec_canonical(const struct udc_spec *spec)
 		         spec->threshold % 1000);
 		sb_add(&b, num);
 		sb_add(&b, spec->balance ? "fuzzy.balance=yes\n" : "fuzzy.balance=no\n");
+		/* absent for record scoring, so that specs written before field
+		 * scoring existed keep their hash */
+		if (spec->scoring == UDC_SCORING_FIELDS)
+			sb_add(&b, "fuzzy.scoring=fields\n");
 	}
 	if (b.nomem) {
 		free(b.s);
@@ -674,12 +690,24 @@ spec_finish(struct spec_ctx *c, char *err, size_t errlen)
 		         "mode combined", c->name);
 		return UDC_EPARSE;
 	}
+	if (!c->threshold_line)
+		spec->threshold = spec->scoring == UDC_SCORING_FIELDS
+		                      ? UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS_MILLI
+		                      : UDC_FUZZY_DEFAULT_THRESHOLD_MILLI;
+	if (spec->balance && spec->scoring == UDC_SCORING_FIELDS) {
+		snprintf(err, errlen, "%s:%d: [fuzzy] balance = yes cannot be used with scoring = "
+		         "fields: a balanced filter hides which fields are empty, and field scoring "
+		         "leaves out the fields missing on either side (use xor folding to harden)",
+		         c->name, c->balance_line);
+		return UDC_EPARSE;
+	}
 	if (udc_spec_fuzzy(spec) && spec->schema_name == NULL) {
 		snprintf(err, errlen, "%s: mode %s needs [fuzzy] schema", c->name,
 		         spec->mode == UDC_MODE_FUZZY ? "fuzzy" : "combined");
 		return UDC_EPARSE;
 	}
-	if (!udc_spec_fuzzy(spec) && (c->schema_line || c->threshold_line || c->balance_line)) {
+	if (!udc_spec_fuzzy(spec) &&
+	    (c->schema_line || c->threshold_line || c->balance_line || c->scoring_line)) {
 		snprintf(err, errlen, "%s: [fuzzy] settings need mode fuzzy or combined", c->name);
 		return UDC_EPARSE;
 	}
@@ -740,7 +768,6 @@ udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec *
 	spec->mode = UDC_MODE_EXACT;
 	spec->min_cell = 10;
 	spec->pad = UDC_PAD_MAX;
-	spec->threshold = 850;
 	spec->budget_num = 1;
 	spec->budget_den = 1;
 
@@ -863,6 +890,13 @@ udc_spec_attach_schema(struct udc_spec *spec, const char *json, size_t len, char
 	}
 	if ((rv = udc_clk_schema_parse(&schema, json, len, spec->schema_name, err, errlen)) != 0)
 		return rv;
+	if (spec->scoring == UDC_SCORING_FIELDS && udc_clk_schema_bits(schema) % 64 != 0) {
+		/* each feature's filter starts on a 64-bit word of the comparison */
+		snprintf(err, errlen, "%s: scoring = fields needs l (after xor folding) to be a "
+		         "multiple of 64, not %zu", spec->schema_name, udc_clk_schema_bits(schema));
+		udc_clk_schema_free(schema);
+		return UDC_EINVAL;
+	}
 	udc_clk_schema_free(schema);
 	if ((copy = malloc(len + 1)) == NULL)
 		return UDC_ENOMEM;

@@ -27,6 +27,12 @@ struct udc_matchkey {
 	enum udc_field fields[UDC_NFIELDS]; /* in the order written */
 };
 
+/* How CBS scores a pair of encodings (docs/fuzzy.md, "Scoring"). */
+enum udc_scoring {
+	UDC_SCORING_RECORD = 0, /* Dice of the record's one CLK (clkhash, anonlink) */
+	UDC_SCORING_FIELDS = 1, /* Dice over the features present in both records */
+};
+
 struct udc_dim {
 	char *name;      /* "wijk" */
 	char **values;   /* allowed values, in the order written */
@@ -51,8 +57,9 @@ struct udc_spec {
 	char *schema_json;     /* its contents, once attached (udc_spec_attach_schema) */
 	size_t schema_len;
 	uint8_t schema_hash[32];
-	unsigned threshold;    /* Dice threshold in thousandths (default 850) */
+	unsigned threshold;    /* in thousandths; default by scoring (fuzzy.h) */
 	int balance;           /* balanced filters (hardening), default 0 */
+	enum udc_scoring scoring; /* record (one CLK, default) or fields (one filter per feature) */
 	char *canonical;       /* canonical text, NUL-terminated */
 	uint8_t hash[32];      /* SHA-256 of canonical */
 };

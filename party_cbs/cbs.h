@@ -85,7 +85,7 @@ struct session {
 	size_t cnkeys;            /* keys per tuple in the count: spec keys, or 1 (handles) */
 	uint8_t kx_pub[32];       /* our half of the round-secret exchange */
 	struct udc_clkctx *clk;   /* our encoder, wiped once our list is encoded */
-	size_t clk_bytes, clk_bits;
+	size_t clk_bytes, clk_bits, clk_segs; /* clk_segs filters per record (field scoring) */
 	struct udc_blist gl;      /* gemeente: H(k)^ab; payload handle || CLK */
 	uint32_t l_next;
 	int l_done;

@@ -302,6 +302,7 @@ fuzzy_setup(struct session *s, const Udc__Propose *p, char *err, size_t errlen)
 		return rv;
 	s->clk_bytes = udc_clkctx_bytes(s->clk);
 	s->clk_bits = udc_clkctx_bits(s->clk);
+	s->clk_segs = udc_clkctx_segments(s->clk);
 	s->cnkeys = 1; /* the count runs on handles */
 	s->state = SS_LINK;
 	udc_blist_init(&s->gl, s->spec->nkeys, (size_t)CBS_MAX_RECORDS);
@@ -453,6 +454,7 @@ link_thread(void *p)
 		    nwords);
 	udc_fuzzy_params_default(&fp);
 	fp.threshold = spec->threshold / 1000.0;
+	fp.segments = (unsigned)s->clk_segs;
 	udc_random_buf(&fp.seed, sizeof(fp.seed));
 	if (na && nb) {
 		if ((rv = udc_fuzzy_link(&res, &fp, cb->n->wq, wa, na, wb, nb, s->clk_bits)) != 0) {

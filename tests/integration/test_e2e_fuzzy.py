@@ -7,6 +7,10 @@ precision and recall off the table, without either node seeing the truth.
   test_e2e_fuzzy.py fuzzy       CLKs only
   test_e2e_fuzzy.py combined    exact keys first, then CLKs
   test_e2e_fuzzy.py balanced    fuzzy with balanced filters
+  test_e2e_fuzzy.py fields      fuzzy with field scoring
+
+Every variant runs at the spec's default threshold (UDC_FUZZY_THRESHOLD
+overrides it for exploring, never in the suite).
 """
 import csv
 import io
@@ -45,14 +49,19 @@ def main():
     gids, cids = add_truth_label(g0, gcsv), add_truth_label(c0, ccsv)
     # True pairs: persons on both lists (a duplicated row counts once).
     true_pairs = len(set(gids) & set(cids))
-    shutil.copy(os.path.join(harness.SRC, "docs", "examples", "denhaag-clk-schema.json"),
-                os.path.join(work, "schema.json"))
+    # field scoring: one filter per feature, so a shorter l (docs/fuzzy.md)
+    schema = "denhaag-clk-fields-schema.json" if variant == "fields" else "denhaag-clk-schema.json"
+    shutil.copy(os.path.join(harness.SRC, "docs", "examples", schema), os.path.join(work, "schema.json"))
     vals = [str(i) for i in range(K)]
-    mode = "fuzzy" if variant in ("fuzzy", "balanced") else "combined"
+    mode = "fuzzy" if variant in ("fuzzy", "balanced", "fields") else "combined"
     keys = [] if mode == "fuzzy" else ["bsn", "surname+birth_date+postcode"]
     fz = {"schema": "schema.json"}
     if variant == "balanced":
         fz["balance"] = "yes"
+    if variant == "fields":
+        fz["scoring"] = "fields"
+    if os.environ.get("UDC_FUZZY_THRESHOLD"):
+        fz["threshold"] = os.environ["UDC_FUZZY_THRESHOLD"]
     spec = harness.write_spec(os.path.join(work, "spec.ini"), keys, min_cell=0, name="fz-" + variant,
                               gemeente={"tg": vals}, cbs={"tc": vals}, mode=mode, fuzzy=fz)
     with harness.Cluster(gcsv, ccsv, gemeente_labels={"tg": "t"}, cbs_labels={"tc": "t"}) as cl:
@@ -77,6 +86,11 @@ def main():
         print(json.dumps(meta.get("fuzzy"), indent=1))
         print("exact links per key:", [(k["key"], k["links"]) for k in meta["links_per_key"]])
         T.check(meta["mode"] == mode, "metadata says mode %s" % mode)
+        scoring = "fields" if variant == "fields" else "record"
+        T.check(meta["fuzzy"]["scoring"] == scoring, "metadata says scoring %s" % scoring)
+        default = "0.700" if variant == "fields" else "0.850"
+        T.check("threshold" in fz or meta["fuzzy"]["threshold"] == default,
+                "the spec's default threshold for %s scoring is %s" % (scoring, default))
         T.check(precision >= 0.95, "precision %.4f >= 0.95" % precision)
         T.check(recall >= 0.95, "recall %.4f >= 0.95" % recall)
         fzm = meta["fuzzy"]

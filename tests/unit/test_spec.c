@@ -554,6 +554,59 @@ test_fuzzy_spec(void **state)
 	           "t.spec:6: balance must be yes or no");
 }
 
+/* Scoring: record by default (no line in the canonical form, so older specs
+ * keep their hash), fields on request; the default threshold follows the
+ * scoring; field scoring refuses balancing and an l that is not a multiple
+ * of 64. */
+static void
+test_fuzzy_scoring(void **state)
+{
+	static const char base[] = "[spec]\nname=f\nmode=fuzzy\n[gemeente]\nw=a,b\n[cbs]\nc=x\n"
+	                           "[fuzzy]\nschema=s.json\n";
+	static const char schema[] =
+	    "{\"version\":3,\"clkConfig\":{\"l\":%d,\"kdf\":{\"type\":\"HKDF\"}},\"features\":"
+	    "[{\"identifier\":\"surname\",\"format\":{\"type\":\"string\"},\"hashing\":{"
+	    "\"comparison\":{\"type\":\"ngram\",\"n\":2},\"strategy\":{\"bitsPerToken\":20},"
+	    "\"hash\":{\"type\":\"doubleHash\"}}}]}";
+	struct udc_spec *r = NULL, *f = NULL, *f8 = NULL;
+	char text[512], js[512], err[256];
+	(void)state;
+
+	assert_int_equal(udc_spec_parse(base, strlen(base), "t.spec", &r, err, sizeof(err)), 0);
+	assert_int_equal(r->scoring, UDC_SCORING_RECORD);
+	assert_int_equal(r->threshold, 850);
+	assert_null(strstr(r->canonical, "scoring"));
+	snprintf(text, sizeof(text), "%sscoring = fields\n", base);
+	assert_int_equal(udc_spec_parse(text, strlen(text), "t.spec", &f, err, sizeof(err)), 0);
+	assert_int_equal(f->scoring, UDC_SCORING_FIELDS);
+	assert_int_equal(f->threshold, 700);
+	assert_non_null(strstr(f->canonical, "fuzzy.threshold=0.700\nfuzzy.balance=no\n"
+	                                     "fuzzy.scoring=fields\n"));
+	assert_memory_not_equal(r->hash, f->hash, 32);
+	snprintf(text, sizeof(text), "%sscoring = fields\nthreshold = 0.8\n", base);
+	assert_int_equal(udc_spec_parse(text, strlen(text), "t.spec", &f8, err, sizeof(err)), 0);
+	assert_int_equal(f8->threshold, 800);
+	/* a schema whose l is no multiple of 64: record scoring takes it,
+	 * field scoring refuses it */
+	snprintf(js, sizeof(js), schema, 1000);
+	assert_int_equal(udc_spec_attach_schema(r, js, strlen(js), err, sizeof(err)), 0);
+	assert_int_equal(udc_spec_attach_schema(f, js, strlen(js), err, sizeof(err)), UDC_EINVAL);
+	assert_non_null(strstr(err, "s.json: scoring = fields needs l (after xor folding) to be a "
+	                            "multiple of 64, not 1000"));
+	snprintf(js, sizeof(js), schema, 256);
+	assert_int_equal(udc_spec_attach_schema(f, js, strlen(js), err, sizeof(err)), 0);
+	udc_spec_free(r);
+	udc_spec_free(f);
+	udc_spec_free(f8);
+
+	snprintf(text, sizeof(text), "%sscoring = best\n", base);
+	expect_err(text, "t.spec:10: scoring must be record or fields, not 'best'");
+	snprintf(text, sizeof(text), "%sbalance = yes\nscoring = fields\n", base);
+	expect_err(text, "t.spec:10: [fuzzy] balance = yes cannot be used with scoring = fields");
+	expect_err("[spec]\nname=f\nkeys=bsn\n[gemeente]\nw=a\n[cbs]\nc=x\n[fuzzy]\nscoring=fields\n",
+	           "t.spec: [fuzzy] settings need mode fuzzy or combined");
+}
+
 /* Rounding and noise: parsed exactly, in the canonical form only when used. */
 static void
 test_disclosure_keys(void **state)
@@ -602,6 +655,7 @@ main(void)
 	    cmocka_unit_test(test_whole_spec_errors),
 	    cmocka_unit_test(test_nul_byte),
 	    cmocka_unit_test(test_fuzzy_spec),
+	    cmocka_unit_test(test_fuzzy_scoring),
 	    cmocka_unit_test(test_disclosure_keys),
 	    cmocka_unit_test(test_cell_index),
 	    cmocka_unit_test(test_load),
