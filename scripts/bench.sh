@@ -135,10 +135,11 @@ gen "$LARGE"
 
 # --- 5. full rounds -----------------------------------------------------------
 K3='["bsn", "surname+birth_date+postcode", "given_names+surname+birth_date"]'
-r() { # name persons keys pad [mode [pin]]
-	printf '{"name": "%s", "persons": %s, "gemeente": "%s", "cbs": "%s", "keys": %s, "pad": "%s", "mode": "%s", "schema": "%s", "pin": %s}' \
+r() { # name persons keys pad [mode [pin [scoring]]]
+	printf '{"name": "%s", "persons": %s, "gemeente": "%s", "cbs": "%s", "keys": %s, "pad": "%s", "mode": "%s", "schema": "%s", "pin": %s, "scoring": "%s"}' \
 		"$1" "$2" "$data/g_$2.csv" "$data/c_$2.csv" "$3" "$4" "${5:-exact}" \
-		"$here/docs/examples/denhaag-clk-schema.json" "${6:-false}"
+		"$here/docs/examples/denhaag-clk-$([ "${7:-record}" = fields ] && echo fields-)schema.json" \
+		"${6:-false}" "${7:-record}"
 }
 rm -f "$out/rounds.json"
 rounds=(
@@ -146,17 +147,18 @@ rounds=(
 	"$(r exact-3key-small "$SMALL" "$K3" none)"
 	"$(r exact-1key-small-padmax "$SMALL" '["bsn"]' max)"
 	"$(r fuzzy-small "$FUZZY_N" '[]' none fuzzy)"
+	"$(r fuzzy-small-fields "$FUZZY_N" '[]' none fuzzy false fields)"
 	"$(r exact-1key-small-2nodes "$SMALL" '["bsn"]' none exact true)"
 	"$(r exact-1key-large "$LARGE" '["bsn"]' none)"
 	"$(r exact-3key-large "$LARGE" "$K3" none)"
 )
 log "rounds: ${#rounds[@]}"
-python3 "$here/scripts/bench/rounds.py" --bin "$obj" --work "$out/rounds" --out "$out/rounds.json" "${rounds[@]:0:5}"
+python3 "$here/scripts/bench/rounds.py" --bin "$obj" --work "$out/rounds" --out "$out/rounds.json" "${rounds[@]:0:6}"
 # The multiplication rate once more, next to the large rounds: the report
 # divides by the best all-core rate of the run (the most demanding bound).
 log "micro: bench_crypto again, before the large rounds"
 "$tb/bench_crypto" "$MICRO_S" >"$out/bench_crypto.2.txt"
-python3 "$here/scripts/bench/rounds.py" --bin "$obj" --work "$out/rounds" --out "$out/rounds.json" "${rounds[@]:5}"
+python3 "$here/scripts/bench/rounds.py" --bin "$obj" --work "$out/rounds" --out "$out/rounds.json" "${rounds[@]:6}"
 
 # --- 6. the peer: OpenMined PSI ------------------------------------------------
 rm -f "$out/psi.json" "$out/psi.err"

@@ -26,7 +26,8 @@ run per start.  Per round it measures:
 
 Usage: rounds.py --bin BUILD_DIR --work DIR --out results.json ROUND_JSON...
 where each ROUND_JSON is {"name":..., "gemeente":csv, "cbs":csv, "mode":
-"exact"|"fuzzy", "keys":[...], "pad":"none"|"max", "schema": path}.
+"exact"|"fuzzy", "keys":[...], "pad":"none"|"max", "schema": path,
+"scoring": "record"|"fields" (fuzzy; default record)}.
 """
 import argparse
 import json
@@ -210,6 +211,8 @@ def write_spec(work, r):
         if r.get("mode") == "fuzzy":
             shutil.copy(r["schema"], os.path.join(work, "schema.json"))
             f.write("\n[fuzzy]\nschema = schema.json\n")
+            if r.get("scoring"):
+                f.write("scoring = %s\n" % r["scoring"])
     return path
 
 
