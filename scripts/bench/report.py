@@ -440,6 +440,10 @@ def main():
                "g %.0f, c %.0f B/record%s" % (r["bpr"][0], r["bpr"][1], "" if worst < TARGET_BYTES_PER_REC else
                                             ", missed by %.0f%%" % (100 * (worst / TARGET_BYTES_PER_REC - 1))))
     for r in fzr:
+        if (r.get("fuzzy") or {}).get("scoring") == "fields":
+            # field scoring compares every pair (docs/fuzzy.md, "Field
+            # scoring at scale"): reported, not held to the CLK target
+            continue
         target("%s (%s x %s) end to end < %.0f s" % (r["name"], r.get("g_used"), r.get("c_used"), TARGET_FUZZY_S),
                r["wall_s"] < TARGET_FUZZY_S, "%.1f s%s" % (r["wall_s"], "" if r["wall_s"] < TARGET_FUZZY_S else
                                                            ", missed by %.1f s" % (r["wall_s"] - TARGET_FUZZY_S)))
@@ -622,7 +626,7 @@ def proposals(bl, extra, rounds, blind_1, hash_1, cores):
                        100 * r["cpu_s"]["gemeente"] / r["wall_s"], 100 * r["cpu_s"]["cbs"] / r["wall_s"],
                        r["wall_s"], r["wall_s"] * max(g_work, c_work) / (g_work + c_work),
                        100 * (1 - max(g_work, c_work) / (g_work + c_work))))
-    fzr = [r for r in rounds if r["mode"] == "fuzzy"]
+    fzr = [r for r in rounds if r["mode"] == "fuzzy" and (r.get("fuzzy") or {}).get("scoring") != "fields"]
     if fzr and hash_1:
         r = fzr[0]
         links = r.get("links_total") or 0
