@@ -301,7 +301,7 @@ def main():
     for r in fzr:
         f = r.get("fuzzy") or {}
         both("")
-        both("Fuzzy round %s: %s scoring, threshold %s, %s links." % (
+        both("Fuzzy round %s: scoring %s, threshold %s, %s links." % (
             r["name"], f.get("scoring", "record"), f.get("threshold"), f.get("links")))
 
     # --- bounds
