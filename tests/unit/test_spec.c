@@ -595,6 +595,11 @@ test_fuzzy_scoring(void **state)
 	                            "multiple of 64, not 1000"));
 	snprintf(js, sizeof(js), schema, 256);
 	assert_int_equal(udc_spec_attach_schema(f, js, strlen(js), err, sizeof(err)), 0);
+	/* more bits per record than the matcher takes */
+	snprintf(js, sizeof(js), schema, 65600);
+	assert_int_equal(udc_spec_attach_schema(f, js, strlen(js), err, sizeof(err)), UDC_EINVAL);
+	assert_non_null(strstr(err, "an encoding of 65600 bits per record (l x features, field "
+	                            "scoring) is more than the 65535 the matcher compares"));
 	udc_spec_free(r);
 	udc_spec_free(f);
 	udc_spec_free(f8);
