@@ -42,6 +42,56 @@ budget_free(void *data, void *ptr)
 /* Freeing needs no budget: every block carries its own header. */
 static ProtobufCAllocator free_allocator = { .alloc = budget_alloc, .free = budget_free };
 
+/* Every byte of s outside printable ASCII becomes '?'. */
+static void
+clean_string(char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
+/* Peer strings (names, reasons, notes) go into logs, the audit log and JSON:
+ * in every string field of the message, recursively, a byte outside
+ * printable ASCII becomes '?', so that a peer can neither forge a log line
+ * nor bring invalid UTF-8 into JSON.  The fields that carry data (spec,
+ * points, filters) are bytes, not strings, and are not touched. */
+static void
+clean_strings(ProtobufCMessage *m, int depth)
+{
+	const ProtobufCMessageDescriptor *d;
+
+	if (m == NULL || depth > 8)
+		return;
+	d = m->descriptor;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		char *member = (char *)m + f->offset;
+
+		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(size_t *)(void *)((char *)m + f->quantifier_offset);
+			void **v = *(void ***)(void *)member;
+
+			for (size_t j = 0; j < n && v != NULL; j++) {
+				if (f->type == PROTOBUF_C_TYPE_STRING)
+					clean_string(v[j]);
+				else
+					clean_strings(v[j], depth + 1);
+			}
+			continue;
+		}
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(uint32_t *)(void *)((char *)m + f->quantifier_offset) != f->id)
+			continue;
+		if (f->type == PROTOBUF_C_TYPE_STRING)
+			clean_string(*(char **)(void *)member);
+		else
+			clean_strings(*(ProtobufCMessage **)(void *)member, depth + 1);
+	}
+}
+
 int
 udc_wire_decode(const void *buf, size_t len, Udc__Envelope **out, char *err, size_t errlen)
 {
@@ -67,6 +117,7 @@ udc_wire_decode(const void *buf, size_t len, Udc__Envelope **out, char *err, siz
 		snprintf(err, errlen, "message without a body");
 		goto bad;
 	}
+	clean_strings(&env->base, 0);
 	*out = env;
 	return 0;
 bad:

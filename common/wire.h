@@ -18,7 +18,8 @@
 
 /* Decodes buf into *out (free with udc_wire_free).  UDC_EPROTO with a reason
  * in err for anything malformed: not protobuf, over the allocation budget,
- * wrong version, round id not 16 bytes, no body. */
+ * wrong version, round id not 16 bytes, no body.  Every string field of the
+ * decoded message holds printable ASCII only (other bytes become '?'). */
 int udc_wire_decode(const void *buf, size_t len, Udc__Envelope **out, char *err, size_t errlen);
 void udc_wire_free(Udc__Envelope *env);
 /* After udc_wire_decode failed: the request id and (if 16 bytes) round id
