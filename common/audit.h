@@ -66,6 +66,7 @@
 #define UDC_AUDIT_SPEC_APPROVED "spec_approved"
 #define UDC_AUDIT_ROUND_REFUSED "round_refused"
 #define UDC_AUDIT_MESSAGE_REFUSED "message_refused"
+#define UDC_AUDIT_MESSAGES_REFUSED_UNRECORDED "messages_refused_unrecorded"
 #define UDC_AUDIT_INPUT_DIGEST "input_digest"
 #define UDC_AUDIT_ROUND_DONE "round_done"
 #define UDC_AUDIT_ROUND_FAILED "round_failed"

@@ -12,6 +12,7 @@
 #include "blist.h"
 #include "daemon.h"
 #include "input.h"
+#include "ratelimit.h"
 #include "wire.h"
 
 #define CBS_SERVICE_THREADS 4
@@ -114,7 +115,19 @@ struct cbs {
 	struct session *sessions;
 	int stop;
 	struct udc_releases *releases; /* what this node released, per spec (differencing) */
+	/* refused peer messages: an audit entry and a log line each, up to a
+	 * burst and a rate; the rest are counted into one entry (ratelimit.h) */
+	pthread_mutex_t refusal_mtx;
+	struct udc_ratelimit refusals;
 };
+
+/* Refusal entries let through at once, and per second after that. */
+#define CBS_REFUSAL_BURST 200
+#define CBS_REFUSAL_RATE 1.0
+
+/* session.c: the audit entry for refused messages not recorded one by one */
+void cbs_note_unrecorded_refusals(struct cbs *cb, uint64_t n);
+double cbs_now(void);
 
 /* session.c */
 void cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **reply);

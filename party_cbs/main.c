@@ -93,6 +93,8 @@ cbs_start(struct udc_node *n, char *err, size_t errlen)
 	cb->n = n;
 	pthread_mutex_init(&cb->mtx, NULL);
 	pthread_cond_init(&cb->cv, NULL);
+	pthread_mutex_init(&cb->refusal_mtx, NULL);
+	udc_ratelimit_init(&cb->refusals, CBS_REFUSAL_BURST, CBS_REFUSAL_RATE, cbs_now());
 	n->party = cb;
 	{
 		char dir[4096];
@@ -141,6 +143,8 @@ cbs_stop(struct udc_node *n)
 			break;
 		usleep(50 * 1000);
 	}
+	/* refusals counted since the last entry: recorded before leaving */
+	cbs_note_unrecorded_refusals(cb, udc_ratelimit_flush(&cb->refusals));
 	udc_releases_close(cb->releases);
 	free(cb);
 }

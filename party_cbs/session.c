@@ -699,6 +699,28 @@ note_refusal(struct cbs *cb, const char *idhex, const char *hex, const char *rea
 	udc_node_audit(cb->n, UDC_AUDIT_ROUND_REFUSED, f, UDC_AUDIT_NFIELDS(f));
 }
 
+double
+cbs_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+cbs_note_unrecorded_refusals(struct cbs *cb, uint64_t n)
+{
+	struct udc_audit_field f[] = { UDC_AUDIT_I("count", n) };
+
+	if (n == 0)
+		return;
+	log_warnx("%llu more peer messages refused, beyond %d at once and %.0f per second: "
+	    "counted, not recorded one by one", (unsigned long long)n, CBS_REFUSAL_BURST,
+	    CBS_REFUSAL_RATE);
+	udc_node_audit(cb->n, UDC_AUDIT_MESSAGES_REFUSED_UNRECORDED, f, UDC_AUDIT_NFIELDS(f));
+}
+
 static void
 handle_propose(struct cbs *cb, const Udc__Envelope *req, struct reply *rp, Udc__ProposeReply *pr)
 {
@@ -1420,8 +1442,7 @@ cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **out)
 			}
 		}
 		reply_error(&rp, code, "%s", why);
-		log_warnx("refused a message from the gemeente: %s", why);
-		goto send;
+		goto send; /* logged and audited there, within the rate limit */
 	}
 	reply_init(&rp, req);
 	udc_round_id_hex(req->round_id.data, idhex);
@@ -1470,8 +1491,18 @@ send:
 		const char *type = req ? udc_wire_body_name(req->body_case) : "undecodable";
 		struct udc_audit_field f[] = { UDC_AUDIT_S("round", idhex), UDC_AUDIT_S("type", type),
 			UDC_AUDIT_S("reason", rp.reason) };
-		log_warnx("round %s: %s refused: %s", idhex, type, rp.reason);
-		udc_node_audit(cb->n, UDC_AUDIT_MESSAGE_REFUSED, f, UDC_AUDIT_NFIELDS(f));
+		uint64_t before = 0;
+		int record;
+
+		/* a flood of junk must not grow the audit log without bound */
+		pthread_mutex_lock(&cb->refusal_mtx);
+		record = udc_ratelimit_take(&cb->refusals, cbs_now(), &before);
+		pthread_mutex_unlock(&cb->refusal_mtx);
+		cbs_note_unrecorded_refusals(cb, before);
+		if (record) {
+			log_warnx("round %s: %s refused: %s", idhex, type, rp.reason);
+			udc_node_audit(cb->n, UDC_AUDIT_MESSAGE_REFUSED, f, UDC_AUDIT_NFIELDS(f));
+		}
 	}
 	if (udc_wire_encode(&rp.env, &buf, &blen) == 0 && nng_msg_alloc(out, blen) == 0) {
 		memcpy(nng_msg_body(*out), buf, blen);

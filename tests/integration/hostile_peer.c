@@ -867,11 +867,31 @@ case_replay(struct hp *h, const uint8_t rid[16], const char *which)
 	udc_wire_free(rep);
 }
 
+/* A flood of n undecodable messages: every one answered with an Error (the
+ * audit log bounds what it records of them; test_hostile.py counts). */
+static void
+case_flood(struct hp *h, int n)
+{
+	static const uint8_t junk[] = "\xff\xff\xff\xff flood \x07";
+	int errors = 0;
+
+	for (int i = 0; i < n; i++) {
+		Udc__Envelope *rep = NULL;
+
+		if (call_raw(h, junk, sizeof(junk) - 1, &rep) == 0 && rep != NULL &&
+		    rep->body_case == UDC__ENVELOPE__BODY_ERROR)
+			errors++;
+		udc_wire_free(rep);
+	}
+	check(h, errors == n, "flood: %d undecodable messages, %d answered with Error", n, errors);
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr,
 	    "usage: hostile_peer -c GEMEENTE_CONF -s SPEC [-k SIGNING_KEY] [-r ROUND_ID]... [--only replay]\n"
+	    "       [--only flood --flood N]\n"
 	    "       [--ca F] [--cert F] [--key F] [--connect URL] [--server-name N] [--max-message BYTES]\n"
 	    "       [--cbs-pub F]\n");
 	exit(2);
@@ -887,6 +907,7 @@ main(int argc, char **argv)
 		{ "cert", required_argument, NULL, 2 }, { "key", required_argument, NULL, 3 },
 		{ "connect", required_argument, NULL, 4 }, { "server-name", required_argument, NULL, 5 },
 		{ "max-message", required_argument, NULL, 6 }, { "cbs-pub", required_argument, NULL, 7 },
+		{ "flood", required_argument, NULL, 8 },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct hp h;
@@ -895,6 +916,7 @@ main(int argc, char **argv)
 	const char *ca = NULL, *cert = NULL, *key = NULL, *connect = NULL, *sname = NULL;
 	uint8_t replay[MAX_REPLAY][16];
 	size_t nreplay = 0, maxmsg = 0;
+	int flood = 0;
 	char err[512];
 	int c;
 
@@ -917,12 +939,15 @@ main(int argc, char **argv)
 		case 5: sname = optarg; break;
 		case 6: maxmsg = (size_t)strtoull(optarg, NULL, 10); break;
 		case 7: cbspub = optarg; break;
+		case 8: flood = atoi(optarg); break;
 		default: usage();
 		}
 	}
 	if (specf == NULL || (conf == NULL && (!ca || !cert || !key || !connect || !sname || !keyf)))
 		usage();
-	if (only && strcmp(only, "replay") != 0)
+	if (only && strcmp(only, "replay") != 0 && strcmp(only, "flood") != 0)
+		usage();
+	if (only && strcmp(only, "flood") == 0 && flood <= 0)
 		usage();
 	if (sodium_init() < 0) {
 		fprintf(stderr, "hostile_peer: sodium_init failed\n");
@@ -1000,6 +1025,8 @@ main(int argc, char **argv)
 			case_replay(&h, ridb, "round B (finished by this peer just now)");
 		case_oversize(&h);
 	}
+	if (flood > 0)
+		case_flood(&h, flood);
 	for (size_t i = 0; i < nreplay; i++) {
 		char hex[33], what[96];
 		udc_round_id_hex(replay[i], hex);

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import sys
 import tempfile
 
@@ -104,7 +105,37 @@ def main():
             cl.cbs.start()
             r3 = hostile(cl, spec, "--only", "replay", "-r", rid1, "-r", rid2)
             T.check(r3.returncode == 0, "after a restart of cbsd, replays of %s and %s are refused" % (rid1, rid2))
-            T.check(cl.cbs.alive(), "cbsd is still running at the end")
+            T.check(cl.cbs.alive(), "cbsd is still running after the replays")
+
+            # A flood of junk: every message answered, the audit log bounded
+            # (a burst of 200 entries, then 1 per second), and the rest
+            # counted into messages_refused_unrecorded entries, written at
+            # the latest when cbsd stops: the total is exact.
+            N = 600
+            before = len(audit_entries(cl.cbs))
+            t0 = time.time()
+            r4 = hostile(cl, spec, "--only", "flood", "--flood", str(N))
+            secs = time.time() - t0
+            T.check(r4.returncode == 0, "flood: cbsd answered all %d junk messages with an Error" % N)
+            T.check(cl.cbs.alive(), "cbsd is still running after the flood")
+            mid = audit_entries(cl.cbs)[before:]
+            recorded = sum(1 for e in mid if e["type"] == "message_refused")
+            T.check(recorded <= 200 + secs + 2,
+                    "flood: %d message_refused entries during %.1f s (at most 200 + 1/s)" % (recorded, secs))
+            cl.cbs.stop()
+            after = audit_entries(cl.cbs)[before:]
+            recorded = sum(1 for e in after if e["type"] == "message_refused")
+            counted = sum(e["fields"].get("count", 0) for e in after
+                          if e["type"] == "messages_refused_unrecorded")
+            # hostile_peer's two liveness probes are refused too (unknown round)
+            probes = len(re.findall(r"cbsd still serving after", r4.stdout))
+            T.check(recorded + counted == N + probes and counted > 0,
+                    "flood: %d recorded one by one + %d counted = %d junk messages + %d probes"
+                    % (recorded, counted, N, probes))
+            cl.cbs.start()
+            v = cl.cbs.ctl("audit", "verify", check=False)
+            T.check(v.returncode == 0, "CBS audit log verifies after the flood: %s"
+                    % (v.stdout.strip() or v.stderr.strip()))
             if T.failed:
                 print("--- cbs log (tail)\n" + cl.cbs.read_log()[-6000:])
     finally:
