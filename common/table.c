@@ -112,6 +112,20 @@ udc_table_linked_total(const struct udc_table *t)
 	return sum;
 }
 
+size_t
+udc_table_suppressed(const struct udc_table *t)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < t->ngroups * t->ncats; k++)
+		n += t->cell_supp[k];
+	for (size_t k = 0; k < t->ngroups; k++)
+		n += t->g_supp[k];
+	for (size_t k = 0; k < t->ncats; k++)
+		n += t->c_supp[k];
+	return n;
+}
+
 /* One CSV field, quoted (RFC 4180) only when it has to be. */
 static int
 put_field(FILE *f, const char *s, int first)

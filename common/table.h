@@ -34,6 +34,8 @@ void udc_table_free(struct udc_table *t);
 size_t udc_table_disclose(struct udc_table *t, unsigned min_cell);
 /* Totals over released entries. */
 uint64_t udc_table_linked_total(const struct udc_table *t);
+/* Suppressed entries: cells and both margins (the release metadata). */
+size_t udc_table_suppressed(const struct udc_table *t);
 
 /* CSV: header "kind,<gemeente dims...>,<cbs dims...>,count,suppressed";
  * rows: kind "linked" (one per group x category), "gemeente_only" (per group,

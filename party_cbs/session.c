@@ -1215,12 +1215,7 @@ compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *
 	}
 	if ((rv = release_control(cb, s, &t, m.release_note, sizeof(m.release_note), why, whylen)) != 0)
 		goto out;
-	for (size_t k = 0; k < t->ngroups * t->ncats; k++)
-		m.suppressed += t->cell_supp[k];
-	for (size_t k = 0; k < t->ngroups; k++)
-		m.suppressed += t->g_supp[k];
-	for (size_t k = 0; k < t->ncats; k++)
-		m.suppressed += t->c_supp[k];
+	m.suppressed = udc_table_suppressed(t);
 	snprintf(m.round_id, sizeof(m.round_id), "%s", s->idhex);
 	snprintf(m.spec_hash, sizeof(m.spec_hash), "%s", s->spec_hex);
 	m.spec = s->spec;

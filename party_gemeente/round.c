@@ -648,12 +648,7 @@ store_result(struct rctx *r, const Udc__Result *res, const struct udc_input_stat
 		memcpy(m.fuzzy_bands, res->fuzzy_bands, sizeof(m.fuzzy_bands));
 		memcpy(m.band_lo, res->fuzzy_band_lo, sizeof(m.band_lo));
 	}
-	for (size_t k = 0; k < t->ngroups * t->ncats; k++)
-		m.suppressed += t->cell_supp[k];
-	for (size_t k = 0; k < t->ngroups; k++)
-		m.suppressed += t->g_supp[k];
-	for (size_t k = 0; k < t->ncats; k++)
-		m.suppressed += t->c_supp[k];
+	m.suppressed = udc_table_suppressed(t);
 	if ((json = udc_result_json(&m, t)) == NULL || (rv = udc_result_csv(t, r->spec, &csv, &csvlen)) != 0) {
 		fail(r, "cannot format the result");
 		rv = UDC_ENOMEM;

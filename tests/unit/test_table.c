@@ -99,6 +99,7 @@ test_margins_suppressed(void **state)
 	t->c_unlinked[1] = 9;
 	t->c_unlinked[2] = 10;
 	assert_int_equal(udc_table_disclose(t, 10), 2);
+	assert_int_equal(udc_table_suppressed(t), 2); /* one margin on each side */
 	assert_int_equal(t->g_supp[0], 1);
 	assert_int_equal(t->g_unlinked[0], 0);
 	assert_int_equal(t->g_supp[1], 0);
@@ -158,6 +159,7 @@ test_csv_2x2(void **state)
 	t->c_unlinked[0] = 10;
 	t->c_unlinked[1] = 1;
 	assert_int_equal(udc_table_disclose(t, sp.min_cell), 3);
+	assert_int_equal(udc_table_suppressed(t), 3);
 	assert_int_equal(udc_table_linked_total(t), 22);
 
 	out = csv_of(t, &sp, &rv);
