@@ -447,7 +447,7 @@ udc_config_load(const char *path, struct udc_config **out, char *err, size_t err
 	char *text = NULL, *dir = NULL, *slash;
 	char *absdir = NULL;
 	size_t len = 0;
-	int rv, line;
+	int rv;
 
 	memset(&c, 0, sizeof(c));
 	if (errlen > 0)
@@ -503,24 +503,8 @@ udc_config_load(const char *path, struct udc_config **out, char *err, size_t err
 	c.ln.sections = cfg_sections;
 	c.ln.nsections = sizeof(cfg_sections) / sizeof(cfg_sections[0]);
 	c.ln.long_hint = "";
-	line = ini_parse_stream(udc_ini_read_line, &c.ln, cfg_handler, &c);
-	if (line > 0 && (c.ln.err_line == 0 || line < c.ln.err_line)) {
-		/* inih found a line that is neither [section] nor key = value */
-		snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value",
-		         path, line);
-		rv = UDC_EPARSE;
+	if ((rv = udc_ini_parse(&c.ln, cfg_handler, &c, path, err, errlen)) != 0)
 		goto out;
-	}
-	if (c.ln.err_line) {
-		snprintf(err, errlen, "%s:%d: %s", path, c.ln.err_line, c.ln.reason);
-		rv = c.ln.nomem ? UDC_ENOMEM : UDC_EPARSE;
-		goto out;
-	}
-	if (line < 0) {
-		snprintf(err, errlen, "%s: %s", path, line == -2 ? "out of memory" : "read error");
-		rv = line == -2 ? UDC_ENOMEM : UDC_EIO;
-		goto out;
-	}
 	if ((rv = cfg_finish(&c, err, errlen)) != 0)
 		goto out;
 	*out = cfg;

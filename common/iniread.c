@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "err.h"
+
 int
 udc_ini_fail(struct udc_ini_lines *l, const char *fmt, ...)
 {
@@ -85,4 +87,27 @@ udc_ini_read_line(char *buf, int size, void *stream)
 		}
 	}
 	return buf;
+}
+
+int
+udc_ini_parse(struct udc_ini_lines *l, ini_handler h, void *user, const char *name, char *err,
+              size_t errlen)
+{
+	int line = ini_parse_stream(udc_ini_read_line, l, h, user);
+
+	if (line > 0 && (l->err_line == 0 || line < l->err_line)) {
+		/* inih found a line that is neither [section] nor key = value */
+		snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value", name,
+		         line);
+		return UDC_EPARSE;
+	}
+	if (l->err_line) {
+		snprintf(err, errlen, "%s:%d: %s", name, l->err_line, l->reason);
+		return l->nomem ? UDC_ENOMEM : UDC_EPARSE;
+	}
+	if (line < 0) {
+		snprintf(err, errlen, "%s: %s", name, line == -2 ? "out of memory" : "read error");
+		return line == -2 ? UDC_ENOMEM : UDC_EIO;
+	}
+	return 0;
 }

@@ -12,6 +12,7 @@
 #define UDC_INIREAD_H
 
 #include <stddef.h>
+#include <ini.h>
 
 struct udc_ini_lines {
 	const char *p, *end;            /* the text still to read */
@@ -33,5 +34,13 @@ int udc_ini_fail(struct udc_ini_lines *l, const char *fmt, ...) __attribute__((f
 int udc_ini_oom(struct udc_ini_lines *l);
 /* The reader for ini_parse_stream; stream is a struct udc_ini_lines. */
 char *udc_ini_read_line(char *buf, int size, void *stream);
+/* Runs inih over l (text, sections and hint set) with handler h and turns
+ * the outcome into 0, or an error with "NAME:LINE: reason" in err: the first
+ * of a line inih cannot parse and the first error the reader or the handler
+ * recorded (UDC_EPARSE, UDC_ENOMEM if that was running out of memory), or
+ * inih's own failure ("NAME: out of memory" UDC_ENOMEM, "read error"
+ * UDC_EIO). */
+int udc_ini_parse(struct udc_ini_lines *l, ini_handler h, void *user, const char *name, char *err,
+                  size_t errlen);
 
 #endif

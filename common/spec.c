@@ -755,7 +755,7 @@ udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec *
 {
 	struct spec_ctx c;
 	struct udc_spec *spec;
-	int rv = 0, line;
+	int rv = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.name = name ? name : "spec";
@@ -777,24 +777,8 @@ udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec *
 	c.ln.sections = spec_sections;
 	c.ln.nsections = sizeof(spec_sections) / sizeof(spec_sections[0]);
 	c.ln.long_hint = "; continue a long list on an indented next line";
-	line = ini_parse_stream(udc_ini_read_line, &c.ln, spec_handler, &c);
-	if (line > 0 && (c.ln.err_line == 0 || line < c.ln.err_line)) {
-		/* inih found a line that is neither [section] nor key = value */
-		snprintf(err, errlen, "%s:%d: syntax error: expected [section] or key = value",
-		         c.name, line);
-		rv = UDC_EPARSE;
+	if ((rv = udc_ini_parse(&c.ln, spec_handler, &c, c.name, err, errlen)) != 0)
 		goto out;
-	}
-	if (c.ln.err_line) {
-		snprintf(err, errlen, "%s:%d: %s", c.name, c.ln.err_line, c.ln.reason);
-		rv = c.ln.nomem ? UDC_ENOMEM : UDC_EPARSE;
-		goto out;
-	}
-	if (line < 0) {
-		snprintf(err, errlen, "%s: out of memory", c.name);
-		rv = UDC_ENOMEM;
-		goto out;
-	}
 	if ((rv = spec_finish(&c, err, errlen)) != 0)
 		goto out;
 	*out = spec;
