@@ -365,7 +365,7 @@ fields_score(const struct ctx *c, const uint64_t *qa, size_t ia, uint32_t b)
 
 static void
 consider(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, uint32_t b,
-         const uint64_t *qa, uint32_t pa, const uint32_t *pas)
+         const uint64_t *qa, uint32_t pa, size_t ia)
 {
 	uint32_t cnt;
 	double s;
@@ -378,7 +378,7 @@ consider(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, uint32
 	}
 	k->compared++;
 	if (c->nseg > 1) {
-		s = fields_score(c, qa, (size_t)(qa - c->a) / c->nwords, b);
+		s = fields_score(c, qa, ia, b);
 	} else {
 		cnt = udc_dice_and_count(qa, c->b + (size_t)b * c->nwords, c->nwords);
 		s = udc_dice_from_counts(cnt, pa, c->pb[b]);
@@ -393,10 +393,10 @@ consider(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, uint32
  * when there is one (exhaustive mode: the kernel streams it). */
 static void
 query_exhaustive(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k,
-                 const uint64_t *qa, uint32_t pa, const uint32_t *pas)
+                 const uint64_t *qa, uint32_t pa, size_t ia)
 {
 	uint32_t cnt[256];
-	size_t lo, hi, j, m, i, ia = (size_t)(qa - c->a) / c->nwords;
+	size_t lo, hi, j, m, i;
 	double lim = c->t * (1.0 - 1e-9);
 
 	window(c, c->spop, c->n_b, pa, &lo, &hi);
@@ -404,7 +404,7 @@ query_exhaustive(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k
 	k->size_pruned += c->n_b - (hi - lo);
 	if (c->sorted == NULL) {
 		for (j = lo; j < hi; j++) {
-			consider(c, h, nh, k, c->order[j], qa, pa, pas);
+			consider(c, h, nh, k, c->order[j], qa, pa, ia);
 		}
 		return;
 	}
@@ -436,7 +436,7 @@ query_exhaustive(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k
  * that the cache misses overlap instead of following one another. */
 static void
 consider_batch(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, const uint32_t *bs,
-               size_t n, const uint64_t *qa, uint32_t pa, const uint32_t *pas)
+               size_t n, const uint64_t *qa, uint32_t pa, size_t ia)
 {
 	size_t j;
 
@@ -447,13 +447,14 @@ consider_batch(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, 
 		__builtin_prefetch(f + 64);
 	}
 	for (j = 0; j < n; j++)
-		consider(c, h, nh, k, bs[j], qa, pa, pas);
+		consider(c, h, nh, k, bs[j], qa, pa, ia);
 }
 
 static void
 query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struct counters *k,
-          const uint64_t *qa, uint32_t pa, const uint32_t *pas)
+          const uint64_t *qa, uint32_t pa, size_t ia)
 {
+	const uint32_t *pas = c->pas + ia * c->nseg;
 	uint32_t epoch = scratch_epoch(c, sc), *hv = sc->hv, *lo = sc->lo, *hi = sc->hi;
 	uint32_t *batch = sc->batch;
 	size_t j, nb = 0;
@@ -493,7 +494,7 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
 			k->candidates++;
 			batch[nb++] = b;
 			if (nb == BATCH) {
-				consider_batch(c, h, nh, k, batch, nb, qa, pa, pas);
+				consider_batch(c, h, nh, k, batch, nb, qa, pa, ia);
 				nb = 0;
 			}
 		}
@@ -508,11 +509,11 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
 		k->candidates++;
 		batch[nb++] = b;
 		if (nb == BATCH) {
-			consider_batch(c, h, nh, k, batch, nb, qa, pa, pas);
+			consider_batch(c, h, nh, k, batch, nb, qa, pa, ia);
 			nb = 0;
 		}
 	}
-	consider_batch(c, h, nh, k, batch, nb, qa, pa, pas);
+	consider_batch(c, h, nh, k, batch, nb, qa, pa, ia);
 }
 
 /* 1 if a filter of the record is above its segment's design popcount: the
@@ -542,9 +543,9 @@ query(struct ctx *c, struct scratch *sc, size_t i, struct counters *k)
 	unsigned nh = 0;
 
 	if (c->mode == UDC_FUZZY_EXHAUSTIVE || outlier(c, pas))
-		query_exhaustive(c, h, &nh, k, qa, pa, pas);
+		query_exhaustive(c, h, &nh, k, qa, pa, i);
 	else
-		query_lsh(c, sc, h, &nh, k, qa, pa, pas);
+		query_lsh(c, sc, h, &nh, k, qa, pa, i);
 	sort_best_first(h, nh);
 	c->ncand[i] = (uint8_t)nh;
 }
