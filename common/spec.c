@@ -883,11 +883,10 @@ udc_spec_attach_schema(struct udc_spec *spec, const char *json, size_t len, char
 	}
 	{
 		/* the bits CBS compares per record: the matcher takes 65535 */
-		size_t bits = udc_clk_schema_bits(schema), nf = 0;
+		size_t bits = udc_clk_schema_bits(schema);
 
-		for (size_t i = 0; i < udc_clk_schema_nfields(schema); i++)
-			nf += !udc_clk_schema_field_ignored(schema, i);
-		bits *= spec->scoring == UDC_SCORING_FIELDS ? nf : (spec->balance ? 2 : 1);
+		bits *= spec->scoring == UDC_SCORING_FIELDS ? udc_clk_schema_nencoded(schema)
+		                                             : (spec->balance ? 2 : 1);
 		if (bits > 65535) {
 			snprintf(err, errlen, "%s: an encoding of %zu bits per record (l%s) is more "
 			         "than the 65535 the matcher compares", spec->schema_name, bits,

@@ -1016,6 +1016,16 @@ udc_clk_schema_field_ignored(const struct udc_clk_schema *s, size_t i)
 }
 
 size_t
+udc_clk_schema_nencoded(const struct udc_clk_schema *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nfields; i++)
+		n += !s->fields[i].ignored;
+	return n;
+}
+
+size_t
 udc_clk_schema_bits(const struct udc_clk_schema *s)
 {
 	return s->l;

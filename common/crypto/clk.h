@@ -61,6 +61,9 @@ size_t udc_clk_schema_nfields(const struct udc_clk_schema *schema);
 const char *udc_clk_schema_field_name(const struct udc_clk_schema *schema, size_t i);
 /* 1 if feature i is ignored (its value is never looked at). */
 int udc_clk_schema_field_ignored(const struct udc_clk_schema *schema, size_t i);
+/* Features that are encoded (not ignored): the filters per record of field
+ * scoring. */
+size_t udc_clk_schema_nencoded(const struct udc_clk_schema *schema);
 /* Length of an encoding in bits (l, after folding) and in bytes. */
 size_t udc_clk_schema_bits(const struct udc_clk_schema *schema);
 size_t udc_clk_schema_bytes(const struct udc_clk_schema *schema);

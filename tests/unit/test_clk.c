@@ -473,6 +473,7 @@ test_encode_feature(void **state)
 	}
 	/* an ignored or absent feature is refused */
 	one_open(&full, schema_json(CFG1024, FEATS(G, IGN("sur"), D)));
+	assert_int_equal(udc_clk_schema_nencoded(full.s), 2);
 	assert_int_equal(
 	    udc_clk_encode_feature(full.e, vals, 3, 1, rec, full.nb, NULL, err, sizeof(err)),
 	    UDC_EINVAL);

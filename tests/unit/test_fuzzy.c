@@ -577,13 +577,7 @@ trim(char *s)
 static size_t
 filters_per_record(const struct udc_clk_schema *schema, int fields)
 {
-	size_t n = 0, i;
-
-	if (!fields)
-		return 1;
-	for (i = 0; i < udc_clk_schema_nfields(schema); i++)
-		n += !udc_clk_schema_field_ignored(schema, i);
-	return n;
+	return fields ? udc_clk_schema_nencoded(schema) : 1;
 }
 
 static void
