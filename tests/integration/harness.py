@@ -9,6 +9,7 @@ UDC_DAEMON_WRAPPER, if set, is a command line put in front of each daemon's
   valgrind --leak-check=full --error-exitcode=99 --log-file=/tmp/vg-{role}.%p.log
 Waits for readiness and shutdown are then 4 times longer.
 """
+import json
 import os
 import shutil
 import shlex
@@ -131,6 +132,25 @@ class Node:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def round_status(self, rid, timeout=120):
+        """udcctl round status, parsed into a dict (no state if the round is
+        unknown), with udcctl's exit code and stderr as _rc and _stderr."""
+        r = self.ctl("round", "status", rid, check=False, timeout=timeout)
+        info = {"_rc": r.returncode, "_stderr": r.stderr.strip()}
+        for line in r.stdout.splitlines():
+            if ":" in line:
+                k, v = line.split(":", 1)
+                info[k.strip()] = v.strip()
+        return info
+
+    def audit_log(self):
+        return os.path.join(self.cluster.dir, self.role + "-state", "audit.log")
+
+    def audit_entries(self):
+        """The node's audit log, one dict per entry."""
+        with open(self.audit_log()) as f:
+            return [json.loads(l) for l in f if l.strip()]
 
     def read_log(self):
         try:

@@ -22,18 +22,6 @@ import harness  # noqa: E402
 T = harness.Checks()
 
 
-def status(node, rid):
-    r = node.ctl("round", "status", rid, check=False)
-    return dict((k.strip(), v.strip()) for k, v in
-                (l.split(":", 1) for l in r.stdout.splitlines() if ":" in l))
-
-
-def audit_entries(node):
-    path = os.path.join(node.cluster.dir, node.role + "-state", "audit.log")
-    with open(path) as f:
-        return path, [json.loads(l) for l in f if l.strip()]
-
-
 def fingerprint(pub):
     return subprocess.run([harness.bin_path("udc-keygen"), "fingerprint", pub], capture_output=True,
                           text=True, check=True).stdout.split()[0]
@@ -63,7 +51,7 @@ def signed_round(work):
             v = node.ctl("audit", "verify", check=False)
             T.check(v.returncode == 0 and "audit log OK" in v.stdout,
                     "%s: udcctl audit verify: %s" % (node.role, v.stdout.strip() or v.stderr.strip()))
-            path, entries = audit_entries(node)
+            path, entries = node.audit_log(), node.audit_entries()
             types = [e["type"] for e in entries]
             for t in ("spec_approved", "round_proposed", "result_released", "peer_head", "checkpoint"):
                 T.check(t in types, "%s audit log has a %s entry" % (node.role, t))
@@ -76,7 +64,7 @@ def signed_round(work):
                             bsns.add(row["bsn"].strip())
             leaked = [b for b in bsns if b in text]
             T.check(not leaked, "%s audit log holds no BSN (%d found)" % (node.role, len(leaked)))
-        _, gent = audit_entries(cl.gemeente)
+        gent = cl.gemeente.audit_entries()
         prop = [e for e in gent if e["type"] == "round_proposed"]
         T.check(prop and prop[0]["fields"]["uid"] == os.getuid(),
                 "the gemeente records who started the round (uid %d)" % os.getuid())
@@ -98,13 +86,13 @@ def wrong_key(work):
         cl.start()
         cl.approve(spec)
         rid, r = cl.run_round(spec, expect_ok=False)
-        err = status(cl.gemeente, rid).get("error", "")
+        err = cl.gemeente.round_status(rid).get("error", "")
         T.check(r.returncode == 3 and "not signed by its pinned key" in err,
                 "the gemeente shows why: %r" % err)
-        cerr = status(cl.cbs, rid)
+        cerr = cl.cbs.round_status(rid)
         T.check(cerr.get("state") == "failed" and "pinned key" in cerr.get("error", ""),
                 "the CBS node refused it too: %r" % cerr.get("error"))
-        _, cent = audit_entries(cl.cbs)
+        cent = cl.cbs.audit_entries()
         T.check(any(e["type"] == "round_refused" and e["fields"]["round"] == rid for e in cent),
                 "the refusal is in the CBS audit log")
 
@@ -117,7 +105,7 @@ def audit_tamper(work):
         cl.approve(spec)
         cl.run_round(spec)
         cl.gemeente.stop()
-        path, entries = audit_entries(cl.gemeente)
+        path, entries = cl.gemeente.audit_log(), cl.gemeente.audit_entries()
         lines = open(path).read().splitlines(keepends=True)
         orig = list(lines)
         # 1. edit a value of the second entry, leaving its hash
@@ -165,9 +153,9 @@ def differencing(work):
         # Three persons fewer: a differencing attack on them; refused.
         drop_rows(g0, gcsv, 3)
         rid3, r = cl.run_round(spec, expect_ok=False)
-        err = status(cl.gemeente, rid3).get("error", "")
+        err = cl.gemeente.round_status(rid3).get("error", "")
         T.check(r.returncode == 3 and "differencing" in err, "a population 3 persons away is refused: %r" % err)
-        T.check("differencing" in status(cl.cbs, rid3).get("error", ""), "the CBS node records why")
+        T.check("differencing" in cl.cbs.round_status(rid3).get("error", ""), "the CBS node records why")
         # Twenty fewer is a different population: allowed.
         drop_rows(g0, gcsv, 20)
         rid4, r = cl.run_round(spec, expect_ok=False)
@@ -183,7 +171,7 @@ def differencing(work):
         T.check(cl.gemeente.ctl("round", "result", rid6).stdout == t5, "the same data gets the same noisy draw")
         drop_rows(g0, gcsv, 0)
         rid7, r = cl.run_round(noisy, expect_ok=False)
-        err = status(cl.gemeente, rid7).get("error", "")
+        err = cl.gemeente.round_status(rid7).get("error", "")
         T.check(r.returncode == 3 and "budget of this spec on this CBS data is spent" in err, "the privacy budget, once spent, refuses: %r" % err)
 
 

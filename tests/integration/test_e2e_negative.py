@@ -21,15 +21,6 @@ import harness  # noqa: E402
 T = harness.Checks()
 
 
-def status(node, rid):
-    r = node.ctl("round", "status", rid, check=False)
-    info = {}
-    for line in r.stdout.splitlines():
-        if ":" in line:
-            k, v = line.split(":", 1)
-            info[k.strip()] = v.strip()
-    return info
-
 
 def rogue_ca(work):
     gcsv, ccsv = harness.gen_population(work, 1000, 7)
@@ -42,7 +33,7 @@ def rogue_ca(work):
         cl.approve(spec)
         rid, r = cl.run_round(spec, expect_ok=False)
         T.check(r.returncode == 3, "round with a certificate from another CA fails (exit %d)" % r.returncode)
-        err = status(cl.gemeente, rid).get("error", "")
+        err = cl.gemeente.round_status(rid).get("error", "")
         T.check("no TLS connection" in err, "the gemeente says it has no TLS connection: %r" % err)
         T.check(cl.cbs.alive() and cl.cbs.ctl("round", "list", check=False).returncode == 0,
                 "the CBS daemon keeps serving")
@@ -62,9 +53,9 @@ def spec_mismatch(work):
         cl.cbs.ctl("spec", "approve", b)
         rid, r = cl.run_round(a, expect_ok=False)
         T.check(r.returncode == 3, "round on differing specs fails (exit %d)" % r.returncode)
-        err = status(cl.gemeente, rid).get("error", "")
+        err = cl.gemeente.round_status(rid).get("error", "")
         T.check("not approved at the CBS node" in err, "udcctl shows why: %r" % err)
-        cbs_err = status(cl.cbs, rid)
+        cbs_err = cl.cbs.round_status(rid)
         T.check(cbs_err.get("state") == "failed" and "not approved" in cbs_err.get("error", ""),
                 "the CBS node records the refusal too: %r" % cbs_err)
         r = cl.gemeente.ctl("round", "result", rid, check=False)
@@ -163,11 +154,11 @@ def check_config(work):
 def wait_step(node, rid, steps, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        st = status(node, rid)
+        st = node.round_status(rid)
         if st.get("step", "").split(" ")[0] in steps or st.get("state") in ("done", "failed"):
             return st
         time.sleep(0.02)
-    return status(node, rid)
+    return node.round_status(rid)
 
 
 def peer_stopped(work):
@@ -184,25 +175,25 @@ def peer_stopped(work):
         cl.cbs.proc.send_signal(signal.SIGSTOP)
         r = cl.gemeente.ctl("round", "wait", rid, check=False, timeout=120)
         cl.cbs.proc.send_signal(signal.SIGCONT)
-        err = status(cl.gemeente, rid).get("error", "")
+        err = cl.gemeente.round_status(rid).get("error", "")
         T.check(r.returncode == 3 and "no answer within 4 s" in err, "hung peer: the round fails by timeout: %r" % err)
         T.check(cl.gemeente.ctl("round", "list", check=False).returncode == 0, "the gemeente keeps serving")
         T.check(cl.cbs.ctl("round", "list", check=False).returncode == 0, "the CBS daemon serves again")
         # The CBS node notices the silence and fails its side of the round.
         deadline = time.time() + 30
-        while time.time() < deadline and status(cl.cbs, rid).get("state") != "failed":
+        while time.time() < deadline and cl.cbs.round_status(rid).get("state") != "failed":
             time.sleep(0.2)
-        T.check(status(cl.cbs, rid).get("state") == "failed", "the CBS side of the round is failed too")
+        T.check(cl.cbs.round_status(rid).get("state") == "failed", "the CBS side of the round is failed too")
         # 2. The CBS daemon dies (SIGKILL) during the upload and is restarted.
         rid2 = cl.gemeente.ctl("round", "start", spec).stdout.strip()
         wait_step(cl.gemeente, rid2, ("upload",))
         cl.cbs.proc.kill()
         cl.cbs.proc.wait()
         r = cl.gemeente.ctl("round", "wait", rid2, check=False, timeout=120)
-        err = status(cl.gemeente, rid2).get("error", "")
+        err = cl.gemeente.round_status(rid2).get("error", "")
         T.check(r.returncode == 3 and err != "", "killed peer: the round fails with a reason: %r" % err)
         cl.cbs.start()
-        st = status(cl.cbs, rid2)
+        st = cl.cbs.round_status(rid2)
         T.check(st.get("state") == "failed" and "interrupted" in st.get("error", ""),
                 "after a restart the CBS node marks the interrupted round failed: %r" % st)
         # 3. Both serve and a new round succeeds.

@@ -60,16 +60,6 @@ def note(msg):
 # --------------------------------------------------------------------------
 # helpers
 
-def status(node, rid):
-    """udcctl round status, parsed into a dict (empty if the round is unknown)."""
-    r = node.ctl("round", "status", rid, check=False, timeout=60)
-    info = {"_rc": r.returncode, "_stderr": r.stderr.strip()}
-    for line in r.stdout.splitlines():
-        if ":" in line:
-            k, v = line.split(":", 1)
-            info[k.strip()] = v.strip()
-    return info
-
 
 def state_dir(node):
     return os.path.join(node.cluster.dir, node.role + "-state")
@@ -170,7 +160,7 @@ def new_round_equals(cl, spec, ref, when):
     r = cl.gemeente.ctl("round", "wait", rid, check=False, timeout=300)
     ok = r.returncode == 0
     if not ok:
-        st = status(cl.gemeente, rid)
+        st = cl.gemeente.round_status(rid, timeout=60)
         T.check(False, "%s: a new round succeeds (exit %d, error %r)" % (when, r.returncode, st.get("error")))
         return None
     got_g, got_c = result_csv(cl.gemeente, rid), result_csv(cl.cbs, rid)
@@ -246,7 +236,7 @@ def kill_steps_gemeente(work):
             T.check(ok and cl.cbs.alive(), "%s: the CBS node keeps serving (%.2f s)" % (when, dt))
             check_state_dirs(cl, when)
             cl.gemeente.start()
-            gst = status(cl.gemeente, rid)
+            gst = cl.gemeente.round_status(rid, timeout=60)
             if st.get("state") == "running":
                 T.check(gst.get("state") == "failed" and "interrupted" in gst.get("error", ""),
                         "%s: after the restart the gemeente marks the round failed, interrupted: %r"
@@ -264,7 +254,7 @@ def kill_steps_gemeente(work):
             when = "gemeente killed at %s" % target
             deadline = t_kill + 10 + 15
             while True:
-                cst = status(cl.cbs, rid)
+                cst = cl.cbs.round_status(rid, timeout=60)
                 if cst.get("state") in ("failed", "done") or time.time() > deadline or \
                         (cst["_rc"] == 4 and target in ("reading", "propose") and time.time() > t_kill + 13):
                     break
@@ -325,7 +315,7 @@ def kill_steps_cbs(work):
             T.check(ok, "%s: the gemeente still serves after failing the round (%.2f s)" % (when, dt))
             check_state_dirs(cl, when)
             cl.cbs.start()
-            cst = status(cl.cbs, rid)
+            cst = cl.cbs.round_status(rid, timeout=60)
             if st.get("state") == "running":
                 T.check(cst.get("state") == "failed" and "interrupted" in cst.get("error", ""),
                         "%s: after the restart the CBS node marks the round failed, interrupted: %r"
@@ -375,7 +365,7 @@ def concurrent_rounds(work):
         T.check(all(p.returncode == 0 for p in procs) and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids),
                 "three rounds started at once are accepted: %r" % ids)
         T.check(len(set(ids)) == 3, "the three round ids differ")
-        states = [status(cl.gemeente, i).get("state") for i in ids]
+        states = [cl.gemeente.round_status(i, timeout=60).get("state") for i in ids]
         T.check(states.count("queued") >= 2 and states.count("running") <= 1,
                 "at most one runs, the others are queued: %r" % states)
         specs_of = dict(zip(ids, ("a", "b", "a")))
@@ -389,7 +379,7 @@ def concurrent_rounds(work):
             time.sleep(0.02)
         T.check(max_running <= 1, "never more than one round running on the gemeente (%d)" % max_running)
         for i in ids:
-            st = status(cl.gemeente, i)
+            st = cl.gemeente.round_status(i, timeout=60)
             T.check(st.get("state") == "done", "round %s (spec %s) is done: %r" % (i, specs_of[i], st.get("error")))
             want = ref_a if specs_of[i] == "a" else ref_b
             T.check(result_csv(cl.gemeente, i) == want and result_csv(cl.cbs, i) == want,
@@ -466,7 +456,7 @@ def peer_timeout(work):
         T.check(n_ctl > 3 and worst < 3.0,
                 "the CBS node answered udcctl all along (%d calls, slowest %.2f s)" % (n_ctl, worst))
         r = cl.gemeente.ctl("round", "wait", rid2, check=False, timeout=120)
-        gerr = status(cl.gemeente, rid2).get("error", "")
+        gerr = cl.gemeente.round_status(rid2, timeout=60).get("error", "")
         T.check(r.returncode == 3 and gerr, "the resumed gemeente fails the round too: %r" % gerr)
         rid3, r = cl.run_round(spec, expect_ok=False, timeout=300)
         T.check(r.returncode == 0, "a new round succeeds afterwards")

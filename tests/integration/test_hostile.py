@@ -8,7 +8,6 @@ cbsd is alive and serving, its audit log holds a message_refused entry for
 every refused message, a new real round succeeds, and after a restart of
 cbsd the ids of finished rounds are still refused ("already ran").
 """
-import json
 import os
 import re
 import shutil
@@ -22,21 +21,6 @@ import harness  # noqa: E402
 
 T = harness.Checks()
 
-
-def audit_entries(node):
-    path = os.path.join(node.cluster.dir, node.role + "-state", "audit.log")
-    with open(path) as f:
-        return [json.loads(l) for l in f if l.strip()]
-
-
-def round_state(node, rid):
-    r = node.ctl("round", "status", rid, check=False)
-    info = {}
-    for line in r.stdout.splitlines():
-        if ":" in line:
-            k, v = line.split(":", 1)
-            info[k.strip()] = v.strip()
-    return info.get("state", "")
 
 
 def hostile_bin():
@@ -64,8 +48,8 @@ def main():
             cl.start()
             cl.approve(spec)
             rid1, _ = cl.run_round(spec)
-            T.check(round_state(cl.cbs, rid1) == "done", "a real round %s ran first" % rid1)
-            before = len(audit_entries(cl.cbs))
+            T.check(cl.cbs.round_status(rid1).get("state", "") == "done", "a real round %s ran first" % rid1)
+            before = len(cl.cbs.audit_entries())
 
             r = hostile(cl, spec, "-r", rid1)
             m = re.search(r"^(\d+) passed, (\d+) failed$", r.stdout, re.M)
@@ -76,7 +60,7 @@ def main():
             T.check(lst.returncode == 0 and rid1 in lst.stdout,
                     "cbsd still serves its control socket (udcctl round list)")
 
-            new = audit_entries(cl.cbs)[before:]
+            new = cl.cbs.audit_entries()[before:]
             refused = [e for e in new if e["type"] == "message_refused"]
             # Every Error reply hostile_peer checked ("Error X (want Y)") is one refusal.
             errors = len(re.findall(r"^(?:ok|FAILED): .*: Error ERR_", r.stdout, re.M))
@@ -92,12 +76,12 @@ def main():
             T.check(any(e["type"] == "round_refused" and "pinned key" in e["fields"].get("reason", "")
                         for e in new),
                     "CBS audit log: the proposal signed by another key is a round_refused entry")
-            T.check(round_state(cl.cbs, rid1) == "done", "the replayed round %s is still done at CBS" % rid1)
+            T.check(cl.cbs.round_status(rid1).get("state", "") == "done", "the replayed round %s is still done at CBS" % rid1)
             v = cl.cbs.ctl("audit", "verify", check=False)
             T.check(v.returncode == 0, "CBS audit log verifies: %s" % (v.stdout.strip() or v.stderr.strip()))
 
             rid2, r2 = cl.run_round(spec, expect_ok=False)
-            T.check(r2.returncode == 0 and round_state(cl.cbs, rid2) == "done",
+            T.check(r2.returncode == 0 and cl.cbs.round_status(rid2).get("state", "") == "done",
                     "a new real round %s succeeds after the hostile peer (exit %d)" % (rid2, r2.returncode))
 
             # Finished rounds stay refused once their sessions are gone.
@@ -112,18 +96,18 @@ def main():
             # counted into messages_refused_unrecorded entries, written at
             # the latest when cbsd stops: the total is exact.
             N = 600
-            before = len(audit_entries(cl.cbs))
+            before = len(cl.cbs.audit_entries())
             t0 = time.time()
             r4 = hostile(cl, spec, "--only", "flood", "--flood", str(N))
             secs = time.time() - t0
             T.check(r4.returncode == 0, "flood: cbsd answered all %d junk messages with an Error" % N)
             T.check(cl.cbs.alive(), "cbsd is still running after the flood")
-            mid = audit_entries(cl.cbs)[before:]
+            mid = cl.cbs.audit_entries()[before:]
             recorded = sum(1 for e in mid if e["type"] == "message_refused")
             T.check(recorded <= 200 + secs + 2,
                     "flood: %d message_refused entries during %.1f s (at most 200 + 1/s)" % (recorded, secs))
             cl.cbs.stop()
-            after = audit_entries(cl.cbs)[before:]
+            after = cl.cbs.audit_entries()[before:]
             recorded = sum(1 for e in after if e["type"] == "message_refused")
             counted = sum(e["fields"].get("count", 0) for e in after
                           if e["type"] == "messages_refused_unrecorded")
