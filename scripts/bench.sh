@@ -57,7 +57,7 @@ if [ -n "$REF" ]; then
 fi
 obj=$BUILD_DIR/obj
 # Release (-O3 -DNDEBUG).  UDC_WERROR=OFF: gcc 12 at -O3 reports
-# -Wmaybe-uninitialized false positives in common/crypto/clk.c.
+# -Wmaybe-uninitialized false positives in common/fuzzy/clk.c.
 cmake -S "$src" -B "$obj" -DCMAKE_BUILD_TYPE=Release -DUDC_WERROR=OFF >/dev/null
 targets=(gemeented cbsd udcctl bench_crypto bench_clk bench_fuzzy)
 # operator signing keys, in trees that have them

@@ -3,7 +3,7 @@
  *
  *   udc-audit verify LOG [PUBLIC_KEY]
  *
- * Walks the whole log (common/audit.h): hashes, the chain, and with the
+ * Walks the whole log (common/governance/audit.h): hashes, the chain, and with the
  * node operator's public key every checkpoint signature.  Prints one line,
  * "audit log OK: ..." or the first problem with its line, and exits 0 or 1
  * (2 for a usage error).  Reads the file only; it needs no lock, so on a

@@ -5,7 +5,7 @@
  *   udc-keygen OUT_SECRET OUT_PUBLIC
  *   udc-keygen fingerprint PUBLIC
  *
- * Key files are described in common/sign.h.  Neither file is ever
+ * Key files are described in common/governance/sign.h.  Neither file is ever
  * overwritten.  The secret key is printed nowhere; the fingerprint is what
  * operators read to each other when they pin each other's public keys.
  */

@@ -522,7 +522,7 @@ def proposals(bl, extra, rounds, blind_1, hash_1, cores):
         parts, hashes = mults(large1)
         tot = sum(parts.values())
         saved = tot * (1 / bl["blind"] - 1 / bl["mult"]) if bl.get("mult") else 0
-        out.append("- **P1, common/crypto/blind.c `udc_blind`: drop the separate `point_ok()` check.** "
+        out.append("- **P1, common/exact/blind.c `udc_blind`: drop the separate `point_ok()` check.** "
                    "`crypto_scalarmult_ristretto255` already refuses a non-canonical encoding (its own "
                    "`ristretto255_frombytes`) and an identity result (which an identity input gives), so "
                    "`crypto_core_ristretto255_is_valid_point` + `sodium_is_zero` decode every point twice; "
@@ -540,14 +540,14 @@ def proposals(bl, extra, rounds, blind_1, hash_1, cores):
         hs, hb, ss, sb = float(m.group(1)), float(m.group(3)), float(m.group(4)), float(m.group(6))
         g1 = large1["peak_rss"]["gemeente"]
         n1 = large1.get("g_used") or 1
-        out.append("- **P2, common/blist.c `dedupe_key`: find repeated points with a table of 32-bit indices "
+        out.append("- **P2, common/exact/blist.c `dedupe_key`: find repeated points with a table of 32-bit indices "
                    "instead of a sorted copy.**  The copy (40 B/record) and glibc 2.36's merge-sort buffer are "
                    "the peak of both daemons: the sampled RSS stays far below VmHWM, which is reached at the "
                    "end of reading (gemeente) and of preparing (CBS).  Measured (bench_dedupe, 1M records, "
                    "same marks as the current code): %.1f vs %.1f B/record extra at the peak, %.3f vs %.3f s "
                    "CPU per key.  Gain: the gemeente's peak in %s from %.0f MB to ~%.0f MB (-%.0f%%); CBS's "
                    "preparing peak by the same %.0f B/record.  Use the first 8 bytes of the point as hash, "
-                   "as common/link.c does." % (
+                   "as common/exact/link.c does." % (
                        hb, sb, hs, ss, large1["name"], g1 / 1e6, (g1 - (sb - hb) * n1) / 1e6,
                        100 * (sb - hb) * n1 / g1, sb - hb))
     if large3:
@@ -664,7 +664,7 @@ METHOD = """## Method
 `BUILD_DIR`, default `build-bench`; `BENCH_REF=REV` builds that commit from `git archive` instead
 of the working tree).  It installs missing packages (`scripts/install-deps.sh`), builds a Release
 tree (`-O3`, `UDC_WERROR=OFF` because gcc 12 at `-O3` reports `-Wmaybe-uninitialized` false
-positives in `common/crypto/clk.c`), and then, in one run:
+positives in `common/fuzzy/clk.c`), and then, in one run:
 
 1. **Micro figures.** `tests/bench/bench_crypto` (hash to group, `udc_blind`, `udc_blind_batch`
    on one core and over the worker pool, one thread per core), `tests/bench/bench_clk` (CLK
@@ -689,7 +689,7 @@ positives in `common/crypto/clk.c`), and then, in one run:
      is TCP payload: TLS records, NNG framing and protobuf included, TCP/IP headers not.  The
      script checks the connection is the same before and after the round.
 3. **Bound.** Multiplications of an exact round with K keys, counted from the protocol and
-   `common/blist.c`: the gemeente hashes and blinds every present key of its records (a missing key
+   `common/exact/blist.c`: the gemeente hashes and blinds every present key of its records (a missing key
    gets a random point, no multiplication; records dropped as duplicates were blinded first), CBS
    raises all gemeente tuples (g x K), CBS hashes and blinds its own the same way, and the gemeente
    raises all CBS tuples including padding (c_tuples x K; padding tuples are random points CBS does

@@ -1,5 +1,5 @@
 /*
- * bench_dedupe.c - a proposal for common/blist.c dedupe_key, measured.
+ * bench_dedupe.c - a proposal for common/exact/blist.c dedupe_key, measured.
  *
  * dedupe_key (called once per key after a node has blinded its list) copies
  * every point with its index into a 40-byte struct and sorts the copy with
@@ -9,7 +9,7 @@
  * the RSS samples stay far below VmHWM, which is reached at the end of
  * reading).  The proposal: find the repeated points with an open-addressing
  * table of 32-bit record indices (load <= 0.5, the first 8 bytes of the
- * blinded point as hash, as common/link.c already does): 8 bytes per record
+ * blinded point as hash, as common/exact/link.c already does): 8 bytes per record
  * at most, no copy of the points, O(n).  Both versions run here on the same
  * points (32 bytes, 1% of the values repeated) and must mark the same
  * records.  Prints time (CPU) and the extra memory each needs.

@@ -1,7 +1,7 @@
 /*
  * bench_dice_block.c - a proposal for the AVX-512 Dice kernel, measured.
  *
- * common/crypto/dice.c (ands_avx512_16) reduces every 1024-bit AND-count to
+ * common/fuzzy/dice.c (ands_avx512_16) reduces every 1024-bit AND-count to
  * one number with _mm512_reduce_add_epi64: a horizontal reduction of about
  * seven instructions with a long dependency chain, per comparison.  This
  * program compares that kernel (copied here verbatim, it is static in

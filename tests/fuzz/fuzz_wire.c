@@ -94,7 +94,7 @@ check_chunk(Udc__Chunk *ch, size_t nlabels, int blind)
 	/* Found by this target: udc_blist_append() of 0 records to a list that
 	 * had none yet computed NULL + 0 and called memcpy(NULL, NULL, 0), both
 	 * undefined (UBSan aborted cbsd on an empty first g_chunk or r_chunk).
-	 * Fixed in common/blist.c; seed g_chunk_empty_last keeps it fixed. */
+	 * Fixed in common/exact/blist.c; seed g_chunk_empty_last keeps it fixed. */
 	if (udc_blist_append(&l, ch->points.data, lab, ch->n) == 0)
 		FUZZ_CHECK(l.n == ch->n);
 	udc_blist_free(&l);

@@ -106,7 +106,7 @@ def check_state_dirs(cl, when):
     """Every file a daemon reads back parses; reports leftover temporary files.
 
     The daemons read approvals/<hash>.spec, rounds/<id>/status.json and
-    result.csv/result.json by exact name (common/store.c writes NAME.tmp.PID and
+    result.csv/result.json by exact name (common/node/store.c writes NAME.tmp.PID and
     renames it), so a *.tmp.* file left by a kill is never read; it is
     reported, not failed."""
     problems, tmps = [], []
@@ -501,7 +501,7 @@ def read_rows(path):
 
 
 def norm_name(s):
-    """Roughly common/normalize.c's names: NFKD, case folded, diacritics and
+    """Roughly common/input/normalize.c's names: NFKD, case folded, diacritics and
     apostrophes dropped, hyphens and blanks -> one space."""
     s = unicodedata.normalize("NFKD", s)
     s = "".join(c for c in s if not unicodedata.combining(c)).casefold()

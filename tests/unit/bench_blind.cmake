@@ -2,9 +2,8 @@
 # SHA-512, from_hash), one core: built with the tests, never run by ctest
 # (its figures depend on the machine).  Run: bench_blind [seconds per figure].
 add_executable(bench_blind
-  ${PROJECT_SOURCE_DIR}/tests/bench/bench_blind.c ${PROJECT_SOURCE_DIR}/common/crypto/blind.c ${PROJECT_SOURCE_DIR}/common/secmem.c
-  ${PROJECT_SOURCE_DIR}/common/workq.c ${PROJECT_SOURCE_DIR}/common/rand.c
-  ${PROJECT_SOURCE_DIR}/common/err.c)
-target_include_directories(bench_blind PRIVATE ${PROJECT_SOURCE_DIR}/common
-                           ${PROJECT_SOURCE_DIR}/common/crypto)
+  ${PROJECT_SOURCE_DIR}/tests/bench/bench_blind.c ${PROJECT_SOURCE_DIR}/common/exact/blind.c ${PROJECT_SOURCE_DIR}/common/base/secmem.c
+  ${PROJECT_SOURCE_DIR}/common/base/workq.c ${PROJECT_SOURCE_DIR}/common/base/rand.c
+  ${PROJECT_SOURCE_DIR}/common/base/err.c)
+target_include_directories(bench_blind PRIVATE ${UDC_COMMON_INCLUDE_DIRS})
 target_link_libraries(bench_blind PRIVATE PkgConfig::SODIUM Threads::Threads)

@@ -3,8 +3,8 @@
 # data (tests/vectors/anonlink).  UDC_FUZZY_TEST_SCALE=N shrinks the synthetic
 # sets N times (for valgrind).
 udc_unit_test(test_fuzzy
-  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_fuzzy.c ${PROJECT_SOURCE_DIR}/common/fuzzy.c
-          ${PROJECT_SOURCE_DIR}/common/crypto/dice.c ${PROJECT_SOURCE_DIR}/common/crypto/clk.c ${PROJECT_SOURCE_DIR}/common/secmem.c
-          ${PROJECT_SOURCE_DIR}/common/workq.c ${PROJECT_SOURCE_DIR}/common/csv.c
-          ${PROJECT_SOURCE_DIR}/common/err.c
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_fuzzy.c ${PROJECT_SOURCE_DIR}/common/fuzzy/fuzzy.c
+          ${PROJECT_SOURCE_DIR}/common/fuzzy/dice.c ${PROJECT_SOURCE_DIR}/common/fuzzy/clk.c ${PROJECT_SOURCE_DIR}/common/base/secmem.c
+          ${PROJECT_SOURCE_DIR}/common/base/workq.c ${PROJECT_SOURCE_DIR}/common/input/csv.c
+          ${PROJECT_SOURCE_DIR}/common/base/err.c
   LIBS PkgConfig::SODIUM OpenSSL::Crypto PkgConfig::JANSSON PkgConfig::UTF8PROC Threads::Threads m)

@@ -1,5 +1,5 @@
 /*
- * test_audit.c - the hash-chained, signed audit log (common/audit.c).
+ * test_audit.c - the hash-chained, signed audit log (common/governance/audit.c).
  *
  * A clean log is written, then damaged one way at a time (edited, edited
  * and re-hashed, deleted, inserted, swapped, truncated, re-signed by another

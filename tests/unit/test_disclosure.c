@@ -675,7 +675,7 @@ test_noise_no_reals(void **state)
 
 	(void)state;
 	assert_non_null(src);
-	snprintf(path, sizeof(path), "%s/common/disclosure.c", src);
+	snprintf(path, sizeof(path), "%s/common/release/disclosure.c", src);
 	assert_non_null(f = fopen(path, "rb"));
 	fseek(f, 0, SEEK_END);
 	len = ftell(f);

@@ -1,5 +1,5 @@
 /*
- * test_fuzzy.c - the fuzzy-mode matcher (common/fuzzy.c).
+ * test_fuzzy.c - the fuzzy-mode matcher (common/fuzzy/fuzzy.c).
  *
  * Checks that blocking loses nothing against exhaustive comparison (random
  * and clustered filters), that links are 1:1, best first and above the

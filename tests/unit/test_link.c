@@ -1,6 +1,6 @@
 /*
- * test_link.c - hierarchical 1:1 linkage and counting (common/link.c) and
- * the blinded-list helpers it relies on (common/blist.c: padding, shuffle).
+ * test_link.c - hierarchical 1:1 linkage and counting (common/exact/link.c) and
+ * the blinded-list helpers it relies on (common/exact/blist.c: padding, shuffle).
  *
  * Points here are arbitrary 32-byte strings: linkage only compares them.
  * The random case checks against a plain quadratic reference written here.

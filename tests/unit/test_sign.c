@@ -1,5 +1,5 @@
 /*
- * test_sign.c - operator keys and domain-separated signatures (common/sign.c).
+ * test_sign.c - operator keys and domain-separated signatures (common/governance/sign.c).
  *
  * Each test removes one protection in thought and checks that something
  * fails: a signature moved to another domain, a flipped bit, a key file

@@ -1,5 +1,5 @@
 /*
- * test_wire.c - decoding of peer messages (common/wire.c): what a peer
+ * test_wire.c - decoding of peer messages (common/node/wire.c): what a peer
  * writes in a string field reaches logs, the audit log and JSON only as
  * printable ASCII, while the data fields (bytes) arrive untouched; and the
  * envelope checks.
