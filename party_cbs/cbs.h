@@ -2,6 +2,16 @@
  * cbs.h - the CBS node: it answers the gemeente's requests (REP), prepares
  * its own blinded list, links, counts, applies disclosure control and
  * releases the table.
+ *
+ * The files of this folder follow the round:
+ *   main.c      process wiring: service threads, the reaper
+ *   session.c   the session register, state changes (one function), reaping
+ *   dispatch.c  the table of which message is allowed in which state and
+ *               mode, and the one entry point for every peer message
+ *   propose.c   the proposal: approvals, the spec, a new session
+ *   link.c      fuzzy and combined phase 1: CLKs (and keys) in, linkage
+ *   count.c     the blinded count: upload, own list out, returned tuples in
+ *   release.c   counting, disclosure control, the release and the seal
  */
 #ifndef UDC_CBS_H
 #define UDC_CBS_H
@@ -22,13 +32,19 @@ struct udc_scalar;
 struct udc_spec;
 struct udc_clkctx;
 
+/* The states of a session, in the order a round passes them.  Every change
+ * goes through sess_enter (session.c), which logs it. */
 enum sess_state {
-	SS_LINK = -1,  /* fuzzy and combined: receiving CLKs (and keys), linking */
-	SS_UPLOAD = 0, /* receiving H(k)^a, preparing own list in the background */
-	SS_RETURN,     /* own list sent out; receiving H(k)^ba */
-	SS_DONE,       /* table released */
+	SS_LINK,   /* fuzzy and combined: receiving CLKs (and keys), linking */
+	SS_UPLOAD, /* receiving H(k)^a, preparing own list in the background */
+	SS_RETURN, /* own list sent out; receiving H(k)^ba */
+	SS_DONE,   /* table released */
 	SS_FAILED,
+	SS_NSTATES
 };
+
+#define SS_BIT(s) (1u << (s))
+#define SS_ANY ((1u << SS_NSTATES) - 1)
 
 struct session {
 	struct session *next;
@@ -40,7 +56,7 @@ struct session {
 	char error[320];
 	long long last_seen;
 	long long started;
-	int refs;                 /* handlers and the preparer using it */
+	int refs;                 /* handlers and background threads using it */
 	struct udc_spec *spec;
 	struct udc_scalar *b;     /* wiped as soon as both uses are over */
 	char gname[64];
@@ -52,9 +68,7 @@ struct session {
 	int g_done;
 
 	/* step 2: own tuples (H(k)^b), padded and shuffled, built by a thread */
-	pthread_t prep;
-	int prep_started, prep_done, prep_failed;
-	unsigned prep_progress;
+	int prep_started, prep_done;
 	struct udc_blist c;
 	uint64_t *dummies;        /* per category */
 	struct udc_input_stats cst;
@@ -125,12 +139,130 @@ struct cbs {
 #define CBS_REFUSAL_BURST 200
 #define CBS_REFUSAL_RATE 1.0
 
-/* session.c: the audit entry for refused messages not recorded one by one */
-void cbs_note_unrecorded_refusals(struct cbs *cb, uint64_t n);
-double cbs_now(void);
+/*
+ * A reply under construction: the envelope and every body a handler may
+ * answer with, plus what the reply borrows and dispatch frees after sending.
+ */
+struct cbs_reply {
+	Udc__Envelope env;
+	Udc__Error error;
+	char reason[400];
+	Udc__ProposeReply propose_reply;
+	Udc__Ack ack;
+	Udc__StatusReply status_reply;
+	Udc__Chunk chunk;
+	Udc__Seal seal;
+	Udc__Result *result;      /* unpacked for the reply; freed by dispatch */
+	uint8_t *buf;             /* bytes a chunk reply points into; freed by dispatch */
+};
+
+/* An empty reply echoing req's round and request ids (req may be NULL). */
+void cbs_reply_init(struct cbs_reply *rp, const Udc__Envelope *req);
+void cbs_reply_error(struct cbs_reply *rp, Udc__ErrorCode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void cbs_reply_ack(struct cbs_reply *rp, uint32_t index, uint64_t total);
+
+/*
+ * The rule table (dispatch.c): one row per request a session can receive.
+ * A request whose row does not allow the session's state or the round's
+ * mode is refused with ERR_STATE before any handler runs; a body with no
+ * row is not a request (ERR_MALFORMED).  Handlers run with s->mtx held and
+ * check only what depends on the request itself (chunk order and shape,
+ * whether the data it asks for is ready).
+ */
+typedef void (*cbs_handler)(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+
+#define CBS_MODE_BIT(m) (1u << (m))
+#define CBS_ALL_MODES (CBS_MODE_BIT(UDC_MODE_EXACT) | CBS_MODE_BIT(UDC_MODE_FUZZY) | \
+    CBS_MODE_BIT(UDC_MODE_COMBINED))
+
+struct cbs_rule {
+	Udc__Envelope__BodyCase body;
+	int phase;                /* Fetch only: 0 the count list, 1 phase-1 keys; -1 any */
+	unsigned states;          /* SS_BIT of each state it is allowed in */
+	unsigned modes;           /* CBS_MODE_BIT of each mode it is allowed in */
+	cbs_handler fn;
+	const char *what;         /* one line for the protocol documentation */
+};
+
+extern const struct cbs_rule cbs_rules[];
+extern const size_t cbs_nrules;
+
+/* The rule for a request, or NULL if the body is not a request (Propose is
+ * handled before any session exists and has no row).  phase is the Fetch
+ * phase, ignored otherwise. */
+const struct cbs_rule *cbs_rule_find(Udc__Envelope__BodyCase body, uint32_t phase);
+/* Whether a request may be handled in this state and mode: 0, or the
+ * Error code it is refused with (reason in why). */
+Udc__ErrorCode cbs_rule_check(const struct cbs_rule *r, enum sess_state st, int mode, char *why,
+    size_t whylen);
+const char *cbs_state_name(enum sess_state s);
+/* The whole verdict on a request for session s before any handler runs:
+ * its rule, or NULL with the Error in rp (the round failed, not a request,
+ * no such fetch phase, not allowed in this state or mode). */
+const struct cbs_rule *cbs_gate(const struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
 
 /* session.c */
-void cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **reply);
+struct session *sess_get(struct cbs *cb, const uint8_t rid[16]);
+void sess_put(struct cbs *cb, struct session *s);
+void sess_add(struct cbs *cb, struct session *s);
+void sess_free(struct session *s);
+void sess_release_data(struct session *s);
+/* The one place a session changes state; logs "from -> to" (caller holds s->mtx). */
+void sess_enter(struct cbs *cb, struct session *s, enum sess_state to);
+/* Marks the session failed with a reason (caller holds s->mtx). */
+void sess_fail(struct cbs *cb, struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Starts fn(arg) on a detached thread that holds a reference to s. */
+struct cbs_thread_arg {
+	struct cbs *cb;
+	struct session *s;
+};
+int sess_spawn(struct cbs *cb, struct session *s, void *(*fn)(void *));
+/* Wipes the scalar b once both its uses (raising the gemeente's tuples,
+ * building our own list) are over. */
+void sess_maybe_wipe_b(struct session *s);
+/* Records our input file's digest in s and the audit log. */
+int sess_own_digest(struct cbs *cb, struct session *s, const char *path, char *err, size_t errlen);
 void cbs_reap(struct cbs *cb, int all);
+double cbs_now(void);
+
+/* dispatch.c */
+void cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **reply);
+/* The audit entry for refused messages not recorded one by one. */
+void cbs_note_unrecorded_refusals(struct cbs *cb, uint64_t n);
+
+/* propose.c */
+void cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *rp);
+
+/* link.c: fuzzy and combined phase 1 */
+void *cbs_link_prepare_thread(void *arg);
+void cbs_on_link_records(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+void cbs_on_fetch_own(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+void cbs_on_raised_keys(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+
+/* count.c: the blinded count */
+void *cbs_count_prepare_thread(void *arg);
+void cbs_on_gemeente_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+void cbs_on_status(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+void cbs_on_fetch(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+void cbs_on_returned_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+void cbs_on_abort(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+
+/* release.c */
+void cbs_on_finish(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+void cbs_on_seal(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
 
 #endif

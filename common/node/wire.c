@@ -228,3 +228,14 @@ udc_wire_body_name(Udc__Envelope__BodyCase c)
 	default: return "unknown";
 	}
 }
+
+size_t
+udc_wire_chunk_records(size_t configured, size_t max_message, size_t per_record)
+{
+	size_t fit = max_message > 4096 && per_record ? (max_message - 4096) / per_record : 1;
+	size_t n = configured < fit ? configured : fit;
+
+	if (n > UDC_MAX_CHUNK_RECORDS)
+		n = UDC_MAX_CHUNK_RECORDS;
+	return n ? n : 1;
+}

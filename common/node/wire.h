@@ -34,6 +34,11 @@ int udc_wire_encode(const Udc__Envelope *env, uint8_t **buf, size_t *len);
  * labels n*2 bytes each < nlabels.  UDC_EPROTO with a reason otherwise. */
 int udc_wire_check_chunk(const Udc__Chunk *ch, size_t nkeys, size_t max_n, size_t nlabels,
     char *err, size_t errlen);
+/* Records per chunk of a list whose records take per_record bytes on the
+ * wire: the configured chunk_records, but never more than fit in a message
+ * of max_message bytes (4 KiB left for the envelope) nor more than
+ * UDC_MAX_CHUNK_RECORDS; at least 1.  The one rule both nodes chunk by. */
+size_t udc_wire_chunk_records(size_t configured, size_t max_message, size_t per_record);
 /* Little-endian uint16 label i of a chunk. */
 static inline uint16_t
 udc_wire_label(const Udc__Chunk *ch, size_t i)

@@ -1,0 +1,289 @@
+/*
+ * count.c - the blinded grouped count (exact mode, and the count phase of
+ * fuzzy and combined rounds, where the handle is the only key).
+ *
+ *   g_chunk   the gemeente's tuples H(k)^a with group labels: raised to b, kept
+ *   (thread)  our own list H(k)^b with categories, padded and shuffled
+ *   fetch     our list, chunk by chunk, once the upload is complete
+ *   r_chunk   our tuples back as H(k)^ba, shuffled by the gemeente, kept
+ *
+ * Chunks come in order; a resent chunk is acknowledged again and not
+ * processed twice.  Every received point is validated; an invalid one
+ * fails the round.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blind.h"
+#include "cbs.h"
+#include "err.h"
+#include "log.h"
+#include "rounds.h"
+#include "spec.h"
+
+
+void *
+cbs_count_prepare_thread(void *p)
+{
+	struct cbs_thread_arg *pa = p;
+	struct cbs *cb = pa->cb;
+	struct session *s = pa->s;
+	struct udc_node *n = cb->n;
+	const struct udc_spec *spec = s->spec;
+	struct udc_input_opts io;
+	struct udc_blist c;
+	struct udc_input_stats st;
+	uint64_t *dummies = NULL;
+	size_t ncats = spec->ncells[UDC_SIDE_CBS];
+	char err[512] = "";
+	int rv;
+
+	free(pa);
+	memset(&st, 0, sizeof(st));
+	udc_blist_init(&c, spec->nkeys, CBS_MAX_RECORDS);
+	/* Every category has a column: the proposal was checked for that. */
+	udc_node_input_opts(n, spec, UDC_SIDE_CBS, &io);
+	/* s->b is only freed once prep_done is set, so reading it is safe. */
+	rv = sess_own_digest(cb, s, io.path, err, sizeof(err));
+	if (rv == 0)
+		rv = udc_blist_from_input(&c, &io, s->rid, s->b, n->wq, &st, err, sizeof(err));
+	if (rv == 0 && (dummies = calloc(ncats, sizeof(*dummies))) == NULL)
+		rv = UDC_ENOMEM;
+	if (rv == 0 && spec->pad == UDC_PAD_MAX)
+		rv = udc_blist_pad(&c, ncats, dummies);
+	if (rv == 0)
+		udc_blist_shuffle(&c);
+	if (rv == 0)
+		log_info("round %s: %s: %llu rows, %llu used, %zu tuples after padding", s->idhex, io.path,
+		    (unsigned long long)st.rows, (unsigned long long)st.accepted, c.n);
+
+	pthread_mutex_lock(&s->mtx);
+	s->prep_done = 1;
+	if (s->state == SS_FAILED || s->state == SS_DONE) {
+		udc_blist_free(&c);
+		free(dummies);
+		sess_release_data(s);
+	} else if (rv != 0) {
+		udc_blist_free(&c);
+		free(dummies);
+		sess_fail(cb, s, "CBS input: %s", err[0] ? err : udc_strerror(rv));
+	} else {
+		s->c = c;
+		s->c_sent = c.n;
+		s->dummies = dummies;
+		s->cst = st;
+		s->c_chunk = udc_wire_chunk_records(n->cfg->chunk_records, n->cfg->max_message,
+		    spec->nkeys * 32 + 2);
+		s->c_chunks = (uint32_t)(c.n ? (c.n + s->c_chunk - 1) / s->c_chunk : 1);
+		sess_maybe_wipe_b(s);
+	}
+	pthread_mutex_unlock(&s->mtx);
+	sess_put(cb, s);
+	return NULL;
+}
+
+
+/* Shared by both uploads: sequence, shape, labels. Caller holds s->mtx.
+ * Returns 1 to process, 0 when rp already holds the answer. */
+static int
+chunk_gate(struct session *s, const Udc__Chunk *ch, uint32_t next, int done, size_t nlabels,
+    struct cbs_reply *rp, uint64_t total)
+{
+	char why[256];
+
+	if (ch->index < next) {
+		cbs_reply_ack(rp, ch->index, total); /* a resend: already done */
+		return 0;
+	}
+	if (done || ch->index > next) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "chunk %u out of order (expected %u)",
+		    ch->index, next);
+		return 0;
+	}
+	if (udc_wire_check_chunk(ch, s->cnkeys, UDC_MAX_CHUNK_RECORDS, nlabels, why, sizeof(why))) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "%s", why);
+		return 0;
+	}
+	return 1;
+}
+
+void
+cbs_on_gemeente_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp)
+{
+	const Udc__Chunk *ch = req->g_chunk;
+	uint16_t lab[UDC_MAX_CHUNK_RECORDS];
+	int rv;
+
+	if (!chunk_gate(s, ch, s->g_next, s->g_done, s->spec->ncells[0], rp, s->g.n))
+		return;
+	/* The whole list at once, exactly: growing by doubling would hold
+	 * up to twice the memory at the moment of a reallocation. */
+	if (s->g.cap < s->g_expected && udc_blist_reserve(&s->g, (size_t)s->g_expected) != 0) {
+		sess_fail(cb, s, "cannot hold %llu gemeente records", (unsigned long long)s->g_expected);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "%s", s->error);
+		return;
+	}
+	if (s->g.n + ch->n > s->g_expected) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records than the %llu proposed",
+		    (unsigned long long)s->g_expected);
+		return;
+	}
+	if ((rv = udc_blind_records(ch->points.data, ch->n, ch->nkeys, s->b, cb->n->wq)) != 0) {
+		sess_fail(cb, s, "the gemeente sent an invalid group element in chunk %u", ch->index);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
+		return;
+	}
+	for (uint32_t i = 0; i < ch->n; i++)
+		lab[i] = udc_wire_label(ch, i);
+	if ((rv = udc_blist_append(&s->g, ch->points.data, lab, ch->n)) != 0) {
+		sess_fail(cb, s, "cannot store the gemeente's tuples: %s", udc_strerror(rv));
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "%s", s->error);
+		return;
+	}
+	s->g_next++;
+	if (ch->last) {
+		if (s->g.n != s->g_expected) {
+			sess_fail(cb, s, "the gemeente sent %zu records, proposed %llu", s->g.n,
+			    (unsigned long long)s->g_expected);
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+			return;
+		}
+		s->g_done = 1;
+		sess_maybe_wipe_b(s);
+	}
+	udc_rounds_update(cb->n->rounds, s->idhex, NULL, NULL,
+	    (unsigned)(s->g.n * 1000 / (s->g_expected ? s->g_expected : 1)), NULL);
+	cbs_reply_ack(rp, ch->index, s->g.n);
+}
+
+void
+cbs_on_status(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct cbs_reply *rp)
+{
+	Udc__StatusReply *sr = &rp->status_reply;
+
+	(void)cb;
+	(void)req;
+	udc__status_reply__init(sr);
+	sr->linked = !s->fuzzy || s->linked;
+	if (s->state == SS_LINK) {
+		sr->link_ready = s->own_ready && s->l_done;
+		sr->own_chunks = sr->link_ready ? s->own_chunks : 0;
+		sr->own_records = sr->link_ready ? s->own.n : 0;
+		rp->env.body_case = UDC__ENVELOPE__BODY_STATUS_REPLY;
+		rp->env.status_reply = sr;
+		return;
+	}
+	sr->ready = s->prep_done && s->g_done;
+	sr->c_records = sr->ready ? s->c.n : 0;
+	sr->c_chunks = sr->ready ? s->c_chunks : 0;
+	rp->env.body_case = UDC__ENVELOPE__BODY_STATUS_REPLY;
+	rp->env.status_reply = sr;
+}
+
+void
+cbs_on_fetch(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct cbs_reply *rp)
+{
+	const Udc__Fetch *f = req->fetch;
+	Udc__Chunk *ch = &rp->chunk;
+	uint8_t **labbuf = &rp->buf;
+	size_t from, n;
+
+	(void)cb;
+	if (!s->g_done || !s->prep_done) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "fetch not allowed before the upload is complete");
+		return;
+	}
+	if (f->index >= s->c_chunks) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "chunk %u of %u", f->index, s->c_chunks);
+		return;
+	}
+	from = (size_t)f->index * s->c_chunk;
+	n = s->c.n - from < s->c_chunk ? s->c.n - from : s->c_chunk;
+	if ((*labbuf = malloc(2 * n + 1)) == NULL) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		(*labbuf)[2 * i] = (uint8_t)(s->c.lab[from + i] & 0xff);
+		(*labbuf)[2 * i + 1] = (uint8_t)(s->c.lab[from + i] >> 8);
+	}
+	udc__chunk__init(ch);
+	ch->index = f->index;
+	ch->last = f->index + 1 == s->c_chunks;
+	ch->n = (uint32_t)n;
+	ch->nkeys = (uint32_t)s->c.nkeys;
+	ch->points.data = n ? udc_blist_pt(&s->c, from, 0) : *labbuf;
+	ch->points.len = n * s->c.nkeys * 32;
+	ch->labels.data = *labbuf;
+	ch->labels.len = 2 * n;
+	rp->env.body_case = UDC__ENVELOPE__BODY_C_CHUNK;
+	rp->env.c_chunk = ch;
+}
+
+void
+cbs_on_returned_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp)
+{
+	const Udc__Chunk *ch = req->r_chunk;
+	uint16_t lab[UDC_MAX_CHUNK_RECORDS];
+	int rv;
+
+	if (s->state == SS_UPLOAD && s->g_done && s->prep_done) {
+		sess_enter(cb, s, SS_RETURN);
+		udc_rounds_update(cb->n->rounds, s->idhex, NULL, "return", 0, NULL);
+	}
+	if (s->state != SS_RETURN) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "r_chunk not allowed in state %s",
+		    cbs_state_name(s->state));
+		return;
+	}
+	if (!chunk_gate(s, ch, s->r_next, s->r_done, s->spec->ncells[1], rp, s->r.n))
+		return;
+	if (s->r.n + ch->n > s->c_sent) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records back than the %zu sent", s->c_sent);
+		return;
+	}
+	if (s->r.cap < s->c_sent && udc_blist_reserve(&s->r, s->c_sent) != 0) {
+		sess_fail(cb, s, "cannot hold the %zu returned tuples", s->c_sent);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "%s", s->error);
+		return;
+	}
+	if (udc_points_valid(cb->n->wq, ch->points.data, (size_t)ch->n * ch->nkeys, NULL) != 0) {
+		sess_fail(cb, s, "the gemeente returned an invalid group element in chunk %u", ch->index);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
+		return;
+	}
+	/* Every fetch is answered once the first tuple comes back: our singly
+	 * blinded list is not needed any more. */
+	udc_blist_free(&s->c);
+	for (uint32_t i = 0; i < ch->n; i++)
+		lab[i] = udc_wire_label(ch, i);
+	if ((rv = udc_blist_append(&s->r, ch->points.data, lab, ch->n)) != 0) {
+		sess_fail(cb, s, "cannot store the returned tuples: %s", udc_strerror(rv));
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "%s", s->error);
+		return;
+	}
+	s->r_next++;
+	if (ch->last) {
+		if (s->r.n != s->c_sent) {
+			sess_fail(cb, s, "the gemeente returned %zu records of %zu", s->r.n, s->c_sent);
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+			return;
+		}
+		s->r_done = 1;
+		udc_blist_free(&s->c); /* the singly blinded list is not needed any more */
+	}
+	udc_rounds_update(cb->n->rounds, s->idhex, NULL, NULL,
+	    (unsigned)(s->r.n * 1000 / (s->c_sent ? s->c_sent : 1)), NULL);
+	cbs_reply_ack(rp, ch->index, s->r.n);
+}
+
+void
+cbs_on_abort(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct cbs_reply *rp)
+{
+	sess_fail(cb, s, "aborted by the gemeente: %.200s",
+	    req->abort->reason ? req->abort->reason : "no reason given");
+	cbs_reply_ack(rp, 0, 0);
+}

@@ -1,0 +1,68 @@
+/*
+ * round.h - the gemeente's side of a round, shared by the files that drive
+ * it (round.c: the order of the steps; peer.c: one request, one reply;
+ * propose.c, link.c, count.c, release.c: the protocol's phases).
+ */
+#ifndef UDC_GEM_ROUND_H
+#define UDC_GEM_ROUND_H
+
+#include <stdint.h>
+
+#include "blist.h"
+#include "daemon.h"
+#include "gemeente.h"
+#include "input.h"
+#include "wire.h"
+
+struct udc_scalar;
+
+struct gem_round {
+	struct udc_node *n;
+	struct gem_job *job;
+	struct udc_spec *spec;
+	char spec_hex[65];
+	uint64_t reqid;
+	char err[512];
+	int peer_aborted; /* the CBS side already knows the round failed */
+	size_t cnkeys;    /* keys per tuple in the count: the spec's, or 1 (handles) */
+	int peer_answered; /* the CBS node answered at least once in this round */
+	unsigned conn_mark; /* pipes_added when the round began */
+	int conn_up;        /* a connection was up when the round began */
+	struct udc_transcript tx;
+	uint8_t input_digest[32];
+};
+
+/* peer.c */
+/* Keeps the first reason the round failed for. */
+void gem_fail(struct gem_round *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Where the round is, for udcctl. */
+void gem_step(struct gem_round *r, const char *name, unsigned permille);
+/* One request, one reply of the wanted type (*out, freed by the caller with
+ * udc_wire_free).  An Error reply becomes UDC_EPEER with its reason. */
+int gem_call(struct gem_round *r, Udc__Envelope *req, Udc__Envelope__BodyCase want,
+    Udc__Envelope **out);
+int gem_status(struct gem_round *r, Udc__Envelope **out);
+/* Tells the CBS node the round failed (best effort). */
+void gem_abort_peer(struct gem_round *r);
+
+/* propose.c: kx_pub/peer_pub in fuzzy and combined modes (NULL in exact mode). */
+int gem_propose(struct gem_round *r, uint64_t nrec, const uint8_t *kx_pub, uint8_t *peer_pub);
+
+/* link.c: fuzzy and combined phase 1; leaves the count list in *count. */
+int gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a,
+    const struct udc_input_opts *io, struct udc_blist *count, struct udc_input_stats *gst);
+
+/* count.c */
+int gem_upload(struct gem_round *r, const struct udc_blist *l, Udc__Envelope__BodyCase kind,
+    const char *stepname);
+int gem_wait_cbs(struct gem_round *r, uint64_t *c_records, uint32_t *c_chunks);
+int gem_download(struct gem_round *r, struct udc_blist *c, const struct udc_scalar *a,
+    uint64_t c_records, uint32_t c_chunks);
+
+/* release.c */
+int gem_finish(struct gem_round *r, const struct udc_input_stats *gst, Udc__Envelope **out);
+int gem_store_result(struct gem_round *r, const Udc__Result *res,
+    const struct udc_input_stats *gst, int64_t started);
+int gem_seal(struct gem_round *r);
+
+#endif
