@@ -9,6 +9,7 @@
 #define UDC_CSV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define UDC_CSV_MAX_RECORD (64 * 1024) /* bytes per record, longer is an error */
 
@@ -42,5 +43,12 @@ const char *udc_csv_error(const struct udc_csv *csv);
 /* Kind of the last UDC_CSV_BAD: 0 = structure, 1 = invalid UTF-8. */
 int udc_csv_error_kind(const struct udc_csv *csv);
 const char *udc_csv_path(const struct udc_csv *csv);
+/* SHA-256 of every byte read so far: of the whole file once udc_csv_next
+ * returned UDC_CSV_EOF.  The file is read once, so this is the digest of
+ * exactly what was parsed. */
+void udc_csv_digest(const struct udc_csv *csv, uint8_t out[32]);
+/* Bytes read so far, and the file's size when it was opened. */
+uint64_t udc_csv_bytes_read(const struct udc_csv *csv);
+uint64_t udc_csv_size(const struct udc_csv *csv);
 
 #endif

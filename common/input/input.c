@@ -370,6 +370,13 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 	if ((rv = udc_csv_open(&ic.csv, opts->path, opts->delimiter ? opts->delimiter : ',', err,
 	                       errlen)) != 0)
 		goto out;
+	if (opts->max_bytes && udc_csv_size(ic.csv) > opts->max_bytes) {
+		snprintf(err, errlen, "%s: %llu bytes, more than the %llu allowed ([input] max_size)",
+		         opts->path, (unsigned long long)udc_csv_size(ic.csv),
+		         (unsigned long long)opts->max_bytes);
+		rv = UDC_ELIMIT;
+		goto out;
+	}
 	if ((rv = input_map_columns(&ic, err, errlen)) != 0)
 		goto out;
 
@@ -392,6 +399,13 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 		rv = udc_csv_next(ic.csv, &row);
 		if (rv == UDC_CSV_EOF)
 			break;
+		/* the file may grow while it is read */
+		if (opts->max_bytes && udc_csv_bytes_read(ic.csv) > opts->max_bytes) {
+			snprintf(err, errlen, "%s: grew beyond the %llu bytes allowed while it was read",
+			         opts->path, (unsigned long long)opts->max_bytes);
+			rv = UDC_ELIMIT;
+			goto out;
+		}
 		if (rv == UDC_EIO || rv == UDC_ENOMEM) {
 			snprintf(err, errlen, "%s:%lu: %s", opts->path, udc_csv_line(ic.csv),
 			         rv == UDC_EIO ? strerror(errno) : udc_strerror(rv));
@@ -427,13 +441,49 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 		if (ic.nrecs == ic.chunk || ic.used + need > ic.cap) {
 			if ((rv = input_flush(&ic, cb, ctx)) != 0)
 				goto out;
+			if (opts->progress)
+				opts->progress(opts->progress_arg, udc_csv_bytes_read(ic.csv),
+				               udc_csv_size(ic.csv));
 		}
 		input_add(&ic, cell, val, len, keyok);
 	}
 	rv = input_flush(&ic, cb, ctx);
+	if (rv == 0 && opts->digest)
+		udc_csv_digest(ic.csv, opts->digest);
+	if (rv == 0 && opts->progress)
+		opts->progress(opts->progress_arg, udc_csv_bytes_read(ic.csv), udc_csv_size(ic.csv));
 out:
 	free(ic.pool);
 	free(ic.recs);
 	udc_csv_close(ic.csv);
 	return rv;
+}
+
+int
+udc_input_check_rejects(const struct udc_input_stats *st, int limit, char *why, size_t whylen)
+{
+	uint64_t rej = 0;
+	size_t o;
+	int n;
+
+	for (int i = 0; i < UDC_REJ_MAX; i++)
+		rej += st->rejected[i];
+	/* rej / rows > limit / 10000, in integers */
+	if (st->rows == 0 || (unsigned __int128)rej * 10000 <= (unsigned __int128)limit * st->rows)
+		return 0;
+	n = snprintf(why, whylen, "rejected %llu of %llu rows (%.2f%%), more than the %d.%02d%% allowed:",
+	    (unsigned long long)rej, (unsigned long long)st->rows, 100.0 * (double)rej / (double)st->rows,
+	    limit / 100, limit % 100);
+	o = n > 0 && (size_t)n < whylen ? (size_t)n : whylen;
+	for (int i = 0, first = 1; i < UDC_REJ_MAX && o < whylen; i++) {
+		if (st->rejected[i] == 0)
+			continue;
+		n = snprintf(why + o, whylen - o, "%s %s %llu", first ? "" : ",", udc_reject_name(i),
+		    (unsigned long long)st->rejected[i]);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+		first = 0;
+	}
+	return UDC_EREFUSED;
 }

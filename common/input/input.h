@@ -63,7 +63,18 @@ struct udc_input_opts {
 	enum udc_side side;
 	const char *label_columns[UDC_MAX_DIMS]; /* CSV column per dim of this side */
 	size_t chunk;                          /* records per callback (default 4096) */
+	uint64_t max_bytes;                    /* refuse a file larger than this (0: no limit) */
+	uint8_t *digest;                       /* if set: SHA-256 of the file as read (32 bytes) */
+	/* if set: called after every chunk with the bytes read and the file size */
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *progress_arg;
 };
+
+/* Whether the rows rejected (by reason, duplicates included) stay within
+ * limit, in hundredths of a percent of the rows read: 0, or UDC_EREFUSED
+ * with "rejected N of M rows (P%), more than the L% allowed: reason n, ..."
+ * in why. */
+int udc_input_check_rejects(const struct udc_input_stats *st, int limit, char *why, size_t whylen);
 
 /* Returns 0 when the whole file was read (bad rows only counted), UDC_EIO /
  * UDC_EPARSE with "PATH: reason" in err when the file cannot be read or a

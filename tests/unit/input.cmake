@@ -2,7 +2,7 @@
 udc_unit_test(test_csv
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_csv.c ${PROJECT_SOURCE_DIR}/common/input/csv.c
           ${PROJECT_SOURCE_DIR}/common/base/err.c
-  LIBS PkgConfig::UTF8PROC)
+  LIBS PkgConfig::SODIUM PkgConfig::UTF8PROC)
 udc_unit_test(test_normalize
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_normalize.c
           ${PROJECT_SOURCE_DIR}/common/input/normalize.c
@@ -12,4 +12,4 @@ udc_unit_test(test_input
           ${PROJECT_SOURCE_DIR}/common/input/csv.c ${PROJECT_SOURCE_DIR}/common/input/normalize.c
           ${PROJECT_SOURCE_DIR}/common/input/fields.c ${PROJECT_SOURCE_DIR}/common/config/spec_index.c
           ${PROJECT_SOURCE_DIR}/common/base/err.c ${PROJECT_SOURCE_DIR}/common/base/log.c
-  LIBS PkgConfig::UTF8PROC Threads::Threads)
+  LIBS PkgConfig::SODIUM PkgConfig::UTF8PROC Threads::Threads)

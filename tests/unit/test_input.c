@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -517,13 +520,118 @@ test_unreadable(void **state)
 
 	o.path = tmpdir;
 	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EIO);
-	snprintf(want, sizeof(want), "%s: Is a directory", tmpdir);
+	snprintf(want, sizeof(want), "%s: not a regular file (a device, FIFO, socket or directory "
+	    "cannot be an input)", tmpdir);
 	assert_string_equal(err, want);
 
 	write_file("");
 	o.path = path;
 	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EPARSE);
 	assert_non_null(strstr(err, "empty file"));
+}
+
+/* A device or FIFO would be read forever (or block the open): refused at
+ * once, before any byte is read. */
+static void
+test_not_a_regular_file(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	char err[256], fifo[160];
+	time_t t0 = time(NULL);
+
+	(void)state;
+	o.path = "/dev/zero";
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EIO);
+	assert_non_null(strstr(err, "/dev/zero: not a regular file"));
+	snprintf(fifo, sizeof(fifo), "%s/fifo.csv", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	o.path = fifo; /* no writer: a blocking open would hang here */
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EIO);
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(fifo);
+	assert_true(time(NULL) - t0 < 5);
+}
+
+static uint64_t progress_done, progress_total;
+static int progress_calls;
+
+static void
+on_progress(void *arg, uint64_t done, uint64_t total)
+{
+	(void)arg;
+	assert_true(done >= progress_done); /* never backwards */
+	progress_done = done;
+	progress_total = total;
+	progress_calls++;
+}
+
+/* The digest is the SHA-256 of the file as read (computed here apart),
+ * the size limit refuses a larger file, progress ends at the file size. */
+static void
+test_digest_limit_progress(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	uint8_t dig[32], want[32];
+	char err[256], *text;
+	FILE *f;
+	long len;
+
+	(void)state;
+	write_file("bsn,achternaam,voorvoegsel,geboortedatum,postcode,wijk,leeftijd\n"
+	           "123456782,Pietersen,,1980-01-01,2511AB,zuid,0-17\n");
+	assert_non_null(f = fopen(path, "rb"));
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	assert_non_null(text = malloc((size_t)len));
+	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	crypto_hash_sha256(want, (const uint8_t *)text, (unsigned long long)len);
+	free(text);
+
+	o.path = path;
+	o.digest = dig;
+	o.progress = on_progress;
+	progress_calls = 0;
+	progress_done = 0;
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), 0);
+	assert_memory_equal(dig, want, 32);
+	assert_true(progress_calls >= 1);
+	assert_int_equal(progress_done, (uint64_t)len);
+	assert_int_equal(progress_total, (uint64_t)len);
+
+	o.max_bytes = (uint64_t)len - 1;
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_ELIMIT);
+	assert_non_null(strstr(err, "max_size"));
+	o.max_bytes = (uint64_t)len;
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), 0);
+}
+
+/* The reject share: counted over every reason, compared exactly. */
+static void
+test_check_rejects(void **state)
+{
+	struct udc_input_stats st;
+	char why[400];
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	st.rows = 1000;
+	st.rejected[UDC_REJ_UTF8] = 7;
+	st.rejected[UDC_REJ_DUPLICATE] = 3;
+	assert_int_equal(udc_input_check_rejects(&st, 100, why, sizeof(why)), 0);  /* 1.00% */
+	st.rejected[UDC_REJ_NO_KEY] = 1;                                           /* 1.1% */
+	assert_int_equal(udc_input_check_rejects(&st, 100, why, sizeof(why)), UDC_EREFUSED);
+	assert_non_null(strstr(why, "rejected 11 of 1000 rows"));
+	assert_non_null(strstr(why, "invalid_utf8 7"));
+	assert_non_null(strstr(why, "no_match_key 1"));
+	assert_non_null(strstr(why, "duplicate 3"));
+	assert_int_equal(udc_input_check_rejects(&st, 110, why, sizeof(why)), 0);
+	assert_int_equal(udc_input_check_rejects(&st, 10000, why, sizeof(why)), 0);
+	st.rows = 0;
+	assert_int_equal(udc_input_check_rejects(&st, 0, why, sizeof(why)), 0);
 }
 
 static void
@@ -544,6 +652,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mapping_keys_stats),
+	    cmocka_unit_test(test_not_a_regular_file),
+	    cmocka_unit_test(test_digest_limit_progress),
+	    cmocka_unit_test(test_check_rejects),
 	    cmocka_unit_test(test_bad_rows_never_logged_with_contents),
 	    cmocka_unit_test(test_examples_capped),
 	    cmocka_unit_test(test_chunks),
