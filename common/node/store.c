@@ -16,47 +16,144 @@
 
 #include "err.h"
 
+/* A directory of the node's state must be ours and closed to others: a
+ * state directory another user can write lets that user plant files and
+ * links the daemon would then write through. */
 static int
-mkdir_p1(const char *path)
+dir_safe(int fd, const char *path, char *err, size_t errlen)
 {
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	return -1;
+	struct stat sb;
+
+	if (fstat(fd, &sb) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return UDC_EIO;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", path);
+		return UDC_EPERM;
+	}
+	if (sb.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: owned by uid %lu, not by this daemon's user (uid %lu): "
+		    "chown it, or run the daemon as its owner", path, (unsigned long)sb.st_uid,
+		    (unsigned long)geteuid());
+		return UDC_EPERM;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "%s: mode %03o lets other users write in it: chmod go-w",
+		    path, (unsigned)(sb.st_mode & 0777));
+		return UDC_EPERM;
+	}
+	return 0;
+}
+
+/* Opens (creating it 0700 if asked) directory name under dirfd without
+ * following a link, and checks it. */
+static int
+open_subdir(int dirfd, const char *name, int create, const char *shown, int *out, char *err,
+    size_t errlen)
+{
+	int fd, rv;
+
+	if (create && mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", shown, strerror(errno));
+		return UDC_EIO;
+	}
+	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", shown,
+		    errno == ELOOP ? "a symbolic link where a directory belongs" : strerror(errno));
+		return errno == ENOENT ? UDC_ENOTFOUND : UDC_EIO;
+	}
+	if ((rv = dir_safe(fd, shown, err, errlen)) != 0) {
+		close(fd);
+		return rv;
+	}
+	*out = fd;
+	return 0;
 }
 
 int
 udc_store_init(const char *state_dir, char *err, size_t errlen)
 {
-	char p[4096];
-	const char *sub[] = { "", "/approvals", "/rounds" };
+	const char *sub[] = { "approvals", "rounds", "releases" };
+	char shown[4200];
+	int root, fd, rv;
 
-	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", state_dir, sub[i]);
-		if (mkdir_p1(p) != 0) {
-			snprintf(err, errlen, "%s: %s", p, strerror(errno));
-			return UDC_EIO;
-		}
+	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", state_dir, strerror(errno));
+		return UDC_EIO;
 	}
+	if ((root = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", state_dir, strerror(errno));
+		return UDC_EIO;
+	}
+	if ((rv = dir_safe(root, state_dir, err, errlen)) != 0)
+		goto out;
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		snprintf(shown, sizeof(shown), "%s/%s", state_dir, sub[i]);
+		if ((rv = open_subdir(root, sub[i], 1, shown, &fd, err, errlen)) != 0)
+			goto out;
+		close(fd);
+	}
+out:
+	close(root);
+	return rv;
+}
+
+/* Walks rel's directories from the state directory (each opened without
+ * following links, checked, created 0700 when create is set) and leaves
+ * the last directory's descriptor in *dirfd and the file name in *base. */
+static int
+walk(const char *state_dir, const char *rel, int create, int *dirfd, const char **base)
+{
+	char comp[256], err[512];
+	const char *p = rel, *slash;
+	int fd, next, rv;
+
+	if ((fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? UDC_ENOTFOUND : UDC_EIO;
+	while ((slash = strchr(p, '/')) != NULL) {
+		size_t n = (size_t)(slash - p);
+		if (n == 0 || n >= sizeof(comp) || (n <= 2 && p[0] == '.' && (n == 1 || p[1] == '.'))) {
+			close(fd);
+			return UDC_EINVAL;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		rv = open_subdir(fd, comp, create, comp, &next, err, sizeof(err));
+		close(fd);
+		if (rv != 0)
+			return rv;
+		fd = next;
+		p = slash + 1;
+	}
+	if (*p == '\0' || strcmp(p, ".") == 0 || strcmp(p, "..") == 0) {
+		close(fd);
+		return UDC_EINVAL;
+	}
+	*dirfd = fd;
+	*base = p;
 	return 0;
 }
 
 int
 udc_store_write(const char *state_dir, const char *rel, const void *data, size_t len)
 {
-	char path[4096], tmp[4200], dir[4096];
-	const char *slash;
+	char tmp[320];
+	const char *base;
+	uint8_t rnd[8];
 	size_t off = 0;
-	int fd, rv = UDC_EIO;
+	int dfd, fd = -1, rv;
 
-	snprintf(path, sizeof(path), "%s/%s", state_dir, rel);
-	if ((slash = strrchr(rel, '/')) != NULL) {
-		snprintf(dir, sizeof(dir), "%s/%.*s", state_dir, (int)(slash - rel), rel);
-		if (mkdir_p1(dir) != 0)
-			return UDC_EIO;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-		return UDC_EIO;
+	if ((rv = walk(state_dir, rel, 1, &dfd, &base)) != 0)
+		return rv;
+	randombytes_buf(rnd, sizeof(rnd));
+	/* A fresh name, created exclusively and never through a link: nothing
+	 * planted in the directory can redirect the write. */
+	snprintf(tmp, sizeof(tmp), ".%.200s.tmp.%ld.%02x%02x%02x%02x%02x%02x%02x%02x", base,
+	    (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	rv = UDC_EIO;
+	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		goto out;
 	while (off < len) {
 		ssize_t w = write(fd, (const char *)data + off, len - off);
 		if (w < 0) {
@@ -73,44 +170,70 @@ udc_store_write(const char *state_dir, const char *rel, const void *data, size_t
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0)
+	/* renameat replaces whatever is at base, a link included, and never
+	 * writes through it. */
+	if (renameat(dfd, tmp, dfd, base) != 0)
 		goto out;
+	fsync(dfd);
 	rv = 0;
 out:
 	if (fd >= 0)
 		close(fd);
 	if (rv != 0)
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
+	close(dfd);
 	return rv;
 }
 
 int
 udc_store_read(const char *state_dir, const char *rel, size_t max, char **data, size_t *len)
 {
-	char path[4096];
-	FILE *f;
-	char *buf;
-	size_t n;
+	const char *base;
+	struct stat sb;
+	char *buf = NULL;
+	size_t n = 0;
+	int dfd, fd, rv;
 
-	snprintf(path, sizeof(path), "%s/%s", state_dir, rel);
-	if ((f = fopen(path, "rb")) == NULL)
+	if ((rv = walk(state_dir, rel, 0, &dfd, &base)) != 0)
+		return rv;
+	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	close(dfd);
+	if (fd < 0)
 		return errno == ENOENT ? UDC_ENOTFOUND : UDC_EIO;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		rv = UDC_EIO;
+		goto out;
+	}
 	if ((buf = malloc(max + 1)) == NULL) {
-		fclose(f);
-		return UDC_ENOMEM;
+		rv = UDC_ENOMEM;
+		goto out;
 	}
-	n = fread(buf, 1, max, f);
-	if (ferror(f) || (n == max && fgetc(f) != EOF)) {
-		fclose(f);
-		free(buf);
-		return n == max ? UDC_ELIMIT : UDC_EIO;
+	for (;;) {
+		ssize_t r = read(fd, buf + n, max + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rv = UDC_EIO;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			rv = UDC_ELIMIT;
+			goto out;
+		}
 	}
-	fclose(f);
 	buf[n] = '\0';
 	*data = buf;
+	buf = NULL;
 	if (len)
 		*len = n;
-	return 0;
+	rv = 0;
+out:
+	free(buf);
+	close(fd);
+	return rv;
 }
 
 int
