@@ -35,10 +35,12 @@ struct udc_clkctx;
 /* The states of a session, in the order a round passes them.  Every change
  * goes through sess_enter (session.c), which logs it. */
 enum sess_state {
-	SS_LINK,   /* fuzzy and combined: receiving CLKs (and keys), linking */
-	SS_UPLOAD, /* receiving H(k)^a, preparing own list in the background */
-	SS_RETURN, /* own list sent out; receiving H(k)^ba */
-	SS_DONE,   /* table released */
+	SS_CONSENT, /* accepted, waiting for the CBS operator (round_approval = operator) */
+	SS_LINK,    /* fuzzy and combined: receiving CLKs (and keys), linking */
+	SS_UPLOAD,  /* receiving H(k)^a, preparing own list in the background */
+	SS_RETURN,  /* own list sent out; receiving H(k)^ba */
+	SS_COUNTED, /* the gemeente committed to its input; linked and counted, nothing released */
+	SS_DONE,    /* sealed by both; the table released */
 	SS_FAILED,
 	SS_NSTATES
 };
@@ -61,9 +63,16 @@ struct session {
 	struct udc_scalar *b;     /* wiped as soon as both uses are over */
 	char gname[64];
 
+	/* the proposal: what the gemeente signed, and our signed answer */
+	uint8_t proposal_hash[32];
+	uint8_t proposal_sig[64];
+	uint8_t reply_sig[64];
+	int awaiting_consent_at_proposal; /* as the signed answer said */
+	uint64_t g_max;           /* the most gemeente records we take (proposal and config) */
+
 	/* step 1: the gemeente's tuples, raised to b */
 	struct udc_blist g;
-	uint64_t g_expected;
+	uint64_t g_expected;      /* fuzzy and combined: the count list has one per phase-1 record */
 	uint32_t g_next;          /* next chunk index expected */
 	int g_done;
 
@@ -71,6 +80,7 @@ struct session {
 	int prep_started, prep_done;
 	struct udc_blist c;
 	uint64_t *dummies;        /* per category */
+	uint64_t *cat_records;    /* per category: our records before padding */
 	struct udc_input_stats cst;
 	size_t c_chunk;           /* records per outgoing chunk */
 	size_t c_sent;            /* records in c (kept when c is freed) */
@@ -81,8 +91,10 @@ struct session {
 	uint32_t r_next;
 	int r_done;
 
-	/* step 4 */
-	uint8_t *result;          /* packed Result body, answered to every Finish */
+	/* step 4: counted at Finish, released at Seal */
+	struct udc_table *counted;  /* true counts, never sent */
+	struct udc_input_stats gst; /* the gemeente's input report (committed at Finish) */
+	uint8_t *result;          /* packed Result, answered with every Seal */
 	size_t result_len;
 
 	/* governance */
@@ -128,11 +140,12 @@ struct cbs {
 	pthread_cond_t cv;
 	struct session *sessions;
 	int stop;
-	struct udc_releases *releases; /* what this node released, per spec (differencing) */
+	struct udc_history *history; /* what this node released, per CBS input (differencing) */
 	/* refused peer messages: an audit entry and a log line each, up to a
 	 * burst and a rate; the rest are counted into one entry (ratelimit.h) */
 	pthread_mutex_t refusal_mtx;
 	struct udc_ratelimit refusals;
+	struct udc_ratelimit proposals; /* signed proposals per minute (under refusal_mtx) */
 };
 
 /* Refusal entries let through at once, and per second after that. */
@@ -152,6 +165,7 @@ struct cbs_reply {
 	Udc__StatusReply status_reply;
 	Udc__Chunk chunk;
 	Udc__Seal seal;
+	Udc__Counted counted;
 	Udc__Result *result;      /* unpacked for the reply; freed by dispatch */
 	uint8_t *buf;             /* bytes a chunk reply points into; freed by dispatch */
 };
@@ -224,10 +238,19 @@ int sess_spawn(struct cbs *cb, struct session *s, void *(*fn)(void *));
 /* Wipes the scalar b once both its uses (raising the gemeente's tuples,
  * building our own list) are over. */
 void sess_maybe_wipe_b(struct session *s);
-/* Records our input file's digest in s and the audit log. */
-int sess_own_digest(struct cbs *cb, struct session *s, const char *path, char *err, size_t errlen);
+/* Our records per category (*counts, the caller's), checked before the
+ * round goes on: a category holding 1 .. min_cell-1 records is refused
+ * (UDC_EREFUSED, details in our log only). */
+int cbs_check_categories(struct cbs *cb, struct session *s, const struct udc_blist *own,
+    uint64_t **counts, char *err, size_t errlen);
+/* Audits our input file's digest (taken while it was read). */
+void sess_own_digest(struct cbs *cb, struct session *s);
 void cbs_reap(struct cbs *cb, int all);
 double cbs_now(void);
+
+/* Starts reading our own list (at the proposal, or when the operator
+ * approved the round).  Caller holds s->mtx. */
+void cbs_start_preparing(struct cbs *cb, struct session *s);
 
 /* dispatch.c */
 void cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **reply);
@@ -236,6 +259,9 @@ void cbs_note_unrecorded_refusals(struct cbs *cb, uint64_t n);
 
 /* propose.c */
 void cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *rp);
+/* udcctl round approve / refuse (round_approval = operator). */
+void cbs_round_decide(struct udc_node *n, const Udcctl__RoundDecision *req, uint64_t uid,
+    Udcctl__Reply *rep, char *buf, size_t buflen);
 
 /* link.c: fuzzy and combined phase 1 */
 void *cbs_link_prepare_thread(void *arg);

@@ -34,20 +34,27 @@ cbs_count_prepare_thread(void *p)
 	struct udc_input_opts io;
 	struct udc_blist c;
 	struct udc_input_stats st;
-	uint64_t *dummies = NULL;
+	uint64_t *dummies = NULL, *cats = NULL;
 	size_t ncats = spec->ncells[UDC_SIDE_CBS];
+	uint8_t digest[32];
 	char err[512] = "";
 	int rv;
 
 	free(pa);
 	memset(&st, 0, sizeof(st));
-	udc_blist_init(&c, spec->nkeys, CBS_MAX_RECORDS);
+	udc_blist_init(&c, spec->nkeys, n->cfg->max_records);
 	/* Every category has a column: the proposal was checked for that. */
 	udc_node_input_opts(n, spec, UDC_SIDE_CBS, &io);
+	io.digest = digest;
 	/* s->b is only freed once prep_done is set, so reading it is safe. */
-	rv = sess_own_digest(cb, s, io.path, err, sizeof(err));
+	rv = udc_blist_from_input(&c, &io, s->rid, s->b, n->wq, &st, err, sizeof(err));
+	if (rv == 0 && udc_input_check_rejects(&st, n->cfg->reject_limit, err, sizeof(err)) != 0) {
+		size_t o = strlen(err);
+		snprintf(err + o, sizeof(err) - o, " ([input] reject_limit at the CBS node)");
+		rv = UDC_EREFUSED;
+	}
 	if (rv == 0)
-		rv = udc_blist_from_input(&c, &io, s->rid, s->b, n->wq, &st, err, sizeof(err));
+		rv = cbs_check_categories(cb, s, &c, &cats, err, sizeof(err));
 	if (rv == 0 && (dummies = calloc(ncats, sizeof(*dummies))) == NULL)
 		rv = UDC_ENOMEM;
 	if (rv == 0 && spec->pad == UDC_PAD_MAX)
@@ -63,12 +70,17 @@ cbs_count_prepare_thread(void *p)
 	if (s->state == SS_FAILED || s->state == SS_DONE) {
 		udc_blist_free(&c);
 		free(dummies);
+		free(cats);
 		sess_release_data(s);
 	} else if (rv != 0) {
 		udc_blist_free(&c);
 		free(dummies);
+		free(cats);
 		sess_fail(cb, s, "CBS input: %s", err[0] ? err : udc_strerror(rv));
 	} else {
+		memcpy(s->input_digest, digest, 32);
+		sess_own_digest(cb, s);
+		s->cat_records = cats;
 		s->c = c;
 		s->c_sent = c.n;
 		s->dummies = dummies;
@@ -118,16 +130,13 @@ cbs_on_gemeente_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *r
 
 	if (!chunk_gate(s, ch, s->g_next, s->g_done, s->spec->ncells[0], rp, s->g.n))
 		return;
-	/* The whole list at once, exactly: growing by doubling would hold
-	 * up to twice the memory at the moment of a reallocation. */
-	if (s->g.cap < s->g_expected && udc_blist_reserve(&s->g, (size_t)s->g_expected) != 0) {
-		sess_fail(cb, s, "cannot hold %llu gemeente records", (unsigned long long)s->g_expected);
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "%s", s->error);
-		return;
-	}
-	if (s->g.n + ch->n > s->g_expected) {
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records than the %llu proposed",
-		    (unsigned long long)s->g_expected);
+	/* Memory follows the data that arrived, never what a proposal
+	 * announced: the list grows chunk by chunk up to g_max (the smaller of
+	 * the proposal's maximum and [input] max_records). */
+	if (s->fuzzy ? s->g.n + ch->n > s->g_expected : s->g.n + ch->n > s->g_max) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records than the %llu %s",
+		    (unsigned long long)(s->fuzzy ? s->g_expected : s->g_max),
+		    s->fuzzy ? "linkage records" : "proposed (or [input] max_records at this node)");
 		return;
 	}
 	if ((rv = udc_blind_records(ch->points.data, ch->n, ch->nkeys, s->b, cb->n->wq)) != 0) {
@@ -144,17 +153,23 @@ cbs_on_gemeente_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *r
 	}
 	s->g_next++;
 	if (ch->last) {
-		if (s->g.n != s->g_expected) {
-			sess_fail(cb, s, "the gemeente sent %zu records, proposed %llu", s->g.n,
-			    (unsigned long long)s->g_expected);
+		if (s->fuzzy && s->g.n != s->g_expected) {
+			sess_fail(cb, s, "the gemeente sent %zu count records for %llu linkage records",
+			    s->g.n, (unsigned long long)s->g_expected);
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+			return;
+		}
+		if (s->g.n == 0) {
+			sess_fail(cb, s, "the gemeente sent no records");
 			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
 			return;
 		}
 		s->g_done = 1;
 		sess_maybe_wipe_b(s);
 	}
-	udc_rounds_update(cb->n->rounds, s->idhex, NULL, NULL,
-	    (unsigned)(s->g.n * 1000 / (s->g_expected ? s->g_expected : 1)), NULL);
+	if (s->fuzzy)
+		udc_rounds_update(cb->n->rounds, s->idhex, NULL, NULL,
+		    (unsigned)(s->g.n * 1000 / (s->g_expected ? s->g_expected : 1)), NULL);
 	cbs_reply_ack(rp, ch->index, s->g.n);
 }
 
@@ -166,7 +181,13 @@ cbs_on_status(struct cbs *cb, struct session *s, const Udc__Envelope *req, struc
 	(void)cb;
 	(void)req;
 	udc__status_reply__init(sr);
+	sr->awaiting_consent = s->state == SS_CONSENT;
 	sr->linked = !s->fuzzy || s->linked;
+	if (s->state == SS_CONSENT) {
+		rp->env.body_case = UDC__ENVELOPE__BODY_STATUS_REPLY;
+		rp->env.status_reply = sr;
+		return;
+	}
 	if (s->state == SS_LINK) {
 		sr->link_ready = s->own_ready && s->l_done;
 		sr->own_chunks = sr->link_ready ? s->own_chunks : 0;

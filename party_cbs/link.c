@@ -58,18 +58,27 @@ cbs_link_prepare_thread(void *p)
 	struct udc_input_opts io;
 	struct udc_blist own;
 	struct udc_input_stats st;
+	uint64_t *cats = NULL;
+	uint8_t digest[32];
 	char err[512] = "";
 	int rv;
 
 	free(pa);
 	memset(&st, 0, sizeof(st));
 	own = s->own; /* empty; filled here, handed over under the lock */
+	own.max = n->cfg->max_records;
 	/* Every category has a column: the proposal was checked for that. */
 	udc_node_input_opts(n, spec, UDC_SIDE_CBS, &io);
-	rv = sess_own_digest(cb, s, io.path, err, sizeof(err));
+	io.digest = digest;
+	rv = udc_blist_from_input_ext(&own, &io, s->rid, s->b, n->wq, udc_clkctx_fill, s->clk,
+	    &st, err, sizeof(err));
+	if (rv == 0 && udc_input_check_rejects(&st, n->cfg->reject_limit, err, sizeof(err)) != 0) {
+		size_t o = strlen(err);
+		snprintf(err + o, sizeof(err) - o, " ([input] reject_limit at the CBS node)");
+		rv = UDC_EREFUSED;
+	}
 	if (rv == 0)
-		rv = udc_blist_from_input_ext(&own, &io, s->rid, s->b, n->wq, udc_clkctx_fill, s->clk,
-		    &st, err, sizeof(err));
+		rv = cbs_check_categories(cb, s, &own, &cats, err, sizeof(err));
 	if (rv == 0)
 		udc_blist_shuffle(&own);
 	if (rv == 0)
@@ -82,12 +91,17 @@ cbs_link_prepare_thread(void *p)
 	s->clk = NULL;
 	if (s->state == SS_FAILED || s->state == SS_DONE) {
 		udc_blist_free(&own);
+		free(cats);
 		if (!s->link_busy)
 			sess_release_data(s);
 	} else if (rv != 0) {
 		udc_blist_free(&own);
+		free(cats);
 		sess_fail(cb, s, "CBS input: %s", err[0] ? err : udc_strerror(rv));
 	} else {
+		memcpy(s->input_digest, digest, 32);
+		sess_own_digest(cb, s);
+		s->cat_records = cats;
 		s->own = own;
 		s->cst = st;
 		s->own_chunk = udc_wire_chunk_records(n->cfg->chunk_records, n->cfg->max_message,

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "disclosure.h"
+#include "history.h"
 
 #include "cbs.h"
 #include "err.h"
@@ -95,15 +95,15 @@ cbs_start(struct udc_node *n, char *err, size_t errlen)
 	pthread_cond_init(&cb->cv, NULL);
 	pthread_mutex_init(&cb->refusal_mtx, NULL);
 	udc_ratelimit_init(&cb->refusals, CBS_REFUSAL_BURST, CBS_REFUSAL_RATE, cbs_now());
+	udc_ratelimit_init(&cb->proposals, (unsigned)n->cfg->proposals_per_minute,
+	    n->cfg->proposals_per_minute / 60.0, cbs_now());
 	n->party = cb;
 	{
 		char dir[4096];
-		int rv;
 		snprintf(dir, sizeof(dir), "%s/releases", n->cfg->state_dir);
-		if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
-		    (rv = udc_releases_open(&cb->releases, dir)) != 0) {
-			snprintf(err, errlen, "%s: cannot open the release store", dir);
-			return UDC_EIO;
+		if (udc_history_open(&cb->history, dir) != 0) {
+			snprintf(err, errlen, "%s: cannot open the release history", dir);
+			return UDC_ENOMEM;
 		}
 	}
 	for (int i = 0; i < CBS_SERVICE_THREADS; i++) {
@@ -145,7 +145,7 @@ cbs_stop(struct udc_node *n)
 	}
 	/* refusals counted since the last entry: recorded before leaving */
 	cbs_note_unrecorded_refusals(cb, udc_ratelimit_flush(&cb->refusals));
-	udc_releases_close(cb->releases);
+	udc_history_close(cb->history);
 	free(cb);
 }
 
@@ -158,6 +158,7 @@ main(int argc, char **argv)
 		.start = cbs_start,
 		.stop = cbs_stop,
 		.round_start = NULL,
+		.round_decide = cbs_round_decide,
 	};
 	return udc_daemon_main(argc, argv, &ops);
 }

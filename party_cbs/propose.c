@@ -22,6 +22,8 @@
 #include "secmem.h"
 #include "spec.h"
 #include "store.h"
+#include "roundsig.h"
+#include <sodium.h>
 
 /* Fuzzy and combined: our half of the round secret and our encoder. */
 static int
@@ -49,7 +51,7 @@ fuzzy_setup(struct session *s, const Udc__Propose *p, char *err, size_t errlen)
 	s->clk_bits = udc_clkctx_bits(s->clk);
 	s->clk_segs = udc_clkctx_segments(s->clk);
 	s->cnkeys = 1; /* the count runs on handles */
-	udc_blist_init(&s->gl, s->spec->nkeys, (size_t)CBS_MAX_RECORDS);
+	udc_blist_init(&s->gl, s->spec->nkeys, (size_t)s->g_max);
 	udc_blist_set_extra(&s->gl, 32 + s->clk_bytes);
 	udc_blist_init(&s->own, s->spec->nkeys, (size_t)CBS_MAX_RECORDS);
 	udc_blist_set_extra(&s->own, s->clk_bytes);
@@ -57,7 +59,10 @@ fuzzy_setup(struct session *s, const Udc__Propose *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* Records a refused proposal in the register so the operator sees it here too. */
+/* Records a refused proposal in the register and the audit log, so the
+ * operator sees it here too.  Only for proposals signed by the gemeente's
+ * key: anything else is refused without a trace beyond the rate-limited
+ * message_refused entry, so a stranger cannot fill the state directory. */
 static void
 note_refusal(struct cbs *cb, const char *idhex, const char *hex, const char *reason)
 {
@@ -70,7 +75,96 @@ note_refusal(struct cbs *cb, const char *idhex, const char *hex, const char *rea
 	udc_node_audit(cb->n, UDC_AUDIT_ROUND_REFUSED, f, UDC_AUDIT_NFIELDS(f));
 }
 
+/* The proposal as the gemeente signed it (roundsig.h). */
+static void
+proposal_of(const struct cbs *cb, const Udc__Envelope *req, const Udc__Propose *p,
+    struct udc_proposal *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->round_id, req->round_id.data, 16);
+	memcpy(out->spec_hash, p->spec_hash.data, 32);
+	memcpy(out->cbs_key, p->cbs_key.data, 32);
+	memcpy(out->gemeente_key, cb->n->peer_pub.pk, 32);
+	if (p->kx_public.len == 32) {
+		memcpy(out->kx_public, p->kx_public.data, 32);
+		out->has_kx = 1;
+	}
+	out->created = p->created;
+	out->max_records = p->g_records;
+	out->chunk_records = p->chunk_records;
+}
 
+/* Signs our answer to the proposal whose hash is ph. */
+static int
+sign_reply(struct cbs *cb, const uint8_t ph[32], Udc__ProposeReply *pr, uint8_t sig[64])
+{
+	uint8_t sd[UDC_REPLY_SIGDATA_BYTES];
+
+	udc_propose_reply_sigdata(ph, cb->n->self_pub.pk, pr->kx_public.len ? pr->kx_public.data : NULL,
+	    pr->accepted, pr->awaiting_consent, sd);
+	if (udc_sign(cb->n->sk, UDC_SIGN_PROPOSE_REPLY, sd, sizeof(sd), sig) != 0)
+		return UDC_ECRYPTO;
+	pr->reply_sig.data = sig;
+	pr->reply_sig.len = UDC_SIGN_BYTES;
+	return 0;
+}
+
+/* Sessions not yet finished (caller holds nothing). */
+static int
+live_sessions(struct cbs *cb)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&cb->mtx);
+	for (struct session *s = cb->sessions; s; s = s->next)
+		n += s->state != SS_DONE && s->state != SS_FAILED;
+	pthread_mutex_unlock(&cb->mtx);
+	return n;
+}
+
+/* The answer to a resent proposal: the same, signed answer as the first
+ * time if it is byte for byte the same proposal; otherwise a refusal. */
+static void
+answer_resent(struct cbs *cb, struct session *s, const Udc__Propose *p, const char *idhex,
+    struct cbs_reply *rp)
+{
+	Udc__ProposeReply *pr = &rp->propose_reply;
+
+	int same = p->proposal_sig.len == UDC_SIGN_BYTES &&
+	    memcmp(p->proposal_sig.data, s->proposal_sig, UDC_SIGN_BYTES) == 0;
+
+	if (!same && (s->state == SS_DONE || s->state == SS_FAILED)) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+		    "round %s already ran on this node (%s)", idhex, cbs_state_name(s->state));
+	} else if (!same) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+		    "round %s is already running under another proposal", idhex);
+	} else if (s->state == SS_DONE) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+		    "round %s already ran on this node (done)", idhex);
+	} else if (s->state == SS_FAILED) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+	} else {
+		pr->accepted = 1;
+		pr->awaiting_consent = s->awaiting_consent_at_proposal;
+		pr->approval_sig.data = s->approval_sig;
+		pr->approval_sig.len = sizeof(s->approval_sig);
+		if (s->fuzzy) {
+			pr->kx_public.data = s->kx_pub;
+			pr->kx_public.len = sizeof(s->kx_pub);
+		}
+		pr->reply_sig.data = s->reply_sig;
+		pr->reply_sig.len = sizeof(s->reply_sig);
+	}
+	(void)cb;
+}
+
+/*
+ * The order of checks matters: everything a stranger can send (any holder
+ * of a certificate of the CA) is refused with an Error and no state before
+ * the proposal's signature is checked against the gemeente's pinned key.
+ * After that the proposal is the gemeente's own, and refusals are recorded.
+ */
 void
 cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *rp)
 {
@@ -79,8 +173,11 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 	struct udc_node *n = cb->n;
 	struct session *s;
 	struct udc_spec *spec = NULL;
-	char idhex[33], hex[65] = "", err[256] = "", *text = NULL;
-	uint8_t approval[UDC_SIGN_BYTES];
+	struct udc_proposal prop;
+	char idhex[33], hex[65] = "", err[256] = "";
+	uint8_t approval[UDC_SIGN_BYTES], sd[UDC_PROPOSAL_SIGDATA_BYTES], ph[32];
+	uint8_t reply_sig[UDC_SIGN_BYTES];
+	long long now = udc_now();
 
 	udc_round_id_hex(req->round_id.data, idhex);
 	udc__propose_reply__init(pr);
@@ -89,28 +186,8 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 	rp->env.propose_reply = pr;
 
 	if ((s = sess_get(cb, req->round_id.data)) != NULL) {
-		/* A resent proposal: same answer as the first time. */
 		pthread_mutex_lock(&s->mtx);
-		if (s->state == SS_DONE) {
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
-			    "round %s already ran on this node (done)", idhex);
-		} else if (s->state == SS_FAILED) {
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
-		} else if (p->spec_hash.len != 32 || memcmp(p->spec_hash.data, s->spec->hash, 32) != 0 ||
-		    p->approval_sig.len != UDC_SIGN_BYTES ||
-		    udc_sign_verify(&n->peer_pub, UDC_SIGN_APPROVAL, p->spec_hash.data, 32,
-		    p->approval_sig.data) != 0) {
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
-			    "round %s is already running under another proposal", idhex);
-		} else {
-			pr->accepted = 1;
-			pr->approval_sig.data = s->approval_sig;
-			pr->approval_sig.len = sizeof(s->approval_sig);
-			if (s->fuzzy) {
-				pr->kx_public.data = s->kx_pub;
-				pr->kx_public.len = sizeof(s->kx_pub);
-			}
-		}
+		answer_resent(cb, s, p, idhex, rp);
 		pthread_mutex_unlock(&s->mtx);
 		sess_put(cb, s);
 		return;
@@ -130,6 +207,56 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "spec hash of %zu bytes", p->spec_hash.len);
 		return;
 	}
+	if (p->cbs_key.len != 32 || p->proposal_sig.len != UDC_SIGN_BYTES ||
+	    (p->kx_public.len != 0 && p->kx_public.len != 32)) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED,
+		    "proposal without a CBS key, a signature or a valid round-secret key");
+		return;
+	}
+	if (memcmp(p->cbs_key.data, n->self_pub.pk, 32) != 0) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+		    "the proposal is meant for another CBS node (not key %s)", n->self_fpr);
+		return;
+	}
+	proposal_of(cb, req, p, &prop);
+	udc_proposal_sigdata(&prop, sd);
+	if (udc_sign_verify(&n->peer_pub, UDC_SIGN_PROPOSAL, sd, sizeof(sd), p->proposal_sig.data) != 0) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+		    "the proposal is not signed by the gemeente's pinned key %s", n->peer_fpr);
+		return;
+	}
+	/* A genuine proposal replayed long after, or one made with a clock far
+	 * off: the round id is new to us, but the gemeente did not mean it now. */
+	if (p->created < now - n->cfg->proposal_max_age_s || p->created > now + 120) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+		    "the proposal was made at %lld, outside the %d s this node accepts (now %lld): "
+		    "a replay, or a clock that is off", (long long)p->created,
+		    n->cfg->proposal_max_age_s, now);
+		return;
+	}
+	{
+		uint64_t unused;
+		int ok;
+		pthread_mutex_lock(&cb->refusal_mtx);
+		ok = udc_ratelimit_take(&cb->proposals, cbs_now(), &unused);
+		pthread_mutex_unlock(&cb->refusal_mtx);
+		if (!ok) {
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
+			    "more than %d proposals per minute ([peer] proposals_per_minute): try later",
+			    n->cfg->proposals_per_minute);
+			return;
+		}
+	}
+	if (live_sessions(cb) >= n->cfg->max_sessions) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
+		    "%d rounds are running, the most this node runs at once ([peer] max_sessions): "
+		    "try again when one has finished", n->cfg->max_sessions);
+		return;
+	}
+	crypto_hash_sha256(ph, sd, sizeof(sd));
+
+	/* From here on the proposal is the gemeente's own: refusals are signed
+	 * answers, recorded in the register and the audit log. */
 	udc_round_id_hex(p->spec_hash.data, hex);          /* first 16 bytes */
 	udc_round_id_hex(p->spec_hash.data + 16, hex + 32); /* last 16 bytes */
 	if (!udc_store_is_approved(n->cfg->state_dir, hex)) {
@@ -157,14 +284,12 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 		    hex, err);
 		goto refuse;
 	}
-	if (udc_spec_fuzzy(spec) && p->kx_public.len != 32) {
-		snprintf(rp->reason, sizeof(rp->reason), "a %s round needs the gemeente's key for the "
-		    "round secret", spec->mode == UDC_MODE_FUZZY ? "fuzzy" : "combined");
-		goto refuse;
-	}
-	if (!udc_spec_fuzzy(spec) && (p->g_records == 0 || p->g_records > CBS_MAX_RECORDS)) {
-		snprintf(rp->reason, sizeof(rp->reason), "%llu gemeente records: outside 1..%llu",
-		    (unsigned long long)p->g_records, (unsigned long long)CBS_MAX_RECORDS);
+	if (udc_spec_fuzzy(spec) != (p->kx_public.len == 32)) {
+		snprintf(rp->reason, sizeof(rp->reason), udc_spec_fuzzy(spec) ?
+		    "a %s round needs the gemeente's key for the round secret" :
+		    "an %s round takes no key for a round secret",
+		    spec->mode == UDC_MODE_FUZZY ? "fuzzy" : spec->mode == UDC_MODE_COMBINED ?
+		    "combined" : "exact");
 		goto refuse;
 	}
 	{
@@ -188,15 +313,17 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 	snprintf(s->gname, sizeof(s->gname), "%s", p->gemeente_name ? p->gemeente_name : "gemeente");
 	s->spec = spec;
 	spec = NULL;
-	s->started = s->last_seen = udc_now();
-	s->g_expected = p->g_records;
+	s->started = s->last_seen = now;
+	s->g_max = p->g_records && p->g_records < n->cfg->max_records ? p->g_records :
+	    n->cfg->max_records;
 	s->cnkeys = s->spec->nkeys;
 	s->fuzzy = udc_spec_fuzzy(s->spec);
-	/* a new session's first state: phase 1 for fuzzy and combined rounds */
-	s->state = s->fuzzy ? SS_LINK : SS_UPLOAD;
+	s->awaiting_consent_at_proposal = n->cfg->round_approval;
+	/* a new session's first state: the operator's consent, or the work */
+	s->state = n->cfg->round_approval ? SS_CONSENT : s->fuzzy ? SS_LINK : SS_UPLOAD;
 	memcpy(s->approval_sig, approval, sizeof(approval));
-	if (p->input_digest.len == 32)
-		memcpy(s->g_digest, p->input_digest.data, 32);
+	memcpy(s->proposal_hash, ph, 32);
+	memcpy(s->proposal_sig, p->proposal_sig.data, UDC_SIGN_BYTES);
 	udc_transcript_init(&s->tx);
 	if (udc_scalar_new(&s->b) != 0 || (s->fuzzy && fuzzy_setup(s, p, err, sizeof(err)) != 0)) {
 		sess_free(s);
@@ -204,39 +331,107 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 		goto refuse;
 	}
 	if (!s->fuzzy) {
-		udc_blist_init(&s->g, s->spec->nkeys, (size_t)p->g_records);
+		udc_blist_init(&s->g, s->spec->nkeys, (size_t)s->g_max);
 		udc_blist_init(&s->r, s->spec->nkeys, (size_t)CBS_MAX_RECORDS);
 	}
-	sess_add(cb, s);
-	udc_rounds_add(n->rounds, idhex, hex, "running");
-	udc_rounds_update(n->rounds, idhex, "running", s->fuzzy ? "link" : "upload", 0, NULL);
-	s->prep_started = 1;
-	if (sess_spawn(cb, s, s->fuzzy ? cbs_link_prepare_thread : cbs_count_prepare_thread) != 0) {
-		pthread_mutex_lock(&s->mtx);
-		s->prep_done = 1;
-		sess_fail(cb, s, "cannot start the preparation thread");
-		pthread_mutex_unlock(&s->mtx);
-	}
-	log_info("round %s accepted: spec '%s' %s (%s mode)", idhex, s->spec->name, hex,
-	    s->fuzzy ? (s->spec->mode == UDC_MODE_FUZZY ? "fuzzy" : "combined") : "exact");
 	pr->accepted = 1;
+	pr->awaiting_consent = s->awaiting_consent_at_proposal;
 	pr->approval_sig.data = s->approval_sig;
 	pr->approval_sig.len = sizeof(s->approval_sig);
 	if (s->fuzzy) {
 		pr->kx_public.data = s->kx_pub;
 		pr->kx_public.len = sizeof(s->kx_pub);
 	}
+	if (sign_reply(cb, ph, pr, s->reply_sig) != 0) {
+		sess_free(s);
+		memset(pr, 0, sizeof(*pr));
+		udc__propose_reply__init(pr);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "cannot sign the answer");
+		return;
+	}
+	pr->reply_sig.data = s->reply_sig;
+	sess_add(cb, s);
+	udc_rounds_add(n->rounds, idhex, hex, "running");
+	udc_rounds_update(n->rounds, idhex, "running", cbs_state_name(s->state), 0, NULL);
 	{
 		struct udc_audit_field f[] = { UDC_AUDIT_S("round", idhex), UDC_AUDIT_S("spec_hash", hex),
-			UDC_AUDIT_S("peer", n->peer_fpr), UDC_AUDIT_S("peer_name", s->gname) };
+			UDC_AUDIT_S("peer", n->peer_fpr), UDC_AUDIT_S("peer_name", s->gname),
+			UDC_AUDIT_I("awaiting_consent", s->awaiting_consent_at_proposal) };
 		udc_node_audit(n, UDC_AUDIT_ROUND_PROPOSED, f, UDC_AUDIT_NFIELDS(f));
 	}
-	free(text);
+	log_info("round %s accepted: spec '%s' %s (%s mode)%s", idhex, s->spec->name, hex,
+	    s->fuzzy ? (s->spec->mode == UDC_MODE_FUZZY ? "fuzzy" : "combined") : "exact",
+	    s->state == SS_CONSENT ? "; waiting for the operator: udcctl round approve" : "");
+	pthread_mutex_lock(&s->mtx);
+	if (s->state != SS_CONSENT)
+		cbs_start_preparing(cb, s);
+	pthread_mutex_unlock(&s->mtx);
 	return;
 refuse:
 	pr->accepted = 0;
 	pr->reason = rp->reason;
+	if (sign_reply(cb, ph, pr, reply_sig) != 0)
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "cannot sign the answer");
 	note_refusal(cb, idhex, hex[0] ? hex : "-", rp->reason);
 	udc_spec_free(spec);
-	free(text);
+}
+
+void
+cbs_start_preparing(struct cbs *cb, struct session *s)
+{
+	s->prep_started = 1;
+	if (sess_spawn(cb, s, s->fuzzy ? cbs_link_prepare_thread : cbs_count_prepare_thread) != 0) {
+		s->prep_done = 1;
+		sess_fail(cb, s, "cannot start the preparation thread");
+	}
+}
+
+/* The CBS operator's decision on a round waiting in state consent. */
+void
+cbs_round_decide(struct udc_node *n, const Udcctl__RoundDecision *req, uint64_t uid,
+    Udcctl__Reply *rep, char *buf, size_t buflen)
+{
+	struct cbs *cb = n->party;
+	struct session *s;
+	uint8_t rid[16];
+	char idhex[33];
+
+	if (req->round_id == NULL || udc_round_id_parse(req->round_id, rid) != 0) {
+		udc_reply_error(rep, UDC_EINVAL, buf, buflen, "'%s' is not a round id (32 hex digits)",
+		    req->round_id ? req->round_id : "");
+		return;
+	}
+	udc_round_id_hex(rid, idhex);
+	if ((s = sess_get(cb, rid)) == NULL) {
+		udc_reply_error(rep, UDC_ENOTFOUND, buf, buflen,
+		    "no round %s is waiting at this node (udcctl round list)", idhex);
+		return;
+	}
+	pthread_mutex_lock(&s->mtx);
+	if (s->state != SS_CONSENT) {
+		udc_reply_error(rep, UDC_ESTATE, buf, buflen, "round %s is not waiting for approval (%s)",
+		    idhex, cbs_state_name(s->state));
+	} else {
+		struct udc_audit_field f[] = { UDC_AUDIT_S("round", idhex),
+			UDC_AUDIT_S("spec_hash", s->spec_hex), UDC_AUDIT_I("uid", (int64_t)uid),
+			UDC_AUDIT_S("decision", req->approve ? "approved" : "refused"),
+			UDC_AUDIT_S("reason", req->reason ? req->reason : "") };
+		udc_node_audit(n, UDC_AUDIT_ROUND_DECIDED, f, UDC_AUDIT_NFIELDS(f));
+		if (req->approve) {
+			sess_enter(cb, s, s->fuzzy ? SS_LINK : SS_UPLOAD);
+			udc_rounds_update(n->rounds, idhex, NULL, cbs_state_name(s->state), 0, NULL);
+			cbs_start_preparing(cb, s);
+			snprintf(buf, buflen, "round %s approved (spec '%s' %s)", idhex, s->spec->name,
+			    s->spec_hex);
+		} else {
+			sess_fail(cb, s, "refused by the CBS operator%s%.200s",
+			    req->reason && req->reason[0] ? ": " : "", req->reason ? req->reason : "");
+			snprintf(buf, buflen, "round %s refused", idhex);
+		}
+		rep->text = buf;
+		log_info("round %s %s by the operator (uid %llu)", idhex,
+		    req->approve ? "approved" : "refused", (unsigned long long)uid);
+	}
+	pthread_mutex_unlock(&s->mtx);
+	sess_put(cb, s);
 }

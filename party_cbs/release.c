@@ -1,10 +1,17 @@
 /*
- * release.c - the end of a round at the CBS node: link key by key, count,
- * apply disclosure control, store and sign the release (Finish); then both
- * nodes sign the transcript and exchange signed audit heads (Seal).
+ * release.c - the end of a round at the CBS node.
  *
- * The result is computed once and kept packed, so a resent Finish gets the
- * same table and nothing is released twice.
+ *   Finish  the gemeente commits to its input (digest, number of tuples and
+ *           input report, signed); we link key by key and count.  Nothing
+ *           is released and nothing is recorded yet.
+ *   Seal    both nodes sign the transcript hash and exchange signed audit
+ *           heads; only then disclosure control runs, the release is
+ *           recorded (history, privacy ledger, audit log), signed and
+ *           handed over with our half of the seal.
+ *
+ * So a round nobody sealed releases nothing and spends nothing, and what
+ * is released is bound to a transcript both keys signed.  Each step is
+ * done once; a resent Finish or Seal gets the same answer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,21 +21,178 @@
 #include "cbs.h"
 #include "disclosure.h"
 #include "err.h"
+#include "history.h"
 #include "link.h"
 #include "log.h"
 #include "result.h"
+#include "roundsig.h"
 #include "rounds.h"
 #include "secmem.h"
 #include "spec.h"
 #include "store.h"
 #include "table.h"
 
-/* Disclosure control of the counted table, in place: the same question on
- * the same data gets the stored release (never a fresh noisy draw); a
- * population within min_cell persons of an earlier release of this spec is
- * refused (differencing); otherwise suppression (primary and secondary),
- * noise charged to the privacy budget, and rounding, and the release is
- * remembered. */
+/* The gemeente's commitment to its input: signed by its pinned key over
+ * the round, the spec, its input's digest, the tuples it uploaded and its
+ * input report, and consistent with what we received. */
+static int
+check_commit(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *why, size_t whylen)
+{
+	uint8_t sd[UDC_COMMIT_SIGDATA_BYTES], rh[32], *packed;
+	uint64_t received = s->fuzzy ? s->g_expected : s->g.n;
+	size_t plen;
+
+	if (fin->gemeente_input == NULL || fin->input_digest.len != 32 ||
+	    fin->commit_sig.len != UDC_SIGN_BYTES) {
+		snprintf(why, whylen, "finish without the gemeente's signed commitment to its input");
+		return UDC_EPROTO;
+	}
+	plen = udc__input_report__get_packed_size(fin->gemeente_input);
+	if ((packed = malloc(plen ? plen : 1)) == NULL)
+		return UDC_ENOMEM;
+	udc__input_report__pack(fin->gemeente_input, packed);
+	crypto_hash_sha256(rh, packed, plen);
+	free(packed);
+	udc_commit_sigdata(s->rid, s->spec->hash, fin->input_digest.data, fin->g_records, rh, sd);
+	if (udc_sign_verify(&cb->n->peer_pub, UDC_SIGN_COMMIT, sd, sizeof(sd),
+	    fin->commit_sig.data) != 0) {
+		snprintf(why, whylen, "the commitment to the gemeente's input is not signed by its "
+		    "pinned key %s", cb->n->peer_fpr);
+		return UDC_ECRYPTO;
+	}
+	if (fin->g_records != received) {
+		snprintf(why, whylen, "the gemeente committed to %llu tuples but uploaded %llu",
+		    (unsigned long long)fin->g_records, (unsigned long long)received);
+		return UDC_EPROTO;
+	}
+	memcpy(s->g_digest, fin->input_digest.data, 32);
+	return udc_report_from_proto(fin->gemeente_input, s->spec->nkeys, &s->gst, why, whylen);
+}
+
+/* Links and counts (once): the true table stays in s->counted. */
+static int
+count(struct cbs *cb, struct session *s, char *why, size_t whylen)
+{
+	struct udc_table *t = NULL;
+	uint64_t links[UDC_MAX_KEYS] = { 0 };
+	int rv;
+
+	(void)cb;
+	if ((rv = udc_table_new(&t, s->spec->ncells[0], s->spec->ncells[1])) != 0)
+		return rv;
+	if ((rv = udc_link_count(&s->g, &s->r, s->dummies, t, links)) != 0) {
+		snprintf(why, whylen, "linkage failed: %s", udc_strerror(rv));
+		udc_table_free(t);
+		return rv;
+	}
+	if (s->fuzzy) {
+		/* The count ran on handles: links come from phase 1, and our
+		 * records that phase 1 left unlinked are counted here. */
+		for (size_t c = 0; c < t->ncats; c++)
+			t->c_unlinked[c] += s->own_unlinked[c];
+	} else {
+		memcpy(s->exact_links, links, sizeof(links));
+	}
+	s->counted = t;
+	return 0;
+}
+
+void
+cbs_on_finish(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct cbs_reply *rp)
+{
+	char why[256] = "";
+	int rv;
+
+	if (s->state == SS_RETURN) {
+		if (!s->r_done) {
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE,
+			    "finish not allowed in state return before the last r_chunk");
+			return;
+		}
+		if ((rv = check_commit(cb, s, req->finish, why, sizeof(why))) != 0) {
+			sess_fail(cb, s, "%s", why);
+			cbs_reply_error(rp, rv == UDC_ECRYPTO ? UDC__ERROR_CODE__ERR_CRYPTO :
+			    UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+			return;
+		}
+		udc_rounds_update(cb->n->rounds, s->idhex, NULL, "counting", 0, NULL);
+		if (count(cb, s, why, sizeof(why)) != 0) {
+			sess_fail(cb, s, "%s", why[0] ? why : "counting failed");
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+			return;
+		}
+		/* The lists are not needed any more; the table is. */
+		sess_release_data(s);
+		sess_enter(cb, s, SS_COUNTED);
+		udc_rounds_update(cb->n->rounds, s->idhex, NULL, "seal", 0, NULL);
+	}
+	udc__counted__init(&rp->counted);
+	rp->counted.ready = 1;
+	rp->env.body_case = UDC__ENVELOPE__BODY_COUNTED;
+	rp->env.counted = &rp->counted;
+}
+
+/* Sensitive entries before any release (docs/protocol.md, "What a dishonest
+ * party can learn"): entries that moved by less than min_cell since an
+ * earlier release on this CBS input, and zeros in the "CBS only" margin of
+ * a category we hold records of (all of them linked: each is on the
+ * gemeente's list). */
+static int
+sensitive_entries(struct cbs *cb, struct session *s, uint8_t *sens, size_t *ndiff, size_t *nzero,
+    char *why, size_t whylen)
+{
+	const struct udc_table *t = s->counted;
+	size_t off = t->ngroups * t->ncats + t->ngroups;
+	int rv;
+
+	*ndiff = *nzero = 0;
+	if (s->spec->min_cell <= 1)
+		return 0;
+	if ((rv = udc_history_differences(cb->history, s->input_digest, s->spec, t,
+	    s->spec->min_cell, sens)) < 0) {
+		snprintf(why, whylen, "the release history of this CBS input cannot be read: %s",
+		    udc_strerror(rv));
+		return rv;
+	}
+	*ndiff = (size_t)rv;
+	for (size_t c = 0; c < t->ncats; c++) {
+		if (t->c_unlinked[c] == 0 && s->cat_records[c] > 0 && !sens[off + c]) {
+			sens[off + c] = 1;
+			(*nzero)++;
+		}
+	}
+	return 0;
+}
+
+/* Padding hides the size of each CBS category from the gemeente while the
+ * round runs; a released "CBS only" margin next to released cells would
+ * give it back exactly.  So with pad_categories = max that margin is
+ * released rounded at random to a multiple of min_cell (unless the spec
+ * rounds everything anyway). */
+static void
+round_padded_margin(const struct udc_spec *spec, struct udc_table *t)
+{
+	struct udc_table m;
+
+	if (spec->pad != UDC_PAD_MAX || spec->min_cell <= 1 || spec->round_base > 1)
+		return;
+	/* a one-row view of the margin, rounded by the same sampler */
+	memset(&m, 0, sizeof(m));
+	m.ngroups = 0;
+	m.ncats = t->ncats;
+	m.c_unlinked = t->c_unlinked;
+	m.c_supp = t->c_supp;
+	udc_disclose_round(&m, spec->min_cell);
+}
+
+/*
+ * Disclosure control of the counted table, once the round is sealed: the
+ * same question on the same data gets the stored release (never a fresh
+ * noisy draw); a spec releases at most max_releases times per CBS input;
+ * otherwise suppression (small counts and the sensitive entries above,
+ * then secondary suppression), noise charged to the privacy budget, and
+ * rounding.  *tp receives the table to release; the release is recorded.
+ */
 static int
 release_control(struct cbs *cb, struct session *s, struct udc_table **tp, char *note, size_t notelen,
     char *why, size_t whylen)
@@ -36,35 +200,39 @@ release_control(struct cbs *cb, struct session *s, struct udc_table **tp, char *
 	const struct udc_spec *spec = s->spec;
 	struct udc_disclosure_params dp;
 	struct udc_disclosure_report rep;
-	struct udc_table *stored = NULL;
-	crypto_hash_sha256_state st;
-	uint8_t pop[32];
-	uint64_t size = s->g_expected + s->cst.accepted;
-	char ledger[4096], reason[256];
+	struct udc_table *t = NULL;
+	uint8_t *sens = NULL;
+	size_t nent = s->counted->ngroups * s->counted->ncats + s->counted->ngroups +
+	    s->counted->ncats, ndiff = 0, nzero = 0;
+	unsigned done;
+	char ledger[4096];
 	int rv;
 
-	/* The population: both input files, by digest. */
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, s->g_digest, 32);
-	crypto_hash_sha256_update(&st, s->input_digest, 32);
-	crypto_hash_sha256_final(&st, pop);
-	if (udc_releases_lookup(cb->releases, spec->hash, pop, &stored) == 0) {
-		if (stored->ngroups != (*tp)->ngroups || stored->ncats != (*tp)->ncats) {
-			udc_table_free(stored);
+	if (udc_history_same(cb->history, s->input_digest, spec->hash, s->g_digest, &t) == 0) {
+		if (t->ngroups != s->counted->ngroups || t->ncats != s->counted->ncats) {
+			udc_table_free(t);
 			snprintf(why, whylen, "the stored release of this spec has another shape");
 			return UDC_EPARSE;
 		}
-		udc_table_free(*tp);
-		*tp = stored;
+		*tp = t;
 		snprintf(note, notelen, "the same spec on the same data was released before: the stored "
 		    "release is returned, no new computation is released");
 		return 0;
 	}
-	if ((rv = udc_releases_check(cb->releases, spec->hash, pop, size, UDC_SYMDIFF_UNKNOWN,
-	    spec->min_cell, reason, sizeof(reason))) != 0) {
-		snprintf(why, whylen, "differencing control: %.200s", reason);
-		return rv;
+	done = udc_history_count(cb->history, s->input_digest, spec->hash);
+	if (done >= spec->max_releases) {
+		snprintf(why, whylen, "differencing control: spec '%.80s' allows %u release%s per CBS "
+		    "input and this CBS input had %u already; a further round needs a spec with a "
+		    "higher [disclosure] max_releases, approved by both operators, or new CBS data",
+		    spec->name, spec->max_releases, spec->max_releases == 1 ? "" : "s", done);
+		return UDC_EREFUSED;
 	}
+	if ((rv = udc_table_copy(&t, s->counted)) != 0 || (sens = calloc(nent, 1)) == NULL) {
+		rv = rv ? rv : UDC_ENOMEM;
+		goto out;
+	}
+	if ((rv = sensitive_entries(cb, s, sens, &ndiff, &nzero, why, whylen)) != 0)
+		goto out;
 	memset(&dp, 0, sizeof(dp));
 	dp.min_cell = spec->min_cell;
 	dp.round_base = spec->round_base;
@@ -74,47 +242,48 @@ release_control(struct cbs *cb, struct session *s, struct udc_table **tp, char *
 	dp.ledger_path = ledger;
 	dp.budget.num = spec->budget_num;
 	dp.budget.den = spec->budget_den;
+	dp.sensitive = sens;
 	/* The budget protects CBS's microdata: it is charged per CBS input
 	 * (and spec), so rounds with ever other gemeente lists against the
-	 * same CBS data spend one budget.  The release store, above, keys on
-	 * both inputs: the same question on the same data is answered from it. */
+	 * same CBS data spend one budget. */
 	memcpy(dp.population, s->input_digest, 32);
 	memcpy(dp.spec_hash, spec->hash, 32);
-	if ((rv = udc_disclose(*tp, &dp, &rep)) != 0) {
+	memset(&rep, 0, sizeof(rep));
+	if ((rv = udc_disclose(t, &dp, &rep)) != 0) {
 		const char *what = udc_strerror(rv);
-		struct udc_ledger *lg = NULL;
-		if (rv == UDC_EREFUSED) {
-			what = "a suppressed entry cannot be protected by further suppression";
-			if (spec->eps_num && udc_ledger_open(&lg, ledger) == 0) {
-				struct udc_rational spent;
-				udc_ledger_spent(lg, s->input_digest, spec->hash, &spent);
-				/* spent + 2 eps > budget, in integers */
-				unsigned __int128 lhs = (unsigned __int128)spent.num * dp.eps_den * dp.budget.den +
-				    (unsigned __int128)2 * dp.eps_num * spent.den * dp.budget.den;
-				unsigned __int128 rhs = (unsigned __int128)dp.budget.num * spent.den * dp.eps_den;
-				if (lhs > rhs)
-					what = "the privacy budget of this spec on this CBS data is spent";
-				udc_ledger_close(lg);
-			}
-		}
+		if (rv == UDC_EREFUSED)
+			what = rep.budget_spent ?
+			    "the privacy budget of this spec on this CBS data is spent" :
+			    "a suppressed entry cannot be protected by further suppression";
 		snprintf(why, whylen, "disclosure control refused the release: %s", what);
-		return rv;
+		goto out;
 	}
-	if ((rv = udc_releases_record(cb->releases, spec->hash, pop, size, *tp)) != 0) {
+	round_padded_margin(spec, t);
+	if ((rv = udc_history_record(cb->history, s->input_digest, spec->hash, s->g_digest, s->idhex,
+	    spec, s->counted, t)) != 0) {
 		snprintf(why, whylen, "cannot record the release: %s", udc_strerror(rv));
-		return rv;
+		goto out;
 	}
-	snprintf(note, notelen, "%zu suppressed under min_cell %u, %zu more to protect them%s%s",
-	    rep.primary, spec->min_cell, rep.secondary,
-	    spec->round_base ? ", counts rounded at random to a multiple of the base" : "",
+	snprintf(note, notelen, "%zu suppressed under min_cell %u, %zu changed by less than min_cell "
+	    "since an earlier release, %zu zero margins, %zu more to protect them%s%s%s",
+	    rep.primary - ndiff - nzero, spec->min_cell, ndiff, nzero, rep.secondary,
+	    rep.zeros ? " (suppressed entries may be zero)" : "",
+	    spec->round_base ? ", counts rounded at random to a multiple of the base" :
+	    spec->pad == UDC_PAD_MAX && spec->min_cell > 1 ?
+	    ", the CBS-only margin rounded at random to a multiple of min_cell" : "",
 	    spec->eps_num ? ", discrete Laplace noise charged to the privacy budget" : "");
-	return 0;
+	*tp = t;
+	t = NULL;
+out:
+	free(sens);
+	udc_table_free(t);
+	return rv;
 }
 
-/* Links, counts, applies disclosure control, stores the release.  The
- * result is kept packed so that a resent Finish gets the same table. */
+/* The release: disclosure control, the documents, the signature, the
+ * audit entry; the packed Result is kept for resent Seals. */
 static int
-compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *why, size_t whylen)
+release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 {
 	struct udc_table *t = NULL;
 	struct udc_result_meta m;
@@ -125,20 +294,8 @@ compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *
 	int rv;
 
 	memset(&m, 0, sizeof(m));
-	if ((rv = udc_report_from_proto(fin->gemeente_input, s->spec->nkeys, &m.g, why, whylen)) != 0)
-		return rv;
-	if ((rv = udc_table_new(&t, s->spec->ncells[0], s->spec->ncells[1])) != 0)
-		goto out;
-	if ((rv = udc_link_count(&s->g, &s->r, s->dummies, t, m.links_per_key)) != 0) {
-		snprintf(why, whylen, "linkage failed: %s", udc_strerror(rv));
-		goto out;
-	}
+	memcpy(m.links_per_key, s->exact_links, sizeof(m.links_per_key));
 	if (s->fuzzy) {
-		/* The count ran on handles: links come from phase 1, and our
-		 * records that phase 1 left unlinked are counted here. */
-		for (size_t c = 0; c < t->ncats; c++)
-			t->c_unlinked[c] += s->own_unlinked[c];
-		memcpy(m.links_per_key, s->exact_links, sizeof(m.links_per_key));
 		m.fuzzy_links = s->fuzzy_links;
 		memcpy(m.fuzzy_bands, s->fuzzy_bands, sizeof(m.fuzzy_bands));
 		memcpy(m.band_lo, s->band_lo, sizeof(m.band_lo));
@@ -153,6 +310,7 @@ compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *
 	m.finished = udc_now();
 	snprintf(m.gemeente_name, sizeof(m.gemeente_name), "%s", s->gname);
 	snprintf(m.cbs_name, sizeof(m.cbs_name), "%s", cb->n->cfg->name);
+	m.g = s->gst;
 	m.c = s->cst;
 	if ((json = udc_result_json(&m, t)) == NULL || udc_result_csv(t, s->spec, &csv, &csvlen) != 0) {
 		rv = UDC_ENOMEM;
@@ -187,6 +345,7 @@ compute_result(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *
 		udc_node_audit(cb->n, UDC_AUDIT_RESULT_RELEASED, f, UDC_AUDIT_NFIELDS(f));
 	}
 	udc_table_to_result(t, &res);
+	res.ready = 1;
 	res.result_sig.data = s->result_sig;
 	res.result_sig.len = sizeof(s->result_sig);
 	res.release_note = m.release_note;
@@ -224,101 +383,94 @@ out:
 	return rv;
 }
 
-void
-cbs_on_finish(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct cbs_reply *rp)
+/* The gemeente's half of the seal: the transcript hash both nodes saw,
+ * signed by its pinned key, and a signed head of its audit log. */
+static int
+check_seal(struct cbs *cb, struct session *s, const Udc__Seal *sl, const uint8_t th[32],
+    const uint8_t sd[48], struct cbs_reply *rp)
 {
-	const Udc__Finish *fin = req->finish;
-	Udc__Result **resp = &rp->result;
-	char why[256] = "";
+	struct udc_node *n = cb->n;
+	struct udc_audit_signed_head peer;
+	char hex[65];
+	int rv;
 
-	if (s->state == SS_RETURN && s->r_done && s->result == NULL) {
-		udc_rounds_update(cb->n->rounds, s->idhex, NULL, "counting", 0, NULL);
-		if (compute_result(cb, s, fin, why, sizeof(why)) != 0) {
-			sess_fail(cb, s, "%s", why[0] ? why : "counting failed");
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
-			return;
-		}
-		sess_enter(cb, s, SS_DONE);
-		sess_release_data(s);
-		udc_rounds_update(cb->n->rounds, s->idhex, "done", "done", 1000, NULL);
+	if (sl->transcript_hash.len != 32 || memcmp(sl->transcript_hash.data, th, 32) != 0) {
+		udc_hex(th, 32, hex);
+		struct udc_audit_field f[] = { UDC_AUDIT_S("round", s->idhex),
+			UDC_AUDIT_S("transcript_sha256", hex), UDC_AUDIT_S("problem", "mismatch") };
+		udc_node_audit(n, "transcript", f, UDC_AUDIT_NFIELDS(f));
+		sess_fail(cb, s, "transcript mismatch: the gemeente saw other messages than this node");
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "transcript mismatch");
+		return UDC_EPEER;
 	}
-	if (s->state != SS_DONE || s->result == NULL) {
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "finish not allowed in state %s",
-		    cbs_state_name(s->state));
-		return;
+	if (sl->transcript_sig.len != UDC_SIGN_BYTES ||
+	    udc_sign_verify(&n->peer_pub, UDC_SIGN_TRANSCRIPT, sd, 48, sl->transcript_sig.data) != 0) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO,
+		    "the transcript signature does not verify against the gemeente's key %s",
+		    n->peer_fpr);
+		return UDC_ECRYPTO;
 	}
-	*resp = udc__result__unpack(NULL, s->result_len, s->result);
-	if (*resp == NULL) {
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "stored result unreadable");
-		return;
+	if (sl->audit_hash.len != 32 || sl->audit_sig.len != UDC_SIGN_BYTES) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "seal without a signed audit head");
+		return UDC_EPROTO;
 	}
-	rp->env.body_case = UDC__ENVELOPE__BODY_RESULT;
-	rp->env.result = *resp;
+	peer.seq = sl->audit_seq;
+	memcpy(peer.hash, sl->audit_hash.data, 32);
+	memcpy(peer.sig, sl->audit_sig.data, UDC_SIGN_BYTES);
+	if ((rv = udc_audit_peer_head(n->audit, "gemeente", &n->peer_pub, &peer)) != 0) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "the gemeente's audit head is %s",
+		    rv == UDC_EPEER ? "behind or forked from one it signed before"
+		                    : "not validly signed");
+		return rv;
+	}
+	return 0;
 }
 
-/* Both nodes sign the transcript hash; each records the other's signed
- * audit head.  A resent Seal gets the same answer. */
 void
 cbs_on_seal(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct cbs_reply *rp)
 {
 	const Udc__Seal *sl = req->seal;
 	Udc__Seal *out = &rp->seal;
 	struct udc_node *n = cb->n;
-	struct udc_audit_signed_head peer;
 	uint8_t th[32], sd[48];
-	char hex[65], json[512], rel[96];
-	int rv;
+	char hex[65], json[512], rel[96], why[400] = "";
 
-	if (!s->sealed) {
+	if (s->state == SS_COUNTED) {
 		udc_transcript_hash(&s->tx, th);
 		memcpy(sd, s->rid, 16);
 		memcpy(sd + 16, th, 32);
-		udc_hex(th, 32, hex);
-		if (sl->transcript_hash.len != 32 || memcmp(sl->transcript_hash.data, th, 32) != 0) {
-			struct udc_audit_field f[] = { UDC_AUDIT_S("round", s->idhex),
-				UDC_AUDIT_S("transcript_sha256", hex), UDC_AUDIT_S("problem", "mismatch") };
-			udc_node_audit(n, "transcript", f, UDC_AUDIT_NFIELDS(f));
-			udc_rounds_update(n->rounds, s->idhex, NULL, NULL, 1000,
-			    "transcript mismatch: the gemeente saw other messages than this node");
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "transcript mismatch");
+		if (check_seal(cb, s, sl, th, sd, rp) != 0)
 			return;
-		}
-		if (sl->transcript_sig.len != UDC_SIGN_BYTES ||
-		    udc_sign_verify(&n->peer_pub, UDC_SIGN_TRANSCRIPT, sd, sizeof(sd),
-		    sl->transcript_sig.data) != 0) {
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO,
-			    "the transcript signature does not verify against the gemeente's key %s",
-			    n->peer_fpr);
-			return;
-		}
-		if (sl->audit_hash.len != 32 || sl->audit_sig.len != UDC_SIGN_BYTES) {
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "seal without a signed audit head");
-			return;
-		}
-		peer.seq = sl->audit_seq;
-		memcpy(peer.hash, sl->audit_hash.data, 32);
-		memcpy(peer.sig, sl->audit_sig.data, UDC_SIGN_BYTES);
-		if ((rv = udc_audit_peer_head(n->audit, "gemeente", &n->peer_pub, &peer)) != 0) {
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "the gemeente's audit head is %s",
-			    rv == UDC_EPEER ? "behind or forked from one it signed before"
-			                    : "not validly signed");
+		if (release(cb, s, why, sizeof(why)) != 0) {
+			sess_fail(cb, s, "%s", why[0] ? why : "the release failed");
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
 			return;
 		}
 		if (udc_sign(n->sk, UDC_SIGN_TRANSCRIPT, sd, sizeof(sd), s->seal_sig) != 0 ||
 		    udc_audit_checkpoint(n->audit, &s->seal_head) != 0) {
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "cannot sign the transcript");
+			sess_fail(cb, s, "cannot sign the transcript");
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "%s", s->error);
 			return;
 		}
 		memcpy(s->seal_hash, th, 32);
 		s->sealed = 1;
+		udc_table_free(s->counted);
+		s->counted = NULL;
+		sess_enter(cb, s, SS_DONE);
+		udc_rounds_update(n->rounds, s->idhex, "done", "done", 1000, NULL);
 		/* The round is over: its scalar and encoding keys must be gone.
 		 * (Counts all rounds; the tests run one at a time.) */
 		log_info("round %s sealed: %ld secrets in locked memory after the round", s->idhex,
 		    udc_secmem_live());
+		udc_hex(th, 32, hex);
 		snprintf(json, sizeof(json), "{\"transcript_sha256\": \"%s\", \"gemeente_key\": \"%s\", "
 		    "\"cbs_key\": \"%s\", \"both_signed\": true}\n", hex, n->peer_fpr, n->self_fpr);
 		snprintf(rel, sizeof(rel), "rounds/%s/transcript.json", s->idhex);
 		udc_store_write(n->cfg->state_dir, rel, json, strlen(json));
+	}
+	if ((rp->result = udc__result__unpack(NULL, s->result_len, s->result)) == NULL) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "stored result unreadable");
+		return;
 	}
 	udc__seal__init(out);
 	out->transcript_hash.data = s->seal_hash;
@@ -330,7 +482,7 @@ cbs_on_seal(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct 
 	out->audit_hash.len = 32;
 	out->audit_sig.data = s->seal_head.sig;
 	out->audit_sig.len = UDC_SIGN_BYTES;
+	out->result = rp->result;
 	rp->env.body_case = UDC__ENVELOPE__BODY_SEAL;
 	rp->env.seal = out;
 }
-

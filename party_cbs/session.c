@@ -22,6 +22,7 @@
 #include "rounds.h"
 #include "spec.h"
 #include "store.h"
+#include "table.h"
 
 #define DONE_LINGER_S 120 /* keep a finished session to answer a resent Finish */
 
@@ -29,9 +30,11 @@ const char *
 cbs_state_name(enum sess_state s)
 {
 	switch (s) {
+	case SS_CONSENT: return "consent";
 	case SS_LINK: return "link";
 	case SS_UPLOAD: return "upload";
 	case SS_RETURN: return "return";
+	case SS_COUNTED: return "counted";
 	case SS_DONE: return "done";
 	case SS_FAILED: return "failed";
 	case SS_NSTATES: break;
@@ -68,8 +71,10 @@ sess_free(struct session *s)
 {
 	sess_release_data(s);
 	free(s->dummies);
+	free(s->cat_records);
 	free(s->own_unlinked);
 	free(s->result);
+	udc_table_free(s->counted);
 	udc_spec_free(s->spec);
 	pthread_mutex_destroy(&s->mtx);
 	free(s);
@@ -170,19 +175,14 @@ sess_maybe_wipe_b(struct session *s)
 	}
 }
 
-int
-sess_own_digest(struct cbs *cb, struct session *s, const char *path, char *err, size_t errlen)
+void
+sess_own_digest(struct cbs *cb, struct session *s)
 {
 	char hex[65];
 
-	if (udc_file_sha256(path, s->input_digest) != 0) {
-		snprintf(err, errlen, "%s: cannot read the input file", path);
-		return UDC_EIO;
-	}
 	udc_hex(s->input_digest, 32, hex);
 	struct udc_audit_field f[] = { UDC_AUDIT_S("round", s->idhex), UDC_AUDIT_S("file_sha256", hex) };
 	udc_node_audit(cb->n, UDC_AUDIT_INPUT_DIGEST, f, UDC_AUDIT_NFIELDS(f));
-	return 0;
 }
 
 void
@@ -220,4 +220,47 @@ cbs_reap(struct cbs *cb, int all)
 		dead = s->next;
 		sess_free(s);
 	}
+}
+
+int
+cbs_check_categories(struct cbs *cb, struct session *s, const struct udc_blist *own,
+    uint64_t **counts, char *err, size_t errlen)
+{
+	const struct udc_spec *spec = s->spec;
+	size_t ncats = spec->ncells[UDC_SIDE_CBS], small = 0;
+	uint64_t *n = calloc(ncats ? ncats : 1, sizeof(*n));
+
+	(void)cb;
+	if (n == NULL)
+		return UDC_ENOMEM;
+	for (size_t i = 0; i < own->n; i++)
+		n[own->lab[i]]++;
+	for (size_t c = 0; spec->min_cell > 1 && c < ncats; c++) {
+		if (n[c] == 0 || n[c] >= spec->min_cell)
+			continue;
+		if (small++ < 8) {
+			size_t idx[UDC_MAX_DIMS];
+			char name[256] = "";
+			udc_spec_cell_split(spec, UDC_SIDE_CBS, c, idx);
+			for (size_t d = 0; d < spec->ndims[UDC_SIDE_CBS]; d++) {
+				size_t o = strlen(name);
+				snprintf(name + o, sizeof(name) - o, "%s%s=%s", d ? "," : "",
+				    spec->dims[UDC_SIDE_CBS][d].name,
+				    spec->dims[UDC_SIDE_CBS][d].values[idx[d]]);
+			}
+			log_warnx("round %s: CBS category %s holds %llu records, fewer than min_cell %u",
+			    s->idhex, name, (unsigned long long)n[c], spec->min_cell);
+		}
+	}
+	if (small) {
+		/* The count stays in our log: it is a small count itself. */
+		snprintf(err, errlen, "%zu CBS categor%s fewer than min_cell %u records; a category "
+		    "that small would single out its members whatever is released (merge it in the "
+		    "spec or fix the CBS input; the CBS log names it)", small,
+		    small == 1 ? "y holds" : "ies hold", spec->min_cell);
+		free(n);
+		return UDC_EREFUSED;
+	}
+	*counts = n;
+	return 0;
 }

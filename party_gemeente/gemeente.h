@@ -20,6 +20,7 @@ struct gem_job {
 	uint8_t *schema_text; /* NULL in exact mode */
 	size_t schema_len;
 	int peer_timed_out;   /* set by the round: the CBS node stopped answering */
+	int accept_rejects;   /* udcctl round start --accept-rejects: no reject_limit */
 };
 
 struct gem {

@@ -128,36 +128,33 @@ return_own(struct gem_round *r, const struct udc_scalar *a, uint32_t own_chunks,
 	return 0;
 }
 
-/* Fuzzy and combined modes, phase 1: agree the round secret, encode and
- * upload the records with random handles, help CBS raise its exact keys,
- * and wait for CBS to link.  Leaves in *count the list for the blinded
- * count: H(handle)^a with the gemeente's group labels. */
+/* Fuzzy and combined modes, phase 1: derive the round secret agreed at the
+ * proposal, encode and upload the records with random handles, help CBS
+ * raise its exact keys, and wait for CBS to link.  Leaves in *count the
+ * list for the blinded count: H(handle)^a with the gemeente's group labels,
+ * shuffled again (CBS must not match a count tuple to a phase-1 record by
+ * its place in the list). */
 int
 gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct udc_input_opts *io,
-    struct udc_blist *count, struct udc_input_stats *gst)
+    struct udc_kx *kx, const uint8_t peer[32], struct udc_blist *count,
+    struct udc_input_stats *gst)
 {
-	struct udc_kx *kx = NULL;
 	struct udc_clkctx *clk = NULL;
 	struct udc_blist g;
-	uint8_t peer[UDC_KX_PUBLIC_BYTES], *secret = NULL;
+	uint8_t *secret = NULL;
 	size_t clk_bytes;
 	int rv;
 
 	udc_blist_init(&g, r->spec->nkeys, 0);
-	gem_step(r, "propose", 0);
-	if ((rv = udc_kx_new(&kx)) != 0 || (secret = udc_secmem_alloc(UDC_CLK_SECRET_BYTES)) == NULL) {
+	if ((secret = udc_secmem_alloc(UDC_CLK_SECRET_BYTES)) == NULL) {
 		gem_fail(r, "cannot set up the round secret");
-		rv = rv ? rv : UDC_ENOMEM;
+		rv = UDC_ENOMEM;
 		goto out;
 	}
-	if ((rv = gem_propose(r, 0, udc_kx_public(kx), peer)) != 0)
-		goto out;
 	if ((rv = udc_kx_secret(kx, 1, peer, r->job->round_id, r->spec->hash, secret)) != 0) {
 		gem_fail(r, "the CBS node's key for the round secret is invalid");
 		goto out;
 	}
-	udc_kx_free(kx);
-	kx = NULL;
 	rv = udc_clkctx_new(&clk, r->spec, secret, 1, r->err, sizeof(r->err));
 	udc_secmem_free(secret);
 	secret = NULL;
@@ -168,6 +165,12 @@ gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct 
 	gem_step(r, "reading", 0);
 	if ((rv = udc_blist_from_input_ext(&g, io, r->job->round_id, a, r->n->wq, udc_clkctx_fill, clk,
 	    gst, r->err, sizeof(r->err))) != 0)
+		goto out;
+	if (r->err[0]) { /* the keepalive lost the CBS node while we read */
+		rv = UDC_EPEER;
+		goto out;
+	}
+	if ((rv = gem_check_rejects(r, gst)) != 0)
 		goto out;
 	udc_clkctx_free(clk);
 	clk = NULL;
@@ -213,10 +216,16 @@ gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct 
 		count->lab[i] = g.lab[i];
 	}
 	count->n = g.n;
-	if ((rv = udc_blist_blind(count, a, r->n->wq)) != 0)
+	if ((rv = udc_blist_blind(count, a, r->n->wq)) != 0) {
 		gem_fail(r, "cannot blind the handles");
+		goto out;
+	}
+	/* Record i of the count list is record i of the phase-1 list until
+	 * this shuffle: without it CBS, which knows which of its records each
+	 * phase-1 record linked to, would read every group label off by
+	 * position (tests/attacks, attack_count_order). */
+	udc_blist_shuffle(count);
 out:
-	udc_kx_free(kx);
 	udc_secmem_free(secret);
 	udc_clkctx_free(clk);
 	udc_blist_free(&g);

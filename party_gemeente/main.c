@@ -188,6 +188,7 @@ gem_round_start(struct udc_node *n, const Udcctl__RoundStart *req, uint64_t uid,
 	if (req->schema_text.len)
 		memcpy(job->schema_text, req->schema_text.data, req->schema_text.len);
 	job->schema_len = req->schema_text.len;
+	job->accept_rejects = req->accept_rejects;
 	udc_random_buf(job->round_id, sizeof(job->round_id));
 	udc_round_id_hex(job->round_id, job->idhex);
 	if ((rv = udc_rounds_add(n->rounds, job->idhex, hex, "queued")) != 0) {
@@ -197,7 +198,8 @@ gem_round_start(struct udc_node *n, const Udcctl__RoundStart *req, uint64_t uid,
 	log_info("round %s queued (spec '%s' %s)", job->idhex, spec->name, hex);
 	{
 		struct udc_audit_field f[] = { UDC_AUDIT_S("round", job->idhex),
-			UDC_AUDIT_S("spec_hash", hex), UDC_AUDIT_I("uid", (int64_t)uid) };
+			UDC_AUDIT_S("spec_hash", hex), UDC_AUDIT_I("uid", (int64_t)uid),
+			UDC_AUDIT_I("accept_rejects", req->accept_rejects ? 1 : 0) };
 		udc_node_audit(n, UDC_AUDIT_ROUND_PROPOSED, f, UDC_AUDIT_NFIELDS(f));
 	}
 	udc_rounds_get(n->rounds, job->idhex, &x);

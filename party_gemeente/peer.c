@@ -86,6 +86,7 @@ gem_call(struct gem_round *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, 
 		return rv;
 	}
 	r->peer_answered = 1;
+	r->last_call = udc_now();
 	rv = udc_wire_decode(nng_msg_body(m), nng_msg_len(m), &rep, why, sizeof(why));
 	if (rv == 0 && rep->body_case == want && udc_transcript_counts(req->body_case))
 		udc_transcript_add(&r->tx, req->request_id, buf, len, nng_msg_body(m), nng_msg_len(m));
@@ -154,4 +155,22 @@ gem_abort_peer(struct gem_round *r)
 	if (gem_call(r, &req, UDC__ENVELOPE__BODY_ACK, &rep) == 0)
 		udc_wire_free(rep);
 	memcpy(r->err, saved, sizeof(saved));
+}
+
+/* Keep the session at the CBS node alive at least this often while reading
+ * (its session_idle is 10 s at the least). */
+#define KEEPALIVE_S 5
+
+void
+gem_read_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct gem_round *r = arg;
+	Udc__Envelope *rep = NULL;
+
+	gem_step(r, "reading", total ? (unsigned)(done * 1000 / total) : 0);
+	if (r->err[0] || udc_now() - r->last_call < KEEPALIVE_S)
+		return;
+	/* A failure is kept in r->err and ends the round once the read is done. */
+	if (gem_status(r, &rep) == 0)
+		udc_wire_free(rep);
 }

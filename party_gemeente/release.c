@@ -23,34 +23,61 @@
 #include "store.h"
 #include "table.h"
 #include "transport.h"
+#include "roundsig.h"
+#include <sodium.h>
 
 
+/* All CBS tuples are back: commit to our input (its digest and the number
+ * of tuples we uploaded, signed) and wait until CBS has linked and counted.
+ * The table itself comes with the seal. */
 int
-gem_finish(struct gem_round *r, const struct udc_input_stats *gst, Udc__Envelope **out)
+gem_finish(struct gem_round *r, const struct udc_input_stats *gst, uint64_t records)
 {
 	Udc__Finish fin = UDC__FINISH__INIT;
 	Udc__InputReport rep = UDC__INPUT_REPORT__INIT;
+	uint8_t sd[UDC_COMMIT_SIGDATA_BYTES], sig[UDC_SIGN_BYTES], rh[32], *packed = NULL;
+	size_t plen;
 	int rv;
 
 	if ((rv = udc_report_to_proto(gst, r->spec->nkeys, &rep)) != 0)
 		return rv;
+	plen = udc__input_report__get_packed_size(&rep);
+	if ((packed = malloc(plen ? plen : 1)) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	udc__input_report__pack(&rep, packed);
+	crypto_hash_sha256(rh, packed, plen);
+	udc_commit_sigdata(r->job->round_id, r->spec->hash, r->input_digest, records, rh, sd);
+	if ((rv = udc_sign(r->n->sk, UDC_SIGN_COMMIT, sd, sizeof(sd), sig)) != 0) {
+		gem_fail(r, "cannot sign the commitment to our input: %s", udc_strerror(rv));
+		goto out;
+	}
 	fin.gemeente_input = &rep;
+	fin.input_digest.data = r->input_digest;
+	fin.input_digest.len = 32;
+	fin.g_records = records;
+	fin.commit_sig.data = sig;
+	fin.commit_sig.len = sizeof(sig);
 	for (;;) {
-		Udc__Envelope req = UDC__ENVELOPE__INIT;
+		Udc__Envelope req = UDC__ENVELOPE__INIT, *reply = NULL;
+		int ready;
+
 		req.body_case = UDC__ENVELOPE__BODY_FINISH;
 		req.finish = &fin;
-		if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_RESULT, out)) != 0)
+		if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_COUNTED, &reply)) != 0)
 			break;
-		if ((*out)->result->ready)
+		ready = reply->counted->ready;
+		udc_wire_free(reply);
+		if (ready)
 			break;
-		udc_wire_free(*out);
-		*out = NULL;
 		usleep(100 * 1000);
 	}
+out:
+	free(packed);
 	udc_report_proto_free(&rep);
 	return rv;
 }
-
 
 int
 gem_store_result(struct gem_round *r, const Udc__Result *res, const struct udc_input_stats *gst,
@@ -143,9 +170,10 @@ out:
 	return rv;
 }
 
-/* Both nodes sign the transcript hash and exchange signed audit heads. */
+/* Both nodes sign the transcript hash and exchange signed audit heads;
+ * CBS hands over the released table with its half (*out, the caller frees). */
 int
-gem_seal(struct gem_round *r)
+gem_seal(struct gem_round *r, Udc__Envelope **out)
 {
 	Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
 	Udc__Seal sl = UDC__SEAL__INIT;
@@ -154,6 +182,7 @@ gem_seal(struct gem_round *r)
 	char hex[65], json[512], rel[96];
 	int rv;
 
+	*out = NULL;
 	udc_transcript_hash(&r->tx, th);
 	memcpy(sd, r->job->round_id, 16);
 	memcpy(sd + 16, th, 32);
@@ -194,6 +223,11 @@ gem_seal(struct gem_round *r)
 		rv = UDC_EPROTO;
 		goto out;
 	}
+	if (ps->result == NULL) {
+		gem_fail(r, "the CBS node sealed the round without the released table");
+		rv = UDC_EPROTO;
+		goto out;
+	}
 	peer.seq = ps->audit_seq;
 	memcpy(peer.hash, ps->audit_hash.data, 32);
 	memcpy(peer.sig, ps->audit_sig.data, UDC_SIGN_BYTES);
@@ -206,7 +240,13 @@ gem_seal(struct gem_round *r)
 	snprintf(json, sizeof(json), "{\"transcript_sha256\": \"%s\", \"gemeente_key\": \"%s\", "
 	    "\"cbs_key\": \"%s\", \"both_signed\": true}\n", hex, r->n->self_fpr, r->n->peer_fpr);
 	snprintf(rel, sizeof(rel), "rounds/%s/transcript.json", r->job->idhex);
-	rv = udc_store_write(r->n->cfg->state_dir, rel, json, strlen(json));
+	if ((rv = udc_store_write(r->n->cfg->state_dir, rel, json, strlen(json))) != 0) {
+		gem_fail(r, "cannot store the transcript in %s: %s", r->n->cfg->state_dir,
+		    udc_strerror(rv));
+		goto out;
+	}
+	*out = rep;
+	return 0;
 out:
 	udc_wire_free(rep);
 	return rv;

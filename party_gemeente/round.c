@@ -33,16 +33,56 @@
 #include "wire.h"
 
 
+/* Reads our list: hashed, blinded (and encoded), its digest taken while
+ * it is read; the CBS session is kept alive meanwhile. */
+static int
+read_list(struct gem_round *r, struct udc_input_opts *io, struct udc_blist *g,
+    const struct udc_scalar *a, struct udc_input_stats *gst)
+{
+	int rv;
+
+	io->digest = r->input_digest;
+	io->progress = gem_read_progress;
+	io->progress_arg = r;
+	gem_step(r, "reading", 0);
+	if ((rv = udc_blist_from_input(g, io, r->job->round_id, a, r->n->wq, gst, r->err,
+	    sizeof(r->err))) != 0)
+		return rv;
+	if (r->err[0])
+		return UDC_EPEER; /* the keepalive lost the CBS node while we read */
+	log_info("round %s: %s: %llu rows, %llu used, %zu blinded", r->job->idhex, io->path,
+	    (unsigned long long)gst->rows, (unsigned long long)gst->accepted, g->n);
+	return 0;
+}
+
+/* Too many rows rejected (a file in another encoding, the wrong columns)
+ * fails the round rather than linking what is left, unless the operator
+ * said otherwise for this round. */
+int
+gem_check_rejects(struct gem_round *r, const struct udc_input_stats *gst)
+{
+	char why[400];
+
+	if (r->job->accept_rejects ||
+	    udc_input_check_rejects(gst, r->n->cfg->reject_limit, why, sizeof(why)) == 0)
+		return 0;
+	gem_fail(r, "%s: %s; fix the file, raise [input] reject_limit, or start the round with "
+	    "udcctl round start --accept-rejects", r->n->cfg->input_file, why);
+	return UDC_EREFUSED;
+}
+
 void
 gem_run_round(struct udc_node *n, struct gem_job *job)
 {
 	struct gem_round r = { .n = n, .job = job };
 	struct udc_scalar *a = NULL;
+	struct udc_kx *kx = NULL;
 	struct udc_blist g, c;
 	struct udc_input_stats gst;
 	struct udc_input_opts io;
 	Udc__Envelope *res = NULL;
-	uint64_t c_records = 0;
+	uint8_t peer_kx[UDC_KX_PUBLIC_BYTES];
+	uint64_t c_records = 0, uploaded;
 	uint32_t c_chunks = 0;
 	int64_t started = (int64_t)time(NULL);
 	int rv;
@@ -55,7 +95,7 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 		goto done;
 	udc_spec_hash_hex(r.spec, r.spec_hex);
 	r.cnkeys = udc_spec_fuzzy(r.spec) ? 1 : r.spec->nkeys;
-	udc_blist_init(&g, r.spec->nkeys, 0);
+	udc_blist_init(&g, r.spec->nkeys, n->cfg->max_records);
 	udc_blist_init(&c, r.cnkeys, 0);
 	log_info("round %s: started (spec '%s')", job->idhex, r.spec->name);
 	udc_transcript_init(&r.tx);
@@ -63,16 +103,6 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 		struct gem *gm = n->party;
 		r.conn_mark = atomic_load(&gm->pipes_added);
 		r.conn_up = atomic_load(&gm->pipes) > 0;
-	}
-	gem_step(&r, "reading", 0);
-	if (udc_file_sha256(n->cfg->input_file, r.input_digest) != 0) {
-		gem_fail(&r, "%s: cannot read the input file", n->cfg->input_file);
-		rv = UDC_EIO;
-		goto done;
-	}
-	if ((rv = udc_scalar_new(&a)) != 0) {
-		gem_fail(&r, "cannot create the round scalar");
-		goto done;
 	}
 	{
 		const char *dim = udc_node_input_opts(n, r.spec, UDC_SIDE_GEMEENTE, &io);
@@ -82,25 +112,39 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 			goto done;
 		}
 	}
+	if ((rv = udc_scalar_new(&a)) != 0 ||
+	    (udc_spec_fuzzy(r.spec) && (rv = udc_kx_new(&kx)) != 0)) {
+		gem_fail(&r, "cannot create the round's secrets");
+		goto done;
+	}
+	/* Propose first: the CBS node prepares its list while we read ours,
+	 * and a refusal or a wrong peer is known before any work is done. */
+	gem_step(&r, "propose", 0);
+	if ((rv = gem_propose(&r, kx ? udc_kx_public(kx) : NULL, peer_kx)) != 0 ||
+	    (rv = gem_wait_consent(&r)) != 0)
+		goto done;
 	if (udc_spec_fuzzy(r.spec)) {
-		if ((rv = gem_linkage_phase(&r, a, &io, &g, &gst)) != 0)
+		io.digest = r.input_digest;
+		io.progress = gem_read_progress;
+		io.progress_arg = &r;
+		gem_step(&r, "reading", 0);
+		if ((rv = gem_linkage_phase(&r, a, &io, kx, peer_kx, &g, &gst)) != 0)
 			goto done;
+		udc_kx_free(kx);
+		kx = NULL;
 	} else {
-		if ((rv = udc_blist_from_input(&g, &io, job->round_id, a, n->wq, &gst, r.err,
-		    sizeof(r.err))) != 0)
+		if ((rv = read_list(&r, &io, &g, a, &gst)) != 0)
 			goto done;
-		log_info("round %s: %s: %llu rows, %llu used, %zu blinded", job->idhex, io.path,
-		    (unsigned long long)gst.rows, (unsigned long long)gst.accepted, g.n);
+		if ((rv = gem_check_rejects(&r, &gst)) != 0)
+			goto done;
 		if (g.n == 0) {
 			gem_fail(&r, "%s: no usable records (%llu rows read)", io.path,
 			    (unsigned long long)gst.rows);
 			goto done;
 		}
 		udc_blist_shuffle(&g);
-		gem_step(&r, "propose", 0);
-		if ((rv = gem_propose(&r, g.n, NULL, NULL)) != 0)
-			goto done;
 	}
+	uploaded = g.n;
 	if ((rv = gem_upload(&r, &g, UDC__ENVELOPE__BODY_G_CHUNK, "upload")) != 0)
 		goto done;
 	udc_blist_free(&g);
@@ -118,15 +162,16 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 		goto done;
 	udc_blist_free(&c);
 	gem_step(&r, "counting", 0);
-	if ((rv = gem_finish(&r, &gst, &res)) != 0)
-		goto done;
-	if ((rv = gem_store_result(&r, res->result, &gst, started)) != 0)
+	if ((rv = gem_finish(&r, &gst, uploaded)) != 0)
 		goto done;
 	gem_step(&r, "seal", 0);
-	rv = gem_seal(&r);
+	if ((rv = gem_seal(&r, &res)) != 0)
+		goto done;
+	rv = gem_store_result(&r, res->seal->result, &gst, started);
 done:
 	udc_wire_free(res);
 	udc_scalar_free(a);
+	udc_kx_free(kx);
 	udc_blist_free(&g);
 	udc_blist_free(&c);
 	if (gst.rows) {

@@ -29,8 +29,15 @@ struct gem_round {
 	unsigned conn_mark; /* pipes_added when the round began */
 	int conn_up;        /* a connection was up when the round began */
 	struct udc_transcript tx;
-	uint8_t input_digest[32];
+	uint8_t input_digest[32];  /* SHA-256 of the input file, as read */
+	uint8_t proposal_hash[32]; /* of what we signed when proposing */
+	int awaiting_consent;      /* the CBS operator has yet to approve the round */
+	long long last_call;       /* when the CBS node last answered (keepalive while reading) */
 };
+
+/* round.c: fails the round if more rows were rejected than [input]
+ * reject_limit allows (unless the round was started with --accept-rejects). */
+int gem_check_rejects(struct gem_round *r, const struct udc_input_stats *gst);
 
 /* peer.c */
 /* Keeps the first reason the round failed for. */
@@ -46,11 +53,19 @@ int gem_status(struct gem_round *r, Udc__Envelope **out);
 void gem_abort_peer(struct gem_round *r);
 
 /* propose.c: kx_pub/peer_pub in fuzzy and combined modes (NULL in exact mode). */
-int gem_propose(struct gem_round *r, uint64_t nrec, const uint8_t *kx_pub, uint8_t *peer_pub);
+int gem_propose(struct gem_round *r, const uint8_t *kx_pub, uint8_t *peer_pub);
+int gem_wait_consent(struct gem_round *r);
+/* For udc_input_opts.progress: the reading step's progress, and a Status
+ * now and then so that the CBS node keeps the session while we read. */
+void gem_read_progress(void *arg, uint64_t done, uint64_t total);
 
-/* link.c: fuzzy and combined phase 1; leaves the count list in *count. */
+/* link.c: fuzzy and combined phase 1, after the proposal agreed the round
+ * secret (our X25519 key kx, the CBS node's peer_kx); leaves the count list
+ * in *count, shuffled. */
+struct udc_kx;
 int gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a,
-    const struct udc_input_opts *io, struct udc_blist *count, struct udc_input_stats *gst);
+    const struct udc_input_opts *io, struct udc_kx *kx, const uint8_t peer_kx[32],
+    struct udc_blist *count, struct udc_input_stats *gst);
 
 /* count.c */
 int gem_upload(struct gem_round *r, const struct udc_blist *l, Udc__Envelope__BodyCase kind,
@@ -59,10 +74,12 @@ int gem_wait_cbs(struct gem_round *r, uint64_t *c_records, uint32_t *c_chunks);
 int gem_download(struct gem_round *r, struct udc_blist *c, const struct udc_scalar *a,
     uint64_t c_records, uint32_t c_chunks);
 
-/* release.c */
-int gem_finish(struct gem_round *r, const struct udc_input_stats *gst, Udc__Envelope **out);
+/* release.c: commit to our input (signed) and wait for the count; seal the
+ * transcript and receive the released table (*out holds the Seal reply);
+ * check the table's signature and store it. */
+int gem_finish(struct gem_round *r, const struct udc_input_stats *gst, uint64_t records);
+int gem_seal(struct gem_round *r, Udc__Envelope **out);
 int gem_store_result(struct gem_round *r, const Udc__Result *res,
     const struct udc_input_stats *gst, int64_t started);
-int gem_seal(struct gem_round *r);
 
 #endif

@@ -193,6 +193,14 @@ cmd_round_start(struct ctx *c, int argc, char **argv)
 	size_t len, slen;
 	int rv;
 
+	if (argc == 2 && strcmp(argv[1], "--accept-rejects") == 0) {
+		st.accept_rejects = 1;
+		argc--;
+	} else if (argc == 2 && strcmp(argv[0], "--accept-rejects") == 0) {
+		st.accept_rejects = 1;
+		argc--;
+		argv++;
+	}
 	if (argc != 1)
 		return EX_USAGE;
 	if ((rv = read_spec(argv[0], &text, &len, &schema, &slen)) != 0)
@@ -356,12 +364,57 @@ cmd_round_list(struct ctx *c, int argc, char **argv)
 	return rv;
 }
 
+/* round approve ID / round refuse ID [REASON...]: the CBS operator's
+ * decision on a proposed round (round_approval = operator). */
+static int
+round_decide(struct ctx *c, int argc, char **argv, int approve)
+{
+	Udcctl__Request req = UDCCTL__REQUEST__INIT;
+	Udcctl__RoundDecision d = UDCCTL__ROUND_DECISION__INIT;
+	Udcctl__Reply *rep = NULL;
+	char reason[512] = "";
+	int rv;
+
+	if (argc < 1 || (approve && argc != 1))
+		return EX_USAGE;
+	for (int i = 1; i < argc; i++) {
+		size_t o = strlen(reason);
+		snprintf(reason + o, sizeof(reason) - o, "%s%s", i > 1 ? " " : "", argv[i]);
+	}
+	d.round_id = argv[0];
+	d.approve = approve;
+	d.reason = reason;
+	req.cmd_case = UDCCTL__REQUEST__CMD_ROUND_DECIDE;
+	req.round_decide = &d;
+	if ((rv = connect_daemon(c)) == 0 && (rv = request(c, &req, &rep)) == 0)
+		rv = rep->status ? refused(rep) : (printf("%s\n", rep->text), EX_OK);
+	if (rep)
+		udcctl__reply__free_unpacked(rep, NULL);
+	return rv;
+}
+
+static int
+cmd_round_approve(struct ctx *c, int argc, char **argv)
+{
+	return round_decide(c, argc, argv, 1);
+}
+
+static int
+cmd_round_refuse(struct ctx *c, int argc, char **argv)
+{
+	return round_decide(c, argc, argv, 0);
+}
+
 static const struct command {
 	const char *noun, *verb, *args, *help;
 	int (*fn)(struct ctx *, int, char **);
 } commands[] = {
 	{ "spec", "approve", "SPEC", "approve a round spec on this node", cmd_spec_approve },
-	{ "round", "start", "SPEC", "start a round (gemeente node); prints its id", cmd_round_start },
+	{ "round", "start", "SPEC", "start a round (gemeente node); prints its id "
+	    "(--accept-rejects: even if more rows are rejected than reject_limit)", cmd_round_start },
+	{ "round", "approve", "ID", "approve a proposed round (CBS node, round_approval = operator)",
+	    cmd_round_approve },
+	{ "round", "refuse", "ID [REASON]", "refuse a proposed round (CBS node)", cmd_round_refuse },
 	{ "round", "status", "ID", "state, step and progress of a round", cmd_round_status },
 	{ "round", "wait", "ID", "wait until a round is done or failed", cmd_round_wait },
 	{ "round", "result", "ID", "print the released table (--format csv|json)", cmd_round_result },

@@ -45,6 +45,8 @@ enum cfg_type {
 	CT_LOGLEVEL,  /* error | warning | info | debug */
 	CT_LOGTARGET, /* stderr | syslog */
 	CT_DELIM,     /* one character, or comma | semicolon | tab | pipe */
+	CT_PERCENT,   /* "1%" or "0.25%": hundredths of a percent in the struct (int) */
+	CT_APPROVAL,  /* automatic | operator */
 };
 
 struct cfg_key {
@@ -80,11 +82,23 @@ static const struct cfg_key cfg_keys[] = {
     {"peer", "chunk_records", CT_SIZE, 4096, 16, 65536, OFF(chunk_records)},
     {"peer", "session_idle", CT_INT, 300, 10, 86400, OFF(session_idle_s)},
     {"peer", "public_key", CT_PATH, 0, 0, 0, OFF(peer_public_key)},
+    {"peer", "max_sessions", CT_INT, 4, 1, 64, OFF(max_sessions)},
+    {"peer", "proposals_per_minute", CT_INT, 30, 1, 100000, OFF(proposals_per_minute)},
+    {"peer", "proposal_max_age", CT_INT, 600, 10, 86400, OFF(proposal_max_age_s)},
+    {"peer", "max_connections", CT_INT, 32, 2, 4096, OFF(max_connections)},
+    {"peer", "connection_idle", CT_INT, 120, 5, 86400, OFF(connection_idle_s)},
+    {"peer", "handshake_timeout", CT_INT, 10, 1, 600, OFF(handshake_timeout_s)},
+    {"peer", "send_timeout", CT_SECONDS, 30, 1, 3600, OFF(send_timeout_ms)},
+    {"peer", "consent_wait", CT_INT, 86400, 10, 30 * 86400, OFF(consent_wait_s)},
+    {"node", "round_approval", CT_APPROVAL, 0, 0, 0, OFF(round_approval)},
     {"tls", "ca_file", CT_PATH, 0, 0, 0, OFF(ca_file)},
     {"tls", "cert_file", CT_PATH, 0, 0, 0, OFF(cert_file)},
     {"tls", "key_file", CT_PATH, 0, 0, 0, OFF(key_file)},
     {"input", "file", CT_PATH, 0, 0, 0, OFF(input_file)},
     {"input", "delimiter", CT_DELIM, ',', 0, 0, OFF(delimiter)},
+    {"input", "max_records", CT_SIZE, 100000000, 1, 1000000000, OFF(max_records)},
+    {"input", "max_size", CT_SIZE, 64LL << 30, 1024, 1LL << 50, OFF(max_input_size)},
+    {"input", "reject_limit", CT_PERCENT, 100, 0, 10000, OFF(reject_limit)},
 };
 
 #define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -210,6 +224,36 @@ set_scalar(struct cfg_ctx *c, const struct cfg_key *k, const char *value)
 			*(int *)(void *)base = (int)v * 1000;
 		else
 			*(size_t *)(void *)base = (size_t)v;
+		return 1;
+	case CT_PERCENT: {
+		/* digits, an optional fraction of up to two digits, and '%' */
+		long long whole = 0, frac = 0;
+		int nfrac = 0;
+		const char *q = value;
+		if (!isdigit((unsigned char)*q))
+			goto bad_percent;
+		for (; isdigit((unsigned char)*q) && whole <= 100; q++)
+			whole = whole * 10 + (*q - '0');
+		if (*q == '.')
+			for (q++; isdigit((unsigned char)*q) && nfrac < 2; q++, nfrac++)
+				frac = frac * 10 + (*q - '0');
+		if (nfrac == 1)
+			frac *= 10;
+		if (strcmp(q, "%") != 0 || whole * 100 + frac > k->max)
+			goto bad_percent;
+		*(int *)(void *)base = (int)(whole * 100 + frac);
+		return 1;
+	bad_percent:
+		return fail(c, "%s must be a percentage from 0%% to 100%% with at most two decimals "
+		    "(for example 1%% or 0.5%%), not '%s'", k->key, value);
+	}
+	case CT_APPROVAL:
+		if (strcmp(value, "automatic") == 0)
+			*(int *)(void *)base = 0;
+		else if (strcmp(value, "operator") == 0)
+			*(int *)(void *)base = 1;
+		else
+			return fail(c, "%s must be automatic or operator, not '%s'", k->key, value);
 		return 1;
 	case CT_URL:
 		if (strncmp(value, "tls+tcp://", 10) != 0 &&
@@ -480,6 +524,8 @@ udc_config_load(const char *path, struct udc_config **out, char *err, size_t err
 		case CT_INT:
 		case CT_LOGLEVEL:
 		case CT_LOGTARGET:
+		case CT_PERCENT:
+		case CT_APPROVAL:
 			*(int *)(void *)base = (int)cfg_keys[i].def;
 			break;
 		case CT_SECONDS:

@@ -39,6 +39,16 @@ struct udc_config {
 	size_t chunk_records;  /* [peer] chunk_records (default 4096, 16..65536) */
 	int session_idle_s;    /* [peer] session_idle (seconds; default 300): CBS drops idle rounds */
 	char *peer_public_key; /* [peer] public_key: the peer node's Ed25519 public key, pinned */
+	/* limits (docs/security.md, "Denial of service"); CBS unless noted */
+	int max_sessions;      /* [peer] max_sessions: rounds at once (default 4) */
+	int proposals_per_minute; /* [peer] proposals_per_minute: signed proposals (default 30) */
+	int proposal_max_age_s; /* [peer] proposal_max_age: seconds a proposal stays valid (600) */
+	int max_connections;   /* [peer] max_connections: TLS connections at once (default 32) */
+	int connection_idle_s; /* [peer] connection_idle: close a silent connection after (120 s) */
+	int handshake_timeout_s; /* [peer] handshake_timeout: a connection must be up within (10 s) */
+	int send_timeout_ms;   /* [peer] send_timeout: a reply the peer does not read (30 s) */
+	int consent_wait_s;    /* [peer] consent_wait (gemeente): wait for the CBS operator (1 day) */
+	int round_approval;    /* [node] round_approval (CBS): 0 automatic, 1 operator approves each round */
 
 	char *ca_file;         /* [tls] ca_file */
 	char *cert_file;       /* [tls] cert_file */
@@ -46,6 +56,10 @@ struct udc_config {
 
 	char *input_file;      /* [input] file: the node's person list (CSV) */
 	char delimiter;        /* [input] delimiter (default ',') */
+	size_t max_records;    /* [input] max_records: own list, and (CBS) the peer's (default 10^8) */
+	size_t max_input_size; /* [input] max_size: bytes of the input file (default 64 GiB) */
+	int reject_limit;      /* [input] reject_limit: rejected rows above this share fail the round,
+	                        * in hundredths of a percent (default 1%) */
 	char *columns[UDC_NFIELDS]; /* [fields] field = CSV column; NULL = not mapped */
 
 	struct udc_label_map *labels; /* [labels] dim = CSV column, in file order */

@@ -54,6 +54,7 @@ struct spec_ctx {
 
 	int name_line, mode_line, keys_line, min_cell_line, pad_line;
 	int schema_line, threshold_line, balance_line, scoring_line, round_line, eps_line, budget_line;
+	int max_releases_line;
 	int dim_line[2][UDC_MAX_DIMS];
 
 };
@@ -431,6 +432,17 @@ disclosure_key(struct spec_ctx *c, const char *key, const char *value)
 		spec->round_base = v <= 1 ? 0 : (unsigned)v;
 		return 1;
 	}
+	if (strcmp(key, "max_releases") == 0) {
+		unsigned long v;
+		char *end;
+		if (!once(c, &c->max_releases_line, "disclosure", key))
+			return 0;
+		v = strtoul(value, &end, 10);
+		if (*value < '1' || *value > '9' || *end != '\0' || v > 1000)
+			return fail(c, "max_releases must be a whole number from 1 to 1000, not '%s'", value);
+		spec->max_releases = (unsigned)v;
+		return 1;
+	}
 	if (strcmp(key, "noise_epsilon") == 0 || strcmp(key, "noise_budget") == 0) {
 		int eps = key[6] == 'e';
 		uint64_t num, den;
@@ -635,6 +647,10 @@ spec_canonical(const struct udc_spec *spec)
 		snprintf(num, sizeof(num), "round_base=%u\n", spec->round_base);
 		sb_add(&b, num);
 	}
+	if (spec->max_releases != UDC_SPEC_DEFAULT_MAX_RELEASES) {
+		snprintf(num, sizeof(num), "max_releases=%u\n", spec->max_releases);
+		sb_add(&b, num);
+	}
 	if (spec->eps_num) {
 		snprintf(num, sizeof(num), "noise_epsilon=%u/%u\n", spec->eps_num, spec->eps_den);
 		sb_add(&b, num);
@@ -769,6 +785,7 @@ udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec *
 	spec->min_cell = 10;
 	spec->pad = UDC_PAD_MAX;
 	spec->budget_num = 1;
+	spec->max_releases = UDC_SPEC_DEFAULT_MAX_RELEASES;
 	spec->budget_den = 1;
 
 	c.spec = spec;

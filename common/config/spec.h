@@ -21,6 +21,10 @@ enum udc_mode {
 enum udc_side { UDC_SIDE_GEMEENTE = 0, UDC_SIDE_CBS = 1 };
 enum udc_pad { UDC_PAD_NONE = 0, UDC_PAD_MAX = 1 };
 
+/* A spec releases its table once per CBS input unless it says otherwise:
+ * every further release on the same data is a chance to difference. */
+#define UDC_SPEC_DEFAULT_MAX_RELEASES 1
+
 struct udc_matchkey {
 	char *name;                        /* "surname+birth_date+postcode" */
 	int nfields;
@@ -50,6 +54,7 @@ struct udc_spec {
 	unsigned min_cell;     /* default 10; 0 disables suppression */
 	enum udc_pad pad;      /* default UDC_PAD_MAX */
 	unsigned round_base;   /* [disclosure] round_base: 0 = no rounding */
+	unsigned max_releases; /* [disclosure] max_releases: releases of this spec per CBS input */
 	uint32_t eps_num, eps_den; /* [disclosure] noise_epsilon per entry; eps_num 0 = no noise */
 	uint64_t budget_num, budget_den; /* [disclosure] noise_budget per population (default 1) */
 	/* [fuzzy] (modes fuzzy and combined) */

@@ -65,6 +65,8 @@
 #define UDC_AUDIT_ROUND_PROPOSED "round_proposed"
 #define UDC_AUDIT_SPEC_APPROVED "spec_approved"
 #define UDC_AUDIT_ROUND_REFUSED "round_refused"
+/* the CBS operator approved or refused a proposed round (udcctl round approve|refuse) */
+#define UDC_AUDIT_ROUND_DECIDED "round_decided"
 #define UDC_AUDIT_MESSAGE_REFUSED "message_refused"
 #define UDC_AUDIT_MESSAGES_REFUSED_UNRECORDED "messages_refused_unrecorded"
 #define UDC_AUDIT_INPUT_DIGEST "input_digest"

@@ -34,6 +34,9 @@ static const char *const domain_tags[] = {
     [UDC_SIGN_TRANSCRIPT] = "udclink/transcript/v1",
     [UDC_SIGN_RESULT] = "udclink/result/v1",
     [UDC_SIGN_AUDIT_CHECKPOINT] = "udclink/audit-checkpoint/v1",
+    [UDC_SIGN_PROPOSAL] = "udclink/proposal/v1",
+    [UDC_SIGN_PROPOSE_REPLY] = "udclink/propose-reply/v1",
+    [UDC_SIGN_COMMIT] = "udclink/commit/v1",
 };
 
 static void

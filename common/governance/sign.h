@@ -13,6 +13,10 @@
  *   UDC_SIGN_RESULT            "udclink/result/v1"            data: result hash
  *   UDC_SIGN_AUDIT_CHECKPOINT  "udclink/audit-checkpoint/v1"  data: audit head
  *                              (seq, 8 bytes big-endian || entry hash; audit.h)
+ *   UDC_SIGN_PROPOSAL          "udclink/proposal/v1"          data: a round proposal
+ *   UDC_SIGN_PROPOSE_REPLY     "udclink/propose-reply/v1"     data: CBS's answer to one
+ *   UDC_SIGN_COMMIT            "udclink/commit/v1"            data: the gemeente's input
+ *                              (the three layouts: roundsig.h)
  *
  * No tag contains a NUL byte, so the NUL ends the tag unambiguously and no
  * (tag, data) pair can be read as another.  Data is at most
@@ -59,6 +63,10 @@ enum udc_sign_domain {
 	UDC_SIGN_TRANSCRIPT,
 	UDC_SIGN_RESULT,
 	UDC_SIGN_AUDIT_CHECKPOINT,
+	UDC_SIGN_PROPOSAL,
+	UDC_SIGN_PROPOSE_REPLY,
+	UDC_SIGN_COMMIT,
+	UDC_SIGN_NDOMAINS
 };
 
 /* A public key is not secret and has a fixed size: callers embed it (a

@@ -106,13 +106,39 @@ udc_transcript_counts(int body_case)
 	}
 }
 
+/* Text values become what the audit log takes (printable ASCII, at most
+ * UDC_AUDIT_VALUE_MAX bytes): a long or odd reason must not cost the entry. */
+static void
+audit_text(const char *in, char out[UDC_AUDIT_VALUE_MAX + 1])
+{
+	size_t i = 0;
+
+	for (; in[i] && i < UDC_AUDIT_VALUE_MAX; i++)
+		out[i] = in[i] >= 0x20 && in[i] <= 0x7e ? in[i] : '?';
+	out[i] = '\0';
+	if (in[i] != '\0')
+		memcpy(out + UDC_AUDIT_VALUE_MAX - 3, "...", 3);
+}
+
 void
 udc_node_audit(struct udc_node *n, const char *type, const struct udc_audit_field *f, size_t nf)
 {
+	struct udc_audit_field g[UDC_AUDIT_FIELDS_MAX];
+	char text[UDC_AUDIT_FIELDS_MAX][UDC_AUDIT_VALUE_MAX + 1];
 	int rv;
+
 	if (n->audit == NULL)
 		return;
-	if ((rv = udc_audit_append(n->audit, type, f, nf)) != 0)
+	if (nf > UDC_AUDIT_FIELDS_MAX)
+		nf = UDC_AUDIT_FIELDS_MAX;
+	for (size_t i = 0; i < nf; i++) {
+		g[i] = f[i];
+		if (f[i].kind == UDC_AUDIT_STR && f[i].str) {
+			audit_text(f[i].str, text[i]);
+			g[i].str = text[i];
+		}
+	}
+	if ((rv = udc_audit_append(n->audit, type, g, nf)) != 0)
 		log_warnx("audit log %s: cannot append %s: %s", n->cfg->audit_log, type, udc_strerror(rv));
 }
 
@@ -376,6 +402,15 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 			break;
 		}
 		ops->round_start(n, req->round_start, uid, &rep, buf, sizeof(buf));
+		break;
+	case UDCCTL__REQUEST__CMD_ROUND_DECIDE:
+		if (ops->round_decide == NULL) {
+			udc_reply_error(&rep, UDC_EREFUSED, buf, sizeof(buf),
+			    "rounds are approved one by one at the CBS node; this is the %s node",
+			    ops->progname);
+			break;
+		}
+		ops->round_decide(n, req->round_decide, uid, &rep, buf, sizeof(buf));
 		break;
 	case UDCCTL__REQUEST__CMD_ROUND_STATUS:
 		if (udc_rounds_get(n->rounds, req->round_status->round_id, &x) != 0) {

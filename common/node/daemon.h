@@ -72,6 +72,10 @@ struct udc_party_ops {
 	 * rep->status / rep->error, or rep->round. */
 	void (*round_start)(struct udc_node *n, const Udcctl__RoundStart *req, uint64_t uid,
 	    Udcctl__Reply *rep, char *buf, size_t buflen);
+	/* "round approve" / "round refuse": may be NULL (only the CBS node
+	 * approves rounds one by one). */
+	void (*round_decide)(struct udc_node *n, const Udcctl__RoundDecision *req, uint64_t uid,
+	    Udcctl__Reply *rep, char *buf, size_t buflen);
 };
 
 /* Parses the command line, loads the configuration, runs until SIGTERM or

@@ -151,9 +151,12 @@ suppress_entry(struct graph *g, size_t e)
 	return adj_push(g, colv_of(g, e), e);
 }
 
-/* Copies the table into the graph and applies primary suppression. */
+/* Copies the table into the graph and applies primary suppression: small
+ * counts, flags the caller set, and entries the caller marks sensitive
+ * (sens, may be NULL; those keep their true count, zero included). */
 static int
-graph_load(struct graph *g, const struct udc_table *t, unsigned min_cell, size_t *nprimary)
+graph_load(struct graph *g, const struct udc_table *t, unsigned min_cell, const uint8_t *sens,
+    size_t *nprimary)
 {
 	size_t n;
 	int rv;
@@ -178,13 +181,18 @@ graph_load(struct graph *g, const struct udc_table *t, unsigned min_cell, size_t
 		uint64_t v;
 		uint8_t s;
 
+		size_t ti; /* the entry's index in the caller's layout */
+
 		if (r < g->ng && c < g->nk) {
-			v = t->cells[r * g->nk + c];
-			s = t->cell_supp[r * g->nk + c];
+			ti = r * g->nk + c;
+			v = t->cells[ti];
+			s = t->cell_supp[ti];
 		} else if (r < g->ng) {
+			ti = g->ng * g->nk + r;
 			v = t->g_unlinked[r];
 			s = t->g_supp[r];
 		} else {
+			ti = g->ng * g->nk + g->ng + c;
 			v = t->c_unlinked[c];
 			s = t->c_supp[c];
 		}
@@ -193,7 +201,7 @@ graph_load(struct graph *g, const struct udc_table *t, unsigned min_cell, size_t
 		if (s && v == 0)
 			v = 1;
 		g->val[e] = v;
-		if (s || (min_cell > 1 && v > 0 && v < min_cell)) {
+		if (s || (sens && sens[ti]) || (min_cell > 1 && v > 0 && v < min_cell)) {
 			(*nprimary)++;
 			if ((rv = suppress_entry(g, e)) != 0)
 				return rv;
@@ -660,21 +668,39 @@ out:
 int
 udc_disclose_suppress(struct udc_table *t, unsigned min_cell, struct udc_disclosure_report *rep)
 {
+	return udc_disclose_suppress_sensitive(t, min_cell, NULL, rep);
+}
+
+int
+udc_disclose_suppress_sensitive(struct udc_table *t, unsigned min_cell, const uint8_t *sens,
+    struct udc_disclosure_report *rep)
+{
 	struct graph g;
-	size_t nprimary = 0;
-	int rv;
+	size_t nprimary = 0, nentries = t->ngroups * t->ncats + t->ngroups + t->ncats;
+	int rv, zero_sensitive = 0;
+
+	for (size_t i = 0; sens && i < nentries; i++) {
+		uint64_t v = i < t->ngroups * t->ncats ? t->cells[i] :
+		    i < t->ngroups * t->ncats + t->ngroups ? t->g_unlinked[i - t->ngroups * t->ncats] :
+		    t->c_unlinked[i - t->ngroups * t->ncats - t->ngroups];
+		zero_sensitive += sens[i] && v == 0;
+	}
 
 	/* First without touching a zero, so the attacker's bound stays "a
 	 * suppressed entry is >= 1" and is protected against.  Where that
 	 * cannot protect some entry (a row or column whose other entries are
 	 * all zero), start again allowing zeros: the bound is then only >= 0,
 	 * which the caller must state with the release (rep->zeros > 0). */
-	if ((rv = graph_load(&g, t, min_cell, &nprimary)) != 0)
+	if ((rv = graph_load(&g, t, min_cell, sens, &nprimary)) != 0)
 		goto out;
-	g.lb = 1;
-	if ((rv = secondary(&g)) == UDC_EREFUSED) {
+	/* A zero suppressed for being sensitive makes "a suppressed entry is
+	 * >= 1" false from the start. */
+	g.lb = zero_sensitive ? 0 : 1;
+	if (zero_sensitive)
+		rv = secondary(&g);
+	else if ((rv = secondary(&g)) == UDC_EREFUSED) {
 		graph_free(&g);
-		if ((rv = graph_load(&g, t, min_cell, &nprimary)) != 0)
+		if ((rv = graph_load(&g, t, min_cell, sens, &nprimary)) != 0)
 			goto out;
 		g.lb = 0;
 		rv = secondary(&g);
@@ -690,7 +716,7 @@ udc_disclose_suppress(struct udc_table *t, unsigned min_cell, struct udc_disclos
 	if (rep != NULL) {
 		rep->primary = nprimary;
 		rep->secondary = g.nsecondary;
-		rep->zeros = g.nzeros;
+		rep->zeros = g.nzeros + (size_t)zero_sensitive;
 	}
 out:
 	graph_free(&g);
@@ -921,7 +947,7 @@ udc_disclose(struct udc_table *t, const struct udc_disclosure_params *p,
 	}
 	/* Suppression decides on the true counts: the CBS rule is about how
 	 * many persons a cell holds, not about a noisy figure. */
-	if ((rv = udc_disclose_suppress(t, p->min_cell, &r)) != 0)
+	if ((rv = udc_disclose_suppress_sensitive(t, p->min_cell, p->sensitive, &r)) != 0)
 		goto out;
 	if (p->eps_num > 0) {
 		/* One person sits in one cell or margin per list; dropping a
@@ -934,9 +960,12 @@ udc_disclose(struct udc_table *t, const struct udc_disclosure_params *p,
 
 		cost.num /= d;
 		cost.den /= d;
-		if ((rv = udc_ledger_open(&l, p->ledger_path)) != 0 ||
-		    (rv = udc_ledger_spend(l, p->population, p->spec_hash, cost, p->budget)) != 0)
+		if ((rv = udc_ledger_open(&l, p->ledger_path)) != 0)
 			goto out;
+		if ((rv = udc_ledger_spend(l, p->population, p->spec_hash, cost, p->budget)) != 0) {
+			r.budget_spent = rv == UDC_EREFUSED;
+			goto out;
+		}
 		r.charged = cost;
 		if ((rv = udc_disclose_noise(t, p->eps_num, p->eps_den)) != 0)
 			goto out;

@@ -38,6 +38,11 @@ struct udc_disclosure_params {
 	struct udc_rational budget; /* total epsilon allowed per (population, spec) */
 	uint8_t population[32];     /* caller's digest of both input populations */
 	uint8_t spec_hash[32];
+	/* Entries to suppress whatever their count (NULL: none), one byte per
+	 * entry: the cells row by row, then the gemeente margin, then the CBS
+	 * margin.  A sensitive zero stays zero: suppressed entries are then
+	 * only known to be >= 0 (rep->zeros says so). */
+	const uint8_t *sensitive;
 };
 
 struct udc_disclosure_report {
@@ -45,6 +50,7 @@ struct udc_disclosure_report {
 	size_t secondary;            /* complementary suppressions added */
 	size_t zeros;                /* of which zero counts (last resort) */
 	struct udc_rational charged; /* epsilon charged to the ledger (2 * eps) */
+	int budget_spent;            /* UDC_EREFUSED because the budget would be exceeded */
 };
 
 /*
@@ -71,6 +77,9 @@ int udc_disclose(struct udc_table *t, const struct udc_disclosure_params *p,
  */
 int udc_disclose_suppress(struct udc_table *t, unsigned min_cell,
                           struct udc_disclosure_report *rep);
+/* The same, with entries marked sensitive (layout as in params->sensitive). */
+int udc_disclose_suppress_sensitive(struct udc_table *t, unsigned min_cell, const uint8_t *sens,
+                                    struct udc_disclosure_report *rep);
 
 /* Unbiased random rounding of every released entry to a multiple of base
  * (base 0 or 1: nothing).  Suppressed entries stay 0. */

@@ -228,3 +228,23 @@ udc_table_write_csv(const struct udc_table *t, const struct udc_spec *spec, FILE
 out:
 	return rv;
 }
+
+int
+udc_table_copy(struct udc_table **out, const struct udc_table *t)
+{
+	struct udc_table *c = NULL;
+	size_t n = t->ngroups * t->ncats;
+	int rv;
+
+	*out = NULL;
+	if ((rv = udc_table_new(&c, t->ngroups, t->ncats)) != 0)
+		return rv;
+	memcpy(c->cells, t->cells, n * sizeof(*c->cells));
+	memcpy(c->g_unlinked, t->g_unlinked, t->ngroups * sizeof(*c->g_unlinked));
+	memcpy(c->c_unlinked, t->c_unlinked, t->ncats * sizeof(*c->c_unlinked));
+	memcpy(c->cell_supp, t->cell_supp, n);
+	memcpy(c->g_supp, t->g_supp, t->ngroups);
+	memcpy(c->c_supp, t->c_supp, t->ncats);
+	*out = c;
+	return 0;
+}

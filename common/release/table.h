@@ -28,6 +28,8 @@ struct udc_table {
 
 int udc_table_new(struct udc_table **out, size_t ngroups, size_t ncats);
 void udc_table_free(struct udc_table *t);
+/* A new table with t's counts and flags (*out NULL on failure). */
+int udc_table_copy(struct udc_table **out, const struct udc_table *t);
 /* Primary suppression: every cell and margin with 0 < count < min_cell is
  * suppressed and its count zeroed (min_cell 0 or 1: nothing suppressed).
  * Returns the number of suppressed entries. */

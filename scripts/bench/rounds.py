@@ -191,7 +191,7 @@ def write_conf(work, role, port, csv, certs, labels, workers, keys=None):
         f.write("timeout = 900\nresend = 300\nchunk_records = 4096\nsession_idle = 900\n\n")
         f.write("[tls]\nca_file = %s/ca.pem\ncert_file = %s/%s.pem\nkey_file = %s/%s.key\n\n"
                 % (certs, certs, role, certs, role))
-        f.write("[input]\nfile = %s\n\n[fields]\n" % os.path.abspath(csv))
+        f.write("[input]\nfile = %s\nreject_limit = 10%%\n\n[fields]\n" % os.path.abspath(csv))
         for k, v in fields.items():
             f.write("%s = %s\n" % (k, v))
         f.write("\n[labels]\n")

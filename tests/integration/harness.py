@@ -162,7 +162,10 @@ class Node:
 
 class Cluster:
     def __init__(self, gemeente_csv, cbs_csv, peer_timeout=20, resend=5, chunk=1024, session_idle=60,
-                 gemeente_certs=None, keep=False, gemeente_labels=None, cbs_labels=None):
+                 gemeente_certs=None, keep=False, gemeente_labels=None, cbs_labels=None,
+                 reject_limit="10%", gemeente_conf=None, cbs_conf=None):
+        """gemeente_conf / cbs_conf: {section: {key: value}} added to that node's
+        configuration (keys the harness does not write itself)."""
         self.dir = tempfile.mkdtemp(prefix="udc-it-")
         self.keep = keep or os.environ.get("UDC_KEEP_TEST_DIRS") == "1"
         self.certs = os.path.join(self.dir, "certs")
@@ -175,7 +178,9 @@ class Cluster:
             subprocess.run([bin_path("udc-keygen"), os.path.join(self.keys, role + ".sign"),
                             os.path.join(self.keys, role + ".pub")], check=True, stdout=subprocess.DEVNULL)
         self.port = free_port()
-        common = {"timeout": peer_timeout, "resend": resend, "chunk": chunk, "idle": session_idle}
+        common = {"timeout": peer_timeout, "resend": resend, "chunk": chunk, "idle": session_idle,
+                  "reject_limit": reject_limit}
+        self.extra = {"gemeente": gemeente_conf or {}, "cbs": cbs_conf or {}}
         self.gemeente = Node(self, "gemeente", "gemeented",
                              self._conf("gemeente", gemeente_csv, GEMEENTE_FIELDS,
                                         gemeente_labels or GEMEENTE_LABELS, gcerts, common))
@@ -198,12 +203,17 @@ class Cluster:
                     % (c["timeout"], c["resend"], c["chunk"], c["idle"]))
             f.write("[tls]\nca_file = %s/ca.pem\ncert_file = %s/%s.pem\nkey_file = %s/%s.key\n\n"
                     % (certs, certs, role, certs, role))
-            f.write("[input]\nfile = %s\n\n[fields]\n" % os.path.abspath(csv))
+            # the generated lists break ~3% of rows on purpose
+            f.write("[input]\nfile = %s\nreject_limit = %s\n\n[fields]\n" % (os.path.abspath(csv), c.get("reject_limit", "10%")))
             for k, v in fields.items():
                 f.write("%s = %s\n" % (k, v))
             f.write("\n[labels]\n")
             for k, v in labels.items():
                 f.write("%s = %s\n" % (k, v))
+            for section, kv in self.extra[role].items():
+                f.write("\n[%s]\n" % section)
+                for k, v in kv.items():
+                    f.write("%s = %s\n" % (k, v))
         return path
 
     def start(self):

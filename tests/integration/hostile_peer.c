@@ -37,6 +37,7 @@
 #include "spec.h"
 #include "transport.h"
 #include "wire.h"
+#include "roundsig.h"
 
 #define CALL_TIMEOUT_MS 15000
 #define OVERSIZE_TIMEOUT_MS 4000
@@ -53,6 +54,9 @@ struct hp {
 	struct udc_sign_pub cpub; /* the CBS node's public key, if known */
 	int have_cpub;
 	char gfpr[UDC_SIGN_FPR_SIZE];
+	uint8_t last_proposal_hash[32]; /* of the last proposal sent */
+	int64_t last_created;           /* its creation time */
+	int64_t fixed_created;          /* nonzero: the creation time of the next proposal */
 	size_t ngroups, ncats, nkeys;
 	struct udc_config *cfg;   /* to dial again */
 };
@@ -293,11 +297,46 @@ chunk_ack(struct hp *h, const char *what, const uint8_t *rid, int rchunk, Udc__C
 
 /* A Propose with the real spec hash and a signature given by the caller
  * (NULL: signed with the gemeente's key). */
-static int
-propose(struct hp *h, const uint8_t *rid, const uint8_t *hash, size_t hashlen, const uint8_t *sig,
-    size_t siglen, uint64_t g_records, Udc__Envelope *req, Udc__Propose *p, Udc__Envelope **rep)
+/* A proposal as the gemeente makes it (party_gemeente/propose.c): signed by
+ * `signer` over roundsig.h's layout, for the CBS key h->cpub (or cbs_key),
+ * made `age` seconds ago.  sig/siglen: the spec approval (NULL: made with
+ * the gemeente key). */
+static int reply_verifies(struct hp *h, const Udc__ProposeReply *pr);
+
+/* A Finish with the gemeente's commitment to its input (release.c at the
+ * gemeente), signed by `signer`. */
+static void
+commit_finish(struct hp *h, const uint8_t *rid, uint64_t records, const struct udc_sign_key *signer,
+    Udc__Finish *fin, Udc__InputReport *rep, uint8_t digest[32], uint8_t sig[64])
 {
-	static uint8_t mysig[UDC_SIGN_BYTES];
+	uint8_t sd[UDC_COMMIT_SIGDATA_BYTES], rh[32], packed[256];
+	size_t plen;
+
+	udc__finish__init(fin);
+	udc__input_report__init(rep);
+	rep->rows = records;
+	rep->accepted = records;
+	plen = udc__input_report__pack(rep, packed);
+	crypto_hash_sha256(rh, packed, plen);
+	memset(digest, 0x5a, 32);
+	udc_commit_sigdata(rid, h->spec->hash, digest, records, rh, sd);
+	udc_sign(signer, UDC_SIGN_COMMIT, sd, sizeof(sd), sig);
+	fin->gemeente_input = rep;
+	fin->input_digest.data = digest;
+	fin->input_digest.len = 32;
+	fin->g_records = records;
+	fin->commit_sig.data = sig;
+	fin->commit_sig.len = 64;
+}
+
+static int
+propose_ex(struct hp *h, const uint8_t *rid, const uint8_t *hash, size_t hashlen, const uint8_t *sig,
+    size_t siglen, uint64_t g_records, const struct udc_sign_key *signer, long age,
+    const uint8_t *cbs_key, Udc__Envelope *req, Udc__Propose *p, Udc__Envelope **rep)
+{
+	static uint8_t mysig[UDC_SIGN_BYTES], psig[UDC_SIGN_BYTES], ckey[32];
+	struct udc_proposal prop;
+	uint8_t sd[UDC_PROPOSAL_SIGDATA_BYTES];
 
 	udc__propose__init(p);
 	if (sig == NULL) {
@@ -306,6 +345,21 @@ propose(struct hp *h, const uint8_t *rid, const uint8_t *hash, size_t hashlen, c
 		sig = mysig;
 		siglen = sizeof(mysig);
 	}
+	memcpy(ckey, cbs_key ? cbs_key : h->cpub.pk, 32);
+	memset(&prop, 0, sizeof(prop));
+	memcpy(prop.round_id, rid, 16);
+	if (hashlen == 32)
+		memcpy(prop.spec_hash, hash, 32);
+	memcpy(prop.cbs_key, ckey, 32);
+	memcpy(prop.gemeente_key, h->gpub.pk, 32);
+	prop.created = h->fixed_created ? h->fixed_created : (int64_t)time(NULL) - age;
+	h->last_created = prop.created;
+	prop.max_records = g_records;
+	prop.chunk_records = 1024;
+	udc_proposal_sigdata(&prop, sd);
+	if (udc_sign(signer, UDC_SIGN_PROPOSAL, sd, sizeof(sd), psig) != 0)
+		return UDC_ECRYPTO;
+	crypto_hash_sha256(h->last_proposal_hash, sd, sizeof(sd));
 	p->spec_hash.data = (uint8_t *)hash;
 	p->spec_hash.len = hashlen;
 	p->gemeente_name = "hostile-peer";
@@ -313,10 +367,22 @@ propose(struct hp *h, const uint8_t *rid, const uint8_t *hash, size_t hashlen, c
 	p->chunk_records = 1024;
 	p->approval_sig.data = (uint8_t *)sig;
 	p->approval_sig.len = siglen;
+	p->cbs_key.data = ckey;
+	p->cbs_key.len = 32;
+	p->created = prop.created;
+	p->proposal_sig.data = psig;
+	p->proposal_sig.len = sizeof(psig);
 	env_init(h, req, rid);
 	req->body_case = UDC__ENVELOPE__BODY_PROPOSE;
 	req->propose = p;
 	return call_env(h, req, rep);
+}
+
+static int
+propose(struct hp *h, const uint8_t *rid, const uint8_t *hash, size_t hashlen, const uint8_t *sig,
+    size_t siglen, uint64_t g_records, Udc__Envelope *req, Udc__Propose *p, Udc__Envelope **rep)
+{
+	return propose_ex(h, rid, hash, hashlen, sig, siglen, g_records, h->sk, 0, NULL, req, p, rep);
 }
 
 /* ---- the cases ---------------------------------------------------------- */
@@ -470,8 +536,11 @@ case_unknown_round(struct hp *h)
 	}
 }
 
-/* Proposals that must be refused: approval signed by another key, no
- * signature, a spec CBS did not approve, a short spec hash. */
+/* Proposals that must be refused.  Signed by the gemeente (a signed
+ * refusal): an approval signed by another key, no approval, a spec CBS did
+ * not approve.  Not attributable to it (an Error, no state): a short spec
+ * hash, a proposal signed by another key, a replayed old one, one for
+ * another CBS node, one altered after signing. */
 static void
 case_bad_propose(struct hp *h)
 {
@@ -496,15 +565,17 @@ case_bad_propose(struct hp *h)
 	randombytes_buf(rid, sizeof(rid));
 	rv = propose(h, rid, h->spec->hash, 32, sig, sizeof(sig), 10, &req, &p, &rep);
 	if (rv != 0 || rep == NULL || rep->body_case != UDC__ENVELOPE__BODY_PROPOSE_REPLY) {
-		check(h, 0, "propose signed by another key: want a ProposeReply, got %s",
+		check(h, 0, "approval signed by another key: want a ProposeReply, got %s",
 		    rv ? udc_strerror(rv) : rep ? udc_wire_body_name(rep->body_case) : "bad reply");
 	} else {
-		check(h, !rep->propose_reply->accepted, "propose signed by another key is refused");
+		check(h, !rep->propose_reply->accepted, "approval signed by another key is refused");
 		check(h, rep->propose_reply->reason && strstr(rep->propose_reply->reason, want),
-		    "propose signed by another key: the reason names the pinned key %s: %s", h->gfpr,
+		    "approval signed by another key: the reason names the pinned key %s: %s", h->gfpr,
 		    rep->propose_reply->reason ? rep->propose_reply->reason : "(none)");
 		check(h, rep->request_id == req.request_id && memcmp(rep->round_id.data, rid, 16) == 0,
-		    "propose signed by another key: reply echoes round and request id");
+		    "approval signed by another key: reply echoes round and request id");
+		check(h, reply_verifies(h, rep->propose_reply),
+		    "approval signed by another key: the refusal is signed by the CBS key");
 	}
 	udc_wire_free(rep);
 	{
@@ -545,14 +616,86 @@ case_bad_propose(struct hp *h)
 	    "7 bytes");
 	udc_wire_free(rep);
 
+	/* Proposals CBS cannot attribute to its gemeente: an Error, no session,
+	 * no round in the register (what a client with some certificate of
+	 * the CA could send). */
+	{
+		struct udc_sign_key *other = NULL;
+		char kp[64], kq[64], err[256];
+		Udc__Envelope q;
+		Udc__Status st = UDC__STATUS__INIT;
+		snprintf(kp, sizeof(kp), "/tmp/hostile-key-%ld.sign", (long)getpid());
+		snprintf(kq, sizeof(kq), "/tmp/hostile-key-%ld.pub", (long)getpid());
+		if (udc_sign_keygen(kp, kq, err, sizeof(err)) != 0 ||
+		    udc_sign_key_load(kp, &other, err, sizeof(err)) != 0) {
+			check(h, 0, "another signing key: %s", err);
+		} else {
+			randombytes_buf(rid, sizeof(rid));
+			rv = propose_ex(h, rid, h->spec->hash, 32, NULL, 0, 10, other, 0, NULL, &req, &p,
+			    &rep);
+			expect_error(h, "a proposal signed by another key", rv, &req, rep,
+			    UDC__ERROR_CODE__ERR_REFUSED, want);
+			udc_wire_free(rep);
+			env_init(h, &q, rid);
+			q.body_case = UDC__ENVELOPE__BODY_STATUS;
+			q.status = &st;
+			req_error(h, "status for the round of the stranger's proposal", &q,
+			    UDC__ERROR_CODE__ERR_UNKNOWN_ROUND, NULL);
+		}
+		udc_sign_key_free(other);
+		unlink(kp);
+		unlink(kq);
+	}
 	randombytes_buf(rid, sizeof(rid));
-	rv = propose(h, rid, h->spec->hash, 32, NULL, 0, 0, &req, &p, &rep);
-	check(h, rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY &&
-	    !rep->propose_reply->accepted,
-	    "propose of 0 gemeente records is refused: %s",
-	    rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY && rep->propose_reply->reason
-	        ? rep->propose_reply->reason : "(no ProposeReply with a reason)");
+	rv = propose_ex(h, rid, h->spec->hash, 32, NULL, 0, 10, h->sk, 7200, NULL, &req, &p, &rep);
+	expect_error(h, "a genuine proposal made two hours ago (a replay)", rv, &req, rep,
+	    UDC__ERROR_CODE__ERR_REFUSED, "outside the");
 	udc_wire_free(rep);
+	{
+		uint8_t someone[32];
+		randombytes_buf(someone, sizeof(someone));
+		randombytes_buf(rid, sizeof(rid));
+		rv = propose_ex(h, rid, h->spec->hash, 32, NULL, 0, 10, h->sk, 0, someone, &req, &p, &rep);
+		expect_error(h, "a proposal meant for another CBS node", rv, &req, rep,
+		    UDC__ERROR_CODE__ERR_REFUSED, "another CBS node");
+		udc_wire_free(rep);
+	}
+	randombytes_buf(rid, sizeof(rid));
+	rv = propose(h, rid, h->spec->hash, 32, NULL, 0, 10, &req, &p, &rep);
+	if (rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY) {
+		/* ... and one that is fine, but tampered with on the way: the
+		 * same bytes with another round-secret key. */
+		uint8_t kx[32];
+		randombytes_buf(kx, sizeof(kx));
+		p.kx_public.data = kx;
+		p.kx_public.len = 32;
+		randombytes_buf(rid, sizeof(rid));
+		udc_wire_free(rep);
+		env_init(h, &req, rid);
+		req.body_case = UDC__ENVELOPE__BODY_PROPOSE;
+		req.propose = &p;
+		rv = call_env(h, &req, &rep);
+		expect_error(h, "a signed proposal with a field changed after signing", rv, &req, rep,
+		    UDC__ERROR_CODE__ERR_REFUSED, "not signed by the gemeente's pinned key");
+	} else {
+		check(h, 0, "a valid proposal to tamper with: %s",
+		    rep && rep->body_case == UDC__ENVELOPE__BODY_ERROR ? rep->error->reason : "no reply");
+	}
+	udc_wire_free(rep);
+}
+
+/* The CBS node's signature over its answer to our last proposal. */
+static int
+reply_verifies(struct hp *h, const Udc__ProposeReply *pr)
+{
+	uint8_t rd[UDC_REPLY_SIGDATA_BYTES];
+
+	if (!h->have_cpub || pr->reply_sig.len != UDC_SIGN_BYTES ||
+	    (pr->kx_public.len != 0 && pr->kx_public.len != 32))
+		return 0;
+	udc_propose_reply_sigdata(h->last_proposal_hash, h->cpub.pk,
+	    pr->kx_public.len ? pr->kx_public.data : NULL, pr->accepted, pr->awaiting_consent, rd);
+	return udc_sign_verify(&h->cpub, UDC_SIGN_PROPOSE_REPLY, rd, sizeof(rd), pr->reply_sig.data) == 0;
 }
 
 /* A valid proposal: accepted, CBS's approval verifies. */
@@ -572,6 +715,9 @@ good_propose(struct hp *h, const char *what, const uint8_t *rid, uint64_t g_reco
 	    ok || !rep ? "" : rep->body_case == UDC__ENVELOPE__BODY_ERROR ? rep->error->reason :
 	    rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY && rep->propose_reply->reason ?
 	    rep->propose_reply->reason : "");
+	if (ok)
+		check(h, reply_verifies(h, rep->propose_reply),
+		    "%s: the answer is signed by the CBS key over this proposal", what);
 	if (ok && h->have_cpub)
 		check(h, rep->propose_reply->approval_sig.len == UDC_SIGN_BYTES &&
 		    udc_sign_verify(&h->cpub, UDC_SIGN_APPROVAL, h->spec->hash, 32,
@@ -595,11 +741,15 @@ case_session(struct hp *h)
 	Udc__Abort ab = UDC__ABORT__INIT;
 	struct chunkbuf cb;
 	uint8_t rid[16];
+	int64_t created_a;
 
 	randombytes_buf(rid, sizeof(rid));
 	if (!good_propose(h, "valid propose (round A)", rid, 4))
 		return;
+	created_a = h->last_created;
+	h->fixed_created = created_a;
 	good_propose(h, "the same propose resent (round A)", rid, 4);
+	h->fixed_created = 0;
 
 	if (chunk_make(&cb, 0, 1, 4, h->nkeys, 0) == 0) {
 		chunk_error(h, "r_chunk before the upload", rid, 1, &cb.ch, UDC__ERROR_CODE__ERR_STATE,
@@ -685,9 +835,16 @@ case_session(struct hp *h)
 	{
 		Udc__Envelope *rep = NULL;
 		Udc__Propose p;
-		int rv = propose(h, rid, h->spec->hash, 32, NULL, 0, 4, &req, &p, &rep);
+		int rv;
+		h->fixed_created = created_a; /* byte for byte the first proposal */
+		rv = propose(h, rid, h->spec->hash, 32, NULL, 0, 4, &req, &p, &rep);
+		h->fixed_created = 0;
 		expect_error(h, "propose resent after the round failed", rv, &req, rep,
 		    UDC__ERROR_CODE__ERR_FAILED, "invalid group element");
+		udc_wire_free(rep);
+		rv = propose(h, rid, h->spec->hash, 32, NULL, 0, 5, &req, &p, &rep);
+		expect_error(h, "another proposal for the round that failed", rv, &req, rep,
+		    UDC__ERROR_CODE__ERR_REFUSED, "already ran on this node (failed)");
 		udc_wire_free(rep);
 	}
 	{
@@ -704,35 +861,41 @@ case_session(struct hp *h)
 	}
 }
 
-/* Round B: a whole round driven by the hostile peer with made-up points,
- * with misbehaviour in the return step; it ends done. */
+/* "label: what", for the checks that take a plain text. */
+static const char *
+W(const char *label, const char *what)
+{
+	static char buf[256];
+	snprintf(buf, sizeof(buf), "%s: %s", label, what);
+	return buf;
+}
+
+/* A whole round driven by the hostile peer with made-up points up to the
+ * Finish; with misbehave, misbehaviour in the return step on the way. */
 static int
-case_full_round(struct hp *h, uint8_t rid[16])
+drive_to_finish(struct hp *h, uint8_t rid[16], const char *label, int misbehave)
 {
 	Udc__Envelope req, *rep = NULL;
 	Udc__Status st = UDC__STATUS__INIT;
 	Udc__Fetch f = UDC__FETCH__INIT;
 	Udc__Finish fin = UDC__FINISH__INIT;
-	Udc__Seal sl = UDC__SEAL__INIT;
 	struct chunkbuf cb;
 	uint64_t c_records = 0;
 	uint32_t c_chunks = 0, per = 1000;
-	uint8_t junk[32];
-	int rv, ready = 0, done = 0;
+	int rv, ready = 0;
 
-	randombytes_buf(rid, 16);
-	if (!good_propose(h, "valid propose (round B)", rid, 3))
+	if (!good_propose(h, label, rid, 3))
 		return 0;
 	if (chunk_make(&cb, 0, 1, 3, h->nkeys, 1) != 0)
 		return 0;
-	chunk_ack(h, "round B: the whole upload in one g_chunk", rid, 0, &cb.ch, 3);
+	chunk_ack(h, W(label, "the whole upload in one g_chunk"), rid, 0, &cb.ch, 3);
 	chunk_free(&cb);
 	for (int i = 0; i < 600 && !ready; i++) {
 		env_init(h, &req, rid);
 		req.body_case = UDC__ENVELOPE__BODY_STATUS;
 		req.status = &st;
 		if ((rv = call_env(h, &req, &rep)) != 0 || !rep || rep->body_case != UDC__ENVELOPE__BODY_STATUS_REPLY) {
-			check(h, 0, "round B: status: %s", rv ? udc_strerror(rv) : rep ? udc_wire_body_name(rep->body_case) : "bad reply");
+			check(h, 0, "%s: status: %s", label, rv ? udc_strerror(rv) : rep ? udc_wire_body_name(rep->body_case) : "bad reply");
 			udc_wire_free(rep);
 			return 0;
 		}
@@ -746,15 +909,17 @@ case_full_round(struct hp *h, uint8_t rid[16])
 		if (!ready)
 			usleep(100 * 1000);
 	}
-	check(h, ready && c_records > 0, "round B: CBS list ready: %llu tuples in %u chunks",
+	check(h, ready && c_records > 0, "%s: CBS list ready: %llu tuples in %u chunks", label,
 	    (unsigned long long)c_records, c_chunks);
 	if (!ready || c_records == 0)
 		return 0;
+	if (misbehave) {
 	env_init(h, &req, rid);
 	req.body_case = UDC__ENVELOPE__BODY_FETCH;
 	f.index = c_chunks;
 	req.fetch = &f;
-	req_error(h, "round B: fetch of a chunk beyond the last", &req, UDC__ERROR_CODE__ERR_MALFORMED, "chunk");
+	req_error(h, W(label, "fetch of a chunk beyond the last"), &req, UDC__ERROR_CODE__ERR_MALFORMED, "chunk");
+	}
 	for (uint32_t i = 0; i < c_chunks; i++) {
 		f.index = i;
 		env_init(h, &req, rid);
@@ -762,40 +927,42 @@ case_full_round(struct hp *h, uint8_t rid[16])
 		req.fetch = &f;
 		rv = call_env(h, &req, &rep);
 		if (rv != 0 || !rep || rep->body_case != UDC__ENVELOPE__BODY_C_CHUNK || rep->c_chunk->index != i) {
-			check(h, 0, "round B: fetch %u", i);
+			check(h, 0, "%s: fetch %u", label, i);
 			udc_wire_free(rep);
 			return 0;
 		}
 		udc_wire_free(rep);
 		rep = NULL;
 	}
-	check(h, 1, "round B: fetched all %u CBS chunks", c_chunks);
+	check(h, 1, "%s: fetched all %u CBS chunks", label, c_chunks);
 
+	if (misbehave) {
 	if (chunk_make(&cb, 1, 0, 1, h->nkeys, 0) == 0) {
-		chunk_error(h, "round B: r_chunk 1 before r_chunk 0 (out of order)", rid, 1, &cb.ch,
+		chunk_error(h, W(label, "r_chunk 1 before r_chunk 0 (out of order)"), rid, 1, &cb.ch,
 		    UDC__ERROR_CODE__ERR_STATE, "out of order");
 		chunk_free(&cb);
 	}
 	if (chunk_make(&cb, 0, 0, 1, h->nkeys, (uint16_t)h->ncats) == 0) {
-		chunk_error(h, "round B: r_chunk with a category label out of range", rid, 1, &cb.ch,
+		chunk_error(h, W(label, "r_chunk with a category label out of range"), rid, 1, &cb.ch,
 		    UDC__ERROR_CODE__ERR_MALFORMED, "out of range");
 		cb.ch.labels.data[0] = 0;
 		cb.ch.points.len = 33;
-		chunk_error(h, "round B: r_chunk whose points are not n*nkeys*32 bytes", rid, 1, &cb.ch,
+		chunk_error(h, W(label, "r_chunk whose points are not n*nkeys*32 bytes"), rid, 1, &cb.ch,
 		    UDC__ERROR_CODE__ERR_MALFORMED, "bytes of points");
 		chunk_free(&cb);
 	}
 	if (c_records + 1 <= UDC_MAX_CHUNK_RECORDS &&
 	    chunk_make(&cb, 0, 1, (uint32_t)c_records + 1, h->nkeys, 0) == 0) {
-		chunk_error(h, "round B: r_chunk with more records than CBS sent", rid, 1, &cb.ch,
+		chunk_error(h, W(label, "r_chunk with more records than CBS sent"), rid, 1, &cb.ch,
 		    UDC__ERROR_CODE__ERR_LIMIT, "more records back");
 		chunk_free(&cb);
 	}
 	env_init(h, &req, rid);
 	req.body_case = UDC__ENVELOPE__BODY_FINISH;
 	req.finish = &fin;
-	req_error(h, "round B: finish before the last r_chunk", &req, UDC__ERROR_CODE__ERR_STATE,
+	req_error(h, W(label, "finish before the last r_chunk"), &req, UDC__ERROR_CODE__ERR_STATE,
 	    "finish not allowed");
+	}
 	for (uint32_t i = 0; (uint64_t)i * per < c_records; i++) {
 		uint64_t from = (uint64_t)i * per;
 		uint32_t n = (uint32_t)(c_records - from < per ? c_records - from : per);
@@ -808,7 +975,7 @@ case_full_round(struct hp *h, uint8_t rid[16])
 		rv = call_env(h, &req, &rep);
 		chunk_free(&cb);
 		if (rv != 0 || !rep || rep->body_case != UDC__ENVELOPE__BODY_ACK) {
-			check(h, 0, "round B: r_chunk %u: %s", i, rep && rep->body_case == UDC__ENVELOPE__BODY_ERROR
+			check(h, 0, "%s: r_chunk %u: %s", label, i, rep && rep->body_case == UDC__ENVELOPE__BODY_ERROR
 			    ? rep->error->reason : "no Ack");
 			udc_wire_free(rep);
 			return 0;
@@ -816,23 +983,71 @@ case_full_round(struct hp *h, uint8_t rid[16])
 		udc_wire_free(rep);
 		rep = NULL;
 	}
-	check(h, 1, "round B: all %llu tuples returned", (unsigned long long)c_records);
+	check(h, 1, "%s: all %llu tuples returned", label, (unsigned long long)c_records);
+	return 1;
+}
+
+/* Round B: misbehaviour on the way, then a commitment to more tuples than
+ * were uploaded, which fails the round. */
+static int
+case_full_round(struct hp *h, uint8_t rid[16])
+{
+	Udc__Envelope req, *rep = NULL;
+	Udc__Finish fin;
+	Udc__InputReport ir;
+	uint8_t dg[32], sig[64];
+	int rv;
+
+	randombytes_buf(rid, 16);
+	if (!drive_to_finish(h, rid, "round B", 1))
+		return 0;
+	commit_finish(h, rid, 4, h->sk, &fin, &ir, dg, sig);
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_FINISH;
+	req.finish = &fin;
+	rv = call_env(h, &req, &rep);
+	check(h, rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_ERROR &&
+	    strstr(rep->error->reason, "committed to 4 tuples but uploaded 3"),
+	    "round B: a commitment to more tuples than were uploaded fails the round (%s)",
+	    rep && rep->body_case == UDC__ENVELOPE__BODY_ERROR ? rep->error->reason : "no Error");
+	udc_wire_free(rep);
+	return 1;
+}
+
+/* Round C: a proper Finish (twice) gives Counted; nothing is accepted in
+ * the upload any more, and a seal over another transcript fails. */
+static int
+case_full_round_c(struct hp *h, uint8_t rid[16])
+{
+	Udc__Envelope req, *rep = NULL;
+	Udc__Finish fin;
+	Udc__InputReport ir;
+	Udc__Seal sl = UDC__SEAL__INIT;
+	struct chunkbuf cb;
+	uint8_t dg[32], sig[64], junk[32];
+	int rv, done = 0;
+
+	randombytes_buf(rid, 16);
+	if (!drive_to_finish(h, rid, "round C", 0))
+		return 0;
 	for (int k = 0; k < 2; k++) {
+		commit_finish(h, rid, 3, h->sk, &fin, &ir, dg, sig);
 		env_init(h, &req, rid);
 		req.body_case = UDC__ENVELOPE__BODY_FINISH;
 		req.finish = &fin;
 		rv = call_env(h, &req, &rep);
-		check(h, rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_RESULT && rep->result->ready,
-		    "round B: finish%s gives the result (%s)", k ? " resent" : "",
-		    rv ? udc_strerror(rv) : rep ? udc_wire_body_name(rep->body_case) : "bad reply");
-		if (rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_RESULT)
+		check(h, rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_COUNTED && rep->counted->ready,
+		    "round C: finish%s with a signed commitment is counted (%s)", k ? " resent" : "",
+		    rv ? udc_strerror(rv) : rep ? (rep->body_case == UDC__ENVELOPE__BODY_ERROR ?
+		    rep->error->reason : udc_wire_body_name(rep->body_case)) : "bad reply");
+		if (rv == 0 && rep && rep->body_case == UDC__ENVELOPE__BODY_COUNTED)
 			done = 1;
 		udc_wire_free(rep);
 		rep = NULL;
 	}
 	if (chunk_make(&cb, 1, 1, 1, h->nkeys, 0) == 0) {
-		chunk_error(h, "round B: g_chunk after the round is done", rid, 0, &cb.ch,
-		    UDC__ERROR_CODE__ERR_STATE, "not allowed in state done");
+		chunk_error(h, "round C: g_chunk after the count", rid, 0, &cb.ch,
+		    UDC__ERROR_CODE__ERR_STATE, "not allowed in state counted");
 		chunk_free(&cb);
 	}
 	randombytes_buf(junk, sizeof(junk));
@@ -841,9 +1056,41 @@ case_full_round(struct hp *h, uint8_t rid[16])
 	env_init(h, &req, rid);
 	req.body_case = UDC__ENVELOPE__BODY_SEAL;
 	req.seal = &sl;
-	req_error(h, "round B: seal with a transcript hash CBS did not see", &req, UDC__ERROR_CODE__ERR_FAILED,
+	req_error(h, "round C: seal with a transcript hash CBS did not see", &req, UDC__ERROR_CODE__ERR_FAILED,
 	    "transcript mismatch");
 	return done;
+}
+
+/* Round D: a Finish whose commitment is signed by another key. */
+static void
+case_forged_commit(struct hp *h)
+{
+	Udc__Envelope req;
+	Udc__Finish fin;
+	Udc__InputReport ir;
+	struct udc_sign_key *other = NULL;
+	uint8_t rid[16], dg[32], sig[64];
+	char kp[64], kq[64], err[256];
+
+	randombytes_buf(rid, sizeof(rid));
+	if (!drive_to_finish(h, rid, "round D", 0))
+		return;
+	snprintf(kp, sizeof(kp), "/tmp/hostile-d-%ld.sign", (long)getpid());
+	snprintf(kq, sizeof(kq), "/tmp/hostile-d-%ld.pub", (long)getpid());
+	if (udc_sign_keygen(kp, kq, err, sizeof(err)) != 0 ||
+	    udc_sign_key_load(kp, &other, err, sizeof(err)) != 0) {
+		check(h, 0, "round D: another key: %s", err);
+		return;
+	}
+	commit_finish(h, rid, 3, other, &fin, &ir, dg, sig);
+	env_init(h, &req, rid);
+	req.body_case = UDC__ENVELOPE__BODY_FINISH;
+	req.finish = &fin;
+	req_error(h, "round D: finish with a commitment signed by another key", &req,
+	    UDC__ERROR_CODE__ERR_CRYPTO, "not signed by its pinned key");
+	udc_sign_key_free(other);
+	unlink(kp);
+	unlink(kq);
 }
 
 /* A Propose reusing the id of a round that already ran must be refused. */
@@ -1021,8 +1268,12 @@ main(int argc, char **argv)
 		case_unknown_round(&h);
 		case_bad_propose(&h);
 		case_session(&h);
+		uint8_t ridc[16];
 		if (case_full_round(&h, ridb))
-			case_replay(&h, ridb, "round B (finished by this peer just now)");
+			case_replay(&h, ridb, "round B (failed at its finish just now)");
+		if (case_full_round_c(&h, ridc))
+			case_replay(&h, ridc, "round C (failed at its seal just now)");
+		case_forged_commit(&h);
 		case_oversize(&h);
 	}
 	if (flood > 0)

@@ -102,10 +102,20 @@ def bad_rows(work):
         for i, b in enumerate(good):
             f.write("%d,%s,Jan,,Jansen,01-01-2015,male,2511 AB,1,0-100,ja,paar\n" % (i, b))
     spec = harness.write_spec(os.path.join(work, "spec.ini"), ["bsn"], min_cell=0)
-    with harness.Cluster(g, c) as cl:
+    with harness.Cluster(g, c, reject_limit="1%") as cl:
         cl.start()
         cl.approve(spec)
-        rid, _ = cl.run_round(spec)
+        # 9 of 48 rows rejected: above the 1% limit, the round fails and says
+        # why, by reason, rather than linking what is left.
+        rid0, r0 = cl.run_round(spec, expect_ok=False)
+        err0 = cl.gemeente.round_status(rid0).get("error", "")
+        T.check(r0.returncode == 3 and "rejected 9 of 48 rows" in err0 and "invalid_utf8 1" in err0
+                and "--accept-rejects" in err0,
+                "too many rejected rows fail the round, with the counts by reason: %r" % err0)
+        # The operator accepts them for this round.
+        rid = cl.gemeente.ctl("round", "start", spec, "--accept-rejects").stdout.strip()
+        r = cl.gemeente.ctl("round", "wait", rid, check=False)
+        T.check(r.returncode == 0, "with --accept-rejects the round runs: %s" % r.stdout)
         meta = json.loads(cl.gemeente.ctl("round", "result", rid, "--format", "json").stdout)["metadata"]
         gi = meta["gemeente_input"]
         print(json.dumps(gi, indent=1))
