@@ -141,6 +141,7 @@ struct cbs {
 	struct session *sessions;
 	int stop;
 	struct udc_history *history; /* what this node released, per CBS input (differencing) */
+	struct udc_guard *guard;  /* limits and watch on the peer connections */
 	/* refused peer messages: an audit entry and a log line each, up to a
 	 * burst and a rate; the rest are counted into one entry (ratelimit.h) */
 	pthread_mutex_t refusal_mtx;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "guard.h"
 #include "history.h"
 
 #include "cbs.h"
@@ -34,7 +35,9 @@ service(void *p)
 	}
 	for (;;) {
 		nng_msg *m, *out = NULL;
+		nng_pipe from;
 
+		nng_aio_set_timeout(aio, NNG_DURATION_INFINITE);
 		nng_ctx_recv(ctx, aio);
 		nng_aio_wait(aio);
 		if ((nrv = nng_aio_result(aio)) != 0) {
@@ -44,17 +47,28 @@ service(void *p)
 			continue;
 		}
 		m = nng_aio_get_msg(aio);
+		from = nng_msg_get_pipe(m);
+		udc_guard_touch(cb->guard, from);
 		cbs_handle(cb, nng_msg_body(m), nng_msg_len(m), &out);
 		nng_msg_free(m);
 		if (out == NULL)
 			continue;
+		/* A peer that sends and never reads must not hold this thread:
+		 * the reply waits send_timeout at most, then its connection goes. */
 		nng_aio_set_msg(aio, out);
+		nng_aio_set_timeout(aio, cb->n->cfg->send_timeout_ms);
 		nng_ctx_send(ctx, aio);
 		nng_aio_wait(aio);
 		if ((nrv = nng_aio_result(aio)) != 0) {
 			nng_msg_free(out);
 			if (nrv == NNG_ECLOSED)
 				break;
+			if (nrv == NNG_ETIMEDOUT) {
+				log_warnx("peer connections: a reply was not taken within %d s ([peer] "
+				    "send_timeout): closing that connection",
+				    cb->n->cfg->send_timeout_ms / 1000);
+				nng_pipe_close(from);
+			}
 		}
 	}
 	nng_aio_free(aio);
@@ -106,6 +120,10 @@ cbs_start(struct udc_node *n, char *err, size_t errlen)
 			return UDC_ENOMEM;
 		}
 	}
+	if (udc_guard_start(&cb->guard, n->peer, n->cfg) != 0) {
+		snprintf(err, errlen, "cannot start the connection guard");
+		return UDC_ENOMEM;
+	}
 	for (int i = 0; i < CBS_SERVICE_THREADS; i++) {
 		if (pthread_create(&cb->svc[i], NULL, service, cb) != 0)
 			break;
@@ -146,6 +164,7 @@ cbs_stop(struct udc_node *n)
 	/* refusals counted since the last entry: recorded before leaving */
 	cbs_note_unrecorded_refusals(cb, udc_ratelimit_flush(&cb->refusals));
 	udc_history_close(cb->history);
+	udc_guard_stop(cb->guard);
 	free(cb);
 }
 

@@ -248,6 +248,10 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 		}
 	}
 	if (live_sessions(cb) >= n->cfg->max_sessions) {
+		/* logged apart from the (rate-limited) refusals: the gemeente's
+		 * own proposals, at most proposals_per_minute of them */
+		log_warnx("round %s refused: %d rounds running, the most allowed ([peer] max_sessions)",
+		    idhex, n->cfg->max_sessions);
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
 		    "%d rounds are running, the most this node runs at once ([peer] max_sessions): "
 		    "try again when one has finished", n->cfg->max_sessions);

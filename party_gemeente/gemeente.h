@@ -31,6 +31,7 @@ struct gem {
 	int stop;
 	atomic_int pipes; /* TLS connections to the CBS node now up */
 	atomic_uint pipes_added; /* connections made since start */
+	struct udc_guard *guard; /* logs failed handshakes; the last one for failure reasons */
 };
 
 /* round.c: runs one round to its end; marks it done or failed. */

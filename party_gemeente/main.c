@@ -4,10 +4,12 @@
  * Rounds are queued by "udcctl round start" and run one at a time by a
  * runner thread, so two rounds never share a socket or mix data.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
+#include "guard.h"
 #include "gemeente.h"
 #include "log.h"
 #include "rand.h"
@@ -43,6 +45,8 @@ reset_peer(struct udc_node *n)
 
 	nng_pipe_notify(n->peer, NNG_PIPE_EV_ADD_POST, NULL, NULL);
 	nng_pipe_notify(n->peer, NNG_PIPE_EV_REM_POST, NULL, NULL);
+	udc_guard_stop(g->guard);
+	g->guard = NULL;
 	atomic_store(&g->pipes, 0);
 	if (udc_peer_open_notify(&fresh, n->cfg, pipe_event, g, err, sizeof(err)) != 0) {
 		log_warnx("cannot open a new connection to the CBS node: %s", err);
@@ -56,6 +60,8 @@ reset_peer(struct udc_node *n)
 			free(old);
 	}
 	n->peer = fresh;
+	if (udc_guard_start(&g->guard, n->peer, n->cfg) != 0)
+		log_warnx("cannot watch the new connection to the CBS node");
 	log_info("the connection to the CBS node was reset after a timeout");
 }
 
@@ -123,7 +129,14 @@ gem_start(struct udc_node *n, char *err, size_t errlen)
 	n->party = g;
 	nng_pipe_notify(n->peer, NNG_PIPE_EV_ADD_POST, pipe_event, g);
 	nng_pipe_notify(n->peer, NNG_PIPE_EV_REM_POST, pipe_event, g);
+	if (udc_guard_start(&g->guard, n->peer, n->cfg) != 0) {
+		snprintf(err, errlen, "cannot start the connection watch");
+		free(g);
+		n->party = NULL;
+		return UDC_ENOMEM;
+	}
 	if (pthread_create(&g->thr, NULL, runner, n) != 0) {
+		udc_guard_stop(g->guard);
 		free(g);
 		n->party = NULL;
 		return UDC_ENOMEM;
@@ -149,6 +162,7 @@ gem_stop(struct udc_node *n)
 		free(j->schema_text);
 		free(j);
 	}
+	udc_guard_stop(g->guard);
 	free(g);
 }
 

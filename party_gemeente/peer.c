@@ -16,6 +16,7 @@
 #include "blind.h"
 #include "clkctx.h"
 #include "err.h"
+#include "guard.h"
 #include "log.h"
 #include "result.h"
 #include "roundkey.h"
@@ -75,10 +76,20 @@ gem_call(struct gem_round *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, 
 		    atomic_load(&g->pipes_added) != r->conn_mark)
 			gem_fail(r, "lost the CBS node during %s: no answer within %d s",
 			    udc_wire_body_name(req->body_case), r->n->cfg->peer_timeout_ms / 1000);
-		else
-			gem_fail(r, "no TLS connection to the CBS node at %s within %d s (unreachable, or "
-			    "a certificate was refused: check both nodes' CA and certificates)",
-			    r->n->cfg->peer_connect, r->n->cfg->peer_timeout_ms / 1000);
+		else {
+			char last[320];
+			unsigned long nf = udc_guard_last_failure(g->guard, last, sizeof(last));
+			if (nf)
+				gem_fail(r, "no TLS connection to the CBS node at %s within %d s: %s "
+				    "(%lu failed attempts; check both nodes' CA, certificates and "
+				    "server_name)", r->n->cfg->peer_connect,
+				    r->n->cfg->peer_timeout_ms / 1000, last, nf);
+			else
+				gem_fail(r, "no TLS connection to the CBS node at %s within %d s "
+				    "(unreachable, or a certificate was refused: check both nodes' CA "
+				    "and certificates)", r->n->cfg->peer_connect,
+				    r->n->cfg->peer_timeout_ms / 1000);
+		}
 		return rv;
 	}
 	if (rv != 0) {

@@ -58,10 +58,18 @@ open_subdir(int dirfd, const char *name, int create, const char *shown, int *out
 		snprintf(err, errlen, "%s: %s", shown, strerror(errno));
 		return UDC_EIO;
 	}
+	{
+		struct stat lsb;
+		if (fstatat(dirfd, name, &lsb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lsb.st_mode)) {
+			snprintf(err, errlen, "%s: a symbolic link where a directory belongs", shown);
+			return UDC_EPERM;
+		}
+	}
 	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		int e = errno;
 		snprintf(err, errlen, "%s: %s", shown,
-		    errno == ELOOP ? "a symbolic link where a directory belongs" : strerror(errno));
-		return errno == ENOENT ? UDC_ENOTFOUND : UDC_EIO;
+		    e == ELOOP || e == ENOTDIR ? "not a directory (or a link to one)" : strerror(e));
+		return e == ENOENT ? UDC_ENOTFOUND : UDC_EIO;
 	}
 	if ((rv = dir_safe(fd, shown, err, errlen)) != 0) {
 		close(fd);
