@@ -1114,6 +1114,96 @@ case_replay(struct hp *h, const uint8_t rid[16], const char *which)
 	udc_wire_free(rep);
 }
 
+/* A client with a certificate of the CA but not the gemeente's key (-k
+ * names some other key): every proposal it can make is refused with an
+ * Error, and no session exists afterwards. */
+static void
+case_stranger(struct hp *h)
+{
+	Udc__Envelope req, *rep = NULL, q;
+	Udc__Propose p;
+	Udc__Status st = UDC__STATUS__INIT;
+	uint8_t rid[16];
+	int rv;
+
+	randombytes_buf(rid, sizeof(rid));
+	rv = propose(h, rid, h->spec->hash, 32, NULL, 0, 10, &req, &p, &rep);
+	expect_error(h, "stranger: a proposal signed by a key that is not the gemeente's", rv, &req, rep,
+	    UDC__ERROR_CODE__ERR_REFUSED, "not signed by the gemeente's pinned key");
+	udc_wire_free(rep);
+	env_init(h, &q, rid);
+	q.body_case = UDC__ENVELOPE__BODY_STATUS;
+	q.status = &st;
+	req_error(h, "stranger: no session was made", &q, UDC__ERROR_CODE__ERR_UNKNOWN_ROUND, NULL);
+}
+
+/* n proposals that cannot be attributed (signed by the -k key): each one
+ * refused, none leaves a round behind. */
+static void
+case_propose_flood(struct hp *h, int n)
+{
+	int refused = 0;
+
+	for (int i = 0; i < n; i++) {
+		Udc__Envelope req, *rep = NULL;
+		Udc__Propose p;
+		uint8_t rid[16];
+		randombytes_buf(rid, sizeof(rid));
+		if (propose(h, rid, h->spec->hash, 32, NULL, 0, 10, &req, &p, &rep) == 0 && rep &&
+		    rep->body_case == UDC__ENVELOPE__BODY_ERROR &&
+		    rep->error->code == UDC__ERROR_CODE__ERR_REFUSED)
+			refused++;
+		udc_wire_free(rep);
+	}
+	check(h, refused == n, "propose-flood: %d proposals, %d refused with an Error", n, refused);
+}
+
+/* n valid proposals kept open (the gemeente's key): the ones beyond the
+ * CBS node's max_sessions are refused with ERR_LIMIT. */
+static void
+case_sessions(struct hp *h, int n)
+{
+	int accepted = 0, limited = 0;
+
+	for (int i = 0; i < n; i++) {
+		Udc__Envelope req, *rep = NULL;
+		Udc__Propose p;
+		uint8_t rid[16];
+		randombytes_buf(rid, sizeof(rid));
+		if (propose(h, rid, h->spec->hash, 32, NULL, 0, 10, &req, &p, &rep) == 0 && rep) {
+			if (rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY && rep->propose_reply->accepted)
+				accepted++;
+			else if (rep->body_case == UDC__ENVELOPE__BODY_ERROR &&
+			    rep->error->code == UDC__ERROR_CODE__ERR_LIMIT &&
+			    strstr(rep->error->reason, "max_sessions"))
+				limited++;
+		}
+		udc_wire_free(rep);
+	}
+	printf("sessions: %d accepted, %d refused at the limit\n", accepted, limited);
+	check(h, accepted + limited == n && limited > 0, "sessions: %d proposals: %d accepted, %d "
+	    "refused for max_sessions", n, accepted, limited);
+}
+
+/* A proposal announcing 10^8 records, then one chunk of one record: the
+ * CBS node must not reserve memory for what was only announced. */
+static void
+case_huge(struct hp *h)
+{
+	struct chunkbuf cb;
+	uint8_t rid[16];
+
+	randombytes_buf(rid, sizeof(rid));
+	if (!good_propose(h, "huge: a proposal announcing 100,000,000 records", rid, 100000000ULL))
+		return;
+	if (chunk_make(&cb, 0, 0, 1, h->nkeys, 0) == 0) {
+		chunk_ack(h, "huge: one chunk of one record", rid, 0, &cb.ch, 1);
+		chunk_free(&cb);
+	}
+	printf("huge: round %02x%02x... holds one record\n", rid[0], rid[1]);
+	fflush(stdout);
+}
+
 /* A flood of n undecodable messages: every one answered with an Error (the
  * audit log bounds what it records of them; test_hostile.py counts). */
 static void
@@ -1138,7 +1228,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: hostile_peer -c GEMEENTE_CONF -s SPEC [-k SIGNING_KEY] [-r ROUND_ID]... [--only replay]\n"
-	    "       [--only flood --flood N]\n"
+	    "       [--only flood --flood N] [--only stranger] [--only propose-flood --flood N]\n"
+	    "       [--only sessions --flood N] [--only huge]\n"
 	    "       [--ca F] [--cert F] [--key F] [--connect URL] [--server-name N] [--max-message BYTES]\n"
 	    "       [--cbs-pub F]\n");
 	exit(2);
@@ -1192,9 +1283,12 @@ main(int argc, char **argv)
 	}
 	if (specf == NULL || (conf == NULL && (!ca || !cert || !key || !connect || !sname || !keyf)))
 		usage();
-	if (only && strcmp(only, "replay") != 0 && strcmp(only, "flood") != 0)
+	if (only && strcmp(only, "replay") != 0 && strcmp(only, "flood") != 0 &&
+	    strcmp(only, "stranger") != 0 && strcmp(only, "propose-flood") != 0 &&
+	    strcmp(only, "sessions") != 0 && strcmp(only, "huge") != 0)
 		usage();
-	if (only && strcmp(only, "flood") == 0 && flood <= 0)
+	if (only && (strcmp(only, "flood") == 0 || strcmp(only, "propose-flood") == 0 ||
+	    strcmp(only, "sessions") == 0) && flood <= 0)
 		usage();
 	if (sodium_init() < 0) {
 		fprintf(stderr, "hostile_peer: sodium_init failed\n");
@@ -1276,7 +1370,15 @@ main(int argc, char **argv)
 		case_forged_commit(&h);
 		case_oversize(&h);
 	}
-	if (flood > 0)
+	if (only && strcmp(only, "stranger") == 0)
+		case_stranger(&h);
+	if (only && strcmp(only, "propose-flood") == 0)
+		case_propose_flood(&h, flood);
+	if (only && strcmp(only, "sessions") == 0)
+		case_sessions(&h, flood);
+	if (only && strcmp(only, "huge") == 0)
+		case_huge(&h);
+	if (flood > 0 && strcmp(only ? only : "", "flood") == 0)
 		case_flood(&h, flood);
 	for (size_t i = 0; i < nreplay; i++) {
 		char hex[33], what[96];
