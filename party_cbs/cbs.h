@@ -93,6 +93,7 @@ struct session {
 
 	/* step 4: counted at Finish, released at Seal */
 	struct udc_table *counted;  /* true counts, never sent */
+	uint64_t *grp_records;      /* per gemeente group: its tuples in the count */
 	struct udc_input_stats gst; /* the gemeente's input report (committed at Finish) */
 	uint8_t *result;          /* packed Result, answered with every Seal */
 	size_t result_len;

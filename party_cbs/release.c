@@ -93,6 +93,13 @@ count(struct cbs *cb, struct session *s, char *why, size_t whylen)
 	} else {
 		memcpy(s->exact_links, links, sizeof(links));
 	}
+	/* The gemeente's group sizes, as its labels said (we saw them anyway). */
+	if ((s->grp_records = calloc(t->ngroups ? t->ngroups : 1, sizeof(*s->grp_records))) == NULL) {
+		udc_table_free(t);
+		return UDC_ENOMEM;
+	}
+	for (size_t i = 0; i < s->g.n; i++)
+		s->grp_records[s->g.lab[i]]++;
 	s->counted = t;
 	return 0;
 }
@@ -134,9 +141,11 @@ cbs_on_finish(struct cbs *cb, struct session *s, const Udc__Envelope *req, struc
 
 /* Sensitive entries before any release (docs/protocol.md, "What a dishonest
  * party can learn"): entries that moved by less than min_cell since an
- * earlier release on this CBS input, and zeros in the "CBS only" margin of
- * a category we hold records of (all of them linked: each is on the
- * gemeente's list). */
+ * earlier release on this CBS input; zeros in the "CBS only" margin of a
+ * category we hold records of (all of them linked: each is on the
+ * gemeente's list); and every entry of a gemeente group of 1..min_cell-1
+ * records, whose zeros would name the category of its few members (a
+ * gemeente can make such a group on purpose). */
 static int
 sensitive_entries(struct cbs *cb, struct session *s, uint8_t *sens, size_t *ndiff, size_t *nzero,
     char *why, size_t whylen)
@@ -158,6 +167,19 @@ sensitive_entries(struct cbs *cb, struct session *s, uint8_t *sens, size_t *ndif
 	for (size_t c = 0; c < t->ncats; c++) {
 		if (t->c_unlinked[c] == 0 && s->cat_records[c] > 0 && !sens[off + c]) {
 			sens[off + c] = 1;
+			(*nzero)++;
+		}
+	}
+	for (size_t g = 0; g < t->ngroups; g++) {
+		if (s->grp_records[g] == 0 || s->grp_records[g] >= s->spec->min_cell)
+			continue;
+		for (size_t c = 0; c < t->ncats; c++)
+			if (!sens[g * t->ncats + c] && t->cells[g * t->ncats + c] == 0) {
+				sens[g * t->ncats + c] = 1;
+				(*nzero)++;
+			}
+		if (!sens[t->ngroups * t->ncats + g] && t->g_unlinked[g] == 0) {
+			sens[t->ngroups * t->ncats + g] = 1;
 			(*nzero)++;
 		}
 	}
@@ -265,7 +287,7 @@ release_control(struct cbs *cb, struct session *s, struct udc_table **tp, char *
 		goto out;
 	}
 	snprintf(note, notelen, "%zu suppressed under min_cell %u, %zu changed by less than min_cell "
-	    "since an earlier release, %zu zero margins, %zu more to protect them%s%s%s",
+	    "since an earlier release, %zu zeros that would name members, %zu more to protect them%s%s%s",
 	    rep.primary - ndiff - nzero, spec->min_cell, ndiff, nzero, rep.secondary,
 	    rep.zeros ? " (suppressed entries may be zero)" : "",
 	    spec->round_base ? ", counts rounded at random to a multiple of the base" :

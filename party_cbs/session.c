@@ -72,6 +72,7 @@ sess_free(struct session *s)
 	sess_release_data(s);
 	free(s->dummies);
 	free(s->cat_records);
+	free(s->grp_records);
 	free(s->own_unlinked);
 	free(s->result);
 	udc_table_free(s->counted);

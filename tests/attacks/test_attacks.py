@@ -369,6 +369,24 @@ def membership(work):
     cbs_only = [k for k in col if k[0] == "cbs_only"]
     T.check(len(cbs_only) == 1 and results[0][cbs_only[0]] is None and results[1][cbs_only[0]] is None,
             "the category's CBS-only entry (0 if the person is on the list, 1 if not) is suppressed in both")
+    # (c) the mirror image by a dishonest gemeente: one child alone in a
+    # group (ooievaarspas = ja); zeros in that row would name its category.
+    gpath = os.path.join(work, "g-one.csv")
+    rows = [dict(x, ooievaarspas="nee") for x in grows]
+    rows[[x["truth_id"] for x in rows].index(target["truth_id"])]["ooievaarspas"] = "ja"
+    write_csv(gpath, gf, rows)
+    with harness.Cluster(gpath, c0, gemeente_labels={"ooievaarspas": "ooievaarspas"}) as cl:
+        cl.start()
+        cl.approve(spec)
+        rid, r = cl.run_round(spec, expect_ok=False)
+        T.check(r.returncode == 0, "a gemeente with a group of one runs a round")
+        _, e = released(cl.gemeente.ctl("round", "result", rid).stdout)
+    row = {k: v for k, v in e.items() if k[1] == "ja"}
+    print("row of the group of one:", row)
+    open_cells = [k for k, v in row.items() if v is None or v > 0]
+    T.check(len(row) == 9 and len(open_cells) == 9,
+            "every entry of the group's row is suppressed: %d of %d could hold the child"
+            % (len(open_cells), len(row)))
 
 
 # 5 ---------------------------------------------------------------------------
