@@ -121,9 +121,11 @@ send_env(struct evil *e, const Udc__Envelope *rep)
 {
 	uint8_t *buf;
 	size_t len;
-	nng_msg *m;
+	nng_msg *m = NULL;
 
-	if (udc_wire_encode(rep, &buf, &len) != 0 || nng_msg_alloc(&m, len) != 0)
+	if (udc_wire_encode(rep, &buf, &len) != 0)
+		die("cannot encode a reply");
+	if (nng_msg_alloc(&m, len) != 0)
 		die("cannot encode a reply");
 	memcpy(nng_msg_body(m), buf, len);
 	free(buf);
