@@ -48,12 +48,26 @@ enum sess_state {
 #define SS_BIT(s) (1u << (s))
 #define SS_ANY ((1u << SS_NSTATES) - 1)
 
+/* The chunks of one upload: they may arrive in any order (several are in
+ * flight at once) and a resend must not be processed twice. */
+struct cbs_chunks {
+	uint8_t *st;     /* per index: 0 not seen, 1 being processed, 2 done */
+	size_t cap;
+	uint32_t total;  /* chunks in the upload once the last one arrived, else 0 */
+	uint32_t ndone;
+	uint64_t records; /* records in the chunks done */
+};
+
+enum { CHUNK_NEW, CHUNK_DONE, CHUNK_BAD };
+
 struct session {
 	struct session *next;
 	uint8_t rid[16];
 	char idhex[33];
 	char spec_hex[65];
 	pthread_mutex_t mtx;
+	pthread_cond_t cv;        /* a chunk finished (resends wait for it) */
+	int busy;                 /* handlers working on this session's data without mtx */
 	enum sess_state state;
 	char error[320];
 	long long last_seen;
@@ -73,7 +87,7 @@ struct session {
 	/* step 1: the gemeente's tuples, raised to b */
 	struct udc_blist g;
 	uint64_t g_expected;      /* fuzzy and combined: the count list has one per phase-1 record */
-	uint32_t g_next;          /* next chunk index expected */
+	struct cbs_chunks g_chunks;
 	int g_done;
 
 	/* step 2: own tuples (H(k)^b), padded and shuffled, built by a thread */
@@ -88,7 +102,7 @@ struct session {
 
 	/* step 3: CBS tuples back from the gemeente, raised to a */
 	struct udc_blist r;
-	uint32_t r_next;
+	struct cbs_chunks r_chunks;
 	int r_done;
 
 	/* step 4: counted at Finish, released at Seal */
@@ -115,13 +129,14 @@ struct session {
 	struct udc_clkctx *clk;   /* our encoder, wiped once our list is encoded */
 	size_t clk_bytes, clk_bits, clk_segs; /* clk_segs filters per record (field scoring) */
 	struct udc_blist gl;      /* gemeente: H(k)^ab; payload handle || CLK */
-	uint32_t l_next;
+	struct cbs_chunks l_chunks;
 	int l_done;
 	struct udc_blist own;     /* ours: H(k)^b (combined); payload CLK; label category */
 	int own_ready;
 	struct udc_blist ownx;    /* combined: our keys raised to a and b, in our order */
 	size_t own_chunk;
-	uint32_t own_chunks, x_next;
+	uint32_t own_chunks;
+	struct cbs_chunks x_chunks;
 	int x_done;
 	int link_started, linked;
 	int link_busy;            /* a background thread reads the phase-1 lists */
@@ -237,6 +252,31 @@ struct cbs_thread_arg {
 	struct session *s;
 };
 int sess_spawn(struct cbs *cb, struct session *s, void *(*fn)(void *));
+/* Chunk bookkeeping (caller holds s->mtx).  cbs_chunk_claim: CHUNK_NEW
+ * (the caller processes it; the index is marked busy), CHUNK_DONE (a
+ * resend of a chunk already processed: acknowledge it again; one being
+ * processed is waited for), or CHUNK_BAD with the reason (an index past
+ * max_chunks or past the last chunk, a second last chunk). */
+int cbs_chunk_claim(struct session *s, struct cbs_chunks *c, uint32_t index, int last,
+    uint32_t max_chunks, char *why, size_t whylen);
+/* The chunk is done, or on failure not seen (its n records no longer
+ * counted in c->records, which counts the records of chunks claimed). */
+void cbs_chunk_done(struct session *s, struct cbs_chunks *c, uint32_t index);
+void cbs_chunk_abandon(struct session *s, struct cbs_chunks *c, uint32_t index, int last,
+    uint64_t n);
+/* count.c: the most chunks an upload of max_records can have. */
+uint32_t cbs_max_chunks(uint64_t max_records);
+/* count.c: shape, claim and record limit of an upload's chunk (see there). */
+int cbs_claim_chunk(struct session *s, struct cbs_chunks *c, const Udc__Chunk *ch, size_t nkeys,
+    size_t nlabels, uint64_t max_records, const char *what_max, struct cbs_reply *rp);
+int cbs_chunks_complete(const struct cbs_chunks *c);
+void cbs_chunks_free(struct cbs_chunks *c);
+/* Work on the session's data without its lock (crypto on a chunk): the
+ * data stays while busy (sess_fail defers releasing it).  Caller holds
+ * s->mtx on entry and on return of both. */
+void sess_unlock_busy(struct session *s);
+void sess_relock_busy(struct session *s);
+
 /* Wipes the scalar b once both its uses (raising the gemeente's tuples,
  * building our own list) are over. */
 void sess_maybe_wipe_b(struct session *s);

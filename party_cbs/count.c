@@ -96,28 +96,65 @@ cbs_count_prepare_thread(void *p)
 }
 
 
-/* Shared by both uploads: sequence, shape, labels. Caller holds s->mtx.
- * Returns 1 to process, 0 when rp already holds the answer. */
-static int
-chunk_gate(struct session *s, const Udc__Chunk *ch, uint32_t next, int done, size_t nlabels,
-    struct cbs_reply *rp, uint64_t total)
+/* The most chunks an upload of up to max_records can have: every chunk but
+ * the last holds a record, and a node sends chunk_records (at least 16) at a
+ * time; a hostile index cannot make the chunk set large. */
+uint32_t
+cbs_max_chunks(uint64_t max_records)
+{
+	uint64_t m = max_records + 1, by16 = max_records / 16 + 1024;
+
+	if (by16 < m)
+		m = by16;
+	return m > UINT32_MAX ? UINT32_MAX : (uint32_t)m;
+}
+
+/* Shared by every upload: shape, then the chunk claimed in its set (it may
+ * arrive in any order; a resend is acknowledged again), then the limit on
+ * records.  Caller holds s->mtx.  Returns 1 to process (the chunk is
+ * claimed: finish it with cbs_chunk_done or cbs_chunk_abandon), 0 when rp
+ * already holds the answer. */
+int
+cbs_claim_chunk(struct session *s, struct cbs_chunks *c, const Udc__Chunk *ch, size_t nkeys,
+    size_t nlabels, uint64_t max_records, const char *what_max, struct cbs_reply *rp)
 {
 	char why[256];
 
-	if (ch->index < next) {
-		cbs_reply_ack(rp, ch->index, total); /* a resend: already done */
-		return 0;
-	}
-	if (done || ch->index > next) {
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "chunk %u out of order (expected %u)",
-		    ch->index, next);
-		return 0;
-	}
-	if (udc_wire_check_chunk(ch, s->cnkeys, UDC_MAX_CHUNK_RECORDS, nlabels, why, sizeof(why))) {
+	if (udc_wire_check_chunk(ch, nkeys, UDC_MAX_CHUNK_RECORDS, nlabels, why, sizeof(why))) {
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "%s", why);
 		return 0;
 	}
+	switch (cbs_chunk_claim(s, c, ch->index, ch->last, cbs_max_chunks(max_records), why,
+	    sizeof(why))) {
+	case CHUNK_DONE:
+		cbs_reply_ack(rp, ch->index, c->records); /* a resend: already done */
+		return 0;
+	case CHUNK_BAD:
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "%s", why);
+		return 0;
+	}
+	if (s->state == SS_FAILED) { /* while a resend waited */
+		cbs_chunk_abandon(s, c, ch->index, ch->last, 0);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+		return 0;
+	}
+	/* Memory follows the data that arrived, never what a proposal
+	 * announced. */
+	if (c->records + ch->n > max_records) {
+		cbs_chunk_abandon(s, c, ch->index, ch->last, 0);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records than the %llu %s",
+		    (unsigned long long)max_records, what_max);
+		return 0;
+	}
+	c->records += ch->n;
 	return 1;
+}
+
+/* A claimed chunk that could not be processed. */
+static void
+give_up(struct session *s, struct cbs_chunks *c, const Udc__Chunk *ch)
+{
+	cbs_chunk_abandon(s, c, ch->index, ch->last, ch->n);
 }
 
 void
@@ -128,18 +165,23 @@ cbs_on_gemeente_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *r
 	uint16_t lab[UDC_MAX_CHUNK_RECORDS];
 	int rv;
 
-	if (!chunk_gate(s, ch, s->g_next, s->g_done, s->spec->ncells[0], rp, s->g.n))
+	/* the list grows chunk by chunk up to g_max (the smaller of the
+	 * proposal's maximum and [input] max_records) */
+	if (!cbs_claim_chunk(s, &s->g_chunks, ch, s->cnkeys, s->spec->ncells[0],
+	    s->fuzzy ? s->g_expected : s->g_max,
+	    s->fuzzy ? "linkage records" : "proposed (or [input] max_records at this node)", rp))
 		return;
-	/* Memory follows the data that arrived, never what a proposal
-	 * announced: the list grows chunk by chunk up to g_max (the smaller of
-	 * the proposal's maximum and [input] max_records). */
-	if (s->fuzzy ? s->g.n + ch->n > s->g_expected : s->g.n + ch->n > s->g_max) {
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records than the %llu %s",
-		    (unsigned long long)(s->fuzzy ? s->g_expected : s->g_max),
-		    s->fuzzy ? "linkage records" : "proposed (or [input] max_records at this node)");
+	/* Raising is the work: other requests of the round go on meanwhile. */
+	sess_unlock_busy(s);
+	rv = udc_blind_records(ch->points.data, ch->n, ch->nkeys, s->b, cb->n->wq);
+	sess_relock_busy(s);
+	if (s->state == SS_FAILED) {
+		give_up(s, &s->g_chunks, ch);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
 		return;
 	}
-	if ((rv = udc_blind_records(ch->points.data, ch->n, ch->nkeys, s->b, cb->n->wq)) != 0) {
+	if (rv != 0) {
+		give_up(s, &s->g_chunks, ch);
 		sess_fail(cb, s, "the gemeente sent an invalid group element in chunk %u", ch->index);
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
 		return;
@@ -147,12 +189,13 @@ cbs_on_gemeente_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *r
 	for (uint32_t i = 0; i < ch->n; i++)
 		lab[i] = udc_wire_label(ch, i);
 	if ((rv = udc_blist_append(&s->g, ch->points.data, lab, ch->n)) != 0) {
+		give_up(s, &s->g_chunks, ch);
 		sess_fail(cb, s, "cannot store the gemeente's tuples: %s", udc_strerror(rv));
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "%s", s->error);
 		return;
 	}
-	s->g_next++;
-	if (ch->last) {
+	cbs_chunk_done(s, &s->g_chunks, ch->index);
+	if (cbs_chunks_complete(&s->g_chunks)) {
 		if (s->fuzzy && s->g.n != s->g_expected) {
 			sess_fail(cb, s, "the gemeente sent %zu count records for %llu linkage records",
 			    s->g.n, (unsigned long long)s->g_expected);
@@ -170,7 +213,7 @@ cbs_on_gemeente_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *r
 	if (s->fuzzy)
 		udc_rounds_update(cb->n->rounds, s->idhex, NULL, NULL,
 		    (unsigned)(s->g.n * 1000 / (s->g_expected ? s->g_expected : 1)), NULL);
-	cbs_reply_ack(rp, ch->index, s->g.n);
+	cbs_reply_ack(rp, ch->index, s->g_chunks.records);
 }
 
 void
@@ -196,7 +239,8 @@ cbs_on_status(struct cbs *cb, struct session *s, const Udc__Envelope *req, struc
 		rp->env.status_reply = sr;
 		return;
 	}
-	sr->ready = s->prep_done && s->g_done;
+	/* ready: our list can be fetched (while the gemeente still uploads) */
+	sr->ready = s->prep_done;
 	sr->c_records = sr->ready ? s->c.n : 0;
 	sr->c_chunks = sr->ready ? s->c_chunks : 0;
 	rp->env.body_case = UDC__ENVELOPE__BODY_STATUS_REPLY;
@@ -212,8 +256,8 @@ cbs_on_fetch(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct
 	size_t from, n;
 
 	(void)cb;
-	if (!s->g_done || !s->prep_done) {
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "fetch not allowed before the upload is complete");
+	if (!s->prep_done) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "fetch not allowed before our list is ready");
 		return;
 	}
 	if (f->index >= s->c_chunks) {
@@ -260,45 +304,52 @@ cbs_on_returned_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *r
 		    cbs_state_name(s->state));
 		return;
 	}
-	if (!chunk_gate(s, ch, s->r_next, s->r_done, s->spec->ncells[1], rp, s->r.n))
+	if (!cbs_claim_chunk(s, &s->r_chunks, ch, s->cnkeys, s->spec->ncells[1], s->c_sent,
+	    "sent (more records back than went out)", rp))
 		return;
-	if (s->r.n + ch->n > s->c_sent) {
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records back than the %zu sent", s->c_sent);
-		return;
-	}
 	if (s->r.cap < s->c_sent && udc_blist_reserve(&s->r, s->c_sent) != 0) {
+		give_up(s, &s->r_chunks, ch);
 		sess_fail(cb, s, "cannot hold the %zu returned tuples", s->c_sent);
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "%s", s->error);
-		return;
-	}
-	if (udc_points_valid(cb->n->wq, ch->points.data, (size_t)ch->n * ch->nkeys, NULL) != 0) {
-		sess_fail(cb, s, "the gemeente returned an invalid group element in chunk %u", ch->index);
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
 		return;
 	}
 	/* Every fetch is answered once the first tuple comes back: our singly
 	 * blinded list is not needed any more. */
 	udc_blist_free(&s->c);
+	sess_unlock_busy(s);
+	rv = udc_points_valid(cb->n->wq, ch->points.data, (size_t)ch->n * ch->nkeys, NULL);
+	sess_relock_busy(s);
+	if (s->state == SS_FAILED) {
+		give_up(s, &s->r_chunks, ch);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+		return;
+	}
+	if (rv != 0) {
+		give_up(s, &s->r_chunks, ch);
+		sess_fail(cb, s, "the gemeente returned an invalid group element in chunk %u", ch->index);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
+		return;
+	}
 	for (uint32_t i = 0; i < ch->n; i++)
 		lab[i] = udc_wire_label(ch, i);
 	if ((rv = udc_blist_append(&s->r, ch->points.data, lab, ch->n)) != 0) {
+		give_up(s, &s->r_chunks, ch);
 		sess_fail(cb, s, "cannot store the returned tuples: %s", udc_strerror(rv));
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "%s", s->error);
 		return;
 	}
-	s->r_next++;
-	if (ch->last) {
+	cbs_chunk_done(s, &s->r_chunks, ch->index);
+	if (cbs_chunks_complete(&s->r_chunks)) {
 		if (s->r.n != s->c_sent) {
 			sess_fail(cb, s, "the gemeente returned %zu records of %zu", s->r.n, s->c_sent);
 			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
 			return;
 		}
 		s->r_done = 1;
-		udc_blist_free(&s->c); /* the singly blinded list is not needed any more */
 	}
 	udc_rounds_update(cb->n->rounds, s->idhex, NULL, NULL,
 	    (unsigned)(s->r.n * 1000 / (s->c_sent ? s->c_sent : 1)), NULL);
-	cbs_reply_ack(rp, ch->index, s->r.n);
+	cbs_reply_ack(rp, ch->index, s->r_chunks.records);
 }
 
 void

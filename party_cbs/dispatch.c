@@ -42,7 +42,7 @@ const struct cbs_rule cbs_rules[] = {
 	{ UDC__ENVELOPE__BODY_STATUS, -1, LIVE, CBS_ALL_MODES, cbs_on_status,
 	    "progress: linked? own list ready? how many chunks" },
 	{ UDC__ENVELOPE__BODY_FETCH, 0, SS_BIT(SS_UPLOAD), CBS_ALL_MODES, cbs_on_fetch,
-	    "count: a chunk of our tuples H(k)^b with categories (after the last g_chunk)" },
+	    "count: a chunk of our tuples H(k)^b with categories, once ready (also during the upload)" },
 	{ UDC__ENVELOPE__BODY_R_CHUNK, -1, SS_BIT(SS_UPLOAD) | SS_BIT(SS_RETURN), CBS_ALL_MODES,
 	    cbs_on_returned_tuples,
 	    "count: our tuples back, raised to a and shuffled; the first moves the session to return" },

@@ -278,15 +278,8 @@ cbs_on_link_records(struct cbs *cb, struct session *s, const Udc__Envelope *req,
 	size_t n = lc->n, nk = s->spec->nkeys;
 	int rv;
 
-	if (lc->index < s->l_next) {
-		cbs_reply_ack(rp, lc->index, s->gl.n);
-		return;
-	}
-	if (s->l_done || lc->index > s->l_next) {
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "chunk %u out of order (expected %u)",
-		    lc->index, s->l_next);
-		return;
-	}
+	char why[256];
+
 	if (n > UDC_MAX_CHUNK_RECORDS || lc->nkeys != nk || lc->clk_bytes != s->clk_bytes ||
 	    lc->handles.len != 32 * n || lc->clks.len != s->clk_bytes * n ||
 	    lc->points.len != n * nk * 32 || (n == 0 && !lc->last)) {
@@ -295,12 +288,42 @@ cbs_on_link_records(struct cbs *cb, struct session *s, const Udc__Envelope *req,
 		    lc->index, n, nk, s->clk_bytes);
 		return;
 	}
-	if (nk && (rv = udc_blind_records(lc->points.data, n, nk, s->b, cb->n->wq)) != 0) {
-		sess_fail(cb, s, "the gemeente sent an invalid group element in chunk %u", lc->index);
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
+	switch (cbs_chunk_claim(s, &s->l_chunks, lc->index, lc->last,
+	    cbs_max_chunks(s->g_max), why,
+	    sizeof(why))) {
+	case CHUNK_DONE:
+		cbs_reply_ack(rp, lc->index, s->l_chunks.records);
+		return;
+	case CHUNK_BAD:
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "%s", why);
 		return;
 	}
+	if (s->state == SS_FAILED || s->l_chunks.records + n > s->g_max) {
+		cbs_chunk_abandon(s, &s->l_chunks, lc->index, lc->last, 0);
+		if (s->state == SS_FAILED)
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
+		else
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "more records than the %llu "
+			    "proposed (or [input] max_records at this node)", (unsigned long long)s->g_max);
+		return;
+	}
+	s->l_chunks.records += n;
+	if (nk) {
+		sess_unlock_busy(s);
+		rv = udc_blind_records(lc->points.data, n, nk, s->b, cb->n->wq);
+		sess_relock_busy(s);
+		if (s->state == SS_FAILED || rv != 0) {
+			cbs_chunk_abandon(s, &s->l_chunks, lc->index, lc->last, n);
+			if (s->state != SS_FAILED)
+				sess_fail(cb, s, "the gemeente sent an invalid group element in chunk %u",
+				    lc->index);
+			cbs_reply_error(rp, rv ? UDC__ERROR_CODE__ERR_CRYPTO : UDC__ERROR_CODE__ERR_FAILED,
+			    "%s", s->error);
+			return;
+		}
+	}
 	if ((rv = udc_blist_reserve(&s->gl, n)) != 0) {
+		cbs_chunk_abandon(s, &s->l_chunks, lc->index, lc->last, n);
 		sess_fail(cb, s, "cannot store the gemeente's records: %s", udc_strerror(rv));
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT, "%s", s->error);
 		return;
@@ -314,8 +337,8 @@ cbs_on_link_records(struct cbs *cb, struct session *s, const Udc__Envelope *req,
 	if (nk)
 		memcpy(udc_blist_pt(&s->gl, s->gl.n, 0), lc->points.data, n * nk * 32);
 	s->gl.n += n;
-	s->l_next++;
-	if (lc->last) {
+	cbs_chunk_done(s, &s->l_chunks, lc->index);
+	if (cbs_chunks_complete(&s->l_chunks)) {
 		if (s->gl.n == 0) {
 			sess_fail(cb, s, "the gemeente sent no records");
 			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
@@ -324,7 +347,7 @@ cbs_on_link_records(struct cbs *cb, struct session *s, const Udc__Envelope *req,
 		s->l_done = 1;
 		maybe_link(cb, s);
 	}
-	cbs_reply_ack(rp, lc->index, s->gl.n);
+	cbs_reply_ack(rp, lc->index, s->l_chunks.records);
 }
 
 /* Combined: our keys H(k)^b, in our order, for the gemeente to raise. */
@@ -373,38 +396,54 @@ cbs_on_raised_keys(struct cbs *cb, struct session *s, const Udc__Envelope *req,
 	const Udc__Chunk *ch = req->x_chunk;
 	char why[256];
 	size_t from, n;
+	int rv;
 
 	if (!s->own_ready || !s->l_done) {
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE,
 		    "x_chunk not allowed before our records are encoded and the gemeente's are in");
 		return;
 	}
-	if (ch->index < s->x_next) {
-		cbs_reply_ack(rp, ch->index, 0);
+	if (udc_wire_check_chunk(ch, s->spec->nkeys, UDC_MAX_CHUNK_RECORDS, 1, why, sizeof(why)) != 0) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "chunk %u: %s", ch->index, why);
 		return;
 	}
-	if (s->x_done || ch->index != s->x_next) {
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "chunk %u out of order (expected %u)",
-		    ch->index, s->x_next);
+	if (ch->index >= s->own_chunks || ch->last != (ch->index + 1 == s->own_chunks)) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "chunk %u out of order: we sent %u",
+		    ch->index, s->own_chunks);
 		return;
 	}
 	from = (size_t)ch->index * s->own_chunk;
 	n = s->own.n - from < s->own_chunk ? s->own.n - from : s->own_chunk;
-	if (udc_wire_check_chunk(ch, s->spec->nkeys, UDC_MAX_CHUNK_RECORDS, 1, why, sizeof(why)) != 0 ||
-	    ch->n != n) {
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "chunk %u: %s", ch->index,
-		    ch->n != n ? "wrong number of records" : why);
+	if (ch->n != n) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED, "chunk %u: wrong number of records",
+		    ch->index);
 		return;
 	}
-	if (udc_points_valid(cb->n->wq, ch->points.data, n * s->spec->nkeys, NULL) != 0) {
-		sess_fail(cb, s, "the gemeente returned an invalid group element in chunk %u", ch->index);
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "%s", s->error);
+	switch (cbs_chunk_claim(s, &s->x_chunks, ch->index, ch->last, s->own_chunks, why,
+	    sizeof(why))) {
+	case CHUNK_DONE:
+		cbs_reply_ack(rp, ch->index, 0);
+		return;
+	case CHUNK_BAD:
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_STATE, "%s", why);
+		return;
+	}
+	sess_unlock_busy(s);
+	rv = udc_points_valid(cb->n->wq, ch->points.data, n * s->spec->nkeys, NULL);
+	sess_relock_busy(s);
+	if (s->state == SS_FAILED || rv != 0) {
+		cbs_chunk_abandon(s, &s->x_chunks, ch->index, ch->last, 0);
+		if (s->state != SS_FAILED)
+			sess_fail(cb, s, "the gemeente returned an invalid group element in chunk %u",
+			    ch->index);
+		cbs_reply_error(rp, rv ? UDC__ERROR_CODE__ERR_CRYPTO : UDC__ERROR_CODE__ERR_FAILED, "%s",
+		    s->error);
 		return;
 	}
 	if (n)
 		memcpy(udc_blist_pt(&s->ownx, from, 0), ch->points.data, n * s->spec->nkeys * 32);
-	s->x_next++;
-	if (s->x_next == s->own_chunks) {
+	cbs_chunk_done(s, &s->x_chunks, ch->index);
+	if (cbs_chunks_complete(&s->x_chunks)) {
 		s->x_done = 1;
 		maybe_link(cb, s);
 	}

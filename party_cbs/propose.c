@@ -311,6 +311,7 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 		goto refuse;
 	}
 	pthread_mutex_init(&s->mtx, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	memcpy(s->rid, req->round_id.data, 16);
 	memcpy(s->idhex, idhex, sizeof(idhex));
 	memcpy(s->spec_hex, hex, sizeof(hex));

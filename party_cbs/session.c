@@ -54,6 +54,10 @@ cbs_now(void)
 void
 sess_release_data(struct session *s)
 {
+	/* a handler works on them without the lock: it releases them when it
+	 * is done (sess_relock_busy) */
+	if (s->busy > 0)
+		return;
 	udc_scalar_free(s->b);
 	s->b = NULL;
 	udc_clkctx_free(s->clk);
@@ -77,6 +81,12 @@ sess_free(struct session *s)
 	free(s->result);
 	udc_table_free(s->counted);
 	udc_spec_free(s->spec);
+	udc_transcript_clear(&s->tx);
+	cbs_chunks_free(&s->g_chunks);
+	cbs_chunks_free(&s->r_chunks);
+	cbs_chunks_free(&s->l_chunks);
+	cbs_chunks_free(&s->x_chunks);
+	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mtx);
 	free(s);
 }
@@ -103,8 +113,9 @@ sess_fail(struct cbs *cb, struct session *s, const char *fmt, ...)
 	sess_enter(cb, s, SS_FAILED);
 	/* A background thread may still be reading: it notices the state and
 	 * frees nothing of ours; the lists go when the last user leaves. */
-	if ((s->prep_done || !s->prep_started) && !s->link_busy)
+	if ((s->prep_done || !s->prep_started) && !s->link_busy && s->busy == 0)
 		sess_release_data(s);
+	pthread_cond_broadcast(&s->cv);
 	log_warnx("round %s failed: %s", s->idhex, s->error);
 	udc_rounds_update(cb->n->rounds, s->idhex, "failed", NULL, 0, s->error);
 }
@@ -264,4 +275,96 @@ cbs_check_categories(struct cbs *cb, struct session *s, const struct udc_blist *
 	}
 	*counts = n;
 	return 0;
+}
+
+void
+sess_unlock_busy(struct session *s)
+{
+	s->busy++;
+	pthread_mutex_unlock(&s->mtx);
+}
+
+void
+sess_relock_busy(struct session *s)
+{
+	pthread_mutex_lock(&s->mtx);
+	/* the round failed meanwhile: the last one out releases the data */
+	if (--s->busy == 0 && s->state == SS_FAILED && (s->prep_done || !s->prep_started) &&
+	    !s->link_busy)
+		sess_release_data(s);
+}
+
+int
+cbs_chunk_claim(struct session *s, struct cbs_chunks *c, uint32_t index, int last,
+    uint32_t max_chunks, char *why, size_t whylen)
+{
+	if (index >= max_chunks) {
+		snprintf(why, whylen, "chunk %u: more chunks than this round can have (%u)", index,
+		    max_chunks);
+		return CHUNK_BAD;
+	}
+	if (c->total && (index >= c->total || (last && index + 1 != c->total))) {
+		snprintf(why, whylen, "chunk %u out of order: the last chunk was %u", index, c->total - 1);
+		return CHUNK_BAD;
+	}
+	if (index >= c->cap) {
+		size_t nc = c->cap ? c->cap : 64;
+		uint8_t *p;
+		while (nc <= index)
+			nc *= 2;
+		if ((p = realloc(c->st, nc)) == NULL) {
+			snprintf(why, whylen, "out of memory");
+			return CHUNK_BAD;
+		}
+		memset(p + c->cap, 0, nc - c->cap);
+		c->st = p;
+		c->cap = nc;
+	}
+	if (last)
+		for (size_t i = index + 1; i < c->cap; i++)
+			if (c->st[i]) {
+				snprintf(why, whylen, "chunk %u out of order: chunk %zu came before the last "
+				    "chunk %u", index, i, index);
+				return CHUNK_BAD;
+			}
+	/* a resend of a chunk being processed waits for it */
+	while (c->st[index] == 1 && s->state != SS_FAILED)
+		pthread_cond_wait(&s->cv, &s->mtx);
+	if (c->st[index] == 2)
+		return CHUNK_DONE;
+	c->st[index] = 1;
+	if (last)
+		c->total = index + 1;
+	return CHUNK_NEW;
+}
+
+void
+cbs_chunk_done(struct session *s, struct cbs_chunks *c, uint32_t index)
+{
+	c->st[index] = 2;
+	c->ndone++;
+	pthread_cond_broadcast(&s->cv);
+}
+
+void
+cbs_chunk_abandon(struct session *s, struct cbs_chunks *c, uint32_t index, int last, uint64_t n)
+{
+	c->st[index] = 0;
+	c->records -= n;
+	if (last)
+		c->total = 0;
+	pthread_cond_broadcast(&s->cv);
+}
+
+int
+cbs_chunks_complete(const struct cbs_chunks *c)
+{
+	return c->total && c->ndone == c->total;
+}
+
+void
+cbs_chunks_free(struct cbs_chunks *c)
+{
+	free(c->st);
+	memset(c, 0, sizeof(*c));
 }

@@ -3,6 +3,7 @@
  * H(k)^a with group labels, wait for the CBS list, download it and raise it
  * to a, and return it shuffled.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,22 +64,94 @@ send_chunk(struct gem_round *r, const struct udc_blist *l, size_t from, size_t n
 	return rv;
 }
 
+/* Requests in flight at once in an upload or a download: the CBS node
+ * works on one chunk while the next travels. */
+#define UPLOAD_LANES 4
+#define DOWNLOAD_LANES 2
+
+/* Runs fn(arg, i) for i in [0, n) on `width` threads (the caller's among
+ * them), each taking the next index; stops at the first error. */
+struct lanes {
+	struct gem_round *r;
+	size_t n, next, done;
+	int rv;
+	pthread_mutex_t m;
+	int (*fn)(void *arg, size_t i);
+	void *arg;
+	const char *step;
+};
+
+static void *
+lane(void *p)
+{
+	struct lanes *l = p;
+
+	for (;;) {
+		size_t i;
+		int rv;
+
+		pthread_mutex_lock(&l->m);
+		if (l->rv != 0 || l->next == l->n) {
+			pthread_mutex_unlock(&l->m);
+			return NULL;
+		}
+		i = l->next++;
+		pthread_mutex_unlock(&l->m);
+		rv = gem_failed(l->r) ? UDC_EPEER : l->fn(l->arg, i);
+		pthread_mutex_lock(&l->m);
+		if (rv != 0 && l->rv == 0)
+			l->rv = rv;
+		l->done++;
+		if (l->step)
+			gem_step(l->r, l->step, (unsigned)(l->done * 1000 / l->n));
+		pthread_mutex_unlock(&l->m);
+	}
+}
+
+static int
+run_lanes(struct gem_round *r, size_t n, unsigned width, const char *step,
+    int (*fn)(void *, size_t), void *arg)
+{
+	struct lanes l = { .r = r, .n = n, .fn = fn, .arg = arg, .step = step };
+	pthread_t t[8];
+	unsigned started = 0;
+
+	pthread_mutex_init(&l.m, NULL);
+	for (unsigned k = 1; k < width && k < 8 && k < n; k++)
+		if (pthread_create(&t[started], NULL, lane, &l) == 0)
+			started++;
+	lane(&l);
+	for (unsigned k = 0; k < started; k++)
+		pthread_join(t[k], NULL);
+	pthread_mutex_destroy(&l.m);
+	return l.rv;
+}
+
+struct upload_job {
+	struct gem_round *r;
+	const struct udc_blist *l;
+	size_t chunk, nchunks;
+	Udc__Envelope__BodyCase kind;
+};
+
+static int
+upload_one(void *arg, size_t i)
+{
+	struct upload_job *u = arg;
+	size_t from = i * u->chunk, n = u->l->n - from < u->chunk ? u->l->n - from : u->chunk;
+
+	return send_chunk(u->r, u->l, from, n, (uint32_t)i, i + 1 == u->nchunks, u->kind);
+}
+
 int
 gem_upload(struct gem_round *r, const struct udc_blist *l, Udc__Envelope__BodyCase kind, const char *stepname)
 {
-	size_t chunk = udc_wire_chunk_records(r->n->cfg->chunk_records, r->n->cfg->max_message,
-	    l->nkeys * 32 + 2);
-	size_t nchunks;
-	int rv;
+	struct upload_job u = { .r = r, .l = l, .kind = kind };
 
-	nchunks = l->n ? (l->n + chunk - 1) / chunk : 1;
-	for (size_t i = 0; i < nchunks; i++) {
-		size_t from = i * chunk, n = l->n - from < chunk ? l->n - from : chunk;
-		if ((rv = send_chunk(r, l, from, n, (uint32_t)i, i + 1 == nchunks, kind)) != 0)
-			return rv;
-		gem_step(r, stepname, (unsigned)((i + 1) * 1000 / nchunks));
-	}
-	return 0;
+	u.chunk = udc_wire_chunk_records(r->n->cfg->chunk_records, r->n->cfg->max_message,
+	    l->nkeys * 32 + 2);
+	u.nchunks = l->n ? (l->n + u.chunk - 1) / u.chunk : 1;
+	return run_lanes(r, u.nchunks, UPLOAD_LANES, stepname, upload_one, &u);
 }
 
 /* Polls until the CBS node has its own list ready. */
@@ -94,6 +167,8 @@ gem_wait_cbs(struct gem_round *r, uint64_t *c_records, uint32_t *c_chunks)
 			gem_fail(r, "the gemeente daemon is stopping");
 			return UDC_ECLOSED;
 		}
+		if (gem_failed(r))
+			return UDC_EPEER; /* the upload next to us failed */
 		req.body_case = UDC__ENVELOPE__BODY_STATUS;
 		req.status = &st;
 		if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_STATUS_REPLY, &rep)) != 0)
@@ -110,12 +185,68 @@ gem_wait_cbs(struct gem_round *r, uint64_t *c_records, uint32_t *c_chunks)
 	}
 }
 
+struct download_job {
+	struct gem_round *r;
+	struct udc_blist *c;
+	const struct udc_scalar *a;
+	uint64_t c_records;
+	pthread_mutex_t m; /* c */
+};
+
+/* Fetches CBS chunk i and raises it to a (while another lane fetches). */
+static int
+download_one(void *arg, size_t i)
+{
+	struct download_job *d = arg;
+	struct gem_round *r = d->r;
+	Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
+	Udc__Fetch f = UDC__FETCH__INIT;
+	Udc__Chunk *ch;
+	char why[256];
+	int rv;
+
+	f.index = (uint32_t)i;
+	req.body_case = UDC__ENVELOPE__BODY_FETCH;
+	req.fetch = &f;
+	if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_C_CHUNK, &rep)) != 0)
+		return rv;
+	ch = rep->c_chunk;
+	if ((rv = udc_wire_check_chunk(ch, r->cnkeys, UDC_MAX_CHUNK_RECORDS,
+	    r->spec->ncells[UDC_SIDE_CBS], why, sizeof(why))) != 0 || ch->index != i) {
+		gem_fail(r, "bad chunk from the CBS node: %s", rv ? why : "index mismatch");
+		udc_wire_free(rep);
+		return UDC_EPROTO;
+	}
+	/* Raise to a: every point is validated first. */
+	if ((rv = udc_blind_records(ch->points.data, ch->n, ch->nkeys, d->a, r->n->wq)) != 0) {
+		gem_fail(r, "the CBS node sent an invalid group element in chunk %zu", i);
+		udc_wire_free(rep);
+		return rv;
+	}
+	pthread_mutex_lock(&d->m);
+	if (d->c->n + ch->n > d->c_records) {
+		pthread_mutex_unlock(&d->m);
+		gem_fail(r, "the CBS node sent more records than the %llu it announced",
+		    (unsigned long long)d->c_records);
+		udc_wire_free(rep);
+		return UDC_EPROTO;
+	}
+	for (uint32_t k = 0; k < ch->n; k++)
+		d->c->lab[d->c->n + k] = udc_wire_label(ch, k);
+	memcpy(udc_blist_pt(d->c, d->c->n, 0), ch->points.data, ch->points.len);
+	d->c->n += ch->n;
+	pthread_mutex_unlock(&d->m);
+	udc_wire_free(rep);
+	return 0;
+}
+
+/* The CBS list, fetched and raised to a chunk by chunk, several chunks in
+ * flight; its order does not matter (the gemeente shuffles it anyway). */
 int
 gem_download(struct gem_round *r, struct udc_blist *c, const struct udc_scalar *a, uint64_t c_records,
     uint32_t c_chunks)
 {
-	size_t ncats = r->spec->ncells[UDC_SIDE_CBS];
-	char why[256];
+	struct download_job d = { .r = r, .c = c, .a = a, .c_records = c_records };
 	int rv;
 
 	if (c_records > UDC_MAX_CHUNK_RECORDS * (uint64_t)c_chunks || c_records > 100000000ULL) {
@@ -127,36 +258,11 @@ gem_download(struct gem_round *r, struct udc_blist *c, const struct udc_scalar *
 		gem_fail(r, "cannot hold %llu CBS records: %s", (unsigned long long)c_records, udc_strerror(rv));
 		return rv;
 	}
-	for (uint32_t i = 0; i < c_chunks; i++) {
-		Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
-		Udc__Fetch f = UDC__FETCH__INIT;
-		Udc__Chunk *ch;
-
-		f.index = i;
-		req.body_case = UDC__ENVELOPE__BODY_FETCH;
-		req.fetch = &f;
-		if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_C_CHUNK, &rep)) != 0)
-			return rv;
-		ch = rep->c_chunk;
-		if ((rv = udc_wire_check_chunk(ch, r->cnkeys, UDC_MAX_CHUNK_RECORDS, ncats, why,
-		    sizeof(why))) != 0 || ch->index != i || c->n + ch->n > c_records) {
-			gem_fail(r, "bad chunk from the CBS node: %s", rv ? why : "index or count mismatch");
-			udc_wire_free(rep);
-			return UDC_EPROTO;
-		}
-		/* Raise to a: every point is validated first. */
-		if ((rv = udc_blind_records(ch->points.data, ch->n, ch->nkeys, a, r->n->wq)) != 0) {
-			gem_fail(r, "the CBS node sent an invalid group element in chunk %u", i);
-			udc_wire_free(rep);
-			return rv;
-		}
-		for (uint32_t k = 0; k < ch->n; k++)
-			c->lab[c->n + k] = udc_wire_label(ch, k);
-		memcpy(udc_blist_pt(c, c->n, 0), ch->points.data, ch->points.len);
-		c->n += ch->n;
-		udc_wire_free(rep);
-		gem_step(r, "download", (unsigned)((i + 1) * 1000ULL / c_chunks));
-	}
+	pthread_mutex_init(&d.m, NULL);
+	rv = run_lanes(r, c_chunks, DOWNLOAD_LANES, "download", download_one, &d);
+	pthread_mutex_destroy(&d.m);
+	if (rv != 0)
+		return rv;
 	if (c->n != c_records) {
 		gem_fail(r, "the CBS node sent %zu records, announced %llu", c->n, (unsigned long long)c_records);
 		return UDC_EPROTO;

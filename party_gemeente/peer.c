@@ -32,11 +32,25 @@ void
 gem_fail(struct gem_round *r, const char *fmt, ...)
 {
 	va_list ap;
-	if (r->err[0])
-		return; /* keep the first reason */
-	va_start(ap, fmt);
-	vsnprintf(r->err, sizeof(r->err), fmt, ap);
-	va_end(ap);
+
+	pthread_mutex_lock(&r->mtx);
+	if (r->err[0] == '\0') { /* keep the first reason */
+		va_start(ap, fmt);
+		vsnprintf(r->err, sizeof(r->err), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&r->mtx);
+}
+
+int
+gem_failed(struct gem_round *r)
+{
+	int f;
+
+	pthread_mutex_lock(&r->mtx);
+	f = r->err[0] != '\0';
+	pthread_mutex_unlock(&r->mtx);
+	return f;
 }
 
 void
@@ -45,9 +59,10 @@ gem_step(struct gem_round *r, const char *name, unsigned permille)
 	udc_rounds_update(r->n->rounds, r->job->idhex, "running", name, permille, NULL);
 }
 
-/* One request, one reply.  An Error reply from the CBS node becomes
- * UDC_EPEER with its reason; a reply for another round or request, or of an
- * unexpected type, is a protocol error. */
+/* One request, one reply, on a context of its own: several threads of a
+ * round may have requests in flight at once.  An Error reply from the CBS
+ * node becomes UDC_EPEER with its reason; a reply for another round or
+ * request, or of an unexpected type, is a protocol error. */
 int
 gem_call(struct gem_round *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, Udc__Envelope **out)
 {
@@ -61,10 +76,13 @@ gem_call(struct gem_round *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, 
 	req->version = UDC_PROTO_VERSION;
 	req->round_id.data = r->job->round_id;
 	req->round_id.len = 16;
+	pthread_mutex_lock(&r->mtx);
 	req->request_id = ++r->reqid;
+	pthread_mutex_unlock(&r->mtx);
 	if ((rv = udc_wire_encode(req, &buf, &len)) != 0)
 		return rv;
-	rv = udc_req_call(r->n->peer, buf, len, &m);
+	rv = udc_req_call_ctx(r->n->peer, r->n->cfg->peer_timeout_ms, r->n->cfg->resend_ms, buf, len,
+	    &m);
 	if (rv != 0)
 		free(buf);
 	if (rv == UDC_ETIMEDOUT) {
@@ -96,8 +114,10 @@ gem_call(struct gem_round *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, 
 		gem_fail(r, "sending %s to the CBS node: %s", udc_wire_body_name(req->body_case), udc_strerror(rv));
 		return rv;
 	}
+	pthread_mutex_lock(&r->mtx);
 	r->peer_answered = 1;
 	r->last_call = udc_now();
+	pthread_mutex_unlock(&r->mtx);
 	rv = udc_wire_decode(nng_msg_body(m), nng_msg_len(m), &rep, why, sizeof(why));
 	if (rv == 0 && rep->body_case == want && udc_transcript_counts(req->body_case))
 		udc_transcript_add(&r->tx, req->request_id, buf, len, nng_msg_body(m), nng_msg_len(m));
@@ -116,7 +136,9 @@ gem_call(struct gem_round *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, 
 	if (rep->body_case == UDC__ENVELOPE__BODY_ERROR) {
 		gem_fail(r, "the CBS node refused %s: %s", udc_wire_body_name(req->body_case),
 		    rep->error->reason ? rep->error->reason : "no reason given");
+		pthread_mutex_lock(&r->mtx);
 		r->peer_aborted = 1;
+		pthread_mutex_unlock(&r->mtx);
 		rv = UDC_EPEER;
 		goto out;
 	}
@@ -178,8 +200,13 @@ gem_read_progress(void *arg, uint64_t done, uint64_t total)
 	struct gem_round *r = arg;
 	Udc__Envelope *rep = NULL;
 
+	long long last;
+
 	gem_step(r, "reading", total ? (unsigned)(done * 1000 / total) : 0);
-	if (r->err[0] || udc_now() - r->last_call < KEEPALIVE_S)
+	pthread_mutex_lock(&r->mtx);
+	last = r->last_call;
+	pthread_mutex_unlock(&r->mtx);
+	if (gem_failed(r) || udc_now() - last < KEEPALIVE_S)
 		return;
 	/* A failure is kept in r->err and ends the round once the read is done. */
 	if (gem_status(r, &rep) == 0)

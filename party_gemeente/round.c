@@ -71,6 +71,36 @@ gem_check_rejects(struct gem_round *r, const struct udc_input_stats *gst)
 	return UDC_EREFUSED;
 }
 
+/* The CBS list: wait until it is ready, fetch it and raise it to a, on a
+ * thread of its own next to the upload. */
+struct fetch_arg {
+	struct gem_round *r;
+	struct udc_blist *c;
+	const struct udc_scalar *a;
+	int rv;
+};
+
+static int
+fetch_cbs_list_now(struct fetch_arg *fa)
+{
+	uint64_t c_records = 0;
+	uint32_t c_chunks = 0;
+	int rv;
+
+	if ((rv = gem_wait_cbs(fa->r, &c_records, &c_chunks)) != 0)
+		return rv;
+	return gem_download(fa->r, fa->c, fa->a, c_records, c_chunks);
+}
+
+static void *
+fetch_cbs_list(void *p)
+{
+	struct fetch_arg *fa = p;
+
+	fa->rv = fetch_cbs_list_now(fa);
+	return NULL;
+}
+
 void
 gem_run_round(struct udc_node *n, struct gem_job *job)
 {
@@ -82,11 +112,11 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 	struct udc_input_opts io;
 	Udc__Envelope *res = NULL;
 	uint8_t peer_kx[UDC_KX_PUBLIC_BYTES];
-	uint64_t c_records = 0, uploaded;
-	uint32_t c_chunks = 0;
+	uint64_t uploaded;
 	int64_t started = (int64_t)time(NULL);
 	int rv;
 
+	pthread_mutex_init(&r.mtx, NULL);
 	memset(&gst, 0, sizeof(gst));
 	udc_blist_init(&g, 1, 0);
 	udc_blist_init(&c, 1, 0);
@@ -145,14 +175,23 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 		udc_blist_shuffle(&g);
 	}
 	uploaded = g.n;
-	if ((rv = gem_upload(&r, &g, UDC__ENVELOPE__BODY_G_CHUNK, "upload")) != 0)
-		goto done;
+	/* Both nodes compute at once: the CBS node raises our tuples to b
+	 * while we fetch and raise its list to a. */
+	{
+		struct fetch_arg fa = { .r = &r, .c = &c, .a = a };
+		pthread_t t;
+		int threaded = pthread_create(&t, NULL, fetch_cbs_list, &fa) == 0;
+		if (!threaded)
+			fa.rv = fetch_cbs_list_now(&fa);
+		rv = gem_upload(&r, &g, UDC__ENVELOPE__BODY_G_CHUNK, "upload");
+		if (threaded)
+			pthread_join(t, NULL);
+		if (rv == 0)
+			rv = fa.rv;
+		if (rv != 0)
+			goto done;
+	}
 	udc_blist_free(&g);
-	if ((rv = gem_wait_cbs(&r, &c_records, &c_chunks)) != 0)
-		goto done;
-	gem_step(&r, "download", 0);
-	if ((rv = gem_download(&r, &c, a, c_records, c_chunks)) != 0)
-		goto done;
 	/* a is no longer needed: wipe it before the long tail of the round. */
 	udc_scalar_free(a);
 	a = NULL;
@@ -200,4 +239,6 @@ done:
 		udc_node_audit(n, UDC_AUDIT_ROUND_DONE, f, UDC_AUDIT_NFIELDS(f));
 	}
 	udc_spec_free(r.spec);
+	udc_transcript_clear(&r.tx);
+	pthread_mutex_destroy(&r.mtx);
 }

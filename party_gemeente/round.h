@@ -6,6 +6,7 @@
 #ifndef UDC_GEM_ROUND_H
 #define UDC_GEM_ROUND_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "blist.h"
@@ -17,6 +18,7 @@
 struct udc_scalar;
 
 struct gem_round {
+	pthread_mutex_t mtx;      /* err, reqid, peer_answered, last_call: threads of one round */
 	struct udc_node *n;
 	struct gem_job *job;
 	struct udc_spec *spec;
@@ -40,8 +42,10 @@ struct gem_round {
 int gem_check_rejects(struct gem_round *r, const struct udc_input_stats *gst);
 
 /* peer.c */
-/* Keeps the first reason the round failed for. */
+/* Keeps the first reason the round failed for (thread safe). */
 void gem_fail(struct gem_round *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether a reason is kept. */
+int gem_failed(struct gem_round *r);
 /* Where the round is, for udcctl. */
 void gem_step(struct gem_round *r, const char *name, unsigned permille);
 /* One request, one reply of the wanted type (*out, freed by the caller with

@@ -50,62 +50,6 @@ udc_reply_error(Udcctl__Reply *rep, int status, char *buf, size_t buflen, const 
 	rep->error = buf;
 }
 
-void
-udc_transcript_init(struct udc_transcript *t)
-{
-	_Static_assert(sizeof(t->state) >= sizeof(crypto_hash_sha256_state), "transcript state");
-	crypto_hash_sha256_init((crypto_hash_sha256_state *)t->state);
-	t->last = 0;
-	t->started = 1;
-}
-
-static void
-put_len(crypto_hash_sha256_state *st, uint64_t v)
-{
-	uint8_t b[8];
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(v >> (56 - 8 * i));
-	crypto_hash_sha256_update(st, b, 8);
-}
-
-void
-udc_transcript_add(struct udc_transcript *t, uint64_t request_id, const void *req, size_t reqlen,
-    const void *rep, size_t replen)
-{
-	crypto_hash_sha256_state *st = (crypto_hash_sha256_state *)t->state;
-
-	if (!t->started || request_id <= t->last)
-		return;
-	t->last = request_id;
-	put_len(st, request_id);
-	put_len(st, reqlen);
-	crypto_hash_sha256_update(st, req, reqlen);
-	put_len(st, replen);
-	crypto_hash_sha256_update(st, rep, replen);
-}
-
-void
-udc_transcript_hash(const struct udc_transcript *t, uint8_t out[32])
-{
-	crypto_hash_sha256_state copy;
-	memcpy(&copy, t->state, sizeof(copy));
-	crypto_hash_sha256_final(&copy, out);
-}
-
-int
-udc_transcript_counts(int body_case)
-{
-	switch (body_case) {
-	case UDC__ENVELOPE__BODY_STATUS:
-	case UDC__ENVELOPE__BODY_ABORT:
-	case UDC__ENVELOPE__BODY_SEAL:
-	case UDC__ENVELOPE__BODY__NOT_SET:
-		return 0;
-	default:
-		return 1;
-	}
-}
-
 /* Text values become what the audit log takes (printable ASCII, at most
  * UDC_AUDIT_VALUE_MAX bytes): a long or odd reason must not cost the entry. */
 static void

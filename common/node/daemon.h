@@ -15,6 +15,7 @@
 #include "ctl.pb-c.h"
 #include "sign.h"
 #include "audit.h"
+#include "transcript.h"
 
 struct udc_workq;
 struct udc_rounds;
@@ -34,22 +35,6 @@ struct udc_node {
 	char self_fpr[UDC_SIGN_FPR_SIZE], peer_fpr[UDC_SIGN_FPR_SIZE];
 	struct udc_audit *audit;
 };
-
-/* A running hash of the round's messages, the same on both nodes: every
- * request except status polls, aborts and the seal, with its reply. */
-struct udc_transcript {
-	uint8_t state[128]; /* crypto_hash_sha256_state */
-	uint64_t last;      /* highest request id hashed (resends are not hashed again) */
-	int started;
-};
-void udc_transcript_init(struct udc_transcript *t);
-/* Hashes one request and its reply if request_id is new. */
-void udc_transcript_add(struct udc_transcript *t, uint64_t request_id, const void *req, size_t reqlen,
-    const void *rep, size_t replen);
-/* The hash so far (the state continues). */
-void udc_transcript_hash(const struct udc_transcript *t, uint8_t out[32]);
-/* 1 if a message of this type belongs in the transcript. */
-int udc_transcript_counts(int body_case);
 
 /* Audit entry; failures are logged, never fatal to the round. */
 void udc_node_audit(struct udc_node *n, const char *type, const struct udc_audit_field *f, size_t nf);

@@ -255,3 +255,39 @@ udc_req_call(nng_socket s, const void *buf, size_t len, nng_msg **reply)
 		return udc_nng_err(nrv);
 	return 0;
 }
+
+int
+udc_req_call_ctx(nng_socket s, int timeout_ms, int resend_ms, const void *buf, size_t len,
+    nng_msg **reply)
+{
+	nng_ctx ctx;
+	nng_aio *aio = NULL;
+	nng_msg *m = NULL;
+	int nrv;
+
+	*reply = NULL;
+	if ((nrv = nng_ctx_open(&ctx, s)) != 0)
+		return udc_nng_err(nrv);
+	if ((nrv = nng_ctx_set_ms(ctx, NNG_OPT_REQ_RESENDTIME, resend_ms)) != 0 ||
+	    (nrv = nng_aio_alloc(&aio, NULL, NULL)) != 0 || (nrv = nng_msg_alloc(&m, len)) != 0)
+		goto out;
+	memcpy(nng_msg_body(m), buf, len);
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_aio_set_msg(aio, m);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	if ((nrv = nng_aio_result(aio)) != 0) {
+		nng_msg_free(m); /* not sent: still ours */
+		goto out;
+	}
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	if ((nrv = nng_aio_result(aio)) == 0)
+		*reply = nng_aio_get_msg(aio);
+out:
+	if (aio)
+		nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	return nrv ? udc_nng_err(nrv) : 0;
+}

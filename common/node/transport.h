@@ -30,6 +30,11 @@ int udc_ctl_dial(nng_socket *out, const char *path, int timeout_ms, char *err, s
  * apply).  *reply is owned by the caller (nng_msg_free).  Returns 0,
  * UDC_ETIMEDOUT, UDC_ECLOSED or UDC_EIO. */
 int udc_req_call(nng_socket s, const void *buf, size_t len, nng_msg **reply);
+/* The same on a context of its own, so that several requests may be in
+ * flight on one socket (one per calling thread): resend after resend_ms,
+ * give up after timeout_ms.  *reply is the caller's. */
+int udc_req_call_ctx(nng_socket s, int timeout_ms, int resend_ms, const void *buf, size_t len,
+    nng_msg **reply);
 /* Maps an NNG error to a udc_err. */
 int udc_nng_err(int nngrv);
 
