@@ -31,12 +31,21 @@ udc_ini_oom(struct udc_ini_lines *l)
 	return udc_ini_fail(l, "out of memory");
 }
 
+/* A listed name that ends in a blank is a prefix: "table " admits
+ * [table NAME] for any non-empty NAME. */
 static int
 known_section(const struct udc_ini_lines *l, const char *s, size_t n)
 {
-	for (size_t i = 0; i < l->nsections; i++)
-		if (strlen(l->sections[i]) == n && memcmp(l->sections[i], s, n) == 0)
+	for (size_t i = 0; i < l->nsections; i++) {
+		size_t k = strlen(l->sections[i]);
+
+		if (k > 0 && l->sections[i][k - 1] == ' ') {
+			if (n > k && memcmp(l->sections[i], s, k) == 0)
+				return 1;
+		} else if (k == n && memcmp(l->sections[i], s, n) == 0) {
 			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -80,6 +89,12 @@ udc_ini_read_line(char *buf, int size, void *stream)
 		const char *e = strchr(s, ']');
 		if (e != NULL) {
 			l->key_in_section = 0;
+			if (e - s - 1 >= UDC_INI_MAX_SECTION) {
+				/* inih would cut it short without a word */
+				udc_ini_fail(l, "section name longer than %d characters",
+				             UDC_INI_MAX_SECTION - 1);
+				return NULL;
+			}
 			if (!known_section(l, s + 1, (size_t)(e - s - 1))) {
 				udc_ini_fail(l, "unknown section [%.*s]", (int)(e - s - 1), s + 1);
 				return NULL;

@@ -14,9 +14,12 @@
 #include <stddef.h>
 #include <ini.h>
 
+/* inih 55 keeps this many bytes of a [section] name, the NUL included. */
+#define UDC_INI_MAX_SECTION 50
+
 struct udc_ini_lines {
 	const char *p, *end;            /* the text still to read */
-	const char *const *sections;    /* allowed section names */
+	const char *const *sections;    /* allowed section names; "x " allows [x NAME] */
 	size_t nsections;
 	const char *long_hint;          /* appended to the long-line error, may be "" */
 	int lineno;

@@ -40,7 +40,65 @@
 
 static const char *const side_name[2] = {"gemeente", "cbs"};
 
-enum spec_cont { CONT_NONE, CONT_KEYS, CONT_DIM };
+#define SPEC_MAX_RELEASED 4000000 /* released cells over all tables, every total included */
+#define SPEC_MAX_PROTECTION 1000000
+#define SPEC_MAX_CONTRIBUTORS 1000
+#define SPEC_MAX_TNAME 32 /* table and recode names: inih keeps 50 bytes of a section */
+
+enum spec_cont { CONT_NONE, CONT_KEYS, CONT_DIM, CONT_LIST };
+
+/*
+ * [table], [recode] and [attributes] name dimensions that may be defined
+ * further down the file, so they are kept as text with their line numbers
+ * and resolved by spec_finish.
+ */
+struct raw_str {
+	char *s;
+	int line;
+};
+
+struct raw_list {
+	struct raw_str *v;
+	size_t n, cap;
+};
+
+struct raw_recode_val {
+	char *name;
+	int line;
+	struct raw_list src;
+};
+
+struct raw_recode {
+	char *name;
+	int line; /* its first key */
+	char *from;
+	int from_line;
+	struct raw_recode_val *vals;
+	size_t nvals, cap;
+};
+
+struct raw_where {
+	char *dim;
+	int line;
+	struct raw_list vals;
+};
+
+struct raw_table {
+	char *name;
+	int line;
+	int pop_line, dims_line, sum_line, mean_line, zeros_line;
+	enum udc_population pop;
+	struct raw_list dims;
+	struct raw_where where[UDC_MAX_WHERE];
+	size_t nwhere;
+	char *sum;
+	int mean, zeros;
+};
+
+struct raw_attr {
+	char *name;
+	int line;
+};
 
 struct spec_ctx {
 	struct udc_spec *spec;
@@ -56,10 +114,25 @@ struct spec_ctx {
 	int schema_line, threshold_line, balance_line, scoring_line, round_line, eps_line, budget_line;
 	int max_releases_line;
 	int dim_line[2][UDC_MAX_DIMS];
+	int protection_line, contrib_line, p_line;
 
+	struct raw_list *cont_list; /* CONT_LIST: the list an indented line goes on */
+	const char *cont_what;
+
+	/* The section of the previous key: a [table] or [recode] section that
+	 * comes back after another one is an error, not a merge. */
+	char *prev_section;
+	struct raw_table tables[UDC_MAX_TABLES];
+	size_t ntables;
+	struct raw_recode recodes[UDC_MAX_RECODES];
+	size_t nrecodes;
+	struct raw_attr attrs[UDC_MAX_ATTRS];
+	size_t nattrs;
 };
 
-static const char *const spec_sections[] = {"spec", "gemeente", "cbs", "disclosure", "fuzzy"};
+/* "table " and "recode " are prefixes: [table NAME], [recode NAME]. */
+static const char *const spec_sections[] = {"spec",       "gemeente", "cbs",   "disclosure",
+                                            "fuzzy",      "table ",   "recode ", "attributes"};
 
 /* Records the first error; returns 0 so it can be the handler's result. */
 #define fail(c, ...) udc_ini_fail(&(c)->ln, __VA_ARGS__)
@@ -462,6 +535,29 @@ disclosure_key(struct spec_ctx *c, const char *key, const char *value)
 		}
 		return 1;
 	}
+	if (strcmp(key, "protection") == 0 || strcmp(key, "min_contributors") == 0 ||
+	    strcmp(key, "p_percent") == 0) {
+		int which = key[0] == 'p' ? (key[1] == 'r' ? 0 : 2) : 1;
+		static const unsigned lo[] = {1, 1, 0};
+		static const unsigned hi[] = {SPEC_MAX_PROTECTION, SPEC_MAX_CONTRIBUTORS, 100};
+		int *line = which == 0 ? &c->protection_line
+		            : which == 1 ? &c->contrib_line : &c->p_line;
+		unsigned *dst = which == 0 ? &spec->protection
+		                : which == 1 ? &spec->min_contributors : &spec->p_percent;
+		unsigned long v;
+		char *end;
+
+		if (!once(c, line, "disclosure", key))
+			return 0;
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end != '\0' || errno != 0 || v < lo[which] ||
+		    v > hi[which])
+			return fail(c, "%s must be a whole number from %u to %u, not '%s'", key,
+			            lo[which], hi[which], value);
+		*dst = (unsigned)v;
+		return 1;
+	}
 	return fail(c, "unknown key '%s' in [disclosure]", key);
 }
 
@@ -536,6 +632,252 @@ fuzzy_key(struct spec_ctx *c, const char *key, const char *value)
 	return fail(c, "unknown key '%s' in [fuzzy]", key);
 }
 
+/* [table], [recode] and [attributes]: kept as text (see struct raw_table). */
+
+static int
+push_item(struct spec_ctx *c, char *item, void *arg)
+{
+	struct raw_list *l = arg;
+
+	if (check_text(item) != 0)
+		return fail(c, "'%s' is not UTF-8 text without control characters", item);
+	if (l->n == SPEC_MAX_VALUES)
+		return fail(c, "more than %d items in one list", SPEC_MAX_VALUES);
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		struct raw_str *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return oom(c);
+		l->v = v;
+		l->cap = cap;
+	}
+	if ((l->v[l->n].s = strdup(item)) == NULL)
+		return oom(c);
+	l->v[l->n].line = c->ln.lineno;
+	l->n++;
+	return 1;
+}
+
+/* Starts a list that indented lines may continue. */
+static int
+list_start(struct spec_ctx *c, struct raw_list *l, const char *what, const char *value)
+{
+	c->cont = CONT_LIST;
+	c->cont_list = l;
+	c->cont_what = what;
+	if (*value == '\0')
+		return 1;
+	return for_each_item(c, value, what, push_item, l);
+}
+
+static void
+raw_list_free(struct raw_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].s);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+valid_table_name(const char *s)
+{
+	return strlen(s) <= SPEC_MAX_TNAME && valid_dim_name(s);
+}
+
+static int
+table_key(struct spec_ctx *c, const char *name, const char *key, const char *value)
+{
+	struct raw_table *t = NULL;
+	char sect[64];
+
+	snprintf(sect, sizeof(sect), "table %s", name);
+	for (size_t i = 0; i < c->ntables; i++)
+		if (strcmp(c->tables[i].name, name) == 0)
+			t = &c->tables[i];
+	if (t == NULL) {
+		if (!valid_table_name(name))
+			return fail(c, "table name '%s' must be 1 to %d characters from a-z, 0-9 and _",
+			            name, SPEC_MAX_TNAME);
+		if (c->ntables == UDC_MAX_TABLES)
+			return fail(c, "more than %d tables", UDC_MAX_TABLES);
+		t = &c->tables[c->ntables++];
+		memset(t, 0, sizeof(*t));
+		if ((t->name = strdup(name)) == NULL)
+			return oom(c);
+		t->line = c->ln.lineno;
+		t->pop = UDC_POP_LINKED;
+	}
+	if (strcmp(key, "population") == 0) {
+		static const char *const pops[] = {"linked", "gemeente_only", "cbs_only", "gemeente",
+		                                   "cbs"};
+
+		if (!once(c, &t->pop_line, sect, key))
+			return 0;
+		for (size_t i = 0; i < sizeof(pops) / sizeof(pops[0]); i++)
+			if (strcmp(value, pops[i]) == 0) {
+				t->pop = (enum udc_population)i;
+				return 1;
+			}
+		return fail(c,
+		            "population must be linked, gemeente_only, cbs_only, gemeente or cbs, "
+		            "not '%s'",
+		            value);
+	}
+	if (strcmp(key, "dims") == 0) {
+		if (!once(c, &t->dims_line, sect, key))
+			return 0;
+		return list_start(c, &t->dims, "dimension", value);
+	}
+	if (strncmp(key, "where.", 6) == 0) {
+		struct raw_where *w;
+
+		if (!valid_dim_name(key + 6))
+			return fail(c, "'%s': where. must be followed by a dimension name", key);
+		for (size_t i = 0; i < t->nwhere; i++)
+			if (strcmp(t->where[i].dim, key + 6) == 0)
+				return fail(c, "duplicate key '%s' in [table %s] (first on line %d)", key,
+				            name, t->where[i].line);
+		if (t->nwhere == UDC_MAX_WHERE)
+			return fail(c, "more than %d where conditions in one table", UDC_MAX_WHERE);
+		w = &t->where[t->nwhere++];
+		memset(w, 0, sizeof(*w));
+		w->line = c->ln.lineno;
+		if ((w->dim = strdup(key + 6)) == NULL)
+			return oom(c);
+		if (*value == '\0')
+			return fail(c, "%s keeps no value", key);
+		return list_start(c, &w->vals, "value", value);
+	}
+	if (strcmp(key, "sum") == 0) {
+		if (!once(c, &t->sum_line, sect, key))
+			return 0;
+		if (!valid_dim_name(value))
+			return fail(c, "sum must name an attribute, not '%s'", value);
+		if ((t->sum = strdup(value)) == NULL)
+			return oom(c);
+		return 1;
+	}
+	if (strcmp(key, "mean") == 0 || strcmp(key, "zeros") == 0) {
+		int mean = key[0] == 'm';
+		const char *yes = mean ? "yes" : "sensitive", *no = mean ? "no" : "released";
+
+		if (!once(c, mean ? &t->mean_line : &t->zeros_line, sect, key))
+			return 0;
+		if (strcmp(value, yes) != 0 && strcmp(value, no) != 0)
+			return fail(c, "%s must be %s or %s, not '%s'", key, yes, no, value);
+		*(mean ? &t->mean : &t->zeros) = strcmp(value, yes) == 0;
+		return 1;
+	}
+	return fail(c, "unknown key '%s' in [table %s]", key, name);
+}
+
+static int
+recode_key(struct spec_ctx *c, const char *name, const char *key, const char *value)
+{
+	struct raw_recode *r = NULL;
+	struct raw_recode_val *v;
+	char sect[64];
+
+	snprintf(sect, sizeof(sect), "recode %s", name);
+	for (size_t i = 0; i < c->nrecodes; i++)
+		if (strcmp(c->recodes[i].name, name) == 0)
+			r = &c->recodes[i];
+	if (r == NULL) {
+		if (!valid_table_name(name))
+			return fail(c,
+			            "recode name '%s' must be 1 to %d characters from a-z, 0-9 and _",
+			            name, SPEC_MAX_TNAME);
+		if (c->nrecodes == UDC_MAX_RECODES)
+			return fail(c, "more than %d recodes", UDC_MAX_RECODES);
+		r = &c->recodes[c->nrecodes++];
+		memset(r, 0, sizeof(*r));
+		if ((r->name = strdup(name)) == NULL)
+			return oom(c);
+		r->line = c->ln.lineno;
+	}
+	if (strcmp(key, "from") == 0) {
+		if (!once(c, &r->from_line, sect, key))
+			return 0;
+		if ((r->from = strdup(value)) == NULL)
+			return oom(c);
+		return 1;
+	}
+	/* Any other key is a new value, the list its source values. */
+	if (check_text(key) != 0)
+		return fail(c, "value in %s is not UTF-8 text without control characters", name);
+	for (size_t i = 0; i < r->nvals; i++)
+		if (strcmp(r->vals[i].name, key) == 0)
+			return fail(c, "duplicate value '%s' in recode %s (first on line %d)", key, name,
+			            r->vals[i].line);
+	if (r->nvals == SPEC_MAX_VALUES)
+		return fail(c, "recode %s has more than %d values", name, SPEC_MAX_VALUES);
+	if (r->nvals == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 8;
+		struct raw_recode_val *nv = realloc(r->vals, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return oom(c);
+		r->vals = nv;
+		r->cap = cap;
+	}
+	v = &r->vals[r->nvals++];
+	memset(v, 0, sizeof(*v));
+	v->line = c->ln.lineno;
+	if ((v->name = strdup(key)) == NULL)
+		return oom(c);
+	if (*value == '\0')
+		return fail(c, "value '%s' of recode %s takes no source value", key, name);
+	return list_start(c, &v->src, "value", value);
+}
+
+static int
+attr_key(struct spec_ctx *c, const char *key, const char *value)
+{
+	if (!valid_dim_name(key))
+		return fail(c, "attribute name '%s' must be 1 to %d characters from a-z, 0-9 and _",
+		            key, SPEC_MAX_DIM_NAME);
+	for (size_t i = 0; i < c->nattrs; i++)
+		if (strcmp(c->attrs[i].name, key) == 0)
+			return fail(c, "duplicate attribute '%s' (first on line %d)", key,
+			            c->attrs[i].line);
+	if (strcmp(value, "cbs") != 0)
+		return fail(c,
+		            "attribute %s: only a numeric column of the CBS input can be summed "
+		            "(write %s = cbs), not '%s'",
+		            key, key, value);
+	if (c->nattrs == UDC_MAX_ATTRS)
+		return fail(c, "more than %d attributes", UDC_MAX_ATTRS);
+	if ((c->attrs[c->nattrs].name = strdup(key)) == NULL)
+		return oom(c);
+	c->attrs[c->nattrs++].line = c->ln.lineno;
+	return 1;
+}
+
+/* A [table] or [recode] section must not come back after another section. */
+static int
+section_changed(struct spec_ctx *c, const char *section)
+{
+	int known = 0;
+
+	if (c->prev_section != NULL && strcmp(c->prev_section, section) == 0)
+		return 1;
+	if (strncmp(section, "table ", 6) == 0) {
+		for (size_t i = 0; i < c->ntables; i++)
+			known |= strcmp(c->tables[i].name, section + 6) == 0;
+	} else if (strncmp(section, "recode ", 7) == 0) {
+		for (size_t i = 0; i < c->nrecodes; i++)
+			known |= strcmp(c->recodes[i].name, section + 7) == 0;
+	}
+	if (known)
+		return fail(c, "[%s] appears twice", section);
+	free(c->prev_section);
+	if ((c->prev_section = strdup(section)) == NULL)
+		return oom(c);
+	return 1;
+}
+
 static int
 spec_handler(void *user, const char *section, const char *key, const char *value)
 {
@@ -556,6 +898,8 @@ spec_handler(void *user, const char *section, const char *key, const char *value
 		if (c->cont == CONT_DIM)
 			return for_each_item(c, value, "value", add_value,
 			                     &c->spec->dims[c->cont_side][c->cont_dim]);
+		if (c->cont == CONT_LIST)
+			return for_each_item(c, value, c->cont_what, push_item, c->cont_list);
 		return fail(c,
 		            "indented line would continue the value of '%s', which is not a "
 		            "list; remove the leading white space",
@@ -563,6 +907,14 @@ spec_handler(void *user, const char *section, const char *key, const char *value
 	}
 	c->ln.key_in_section = 1;
 	c->cont = CONT_NONE;
+	if (!section_changed(c, section))
+		return 0;
+	if (strncmp(section, "table ", 6) == 0)
+		return table_key(c, section + 6, key, value);
+	if (strncmp(section, "recode ", 7) == 0)
+		return recode_key(c, section + 7, key, value);
+	if (strcmp(section, "attributes") == 0)
+		return attr_key(c, key, value);
 	if (strcmp(section, "spec") == 0)
 		return spec_key(c, key, value);
 	if (strcmp(section, "gemeente") == 0)
@@ -607,6 +959,103 @@ sb_add(struct strbuf *b, const char *s)
 	b->len += n;
 }
 
+/* The lines of attributes, recodes and tables (docs/operations.md). */
+static void
+canonical_tables(struct strbuf *b, const struct udc_spec *spec)
+{
+	for (size_t i = 0; i < spec->nattrs; i++) {
+		sb_add(b, "attribute.");
+		sb_add(b, spec->attrs[i].name);
+		sb_add(b, "=cbs\n");
+	}
+	for (size_t i = 0; i < spec->nrecodes; i++) {
+		const struct udc_recode *r = &spec->recodes[i];
+		const struct udc_dim *d = &spec->dims[r->side][r->src];
+
+		sb_add(b, "recode.");
+		sb_add(b, r->name);
+		sb_add(b, "=");
+		sb_add(b, side_name[r->side]);
+		sb_add(b, ".");
+		sb_add(b, d->name);
+		sb_add(b, "\n");
+		for (size_t j = 0; j < r->nvalues; j++) {
+			int first = 1;
+
+			sb_add(b, "recode.");
+			sb_add(b, r->name);
+			sb_add(b, ".");
+			sb_add(b, r->values[j]);
+			sb_add(b, "=");
+			/* the sources in their dimension's order: the order they
+			 * were written in means nothing */
+			for (size_t k = 0; k < d->nvalues; k++) {
+				if (r->map[k] != j)
+					continue;
+				if (!first)
+					sb_add(b, ",");
+				sb_add(b, d->values[k]);
+				first = 0;
+			}
+			sb_add(b, "\n");
+		}
+	}
+	for (size_t i = 0; i < spec->ntables; i++) {
+		const struct udc_tablespec *t = &spec->tables[i];
+
+		sb_add(b, "table.");
+		sb_add(b, t->name);
+		sb_add(b, ".population=");
+		sb_add(b, udc_population_name(t->pop));
+		sb_add(b, "\ntable.");
+		sb_add(b, t->name);
+		sb_add(b, ".dims=");
+		for (size_t j = 0; j < t->ndims; j++) {
+			if (j > 0)
+				sb_add(b, ",");
+			sb_add(b, udc_dimref_name(spec, &t->dims[j].ref));
+		}
+		sb_add(b, "\n");
+		for (size_t j = 0; j < t->nwhere; j++) {
+			const struct udc_where *w = &t->where[j];
+			size_t n = udc_dimref_nvalues(spec, &w->dim);
+			int first = 1;
+
+			sb_add(b, "table.");
+			sb_add(b, t->name);
+			sb_add(b, ".where.");
+			sb_add(b, udc_dimref_name(spec, &w->dim));
+			sb_add(b, "=");
+			for (size_t k = 0; k < n; k++) {
+				if (!w->allowed[k])
+					continue;
+				if (!first)
+					sb_add(b, ",");
+				sb_add(b, udc_dimref_value(spec, &w->dim, k));
+				first = 0;
+			}
+			sb_add(b, "\n");
+		}
+		if (t->sum >= 0) {
+			sb_add(b, "table.");
+			sb_add(b, t->name);
+			sb_add(b, ".sum=");
+			sb_add(b, spec->attrs[t->sum].name);
+			sb_add(b, "\n");
+		}
+		if (t->mean) {
+			sb_add(b, "table.");
+			sb_add(b, t->name);
+			sb_add(b, ".mean=yes\n");
+		}
+		if (t->zeros_sensitive) {
+			sb_add(b, "table.");
+			sb_add(b, t->name);
+			sb_add(b, ".zeros=sensitive\n");
+		}
+	}
+}
+
 /* The canonical text: the one thing both nodes hash.  Change it only with
  * the version on its first line, and in docs/operations.md too. */
 static char *
@@ -615,7 +1064,9 @@ spec_canonical(const struct udc_spec *spec)
 	struct strbuf b = {0};
 	char num[64];
 
-	sb_add(&b, "udclink-spec 1\nname=");
+	/* Version 2 is a spec with tables; one without keeps version 1 and its
+	 * hash. */
+	sb_add(&b, spec->ntables ? "udclink-spec 2\nname=" : "udclink-spec 1\nname=");
 	sb_add(&b, spec->name);
 	sb_add(&b, spec->mode == UDC_MODE_FUZZY ? "\nmode=fuzzy\n"
 	         : spec->mode == UDC_MODE_COMBINED ? "\nmode=combined\n" : "\nmode=exact\n");
@@ -639,9 +1090,23 @@ spec_canonical(const struct udc_spec *spec)
 			sb_add(&b, "\n");
 		}
 	}
+	canonical_tables(&b, spec);
 	snprintf(num, sizeof(num), "min_cell=%u\n", spec->min_cell);
 	sb_add(&b, num);
 	sb_add(&b, spec->pad == UDC_PAD_MAX ? "pad_categories=max\n" : "pad_categories=none\n");
+	if (spec->ntables) {
+		int sums = 0;
+
+		snprintf(num, sizeof(num), "protection=%u\n", spec->protection);
+		sb_add(&b, num);
+		for (size_t i = 0; i < spec->ntables; i++)
+			sums |= spec->tables[i].sum >= 0;
+		if (sums) {
+			snprintf(num, sizeof(num), "min_contributors=%u\np_percent=%u\n",
+			         spec->min_contributors, spec->p_percent);
+			sb_add(&b, num);
+		}
+	}
 	/* Written only when used, so specs without them keep their hash. */
 	if (spec->round_base) {
 		snprintf(num, sizeof(num), "round_base=%u\n", spec->round_base);
@@ -684,6 +1149,406 @@ spec_canonical(const struct udc_spec *spec)
 		return NULL;
 	}
 	return b.s;
+}
+
+/* "NAME:LINE: reason" for a rule spec_finish checks on a table or recode. */
+static int ferr(const struct spec_ctx *c, char *err, size_t errlen, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int
+ferr(const struct spec_ctx *c, char *err, size_t errlen, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	k = snprintf(err, errlen, "%s:%d: ", c->name, line);
+	if (k >= 0 && (size_t)k < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
+		va_end(ap);
+	}
+	return UDC_EPARSE;
+}
+
+static int
+cmp_recode(const void *a, const void *b)
+{
+	return strcmp(((const struct raw_recode *)a)->name, ((const struct raw_recode *)b)->name);
+}
+
+static int
+cmp_attr(const void *a, const void *b)
+{
+	return strcmp(((const struct raw_attr *)a)->name, ((const struct raw_attr *)b)->name);
+}
+
+static int
+cmp_table(const void *a, const void *b)
+{
+	return strcmp(((const struct raw_table *)a)->name, ((const struct raw_table *)b)->name);
+}
+
+static int
+cmp_where(const void *a, const void *b)
+{
+	return strcmp(((const struct raw_where *)a)->dim, ((const struct raw_where *)b)->dim);
+}
+
+/* A dimension name: a base dimension of either side, then a recode. */
+static int
+find_dim(const struct udc_spec *spec, const char *name, struct udc_dimref *r)
+{
+	for (int s = 0; s < 2; s++)
+		for (size_t i = 0; i < spec->ndims[s]; i++)
+			if (strcmp(spec->dims[s][i].name, name) == 0) {
+				r->side = s;
+				r->recode = -1;
+				r->index = i;
+				return 0;
+			}
+	for (size_t i = 0; i < spec->nrecodes; i++)
+		if (strcmp(spec->recodes[i].name, name) == 0) {
+			r->side = spec->recodes[i].side;
+			r->recode = (int)i;
+			r->index = i;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+dimref_lookup(const struct udc_spec *spec, const struct udc_dimref *r, const char *v)
+{
+	size_t n = udc_dimref_nvalues(spec, r);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(udc_dimref_value(spec, r, i), v) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+resolve_recodes(struct spec_ctx *c, char *err, size_t errlen)
+{
+	struct udc_spec *spec = c->spec;
+
+	qsort(c->recodes, c->nrecodes, sizeof(c->recodes[0]), cmp_recode);
+	for (size_t i = 0; i < c->nrecodes; i++) {
+		struct raw_recode *rr = &c->recodes[i];
+		struct udc_recode *r = &spec->recodes[i];
+		struct udc_dimref src;
+		const struct udc_dim *d;
+
+		if ((r->name = strdup(rr->name)) == NULL)
+			return UDC_ENOMEM;
+		spec->nrecodes = i + 1;
+		if (rr->from == NULL)
+			return ferr(c, err, errlen, rr->line, "[recode %s] has no from = DIMENSION",
+			            rr->name);
+		if (find_dim(spec, rr->name, &src) == 0 && src.recode < 0)
+			return ferr(c, err, errlen, rr->line,
+			            "recode %s has the name of a dimension of [%s]", rr->name,
+			            side_name[src.side]);
+		if (find_dim(spec, rr->from, &src) != 0 || src.recode >= 0)
+			return ferr(c, err, errlen, rr->from_line,
+			            "recode %s: from = %s names no dimension of [gemeente] or [cbs]",
+			            rr->name, rr->from);
+		if (rr->nvals == 0)
+			return ferr(c, err, errlen, rr->line, "recode %s defines no value", rr->name);
+		r->side = src.side;
+		r->src = src.index;
+		d = &spec->dims[src.side][src.index];
+		if ((r->values = calloc(rr->nvals, sizeof(*r->values))) == NULL ||
+		    (r->map = malloc(d->nvalues * sizeof(*r->map))) == NULL)
+			return UDC_ENOMEM;
+		for (size_t k = 0; k < d->nvalues; k++)
+			r->map[k] = UINT16_MAX;
+		for (size_t j = 0; j < rr->nvals; j++) {
+			struct raw_recode_val *v = &rr->vals[j];
+
+			if ((r->values[j] = strdup(v->name)) == NULL)
+				return UDC_ENOMEM;
+			r->nvalues = j + 1;
+			for (size_t k = 0; k < v->src.n; k++) {
+				int bv = udc_dim_lookup(d, v->src.v[k].s);
+
+				if (bv < 0)
+					return ferr(c, err, errlen, v->src.v[k].line,
+					            "recode %s: '%s' is not a value of %s", rr->name,
+					            v->src.v[k].s, d->name);
+				if (r->map[bv] != UINT16_MAX)
+					return ferr(c, err, errlen, v->src.v[k].line,
+					            "recode %s: %s value '%s' is mapped twice", rr->name,
+					            d->name, v->src.v[k].s);
+				r->map[bv] = (uint16_t)j;
+			}
+		}
+		for (size_t k = 0; k < d->nvalues; k++)
+			if (r->map[k] == UINT16_MAX)
+				return ferr(c, err, errlen, rr->line,
+				            "recode %s: %s value '%s' is not mapped (every value of "
+				            "the source goes to exactly one new value)",
+				            rr->name, d->name, d->values[k]);
+	}
+	return 0;
+}
+
+/* 1 if base value bv of base dimension (side, b) passes every condition of
+ * table t on that dimension or a recode of it. */
+static int
+where_allows(const struct udc_spec *spec, const struct udc_tablespec *t, int side, size_t b,
+             size_t bv)
+{
+	for (size_t i = 0; i < t->nwhere; i++) {
+		const struct udc_dimref *r = &t->where[i].dim;
+
+		if (r->side == side && udc_dimref_base(spec, r) == b &&
+		    !t->where[i].allowed[udc_dimref_of_base(spec, r, bv)])
+			return 0;
+	}
+	return 1;
+}
+
+static int
+side_allowed(enum udc_population pop, int side)
+{
+	if (pop == UDC_POP_GEMEENTE_ONLY || pop == UDC_POP_GEMEENTE)
+		return side == UDC_SIDE_GEMEENTE;
+	if (pop == UDC_POP_CBS_ONLY || pop == UDC_POP_CBS)
+		return side == UDC_SIDE_CBS;
+	return 1;
+}
+
+static int
+resolve_table(struct spec_ctx *c, struct raw_table *rt, struct udc_tablespec *t, uint8_t *used,
+              char *err, size_t errlen)
+{
+	struct udc_spec *spec = c->spec;
+	size_t cells = 1;
+
+	if ((t->name = strdup(rt->name)) == NULL)
+		return UDC_ENOMEM;
+	t->pop = rt->pop;
+	t->sum = -1;
+	t->mean = rt->mean;
+	t->zeros_sensitive = rt->zeros;
+	qsort(rt->where, rt->nwhere, sizeof(rt->where[0]), cmp_where);
+	for (size_t i = 0; i < rt->nwhere; i++) {
+		struct raw_where *rw = &rt->where[i];
+		struct udc_where *w = &t->where[i];
+		size_t n;
+
+		if (find_dim(spec, rw->dim, &w->dim) != 0)
+			return ferr(c, err, errlen, rw->line, "table %s: where.%s names no dimension",
+			            rt->name, rw->dim);
+		if (!side_allowed(t->pop, w->dim.side))
+			return ferr(c, err, errlen, rw->line,
+			            "table %s: population %s has no %s dimension %s", rt->name,
+			            udc_population_name(t->pop), side_name[w->dim.side], rw->dim);
+		if (w->dim.recode >= 0)
+			used[w->dim.recode] = 1;
+		n = udc_dimref_nvalues(spec, &w->dim);
+		if ((w->allowed = calloc(n, 1)) == NULL)
+			return UDC_ENOMEM;
+		t->nwhere = i + 1;
+		for (size_t k = 0; k < rw->vals.n; k++) {
+			int v = dimref_lookup(spec, &w->dim, rw->vals.v[k].s);
+
+			if (v < 0)
+				return ferr(c, err, errlen, rw->vals.v[k].line,
+				            "table %s: '%s' is not a value of %s", rt->name,
+				            rw->vals.v[k].s, rw->dim);
+			if (w->allowed[v])
+				return ferr(c, err, errlen, rw->vals.v[k].line,
+				            "table %s: duplicate value '%s' in where.%s", rt->name,
+				            rw->vals.v[k].s, rw->dim);
+			w->allowed[v] = 1;
+		}
+	}
+	/* Conditions on one base dimension (directly and through recodes) must
+	 * leave some value, or the table would count nobody. */
+	for (size_t i = 0; i < t->nwhere; i++) {
+		const struct udc_dimref *r = &t->where[i].dim;
+		size_t b = udc_dimref_base(spec, r), bv, n = spec->dims[r->side][b].nvalues;
+
+		for (bv = 0; bv < n && !where_allows(spec, t, r->side, b, bv); bv++)
+			;
+		if (bv == n)
+			return ferr(c, err, errlen, rt->where[i].line,
+			            "table %s: the conditions on %s leave no value", rt->name,
+			            spec->dims[r->side][b].name);
+	}
+	for (size_t i = 0; i < rt->dims.n; i++) {
+		struct udc_tdim *d = &t->dims[i];
+		const char *name = rt->dims.v[i].s;
+		int line = rt->dims.v[i].line;
+		size_t n, b;
+
+		if (i == UDC_MAX_TABLE_DIMS)
+			return ferr(c, err, errlen, line, "table %s has more than %d dimensions",
+			            rt->name, UDC_MAX_TABLE_DIMS);
+		if (find_dim(spec, name, &d->ref) != 0)
+			return ferr(c, err, errlen, line, "table %s: '%s' names no dimension or recode",
+			            rt->name, name);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(rt->dims.v[j].s, name) == 0)
+				return ferr(c, err, errlen, line, "table %s names %s twice", rt->name,
+				            name);
+		if (!side_allowed(t->pop, d->ref.side))
+			return ferr(c, err, errlen, line,
+			            "table %s: population %s has no %s dimension %s (only the "
+			            "linked population has both sides' dimensions)",
+			            rt->name, udc_population_name(t->pop), side_name[d->ref.side],
+			            name);
+		if (d->ref.recode >= 0)
+			used[d->ref.recode] = 1;
+		n = udc_dimref_nvalues(spec, &d->ref);
+		b = udc_dimref_base(spec, &d->ref);
+		if ((d->cats = calloc(n, sizeof(*d->cats))) == NULL)
+			return UDC_ENOMEM;
+		t->ndims = i + 1;
+		/* A category is shown when a record of the table can have it. */
+		for (size_t v = 0; v < n; v++) {
+			size_t nb = spec->dims[d->ref.side][b].nvalues;
+
+			for (size_t bv = 0; bv < nb; bv++)
+				if (udc_dimref_of_base(spec, &d->ref, bv) == v &&
+				    where_allows(spec, t, d->ref.side, b, bv)) {
+					d->cats[d->ncats++] = (uint16_t)v;
+					break;
+				}
+		}
+		cells *= d->ncats + 1;
+		if (cells > SPEC_MAX_RELEASED)
+			return ferr(c, err, errlen, line,
+			            "table %s has more than %d cells (every total included)",
+			            rt->name, SPEC_MAX_RELEASED);
+	}
+	t->ncells = cells;
+	if (rt->sum != NULL) {
+		for (size_t i = 0; i < spec->nattrs; i++)
+			if (strcmp(spec->attrs[i].name, rt->sum) == 0)
+				t->sum = (int)i;
+		if (t->sum < 0)
+			return ferr(c, err, errlen, rt->sum_line,
+			            "table %s: sum = %s names no attribute of [attributes]", rt->name,
+			            rt->sum);
+		if (t->pop == UDC_POP_GEMEENTE_ONLY || t->pop == UDC_POP_GEMEENTE)
+			return ferr(c, err, errlen, rt->sum_line,
+			            "table %s: population %s has no CBS record to sum %s over",
+			            rt->name, udc_population_name(t->pop), rt->sum);
+	}
+	if (t->mean && t->sum < 0)
+		return ferr(c, err, errlen, rt->mean_line, "table %s: mean = yes needs sum",
+		            rt->name);
+	return 0;
+}
+
+/* [table], [recode], [attributes] and the disclosure keys they bring. */
+static int
+resolve_tables(struct spec_ctx *c, char *err, size_t errlen)
+{
+	struct udc_spec *spec = c->spec;
+	uint8_t used[UDC_MAX_RECODES] = {0}, aused[UDC_MAX_ATTRS] = {0};
+	size_t total = 0;
+	int rv, sums = 0;
+
+	if (c->ntables == 0) {
+		int line = c->nrecodes ? c->recodes[0].line : c->nattrs ? c->attrs[0].line
+		           : c->protection_line ? c->protection_line
+		           : c->contrib_line ? c->contrib_line : c->p_line;
+
+		if (line == 0)
+			return 0;
+		return ferr(c, err, errlen, line,
+		            "%s is for [table ...] sections, and the spec has none (without "
+		            "tables it releases the full cross of both sides' dimensions)",
+		            c->nrecodes ? "[recode]" : c->nattrs ? "[attributes]"
+		            : c->protection_line ? "protection"
+		            : c->contrib_line ? "min_contributors" : "p_percent");
+	}
+	qsort(c->attrs, c->nattrs, sizeof(c->attrs[0]), cmp_attr);
+	for (size_t i = 0; i < c->nattrs; i++) {
+		struct udc_dimref r;
+
+		if (find_dim(spec, c->attrs[i].name, &r) == 0)
+			return ferr(c, err, errlen, c->attrs[i].line,
+			            "attribute %s has the name of a dimension of [%s]",
+			            c->attrs[i].name, side_name[r.side]);
+		spec->attrs[i].name = c->attrs[i].name;
+		c->attrs[i].name = NULL;
+		spec->attrs[i].side = UDC_SIDE_CBS;
+		spec->nattrs = i + 1;
+	}
+	if ((rv = resolve_recodes(c, err, errlen)) != 0)
+		return rv;
+	for (size_t i = 0; i < spec->nrecodes; i++)
+		for (size_t j = 0; j < spec->nattrs; j++)
+			if (strcmp(spec->recodes[i].name, spec->attrs[j].name) == 0)
+				return ferr(c, err, errlen, c->recodes[i].line,
+				            "recode %s has the name of an attribute", spec->recodes[i].name);
+	qsort(c->tables, c->ntables, sizeof(c->tables[0]), cmp_table);
+	for (size_t i = 0; i < c->ntables; i++) {
+		struct udc_tablespec *t = &spec->tables[i];
+
+		spec->ntables = i + 1;
+		if ((rv = resolve_table(c, &c->tables[i], t, used, err, errlen)) != 0)
+			return rv;
+		if (t->sum >= 0) {
+			aused[t->sum] = 1;
+			sums = 1;
+		}
+		total += t->ncells;
+		if (total > SPEC_MAX_RELEASED)
+			return ferr(c, err, errlen, c->tables[i].line,
+			            "the tables have more than %d cells together (every total "
+			            "included)",
+			            SPEC_MAX_RELEASED);
+	}
+	for (size_t i = 0; i < spec->nrecodes; i++)
+		if (!used[i])
+			return ferr(c, err, errlen, c->recodes[i].line, "recode %s is used by no table",
+			            spec->recodes[i].name);
+	for (size_t i = 0; i < spec->nattrs; i++)
+		if (!aused[i])
+			return ferr(c, err, errlen, c->attrs[i].line,
+			            "attribute %s is summed by no table", spec->attrs[i].name);
+	if (!sums && (c->contrib_line || c->p_line))
+		return ferr(c, err, errlen, c->contrib_line ? c->contrib_line : c->p_line,
+		            "%s is for tables with sum, and the spec has none",
+		            c->contrib_line ? "min_contributors" : "p_percent");
+	return 0;
+}
+
+/* Frees what the parser kept as text. */
+static void
+ctx_free(struct spec_ctx *c)
+{
+	free(c->prev_section);
+	for (size_t i = 0; i < c->ntables; i++) {
+		struct raw_table *t = &c->tables[i];
+
+		free(t->name);
+		free(t->sum);
+		raw_list_free(&t->dims);
+		for (size_t j = 0; j < t->nwhere; j++) {
+			free(t->where[j].dim);
+			raw_list_free(&t->where[j].vals);
+		}
+	}
+	for (size_t i = 0; i < c->nrecodes; i++) {
+		struct raw_recode *r = &c->recodes[i];
+
+		free(r->name);
+		free(r->from);
+		for (size_t j = 0; j < r->nvals; j++) {
+			free(r->vals[j].name);
+			raw_list_free(&r->vals[j].src);
+		}
+		free(r->vals);
+	}
+	for (size_t i = 0; i < c->nattrs; i++)
+		free(c->attrs[i].name);
 }
 
 /* Rules about the whole spec; the first broken one is reported. */
@@ -752,6 +1617,14 @@ spec_finish(struct spec_ctx *c, char *err, size_t errlen)
 		         c->name, spec->ncells[0], spec->ncells[1], SPEC_MAX_TABLE);
 		return UDC_EPARSE;
 	}
+	{
+		int rv = resolve_tables(c, err, errlen);
+
+		if (rv == UDC_ENOMEM)
+			snprintf(err, errlen, "%s: out of memory", c->name);
+		if (rv != 0)
+			return rv;
+	}
 	if (sodium_init() < 0) {
 		snprintf(err, errlen, "%s: libsodium failed to initialise", c->name);
 		return UDC_ECRYPTO;
@@ -787,6 +1660,9 @@ udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec *
 	spec->budget_num = 1;
 	spec->max_releases = UDC_SPEC_DEFAULT_MAX_RELEASES;
 	spec->budget_den = 1;
+	spec->protection = 1;
+	spec->min_contributors = 3;
+	spec->p_percent = 10;
 
 	c.spec = spec;
 	c.ln.p = text;
@@ -801,6 +1677,7 @@ udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec *
 	*out = spec;
 	spec = NULL;
 out:
+	ctx_free(&c);
 	udc_spec_free(spec);
 	return rv;
 }
@@ -858,6 +1735,26 @@ udc_spec_free(struct udc_spec *spec)
 			free(d->values);
 			free(d->name);
 		}
+	}
+	for (size_t i = 0; i < spec->nrecodes; i++) {
+		struct udc_recode *r = &spec->recodes[i];
+
+		for (size_t j = 0; j < r->nvalues; j++)
+			free(r->values[j]);
+		free(r->values);
+		free(r->map);
+		free(r->name);
+	}
+	for (size_t i = 0; i < spec->nattrs; i++)
+		free(spec->attrs[i].name);
+	for (size_t i = 0; i < spec->ntables; i++) {
+		struct udc_tablespec *t = &spec->tables[i];
+
+		for (size_t j = 0; j < t->ndims; j++)
+			free(t->dims[j].cats);
+		for (size_t j = 0; j < t->nwhere; j++)
+			free(t->where[j].allowed);
+		free(t->name);
 	}
 	free(spec->canonical);
 	free(spec->schema_name);

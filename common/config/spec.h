@@ -43,6 +43,79 @@ struct udc_dim {
 	size_t nvalues;
 };
 
+/*
+ * Linked tables (docs/operations.md, "Tables").  A spec with [table ...]
+ * sections releases those tables, all computed from the one linkage of the
+ * round; a spec without them releases the full cross of every gemeente
+ * dimension with every CBS dimension and its two margins, as before.
+ */
+#define UDC_MAX_TABLES 32
+#define UDC_MAX_RECODES 16
+#define UDC_MAX_ATTRS 4
+#define UDC_MAX_TABLE_DIMS 8
+#define UDC_MAX_WHERE 8
+
+/* Which records a table counts.  The order is the canonical form's. */
+enum udc_population {
+	UDC_POP_LINKED = 0,        /* persons on both lists */
+	UDC_POP_GEMEENTE_ONLY = 1, /* gemeente records not linked */
+	UDC_POP_CBS_ONLY = 2,      /* CBS records not linked */
+	UDC_POP_GEMEENTE = 3,      /* the whole gemeente list: linked + gemeente_only */
+	UDC_POP_CBS = 4,           /* the whole CBS list: linked + cbs_only */
+};
+
+/* A coarser dimension derived from a base dimension of one side: every
+ * source value maps to exactly one new value. */
+struct udc_recode {
+	char *name;      /* "low_income" */
+	int side;        /* the side of its source */
+	size_t src;      /* dims[side][src] */
+	char **values;   /* new values, in the order written */
+	size_t nvalues;
+	uint16_t *map;   /* per source value: index into values */
+};
+
+/* A dimension as a table names it: a base dimension or a recode. */
+struct udc_dimref {
+	int side;
+	int recode;   /* -1: dims[side][index]; else recodes[recode] */
+	size_t index;
+};
+
+/* A restriction of a table to some values of one dimension. */
+struct udc_where {
+	struct udc_dimref dim;
+	uint8_t *allowed; /* per value of dim: 1 if kept */
+};
+
+/* One dimension of a table and the categories it shows: the values of the
+ * dimension that some record of the table can have (values excluded by the
+ * table's conditions are left out). */
+struct udc_tdim {
+	struct udc_dimref ref;
+	uint16_t *cats; /* value indices of ref, ascending */
+	size_t ncats;
+};
+
+struct udc_tablespec {
+	char *name;
+	enum udc_population pop;
+	struct udc_tdim dims[UDC_MAX_TABLE_DIMS]; /* in the order written */
+	size_t ndims;
+	struct udc_where where[UDC_MAX_WHERE];    /* by dimension name */
+	size_t nwhere;
+	int sum;             /* index into attrs: release sums of it; -1: counts only */
+	int mean;            /* 1: release the mean (sum / count) too */
+	int zeros_sensitive; /* 1: zero cells are suppressed like small ones */
+	size_t ncells;       /* product over dims of (ncats + 1): every total */
+};
+
+/* A numeric attribute of one side's input (whole, nonnegative numbers). */
+struct udc_attr {
+	char *name;
+	int side; /* UDC_SIDE_CBS: the only one supported */
+};
+
 struct udc_spec {
 	char *name;
 	enum udc_mode mode;
@@ -65,6 +138,16 @@ struct udc_spec {
 	unsigned threshold;    /* in thousandths; default by scoring (fuzzy.h) */
 	int balance;           /* balanced filters (hardening), default 0 */
 	enum udc_scoring scoring; /* record (one CLK, default) or fields (one filter per feature) */
+	/* Linked tables; ntables 0: the legacy full cross (udc_table). */
+	struct udc_recode recodes[UDC_MAX_RECODES];
+	size_t nrecodes;
+	struct udc_attr attrs[UDC_MAX_ATTRS];
+	size_t nattrs;
+	struct udc_tablespec tables[UDC_MAX_TABLES]; /* sorted by name */
+	size_t ntables;
+	unsigned protection;       /* [disclosure] minimum width of a suppressed count's interval */
+	unsigned min_contributors; /* [disclosure] magnitude cells with fewer are suppressed */
+	unsigned p_percent;        /* [disclosure] p of the p%-rule; 0 turns the rule off */
 	char *canonical;       /* canonical text, NUL-terminated */
 	uint8_t hash[32];      /* SHA-256 of canonical */
 };
@@ -100,5 +183,18 @@ int udc_dim_lookup(const struct udc_dim *dim, const char *value);
 size_t udc_spec_cell_index(const struct udc_spec *spec, int side, const size_t *idx);
 /* Inverse of udc_spec_cell_index. */
 void udc_spec_cell_split(const struct udc_spec *spec, int side, size_t cell, size_t *idx);
+
+/* 1 if the spec has [table ...] sections (the linked-table release). */
+int udc_spec_has_tables(const struct udc_spec *spec);
+/* Name, number of values and value text of a base dimension or recode. */
+const char *udc_dimref_name(const struct udc_spec *spec, const struct udc_dimref *r);
+size_t udc_dimref_nvalues(const struct udc_spec *spec, const struct udc_dimref *r);
+const char *udc_dimref_value(const struct udc_spec *spec, const struct udc_dimref *r, size_t v);
+/* The base dimension under r (its own index, or the recode's source). */
+size_t udc_dimref_base(const struct udc_spec *spec, const struct udc_dimref *r);
+/* The value of r for base value bv of r's base dimension (a recode maps it). */
+size_t udc_dimref_of_base(const struct udc_spec *spec, const struct udc_dimref *r, size_t bv);
+/* "linked", "gemeente_only", "cbs_only", "gemeente", "cbs". */
+const char *udc_population_name(enum udc_population p);
 
 #endif

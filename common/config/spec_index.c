@@ -31,3 +31,50 @@ udc_spec_cell_split(const struct udc_spec *spec, int side, size_t cell, size_t *
 		cell /= nv;
 	}
 }
+
+int
+udc_spec_has_tables(const struct udc_spec *spec)
+{
+	return spec->ntables > 0;
+}
+
+const char *
+udc_dimref_name(const struct udc_spec *spec, const struct udc_dimref *r)
+{
+	return r->recode < 0 ? spec->dims[r->side][r->index].name : spec->recodes[r->recode].name;
+}
+
+size_t
+udc_dimref_nvalues(const struct udc_spec *spec, const struct udc_dimref *r)
+{
+	return r->recode < 0 ? spec->dims[r->side][r->index].nvalues
+	                     : spec->recodes[r->recode].nvalues;
+}
+
+const char *
+udc_dimref_value(const struct udc_spec *spec, const struct udc_dimref *r, size_t v)
+{
+	return r->recode < 0 ? spec->dims[r->side][r->index].values[v]
+	                     : spec->recodes[r->recode].values[v];
+}
+
+size_t
+udc_dimref_base(const struct udc_spec *spec, const struct udc_dimref *r)
+{
+	return r->recode < 0 ? r->index : spec->recodes[r->recode].src;
+}
+
+size_t
+udc_dimref_of_base(const struct udc_spec *spec, const struct udc_dimref *r, size_t bv)
+{
+	return r->recode < 0 ? bv : spec->recodes[r->recode].map[bv];
+}
+
+const char *
+udc_population_name(enum udc_population p)
+{
+	static const char *const names[] = {"linked", "gemeente_only", "cbs_only", "gemeente",
+	                                    "cbs"};
+
+	return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "?";
+}

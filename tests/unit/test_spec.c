@@ -645,6 +645,318 @@ test_disclosure_keys(void **state)
 	expect_err(text, "t.spec:9: noise_budget must be more than 0");
 }
 
+/* Linked tables: the spec of test_tables_canonical, and its canonical text
+ * written out by hand.  Sections in a scrambled order on purpose. */
+static const char tables_spec[] = "[table wijk_inc]\n"
+                                  "dims = wijk\n"
+                                  "sum = inkomen\n"
+                                  "mean = yes\n"
+                                  "[spec]\n"
+                                  "name = t-2\n"
+                                  "keys = bsn\n"
+                                  "[recode laag]\n"
+                                  "from = income\n"
+                                  "ja = b, a\n"
+                                  "nee = c\n"
+                                  "[gemeente]\n"
+                                  "wijk = W1, W2, W3\n"
+                                  "pas = ja, nee\n"
+                                  "[cbs]\n"
+                                  "income = a, b, c\n"
+                                  "[attributes]\n"
+                                  "inkomen = cbs\n"
+                                  "[table reach]\n"
+                                  "population = cbs_only\n"
+                                  "dims = income\n"
+                                  "zeros = sensitive\n"
+                                  "[table pas_elig]\n"
+                                  "population = linked\n"
+                                  "dims = wijk,\n"
+                                  "   pas\n"
+                                  "where.laag = ja\n"
+                                  "[disclosure]\n"
+                                  "protection = 3\n"
+                                  "p_percent = 15\n";
+
+static const char tables_canonical[] = "udclink-spec 2\n"
+                                       "name=t-2\n"
+                                       "mode=exact\n"
+                                       "key=bsn\n"
+                                       "gemeente.wijk=W1,W2,W3\n"
+                                       "gemeente.pas=ja,nee\n"
+                                       "cbs.income=a,b,c\n"
+                                       "attribute.inkomen=cbs\n"
+                                       "recode.laag=cbs.income\n"
+                                       "recode.laag.ja=a,b\n"
+                                       "recode.laag.nee=c\n"
+                                       "table.pas_elig.population=linked\n"
+                                       "table.pas_elig.dims=wijk,pas\n"
+                                       "table.pas_elig.where.laag=ja\n"
+                                       "table.reach.population=cbs_only\n"
+                                       "table.reach.dims=income\n"
+                                       "table.reach.zeros=sensitive\n"
+                                       "table.wijk_inc.population=linked\n"
+                                       "table.wijk_inc.dims=wijk\n"
+                                       "table.wijk_inc.sum=inkomen\n"
+                                       "table.wijk_inc.mean=yes\n"
+                                       "min_cell=10\n"
+                                       "pad_categories=max\n"
+                                       "protection=3\n"
+                                       "min_contributors=3\n"
+                                       "p_percent=15\n";
+/* printf '<tables_canonical>' | sha256sum */
+static const char tables_hash[] =
+    "e6a1f9b5a93ec3489bc7aaaf2d5d775ec7869f6fafbfcda4d297605453cc5609";
+
+static void
+test_tables_canonical(void **state)
+{
+	struct udc_spec *spec = parse_ok(tables_spec);
+	const struct udc_tablespec *t;
+	char hex[65];
+
+	(void)state;
+	assert_string_equal(spec->canonical, tables_canonical);
+	udc_spec_hash_hex(spec, hex);
+	assert_string_equal(hex, tables_hash);
+	assert_true(udc_spec_has_tables(spec));
+	assert_int_equal(spec->ntables, 3);
+	/* sorted by name */
+	assert_string_equal(spec->tables[0].name, "pas_elig");
+	assert_string_equal(spec->tables[1].name, "reach");
+	assert_string_equal(spec->tables[2].name, "wijk_inc");
+	t = &spec->tables[0];
+	assert_int_equal(t->pop, UDC_POP_LINKED);
+	assert_int_equal(t->ndims, 2);
+	assert_int_equal(t->dims[0].ref.side, UDC_SIDE_GEMEENTE);
+	assert_int_equal(t->dims[0].ref.recode, -1);
+	assert_int_equal(t->dims[0].ncats, 3);
+	assert_int_equal(t->ncells, 4 * 3);
+	assert_int_equal(t->nwhere, 1);
+	assert_int_equal(t->where[0].dim.side, UDC_SIDE_CBS);
+	assert_int_equal(t->where[0].dim.recode, 0);
+	assert_true(t->where[0].allowed[0] && !t->where[0].allowed[1]);
+	assert_int_equal(spec->recodes[0].map[0], 0);
+	assert_int_equal(spec->recodes[0].map[1], 0);
+	assert_int_equal(spec->recodes[0].map[2], 1);
+	assert_int_equal(spec->tables[1].pop, UDC_POP_CBS_ONLY);
+	assert_true(spec->tables[1].zeros_sensitive);
+	assert_int_equal(spec->tables[2].sum, 0);
+	assert_true(spec->tables[2].mean);
+	assert_int_equal(spec->protection, 3);
+	assert_int_equal(spec->min_contributors, 3);
+	assert_int_equal(spec->p_percent, 15);
+	udc_spec_free(spec);
+}
+
+/* Replaces the first occurrence of from in base by to. */
+static char *
+text_with(const char *base, const char *from, const char *to)
+{
+	const char *p = strstr(base, from);
+	char *s;
+
+	if (p == NULL)
+		fail_msg("'%s' not in the text", from);
+	s = malloc(strlen(base) + strlen(to) + 1);
+	assert_non_null(s);
+	memcpy(s, base, (size_t)(p - base));
+	strcpy(s + (p - base), to);
+	strcat(s, p + strlen(from));
+	return s;
+}
+
+static void
+test_tables_hash(void **state)
+{
+	/* The same meaning written otherwise. */
+	static const char *const same[][2] = {
+	    {"ja = b, a", "ja = a,\n  b"},
+	    {"where.laag = ja", "where.laag = ja ; eligible"},
+	    {"[disclosure]\n", "[disclosure]\nmin_contributors = 3\n"},
+	    {"population = linked\n", ""},
+	};
+	static const char *const other[][2] = {
+	    {"dims = wijk,\n   pas", "dims = pas, wijk"},
+	    {"where.laag = ja", "where.laag = nee"},
+	    {"where.laag = ja", "where.laag = ja\nwhere.income = a"},
+	    {"population = cbs_only", "population = cbs"},
+	    {"zeros = sensitive", "zeros = released"},
+	    {"mean = yes", "mean = no"},
+	    {"protection = 3", "protection = 4"},
+	    {"p_percent = 15", "p_percent = 20"},
+	    {"ja = b, a", "ja = a"},
+	    {"[table reach]", "[table reached]"},
+	    {"ja = b, a\nnee = c", "nee = c\nja = b, a"}, /* a recode's value order */
+	};
+	char hex[65];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		char *t = text_with(tables_spec, same[i][0], same[i][1]);
+
+		hash_of(t, hex);
+		free(t);
+		if (strcmp(hex, tables_hash) != 0)
+			fail_msg("variant %zu changed the hash", i);
+	}
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		char *t = text_with(tables_spec, other[i][0], other[i][1]);
+
+		if (i == 8) {
+			/* b moves to nee */
+			char *u = text_with(t, "nee = c", "nee = b, c");
+			free(t);
+			t = u;
+		}
+		hash_of(t, hex);
+		free(t);
+		if (strcmp(hex, tables_hash) == 0)
+			fail_msg("edit %zu kept the hash", i);
+	}
+	/* A spec without tables keeps version 1 and its hash (see
+	 * test_small_canonical_and_hash); with one table it is version 2. */
+	{
+		struct udc_spec *spec = parse_ok(
+		    "[spec]\nname=d\nkeys=bsn\n[gemeente]\na=x\n[cbs]\nb=y\n[table t]\ndims=a\n");
+
+		assert_string_equal(spec->canonical,
+		                    "udclink-spec 2\nname=d\nmode=exact\nkey=bsn\ngemeente.a=x\n"
+		                    "cbs.b=y\ntable.t.population=linked\ntable.t.dims=a\n"
+		                    "min_cell=10\npad_categories=max\nprotection=1\n");
+		udc_spec_free(spec);
+	}
+}
+
+/* Conditions decide which categories a table shows. */
+static void
+test_tables_categories(void **state)
+{
+	struct udc_spec *spec =
+	    parse_ok("[spec]\nname=d\nkeys=bsn\n[gemeente]\nw=1,2\n[cbs]\ninc=a,b,c,d\n"
+	             "[recode low]\nfrom=inc\nja=a,b\nnee=c,d\n"
+	             "[table t1]\ndims=inc, w\nwhere.low=ja\n"
+	             "[table t2]\ndims=low\nwhere.inc=a,c\n"
+	             "[table t3]\ndims=low\nwhere.inc=a,b\n"
+	             "[table t4]\n"
+	             "population=gemeente\n");
+	const struct udc_tablespec *t;
+
+	(void)state;
+	t = &spec->tables[0];
+	assert_int_equal(t->dims[0].ncats, 2); /* a, b */
+	assert_int_equal(t->dims[0].cats[0], 0);
+	assert_int_equal(t->dims[0].cats[1], 1);
+	assert_int_equal(t->ncells, 3 * 3);
+	t = &spec->tables[1];
+	assert_int_equal(t->dims[0].ncats, 2); /* ja (a), nee (c) */
+	t = &spec->tables[2];
+	assert_int_equal(t->dims[0].ncats, 1); /* ja only */
+	assert_int_equal(t->dims[0].cats[0], 0);
+	assert_int_equal(t->ncells, 2);
+	t = &spec->tables[3];
+	assert_int_equal(t->ndims, 0);
+	assert_int_equal(t->ncells, 1);
+	assert_int_equal(t->pop, UDC_POP_GEMEENTE);
+	udc_spec_free(spec);
+}
+
+static void
+test_tables_errors(void **state)
+{
+#define TH "[spec]\nname=x\nkeys=bsn\n[gemeente]\nw=1,2\n[cbs]\ninc=a,b\n" /* 7 lines */
+	(void)state;
+	expect_err(TH "[table t]\ndims=w,nope\n",
+	           "t.spec:9: table t: 'nope' names no dimension or recode");
+	expect_err(TH "[table t]\ndims=w,w\n", "t.spec:9: table t names w twice");
+	expect_err(TH "[table t]\npopulation=gemeente\ndims=inc\n",
+	           "t.spec:10: table t: population gemeente has no cbs dimension inc");
+	expect_err(TH "[table t]\npopulation=cbs_only\nwhere.w=1\n",
+	           "t.spec:10: table t: population cbs_only has no gemeente dimension w");
+	expect_err(TH "[table t]\npopulation=everyone\n", "t.spec:9: population must be linked");
+	expect_err(TH "[table t]\ndims=w\ncolour=red\n", "t.spec:10: unknown key 'colour' in [table t]");
+	expect_err(TH "[table t]\ndims=w\ndims=inc\n",
+	           "t.spec:10: duplicate key 'dims' in [table t] (first on line 9)");
+	expect_err(TH "[table t]\nwhere.inc=a\nwhere.inc=b\n",
+	           "t.spec:10: duplicate key 'where.inc' in [table t]");
+	expect_err(TH "[table t]\nwhere.inc=z\n", "t.spec:9: table t: 'z' is not a value of inc");
+	expect_err(TH "[table t]\nwhere.inc=a,a\n",
+	           "t.spec:9: table t: duplicate value 'a' in where.inc");
+	expect_err(TH "[table t]\nwhere.inc=\n", "t.spec:9: where.inc keeps no value");
+	expect_err(TH "[recode r]\nfrom=inc\nx=a\ny=b\n[table t]\nwhere.inc=a\nwhere.r=y\n",
+	           "t.spec:13: table t: the conditions on inc leave no value");
+	expect_err(TH "[table T]\ndims=w\n", "t.spec:9: table name 'T' must be 1 to 32");
+	expect_err(TH "[table t]\ndims=w\n[gemeente]\nv=1\n[table t]\ndims=inc\n",
+	           "t.spec:13: [table t] appears twice");
+	expect_err(TH "[table t]\nsum=inkomen\n",
+	           "t.spec:9: table t: sum = inkomen names no attribute");
+	expect_err(TH "[attributes]\ninkomen=cbs\n[table t]\npopulation=gemeente\nsum=inkomen\n",
+	           "t.spec:12: table t: population gemeente has no CBS record to sum inkomen");
+	expect_err(TH "[table t]\nmean=yes\n", "t.spec:9: table t: mean = yes needs sum");
+	expect_err(TH "[table t]\nmean=maybe\n", "t.spec:9: mean must be yes or no");
+	expect_err(TH "[table t]\nzeros=hidden\n", "t.spec:9: zeros must be sensitive or released");
+	expect_err(TH "[attributes]\ninkomen=gemeente\n",
+	           "t.spec:9: attribute inkomen: only a numeric column of the CBS input");
+	expect_err(TH "[attributes]\ninc=cbs\n[table t]\nsum=inc\n",
+	           "t.spec:9: attribute inc has the name of a dimension of [cbs]");
+	expect_err(TH "[attributes]\nx=cbs\n[table t]\ndims=w\n",
+	           "t.spec:9: attribute x is summed by no table");
+	expect_err(TH "[recode r]\nfrom=inc\nx=a\ny=b\n[table t]\ndims=w\n",
+	           "t.spec:9: recode r is used by no table");
+	expect_err(TH "[recode r]\nfrom=nope\nx=a\n[table t]\ndims=r\n",
+	           "t.spec:9: recode r: from = nope names no dimension");
+	expect_err(TH "[recode r]\nx=a\n[table t]\ndims=r\n", "t.spec:9: [recode r] has no from");
+	expect_err(TH "[recode r]\nfrom=inc\nx=a\n[table t]\ndims=r\n",
+	           "t.spec:9: recode r: inc value 'b' is not mapped");
+	expect_err(TH "[recode r]\nfrom=inc\nx=a,b\ny=b\n[table t]\ndims=r\n",
+	           "t.spec:11: recode r: inc value 'b' is mapped twice");
+	expect_err(TH "[recode r]\nfrom=inc\nx=a,q\n[table t]\ndims=r\n",
+	           "t.spec:10: recode r: 'q' is not a value of inc");
+	expect_err(TH "[recode r]\nfrom=inc\nx=a\nx=b\n", "t.spec:11: duplicate value 'x' in recode r");
+	expect_err(TH "[recode w]\nfrom=inc\nx=a,b\n[table t]\ndims=w\n",
+	           "t.spec:9: recode w has the name of a dimension of [gemeente]");
+	expect_err(TH "[recode r]\nfrom=inc\nx=a,b\n",
+	           "t.spec:9: [recode] is for [table ...] sections, and the spec has none");
+	expect_err(TH "[disclosure]\nprotection=2\n",
+	           "t.spec:9: protection is for [table ...] sections");
+	expect_err(TH "[table t]\ndims=w\n[disclosure]\np_percent=20\n",
+	           "t.spec:11: p_percent is for tables with sum, and the spec has none");
+	expect_err(TH "[table t]\ndims=w\n[disclosure]\nprotection=0\n",
+	           "t.spec:11: protection must be a whole number from 1 to 1000000, not '0'");
+	expect_err(TH "[table t]\ndims=w\n[disclosure]\np_percent=101\n",
+	           "t.spec:11: p_percent must be a whole number from 0 to 100");
+	expect_err(TH "[table a_table_name_of_more_than_49_bytes_in_the_brackets]\ndims=w\n",
+	           "t.spec:8: section name longer than 49 characters");
+	expect_err(TH "[tablet]\ndims=w\n", "t.spec:8: unknown section [tablet]");
+	expect_err(TH "[table ]\ndims=w\n", "t.spec:8: unknown section [table ]");
+#undef TH
+}
+
+/* The shipped example of docs/operations.md parses, and the existing
+ * example's hash is the one the documentation prints. */
+static void
+test_tables_example(void **state)
+{
+	const char *src = getenv("UDC_SOURCE_DIR");
+	struct udc_spec *spec = NULL;
+	char path[4096], err[512], hex[65];
+
+	(void)state;
+	assert_non_null(src);
+	snprintf(path, sizeof(path), "%s/docs/examples/denhaag-kinderarmoede-tables.spec", src);
+	if (udc_spec_load(path, &spec, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(spec->ntables, 6);
+	assert_int_equal(spec->protection, 4);
+	udc_spec_free(spec);
+	snprintf(path, sizeof(path), "%s/docs/examples/denhaag-kinderarmoede.spec", src);
+	assert_int_equal(udc_spec_load(path, &spec, err, sizeof(err)), 0);
+	assert_int_equal(spec->ntables, 0);
+	udc_spec_hash_hex(spec, hex);
+	assert_non_null(strstr(spec->canonical, "udclink-spec 1\n"));
+	udc_spec_free(spec);
+}
+
 int
 main(void)
 {
@@ -664,6 +976,11 @@ main(void)
 	    cmocka_unit_test(test_disclosure_keys),
 	    cmocka_unit_test(test_cell_index),
 	    cmocka_unit_test(test_load),
+	    cmocka_unit_test(test_tables_canonical),
+	    cmocka_unit_test(test_tables_hash),
+	    cmocka_unit_test(test_tables_categories),
+	    cmocka_unit_test(test_tables_errors),
+	    cmocka_unit_test(test_tables_example),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
