@@ -44,15 +44,13 @@
  * table is refused rather than released.  Tables where even that fails (a
  * nearly empty table whose totals already say everything) are refused.
  *
- * The algorithm: find the bridges of H (Tarjan, linear), and for each that
- * is still a bridge close a directed cycle through it by the cheapest path
- * (Dijkstra; suppressed entries cost 0, released ones their count).  Then
- * check every suppressed entry against D, cheaply when it lies on a cycle
- * of entries > bound, else by a search, and close a cycle the same way.
- * Adding suppressions only adds arcs, so an entry once safe stays safe and
- * one pass suffices.  Each repair is a Dijkstra over the component it
- * starts in: fine for 264 x 8 (milliseconds) and a 2048 x 64 sparse table
- * (about a second); a sparse 65535 x 64 table takes minutes.
+ * The algorithm (common/release/bipartite.c): every suppressed entry is
+ * given a cycle of suppressed entries through it along which it can move,
+ * the cheapest rectangle when one will do and the cheapest longer cycle
+ * (Dijkstra; suppressed entries cost 0, released ones their count)
+ * otherwise.  Adding suppressions only adds arcs, so an entry once safe
+ * stays safe and one pass suffices.  A sparse 65535 x 64 table takes
+ * seconds (tests/bench/bench_linked.c prints the figure).
  */
 #include "disclosure.h"
 
@@ -66,6 +64,7 @@
 
 #include <sodium.h>
 
+#include "bipartite.h"
 #include "err.h"
 #include "rand.h"
 #include "store.h"
@@ -73,596 +72,74 @@
 /* A zero's weight as a complementary suppression: above any sum of real
  * counts, so a zero is chosen only when no cycle of nonzero entries exists. */
 #define ZERO_COST (UINT64_C(1) << 48)
-#define NONE SIZE_MAX
 
-struct graph {
-	size_t ng, nk; /* real groups and categories */
-	size_t nr, nc; /* rows ng + 1 (U last), columns nk + 1 (V last) */
-	size_t nv;     /* nr + nc; row r is vertex r, column c is nr + c */
-	uint64_t *val; /* nr * nc, entry r * nc + c; the corner is unused */
-	uint8_t *sup;
-	size_t **adj; /* per vertex: suppressed entries on it */
-	size_t *deg, *cap;
-	size_t nsecondary, nzeros;
-	uint64_t lb; /* the attacker's lower bound on a suppressed entry */
-};
-
-static size_t
-corner(const struct graph *g)
+/* Entry e of the (ngroups + 1) x (ncats + 1) view, corner excluded. */
+static uint64_t *
+entry_count(struct udc_table *t, size_t e, uint8_t **supp)
 {
-	return g->nr * g->nc - 1;
-}
+	size_t nc = t->ncats + 1, r = e / nc, c = e % nc;
 
-static size_t
-row_of(const struct graph *g, size_t e)
-{
-	return e / g->nc;
-}
-
-static size_t
-colv_of(const struct graph *g, size_t e)
-{
-	return g->nr + e % g->nc;
-}
-
-static size_t
-other_end(const struct graph *g, size_t e, size_t v)
-{
-	return v == row_of(g, e) ? colv_of(g, e) : row_of(g, e);
-}
-
-static void
-graph_free(struct graph *g)
-{
-	if (g->adj != NULL)
-		for (size_t v = 0; v < g->nv; v++)
-			free(g->adj[v]);
-	free(g->adj);
-	free(g->deg);
-	free(g->cap);
-	free(g->val);
-	free(g->sup);
-}
-
-static int
-adj_push(struct graph *g, size_t v, size_t e)
-{
-	if (g->deg[v] == g->cap[v]) {
-		size_t ncap = g->cap[v] ? 2 * g->cap[v] : 4;
-		size_t *na = realloc(g->adj[v], ncap * sizeof(*na));
-
-		if (na == NULL)
-			return UDC_ENOMEM;
-		g->adj[v] = na;
-		g->cap[v] = ncap;
+	if (r < t->ngroups && c < t->ncats) {
+		*supp = &t->cell_supp[r * t->ncats + c];
+		return &t->cells[r * t->ncats + c];
 	}
-	g->adj[v][g->deg[v]++] = e;
-	return 0;
+	if (r < t->ngroups) {
+		*supp = &t->g_supp[r];
+		return &t->g_unlinked[r];
+	}
+	*supp = &t->c_supp[c];
+	return &t->c_unlinked[c];
 }
 
-static int
-suppress_entry(struct graph *g, size_t e)
+/* The entry's index in the caller's layout of params->sensitive: the
+ * cells row by row, then the gemeente margin, then the CBS margin. */
+static size_t
+entry_index(const struct udc_table *t, size_t e)
 {
+	size_t nc = t->ncats + 1, r = e / nc, c = e % nc;
+
+	if (r < t->ngroups && c < t->ncats)
+		return r * t->ncats + c;
+	if (r < t->ngroups)
+		return t->ngroups * t->ncats + r;
+	return t->ngroups * t->ncats + t->ngroups + c;
+}
+
+/* One attempt with the attacker's bound lb; zeros may be complements only
+ * when lb is 0.  Entries the caller marks sensitive (sens, may be NULL) are
+ * suppressed with their true count, zero included.  *bp is the caller's,
+ * also on failure. */
+static int
+suppress_attempt(struct udc_table *t, unsigned min_cell, const uint8_t *sens, uint64_t lb,
+                 struct udc_bip **bp, struct udc_bip_stats *st)
+{
+	size_t nr = t->ngroups + 1, nc = t->ncats + 1, corner = nr * nc - 1;
+	struct udc_bip_params p;
+	struct udc_bip *b;
 	int rv;
 
-	g->sup[e] = 1;
-	if ((rv = adj_push(g, row_of(g, e), e)) != 0)
+	if ((rv = udc_bip_new(bp, nr, nc)) != 0)
 		return rv;
-	return adj_push(g, colv_of(g, e), e);
-}
+	b = *bp;
+	udc_bip_absent(b, corner);
+	for (size_t e = 0; e < corner; e++) {
+		uint8_t *s;
+		uint64_t v = *entry_count(t, e, &s);
+		int sensitive = sens != NULL && sens[entry_index(t, e)];
 
-/* Copies the table into the graph and applies primary suppression: small
- * counts, flags the caller set, and entries the caller marks sensitive
- * (sens, may be NULL; those keep their true count, zero included). */
-static int
-graph_load(struct graph *g, const struct udc_table *t, unsigned min_cell, const uint8_t *sens,
-    size_t *nprimary)
-{
-	size_t n;
-	int rv;
-
-	memset(g, 0, sizeof(*g));
-	g->ng = t->ngroups;
-	g->nk = t->ncats;
-	g->nr = g->ng + 1;
-	g->nc = g->nk + 1;
-	g->nv = g->nr + g->nc;
-	if (g->nr > SIZE_MAX / g->nc)
-		return UDC_EINVAL;
-	n = g->nr * g->nc;
-	if ((g->val = calloc(n, sizeof(*g->val))) == NULL || (g->sup = calloc(n, 1)) == NULL ||
-	    (g->adj = calloc(g->nv, sizeof(*g->adj))) == NULL ||
-	    (g->deg = calloc(g->nv, sizeof(*g->deg))) == NULL ||
-	    (g->cap = calloc(g->nv, sizeof(*g->cap))) == NULL)
-		return UDC_ENOMEM;
-	*nprimary = 0;
-	for (size_t e = 0; e < n - 1; e++) {
-		size_t r = e / g->nc, c = e % g->nc;
-		uint64_t v;
-		uint8_t s;
-
-		size_t ti; /* the entry's index in the caller's layout */
-
-		if (r < g->ng && c < g->nk) {
-			ti = r * g->nk + c;
-			v = t->cells[ti];
-			s = t->cell_supp[ti];
-		} else if (r < g->ng) {
-			ti = g->ng * g->nk + r;
-			v = t->g_unlinked[r];
-			s = t->g_supp[r];
-		} else {
-			ti = g->ng * g->nk + g->ng + c;
-			v = t->c_unlinked[c];
-			s = t->c_supp[c];
-		}
 		/* A flag set by the caller came with a zeroed count: all we know
 		 * is that it was small and not zero, so assume the tightest case. */
-		if (s && v == 0)
+		if (*s && v == 0)
 			v = 1;
-		g->val[e] = v;
-		if (s || (sens && sens[ti]) || (min_cell > 1 && v > 0 && v < min_cell)) {
-			(*nprimary)++;
-			if ((rv = suppress_entry(g, e)) != 0)
-				return rv;
-		}
-	}
-	return 0;
-}
-
-/* Writes the flags back and zeroes every suppressed count. */
-static void
-graph_store(const struct graph *g, struct udc_table *t)
-{
-	for (size_t e = 0; e < corner(g); e++) {
-		size_t r = e / g->nc, c = e % g->nc;
-		uint64_t *cnt;
-		uint8_t *s;
-
-		if (r < g->ng && c < g->nk) {
-			cnt = &t->cells[r * g->nk + c];
-			s = &t->cell_supp[r * g->nk + c];
-		} else if (r < g->ng) {
-			cnt = &t->g_unlinked[r];
-			s = &t->g_supp[r];
-		} else {
-			cnt = &t->c_unlinked[c];
-			s = &t->c_supp[c];
-		}
-		if (g->sup[e]) {
-			*s = 1;
-			*cnt = 0;
-		}
-	}
-}
-
-/*
- * Bridges of the graph of suppressed entries with value >= minval, by an
- * iterative Tarjan (a recursive one would overflow the stack on 65,536
- * rows).  isbridge[e] is set to 1 for each bridge.
- */
-static int
-find_bridges(const struct graph *g, uint64_t minval, uint8_t *isbridge)
-{
-	size_t *disc = NULL, *low = NULL, *pe = NULL, *it = NULL, *stack = NULL;
-	size_t timer = 0;
-	int rv = UDC_ENOMEM;
-
-	if ((disc = calloc(g->nv, sizeof(*disc))) == NULL ||
-	    (low = calloc(g->nv, sizeof(*low))) == NULL ||
-	    (pe = calloc(g->nv, sizeof(*pe))) == NULL ||
-	    (it = calloc(g->nv, sizeof(*it))) == NULL ||
-	    (stack = calloc(g->nv, sizeof(*stack))) == NULL)
-		goto out;
-	for (size_t s = 0; s < g->nv; s++) {
-		size_t sp = 0;
-
-		if (disc[s] != 0 || g->deg[s] == 0)
-			continue;
-		disc[s] = low[s] = ++timer;
-		pe[s] = NONE;
-		stack[sp++] = s;
-		while (sp > 0) {
-			size_t v = stack[sp - 1];
-
-			if (it[v] < g->deg[v]) {
-				size_t e = g->adj[v][it[v]++], w;
-
-				if (e == pe[v] || g->val[e] < minval)
-					continue;
-				w = other_end(g, e, v);
-				if (disc[w] == 0) {
-					disc[w] = low[w] = ++timer;
-					pe[w] = e;
-					stack[sp++] = w;
-				} else if (disc[w] < low[v]) {
-					low[v] = disc[w];
-				}
-				continue;
-			}
-			sp--;
-			if (pe[v] != NONE) {
-				size_t p = other_end(g, pe[v], v);
-
-				if (low[v] < low[p])
-					low[p] = low[v];
-				if (low[v] > disc[p])
-					isbridge[pe[v]] = 1;
-			}
-		}
-	}
-	rv = 0;
-out:
-	free(disc);
-	free(low);
-	free(pe);
-	free(it);
-	free(stack);
-	return rv;
-}
-
-/* May the path go from v along e?  Row to column raises e, which is always
- * possible; column to row lowers it, which needs e > lb (or, for the linear
- * question alone, anything: undirected). */
-static int
-arc_ok(const struct graph *g, size_t e, size_t v, int undirected)
-{
-	return undirected || v < g->nr || g->val[e] > g->lb;
-}
-
-/*
- * Is there a path from src to dst over suppressed entries in the allowed
- * directions, not using entry ex?  Breadth-first; mark has nv bytes.
- */
-static int
-reachable(const struct graph *g, size_t src, size_t dst, size_t ex, int undirected, uint8_t *mark,
-          size_t *queue)
-{
-	size_t head = 0, tail = 0;
-	int found = 0;
-
-	memset(mark, 0, g->nv);
-	mark[src] = 1;
-	queue[tail++] = src;
-	while (head < tail && !found) {
-		size_t v = queue[head++];
-
-		for (size_t i = 0; i < g->deg[v]; i++) {
-			size_t e = g->adj[v][i], w;
-
-			if (e == ex || !arc_ok(g, e, v, undirected))
-				continue;
-			w = other_end(g, e, v);
-			if (mark[w])
-				continue;
-			if (w == dst) {
-				found = 1;
-				break;
-			}
-			mark[w] = 1;
-			queue[tail++] = w;
-		}
-	}
-	return found;
-}
-
-struct heap {
-	struct hnode {
-		uint64_t d;
-		size_t v;
-		size_t i; /* NONE: vertex v at distance d; else cursor into v's list */
-	} * a;
-	size_t n, cap;
-};
-
-static int
-heap_push(struct heap *h, uint64_t d, size_t v, size_t idx)
-{
-	size_t i;
-
-	if (h->n == h->cap) {
-		size_t ncap = h->cap ? 2 * h->cap : 256;
-		struct hnode *na = realloc(h->a, ncap * sizeof(*na));
-
-		if (na == NULL)
-			return UDC_ENOMEM;
-		h->a = na;
-		h->cap = ncap;
-	}
-	for (i = h->n++; i > 0 && h->a[(i - 1) / 2].d > d; i = (i - 1) / 2)
-		h->a[i] = h->a[(i - 1) / 2];
-	h->a[i].d = d;
-	h->a[i].v = v;
-	h->a[i].i = idx;
-	return 0;
-}
-
-static struct hnode
-heap_pop(struct heap *h)
-{
-	struct hnode top = h->a[0], last = h->a[--h->n];
-	size_t i = 0;
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= h->n)
-			break;
-		if (c + 1 < h->n && h->a[c + 1].d < h->a[c].d)
-			c++;
-		if (h->a[c].d >= last.d)
-			break;
-		h->a[i] = h->a[c];
-		i = c;
-	}
-	if (h->n > 0)
-		h->a[i] = last;
-	return top;
-}
-
-struct search {
-	/* Per column, the released entries that may be lowered (> lb), by
-	 * increasing count, as rows: Dijkstra walks them lazily, so a column
-	 * of 65,536 rows costs only the entries cheaper than the answer. */
-	size_t **list, *nlist;
-	uint64_t *dist;
-	size_t *prev; /* entry by which each vertex was reached */
-	uint8_t *done, *mark;
-	size_t *queue;
-	struct heap heap;
-};
-
-static uint64_t
-entry_cost(const struct graph *g, size_t e)
-{
-	if (g->sup[e])
-		return 0;
-	if (g->val[e] > 0)
-		return g->val[e];
-	return g->lb == 0 ? ZERO_COST : UINT64_MAX;
-}
-
-/*
- * Cheapest path from src to dst over all entries except ex, each entry used
- * in a direction it allows; returns its cost (UINT64_MAX: none), with the
- * path in s->prev.  A column vertex has up to 65,536 entries, a row at most
- * 65: the cost is dominated by the columns popped, at most nc of them.
- */
-static int
-cheapest(const struct graph *g, size_t src, size_t dst, size_t ex, struct search *s, uint64_t *cost)
-{
-	int rv;
-
-	*cost = UINT64_MAX;
-	for (size_t v = 0; v < g->nv; v++) {
-		s->dist[v] = UINT64_MAX;
-		s->prev[v] = NONE;
-		s->done[v] = 0;
-	}
-	s->heap.n = 0;
-	s->dist[src] = 0;
-	if ((rv = heap_push(&s->heap, 0, src, NONE)) != 0)
-		return rv;
-	while (s->heap.n > 0) {
-		struct hnode h = heap_pop(&s->heap);
-		size_t v = h.v;
-
-		if (h.i != NONE) {
-			/* A cursor: relax one released entry of column v, then
-			 * queue the next one at its own distance. */
-			size_t c = v - g->nr, e = s->list[c][h.i] * g->nc + c, w = row_of(g, e);
-
-			if (h.i + 1 < s->nlist[c]) {
-				size_t e2 = s->list[c][h.i + 1] * g->nc + c;
-
-				if ((rv = heap_push(&s->heap, s->dist[v] + g->val[e2], v,
-				                    h.i + 1)) != 0)
-					return rv;
-			}
-			if (e == ex || g->sup[e] || s->done[w] || h.d >= s->dist[w])
-				continue;
-			s->dist[w] = h.d;
-			s->prev[w] = e;
-			if ((rv = heap_push(&s->heap, h.d, w, NONE)) != 0)
-				return rv;
-			continue;
-		}
-		if (s->done[v])
-			continue;
-		s->done[v] = 1;
-		if (v == dst) {
-			*cost = h.d;
-			break;
-		}
-		if (v < g->nr) {
-			/* A row: at most 65 entries, all of them now. */
-			for (size_t i = 0; i < g->nc; i++) {
-				size_t e = v * g->nc + i, w = g->nr + i;
-				uint64_t d;
-
-				if (e == ex || e == corner(g) || s->done[w] ||
-				    entry_cost(g, e) == UINT64_MAX)
-					continue;
-				d = h.d + entry_cost(g, e);
-				if (d < s->dist[w]) {
-					s->dist[w] = d;
-					s->prev[w] = e;
-					if ((rv = heap_push(&s->heap, d, w, NONE)) != 0)
-						return rv;
-				}
-			}
-			continue;
-		}
-		/* A column: its suppressed entries (free) now, the released ones
-		 * through the cursor. */
-		for (size_t i = 0; i < g->deg[v]; i++) {
-			size_t e = g->adj[v][i], w = row_of(g, e);
-
-			if (e == ex || !arc_ok(g, e, v, 0) || s->done[w] || h.d >= s->dist[w])
-				continue;
-			s->dist[w] = h.d;
-			s->prev[w] = e;
-			if ((rv = heap_push(&s->heap, h.d, w, NONE)) != 0)
-				return rv;
-		}
-		if (s->nlist[v - g->nr] > 0) {
-			size_t c = v - g->nr, e = s->list[c][0] * g->nc + c;
-
-			if ((rv = heap_push(&s->heap, h.d + g->val[e], v, 0)) != 0)
-				return rv;
-		}
-	}
-	return 0;
-}
-
-static const struct graph *sort_graph;
-static size_t sort_col;
-
-static int
-cmp_rows(const void *a, const void *b)
-{
-	uint64_t x = sort_graph->val[*(const size_t *)a * sort_graph->nc + sort_col];
-	uint64_t y = sort_graph->val[*(const size_t *)b * sort_graph->nc + sort_col];
-
-	return x < y ? -1 : x > y;
-}
-
-/* The per-column lists of released entries that may be lowered. */
-static int
-build_lists(const struct graph *g, struct search *s)
-{
-	if ((s->list = calloc(g->nc, sizeof(*s->list))) == NULL ||
-	    (s->nlist = calloc(g->nc, sizeof(*s->nlist))) == NULL)
-		return UDC_ENOMEM;
-	for (size_t c = 0; c < g->nc; c++) {
-		if ((s->list[c] = malloc(g->nr * sizeof(**s->list))) == NULL)
-			return UDC_ENOMEM;
-		for (size_t r = 0; r < g->nr; r++) {
-			size_t e = r * g->nc + c;
-
-			if (e != corner(g) && !g->sup[e] && g->val[e] > g->lb)
-				s->list[c][s->nlist[c]++] = r;
-		}
-		/* qsort has no context argument in C11; this runs on one
-		 * thread per process (the CBS node's counting step). */
-		sort_graph = g;
-		sort_col = c;
-		qsort(s->list[c], s->nlist[c], sizeof(**s->list), cmp_rows);
-	}
-	return 0;
-}
-
-/*
- * Closes a directed cycle through entry ex = (r, c) at least cost: a path
- * from c back to r raises ex, one from r to c lowers it (only if ex > lb).
- * Suppresses what the cheaper path uses; UDC_EREFUSED if neither exists.
- */
-static int
-close_cycle(struct graph *g, size_t ex, struct search *s)
-{
-	size_t r = row_of(g, ex), c = colv_of(g, ex), src, dst;
-	uint64_t up, down = UINT64_MAX;
-	int rv, tried_down = g->val[ex] > g->lb;
-
-	if ((rv = cheapest(g, c, r, ex, s, &up)) != 0)
-		return rv;
-	if (tried_down && (rv = cheapest(g, r, c, ex, s, &down)) != 0)
-		return rv;
-	if (up == UINT64_MAX && down == UINT64_MAX)
-		return UDC_EREFUSED;
-	if (up <= down) {
-		src = c;
-		dst = r;
-		/* s->prev holds the last search: redo the upward one. */
-		if (tried_down && (rv = cheapest(g, c, r, ex, s, &up)) != 0)
+		udc_bip_set(b, e, v);
+		if ((*s || sensitive || (min_cell > 1 && v > 0 && v < min_cell)) &&
+		    (rv = udc_bip_suppress(b, e, 1)) != 0)
 			return rv;
-	} else {
-		src = r;
-		dst = c;
 	}
-	for (size_t v = dst; v != src;) {
-		size_t e = s->prev[v];
-
-		if (!g->sup[e]) {
-			if ((rv = suppress_entry(g, e)) != 0)
-				return rv;
-			g->nsecondary++;
-			g->nzeros += g->val[e] == 0;
-		}
-		v = other_end(g, e, v);
-	}
-	return 0;
-}
-
-/* Can x_e take another value given the bounds (see the top of the file)? */
-static int
-entry_free(const struct graph *g, size_t e, struct search *s)
-{
-	size_t r = row_of(g, e), c = colv_of(g, e);
-
-	/* Raise e: back from c to r.  Lower it (needs e > lb): r to c. */
-	if (reachable(g, c, r, e, 0, s->mark, s->queue))
-		return 1;
-	return g->val[e] > g->lb && reachable(g, r, c, e, 0, s->mark, s->queue);
-}
-
-static int
-secondary(struct graph *g)
-{
-	struct search s = {0};
-	uint8_t *flag = NULL;
-	size_t n = corner(g);
-	int rv = UDC_ENOMEM;
-
-	if ((flag = calloc(n + 1, 1)) == NULL ||
-	    (s.dist = calloc(g->nv, sizeof(*s.dist))) == NULL ||
-	    (s.prev = calloc(g->nv, sizeof(*s.prev))) == NULL ||
-	    (s.done = calloc(g->nv, 1)) == NULL || (s.mark = calloc(g->nv, 1)) == NULL ||
-	    (s.queue = calloc(g->nv, sizeof(*s.queue))) == NULL)
-		goto out;
-	if ((rv = build_lists(g, &s)) != 0)
-		goto out;
-
-	/* Pass 1: the bridges, the entries any linear algebra recovers. */
-	if ((rv = find_bridges(g, 0, flag)) != 0)
-		goto out;
-	for (size_t e = 0; e < n; e++) {
-		if (!flag[e])
-			continue;
-		if (reachable(g, row_of(g, e), colv_of(g, e), e, 1, s.mark, s.queue))
-			continue; /* an earlier cycle already passes here */
-		if ((rv = close_cycle(g, e, &s)) != 0)
-			goto out;
-	}
-
-	/* Pass 2: the bounds.  An entry on a cycle of entries > lb can move
-	 * both ways; only the rest need a search. */
-	memset(flag, 0, n + 1);
-	if ((rv = find_bridges(g, g->lb + 1, flag)) != 0)
-		goto out;
-	for (size_t e = 0; e < n; e++) {
-		if (!g->sup[e] || (g->val[e] > g->lb && !flag[e]))
-			continue;
-		if (entry_free(g, e, &s))
-			continue;
-		if ((rv = close_cycle(g, e, &s)) != 0)
-			goto out;
-	}
-	rv = 0;
-out:
-	free(flag);
-	free(s.dist);
-	free(s.prev);
-	free(s.done);
-	free(s.mark);
-	free(s.queue);
-	free(s.heap.a);
-	if (s.list != NULL)
-		for (size_t c = 0; c < g->nc; c++)
-			free(s.list[c]);
-	free(s.list);
-	free(s.nlist);
-	return rv;
+	p.lb = lb;
+	p.zero_cost = lb == 0 ? ZERO_COST : UDC_BIP_UNLIMITED;
+	p.need = 1;
+	return udc_bip_protect(b, &p, st, NULL);
 }
 
 int
@@ -673,53 +150,60 @@ udc_disclose_suppress(struct udc_table *t, unsigned min_cell, struct udc_disclos
 
 int
 udc_disclose_suppress_sensitive(struct udc_table *t, unsigned min_cell, const uint8_t *sens,
-    struct udc_disclosure_report *rep)
+                                struct udc_disclosure_report *rep)
 {
-	struct graph g;
-	size_t nprimary = 0, nentries = t->ngroups * t->ncats + t->ngroups + t->ncats;
-	int rv, zero_sensitive = 0;
+	struct udc_bip *b = NULL;
+	struct udc_bip_stats st = {0};
+	size_t corner, zero_sensitive = 0;
+	int rv;
 
-	for (size_t i = 0; sens && i < nentries; i++) {
-		uint64_t v = i < t->ngroups * t->ncats ? t->cells[i] :
-		    i < t->ngroups * t->ncats + t->ngroups ? t->g_unlinked[i - t->ngroups * t->ncats] :
-		    t->c_unlinked[i - t->ngroups * t->ncats - t->ngroups];
-		zero_sensitive += sens[i] && v == 0;
+	if (t->ngroups >= SIZE_MAX / 2 || t->ncats >= SIZE_MAX / 2)
+		return UDC_EINVAL;
+	corner = (t->ngroups + 1) * (t->ncats + 1) - 1;
+	for (size_t e = 0; sens != NULL && e < corner; e++) {
+		uint8_t *s;
+
+		zero_sensitive += sens[entry_index(t, e)] && *entry_count(t, e, &s) == 0;
 	}
-
 	/* First without touching a zero, so the attacker's bound stays "a
 	 * suppressed entry is >= 1" and is protected against.  Where that
 	 * cannot protect some entry (a row or column whose other entries are
 	 * all zero), start again allowing zeros: the bound is then only >= 0,
-	 * which the caller must state with the release (rep->zeros > 0). */
-	if ((rv = graph_load(&g, t, min_cell, sens, &nprimary)) != 0)
-		goto out;
-	/* A zero suppressed for being sensitive makes "a suppressed entry is
-	 * >= 1" false from the start. */
-	g.lb = zero_sensitive ? 0 : 1;
-	if (zero_sensitive)
-		rv = secondary(&g);
-	else if ((rv = secondary(&g)) == UDC_EREFUSED) {
-		graph_free(&g);
-		if ((rv = graph_load(&g, t, min_cell, sens, &nprimary)) != 0)
-			goto out;
-		g.lb = 0;
-		rv = secondary(&g);
+	 * which the caller must state with the release (rep->zeros > 0).  A
+	 * zero suppressed for being sensitive makes ">= 1" false from the
+	 * start. */
+	rv = suppress_attempt(t, min_cell, sens, zero_sensitive ? 0 : 1, &b, &st);
+	if (rv == UDC_EREFUSED && !zero_sensitive) {
+		udc_bip_free(b);
+		b = NULL;
+		memset(&st, 0, sizeof(st));
+		rv = suppress_attempt(t, min_cell, sens, 0, &b, &st);
 		/* The bound >= 0 is the attacker's only if a zero really is
 		 * among the suppressed; without one, >= 1 holds and pins what
 		 * the first attempt could not protect.  Fail closed. */
-		if (rv == 0 && g.nzeros == 0)
+		if (rv == 0 && st.zeros == 0)
 			rv = UDC_EREFUSED;
 	}
+	if (b == NULL)
+		goto out;
 	/* Stored even on failure so that the caller can see the pattern; the
 	 * header says such a table must not be released. */
-	graph_store(&g, t);
+	for (size_t e = 0; e < corner; e++) {
+		uint8_t *s;
+		uint64_t *cnt = entry_count(t, e, &s);
+
+		if (udc_bip_is_suppressed(b, e)) {
+			*s = 1;
+			*cnt = 0;
+		}
+	}
 	if (rep != NULL) {
-		rep->primary = nprimary;
-		rep->secondary = g.nsecondary;
-		rep->zeros = g.nzeros + (size_t)zero_sensitive;
+		rep->primary = st.primary;
+		rep->secondary = st.secondary;
+		rep->zeros = st.zeros + zero_sensitive;
 	}
 out:
-	graph_free(&g);
+	udc_bip_free(b);
 	return rv;
 }
 
