@@ -1300,6 +1300,28 @@ udc_linked_mark(struct udc_linked *l, size_t t, size_t k, int sum)
 }
 
 int
+udc_linked_audit_local(struct udc_linked *l, size_t step, struct udc_linked_report *rep,
+                       char *why, size_t whylen)
+{
+	struct udc_linked_report r;
+	int rv;
+
+	memset(&r, 0, sizeof(r));
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (!l->suppressed && !l->marked)
+		return UDC_EINVAL;
+	rv = linked_audit_local(l, step ? step : 1, &r, why, whylen);
+	if (rep != NULL) {
+		rep->audited = r.audited;
+		rep->audit_short = r.audit_short;
+		rep->lp_solves = r.lp_solves;
+		rep->lp_iterations = r.lp_iterations;
+	}
+	return rv;
+}
+
+int
 udc_linked_audit(struct udc_linked *l, size_t step, struct udc_linked_report *rep, char *why,
                  size_t whylen)
 {

@@ -129,6 +129,20 @@ int udc_linked_audit(struct udc_linked *l, size_t step, struct udc_linked_report
                      char *why, size_t whylen);
 
 /*
+ * The same audit of a sample, where the full LP is too large (a 65535 x 64
+ * table): for every step-th suppressed count cell, an LP in which only the
+ * base cells in the rows and columns of the cell and of the suppressed
+ * one-base-cell cells sharing a row or column with it are unknown; every
+ * other base cell is given to the attacker at its true value.  That
+ * attacker knows more than the real one, so a cell it cannot narrow below
+ * the protection is protected (the converse need not hold).  Fills
+ * audited and audit_short as udc_linked_audit does.  Returns 0, UDC_ENOMEM,
+ * UDC_ELIMIT (GLPK failed).
+ */
+int udc_linked_audit_local(struct udc_linked *l, size_t step, struct udc_linked_report *rep,
+                           char *why, size_t whylen);
+
+/*
  * A suppression pattern decided elsewhere (another tool, an earlier
  * release, each table protected alone), to be judged by udc_linked_audit:
  * marks the count (sum: 0) or the sum (sum: 1) of cell k of table t

@@ -146,5 +146,7 @@ int linked_secondary(struct udc_linked *l, struct udc_linked_report *rep, char *
                      size_t whylen);
 int linked_audit(struct udc_linked *l, size_t step, struct udc_linked_report *rep, char *why,
                  size_t whylen);
+int linked_audit_local(struct udc_linked *l, size_t step, struct udc_linked_report *rep,
+                       char *why, size_t whylen);
 
 #endif

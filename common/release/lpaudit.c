@@ -101,8 +101,10 @@ row_bounds(struct udc_lp *lp, size_t row, enum udc_lp_kind kind, double value)
 {
 	if (kind == UDC_LP_EQ)
 		glp_set_row_bnds(lp->P, (int)row + 1, GLP_FX, value, value);
-	else
+	else if (kind == UDC_LP_GE)
 		glp_set_row_bnds(lp->P, (int)row + 1, GLP_LO, value, 0.0);
+	else
+		glp_set_row_bnds(lp->P, (int)row + 1, GLP_FR, 0.0, 0.0);
 }
 
 int
@@ -112,7 +114,7 @@ udc_lp_add_row(struct udc_lp *lp, const uint32_t *vars, size_t n, enum udc_lp_ki
 	int i;
 
 	if (n == 0 || n > lp->nvars || lp->nrows >= (size_t)INT_MAX - 1 ||
-	    (kind != UDC_LP_EQ && kind != UDC_LP_GE) || !(value >= 0.0))
+	    (kind != UDC_LP_EQ && kind != UDC_LP_GE && kind != UDC_LP_FREE) || !(value >= 0.0))
 		return UDC_EINVAL;
 	/* glp_set_mat_row aborts on a repeated or out-of-range column */
 	for (size_t k = 0; k < n; k++) {
@@ -138,7 +140,8 @@ udc_lp_add_row(struct udc_lp *lp, const uint32_t *vars, size_t n, enum udc_lp_ki
 int
 udc_lp_set_row(struct udc_lp *lp, size_t row, enum udc_lp_kind kind, double value)
 {
-	if (row >= lp->nrows || (kind != UDC_LP_EQ && kind != UDC_LP_GE) || !(value >= 0.0))
+	if (row >= lp->nrows || (kind != UDC_LP_EQ && kind != UDC_LP_GE && kind != UDC_LP_FREE) ||
+	    !(value >= 0.0))
 		return UDC_EINVAL;
 	row_bounds(lp, row, kind, value);
 	return 0;

@@ -19,8 +19,9 @@
 #include <stdint.h>
 
 enum udc_lp_kind {
-	UDC_LP_EQ = 0, /* sum = value */
-	UDC_LP_GE = 1, /* sum >= value */
+	UDC_LP_EQ = 0,   /* sum = value */
+	UDC_LP_GE = 1,   /* sum >= value */
+	UDC_LP_FREE = 2, /* no constraint (a row kept for later) */
 };
 
 struct udc_lp;

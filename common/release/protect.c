@@ -178,6 +178,25 @@ two_way_applies(const struct udc_linked *l)
 	       spec->ndims[0] == 1 && spec->ndims[1] == 1;
 }
 
+/*
+ * An upper bound on the prior width of entry (r, c) of the two-way view
+ * (see prior_need): a cell of row r holds at most the gemeente's list of
+ * that row, at most the links, and with unpadded categories at most the
+ * CBS list of its column; it is at least lb.  Taking the bound, not the
+ * exact prior, can only ask for more protection.
+ */
+static uint64_t
+two_way_prior(const struct udc_linked *l, size_t r, size_t c)
+{
+	uint64_t hi = l->cells[l->pub_links].count;
+
+	if (r < l->G && l->cells[l->pub_row[r]].count < hi)
+		hi = l->cells[l->pub_row[r]].count;
+	if (c < l->C && l->pub_col != NULL && l->cells[l->pub_col[c]].count < hi)
+		hi = l->cells[l->pub_col[c]].count;
+	return hi > (uint64_t)l->lb ? hi - (uint64_t)l->lb : 0;
+}
+
 /* Entry (r, c) of the (G + 1) x (C + 1) view -> table cell. */
 static size_t
 two_way_cell(const struct udc_linked *l, size_t r, size_t c)
@@ -192,7 +211,7 @@ two_way_cell(const struct udc_linked *l, size_t r, size_t c)
 }
 
 static int
-two_way_attempt(struct udc_linked *l, uint64_t lb, struct udc_bip **bp, struct udc_bip_stats *st,
+two_way_attempt(struct udc_linked *l, int lb, struct udc_bip **bp, struct udc_bip_stats *st,
                 size_t *failed)
 {
 	const struct ltable *tb = &l->tables[0];
@@ -226,11 +245,16 @@ two_way_attempt(struct udc_linked *l, uint64_t lb, struct udc_bip **bp, struct u
 				                                        : UDC_BIP_UNLIMITED);
 			if (rv != 0)
 				return rv;
-			if ((cl->flags & LC_SUP) && cl->need > 0 &&
-			    (rv = udc_bip_suppress(b, e, cl->need)) != 0)
-				return rv;
+			if ((cl->flags & LC_SUP) && cl->need > 0) {
+				uint64_t need = two_way_prior(l, r, c);
+
+				if (need > cl->need)
+					need = cl->need;
+				if (need > 0 && (rv = udc_bip_suppress(b, e, need)) != 0)
+					return rv;
+			}
 		}
-	p.lb = lb;
+	p.lb = (uint64_t)lb;
 	p.zero_cost = lb == 0 ? ZERO_COST : UDC_BIP_UNLIMITED;
 	p.need = l->spec->protection;
 	return udc_bip_protect(b, &p, st, failed);
@@ -247,13 +271,13 @@ two_way(struct udc_linked *l, struct udc_linked_report *rep, char *why, size_t w
 
 	l->two_way = 1;
 	memset(&st, 0, sizeof(st));
-	rv = two_way_attempt(l, (uint64_t)lb, &b, &st, &failed);
+	rv = two_way_attempt(l, lb, &b, &st, &failed);
 	if (rv == UDC_EREFUSED && lb == 1) {
 		/* only a zero can protect some cell: the attacker's bound is
 		 * then 0, and a zero must really be among the suppressed */
 		udc_bip_free(b);
 		b = NULL;
-		lb = 0;
+		lb = l->lb = 0;
 		rv = two_way_attempt(l, 0, &b, &st, &failed);
 		if (rv == 0 && st.zeros == 0)
 			rv = UDC_EREFUSED;
@@ -281,6 +305,8 @@ two_way(struct udc_linked *l, struct udc_linked_report *rep, char *why, size_t w
 			cl->need = l->spec->protection;
 			rep->secondary++;
 		}
+		if (cl->need > two_way_prior(l, e / nc, e % nc))
+			cl->need = two_way_prior(l, e / nc, e % nc);
 	}
 	/* Every cycle again, as a move of base cells against every cell. */
 	for (size_t i = 0; i < udc_bip_ncycles(b); i++) {
@@ -393,15 +419,22 @@ released_eq(const struct lcell *cl)
 	return !(cl->flags & LC_SUP) || (cl->flags & (LC_KNOWN | LC_PUBLIC));
 }
 
+/* What cntlp_build makes. */
+enum { LP_LOOP = 0, LP_AUDIT = 1, LP_PRIOR = 2 };
+
 /*
- * Builds the LP of counts.  reduce: base cells in a released cell of one
+ * Builds the LP of counts.  LP_AUDIT: base cells in a released cell of one
  * base cell, or in a released zero, are fixed and left out (the audit of a
- * final pattern); else every base cell is a variable (the loop, where
- * suppression may free them).
+ * final pattern); otherwise every base cell is a variable (the loop, where
+ * suppression may free them).  LP_PRIOR: only what the attacker knows
+ * before any release (its own list, the links) constrains; the rows of the
+ * table cells are there but free, for prior_need.
  */
 static int
-cntlp_build(struct udc_linked *l, int reduce, struct cntlp *c, char *why, size_t whylen)
+cntlp_build(struct udc_linked *l, int mode, struct cntlp *c, char *why, size_t whylen)
 {
+	int reduce = mode == LP_AUDIT;
+
 	size_t nb = l->nb - 1, nv = 0, nnz = 0;
 	int64_t *fixed = NULL; /* -1: free, else its value */
 	uint32_t *varof = NULL;
@@ -491,7 +524,9 @@ cntlp_build(struct udc_linked *l, int reduce, struct cntlp *c, char *why, size_t
 		c->nvars[id] = m;
 		if (m == 0)
 			continue;
-		if (released_eq(cl)) {
+		if (mode == LP_PRIOR && !(cl->flags & LC_PUBLIC)) {
+			rv = udc_lp_add_row(c->lp, bs, m, UDC_LP_FREE, 0.0, &c->rowof[id]);
+		} else if (released_eq(cl)) {
 			if (cl->count < c->offset[id]) {
 				lsetf(why, whylen, "internal: a cell is smaller than its fixed part");
 				rv = UDC_EINVAL;
@@ -631,9 +666,41 @@ out:
 	return rv;
 }
 
+/*
+ * The protection a suppressed cell can have at most: the width of its
+ * interval from what the gemeente knows before any release (its own list
+ * per gemeente cell, the links) and the release's bound on a suppressed
+ * cell.  A wijk with 3 children in the gemeente's list has 3 or fewer
+ * linked whatever is released; asking for an interval of 4 would refuse
+ * every release, and asking for less than the prior would let the release
+ * narrow it.  So a cell must keep min(protection, prior width).
+ */
+static int
+prior_need(struct udc_linked *l, struct cntlp *pr, size_t id)
+{
+	struct lcell *cl = &l->cells[id];
+	size_t row = pr->rowof[id];
+	double lo, hi;
+	int rv;
+
+	if (cl->need == 0 || row == SIZE_MAX)
+		return 0;
+	if ((rv = udc_lp_set_row(pr->lp, row, UDC_LP_GE, (double)l->lb)) != 0)
+		return rv;
+	rv = cell_range(l, pr->lp, pr->vars[id], pr->nvars[id], 0, &lo, &hi, NULL, 0);
+	if (udc_lp_set_row(pr->lp, row, UDC_LP_FREE, 0.0) != 0 && rv == 0)
+		rv = UDC_ELIMIT;
+	if (rv != 0)
+		return rv;
+	if (hi >= 0 && hi - lo < (double)cl->need)
+		cl->need = hi - lo > 0 ? (uint64_t)(hi - lo) : 0;
+	return 0;
+}
+
 /* Marks cell id a complementary suppression. */
-static void
-suppress_secondary(struct udc_linked *l, size_t id, struct udc_linked_report *rep)
+static int
+suppress_secondary(struct udc_linked *l, struct cntlp *pr, size_t id,
+                   struct udc_linked_report *rep)
 {
 	struct lcell *cl = &l->cells[id];
 
@@ -641,6 +708,7 @@ suppress_secondary(struct udc_linked *l, size_t id, struct udc_linked_report *re
 	cl->reason = UDC_REASON_SECONDARY;
 	cl->need = l->spec->protection;
 	rep->secondary++;
+	return prior_need(l, pr, id);
 }
 
 /*
@@ -652,7 +720,7 @@ suppress_secondary(struct udc_linked *l, size_t id, struct udc_linked_report *re
  * of three or more dimensions are left to the LP loop.
  */
 static int
-modular(struct udc_linked *l, int zeros, struct udc_linked_report *rep)
+modular(struct udc_linked *l, struct cntlp *pr, int zeros, struct udc_linked_report *rep)
 {
 	int changed = 1, rv = 0;
 
@@ -691,7 +759,8 @@ modular(struct udc_linked *l, int zeros, struct udc_linked_report *rep)
 					}
 				}
 				if (best != SIZE_MAX) {
-					suppress_secondary(l, best, rep);
+					if ((rv = suppress_secondary(l, pr, best, rep)) != 0)
+						return rv;
 					changed = 1;
 				}
 				continue;
@@ -734,7 +803,9 @@ modular(struct udc_linked *l, int zeros, struct udc_linked_report *rep)
 
 						if (udc_bip_is_suppressed(b, e) &&
 						    !(l->cells[id].flags & LC_SUP)) {
-							suppress_secondary(l, id, rep);
+							if (rv == 0)
+								rv = suppress_secondary(l, pr, id,
+								                        rep);
 							changed = 1;
 						}
 					}
@@ -751,16 +822,22 @@ static int
 lp_counts_attempt(struct udc_linked *l, int zeros, struct udc_linked_report *rep, char *why,
                   size_t whylen)
 {
-	struct cntlp c;
+	struct cntlp c, pr;
 	uint32_t *queue = NULL;
 	uint8_t *mark = NULL, *inq = NULL;
 	size_t nq = 0;
 	int rv;
 
 	memset(&c, 0, sizeof(c));
-	if ((rv = modular(l, zeros, rep)) != 0)
+	memset(&pr, 0, sizeof(pr));
+	if ((rv = cntlp_build(l, LP_PRIOR, &pr, why, whylen)) != 0)
 		goto out;
-	if ((rv = cntlp_build(l, 0, &c, why, whylen)) != 0)
+	for (size_t id = 0; id < l->ncells; id++)
+		if ((l->cells[id].flags & LC_SUP) && (rv = prior_need(l, &pr, id)) != 0)
+			goto out;
+	if ((rv = modular(l, &pr, zeros, rep)) != 0)
+		goto out;
+	if ((rv = cntlp_build(l, LP_LOOP, &c, why, whylen)) != 0)
 		goto out;
 	rv = UDC_ENOMEM;
 	if ((queue = malloc(l->ncells * sizeof(*queue))) == NULL ||
@@ -822,7 +899,8 @@ lp_counts_attempt(struct udc_linked *l, int zeros, struct udc_linked_report *rep
 				                   ? (uint64_t)l->lb - c.offset[bestid]
 				                   : 0;
 
-				suppress_secondary(l, bestid, rep);
+				if ((rv = suppress_secondary(l, &pr, bestid, rep)) != 0)
+					goto out;
 				if (c.rowof[bestid] != SIZE_MAX &&
 				    (rv = udc_lp_set_row(c.lp, c.rowof[bestid], UDC_LP_GE, (double)lbv)) !=
 				        0)
@@ -846,6 +924,7 @@ out:
 	free(inq);
 	free(mark);
 	cntlp_free(&c, l->ncells);
+	cntlp_free(&pr, l->ncells);
 	return rv;
 }
 
@@ -1111,7 +1190,7 @@ linked_audit(struct udc_linked *l, size_t step, struct udc_linked_report *rep, c
 	size_t k = 0;
 	int rv;
 
-	if ((rv = cntlp_build(l, 1, &c, why, whylen)) != 0)
+	if ((rv = cntlp_build(l, LP_AUDIT, &c, why, whylen)) != 0)
 		goto out;
 	for (size_t id = 0; id < l->ncells; id++) {
 		struct lcell *cl = &l->cells[id];
@@ -1168,5 +1247,257 @@ out:
 	if (rv == UDC_EINVAL && why != NULL && why[0] == '\0')
 		lsetf(why, whylen, "internal: the LP of the released cells has no solution");
 	cntlp_free(&c, l->ncells);
+	return rv;
+}
+
+/* --- the local audit of a sample --- */
+
+struct fment {
+	uint32_t id;  /* the cell */
+	uint32_t var; /* one of its unknown base cells */
+};
+
+static int
+cmp_fment(const void *a, const void *b)
+{
+	const struct fment *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->var < y->var ? -1 : x->var > y->var;
+}
+
+/*
+ * One cell's local LP: the unknowns are the base cells (g, c) with g in
+ * rows and c in cols; every cell touching them becomes a row over them
+ * with its value less the true values of its other base cells.
+ */
+static int
+local_range(struct udc_linked *l, uint32_t sid, const uint8_t *rowin, const uint8_t *colin,
+            const uint32_t *rows, size_t nr, const uint32_t *cols, size_t nc, double *lo,
+            double *hi)
+{
+	size_t nb = l->nb - 1, nf = 0, nfm = 0, cap = 0;
+	uint32_t *fb = NULL, *obj = NULL, ids[IDS_CAP];
+	struct fment *fm = NULL;
+	struct udc_lp *lp = NULL;
+	size_t nobj = 0;
+	int rv = UDC_ENOMEM;
+
+	if ((fb = malloc((nr * nc + 1) * sizeof(*fb))) == NULL)
+		goto out;
+	for (size_t i = 0; i < nr; i++)
+		for (size_t j = 0; j < nc; j++) {
+			size_t b = (size_t)rows[i] * (l->C + 1) + cols[j];
+
+			if (b < nb)
+				fb[nf++] = (uint32_t)b;
+		}
+	if ((rv = udc_lp_new(&lp, nf ? nf : 1)) != 0)
+		goto out;
+	rv = UDC_ENOMEM;
+	if ((obj = malloc((nf + 1) * sizeof(*obj))) == NULL)
+		goto out;
+	for (size_t v = 0; v < nf; v++) {
+		size_t n;
+
+		if ((rv = lcells_of_base(l, fb[v], ids, IDS_CAP, &n)) != 0)
+			goto out;
+		rv = UDC_ENOMEM;
+		if (nfm + n > cap) {
+			size_t ncap = 2 * (nfm + n) + 64;
+			struct fment *nm = realloc(fm, ncap * sizeof(*nm));
+
+			if (nm == NULL)
+				goto out;
+			fm = nm;
+			cap = ncap;
+		}
+		for (size_t k = 0; k < n; k++) {
+			fm[nfm].id = ids[k];
+			fm[nfm++].var = (uint32_t)v;
+			if (ids[k] == sid)
+				obj[nobj++] = (uint32_t)v;
+		}
+	}
+	qsort(fm, nfm, sizeof(*fm), cmp_fment);
+	for (size_t i = 0; i < nfm;) {
+		size_t j = i, m = 0;
+		uint32_t id = fm[i].id;
+		const struct lcell *cl = &l->cells[id];
+		uint64_t inside = 0;
+		uint32_t *vars;
+
+		while (j < nfm && fm[j].id == id)
+			j++;
+		if ((vars = malloc((j - i) * sizeof(*vars))) == NULL)
+			goto out;
+		for (size_t k = i; k < j; k++)
+			if (m == 0 || vars[m - 1] != fm[k].var) {
+				vars[m++] = fm[k].var;
+				inside += l->base[fb[fm[k].var]];
+			}
+		if (released_eq(cl))
+			rv = udc_lp_add_row(lp, vars, m, UDC_LP_EQ, (double)inside, NULL);
+		else {
+			/* the rest of the cell is known: what is left for the
+			 * unknowns of a suppressed cell to reach lb */
+			uint64_t rest = cl->count - inside;
+
+			rv = udc_lp_add_row(lp, vars, m, UDC_LP_GE,
+			                    (uint64_t)l->lb > rest ? (double)((uint64_t)l->lb - rest)
+			                                           : 0.0,
+			                    NULL);
+		}
+		free(vars);
+		if (rv != 0)
+			goto out;
+		i = j;
+	}
+	{
+		const struct lcell *s = &l->cells[sid];
+		uint64_t inside = 0;
+
+		for (size_t k = 0; k < nobj; k++)
+			inside += l->base[fb[obj[k]]];
+		rv = cell_range(l, lp, obj, nobj, s->count - inside, lo, hi, NULL, 0);
+	}
+out:
+	if (lp != NULL)
+		l->lp_iterations += udc_lp_iterations(lp);
+	udc_lp_free(lp);
+	free(fb);
+	free(obj);
+	free(fm);
+	return rv;
+}
+
+int
+linked_audit_local(struct udc_linked *l, size_t step, struct udc_linked_report *rep, char *why,
+                   size_t whylen)
+{
+	uint8_t *rowin = NULL, *colin = NULL;
+	uint32_t *rows = NULL, *cols = NULL;
+	/* per base row / column: the suppressed one-base-cell cells in it */
+	uint32_t **rsup = NULL, **csup = NULL;
+	size_t *nrsup = NULL, *ncsup = NULL, k = 0;
+	int rv = UDC_ENOMEM;
+
+	if ((rowin = calloc(l->G + 1, 1)) == NULL || (colin = calloc(l->C + 1, 1)) == NULL ||
+	    (rows = malloc((l->G + 1) * sizeof(*rows))) == NULL ||
+	    (cols = malloc((l->C + 1) * sizeof(*cols))) == NULL ||
+	    (rsup = calloc(l->G + 1, sizeof(*rsup))) == NULL ||
+	    (csup = calloc(l->C + 1, sizeof(*csup))) == NULL ||
+	    (nrsup = calloc(l->G + 1, sizeof(*nrsup))) == NULL ||
+	    (ncsup = calloc(l->C + 1, sizeof(*ncsup))) == NULL)
+		goto out;
+	for (size_t id = 0; id < l->ncells; id++) {
+		const struct lcell *cl = &l->cells[id];
+		uint32_t *bs;
+		size_t n;
+
+		if (!(cl->flags & LC_SUP) || (cl->flags & LC_EMPTY))
+			continue;
+		if ((rv = lcell_base(l, (uint32_t)id, &bs, &n)) != 0)
+			goto out;
+		rv = UDC_ENOMEM;
+		if (n == 1) {
+			size_t g = bs[0] / (l->C + 1), c = bs[0] % (l->C + 1);
+			uint32_t *nr = realloc(rsup[g], (nrsup[g] + 1) * sizeof(*nr)), *nc;
+
+			if (nr == NULL) {
+				free(bs);
+				goto out;
+			}
+			rsup[g] = nr;
+			rsup[g][nrsup[g]++] = (uint32_t)c;
+			if ((nc = realloc(csup[c], (ncsup[c] + 1) * sizeof(*nc))) == NULL) {
+				free(bs);
+				goto out;
+			}
+			csup[c] = nc;
+			csup[c][ncsup[c]++] = (uint32_t)g;
+		}
+		free(bs);
+	}
+	for (size_t id = 0; id < l->ncells; id++) {
+		struct lcell *cl = &l->cells[id];
+		const uint32_t *gm, *cm;
+		size_t ng, ncm, nr = 0, nc = 0;
+		double lo, hi;
+
+		if (!(cl->flags & LC_SUP) || cl->need == 0 || (cl->flags & LC_EMPTY))
+			continue;
+		if (k++ % step != 0)
+			continue;
+		if ((rv = lset_members(l, 0, cl->g, &gm, &ng)) != 0 ||
+		    (rv = lset_members(l, 1, cl->c, &cm, &ncm)) != 0)
+			goto out;
+		/* the cell's rows and columns, the not-linked row and column,
+		 * and the rows (columns) of the suppressed cells in them */
+#define ADD_ROW(x)                                                                                 \
+	do {                                                                                       \
+		if (!rowin[x]) {                                                                   \
+			rowin[x] = 1;                                                              \
+			rows[nr++] = (uint32_t)(x);                                                \
+		}                                                                                  \
+	} while (0)
+#define ADD_COL(x)                                                                                 \
+	do {                                                                                       \
+		if (!colin[x]) {                                                                   \
+			colin[x] = 1;                                                              \
+			cols[nc++] = (uint32_t)(x);                                                \
+		}                                                                                  \
+	} while (0)
+		ADD_ROW(l->G);
+		ADD_COL(l->C);
+		for (size_t i = 0; i < ng; i++)
+			ADD_ROW(gm[i]);
+		for (size_t j = 0; j < ncm; j++)
+			ADD_COL(cm[j]);
+		for (size_t i = 0; i < ng; i++)
+			for (size_t q = 0; q < nrsup[gm[i]]; q++)
+				ADD_COL(rsup[gm[i]][q]);
+		for (size_t j = 0; j < ncm; j++)
+			for (size_t q = 0; q < ncsup[cm[j]]; q++)
+				ADD_ROW(csup[cm[j]][q]);
+#undef ADD_ROW
+#undef ADD_COL
+		rv = local_range(l, (uint32_t)id, rowin, colin, rows, nr, cols, nc, &lo, &hi);
+		for (size_t i = 0; i < nr; i++)
+			rowin[rows[i]] = 0;
+		for (size_t j = 0; j < nc; j++)
+			colin[cols[j]] = 0;
+		if (rv != 0)
+			goto out;
+		cl->lo = lo;
+		cl->hi = hi;
+		cl->audited = 1;
+		rep->audited++;
+		if (hi >= 0 && hi - lo < (double)cl->need)
+			rep->audit_short++;
+	}
+	rv = 0;
+out:
+	rep->lp_solves = l->lp_solves;
+	rep->lp_iterations = l->lp_iterations;
+	if (rv == UDC_ENOMEM)
+		lsetf(why, whylen, "out of memory");
+	else if (rv == UDC_EINVAL && why != NULL && why[0] == '\0')
+		lsetf(why, whylen, "internal: a local LP has no solution");
+	if (rsup != NULL)
+		for (size_t g = 0; g <= l->G; g++)
+			free(rsup[g]);
+	if (csup != NULL)
+		for (size_t c = 0; c <= l->C; c++)
+			free(csup[c]);
+	free(rsup);
+	free(csup);
+	free(nrsup);
+	free(ncsup);
+	free(rowin);
+	free(colin);
+	free(rows);
+	free(cols);
 	return rv;
 }

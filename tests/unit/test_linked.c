@@ -232,46 +232,13 @@ members(const struct udc_spec *spec, size_t ti, const size_t *co, int *ind)
 	return n;
 }
 
-/*
- * Judges the pattern the engine shows (udc_linked_get): every suppressed
- * count cell that the gemeente does not know must keep an interval of at
- * least need.  lb is the attacker's bound on a suppressed count.
- */
+/* The gemeente's own knowledge as rows of P: its list per gemeente cell,
+ * with unpadded categories the CBS list per CBS cell, and the links. */
 static void
-judge(const struct udc_spec *spec, const struct udc_table *t, const struct udc_linked *l, int lb,
-      uint64_t need, struct verdict *v)
+public_rows(const struct udc_spec *spec, const struct udc_table *t, glp_prob *P, int *ind)
 {
-	size_t G = spec->ncells[0], C = spec->ncells[1], ncols = (G + 1) * (C + 1);
-	int *ind = malloc((ncols + 1) * sizeof(*ind));
-	glp_prob *P = glp_create_prob();
-	glp_smcp parm;
+	size_t G = spec->ncells[0], C = spec->ncells[1];
 
-	memset(v, 0, sizeof(*v));
-	glp_term_out(GLP_OFF);
-	glp_add_cols(P, (int)ncols);
-	for (size_t j = 1; j <= ncols; j++)
-		glp_set_col_bnds(P, (int)j, GLP_LO, 0.0, 0.0);
-	/* the corner does not exist */
-	glp_set_col_bnds(P, col_of(spec, G, C), GLP_FX, 0.0, 0.0);
-	for (size_t ti = 0; ti < spec->ntables; ti++) {
-		size_t n = udc_linked_ncells(l, ti);
-
-		for (size_t k = 0; k < n; k++) {
-			size_t co[UDC_MAX_TABLE_DIMS];
-			struct udc_linked_cell cl;
-			int m;
-
-			udc_linked_coords(l, ti, k, co);
-			udc_linked_get(l, ti, k, &cl);
-			if ((m = members(spec, ti, co, ind)) == 0)
-				continue;
-			if (cl.suppressed && !cell_known(spec, ti, co))
-				add_row(P, ind, m, GLP_LO, (double)lb);
-			else
-				add_row(P, ind, m, GLP_FX, (double)cell_truth(spec, t, ti, co));
-		}
-	}
-	/* the gemeente's own list per gemeente cell, and the links */
 	for (size_t g = 0; g < G; g++) {
 		int m = 0;
 		uint64_t s = 0;
@@ -304,45 +271,119 @@ judge(const struct udc_spec *spec, const struct udc_table *t, const struct udc_l
 			}
 		add_row(P, ind, m, GLP_FX, (double)s);
 	}
+}
+
+static glp_prob *
+new_prob(const struct udc_spec *spec)
+{
+	size_t G = spec->ncells[0], C = spec->ncells[1], ncols = (G + 1) * (C + 1);
+	glp_prob *P = glp_create_prob();
+
+	glp_term_out(GLP_OFF);
+	glp_add_cols(P, (int)ncols);
+	for (size_t j = 1; j <= ncols; j++)
+		glp_set_col_bnds(P, (int)j, GLP_LO, 0.0, 0.0);
+	/* the corner does not exist */
+	glp_set_col_bnds(P, col_of(spec, G, C), GLP_FX, 0.0, 0.0);
+	return P;
+}
+
+/* Least and greatest sum of ind[1..m] over P (hi < 0: unbounded). */
+static void
+range(glp_prob *P, size_t ncols, const int *ind, int m, double *lo, double *hi)
+{
+	glp_smcp parm;
+
 	glp_init_smcp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
+	for (size_t j = 1; j <= ncols; j++)
+		glp_set_obj_coef(P, (int)j, 0.0);
+	for (int q = 1; q <= m; q++)
+		glp_set_obj_coef(P, ind[q], 1.0);
+	glp_set_obj_dir(P, GLP_MAX);
+	if (glp_simplex(P, &parm) == GLP_EBADB) {
+		/* rows added or deleted since the last solve */
+		glp_std_basis(P);
+		assert_int_equal(glp_simplex(P, &parm), 0);
+	}
+	if (glp_get_status(P) == GLP_UNBND)
+		*hi = -1.0;
+	else {
+		assert_int_equal(glp_get_status(P), GLP_OPT);
+		*hi = glp_get_obj_val(P);
+	}
+	glp_set_obj_dir(P, GLP_MIN);
+	assert_int_equal(glp_simplex(P, &parm), 0);
+	assert_int_equal(glp_get_status(P), GLP_OPT);
+	*lo = glp_get_obj_val(P);
+}
+
+/*
+ * Judges the pattern the engine shows (udc_linked_get): every suppressed
+ * count cell that the gemeente does not know must keep an interval of at
+ * least need, or, where the gemeente's own list already confines it more,
+ * all of what that list leaves (its prior interval given the cell >= lb).
+ */
+static void
+judge(const struct udc_spec *spec, const struct udc_table *t, const struct udc_linked *l, int lb,
+      uint64_t need, struct verdict *v)
+{
+	size_t G = spec->ncells[0], C = spec->ncells[1], ncols = (G + 1) * (C + 1);
+	int *ind = malloc((ncols + 1) * sizeof(*ind));
+	glp_prob *P = new_prob(spec), *Q = new_prob(spec);
+
+	memset(v, 0, sizeof(*v));
 	for (size_t ti = 0; ti < spec->ntables; ti++) {
 		size_t n = udc_linked_ncells(l, ti);
 
 		for (size_t k = 0; k < n; k++) {
 			size_t co[UDC_MAX_TABLE_DIMS];
 			struct udc_linked_cell cl;
-			double hi, lo;
-			int m, unb = 0;
+			int m;
+
+			udc_linked_coords(l, ti, k, co);
+			udc_linked_get(l, ti, k, &cl);
+			if ((m = members(spec, ti, co, ind)) == 0)
+				continue;
+			if (cl.suppressed && !cell_known(spec, ti, co))
+				add_row(P, ind, m, GLP_LO, (double)lb);
+			else
+				add_row(P, ind, m, GLP_FX, (double)cell_truth(spec, t, ti, co));
+		}
+	}
+	public_rows(spec, t, P, ind);
+	public_rows(spec, t, Q, ind);
+	for (size_t ti = 0; ti < spec->ntables; ti++) {
+		size_t n = udc_linked_ncells(l, ti);
+
+		for (size_t k = 0; k < n; k++) {
+			size_t co[UDC_MAX_TABLE_DIMS];
+			struct udc_linked_cell cl;
+			double hi, lo, plo, phi, want = (double)need;
+			int m, del[2];
 
 			udc_linked_coords(l, ti, k, co);
 			udc_linked_get(l, ti, k, &cl);
 			if (!cl.suppressed || cell_known(spec, ti, co) ||
 			    (m = members(spec, ti, co, ind)) == 0)
 				continue;
-			for (size_t j = 1; j <= ncols; j++)
-				glp_set_obj_coef(P, (int)j, 0.0);
-			for (int q = 1; q <= m; q++)
-				glp_set_obj_coef(P, ind[q], 1.0);
-			glp_set_obj_dir(P, GLP_MAX);
-			assert_int_equal(glp_simplex(P, &parm), 0);
-			if (glp_get_status(P) == GLP_UNBND)
-				unb = 1;
-			else
-				assert_int_equal(glp_get_status(P), GLP_OPT);
-			hi = glp_get_obj_val(P);
-			glp_set_obj_dir(P, GLP_MIN);
-			assert_int_equal(glp_simplex(P, &parm), 0);
-			assert_int_equal(glp_get_status(P), GLP_OPT);
-			lo = glp_get_obj_val(P);
+			range(P, ncols, ind, m, &lo, &hi);
+			/* the prior: the public rows and this cell >= lb */
+			add_row(Q, ind, m, GLP_LO, (double)lb);
+			range(Q, ncols, ind, m, &plo, &phi);
+			del[1] = glp_get_num_rows(Q);
+			glp_del_rows(Q, 1, del);
+			if (phi >= 0 && phi - plo < want)
+				want = phi - plo;
 			v->checked++;
-			if (!unb && hi - lo < (double)need - 1e-6)
+			if (hi >= 0 && hi - lo < want - 1e-6)
 				v->narrow++;
-			if (!unb && hi - lo < 1e-6)
+			if (hi >= 0 && hi - lo < 1e-6)
 				v->pinned++;
 		}
 	}
 	glp_delete_prob(P);
+	glp_delete_prob(Q);
 	free(ind);
 }
 
