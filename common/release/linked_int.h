@@ -56,16 +56,17 @@ struct lsets {
 	size_t nslot;
 };
 
+/* 48 bytes: a 65535 x 64 table with its totals has 4.3 million of them. */
 struct lcell {
 	uint32_t g, c; /* row set, column set */
 	uint8_t flags;
 	uint8_t reason;
 	uint8_t audited;
-	uint64_t count; /* true value */
-	uint64_t out;   /* released value */
-	uint64_t need;  /* interval width it must keep when suppressed (0: none) */
-	uint64_t up, down; /* what certificates prove */
-	double lo, hi;  /* LP audit */
+	uint32_t need;     /* interval width it must keep when suppressed (0: none) */
+	uint32_t up, down; /* what checked certificates prove (saturated) */
+	uint64_t count;    /* true value */
+	uint64_t out;      /* released value */
+	float lo, hi;      /* LP audit, for the report (the decision uses doubles) */
 };
 
 /* A distinct sum cell: an attribute over the base set of a count cell. */

@@ -48,12 +48,6 @@ sat_mul(uint64_t a, uint64_t b)
 	return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
 }
 
-static uint64_t
-sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 /* --- certificates: moves of base cells, checked against every cell --- */
 
 struct netent {
@@ -153,10 +147,12 @@ verify_move(struct udc_linked *l, const size_t *bases, const int64_t *delta, siz
 		mag = ne[i].net > 0 ? (uint64_t)ne[i].net : (uint64_t)(-ne[i].net);
 		up = sat_mul(ne[i].net > 0 ? B : A, mag);
 		down = sat_mul(ne[i].net > 0 ? A : B, mag);
+		up = up > UINT32_MAX ? UINT32_MAX : up;
+		down = down > UINT32_MAX ? UINT32_MAX : down;
 		if (up > cl->up)
-			cl->up = up;
+			cl->up = (uint32_t)up;
 		if (down > cl->down)
-			cl->down = down;
+			cl->down = (uint32_t)down;
 	}
 	l->certificates++;
 out:
@@ -306,7 +302,7 @@ two_way(struct udc_linked *l, struct udc_linked_report *rep, char *why, size_t w
 			rep->secondary++;
 		}
 		if (cl->need > two_way_prior(l, e / nc, e % nc))
-			cl->need = two_way_prior(l, e / nc, e % nc);
+			cl->need = (uint32_t)two_way_prior(l, e / nc, e % nc);
 	}
 	/* Every cycle again, as a move of base cells against every cell. */
 	for (size_t i = 0; i < udc_bip_ncycles(b); i++) {
@@ -367,7 +363,8 @@ two_way(struct udc_linked *l, struct udc_linked_report *rep, char *why, size_t w
 		const struct lcell *cl = &l->cells[id];
 		char name[256];
 
-		if (!(cl->flags & LC_SUP) || cl->need == 0 || sat_add(cl->up, cl->down) >= cl->need)
+		if (!(cl->flags & LC_SUP) || cl->need == 0 ||
+		    (uint64_t)cl->up + cl->down >= cl->need)
 			continue;
 		lcell_name(l, (uint32_t)id, name, sizeof(name));
 		lsetf(why, whylen, "internal: %s is not proven protected", name);
@@ -693,7 +690,7 @@ prior_need(struct udc_linked *l, struct cntlp *pr, size_t id)
 	if (rv != 0)
 		return rv;
 	if (hi >= 0 && hi - lo < (double)cl->need)
-		cl->need = hi - lo > 0 ? (uint64_t)(hi - lo) : 0;
+		cl->need = hi - lo > 0 ? (uint32_t)(hi - lo) : 0;
 	return 0;
 }
 
@@ -862,8 +859,8 @@ lp_counts_attempt(struct udc_linked *l, int zeros, struct udc_linked_report *rep
 			                     c.offset[queue[qi]], &lo, &hi, mark, nrows)) != 0)
 				goto out;
 			if (hi < 0 || hi - lo >= (double)s->need) {
-				s->lo = lo;
-				s->hi = hi;
+				s->lo = (float)lo;
+				s->hi = (float)hi;
 				s->audited = 1;
 				break;
 			}
@@ -890,7 +887,7 @@ lp_counts_attempt(struct udc_linked *l, int zeros, struct udc_linked_report *rep
 				lsetf(why, whylen,
 				      "%s cannot be protected by further suppression (its interval "
 				      "stays %.0f..%.0f, narrower than %" PRIu64 ")",
-				      name, lo, hi, s->need);
+				      name, lo, hi, (uint64_t)s->need);
 				rv = UDC_EREFUSED;
 				goto out;
 			}
@@ -1203,8 +1200,8 @@ linked_audit(struct udc_linked *l, size_t step, struct udc_linked_report *rep, c
 		if ((rv = cell_range(l, c.lp, c.vars[id], c.nvars[id], c.offset[id], &lo, &hi, NULL,
 		                     0)) != 0)
 			goto out;
-		cl->lo = lo;
-		cl->hi = hi;
+		cl->lo = (float)lo;
+		cl->hi = (float)hi;
 		cl->audited = 1;
 		rep->audited++;
 		if (hi >= 0 && hi - lo < (double)cl->need)
@@ -1470,8 +1467,8 @@ linked_audit_local(struct udc_linked *l, size_t step, struct udc_linked_report *
 			colin[cols[j]] = 0;
 		if (rv != 0)
 			goto out;
-		cl->lo = lo;
-		cl->hi = hi;
+		cl->lo = (float)lo;
+		cl->hi = (float)hi;
 		cl->audited = 1;
 		rep->audited++;
 		if (hi >= 0 && hi - lo < (double)cl->need)

@@ -62,7 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(s->canonical != NULL);
 	/* The canonical form must be unambiguous: a different spec must not
 	 * write the same text (a name with '=' or a value with ',' would). */
-	FUZZ_CHECK(strncmp(s->canonical, "udclink-spec 1\n", 15) == 0);
+	FUZZ_CHECK(strncmp(s->canonical, s->ntables ? "udclink-spec 2\n" : "udclink-spec 1\n",
+	    15) == 0);
 	FUZZ_CHECK(s->canonical[strlen(s->canonical) - 1] == '\n');
 	FUZZ_CHECK(strchr(s->name, '\n') == NULL);
 	for (int side = 0; side < 2; side++)
@@ -72,6 +73,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t v = 0; v < dim->nvalues; v++)
 				FUZZ_CHECK(strpbrk(dim->values[v], ",\n") == NULL);
 		}
+	/* Tables: names cannot end a canonical key early, a recode's values
+	 * (INI keys) hold no '=', every category is a value of its dimension. */
+	FUZZ_CHECK(s->ntables <= UDC_MAX_TABLES && s->nrecodes <= UDC_MAX_RECODES);
+	for (size_t r = 0; r < s->nrecodes; r++) {
+		FUZZ_CHECK(strpbrk(s->recodes[r].name, "=.\n") == NULL);
+		for (size_t v = 0; v < s->recodes[r].nvalues; v++)
+			FUZZ_CHECK(strpbrk(s->recodes[r].values[v], "=,\n") == NULL);
+		for (size_t v = 0; v < s->dims[s->recodes[r].side][s->recodes[r].src].nvalues; v++)
+			FUZZ_CHECK(s->recodes[r].map[v] < s->recodes[r].nvalues);
+	}
+	for (size_t t = 0; t < s->ntables; t++) {
+		const struct udc_tablespec *ts = &s->tables[t];
+		size_t cells = 1;
+
+		FUZZ_CHECK(strpbrk(ts->name, "=.\n") == NULL);
+		FUZZ_CHECK(ts->ndims <= UDC_MAX_TABLE_DIMS && ts->nwhere <= UDC_MAX_WHERE);
+		for (size_t i = 0; i < ts->ndims; i++) {
+			FUZZ_CHECK(ts->dims[i].ncats >= 1);
+			for (size_t k = 0; k < ts->dims[i].ncats; k++)
+				FUZZ_CHECK(ts->dims[i].cats[k] <
+				    udc_dimref_nvalues(s, &ts->dims[i].ref));
+			cells *= ts->dims[i].ncats + 1;
+		}
+		FUZZ_CHECK(cells == ts->ncells);
+		FUZZ_CHECK(ts->sum < (int)s->nattrs && (!ts->mean || ts->sum >= 0));
+	}
 	udc_spec_free(s);
 	return 0;
 }
