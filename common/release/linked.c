@@ -1194,7 +1194,9 @@ primary(struct udc_linked *l, struct udc_linked_report *rep)
 
 		if (!(cl->flags & LC_TABLE) || (cl->flags & LC_EMPTY))
 			continue;
-		if (cl->count == 0 && (cl->flags & LC_ZSENS))
+		if (cl->flags & LC_FORCE)
+			r = (enum udc_reason)cl->reason;
+		else if (cl->count == 0 && (cl->flags & LC_ZSENS))
 			r = UDC_REASON_ZERO;
 		else if (spec->min_cell > 1 && cl->count > 0 && cl->count < spec->min_cell)
 			r = UDC_REASON_SMALL;
@@ -1272,6 +1274,22 @@ udc_linked_suppress(struct udc_linked *l, struct udc_linked_report *rep, char *w
 	if (rep != NULL)
 		*rep = r;
 	return rv;
+}
+
+int
+udc_linked_force(struct udc_linked *l, size_t t, size_t k, enum udc_reason why)
+{
+	struct lcell *cl;
+
+	if (l->suppressed || l->marked || t >= l->ntables || k >= l->tables[t].ncells ||
+	    (why != UDC_REASON_DIFFERENCE && why != UDC_REASON_ZERO && why != UDC_REASON_SMALL))
+		return UDC_EINVAL;
+	cl = &l->cells[l->tables[t].cell[k]];
+	if (cl->flags & LC_EMPTY)
+		return 0; /* always 0, and everyone knows it */
+	cl->flags |= LC_FORCE;
+	cl->reason = (uint8_t)why;
+	return 0;
 }
 
 int
@@ -1612,7 +1630,7 @@ udc_reason_name(enum udc_reason r)
 {
 	static const char *const names[] = {"",          "small",        "zero",
 	                                    "contributors", "dominance", "count",
-	                                    "secondary", "mean"};
+	                                    "secondary", "mean",      "difference"};
 
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }

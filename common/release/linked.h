@@ -63,6 +63,8 @@ enum udc_reason {
 	UDC_REASON_COUNT,        /* sum: its count is suppressed as small */
 	UDC_REASON_SECONDARY,    /* complementary: protects other cells */
 	UDC_REASON_MEAN,         /* mean: its sum or its count is suppressed */
+	UDC_REASON_DIFFERENCE,   /* the caller's: e.g. it differs from an earlier release by
+	                          * fewer than min_cell (docs/governance.md, differencing) */
 };
 
 /* "small", "zero", ... (never NULL). */
@@ -127,6 +129,16 @@ int udc_linked_suppress(struct udc_linked *l, struct udc_linked_report *rep, cha
  */
 int udc_linked_audit(struct udc_linked *l, size_t step, struct udc_linked_report *rep,
                      char *why, size_t whylen);
+
+/*
+ * Before udc_linked_suppress (or _disclose): cell k of table t, and every
+ * cell of any table with the same base cells, is suppressed whatever its
+ * count (a zero too: suppressed cells may then be zero), with reason why
+ * (UDC_REASON_DIFFERENCE, UDC_REASON_ZERO or UDC_REASON_SMALL), and
+ * protected like any other.  For the caller's own rules, such as the
+ * release history's differencing check.  Returns 0 or UDC_EINVAL.
+ */
+int udc_linked_force(struct udc_linked *l, size_t t, size_t k, enum udc_reason why);
 
 /*
  * The same audit of a sample, where the full LP is too large (a 65535 x 64

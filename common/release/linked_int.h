@@ -24,6 +24,7 @@
 #define LC_ZSENS 0x08  /* in a table with zeros = sensitive */
 #define LC_SUP 0x10    /* suppressed */
 #define LC_TABLE 0x20  /* a cell of some table */
+#define LC_FORCE 0x40  /* suppressed by the caller's rule (udc_linked_force) */
 
 #define LSET_NONE UINT32_MAX
 

@@ -1048,6 +1048,48 @@ test_sensitive_zeros(void **state)
 	udc_spec_free(spec);
 }
 
+/* The caller's own rule (the release history): forced cells are
+ * suppressed with its reason, and protected like the others. */
+static void
+test_force(void **state)
+{
+	struct udc_spec *spec = study_spec(5, 2);
+	struct udc_table *t = counts_of(spec);
+	struct udc_linked *l;
+	struct udc_linked_report rep;
+	struct udc_linked_cell c, d;
+	struct verdict v;
+	size_t ti, tr, co[2] = {1, 0}, k;
+	char why[512];
+
+	(void)state;
+	rng_state = 16;
+	fill(spec, t, 8);
+	l = model(spec, t);
+	ti = tindex(spec, "t_low");
+	tr = tindex(spec, "t_pas");
+	k = udc_linked_index(l, ti, co); /* (w2, low = ja): t_pas's w2 total too */
+	assert_int_equal(udc_linked_force(l, ti, k, UDC_REASON_DIFFERENCE), 0);
+	assert_int_equal(udc_linked_force(l, ti, k, UDC_REASON_SECONDARY), UDC_EINVAL);
+	if (udc_linked_suppress(l, &rep, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	assert_int_equal(udc_linked_force(l, ti, k, UDC_REASON_DIFFERENCE), UDC_EINVAL);
+	udc_linked_get(l, ti, k, &c);
+	assert_true(c.suppressed);
+	assert_int_equal(c.reason, UDC_REASON_DIFFERENCE);
+	co[1] = spec->tables[tr].dims[1].ncats;
+	udc_linked_get(l, tr, udc_linked_index(l, tr, co), &d);
+	assert_int_equal(d.distinct, c.distinct);
+	assert_true(d.suppressed);
+	assert_string_equal(udc_reason_name(UDC_REASON_DIFFERENCE), "difference");
+	judge(spec, t, l, rep.lb, spec->protection, &v);
+	assert_int_equal(v.narrow, 0);
+	assert_true(v.checked >= 2);
+	udc_linked_free(l);
+	udc_table_free(t);
+	udc_spec_free(spec);
+}
+
 static void
 test_errors(void **state)
 {
@@ -1085,7 +1127,7 @@ main(void)
 	    cmocka_unit_test(test_shared_margin_leak),
 	    cmocka_unit_test(test_two_way),     cmocka_unit_test(test_magnitudes),
 	    cmocka_unit_test(test_noise),       cmocka_unit_test(test_sensitive_zeros),
-	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_force),       cmocka_unit_test(test_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
