@@ -948,6 +948,9 @@ test_tables_example(void **state)
 		fail_msg("%s", err);
 	assert_int_equal(spec->ntables, 6);
 	assert_int_equal(spec->protection, 4);
+	/* the hash docs/operations.md prints */
+	udc_spec_hash_hex(spec, hex);
+	assert_string_equal(hex, "4db657525f4f11bf88c2d72d29b129376daf672f7b7771d491895720ec084e19");
 	udc_spec_free(spec);
 	snprintf(path, sizeof(path), "%s/docs/examples/denhaag-kinderarmoede.spec", src);
 	assert_int_equal(udc_spec_load(path, &spec, err, sizeof(err)), 0);
