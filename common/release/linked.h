@@ -168,7 +168,9 @@ int udc_linked_mark(struct udc_linked *l, size_t t, size_t k, int sum);
  * the charge of eps times the sensitivity to the ledger (before any draw)
  * and one discrete Laplace draw per distinct released count cell, then
  * unbiased random rounding per distinct released count cell.  p->min_cell
- * is ignored (the spec's applies).  Sums are neither noised nor rounded.
+ * and p->sensitive are ignored (the spec's min_cell applies; cells the
+ * caller wants suppressed go through udc_linked_force).  Sums are neither
+ * noised nor rounded.
  * Returns as udc_linked_suppress, or UDC_EREFUSED when the budget would be
  * exceeded (nothing charged), UDC_EIO, UDC_EPARSE (damaged ledger).
  */

@@ -1270,9 +1270,8 @@ cmp_fment(const void *a, const void *b)
  * with its value less the true values of its other base cells.
  */
 static int
-local_range(struct udc_linked *l, uint32_t sid, const uint8_t *rowin, const uint8_t *colin,
-            const uint32_t *rows, size_t nr, const uint32_t *cols, size_t nc, double *lo,
-            double *hi)
+local_range(struct udc_linked *l, uint32_t sid, const uint32_t *rows, size_t nr,
+            const uint32_t *cols, size_t nc, double *lo, double *hi)
 {
 	size_t nb = l->nb - 1, nf = 0, nfm = 0, cap = 0;
 	uint32_t *fb = NULL, *obj = NULL, ids[IDS_CAP];
@@ -1460,7 +1459,7 @@ linked_audit_local(struct udc_linked *l, size_t step, struct udc_linked_report *
 				ADD_ROW(csup[cm[j]][q]);
 #undef ADD_ROW
 #undef ADD_COL
-		rv = local_range(l, (uint32_t)id, rowin, colin, rows, nr, cols, nc, &lo, &hi);
+		rv = local_range(l, (uint32_t)id, rows, nr, cols, nc, &lo, &hi);
 		for (size_t i = 0; i < nr; i++)
 			rowin[rows[i]] = 0;
 		for (size_t j = 0; j < nc; j++)
