@@ -40,7 +40,8 @@ enum sess_state {
 	SS_UPLOAD,  /* receiving H(k)^a, preparing own list in the background */
 	SS_RETURN,  /* own list sent out; receiving H(k)^ba */
 	SS_COUNTED, /* the gemeente committed to its input; linked and counted, nothing released */
-	SS_DONE,    /* sealed by both; the table released */
+	SS_DELIVER, /* sealed by both; the release made, the gemeente fetching it */
+	SS_DONE,    /* the gemeente stored the release */
 	SS_FAILED,
 	SS_NSTATES
 };
@@ -59,6 +60,16 @@ struct cbs_chunks {
 };
 
 enum { CHUNK_NEW, CHUNK_DONE, CHUNK_BAD };
+
+/* The release as stored in rounds/<id>/: result.csv then result.json,
+ * fetched by the gemeente as one stream of chunk-byte pieces. */
+struct cbs_release {
+	uint64_t csv_bytes, json_bytes;
+	uint8_t csv_sha[32], json_sha[32];
+	uint8_t csv_sig[64], json_sig[64];
+	uint32_t chunk;
+	int delivered;            /* the gemeente said it stored both */
+};
 
 struct session {
 	struct session *next;
@@ -109,8 +120,7 @@ struct session {
 	struct udc_table *counted;  /* true counts, never sent */
 	uint64_t *grp_records;      /* per gemeente group: its tuples in the count */
 	struct udc_input_stats gst; /* the gemeente's input report (committed at Finish) */
-	uint8_t *result;          /* packed Result, answered with every Seal */
-	size_t result_len;
+	struct cbs_release rel;     /* the stored release, answered with every Seal */
 
 	/* governance */
 	uint8_t approval_sig[64]; /* our approval of the spec, sent to the gemeente */
@@ -183,7 +193,8 @@ struct cbs_reply {
 	Udc__Chunk chunk;
 	Udc__Seal seal;
 	Udc__Counted counted;
-	Udc__Result *result;      /* unpacked for the reply; freed by dispatch */
+	Udc__Release release;
+	Udc__ReleaseChunk release_chunk;
 	uint8_t *buf;             /* bytes a chunk reply points into; freed by dispatch */
 };
 
@@ -210,7 +221,7 @@ typedef void (*cbs_handler)(struct cbs *cb, struct session *s, const Udc__Envelo
 
 struct cbs_rule {
 	Udc__Envelope__BodyCase body;
-	int phase;                /* Fetch only: 0 the count list, 1 phase-1 keys; -1 any */
+	int phase;                /* Fetch only: 0 the count list, 1 phase-1 keys, 2 the release; -1 any */
 	unsigned states;          /* SS_BIT of each state it is allowed in */
 	unsigned modes;           /* CBS_MODE_BIT of each mode it is allowed in */
 	cbs_handler fn;
@@ -329,6 +340,10 @@ void cbs_on_abort(struct cbs *cb, struct session *s, const Udc__Envelope *req,
 
 /* release.c */
 void cbs_on_finish(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+void cbs_on_fetch_release(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp);
+void cbs_on_delivered(struct cbs *cb, struct session *s, const Udc__Envelope *req,
     struct cbs_reply *rp);
 void cbs_on_seal(struct cbs *cb, struct session *s, const Udc__Envelope *req,
     struct cbs_reply *rp);

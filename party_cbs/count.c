@@ -67,7 +67,7 @@ cbs_count_prepare_thread(void *p)
 
 	pthread_mutex_lock(&s->mtx);
 	s->prep_done = 1;
-	if (s->state == SS_FAILED || s->state == SS_DONE) {
+	if (s->state >= SS_DELIVER) {
 		udc_blist_free(&c);
 		free(dummies);
 		free(cats);
@@ -355,7 +355,13 @@ cbs_on_returned_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *r
 void
 cbs_on_abort(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct cbs_reply *rp)
 {
-	sess_fail(cb, s, "aborted by the gemeente: %.200s",
-	    req->abort->reason ? req->abort->reason : "no reason given");
+	const char *why = req->abort->reason ? req->abort->reason : "no reason given";
+
+	if (s->state == SS_DELIVER)
+		/* released and recorded here, but not stored there */
+		sess_fail(cb, s, "the gemeente did not store the release: %.200s; the release is "
+		    "recorded in this node's history", why);
+	else
+		sess_fail(cb, s, "aborted by the gemeente: %.200s", why);
 	cbs_reply_ack(rp, 0, 0);
 }

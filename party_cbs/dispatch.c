@@ -49,11 +49,16 @@ const struct cbs_rule cbs_rules[] = {
 	{ UDC__ENVELOPE__BODY_FINISH, -1, SS_BIT(SS_RETURN) | SS_BIT(SS_COUNTED), CBS_ALL_MODES,
 	    cbs_on_finish,
 	    "the gemeente commits to its input (signed); link and count (once); nothing is released" },
-	{ UDC__ENVELOPE__BODY_SEAL, -1, SS_BIT(SS_COUNTED) | SS_BIT(SS_DONE), CBS_ALL_MODES,
-	    cbs_on_seal,
-	    "both sign the transcript; then disclosure control, the release recorded and handed over" },
+	{ UDC__ENVELOPE__BODY_SEAL, -1, SS_BIT(SS_COUNTED) | SS_BIT(SS_DELIVER) | SS_BIT(SS_DONE),
+	    CBS_ALL_MODES, cbs_on_seal,
+	    "both sign the transcript; then disclosure control, the release recorded and signed; "
+	    "the answer says how to fetch it" },
+	{ UDC__ENVELOPE__BODY_FETCH, 2, SS_BIT(SS_DELIVER) | SS_BIT(SS_DONE), CBS_ALL_MODES,
+	    cbs_on_fetch_release, "a chunk of the stored release (result.csv, then result.json)" },
+	{ UDC__ENVELOPE__BODY_DELIVERED, -1, SS_BIT(SS_DELIVER) | SS_BIT(SS_DONE), CBS_ALL_MODES,
+	    cbs_on_delivered, "the gemeente stored the release with the signed hashes: done" },
 	{ UDC__ENVELOPE__BODY_ABORT, -1, SS_ANY, CBS_ALL_MODES, cbs_on_abort,
-	    "the gemeente gave up: the round fails with its reason" },
+	    "the gemeente gave up (in deliver: it could not store the release); the round fails" },
 };
 const size_t cbs_nrules = sizeof(cbs_rules) / sizeof(cbs_rules[0]);
 
@@ -83,7 +88,8 @@ Udc__ErrorCode
 cbs_rule_check(const struct cbs_rule *r, enum sess_state st, int mode, char *why, size_t whylen)
 {
 	const char *name = udc_wire_body_name(r->body);
-	const char *suffix = r->body == UDC__ENVELOPE__BODY_FETCH && r->phase == 1 ? " of phase 1" : "";
+	const char *suffix = r->body != UDC__ENVELOPE__BODY_FETCH ? ""
+	    : r->phase == 1 ? " of phase 1" : r->phase == 2 ? " of the release" : "";
 
 	if (!(r->modes & CBS_MODE_BIT(mode))) {
 		snprintf(why, whylen, "%s%s not allowed in %s", name, suffix, a_mode_round(mode));
@@ -266,7 +272,5 @@ send:
 		sess_put(cb, s);
 	free(buf);
 	free(rp.buf);
-	if (rp.result)
-		udc__result__free_unpacked(rp.result, NULL);
 	udc_wire_free(req);
 }

@@ -89,7 +89,7 @@ cbs_link_prepare_thread(void *p)
 	s->prep_done = 1; /* the preparer is finished with s->b */
 	udc_clkctx_free(s->clk); /* our encoding keys are not needed any more */
 	s->clk = NULL;
-	if (s->state == SS_FAILED || s->state == SS_DONE) {
+	if (s->state >= SS_DELIVER) {
 		udc_blist_free(&own);
 		free(cats);
 		if (!s->link_busy)

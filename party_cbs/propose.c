@@ -117,7 +117,7 @@ live_sessions(struct cbs *cb)
 
 	pthread_mutex_lock(&cb->mtx);
 	for (struct session *s = cb->sessions; s; s = s->next)
-		n += s->state != SS_DONE && s->state != SS_FAILED;
+		n += s->state < SS_DELIVER;
 	pthread_mutex_unlock(&cb->mtx);
 	return n;
 }
@@ -133,15 +133,15 @@ answer_resent(struct cbs *cb, struct session *s, const Udc__Propose *p, const ch
 	int same = p->proposal_sig.len == UDC_SIGN_BYTES &&
 	    memcmp(p->proposal_sig.data, s->proposal_sig, UDC_SIGN_BYTES) == 0;
 
-	if (!same && (s->state == SS_DONE || s->state == SS_FAILED)) {
+	if (!same && s->state >= SS_DELIVER) {
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
 		    "round %s already ran on this node (%s)", idhex, cbs_state_name(s->state));
 	} else if (!same) {
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
 		    "round %s is already running under another proposal", idhex);
-	} else if (s->state == SS_DONE) {
+	} else if (s->state == SS_DONE || s->state == SS_DELIVER) {
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
-		    "round %s already ran on this node (done)", idhex);
+		    "round %s already ran on this node (%s)", idhex, cbs_state_name(s->state));
 	} else if (s->state == SS_FAILED) {
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
 	} else {

@@ -139,31 +139,41 @@ cbs_on_finish(struct cbs *cb, struct session *s, const Udc__Envelope *req, struc
 	rp->env.counted = &rp->counted;
 }
 
-/* Sensitive entries before any release (docs/protocol.md, "What a dishonest
- * party can learn"): entries that moved by less than min_cell since an
- * earlier release on this CBS input; zeros in the "CBS only" margin of a
- * category we hold records of (all of them linked: each is on the
- * gemeente's list); and every entry of a gemeente group of 1..min_cell-1
- * records, whose zeros would name the category of its few members (a
- * gemeente can make such a group on purpose). */
+/* Sensitive entries of a full-cross release (docs/protocol.md, "What a
+ * dishonest party can learn"): entries that moved by less than min_cell
+ * since an earlier release on this CBS input; zeros in the "CBS only"
+ * margin of a category we hold records of (all of them linked: each is on
+ * the gemeente's list); and every entry of a gemeente group of
+ * 1..min_cell-1 records, whose zeros would name the category of its few
+ * members (a gemeente can make such a group on purpose). */
 static int
 sensitive_entries(struct cbs *cb, struct session *s, uint8_t *sens, size_t *ndiff, size_t *nzero,
     char *why, size_t whylen)
 {
 	const struct udc_table *t = s->counted;
-	size_t off = t->ngroups * t->ncats + t->ngroups;
+	size_t off = t->ngroups * t->ncats + t->ngroups, nent = off + t->ncats;
+	uint64_t *truth = NULL;
+	char **keys = NULL;
 	int rv;
 
 	*ndiff = *nzero = 0;
 	if (s->spec->min_cell <= 1)
 		return 0;
-	if ((rv = udc_history_differences(cb->history, s->input_digest, s->spec, t,
+	if ((rv = udc_history_table_keys(s->spec, nent, &keys)) != 0 ||
+	    (truth = malloc(nent * sizeof(*truth))) == NULL) {
+		rv = rv ? rv : UDC_ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < nent; k++)
+		truth[k] = udc_table_entry(t, k, NULL);
+	if ((rv = udc_history_differences(cb->history, s->input_digest, nent, keys, truth,
 	    s->spec->min_cell, sens)) < 0) {
 		snprintf(why, whylen, "the release history of this CBS input cannot be read: %s",
 		    udc_strerror(rv));
-		return rv;
+		goto out;
 	}
 	*ndiff = (size_t)rv;
+	rv = 0;
 	for (size_t c = 0; c < t->ncats; c++) {
 		if (t->c_unlinked[c] == 0 && s->cat_records[c] > 0 && !sens[off + c]) {
 			sens[off + c] = 1;
@@ -183,7 +193,10 @@ sensitive_entries(struct cbs *cb, struct session *s, uint8_t *sens, size_t *ndif
 			(*nzero)++;
 		}
 	}
-	return 0;
+out:
+	udc_history_keys_free(keys, nent);
+	free(truth);
+	return rv;
 }
 
 /* Padding hides the size of each CBS category from the gemeente while the
@@ -207,69 +220,103 @@ round_padded_margin(const struct udc_spec *spec, struct udc_table *t)
 	udc_disclose_round(&m, spec->min_cell);
 }
 
+static void
+disclosure_params(struct cbs *cb, struct session *s, struct udc_disclosure_params *dp,
+    char *ledger, size_t ledgerlen)
+{
+	const struct udc_spec *spec = s->spec;
+
+	memset(dp, 0, sizeof(*dp));
+	dp->min_cell = spec->min_cell;
+	dp->round_base = spec->round_base;
+	dp->eps_num = spec->eps_num;
+	dp->eps_den = spec->eps_den ? spec->eps_den : 1;
+	snprintf(ledger, ledgerlen, "%s/privacy-ledger", cb->n->cfg->state_dir);
+	dp->ledger_path = ledger;
+	dp->budget.num = spec->budget_num;
+	dp->budget.den = spec->budget_den;
+	/* The budget protects CBS's microdata: it is charged per CBS input
+	 * (and spec), so rounds with ever other gemeente lists against the
+	 * same CBS data spend one budget. */
+	memcpy(dp->population, s->input_digest, 32);
+	memcpy(dp->spec_hash, spec->hash, 32);
+}
+
+/* A spec releases at most max_releases times per CBS input. */
+static int
+check_release_count(struct cbs *cb, struct session *s, char *why, size_t whylen)
+{
+	const struct udc_spec *spec = s->spec;
+	unsigned done;
+	int rv;
+
+	if ((rv = udc_history_count(cb->history, s->input_digest, spec->hash, &done)) != 0) {
+		snprintf(why, whylen, "the release history of this CBS input cannot be read: %s",
+		    udc_strerror(rv));
+		return rv;
+	}
+	if (done < spec->max_releases)
+		return 0;
+	snprintf(why, whylen, "differencing control: spec '%.80s' allows %u release%s per CBS "
+	    "input and this CBS input had %u already; a further round needs a spec with a "
+	    "higher [disclosure] max_releases, approved by both operators, or new CBS data",
+	    spec->name, spec->max_releases, spec->max_releases == 1 ? "" : "s", done);
+	return UDC_EREFUSED;
+}
+
+static const char *same_note = "the same spec on the same data was released before: the stored "
+    "release is returned, no new computation is released";
+
 /*
- * Disclosure control of the counted table, once the round is sealed: the
- * same question on the same data gets the stored release (never a fresh
- * noisy draw); a spec releases at most max_releases times per CBS input;
- * otherwise suppression (small counts and the sensitive entries above,
- * then secondary suppression), noise charged to the privacy budget, and
- * rounding.  *tp receives the table to release; the release is recorded.
+ * Disclosure control of the counted full cross, once the round is sealed:
+ * the same question on the same data gets the stored release (never a
+ * fresh noisy draw); a spec releases at most max_releases times per CBS
+ * input; otherwise suppression (small counts and the sensitive entries
+ * above, then secondary suppression), noise charged to the privacy budget,
+ * and rounding.  *tp receives the table to release; the release is
+ * recorded.
  */
 static int
-release_control(struct cbs *cb, struct session *s, struct udc_table **tp, char *note, size_t notelen,
+release_table(struct cbs *cb, struct session *s, struct udc_table **tp, char *note, size_t notelen,
     char *why, size_t whylen)
 {
 	const struct udc_spec *spec = s->spec;
 	struct udc_disclosure_params dp;
 	struct udc_disclosure_report rep;
 	struct udc_table *t = NULL;
-	uint8_t *sens = NULL;
-	size_t nent = s->counted->ngroups * s->counted->ncats + s->counted->ngroups +
-	    s->counted->ncats, ndiff = 0, nzero = 0;
-	unsigned done;
+	uint8_t *sens = NULL, *flags = NULL;
+	uint64_t *vals = NULL, *truth = NULL;
+	char **keys = NULL;
+	size_t nent = udc_table_entries(s->counted), n = 0, ndiff = 0, nzero = 0;
 	char ledger[4096];
 	int rv;
 
-	if (udc_history_same(cb->history, s->input_digest, spec->hash, s->g_digest, &t) == 0) {
-		if (t->ngroups != s->counted->ngroups || t->ncats != s->counted->ncats) {
-			udc_table_free(t);
+	if ((rv = udc_table_new(&t, s->counted->ngroups, s->counted->ncats)) != 0)
+		return rv;
+	if ((rv = udc_history_same(cb->history, s->input_digest, spec->hash, s->g_digest, &vals,
+	    &flags, &n)) == 0) {
+		if (n != nent) {
 			snprintf(why, whylen, "the stored release of this spec has another shape");
-			return UDC_EPARSE;
+			rv = UDC_EPARSE;
+			goto out;
 		}
-		*tp = t;
-		snprintf(note, notelen, "the same spec on the same data was released before: the stored "
-		    "release is returned, no new computation is released");
-		return 0;
+		for (size_t k = 0; k < nent; k++)
+			udc_table_set_entry(t, k, vals[k], flags[k] & 1);
+		snprintf(note, notelen, "%s", same_note);
+		goto done;
 	}
-	done = udc_history_count(cb->history, s->input_digest, spec->hash);
-	if (done >= spec->max_releases) {
-		snprintf(why, whylen, "differencing control: spec '%.80s' allows %u release%s per CBS "
-		    "input and this CBS input had %u already; a further round needs a spec with a "
-		    "higher [disclosure] max_releases, approved by both operators, or new CBS data",
-		    spec->name, spec->max_releases, spec->max_releases == 1 ? "" : "s", done);
-		return UDC_EREFUSED;
-	}
-	if ((rv = udc_table_copy(&t, s->counted)) != 0 || (sens = calloc(nent, 1)) == NULL) {
-		rv = rv ? rv : UDC_ENOMEM;
+	if (rv != UDC_ENOTFOUND || (rv = check_release_count(cb, s, why, whylen)) != 0)
+		goto out;
+	for (size_t k = 0; k < nent; k++)
+		udc_table_set_entry(t, k, udc_table_entry(s->counted, k, NULL), 0);
+	if ((sens = calloc(nent, 1)) == NULL) {
+		rv = UDC_ENOMEM;
 		goto out;
 	}
 	if ((rv = sensitive_entries(cb, s, sens, &ndiff, &nzero, why, whylen)) != 0)
 		goto out;
-	memset(&dp, 0, sizeof(dp));
-	dp.min_cell = spec->min_cell;
-	dp.round_base = spec->round_base;
-	dp.eps_num = spec->eps_num;
-	dp.eps_den = spec->eps_den ? spec->eps_den : 1;
-	snprintf(ledger, sizeof(ledger), "%s/privacy-ledger", cb->n->cfg->state_dir);
-	dp.ledger_path = ledger;
-	dp.budget.num = spec->budget_num;
-	dp.budget.den = spec->budget_den;
+	disclosure_params(cb, s, &dp, ledger, sizeof(ledger));
 	dp.sensitive = sens;
-	/* The budget protects CBS's microdata: it is charged per CBS input
-	 * (and spec), so rounds with ever other gemeente lists against the
-	 * same CBS data spend one budget. */
-	memcpy(dp.population, s->input_digest, 32);
-	memcpy(dp.spec_hash, spec->hash, 32);
 	memset(&rep, 0, sizeof(rep));
 	if ((rv = udc_disclose(t, &dp, &rep)) != 0) {
 		const char *what = udc_strerror(rv);
@@ -281,38 +328,212 @@ release_control(struct cbs *cb, struct session *s, struct udc_table **tp, char *
 		goto out;
 	}
 	round_padded_margin(spec, t);
-	if ((rv = udc_history_record(cb->history, s->input_digest, spec->hash, s->g_digest, s->idhex,
-	    spec, s->counted, t)) != 0) {
-		snprintf(why, whylen, "cannot record the release: %s", udc_strerror(rv));
+	if ((rv = udc_history_table_keys(spec, nent, &keys)) != 0 ||
+	    (truth = malloc(nent * sizeof(*truth))) == NULL ||
+	    (vals = malloc(nent * sizeof(*vals))) == NULL || (flags = malloc(nent)) == NULL) {
+		rv = rv ? rv : UDC_ENOMEM;
 		goto out;
 	}
-	snprintf(note, notelen, "%zu suppressed under min_cell %u, %zu changed by less than min_cell "
-	    "since an earlier release, %zu zeros that would name members, %zu more to protect them%s%s%s",
-	    rep.primary - ndiff - nzero, spec->min_cell, ndiff, nzero, rep.secondary,
-	    rep.zeros ? " (suppressed entries may be zero)" : "",
-	    spec->round_base ? ", counts rounded at random to a multiple of the base" :
+	for (size_t k = 0; k < nent; k++) {
+		uint8_t sp;
+
+		truth[k] = udc_table_entry(s->counted, k, NULL);
+		vals[k] = udc_table_entry(t, k, &sp);
+		flags[k] = sp;
+	}
+	{
+		struct udc_history_release hr = { spec->hash, s->g_digest, s->idhex, nent, keys, truth,
+			nent, vals, flags };
+		if ((rv = udc_history_record(cb->history, s->input_digest, &hr)) != 0) {
+			snprintf(why, whylen, "cannot record the release: %s", udc_strerror(rv));
+			goto out;
+		}
+	}
+	/* The details stay here: how many for which reason would tell the
+	 * gemeente more than the protection allows for. */
+	log_info("round %s: %zu under min_cell %u, %zu changed by less than min_cell since an earlier "
+	    "release, %zu zeros that would name members, %zu complementary", s->idhex,
+	    rep.primary - ndiff - nzero, spec->min_cell, ndiff, nzero, rep.secondary);
+	snprintf(note, notelen, "%zu entries suppressed (counts under min_cell %u, entries that would "
+	    "tell the gemeente about a few people, and entries that protect them)%s%s%s",
+	    rep.primary + rep.secondary, spec->min_cell,
+	    rep.zeros ? "; suppressed entries may be zero" : "",
+	    spec->round_base ? "; counts rounded at random to a multiple of the base" :
 	    spec->pad == UDC_PAD_MAX && spec->min_cell > 1 ?
-	    ", the CBS-only margin rounded at random to a multiple of min_cell" : "",
-	    spec->eps_num ? ", discrete Laplace noise charged to the privacy budget" : "");
+	    "; the CBS-only margin rounded at random to a multiple of min_cell" : "",
+	    spec->eps_num ? "; discrete Laplace noise charged to the privacy budget" : "");
+done:
 	*tp = t;
 	t = NULL;
+	rv = 0;
 out:
+	udc_history_keys_free(keys, nent);
 	free(sens);
+	free(vals);
+	free(flags);
+	free(truth);
 	udc_table_free(t);
 	return rv;
 }
 
-/* The release: disclosure control, the documents, the signature, the
- * audit entry; the packed Result is kept for resent Seals. */
+/*
+ * The same for linked tables (docs/governance.md, "Linked tables"): the
+ * stored decisions for the same question on the same data; otherwise the
+ * history's differences and the zeros that would name a few people forced
+ * into suppression, then udc_linked_disclose over all tables together.
+ */
+static int
+release_linked(struct cbs *cb, struct session *s, struct udc_linked *l,
+    struct udc_linked_report *rep, char *note, size_t notelen, char *why, size_t whylen)
+{
+	const struct udc_spec *spec = s->spec;
+	struct udc_disclosure_params dp;
+	size_t nd = udc_linked_ndistinct(l), n = 0, ndiff = 0;
+	uint8_t *sens = NULL, *flags = NULL;
+	uint64_t *vals = NULL, *truth = NULL;
+	char **keys = NULL, key[1024], ledger[4096];
+	int rv, nzero = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((rv = udc_history_same(cb->history, s->input_digest, spec->hash, s->g_digest, &vals,
+	    &flags, &n)) == 0) {
+		if ((rv = udc_linked_replay(l, vals, flags, n)) != 0)
+			snprintf(why, whylen, "the stored release of this spec does not fit the tables");
+		else
+			snprintf(note, notelen, "%s", same_note);
+		goto out;
+	}
+	if (rv != UDC_ENOTFOUND || (rv = check_release_count(cb, s, why, whylen)) != 0)
+		goto out;
+	if ((keys = calloc(nd ? nd : 1, sizeof(*keys))) == NULL ||
+	    (truth = calloc(nd ? nd : 1, sizeof(*truth))) == NULL ||
+	    (sens = calloc(nd ? nd : 1, 1)) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	for (size_t id = 0; id < nd; id++) {
+		if ((rv = udc_linked_distinct(l, id, &truth[id], key, sizeof(key))) < 0)
+			goto out;
+		if (rv == 1 && (keys[id] = strdup(key)) == NULL) {
+			rv = UDC_ENOMEM;
+			goto out;
+		}
+	}
+	rv = 0;
+	if (spec->min_cell > 1) {
+		if ((rv = udc_history_differences(cb->history, s->input_digest, nd, keys, truth,
+		    spec->min_cell, sens)) < 0) {
+			snprintf(why, whylen, "the release history of this CBS input cannot be read: %s",
+			    udc_strerror(rv));
+			goto out;
+		}
+		ndiff = (size_t)rv;
+		for (size_t id = 0; id < nd; id++)
+			if (sens[id] && (rv = udc_linked_force_distinct(l, id, UDC_REASON_DIFFERENCE)) != 0)
+				goto out;
+		if ((nzero = udc_linked_force_small_zeros(l, s->grp_records, s->cat_records,
+		    spec->min_cell)) < 0) {
+			rv = nzero;
+			goto out;
+		}
+	}
+	disclosure_params(cb, s, &dp, ledger, sizeof(ledger));
+	if ((rv = udc_linked_disclose(l, &dp, rep, why, whylen)) != 0) {
+		char inner[256];
+
+		snprintf(inner, sizeof(inner), "%s", why[0] ? why : udc_strerror(rv));
+		snprintf(why, whylen, "disclosure control refused the release: %s", inner);
+		goto out;
+	}
+	if ((rv = udc_linked_export(l, &vals, &flags, &n)) != 0)
+		goto out;
+	{
+		struct udc_history_release hr = { spec->hash, s->g_digest, s->idhex, nd, keys, truth,
+			n, vals, flags };
+		if ((rv = udc_history_record(cb->history, s->input_digest, &hr)) != 0) {
+			snprintf(why, whylen, "cannot record the release: %s", udc_strerror(rv));
+			goto out;
+		}
+	}
+	log_info("round %s: %zu of %zu distinct cells suppressed by a primary rule (%zu changed by less "
+	    "than min_cell since an earlier release, %d zeros that would name members), %zu "
+	    "complementary", s->idhex, rep->primary, rep->distinct, ndiff, nzero, rep->secondary);
+	snprintf(note, notelen, "%zu of %zu distinct cells suppressed (counts under min_cell %u, cells "
+	    "that would tell the gemeente about a few people, and cells that protect them across all "
+	    "tables)%s%s%s", rep->primary + rep->secondary, rep->distinct, spec->min_cell,
+	    rep->lb == 0 ? "; suppressed cells may be zero" : "",
+	    spec->round_base ? "; counts rounded at random to a multiple of the base" : "",
+	    spec->eps_num ? "; discrete Laplace noise charged to the privacy budget" : "");
+out:
+	udc_history_keys_free(keys, nd);
+	free(sens);
+	free(vals);
+	free(flags);
+	free(truth);
+	return rv;
+}
+
+/* Writes one release document to rounds/<id>/name: fill() writes it to f.
+ * Its size and SHA-256 come back; the file is in place only if all went
+ * well. */
+struct doc_arg {
+	const struct udc_table *t;
+	const struct udc_linked *l;
+	const struct udc_spec *spec;
+	const char *text;
+};
+
+static int
+doc_fill(const struct doc_arg *a, FILE *f)
+{
+	if (a->text != NULL)
+		return fputs(a->text, f) == EOF ? UDC_EIO : 0;
+	if (a->l != NULL)
+		return udc_linked_write_long_csv(a->l, f);
+	return udc_table_write_csv(a->t, a->spec, f);
+}
+
+static int
+write_doc(struct cbs *cb, struct session *s, const char *name, const struct doc_arg *a,
+    uint64_t *bytes, uint8_t sha[32])
+{
+	struct udc_store_writer w;
+	char rel[96];
+	FILE *f;
+	int rv;
+
+	snprintf(rel, sizeof(rel), "rounds/%s/%s", s->idhex, name);
+	if ((rv = udc_store_begin(cb->n->cfg->state_dir, rel, &w)) != 0)
+		return rv;
+	if ((f = udc_store_stream(&w)) == NULL) {
+		udc_store_discard(&w);
+		return UDC_ENOMEM;
+	}
+	rv = doc_fill(a, f);
+	if (fclose(f) != 0 && rv == 0)
+		rv = UDC_EIO;
+	if (rv != 0) {
+		udc_store_discard(&w);
+		return rv;
+	}
+	*bytes = w.bytes;
+	udc_store_digest(&w, sha);
+	return udc_store_commit(&w);
+}
+
+/* The release: disclosure control, the documents, their signatures, the
+ * audit entry.  What was stored is described in s->rel for every Seal. */
 static int
 release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 {
 	struct udc_table *t = NULL;
+	struct udc_linked *l = NULL;
+	struct udc_linked_report lrep;
 	struct udc_result_meta m;
-	Udc__Result res = UDC__RESULT__INIT;
-	Udc__InputReport crep = UDC__INPUT_REPORT__INIT;
-	char *json = NULL, *csv = NULL, rel[96];
-	size_t csvlen;
+	struct doc_arg da = { .spec = s->spec };
+	struct cbs_release *rl = &s->rel;
+	char *json = NULL;
+	uint8_t sd[80];
 	int rv;
 
 	memset(&m, 0, sizeof(m));
@@ -322,11 +543,21 @@ release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 		memcpy(m.fuzzy_bands, s->fuzzy_bands, sizeof(m.fuzzy_bands));
 		memcpy(m.band_lo, s->band_lo, sizeof(m.band_lo));
 	}
-	if ((rv = release_control(cb, s, &t, m.release_note, sizeof(m.release_note), why, whylen)) != 0)
-		goto out;
-	m.suppressed = udc_table_suppressed(t);
+	if (udc_spec_has_tables(s->spec)) {
+		if ((rv = udc_linked_new(&l, s->spec, s->counted, NULL, why, whylen)) != 0 ||
+		    (rv = release_linked(cb, s, l, &lrep, m.release_note, sizeof(m.release_note), why,
+		    whylen)) != 0)
+			goto out;
+		m.suppressed = lrep.primary + lrep.secondary;
+	} else {
+		if ((rv = release_table(cb, s, &t, m.release_note, sizeof(m.release_note), why,
+		    whylen)) != 0)
+			goto out;
+		m.suppressed = udc_table_suppressed(t);
+	}
 	snprintf(m.round_id, sizeof(m.round_id), "%s", s->idhex);
 	snprintf(m.spec_hash, sizeof(m.spec_hash), "%s", s->spec_hex);
+	snprintf(m.signer, sizeof(m.signer), "CBS key %s", cb->n->self_fpr);
 	m.spec = s->spec;
 	m.started = s->started;
 	m.finished = udc_now();
@@ -334,74 +565,62 @@ release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 	snprintf(m.cbs_name, sizeof(m.cbs_name), "%s", cb->n->cfg->name);
 	m.g = s->gst;
 	m.c = s->cst;
-	if ((json = udc_result_json(&m, t)) == NULL || udc_result_csv(t, s->spec, &csv, &csvlen) != 0) {
+	json = l ? udc_result_json_linked(&m, l, &lrep) : udc_result_json(&m, t);
+	if (json == NULL) {
 		rv = UDC_ENOMEM;
 		snprintf(why, whylen, "cannot format the result");
 		goto out;
 	}
-	snprintf(rel, sizeof(rel), "rounds/%s/result.csv", s->idhex);
-	if ((rv = udc_store_write(cb->n->cfg->state_dir, rel, csv, csvlen)) == 0) {
-		snprintf(rel, sizeof(rel), "rounds/%s/result.json", s->idhex);
-		rv = udc_store_write(cb->n->cfg->state_dir, rel, json, strlen(json));
+	memset(rl, 0, sizeof(*rl));
+	da.t = t;
+	da.l = l;
+	if ((rv = write_doc(cb, s, "result.csv", &da, &rl->csv_bytes, rl->csv_sha)) == 0) {
+		struct doc_arg dj = { .text = json };
+		rv = write_doc(cb, s, "result.json", &dj, &rl->json_bytes, rl->json_sha);
 	}
 	if (rv != 0) {
 		snprintf(why, whylen, "cannot store the result: %s", udc_strerror(rv));
 		goto out;
 	}
+	udc_result_sigdata_sha(s->rid, s->spec->hash, rl->csv_sha, sd);
+	if ((rv = udc_sign(cb->n->sk, UDC_SIGN_RESULT, sd, sizeof(sd), rl->csv_sig)) == 0) {
+		udc_result_sigdata_sha(s->rid, s->spec->hash, rl->json_sha, sd);
+		rv = udc_sign(cb->n->sk, UDC_SIGN_RESULT_META, sd, sizeof(sd), rl->json_sig);
+	}
+	if (rv != 0) {
+		snprintf(why, whylen, "cannot sign the result");
+		goto out;
+	}
+	/* chunks of the stream csv || json, each within the peer's message size */
+	rl->chunk = (uint32_t)(cb->n->cfg->max_message > (1u << 20) + 4096 ? (1u << 20)
+	                                                                    : cb->n->cfg->max_message - 4096);
 	{
-		uint8_t sd[80];
-		char line[160], hex[65];
+		char line[160], hex[65], jhex[65], rel[96];
 		struct udc_audit_field f[] = { UDC_AUDIT_S("round", s->idhex),
-			UDC_AUDIT_S("result_sha256", hex), UDC_AUDIT_S("signer", cb->n->self_fpr),
+			UDC_AUDIT_S("result_sha256", hex), UDC_AUDIT_S("metadata_sha256", jhex),
+			UDC_AUDIT_S("signer", cb->n->self_fpr),
 			UDC_AUDIT_I("suppressed", (int64_t)m.suppressed),
 			UDC_AUDIT_I("min_cell", s->spec->min_cell) };
-		udc_result_sigdata(s->rid, s->spec->hash, csv, csvlen, sd);
-		if ((rv = udc_sign(cb->n->sk, UDC_SIGN_RESULT, sd, sizeof(sd), s->result_sig)) != 0) {
-			snprintf(why, whylen, "cannot sign the result");
-			goto out;
-		}
-		udc_hex(sd + 48, 32, hex);
+		udc_hex(rl->csv_sha, 32, hex);
+		udc_hex(rl->json_sha, 32, jhex);
 		snprintf(line, sizeof(line), "signed by this node (CBS), key %s\n", cb->n->self_fpr);
 		snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", s->idhex);
 		udc_store_write(cb->n->cfg->state_dir, rel, line, strlen(line));
+		snprintf(rel, sizeof(rel), "rounds/%s/result.sig", s->idhex);
+		udc_store_write(cb->n->cfg->state_dir, rel, rl->csv_sig, sizeof(rl->csv_sig));
 		udc_node_audit(cb->n, UDC_AUDIT_RESULT_RELEASED, f, UDC_AUDIT_NFIELDS(f));
 	}
-	udc_table_to_result(t, &res);
-	res.ready = 1;
-	res.result_sig.data = s->result_sig;
-	res.result_sig.len = sizeof(s->result_sig);
-	res.release_note = m.release_note;
-	res.min_cell = s->spec->min_cell;
-	res.n_links_per_key = s->spec->nkeys;
-	res.links_per_key = m.links_per_key;
-	res.fuzzy_links = m.fuzzy_links;
-	if (s->fuzzy) {
-		res.n_fuzzy_bands = 4;
-		res.fuzzy_bands = m.fuzzy_bands;
-		res.n_fuzzy_band_lo = 5;
-		res.fuzzy_band_lo = m.band_lo;
-	}
-	if ((rv = udc_report_to_proto(&s->cst, s->spec->nkeys, &crep)) != 0)
-		goto out;
-	res.cbs_input = &crep;
-	s->result_len = udc__result__get_packed_size(&res);
-	if ((s->result = malloc(s->result_len ? s->result_len : 1)) == NULL) {
-		rv = UDC_ENOMEM;
-		goto out;
-	}
-	udc__result__pack(&res, s->result);
 	{
-		unsigned long long links = 0;
+		unsigned long long links = m.fuzzy_links;
 		for (size_t j = 0; j < s->spec->nkeys; j++)
 			links += m.links_per_key[j];
-		log_info("round %s: %llu links, %zu entries suppressed (min_cell %u)", s->idhex, links,
-		    m.suppressed, s->spec->min_cell);
+		log_info("round %s: %llu links, %zu %s suppressed (min_cell %u)", s->idhex, links,
+		    m.suppressed, l ? "distinct cells" : "entries", s->spec->min_cell);
 	}
 out:
-	udc_report_proto_free(&crep);
 	free(json);
-	free(csv);
 	udc_table_free(t);
+	udc_linked_free(l);
 	return rv;
 }
 
@@ -453,6 +672,7 @@ cbs_on_seal(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct 
 {
 	const Udc__Seal *sl = req->seal;
 	Udc__Seal *out = &rp->seal;
+	Udc__Release *rl = &rp->release;
 	struct udc_node *n = cb->n;
 	uint8_t th[32], sd[48];
 	char hex[65], json[512], rel[96], why[400] = "";
@@ -478,8 +698,8 @@ cbs_on_seal(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct 
 		s->sealed = 1;
 		udc_table_free(s->counted);
 		s->counted = NULL;
-		sess_enter(cb, s, SS_DONE);
-		udc_rounds_update(n->rounds, s->idhex, "done", "done", 1000, NULL);
+		sess_enter(cb, s, SS_DELIVER);
+		udc_rounds_update(n->rounds, s->idhex, NULL, "deliver", 1000, NULL);
 		/* The round is over: its scalar and encoding keys must be gone.
 		 * (Counts all rounds; the tests run one at a time.) */
 		log_info("round %s sealed: %ld secrets in locked memory after the round", s->idhex,
@@ -490,10 +710,18 @@ cbs_on_seal(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct 
 		snprintf(rel, sizeof(rel), "rounds/%s/transcript.json", s->idhex);
 		udc_store_write(n->cfg->state_dir, rel, json, strlen(json));
 	}
-	if ((rp->result = udc__result__unpack(NULL, s->result_len, s->result)) == NULL) {
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "stored result unreadable");
-		return;
-	}
+	udc__release__init(rl);
+	rl->csv_bytes = s->rel.csv_bytes;
+	rl->csv_sha256.data = s->rel.csv_sha;
+	rl->csv_sha256.len = 32;
+	rl->csv_sig.data = s->rel.csv_sig;
+	rl->csv_sig.len = UDC_SIGN_BYTES;
+	rl->json_bytes = s->rel.json_bytes;
+	rl->json_sha256.data = s->rel.json_sha;
+	rl->json_sha256.len = 32;
+	rl->json_sig.data = s->rel.json_sig;
+	rl->json_sig.len = UDC_SIGN_BYTES;
+	rl->chunk_bytes = s->rel.chunk;
 	udc__seal__init(out);
 	out->transcript_hash.data = s->seal_hash;
 	out->transcript_hash.len = 32;
@@ -504,7 +732,83 @@ cbs_on_seal(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct 
 	out->audit_hash.len = 32;
 	out->audit_sig.data = s->seal_head.sig;
 	out->audit_sig.len = UDC_SIGN_BYTES;
-	out->result = rp->result;
+	out->release = rl;
 	rp->env.body_case = UDC__ENVELOPE__BODY_SEAL;
 	rp->env.seal = out;
+}
+
+/* Chunk `index` of the stream result.csv || result.json, read back from
+ * the files the release wrote (the release is never held in memory). */
+void
+cbs_on_fetch_release(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp)
+{
+	const struct cbs_release *rl = &s->rel;
+	uint64_t total = rl->csv_bytes + rl->json_bytes, off, end;
+	uint32_t index = req->fetch->index;
+	size_t len, got;
+	char rel[96];
+	int rv;
+
+	if (rl->chunk == 0 || (uint64_t)index * rl->chunk >= total + (total == 0)) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED,
+		    "release chunk %u: the release has %llu chunks", index,
+		    (unsigned long long)((total + rl->chunk - 1) / (rl->chunk ? rl->chunk : 1)));
+		return;
+	}
+	off = (uint64_t)index * rl->chunk;
+	end = off + rl->chunk < total ? off + rl->chunk : total;
+	len = (size_t)(end - off);
+	if ((rp->buf = malloc(len ? len : 1)) == NULL) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "out of memory");
+		return;
+	}
+	for (size_t done = 0; done < len; done += got) {
+		uint64_t pos = off + done;
+		int csv = pos < rl->csv_bytes;
+		uint64_t doc_end = csv ? rl->csv_bytes : total;
+
+		snprintf(rel, sizeof(rel), "rounds/%s/result.%s", s->idhex, csv ? "csv" : "json");
+		rv = udc_store_pread(cb->n->cfg->state_dir, rel, csv ? pos : pos - rl->csv_bytes,
+		    rp->buf + done, (size_t)((end < doc_end ? end : doc_end) - pos), &got, NULL);
+		if (rv != 0 || got == 0) {
+			log_warnx("round %s: cannot read %s for the gemeente: %s", s->idhex, rel,
+			    rv ? udc_strerror(rv) : "shorter than released");
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL,
+			    "the CBS node cannot read its stored release");
+			return;
+		}
+	}
+	udc__release_chunk__init(&rp->release_chunk);
+	rp->release_chunk.index = index;
+	rp->release_chunk.data.data = rp->buf;
+	rp->release_chunk.data.len = len;
+	rp->env.body_case = UDC__ENVELOPE__BODY_RELEASE_CHUNK;
+	rp->env.release_chunk = &rp->release_chunk;
+}
+
+/* The gemeente stored both documents with the hashes we signed: the
+ * round is done on both nodes. */
+void
+cbs_on_delivered(struct cbs *cb, struct session *s, const Udc__Envelope *req,
+    struct cbs_reply *rp)
+{
+	const Udc__Delivered *d = req->delivered;
+
+	if (d->csv_sha256.len != 32 || d->json_sha256.len != 32 ||
+	    memcmp(d->csv_sha256.data, s->rel.csv_sha, 32) != 0 ||
+	    memcmp(d->json_sha256.data, s->rel.json_sha, 32) != 0) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_MALFORMED,
+		    "delivered: the hashes are not those of the release");
+		return;
+	}
+	if (s->state == SS_DELIVER) {
+		struct udc_audit_field f[] = { UDC_AUDIT_S("round", s->idhex),
+			UDC_AUDIT_S("to", "gemeente") };
+		s->rel.delivered = 1;
+		sess_enter(cb, s, SS_DONE);
+		udc_rounds_update(cb->n->rounds, s->idhex, "done", "done", 1000, NULL);
+		udc_node_audit(cb->n, UDC_AUDIT_RESULT_DELIVERED, f, UDC_AUDIT_NFIELDS(f));
+	}
+	cbs_reply_ack(rp, 0, 0);
 }

@@ -35,6 +35,7 @@ cbs_state_name(enum sess_state s)
 	case SS_UPLOAD: return "upload";
 	case SS_RETURN: return "return";
 	case SS_COUNTED: return "counted";
+	case SS_DELIVER: return "deliver";
 	case SS_DONE: return "done";
 	case SS_FAILED: return "failed";
 	case SS_NSTATES: break;
@@ -78,7 +79,6 @@ sess_free(struct session *s)
 	free(s->cat_records);
 	free(s->grp_records);
 	free(s->own_unlinked);
-	free(s->result);
 	udc_table_free(s->counted);
 	udc_spec_free(s->spec);
 	udc_transcript_clear(&s->tx);
@@ -211,6 +211,13 @@ cbs_reap(struct cbs *cb, int all)
 			long long idle = now - s->last_seen;
 			if (s->state == SS_DONE || s->state == SS_FAILED) {
 				drop = all || idle > DONE_LINGER_S;
+			} else if (s->state == SS_DELIVER && (all || idle > cb->n->cfg->session_idle_s)) {
+				/* Released and recorded here, but not known to have
+				 * arrived: both nodes must record a failure. */
+				sess_fail(cb, s, "the gemeente did not confirm that it stored the release "
+				    "(%s); the release is recorded in this node's history",
+				    all ? "the CBS daemon stopped" : "it went silent");
+				drop = all;
 			} else if (all) {
 				sess_fail(cb, s, "the CBS daemon stopped during the round");
 				drop = 1;

@@ -79,99 +79,157 @@ out:
 	return rv;
 }
 
-int
-gem_store_result(struct gem_round *r, const Udc__Result *res, const struct udc_input_stats *gst,
-    int64_t started)
+/* The release's bytes, chunk by chunk, into result.csv and result.json as
+ * they arrive (never whole in memory); nothing is in place until both
+ * hashes match what the CBS node signed. */
+static int
+fetch_release(struct gem_round *r, const Udc__Release *rl, struct udc_store_writer w[2])
 {
-	struct udc_result_meta m;
-	struct udc_table *t = NULL;
-	char *json = NULL, *csv = NULL, rel[96], why[256];
-	size_t csvlen;
+	uint64_t total = rl->csv_bytes + rl->json_bytes, got = 0;
+	uint32_t nchunks = (uint32_t)((total + rl->chunk_bytes - 1) / rl->chunk_bytes);
+	int rv = 0;
+
+	for (uint32_t i = 0; i < nchunks && rv == 0; i++) {
+		Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
+		Udc__Fetch f = UDC__FETCH__INIT;
+		uint64_t want = total - got < rl->chunk_bytes ? total - got : rl->chunk_bytes;
+		const ProtobufCBinaryData *d;
+
+		f.index = i;
+		f.phase = 2;
+		req.body_case = UDC__ENVELOPE__BODY_FETCH;
+		req.fetch = &f;
+		if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_RELEASE_CHUNK, &rep)) != 0)
+			break;
+		d = &rep->release_chunk->data;
+		if (rep->release_chunk->index != i || d->len != want) {
+			gem_fail(r, "the CBS node sent release chunk %u with %zu bytes for chunk %u of %llu "
+			    "bytes", rep->release_chunk->index, d->len, i, (unsigned long long)want);
+			rv = UDC_EPROTO;
+		} else {
+			/* split at the end of result.csv */
+			size_t in_csv = got >= rl->csv_bytes ? 0
+			    : (size_t)(rl->csv_bytes - got < d->len ? rl->csv_bytes - got : d->len);
+			if ((in_csv && (rv = udc_store_append(&w[0], d->data, in_csv)) != 0) ||
+			    (d->len > in_csv &&
+			    (rv = udc_store_append(&w[1], d->data + in_csv, d->len - in_csv)) != 0))
+				gem_fail(r, "cannot store the release in %s: %s", r->n->cfg->state_dir,
+				    udc_strerror(rv));
+			got += d->len;
+			gem_step(r, "release", (unsigned)(1000 * got / (total ? total : 1)));
+		}
+		udc_wire_free(rep);
+	}
+	return rv;
+}
+
+/* What the CBS node says it released: sizes within bounds, chunks that fit
+ * our messages, and both signatures valid for the hashes it announced. */
+static int
+check_release(struct gem_round *r, const Udc__Release *rl)
+{
+	uint8_t sd[80];
+
+	char why[256];
 	int rv;
 
-	if ((rv = udc_table_from_result(res, r->spec, &t, why, sizeof(why))) != 0) {
-		gem_fail(r, "bad result from the CBS node: %s", why);
+	if ((rv = udc_release_check(rl, r->n->cfg->max_message, why, sizeof(why))) != 0) {
+		gem_fail(r, "the CBS node's release: %s", why);
 		return rv;
 	}
-	memset(&m, 0, sizeof(m));
-	snprintf(m.round_id, sizeof(m.round_id), "%s", r->job->idhex);
-	snprintf(m.spec_hash, sizeof(m.spec_hash), "%s", r->spec_hex);
-	m.spec = r->spec;
-	m.started = started;
-	m.finished = (int64_t)time(NULL);
-	snprintf(m.gemeente_name, sizeof(m.gemeente_name), "%s", r->n->cfg->name);
-	snprintf(m.cbs_name, sizeof(m.cbs_name), "%s", "cbs");
-	m.g = *gst;
-	snprintf(m.release_note, sizeof(m.release_note), "%s", res->release_note ? res->release_note : "");
-	if ((rv = udc_report_from_proto(res->cbs_input, r->spec->nkeys, &m.c, why, sizeof(why))) != 0) {
-		gem_fail(r, "bad result from the CBS node: %s", why);
-		goto out;
-	}
-	if (res->n_links_per_key != r->spec->nkeys) {
-		gem_fail(r, "bad result from the CBS node: %zu link counts for %zu keys", res->n_links_per_key,
-		    r->spec->nkeys);
-		rv = UDC_EPROTO;
-		goto out;
-	}
-	for (size_t j = 0; j < r->spec->nkeys; j++)
-		m.links_per_key[j] = res->links_per_key[j];
-	if (udc_spec_fuzzy(r->spec)) {
-		if (res->n_fuzzy_bands != 4 || res->n_fuzzy_band_lo != 5) {
-			gem_fail(r, "bad result from the CBS node: no linkage report");
-			rv = UDC_EPROTO;
-			goto out;
-		}
-		m.fuzzy_links = res->fuzzy_links;
-		memcpy(m.fuzzy_bands, res->fuzzy_bands, sizeof(m.fuzzy_bands));
-		memcpy(m.band_lo, res->fuzzy_band_lo, sizeof(m.band_lo));
-	}
-	m.suppressed = udc_table_suppressed(t);
-	if ((json = udc_result_json(&m, t)) == NULL || (rv = udc_result_csv(t, r->spec, &csv, &csvlen)) != 0) {
-		gem_fail(r, "cannot format the result");
-		rv = UDC_ENOMEM;
-		goto out;
-	}
-	/* The CBS node signed the table it released: check before storing. */
-	{
-		uint8_t sd[80];
-		char line[160], hex[65];
-		udc_result_sigdata(r->job->round_id, r->spec->hash, csv, csvlen, sd);
-		if (res->result_sig.len != UDC_SIGN_BYTES ||
-		    udc_sign_verify(&r->n->peer_pub, UDC_SIGN_RESULT, sd, sizeof(sd),
-		    res->result_sig.data) != 0) {
-			gem_fail(r, "the released table is not signed by the CBS node's pinned key %s",
-			    r->n->peer_fpr);
-			rv = UDC_ECRYPTO;
-			goto out;
-		}
-		snprintf(line, sizeof(line), "signed by the CBS node's key %s (verified)\n",
+	udc_result_sigdata_sha(r->job->round_id, r->spec->hash, rl->csv_sha256.data, sd);
+	if (udc_sign_verify(&r->n->peer_pub, UDC_SIGN_RESULT, sd, sizeof(sd), rl->csv_sig.data) != 0) {
+		gem_fail(r, "the released tables are not signed by the CBS node's pinned key %s",
 		    r->n->peer_fpr);
-		snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", r->job->idhex);
-		if ((rv = udc_store_write(r->n->cfg->state_dir, rel, line, strlen(line))) != 0)
-			goto io;
-		udc_hex(sd + 48, 32, hex);
+		return UDC_ECRYPTO;
+	}
+	udc_result_sigdata_sha(r->job->round_id, r->spec->hash, rl->json_sha256.data, sd);
+	if (udc_sign_verify(&r->n->peer_pub, UDC_SIGN_RESULT_META, sd, sizeof(sd),
+	    rl->json_sig.data) != 0) {
+		gem_fail(r, "the release's metadata is not signed by the CBS node's pinned key %s",
+		    r->n->peer_fpr);
+		return UDC_ECRYPTO;
+	}
+	return 0;
+}
+
+int
+gem_receive_release(struct gem_round *r, const Udc__Release *rl)
+{
+	struct udc_store_writer w[2];
+	uint8_t sha[2][32];
+	char rel[96], line[160], hex[65];
+	const char *state = r->n->cfg->state_dir;
+	int rv, open = 0;
+
+	if ((rv = check_release(r, rl)) != 0)
+		return rv;
+	snprintf(rel, sizeof(rel), "rounds/%s/result.csv", r->job->idhex);
+	if ((rv = udc_store_begin(state, rel, &w[0])) == 0) {
+		open = 1;
+		snprintf(rel, sizeof(rel), "rounds/%s/result.json", r->job->idhex);
+		if ((rv = udc_store_begin(state, rel, &w[1])) == 0)
+			open = 2;
+	}
+	if (rv != 0) {
+		gem_fail(r, "cannot store the release in %s: %s", state, udc_strerror(rv));
+		goto out;
+	}
+	if ((rv = fetch_release(r, rl, w)) != 0)
+		goto out;
+	udc_store_digest(&w[0], sha[0]);
+	udc_store_digest(&w[1], sha[1]);
+	if (w[0].bytes != rl->csv_bytes || w[1].bytes != rl->json_bytes ||
+	    memcmp(sha[0], rl->csv_sha256.data, 32) != 0 || memcmp(sha[1], rl->json_sha256.data, 32) != 0) {
+		gem_fail(r, "the release the CBS node sent is not the one it signed (SHA-256 differs)");
+		rv = UDC_ECRYPTO;
+		goto out;
+	}
+	rv = udc_store_commit(&w[0]);
+	if ((rv = rv ? rv : udc_store_commit(&w[1])) != 0) {
+		open = 0;
+		gem_fail(r, "cannot store the release in %s: %s", state, udc_strerror(rv));
+		goto out;
+	}
+	open = 0;
+	snprintf(rel, sizeof(rel), "rounds/%s/result.sig", r->job->idhex);
+	udc_store_write(state, rel, rl->csv_sig.data, UDC_SIGN_BYTES);
+	snprintf(line, sizeof(line), "signed by the CBS node's key %s (verified)\n", r->n->peer_fpr);
+	snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", r->job->idhex);
+	if ((rv = udc_store_write(state, rel, line, strlen(line))) != 0) {
+		gem_fail(r, "cannot store the release in %s: %s", state, udc_strerror(rv));
+		goto out;
+	}
+	udc_hex(sha[0], 32, hex);
+	{
 		struct udc_audit_field f[] = { UDC_AUDIT_S("round", r->job->idhex),
 			UDC_AUDIT_S("result_sha256", hex), UDC_AUDIT_S("signer", r->n->peer_fpr) };
 		udc_node_audit(r->n, UDC_AUDIT_RESULT_RELEASED, f, UDC_AUDIT_NFIELDS(f));
 	}
-	snprintf(rel, sizeof(rel), "rounds/%s/result.csv", r->job->idhex);
-	if ((rv = udc_store_write(r->n->cfg->state_dir, rel, csv, csvlen)) != 0)
-		goto io;
-	snprintf(rel, sizeof(rel), "rounds/%s/result.json", r->job->idhex);
-	if ((rv = udc_store_write(r->n->cfg->state_dir, rel, json, strlen(json))) != 0)
-		goto io;
-	goto out;
-io:
-	gem_fail(r, "cannot store the result in %s: %s", r->n->cfg->state_dir, udc_strerror(rv));
+	/* Stored: say so, so that both nodes record the round as done. */
+	{
+		Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
+		Udc__Delivered d = UDC__DELIVERED__INIT;
+
+		d.csv_sha256.data = sha[0];
+		d.csv_sha256.len = 32;
+		d.json_sha256.data = sha[1];
+		d.json_sha256.len = 32;
+		req.body_case = UDC__ENVELOPE__BODY_DELIVERED;
+		req.delivered = &d;
+		if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_ACK, &rep)) == 0)
+			udc_wire_free(rep);
+	}
 out:
-	free(json);
-	free(csv);
-	udc_table_free(t);
+	if (open >= 1)
+		udc_store_discard(&w[0]);
+	if (open >= 2)
+		udc_store_discard(&w[1]);
 	return rv;
 }
 
 /* Both nodes sign the transcript hash and exchange signed audit heads;
- * CBS hands over the released table with its half (*out, the caller frees). */
+ * CBS says what it released with its half (*out, the caller frees). */
 int
 gem_seal(struct gem_round *r, Udc__Envelope **out)
 {
@@ -223,8 +281,8 @@ gem_seal(struct gem_round *r, Udc__Envelope **out)
 		rv = UDC_EPROTO;
 		goto out;
 	}
-	if (ps->result == NULL) {
-		gem_fail(r, "the CBS node sealed the round without the released table");
+	if (ps->release == NULL) {
+		gem_fail(r, "the CBS node sealed the round without the release");
 		rv = UDC_EPROTO;
 		goto out;
 	}

@@ -113,7 +113,6 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 	Udc__Envelope *res = NULL;
 	uint8_t peer_kx[UDC_KX_PUBLIC_BYTES];
 	uint64_t uploaded;
-	int64_t started = (int64_t)time(NULL);
 	int rv;
 
 	pthread_mutex_init(&r.mtx, NULL);
@@ -206,7 +205,8 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 	gem_step(&r, "seal", 0);
 	if ((rv = gem_seal(&r, &res)) != 0)
 		goto done;
-	rv = gem_store_result(&r, res->seal->result, &gst, started);
+	gem_step(&r, "release", 0);
+	rv = gem_receive_release(&r, res->seal->release);
 done:
 	udc_wire_free(res);
 	udc_scalar_free(a);

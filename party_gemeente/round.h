@@ -79,11 +79,11 @@ int gem_download(struct gem_round *r, struct udc_blist *c, const struct udc_scal
     uint64_t c_records, uint32_t c_chunks);
 
 /* release.c: commit to our input (signed) and wait for the count; seal the
- * transcript and receive the released table (*out holds the Seal reply);
- * check the table's signature and store it. */
+ * transcript (*out holds the Seal reply, which says what was released);
+ * fetch the release, check its signatures and hashes, store it and tell
+ * the CBS node it arrived. */
 int gem_finish(struct gem_round *r, const struct udc_input_stats *gst, uint64_t records);
 int gem_seal(struct gem_round *r, Udc__Envelope **out);
-int gem_store_result(struct gem_round *r, const Udc__Result *res,
-    const struct udc_input_stats *gst, int64_t started);
+int gem_receive_release(struct gem_round *r, const Udc__Release *rl);
 
 #endif

@@ -73,6 +73,8 @@
 #define UDC_AUDIT_ROUND_DONE "round_done"
 #define UDC_AUDIT_ROUND_FAILED "round_failed"
 #define UDC_AUDIT_RESULT_RELEASED "result_released"
+/* the gemeente stored the release (CBS: it said so with the signed hashes) */
+#define UDC_AUDIT_RESULT_DELIVERED "result_delivered"
 #define UDC_AUDIT_CHECKPOINT "checkpoint"
 #define UDC_AUDIT_PEER_HEAD "peer_head"
 

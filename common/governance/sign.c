@@ -37,6 +37,7 @@ static const char *const domain_tags[] = {
     [UDC_SIGN_PROPOSAL] = "udclink/proposal/v1",
     [UDC_SIGN_PROPOSE_REPLY] = "udclink/propose-reply/v1",
     [UDC_SIGN_COMMIT] = "udclink/commit/v1",
+    [UDC_SIGN_RESULT_META] = "udclink/result-metadata/v1",
 };
 
 static void

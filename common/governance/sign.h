@@ -17,6 +17,8 @@
  *   UDC_SIGN_PROPOSE_REPLY     "udclink/propose-reply/v1"     data: CBS's answer to one
  *   UDC_SIGN_COMMIT            "udclink/commit/v1"            data: the gemeente's input
  *                              (the three layouts: roundsig.h)
+ *   UDC_SIGN_RESULT_META       "udclink/result-metadata/v1"   data: as RESULT, over the
+ *                              release's result.json
  *
  * No tag contains a NUL byte, so the NUL ends the tag unambiguously and no
  * (tag, data) pair can be read as another.  Data is at most
@@ -66,6 +68,7 @@ enum udc_sign_domain {
 	UDC_SIGN_PROPOSAL,
 	UDC_SIGN_PROPOSE_REPLY,
 	UDC_SIGN_COMMIT,
+	UDC_SIGN_RESULT_META,
 	UDC_SIGN_NDOMAINS
 };
 

@@ -110,9 +110,19 @@ void
 udc_result_sigdata(const uint8_t round_id[16], const uint8_t spec_hash[32], const char *csv,
     size_t csvlen, uint8_t out[80])
 {
+	uint8_t sha[32];
+
+	crypto_hash_sha256(sha, (const uint8_t *)csv, csvlen);
+	udc_result_sigdata_sha(round_id, spec_hash, sha, out);
+}
+
+void
+udc_result_sigdata_sha(const uint8_t round_id[16], const uint8_t spec_hash[32],
+    const uint8_t sha[32], uint8_t out[80])
+{
 	memcpy(out, round_id, 16);
 	memcpy(out + 16, spec_hash, 32);
-	crypto_hash_sha256(out + 48, (const uint8_t *)csv, csvlen);
+	memcpy(out + 48, sha, 32);
 }
 
 const char *

@@ -45,6 +45,9 @@ int udc_approval_load(struct udc_node *n, const char *hash_hex, uint8_t sig[UDC_
  * result CSV (80 bytes). */
 void udc_result_sigdata(const uint8_t round_id[16], const uint8_t spec_hash[32], const char *csv,
     size_t csvlen, uint8_t out[80]);
+/* The same from the document's SHA-256. */
+void udc_result_sigdata_sha(const uint8_t round_id[16], const uint8_t spec_hash[32],
+    const uint8_t sha[32], uint8_t out[80]);
 
 struct udc_party_ops {
 	enum udc_role role;

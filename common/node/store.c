@@ -1,6 +1,7 @@
 /*
  * store.c - atomic files in the node's state directory.
  */
+#define _GNU_SOURCE /* fopencookie */
 #include "store.h"
 
 #include <dirent.h>
@@ -144,62 +145,131 @@ walk(const char *state_dir, const char *rel, int create, int *dirfd, const char 
 }
 
 int
-udc_store_write(const char *state_dir, const char *rel, const void *data, size_t len)
+udc_store_begin(const char *state_dir, const char *rel, struct udc_store_writer *w)
 {
-	char tmp[320];
 	const char *base;
 	uint8_t rnd[8];
-	size_t off = 0;
-	int dfd, fd = -1, rv;
+	int rv;
 
-	if ((rv = walk(state_dir, rel, 1, &dfd, &base)) != 0)
+	memset(w, 0, sizeof(*w));
+	w->fd = w->dirfd = -1;
+	if ((rv = walk(state_dir, rel, 1, &w->dirfd, &base)) != 0)
 		return rv;
+	if (strlen(base) >= sizeof(w->base)) {
+		close(w->dirfd);
+		w->dirfd = -1;
+		return UDC_EINVAL;
+	}
+	snprintf(w->base, sizeof(w->base), "%s", base);
+	crypto_hash_sha256_init(&w->sha);
 	randombytes_buf(rnd, sizeof(rnd));
 	/* A fresh name, created exclusively and never through a link: nothing
 	 * planted in the directory can redirect the write. */
-	snprintf(tmp, sizeof(tmp), ".%.200s.tmp.%ld.%02x%02x%02x%02x%02x%02x%02x%02x", base,
+	snprintf(w->tmp, sizeof(w->tmp), ".%.200s.tmp.%ld.%02x%02x%02x%02x%02x%02x%02x%02x", base,
 	    (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-	rv = UDC_EIO;
-	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		goto out;
-	while (off < len) {
-		ssize_t w = write(fd, (const char *)data + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		off += (size_t)w;
+	if ((w->fd = openat(w->dirfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0) {
+		close(w->dirfd);
+		w->dirfd = -1;
+		return UDC_EIO;
 	}
-	if (fsync(fd) != 0)
-		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	/* renameat replaces whatever is at base, a link included, and never
-	 * writes through it. */
-	if (renameat(dfd, tmp, dfd, base) != 0)
-		goto out;
-	fsync(dfd);
-	rv = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rv != 0)
-		unlinkat(dfd, tmp, 0);
-	close(dfd);
-	return rv;
+	return 0;
 }
 
 int
-udc_store_read(const char *state_dir, const char *rel, size_t max, char **data, size_t *len)
+udc_store_append(struct udc_store_writer *w, const void *data, size_t len)
+{
+	size_t off = 0;
+
+	if (w->fd < 0)
+		return UDC_EINVAL;
+	crypto_hash_sha256_update(&w->sha, data, len);
+	w->bytes += len;
+	while (off < len) {
+		ssize_t n = write(w->fd, (const char *)data + off, len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return UDC_EIO;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+void
+udc_store_digest(struct udc_store_writer *w, uint8_t sha[32])
+{
+	crypto_hash_sha256_final(&w->sha, sha);
+}
+
+static ssize_t
+stream_write(void *cookie, const char *buf, size_t len)
+{
+	return udc_store_append(cookie, buf, len) == 0 ? (ssize_t)len : -1;
+}
+
+FILE *
+udc_store_stream(struct udc_store_writer *w)
+{
+	cookie_io_functions_t io = { .write = stream_write };
+
+	return fopencookie(w, "w", io);
+}
+
+int
+udc_store_commit(struct udc_store_writer *w)
+{
+	int rv = UDC_EIO;
+
+	if (w->fd < 0)
+		return UDC_EINVAL;
+	if (fsync(w->fd) == 0 && close(w->fd) == 0) {
+		w->fd = -1;
+		/* renameat replaces whatever is at base, a link included, and
+		 * never writes through it. */
+		if (renameat(w->dirfd, w->tmp, w->dirfd, w->base) == 0) {
+			fsync(w->dirfd);
+			rv = 0;
+		}
+	}
+	udc_store_discard(w);
+	return rv;
+}
+
+void
+udc_store_discard(struct udc_store_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->dirfd >= 0) {
+		unlinkat(w->dirfd, w->tmp, 0); /* nothing after a commit */
+		close(w->dirfd);
+	}
+	w->fd = w->dirfd = -1;
+}
+
+int
+udc_store_write(const char *state_dir, const char *rel, const void *data, size_t len)
+{
+	struct udc_store_writer w;
+	int rv;
+
+	if ((rv = udc_store_begin(state_dir, rel, &w)) != 0)
+		return rv;
+	if ((rv = udc_store_append(&w, data, len)) != 0) {
+		udc_store_discard(&w);
+		return rv;
+	}
+	return udc_store_commit(&w);
+}
+
+/* A regular file of the state directory, opened for reading without
+ * following links. */
+static int
+open_regular(const char *state_dir, const char *rel, int *out, struct stat *sb)
 {
 	const char *base;
-	struct stat sb;
-	char *buf = NULL;
-	size_t n = 0;
 	int dfd, fd, rv;
 
 	if ((rv = walk(state_dir, rel, 0, &dfd, &base)) != 0)
@@ -208,10 +278,54 @@ udc_store_read(const char *state_dir, const char *rel, size_t max, char **data, 
 	close(dfd);
 	if (fd < 0)
 		return errno == ENOENT ? UDC_ENOTFOUND : UDC_EIO;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		rv = UDC_EIO;
-		goto out;
+	if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+		close(fd);
+		return UDC_EIO;
 	}
+	*out = fd;
+	return 0;
+}
+
+int
+udc_store_pread(const char *state_dir, const char *rel, uint64_t off, void *buf, size_t len,
+    size_t *got, uint64_t *size)
+{
+	struct stat sb;
+	size_t n = 0;
+	int fd, rv;
+
+	*got = 0;
+	if ((rv = open_regular(state_dir, rel, &fd, &sb)) != 0)
+		return rv;
+	if (size)
+		*size = (uint64_t)sb.st_size;
+	while (n < len) {
+		ssize_t r = pread(fd, (char *)buf + n, len - n, (off_t)(off + n));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			close(fd);
+			return UDC_EIO;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*got = n;
+	return 0;
+}
+
+int
+udc_store_read(const char *state_dir, const char *rel, size_t max, char **data, size_t *len)
+{
+	struct stat sb;
+	char *buf = NULL;
+	size_t n = 0;
+	int fd, rv;
+
+	if ((rv = open_regular(state_dir, rel, &fd, &sb)) != 0)
+		return rv;
 	if ((buf = malloc(max + 1)) == NULL) {
 		rv = UDC_ENOMEM;
 		goto out;

@@ -12,12 +12,37 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <sodium.h>
 
 /* Creates STATE, STATE/approvals and STATE/rounds (mode 0700) if missing. */
 int udc_store_init(const char *state_dir, char *err, size_t errlen);
 /* Writes data atomically to STATE/<rel> (rel may contain one directory level,
  * which is created). */
 int udc_store_write(const char *state_dir, const char *rel, const void *data, size_t len);
+/* The same, written piece by piece: begin creates a fresh temporary file,
+ * append adds to it, commit syncs it and renames it into place; discard
+ * (also after a failed append) removes it.  Nothing is visible at rel
+ * before the commit. */
+struct udc_store_writer {
+	int dirfd, fd;
+	char base[256], tmp[320];
+	uint64_t bytes;                 /* appended so far */
+	crypto_hash_sha256_state sha;   /* of what was appended */
+};
+int udc_store_begin(const char *state_dir, const char *rel, struct udc_store_writer *w);
+int udc_store_append(struct udc_store_writer *w, const void *data, size_t len);
+/* The SHA-256 of everything appended, into sha (call once, before commit). */
+void udc_store_digest(struct udc_store_writer *w, uint8_t sha[32]);
+/* A stdio stream that appends to w (fclose it before the commit). */
+FILE *udc_store_stream(struct udc_store_writer *w);
+int udc_store_commit(struct udc_store_writer *w);
+void udc_store_discard(struct udc_store_writer *w);
+/* Up to len bytes of STATE/<rel> from offset off into buf (*got fewer at
+ * the end of the file); *size, if not NULL, the file's size. */
+int udc_store_pread(const char *state_dir, const char *rel, uint64_t off, void *buf, size_t len,
+    size_t *got, uint64_t *size);
 /* Reads STATE/<rel> (at most max bytes) into a malloc'd NUL-terminated buffer. */
 int udc_store_read(const char *state_dir, const char *rel, size_t max, char **data, size_t *len);
 /* Records an approval of spec text with the given hash (hex). */

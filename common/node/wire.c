@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "sign.h"
 
 /* protobuf-c allocates while it unpacks; a budget per message keeps a
  * crafted message (huge repeated counts, deep nesting) from costing more
@@ -219,12 +220,14 @@ udc_wire_body_name(Udc__Envelope__BodyCase c)
 	case UDC__ENVELOPE__BODY_C_CHUNK: return "c_chunk";
 	case UDC__ENVELOPE__BODY_R_CHUNK: return "r_chunk";
 	case UDC__ENVELOPE__BODY_FINISH: return "finish";
-	case UDC__ENVELOPE__BODY_RESULT: return "result";
 	case UDC__ENVELOPE__BODY_ABORT: return "abort";
 	case UDC__ENVELOPE__BODY_ERROR: return "error";
 	case UDC__ENVELOPE__BODY_L_CHUNK: return "l_chunk";
 	case UDC__ENVELOPE__BODY_X_CHUNK: return "x_chunk";
 	case UDC__ENVELOPE__BODY_SEAL: return "seal";
+	case UDC__ENVELOPE__BODY_COUNTED: return "counted";
+	case UDC__ENVELOPE__BODY_RELEASE_CHUNK: return "release_chunk";
+	case UDC__ENVELOPE__BODY_DELIVERED: return "delivered";
 	default: return "unknown";
 	}
 }
@@ -238,4 +241,31 @@ udc_wire_chunk_records(size_t configured, size_t max_message, size_t per_record)
 	if (n > UDC_MAX_CHUNK_RECORDS)
 		n = UDC_MAX_CHUNK_RECORDS;
 	return n ? n : 1;
+}
+
+int
+udc_release_check(const Udc__Release *rl, size_t max_message, char *why, size_t whylen)
+{
+	if (rl == NULL) {
+		snprintf(why, whylen, "no release");
+		return UDC_EPROTO;
+	}
+	if (rl->csv_sha256.len != 32 || rl->json_sha256.len != 32 ||
+	    rl->csv_sig.len != UDC_SIGN_BYTES || rl->json_sig.len != UDC_SIGN_BYTES) {
+		snprintf(why, whylen, "a release without hashes and signatures");
+		return UDC_EPROTO;
+	}
+	if (rl->csv_bytes > UDC_RELEASE_MAX_BYTES || rl->json_bytes > UDC_RELEASE_MAX_BYTES) {
+		snprintf(why, whylen, "a release of %llu + %llu bytes, more than the %llu a node accepts",
+		    (unsigned long long)rl->csv_bytes, (unsigned long long)rl->json_bytes,
+		    (unsigned long long)UDC_RELEASE_MAX_BYTES);
+		return UDC_ELIMIT;
+	}
+	if (rl->chunk_bytes < 1024 || (size_t)rl->chunk_bytes + 1024 > max_message) {
+		snprintf(why, whylen, "release chunks of %u bytes; this node's [peer] max_message (%zu) "
+		    "must exceed them by 1 KiB (give both nodes the same value)", rl->chunk_bytes,
+		    max_message);
+		return UDC_ELIMIT;
+	}
+	return 0;
 }

@@ -15,6 +15,8 @@
 
 #define UDC_PROTO_VERSION 1
 #define UDC_MAX_CHUNK_RECORDS 65536
+/* The most bytes a node accepts for either document of a release. */
+#define UDC_RELEASE_MAX_BYTES (4ull << 30)
 
 /* Decodes buf into *out (free with udc_wire_free).  UDC_EPROTO with a reason
  * in err for anything malformed: not protobuf, over the allocation budget,
@@ -47,5 +49,11 @@ udc_wire_label(const Udc__Chunk *ch, size_t i)
 }
 /* Name of a body case, for logs and errors. */
 const char *udc_wire_body_name(Udc__Envelope__BodyCase c);
+
+/* The shape of a Release as a node receives it: hashes and signatures of
+ * the right size, documents within UDC_RELEASE_MAX_BYTES, chunks that fit
+ * in max_message.  0, or UDC_EPROTO / UDC_ELIMIT with the reason in why.
+ * (The signatures are the receiver's to check.) */
+int udc_release_check(const Udc__Release *rl, size_t max_message, char *why, size_t whylen);
 
 #endif

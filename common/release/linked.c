@@ -13,6 +13,7 @@
  * exactly when their two side sets are equal as such products: that is
  * the key under which cells of all tables are merged into distinct cells.
  */
+#include "history.h"
 #include "linked_int.h"
 
 #include <inttypes.h>
@@ -1279,17 +1280,9 @@ udc_linked_suppress(struct udc_linked *l, struct udc_linked_report *rep, char *w
 int
 udc_linked_force(struct udc_linked *l, size_t t, size_t k, enum udc_reason why)
 {
-	struct lcell *cl;
-
-	if (l->suppressed || l->marked || t >= l->ntables || k >= l->tables[t].ncells ||
-	    (why != UDC_REASON_DIFFERENCE && why != UDC_REASON_ZERO && why != UDC_REASON_SMALL))
+	if (t >= l->ntables || k >= l->tables[t].ncells)
 		return UDC_EINVAL;
-	cl = &l->cells[l->tables[t].cell[k]];
-	if (cl->flags & LC_EMPTY)
-		return 0; /* always 0, and everyone knows it */
-	cl->flags |= LC_FORCE;
-	cl->reason = (uint8_t)why;
-	return 0;
+	return udc_linked_force_distinct(l, l->tables[t].cell[k], why);
 }
 
 int
@@ -1554,6 +1547,183 @@ out:
 	return rv;
 }
 
+/* --- the release history's view --- */
+
+size_t
+udc_linked_ndistinct(const struct udc_linked *l)
+{
+	return l->ncells;
+}
+
+static void
+key_side(const struct udc_linked *l, int side, uint32_t id, struct udc_entry_side *e)
+{
+	const struct lset *s;
+
+	memset(e, 0, sizeof(*e));
+	if (id == LSET_NONE)
+		return;
+	s = &l->sets[side].s[id];
+	e->box = s->has_box;
+	e->unlinked = s->has_u;
+	for (size_t d = 0; s->has_box && d < l->spec->ndims[side]; d++) {
+		if (s->sub[d] == 0)
+			continue; /* every value */
+		e->vals[d] = l->subs[side][d].s[s->sub[d]].v;
+		e->nvals[d] = l->subs[side][d].s[s->sub[d]].n;
+	}
+}
+
+int
+udc_linked_distinct(const struct udc_linked *l, size_t id, uint64_t *truth, char *key,
+                    size_t keylen)
+{
+	const struct lcell *cl;
+	struct udc_entry_side e[2];
+
+	if (id >= l->ncells)
+		return UDC_EINVAL;
+	cl = &l->cells[id];
+	if (!(cl->flags & LC_TABLE) || (cl->flags & (LC_EMPTY | LC_KNOWN)))
+		return 0;
+	key_side(l, UDC_SIDE_GEMEENTE, cl->g, &e[0]);
+	key_side(l, UDC_SIDE_CBS, cl->c, &e[1]);
+	*truth = cl->count;
+	if (udc_history_entry_key(l->spec, e, key, keylen) != 0)
+		return UDC_ELIMIT;
+	return 1;
+}
+
+int
+udc_linked_force_distinct(struct udc_linked *l, size_t id, enum udc_reason why)
+{
+	struct lcell *cl;
+
+	if (l->suppressed || l->marked || id >= l->ncells ||
+	    (why != UDC_REASON_DIFFERENCE && why != UDC_REASON_ZERO && why != UDC_REASON_SMALL))
+		return UDC_EINVAL;
+	cl = &l->cells[id];
+	if (cl->flags & LC_EMPTY)
+		return 0;
+	cl->flags |= LC_FORCE;
+	cl->reason = (uint8_t)why;
+	return 0;
+}
+
+int
+udc_linked_force_small_zeros(struct udc_linked *l, const uint64_t *g_records,
+                             const uint64_t *c_records, unsigned min_cell)
+{
+	size_t forced = 0;
+	int rv;
+
+	if (l->suppressed || l->marked)
+		return UDC_EINVAL;
+	if (min_cell <= 1)
+		return 0;
+	for (size_t id = 0; id < l->ncells; id++) {
+		struct lcell *cl = &l->cells[id];
+		const struct lset *gs, *cs;
+		const uint32_t *m;
+		size_t n;
+		uint64_t held = 0;
+		int hit = 0;
+
+		if (!(cl->flags & LC_TABLE) || (cl->flags & (LC_EMPTY | LC_FORCE)) || cl->count != 0)
+			continue;
+		gs = &l->sets[0].s[cl->g];
+		cs = &l->sets[1].s[cl->c];
+		if (gs->has_box) {
+			/* the gemeente records of the cell's rows (linked or not) */
+			if ((rv = lset_members(l, 0, cl->g, &m, &n)) != 0)
+				return rv;
+			for (size_t i = 0; i < n; i++)
+				if (m[i] < l->G)
+					held += g_records[m[i]];
+			hit = held > 0 && held < min_cell;
+		}
+		if (!hit && gs->has_u && !gs->has_box && cs->has_box) {
+			held = 0;
+			if ((rv = lset_members(l, 1, cl->c, &m, &n)) != 0)
+				return rv;
+			for (size_t i = 0; i < n; i++)
+				if (m[i] < l->C)
+					held += c_records[m[i]];
+			hit = held > 0;
+		}
+		if (hit) {
+			cl->flags |= LC_FORCE;
+			cl->reason = UDC_REASON_ZERO;
+			forced++;
+		}
+	}
+	return (int)forced;
+}
+
+int
+udc_linked_export(const struct udc_linked *l, uint64_t **out, uint8_t **flags, size_t *n)
+{
+	size_t total = l->ncells + l->nmcells;
+
+	*out = malloc((total ? total : 1) * sizeof(**out));
+	*flags = malloc(total ? total : 1);
+	if (*out == NULL || *flags == NULL) {
+		free(*out);
+		free(*flags);
+		*out = NULL;
+		*flags = NULL;
+		return UDC_ENOMEM;
+	}
+	for (size_t id = 0; id < l->ncells; id++) {
+		const struct lcell *cl = &l->cells[id];
+
+		(*out)[id] = (cl->flags & LC_SUP) ? 0 : cl->out;
+		(*flags)[id] = (uint8_t)(((cl->flags & LC_SUP) != 0) | cl->reason << 1);
+	}
+	for (size_t id = 0; id < l->nmcells; id++) {
+		const struct lmcell *m = &l->mcells[id];
+
+		(*out)[l->ncells + id] = (m->flags & LC_SUP) ? 0 : m->sum;
+		(*flags)[l->ncells + id] = (uint8_t)(((m->flags & LC_SUP) != 0) | m->reason << 1);
+	}
+	*n = total;
+	return 0;
+}
+
+int
+udc_linked_replay(struct udc_linked *l, const uint64_t *out, const uint8_t *flags, size_t n)
+{
+	if (l->suppressed || l->marked || n != l->ncells + l->nmcells)
+		return UDC_EINVAL;
+	/* The same data gives the same model: a released sum is its true sum. */
+	for (size_t id = 0; id < l->nmcells; id++)
+		if (!(flags[l->ncells + id] & 1) && out[l->ncells + id] != l->mcells[id].sum)
+			return UDC_EINVAL;
+	for (size_t id = 0; id < l->ncells; id++) {
+		struct lcell *cl = &l->cells[id];
+
+		if (flags[id] & 1) {
+			cl->flags |= LC_SUP;
+			cl->out = 0;
+		} else {
+			cl->flags &= (uint8_t)~LC_SUP;
+			cl->out = out[id];
+		}
+		cl->reason = flags[id] >> 1;
+	}
+	for (size_t id = 0; id < l->nmcells; id++) {
+		struct lmcell *m = &l->mcells[id];
+
+		if (flags[l->ncells + id] & 1)
+			m->flags |= LC_SUP;
+		else
+			m->flags &= (uint8_t)~LC_SUP;
+		m->reason = flags[l->ncells + id] >> 1;
+	}
+	l->suppressed = l->disclosed = 1;
+	return 0;
+}
+
 /* --- the released tables --- */
 
 size_t
@@ -1650,6 +1820,47 @@ csv_field(FILE *f, const char *s, int first)
 	return fputc('"', f) == EOF ? UDC_EIO : 0;
 }
 
+/* The columns after the dimensions: count, suppressed and, with sums, sum,
+ * sum_suppressed, mean (blank for a table without).  No reason: why a cell
+ * is suppressed ("zero", "small", "dominance" or "secondary") tells the
+ * reader more than the protection allows for. */
+static int
+write_values(const struct udc_linked_cell *c, int sums, FILE *f)
+{
+	char num[32] = "";
+
+	if (!c->suppressed)
+		snprintf(num, sizeof(num), "%" PRIu64, c->count);
+	if (fprintf(f, "%s,%d", num, c->suppressed) < 0)
+		return UDC_EIO;
+	if (sums && !c->has_sum)
+		return fputs(",,,", f) == EOF ? UDC_EIO : 0;
+	if (sums) {
+		char sm[32] = "", mean[48] = "";
+
+		if (!c->sum_suppressed)
+			snprintf(sm, sizeof(sm), "%" PRIu64, c->sum);
+		if (c->mean && c->count > 0) {
+			/* two decimals, rounded half up, in integers */
+			unsigned __int128 q = ((unsigned __int128)c->sum * 200 + c->count) /
+			                      (2 * (unsigned __int128)c->count);
+
+			snprintf(mean, sizeof(mean), "%" PRIu64 ".%02u", (uint64_t)(q / 100),
+			         (unsigned)(q % 100));
+		}
+		if (fprintf(f, ",%s,%d,%s", sm, c->sum_suppressed, mean) < 0)
+			return UDC_EIO;
+	}
+	return 0;
+}
+
+static const char *
+coord_label(const struct udc_spec *spec, const struct udc_tdim *d, size_t coord)
+{
+	/* a total has no label: values are never empty */
+	return coord == d->ncats ? "" : udc_dimref_value(spec, &d->ref, d->cats[coord]);
+}
+
 int
 udc_linked_write_csv(const struct udc_linked *l, size_t t, FILE *f)
 {
@@ -1664,50 +1875,81 @@ udc_linked_write_csv(const struct udc_linked *l, size_t t, FILE *f)
 	sums = tb->mcell != NULL;
 	for (size_t i = 0; i < tb->ndims && rv == 0; i++)
 		rv = csv_field(f, udc_dimref_name(spec, &tb->ts->dims[i].ref), i == 0);
-	if (rv != 0 || fprintf(f, "%scount,suppressed,reason%s\n", tb->ndims ? "," : "",
-	                       sums ? ",sum,sum_suppressed,sum_reason,mean" : "") < 0)
+	if (rv != 0 || fprintf(f, "%scount,suppressed%s\n", tb->ndims ? "," : "",
+	                       sums ? ",sum,sum_suppressed,mean" : "") < 0)
 		return UDC_EIO;
 	for (size_t k = 0; k < tb->ncells; k++) {
 		struct udc_linked_cell c;
-		char num[32] = "";
 
 		udc_linked_get(l, t, k, &c);
 		udc_linked_coords(l, t, k, coords);
-		for (size_t i = 0; i < tb->ndims; i++) {
-			const struct udc_tdim *d = &tb->ts->dims[i];
-
-			/* a total has no label: values are never empty */
-			if ((rv = csv_field(f,
-			                    coords[i] == d->ncats
-			                        ? ""
-			                        : udc_dimref_value(spec, &d->ref, d->cats[coords[i]]),
-			                    i == 0)) != 0)
+		for (size_t i = 0; i < tb->ndims; i++)
+			if ((rv = csv_field(f, coord_label(spec, &tb->ts->dims[i], coords[i]), i == 0)) != 0)
 				return rv;
+		if ((tb->ndims && fputc(',', f) == EOF) || (rv = write_values(&c, sums, f)) != 0 ||
+		    fputc('\n', f) == EOF)
+			return rv ? rv : UDC_EIO;
+	}
+	return fflush(f) != 0 || ferror(f) ? UDC_EIO : 0;
+}
+
+static int
+same_ref(const struct udc_dimref *a, const struct udc_dimref *b)
+{
+	return a->side == b->side && a->recode == b->recode && a->index == b->index;
+}
+
+int
+udc_linked_write_long_csv(const struct udc_linked *l, FILE *f)
+{
+	const struct udc_spec *spec = l->spec;
+	struct udc_dimref cols[UDC_MAX_TABLES * UDC_MAX_TABLE_DIMS];
+	size_t ncols = 0, coords[UDC_MAX_TABLE_DIMS];
+	int rv, sums = 0;
+
+	for (size_t t = 0; t < l->ntables; t++) {
+		const struct ltable *tb = &l->tables[t];
+
+		sums |= tb->mcell != NULL;
+		for (size_t i = 0; i < tb->ndims; i++) {
+			size_t j;
+
+			for (j = 0; j < ncols && !same_ref(&cols[j], &tb->ts->dims[i].ref); j++)
+				;
+			if (j == ncols)
+				cols[ncols++] = tb->ts->dims[i].ref;
 		}
-		if (!c.suppressed)
-			snprintf(num, sizeof(num), "%" PRIu64, c.count);
-		if (fprintf(f, "%s%s,%d,%s", tb->ndims ? "," : "", num, c.suppressed,
-		            udc_reason_name(c.reason)) < 0)
-			return UDC_EIO;
-		if (sums) {
-			char s[32] = "", mean[48] = "";
+	}
+	if ((rv = csv_field(f, "table", 1)) != 0)
+		return rv;
+	for (size_t j = 0; j < ncols; j++)
+		if ((rv = csv_field(f, udc_dimref_name(spec, &cols[j]), 0)) != 0)
+			return rv;
+	if (fprintf(f, ",count,suppressed%s\n", sums ? ",sum,sum_suppressed,mean" : "") < 0)
+		return UDC_EIO;
+	for (size_t t = 0; t < l->ntables; t++) {
+		const struct ltable *tb = &l->tables[t];
 
-			if (!c.sum_suppressed)
-				snprintf(s, sizeof(s), "%" PRIu64, c.sum);
-			if (c.mean && c.count > 0) {
-				/* two decimals, rounded half up, in integers */
-				unsigned __int128 q = ((unsigned __int128)c.sum * 200 + c.count) /
-				                      (2 * (unsigned __int128)c.count);
+		for (size_t k = 0; k < tb->ncells; k++) {
+			struct udc_linked_cell c;
 
-				snprintf(mean, sizeof(mean), "%" PRIu64 ".%02u", (uint64_t)(q / 100),
-				         (unsigned)(q % 100));
+			udc_linked_get(l, t, k, &c);
+			udc_linked_coords(l, t, k, coords);
+			if ((rv = csv_field(f, tb->ts->name, 1)) != 0)
+				return rv;
+			for (size_t j = 0; j < ncols; j++) {
+				const char *label = "";
+
+				for (size_t i = 0; i < tb->ndims; i++)
+					if (same_ref(&cols[j], &tb->ts->dims[i].ref))
+						label = coord_label(spec, &tb->ts->dims[i], coords[i]);
+				if ((rv = csv_field(f, label, 0)) != 0)
+					return rv;
 			}
-			if (fprintf(f, ",%s,%d,%s,%s", s, c.sum_suppressed,
-			            udc_reason_name(c.sum_reason), mean) < 0)
-				return UDC_EIO;
+			if (fputc(',', f) == EOF || (rv = write_values(&c, sums, f)) != 0 ||
+			    fputc('\n', f) == EOF)
+				return rv ? rv : UDC_EIO;
 		}
-		if (fputc('\n', f) == EOF)
-			return UDC_EIO;
 	}
 	return fflush(f) != 0 || ferror(f) ? UDC_EIO : 0;
 }

@@ -208,11 +208,59 @@ int udc_linked_get(const struct udc_linked *l, size_t t, size_t k, struct udc_li
 
 /*
  * Table t as CSV: a header with the table's dimension names, then "count",
- * "suppressed", "reason" (and "sum", "sum_suppressed", "sum_reason", "mean"
- * for tables with sums); one row per cell, an empty label for a total, an
- * empty count (sum, mean) when suppressed.  The mean is released sum /
- * released count with two decimals.  Returns 0 or UDC_EIO.
+ * "suppressed" (and "sum", "sum_suppressed", "mean" for tables with sums);
+ * one row per cell, an empty label for a total, an empty count (sum, mean)
+ * when suppressed.  The mean is released sum / released count with two
+ * decimals.  No reasons: they would tell the reader more than the
+ * protection allows for (a "zero" is a value).  Returns 0 or UDC_EIO.
  */
 int udc_linked_write_csv(const struct udc_linked *l, size_t t, FILE *f);
+
+/*
+ * The distinct count cells behind the tables, for the release history
+ * (history.h): ids 0 .. udc_linked_ndistinct() - 1.  udc_linked_distinct
+ * returns 1 for a cell of some table that the gemeente does not know
+ * beforehand and that is not always empty, with its true count and the
+ * history key of the records it counts; 0 for any other id; or an error
+ * (UDC_ELIMIT: the key does not fit in keylen).
+ */
+size_t udc_linked_ndistinct(const struct udc_linked *l);
+int udc_linked_distinct(const struct udc_linked *l, size_t id, uint64_t *truth, char *key,
+                        size_t keylen);
+/* udc_linked_force for every table cell with distinct count cell id. */
+int udc_linked_force_distinct(struct udc_linked *l, size_t id, enum udc_reason why);
+
+/*
+ * What a release decided, to answer the same question on the same data
+ * again without a new draw: per distinct count cell then per distinct sum
+ * cell, the released value and (suppressed | reason << 1).  export
+ * allocates both arrays (the caller frees them); replay, on a model built
+ * from the same spec and counts instead of udc_linked_disclose, takes them
+ * back (UDC_EINVAL if they do not fit this model).
+ */
+int udc_linked_export(const struct udc_linked *l, uint64_t **out, uint8_t **flags, size_t *n);
+int udc_linked_replay(struct udc_linked *l, const uint64_t *out, const uint8_t *flags, size_t n);
+
+/*
+ * Zeros that would name the category of a few people, suppressed whatever
+ * the spec says (before udc_linked_disclose): a cell with count 0 whose
+ * gemeente records (g_records per gemeente cell, from its list) number
+ * 1 .. min_cell-1, for a gemeente can make such a group on purpose and
+ * read its members' category off the zeros; and a cell of CBS-only
+ * records with count 0 where the CBS holds records (c_records per CBS
+ * cell), which would say that every one of them is on the gemeente's list.
+ * Returns how many distinct cells it forced, or an error.
+ */
+int udc_linked_force_small_zeros(struct udc_linked *l, const uint64_t *g_records,
+                                 const uint64_t *c_records, unsigned min_cell);
+
+/*
+ * Every table in one CSV: "table", then one column per dimension of any
+ * table (in the order they first appear), then the columns of
+ * udc_linked_write_csv ("sum" ... only if some table has sums).  A
+ * dimension left empty is not split in that row: a total, or not a
+ * dimension of the table.  Returns 0 or UDC_EIO.
+ */
+int udc_linked_write_long_csv(const struct udc_linked *l, FILE *f);
 
 #endif

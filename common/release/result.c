@@ -82,13 +82,33 @@ entry(json_t *g, json_t *c, uint64_t count, int supp)
 	return o;
 }
 
-char *
-udc_result_json(const struct udc_result_meta *m, const struct udc_table *t)
+/* The margins leave out rejected rows: said per margin, so no one reads a
+ * rejected row as a person the other side does not reach. */
+static json_t *
+margins_json(const struct udc_result_meta *m)
+{
+	uint64_t gr = 0, cr = 0;
+	char g[320], c[320];
+
+	for (int r = 0; r < UDC_REJ_MAX; r++) {
+		gr += m->g.rejected[r];
+		cr += m->c.rejected[r];
+	}
+	snprintf(g, sizeof(g), "gemeente records not linked; leaves out the %llu gemeente rows that "
+	    "input validation rejected (gemeente_input.rejected_by_reason)", (unsigned long long)gr);
+	snprintf(c, sizeof(c), "CBS records not linked; leaves out the %llu CBS rows that input "
+	    "validation rejected (cbs_input.rejected_by_reason)", (unsigned long long)cr);
+	return json_pack("{s:{s:s, s:I}, s:{s:s, s:I}}", "gemeente_only", "counts", g,
+	    "rows_rejected_not_counted", (json_int_t)gr, "cbs_only", "counts", c,
+	    "rows_rejected_not_counted", (json_int_t)cr);
+}
+
+static json_t *
+meta_json(const struct udc_result_meta *m)
 {
 	const struct udc_spec *spec = m->spec;
-	json_t *root = json_object(), *meta = json_object(), *links = json_array();
-	json_t *cells = json_array(), *gm = json_array(), *cm = json_array();
-	char ts[32], te[32], *txt;
+	json_t *meta = json_object(), *links = json_array();
+	char ts[32], te[32];
 	uint64_t total = 0;
 
 	iso_time(m->started, ts);
@@ -105,6 +125,7 @@ udc_result_json(const struct udc_result_meta *m, const struct udc_table *t)
 	json_object_set_new(meta, "finished", json_string(te));
 	json_object_set_new(meta, "mode", json_string(spec->mode == UDC_MODE_FUZZY ? "fuzzy"
 	    : spec->mode == UDC_MODE_COMBINED ? "combined" : "exact"));
+	json_object_set_new(meta, "signer", json_string(m->signer));
 	json_object_set_new(meta, "min_cell", json_integer(spec->min_cell));
 	json_object_set_new(meta, "suppressed_entries", json_integer((json_int_t)m->suppressed));
 	json_object_set_new(meta, "disclosure_control", json_string(m->release_note));
@@ -140,6 +161,17 @@ udc_result_json(const struct udc_result_meta *m, const struct udc_table *t)
 	}
 	json_object_set_new(meta, "gemeente_input", stats_json(m->gemeente_name, &m->g, spec, 0));
 	json_object_set_new(meta, "cbs_input", stats_json(m->cbs_name, &m->c, spec, 1));
+	json_object_set_new(meta, "margins", margins_json(m));
+	return meta;
+}
+
+char *
+udc_result_json(const struct udc_result_meta *m, const struct udc_table *t)
+{
+	const struct udc_spec *spec = m->spec;
+	json_t *root = json_object(), *cells = json_array(), *gm = json_array(), *cm = json_array();
+	char *txt;
+
 	for (size_t g = 0; g < t->ngroups; g++)
 		for (size_t c = 0; c < t->ncats; c++) {
 			size_t k = g * t->ncats + c;
@@ -150,10 +182,94 @@ udc_result_json(const struct udc_result_meta *m, const struct udc_table *t)
 		json_array_append_new(gm, entry(labels_json(spec, 0, g), NULL, t->g_unlinked[g], t->g_supp[g]));
 	for (size_t c = 0; c < t->ncats; c++)
 		json_array_append_new(cm, entry(NULL, labels_json(spec, 1, c), t->c_unlinked[c], t->c_supp[c]));
-	json_object_set_new(root, "metadata", meta);
+	json_object_set_new(root, "metadata", meta_json(m));
 	json_object_set_new(root, "linked", cells);
 	json_object_set_new(root, "gemeente_only", gm);
 	json_object_set_new(root, "cbs_only", cm);
+	txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	return txt;
+}
+
+static json_t *
+table_json(const struct udc_spec *spec, const struct udc_linked *l, size_t t)
+{
+	const struct udc_tablespec *ts = &spec->tables[t];
+	json_t *o = json_object(), *dims = json_array(), *where = json_object();
+	size_t n = udc_linked_ncells(l, t), supp = 0, sum_supp = 0;
+
+	for (size_t i = 0; i < ts->ndims; i++) {
+		json_t *cats = json_array();
+
+		for (size_t k = 0; k < ts->dims[i].ncats; k++)
+			json_array_append_new(cats, json_string(udc_dimref_value(spec, &ts->dims[i].ref,
+			    ts->dims[i].cats[k])));
+		json_array_append_new(dims, json_pack("{s:s, s:s, s:o}", "name",
+		    udc_dimref_name(spec, &ts->dims[i].ref), "side",
+		    ts->dims[i].ref.side == UDC_SIDE_GEMEENTE ? "gemeente" : "cbs", "categories", cats));
+	}
+	for (size_t i = 0; i < ts->nwhere; i++) {
+		json_t *vals = json_array();
+		size_t nv = udc_dimref_nvalues(spec, &ts->where[i].dim);
+
+		for (size_t v = 0; v < nv; v++)
+			if (ts->where[i].allowed[v])
+				json_array_append_new(vals, json_string(udc_dimref_value(spec,
+				    &ts->where[i].dim, v)));
+		json_object_set_new(where, udc_dimref_name(spec, &ts->where[i].dim), vals);
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct udc_linked_cell c;
+
+		udc_linked_get(l, t, k, &c);
+		supp += c.suppressed;
+		sum_supp += c.has_sum && c.sum_suppressed;
+	}
+	json_object_set_new(o, "name", json_string(ts->name));
+	json_object_set_new(o, "population", json_string(udc_population_name(ts->pop)));
+	json_object_set_new(o, "dimensions", dims);
+	json_object_set_new(o, "where", where);
+	if (ts->sum >= 0) {
+		json_object_set_new(o, "sum", json_string(spec->attrs[ts->sum].name));
+		json_object_set_new(o, "mean", json_boolean(ts->mean));
+		json_object_set_new(o, "sums_suppressed", json_integer((json_int_t)sum_supp));
+	}
+	json_object_set_new(o, "zeros_sensitive", json_boolean(ts->zeros_sensitive));
+	json_object_set_new(o, "cells", json_integer((json_int_t)n));
+	json_object_set_new(o, "suppressed", json_integer((json_int_t)supp));
+	return o;
+}
+
+char *
+udc_result_json_linked(const struct udc_result_meta *m, const struct udc_linked *l,
+    const struct udc_linked_report *rep)
+{
+	const struct udc_spec *spec = m->spec;
+	json_t *root = json_object(), *tables = json_array(), *dc;
+	char *txt, charged[64];
+
+	for (size_t t = 0; t < udc_linked_ntables(l); t++)
+		json_array_append_new(tables, table_json(spec, l, t));
+	snprintf(charged, sizeof(charged), "%llu/%llu", (unsigned long long)rep->charged.num,
+	    (unsigned long long)(rep->charged.den ? rep->charged.den : 1));
+	/* What the reader may know: the rules, how many cells, whether a
+	 * suppressed count may be 0.  Not how many were suppressed for which
+	 * reason (small, zero, difference, secondary): the protection does not
+	 * allow for a reader who knows that. */
+	dc = json_pack("{s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:b, s:b, s:I, s:s}",
+	    "min_cell", (int)spec->min_cell, "protection", (int)spec->protection,
+	    "min_contributors", (int)spec->min_contributors, "p_percent", (int)spec->p_percent,
+	    "cells", (json_int_t)rep->cells, "distinct_cells", (json_int_t)rep->distinct,
+	    "distinct_suppressed", (json_int_t)(rep->primary + rep->secondary),
+	    "suppressed_may_be_zero", rep->lb == 0, "two_way_certified", rep->two_way,
+	    "sensitivity", (json_int_t)rep->sensitivity, "epsilon_charged", charged);
+	json_object_set_new(root, "metadata", meta_json(m));
+	json_object_set_new(root, "disclosure", dc);
+	json_object_set_new(root, "tables", tables);
+	json_object_set_new(root, "format",
+	    json_string("result.csv: one row per cell of every table; a column per dimension of any "
+	    "table, empty where the row is not split by it (a total, or not a dimension of the "
+	    "table); count empty where suppressed"));
 	txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	return txt;
@@ -248,54 +364,5 @@ udc_report_from_proto(const Udc__InputReport *r, size_t nkeys, struct udc_input_
 		st->key_missing[j] = r->key_missing[j];
 	for (size_t j = 0; j < r->n_key_duplicate; j++)
 		st->key_duplicate[j] = r->key_duplicate[j];
-	return 0;
-}
-
-void
-udc_table_to_result(const struct udc_table *t, Udc__Result *r)
-{
-	r->ready = 1;
-	r->ngroups = (uint32_t)t->ngroups;
-	r->ncats = (uint32_t)t->ncats;
-	r->n_cells = t->ngroups * t->ncats;
-	r->cells = t->cells;
-	r->n_g_unlinked = t->ngroups;
-	r->g_unlinked = t->g_unlinked;
-	r->n_c_unlinked = t->ncats;
-	r->c_unlinked = t->c_unlinked;
-	r->cell_supp.data = t->cell_supp;
-	r->cell_supp.len = t->ngroups * t->ncats;
-	r->g_supp.data = t->g_supp;
-	r->g_supp.len = t->ngroups;
-	r->c_supp.data = t->c_supp;
-	r->c_supp.len = t->ncats;
-}
-
-int
-udc_table_from_result(const Udc__Result *r, const struct udc_spec *spec, struct udc_table **out,
-    char *err, size_t errlen)
-{
-	struct udc_table *t;
-	size_t ng = spec->ncells[0], nc = spec->ncells[1];
-	int rv;
-
-	if (r->ngroups != ng || r->ncats != nc || r->n_cells != ng * nc || r->n_g_unlinked != ng ||
-	    r->n_c_unlinked != nc || r->cell_supp.len != ng * nc || r->g_supp.len != ng ||
-	    r->c_supp.len != nc) {
-		snprintf(err, errlen, "result table does not have the spec's shape (%zu x %zu)", ng, nc);
-		return UDC_EPROTO;
-	}
-	if ((rv = udc_table_new(&t, ng, nc)) != 0)
-		return rv;
-	memcpy(t->cells, r->cells, ng * nc * sizeof(uint64_t));
-	memcpy(t->g_unlinked, r->g_unlinked, ng * sizeof(uint64_t));
-	memcpy(t->c_unlinked, r->c_unlinked, nc * sizeof(uint64_t));
-	for (size_t k = 0; k < ng * nc; k++)
-		t->cell_supp[k] = r->cell_supp.data[k] != 0;
-	for (size_t k = 0; k < ng; k++)
-		t->g_supp[k] = r->g_supp.data[k] != 0;
-	for (size_t k = 0; k < nc; k++)
-		t->c_supp[k] = r->c_supp.data[k] != 0;
-	*out = t;
 	return 0;
 }

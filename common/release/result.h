@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "input.h"
+#include "linked.h"
 #include "spec.h"
 #include "table.h"
 #include "wire.pb-c.h"
@@ -25,11 +26,17 @@ struct udc_result_meta {
 	uint64_t fuzzy_links;
 	uint64_t fuzzy_bands[4];            /* links per similarity band */
 	uint32_t band_lo[5];                /* band edges in thousandths */
-	char release_note[320];             /* what disclosure control did */
+	char release_note[640];             /* what disclosure control did */
+	char signer[128];                   /* "CBS key <fingerprint>" */
 };
 
 /* JSON document: metadata plus every released entry.  malloc'd text. */
 char *udc_result_json(const struct udc_result_meta *m, const struct udc_table *t);
+/* The same for linked tables: metadata, what disclosure control did, and
+ * each table's description; the cells are in result.csv
+ * (udc_linked_write_long_csv). */
+char *udc_result_json_linked(const struct udc_result_meta *m, const struct udc_linked *l,
+    const struct udc_linked_report *rep);
 /* CSV text of the table (udc_table_write_csv).  malloc'd. */
 int udc_result_csv(const struct udc_table *t, const struct udc_spec *spec, char **out, size_t *len);
 
@@ -38,12 +45,6 @@ int udc_report_to_proto(const struct udc_input_stats *st, size_t nkeys, Udc__Inp
 void udc_report_proto_free(Udc__InputReport *r);
 /* UDC_EPROTO with a reason for unknown reasons or oversized arrays. */
 int udc_report_from_proto(const Udc__InputReport *r, size_t nkeys, struct udc_input_stats *st,
-    char *err, size_t errlen);
-
-/* Released table -> Result fields (arrays point into t; do not free them). */
-void udc_table_to_result(const struct udc_table *t, Udc__Result *r);
-/* Result -> table, every size checked against the spec. */
-int udc_table_from_result(const Udc__Result *r, const struct udc_spec *spec, struct udc_table **out,
     char *err, size_t errlen);
 
 #endif

@@ -248,3 +248,49 @@ udc_table_copy(struct udc_table **out, const struct udc_table *t)
 	*out = c;
 	return 0;
 }
+
+size_t
+udc_table_entries(const struct udc_table *t)
+{
+	return t->ngroups * t->ncats + t->ngroups + t->ncats;
+}
+
+static void
+entry_at(const struct udc_table *t, size_t i, uint64_t **v, uint8_t **supp)
+{
+	size_t nc = t->ngroups * t->ncats;
+
+	if (i < nc) {
+		*v = &t->cells[i];
+		*supp = &t->cell_supp[i];
+	} else if (i < nc + t->ngroups) {
+		*v = &t->g_unlinked[i - nc];
+		*supp = &t->g_supp[i - nc];
+	} else {
+		*v = &t->c_unlinked[i - nc - t->ngroups];
+		*supp = &t->c_supp[i - nc - t->ngroups];
+	}
+}
+
+uint64_t
+udc_table_entry(const struct udc_table *t, size_t i, uint8_t *supp)
+{
+	uint64_t *v;
+	uint8_t *sp;
+
+	entry_at(t, i, &v, &sp);
+	if (supp != NULL)
+		*supp = *sp;
+	return *v;
+}
+
+void
+udc_table_set_entry(struct udc_table *t, size_t i, uint64_t v, int supp)
+{
+	uint64_t *pv;
+	uint8_t *sp;
+
+	entry_at(t, i, &pv, &sp);
+	*pv = v;
+	*sp = supp ? 1 : 0;
+}

@@ -39,6 +39,13 @@ uint64_t udc_table_linked_total(const struct udc_table *t);
 /* Suppressed entries: cells and both margins (the release metadata). */
 size_t udc_table_suppressed(const struct udc_table *t);
 
+/* The entries one by one: cells row by row, the gemeente margin, the CBS
+ * margin (udc_table_entries of them).  entry: its value and, if supp is
+ * not NULL, its suppression flag; set_entry sets both. */
+size_t udc_table_entries(const struct udc_table *t);
+uint64_t udc_table_entry(const struct udc_table *t, size_t i, uint8_t *supp);
+void udc_table_set_entry(struct udc_table *t, size_t i, uint64_t v, int supp);
+
 /* CSV: header "kind,<gemeente dims...>,<cbs dims...>,count,suppressed";
  * rows: kind "linked" (one per group x category), "gemeente_only" (per group,
  * cbs dims empty), "cbs_only" (per category, gemeente dims empty); count empty

@@ -7,9 +7,9 @@
  * functions (party_cbs/session.c for requests, party_gemeente/round.c for
  * replies): spec hash and record count of a proposal, udc_wire_check_chunk
  * and point validation/blinding for g/r/c chunks with the labels copied out
- * as the daemon does, input reports (udc_report_from_proto), and a result
- * turned into a table (udc_table_from_result) and then into the released
- * JSON and CSV documents.  The spec is fixed (fuzz_wire_spec.h).
+ * as the daemon does, input reports (udc_report_from_proto), and the
+ * release a Seal announces (udc_release_check: sizes, chunking, hash and
+ * signature lengths).  The spec is fixed (fuzz_wire_spec.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,44 +111,14 @@ check_finish(const Udc__Finish *fin)
 		FUZZ_CHECK(why[0] != '\0');
 }
 
-/* round.c store_result: the table, the CBS report, the link counts, and the
- * documents the gemeente writes from them. */
+/* release.c check_release: what the CBS node says it released. */
 static void
-check_result(const Udc__Result *res)
+check_seal(const Udc__Seal *sl)
 {
-	struct udc_result_meta m;
-	struct udc_table *t = NULL;
-	char why[256], *json = NULL, *csv = NULL;
-	size_t csvlen;
+	char why[256] = "";
 
-	if (!res->ready)
-		return;
-	if (udc_table_from_result(res, spec, &t, why, sizeof(why)) != 0) {
+	if (sl->release != NULL && udc_release_check(sl->release, 4u << 20, why, sizeof(why)) != 0)
 		FUZZ_CHECK(why[0] != '\0');
-		return;
-	}
-	FUZZ_CHECK(t->ngroups == spec->ncells[0] && t->ncats == spec->ncells[1]);
-	memset(&m, 0, sizeof(m));
-	snprintf(m.round_id, sizeof(m.round_id), "%032x", 0);
-	snprintf(m.spec_hash, sizeof(m.spec_hash), "%064x", 0);
-	m.spec = spec;
-	snprintf(m.gemeente_name, sizeof(m.gemeente_name), "gemeente");
-	snprintf(m.cbs_name, sizeof(m.cbs_name), "cbs");
-	if (udc_report_from_proto(res->cbs_input, spec->nkeys, &m.c, why, sizeof(why)) != 0)
-		goto out;
-	if (res->n_links_per_key != spec->nkeys)
-		goto out;
-	for (size_t j = 0; j < spec->nkeys; j++)
-		m.links_per_key[j] = res->links_per_key[j];
-	for (size_t k = 0; k < t->ngroups * t->ncats; k++)
-		m.suppressed += t->cell_supp[k];
-	json = udc_result_json(&m, t);
-	FUZZ_CHECK(json != NULL);
-	FUZZ_CHECK(udc_result_csv(t, spec, &csv, &csvlen) == 0);
-out:
-	free(json);
-	free(csv);
-	udc_table_free(t);
 }
 
 /* round.c wait_cbs/download: what the gemeente accepts as an announcement. */
@@ -252,7 +222,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case UDC__ENVELOPE__BODY_R_CHUNK: check_chunk(env->r_chunk, spec->ncells[1], 0); break;
 	case UDC__ENVELOPE__BODY_C_CHUNK: check_chunk(env->c_chunk, spec->ncells[1], 1); break;
 	case UDC__ENVELOPE__BODY_FINISH: check_finish(env->finish); break;
-	case UDC__ENVELOPE__BODY_RESULT: check_result(env->result); break;
+	case UDC__ENVELOPE__BODY_SEAL: check_seal(env->seal); break;
 	case UDC__ENVELOPE__BODY_STATUS_REPLY: check_status_reply(env->status_reply); break;
 	case UDC__ENVELOPE__BODY_ABORT: check_text(env->abort->reason); break;
 	case UDC__ENVELOPE__BODY_ERROR: check_text(env->error->reason); break;

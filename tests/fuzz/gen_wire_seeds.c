@@ -259,10 +259,7 @@ reports(void)
 	Udc__Envelope env;
 	Udc__Finish fin = UDC__FINISH__INIT;
 	Udc__InputReport rep;
-	Udc__Result res = UDC__RESULT__INIT;
 	struct udc_input_stats st;
-	struct udc_table *t;
-	uint64_t links[2] = { 900, 40 };
 	char *bogus[1] = { "no_such_reason" };
 
 	memset(&st, 0, sizeof(st));
@@ -295,39 +292,52 @@ reports(void)
 		rep.n_reject_reason = rep.n_reject_count = n;
 	}
 
-	if (udc_table_new(&t, spec->ncells[0], spec->ncells[1]) != 0)
-		die("table");
-	for (size_t k = 0; k < t->ngroups * t->ncats; k++)
-		t->cells[k] = 3 * k;
-	for (size_t k = 0; k < t->ngroups; k++)
-		t->g_unlinked[k] = 11 + k;
-	for (size_t k = 0; k < t->ncats; k++)
-		t->c_unlinked[k] = 20 + k;
-	udc_table_disclose(t, spec->min_cell);
-	envelope(&env, 21);
-	udc_table_to_result(t, &res);
-	res.min_cell = spec->min_cell;
-	res.n_links_per_key = spec->nkeys;
-	res.links_per_key = links;
-	res.cbs_input = &rep;
-	env.body_case = UDC__ENVELOPE__BODY_RESULT;
-	env.result = &res;
-	emit("result", &env);
-	res.ready = 0;
-	emit("result_not_ready", &env);
-	res.ready = 1;
-	res.n_links_per_key = 1;
-	emit("result_bad_links", &env);
-	res.n_links_per_key = spec->nkeys;
-	res.n_cells -= 1;
-	emit("result_short_cells", &env);
-	res.n_cells += 1;
-	res.ngroups = 7;
-	emit("result_wrong_shape", &env);
-	res.ngroups = (uint32_t)spec->ncells[0];
-	res.c_supp.len = 0;
-	emit("result_no_c_supp", &env);
-	udc_table_free(t);
+	{
+		Udc__Seal sl = UDC__SEAL__INIT;
+		Udc__Release rl = UDC__RELEASE__INIT;
+		Udc__ReleaseChunk rc = UDC__RELEASE_CHUNK__INIT;
+		Udc__Delivered dl = UDC__DELIVERED__INIT;
+		uint8_t h[32], sig[64], data[100];
+
+		memset(h, 0x5a, sizeof(h));
+		memset(sig, 0xa5, sizeof(sig));
+		memset(data, 'x', sizeof(data));
+		rl.csv_bytes = 5000;
+		rl.json_bytes = 3000;
+		rl.csv_sha256.data = rl.json_sha256.data = h;
+		rl.csv_sha256.len = rl.json_sha256.len = 32;
+		rl.csv_sig.data = rl.json_sig.data = sig;
+		rl.csv_sig.len = rl.json_sig.len = 64;
+		rl.chunk_bytes = 4096;
+		sl.transcript_hash.data = h;
+		sl.transcript_hash.len = 32;
+		sl.release = &rl;
+		envelope(&env, 21);
+		env.body_case = UDC__ENVELOPE__BODY_SEAL;
+		env.seal = &sl;
+		emit("seal_release", &env);
+		rl.chunk_bytes = 64;
+		emit("seal_release_tiny_chunks", &env);
+		rl.chunk_bytes = 4096;
+		rl.csv_bytes = ~0ull;
+		emit("seal_release_huge", &env);
+		rl.csv_bytes = 5000;
+		rl.json_sig.len = 10;
+		emit("seal_release_short_sig", &env);
+		rc.index = 1;
+		rc.data.data = data;
+		rc.data.len = sizeof(data);
+		envelope(&env, 22);
+		env.body_case = UDC__ENVELOPE__BODY_RELEASE_CHUNK;
+		env.release_chunk = &rc;
+		emit("release_chunk", &env);
+		dl.csv_sha256.data = dl.json_sha256.data = h;
+		dl.csv_sha256.len = dl.json_sha256.len = 32;
+		envelope(&env, 23);
+		env.body_case = UDC__ENVELOPE__BODY_DELIVERED;
+		env.delivered = &dl;
+		emit("delivered", &env);
+	}
 	udc_report_proto_free(&rep);
 }
 

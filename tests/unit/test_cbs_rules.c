@@ -37,16 +37,20 @@ static const struct expect allowed[] = {
 	{ UDC__ENVELOPE__BODY_X_CHUNK, 0, { "", "", "link" } },
 	{ UDC__ENVELOPE__BODY_G_CHUNK, 0, { "upload", "upload", "upload" } },
 	{ UDC__ENVELOPE__BODY_STATUS, 0,
-	    { "consent link upload return counted done", "consent link upload return counted done",
-	      "consent link upload return counted done" } },
+	    { "consent link upload return counted deliver done",
+	      "consent link upload return counted deliver done",
+	      "consent link upload return counted deliver done" } },
 	{ UDC__ENVELOPE__BODY_FETCH, 0, { "upload", "upload", "upload" } },
 	{ UDC__ENVELOPE__BODY_R_CHUNK, 0, { "upload return", "upload return", "upload return" } },
 	{ UDC__ENVELOPE__BODY_FINISH, 0, { "return counted", "return counted", "return counted" } },
-	{ UDC__ENVELOPE__BODY_SEAL, 0, { "counted done", "counted done", "counted done" } },
+	{ UDC__ENVELOPE__BODY_SEAL, 0,
+	    { "counted deliver done", "counted deliver done", "counted deliver done" } },
+	{ UDC__ENVELOPE__BODY_FETCH, 2, { "deliver done", "deliver done", "deliver done" } },
+	{ UDC__ENVELOPE__BODY_DELIVERED, 0, { "deliver done", "deliver done", "deliver done" } },
 	{ UDC__ENVELOPE__BODY_ABORT, 0,
-	    { "consent link upload return counted done failed",
-	      "consent link upload return counted done failed",
-	      "consent link upload return counted done failed" } },
+	    { "consent link upload return counted deliver done failed",
+	      "consent link upload return counted deliver done failed",
+	      "consent link upload return counted deliver done failed" } },
 };
 
 static int
@@ -94,7 +98,7 @@ test_every_message_in_every_state(void **state)
 		if (!(fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
 			continue; /* not a body */
 		nbodies++;
-		for (uint32_t phase = 0; phase < 3; phase++) {
+		for (uint32_t phase = 0; phase < 4; phase++) {
 			if (phase > 0 && fd->id != UDC__ENVELOPE__BODY_FETCH)
 				break;
 			for (int mode = 0; mode <= UDC_MODE_COMBINED; mode++) {
@@ -130,9 +134,9 @@ test_every_message_in_every_state(void **state)
 			}
 		}
 	}
-	/* every body (fetch in three phases), 3 modes, every state */
-	assert_true(nbodies >= 17);
-	assert_int_equal(checked, (nbodies + 2) * 3 * SS_NSTATES);
+	/* every body (fetch in four phases, the last not one), 3 modes, every state */
+	assert_true(nbodies >= 18);
+	assert_int_equal(checked, (nbodies + 3) * 3 * SS_NSTATES);
 	printf("checked %zu (message, mode, state) verdicts\n", checked);
 }
 
@@ -180,7 +184,8 @@ rules_as_markdown(void)
 					snprintf(md + strlen(md), sizeof(md) - strlen(md), "%s%s", md[0] ? ", " : "",
 					    modes[k]);
 		append(&b, &n, "| %s%s | %s | %s | %s |\n", udc_wire_body_name(r->body),
-		    r->body == UDC__ENVELOPE__BODY_FETCH ? (r->phase == 1 ? " (phase 1)" : " (phase 0)") : "",
+		    r->body != UDC__ENVELOPE__BODY_FETCH ? ""
+		    : r->phase == 2 ? " (phase 2)" : r->phase == 1 ? " (phase 1)" : " (phase 0)",
 		    st, md, r->what);
 	}
 	return b;
