@@ -149,6 +149,7 @@ gem_store_result(struct gem_round *r, const Udc__Result *res, const struct udc_i
 		snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", r->job->idhex);
 		if ((rv = udc_store_write(r->n->cfg->state_dir, rel, line, strlen(line))) != 0)
 			goto io;
+		udc_result_sig_store(r->n, r->job->idhex, res->result_sig.data);
 		udc_hex(sd + 48, 32, hex);
 		struct udc_audit_field f[] = { UDC_AUDIT_S("round", r->job->idhex),
 			UDC_AUDIT_S("result_sha256", hex), UDC_AUDIT_S("signer", r->n->peer_fpr) };
