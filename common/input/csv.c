@@ -577,24 +577,25 @@ udc_csv_header_hint(const struct udc_csv *c, char *out, size_t outlen)
 	if (outlen == 0)
 		return;
 	out[0] = '\0';
-	w = snprintf(out, outlen, "the header found in %s is: ", c->path);
-	n = w > 0 ? (size_t)w : 0;
-	for (size_t i = 0; i < c->ncols && n < outlen; i++) {
-		w = snprintf(out + n, outlen - n, "%s%s", i ? ", " : "", c->colnames[i]);
-		n += w > 0 ? (size_t)w : 0;
+	/* One column holding another separator: the file uses that one.  The
+	 * advice comes first, so a shortened message still carries it. */
+	if (c->ncols <= 2) {
+		for (size_t k = 0; k < sizeof(cands); k++) {
+			if (cands[k] == c->delim || strchr(c->colnames[0], cands[k]) == NULL)
+				continue;
+			w = snprintf(out, outlen, "the file looks separated by '%s', not '%c': set delimiter = %s "
+			    "in [input]; ", cands[k] == '\t' ? "\\t" : (char[]){ cands[k], 0 },
+			    c->delim, delim_option(cands[k]));
+			n = w > 0 ? (size_t)w : 0;
+			break;
+		}
 	}
 	if (n >= outlen)
 		return;
-	/* One column holding another separator: the file uses that one. */
-	if (c->ncols <= 2) {
-		for (size_t k = 0; k < sizeof(cands); k++) {
-			const char *opt = delim_option(cands[k]);
-			if (cands[k] == c->delim || strchr(c->colnames[0], cands[k]) == NULL)
-				continue;
-			snprintf(out + n, outlen - n, " (%zu column%s: the file looks separated by '%s'; set "
-			    "delimiter = %s in [input])", c->ncols, c->ncols == 1 ? "" : "s",
-			    cands[k] == '\t' ? "\\t" : (char[]){ cands[k], 0 }, opt);
-			return;
-		}
+	w = snprintf(out + n, outlen - n, "the header found is: ");
+	n += w > 0 ? (size_t)w : 0;
+	for (size_t i = 0; i < c->ncols && n < outlen; i++) {
+		w = snprintf(out + n, outlen - n, "%s%s", i ? ", " : "", c->colnames[i]);
+		n += w > 0 ? (size_t)w : 0;
 	}
 }

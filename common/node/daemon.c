@@ -177,6 +177,43 @@ spec_name_of(const struct udc_node *n, const char *hex, char *out, size_t outlen
 	free(text);
 }
 
+void
+udc_unapproved_message(const struct udc_node *n, const struct udc_spec *spec, char *buf, size_t buflen)
+{
+	char hex[65], dir[4096], name[256], old[65] = "";
+	DIR *d;
+	struct dirent *e;
+
+	udc_spec_hash_hex(spec, hex);
+	snprintf(dir, sizeof(dir), "%s/approvals", n->cfg->state_dir);
+	if ((d = opendir(dir)) != NULL) {
+		while (!old[0] && (e = readdir(d)) != NULL) {
+			if (strlen(e->d_name) != 69 || strcmp(e->d_name + 64, ".spec") != 0)
+				continue;
+			memcpy(old, e->d_name, 64);
+			old[64] = '\0';
+			if (strcmp(old, hex) == 0 || !udc_store_is_approved(n->cfg->state_dir, old)) {
+				old[0] = '\0';
+				continue;
+			}
+			spec_name_of(n, old, name, sizeof(name));
+			if (strcmp(name, spec->name) != 0)
+				old[0] = '\0';
+		}
+		closedir(d);
+	}
+	if (old[0])
+		snprintf(buf, buflen,
+		    "spec '%s' was approved on this node as %s, but the file now has hash %s: it was "
+		    "changed after approval.  Both operators must review the new version (udcctl spec show "
+		    "FILE) and approve it (udcctl spec approve FILE) before a round can use it",
+		    spec->name, old, hex);
+	else
+		snprintf(buf, buflen,
+		    "spec '%s' (%s) is not approved on this node: both operators review it (udcctl spec "
+		    "show FILE) and approve it (udcctl spec approve FILE) first", spec->name, hex);
+}
+
 static void
 fill_info(Udcctl__RoundInfo *ri, struct udc_round *x)
 {
@@ -933,7 +970,7 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 		return 2;
 	}
 	if (check) {
-		int nerr = udc_config_check_deep(node.cfg, stdout);
+		int nerr = udc_secmem_init() != 0 ? 1 : udc_config_check_deep(node.cfg, stdout);
 		udc_config_free(node.cfg);
 		return nerr ? 1 : 0;
 	}

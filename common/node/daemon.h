@@ -95,6 +95,11 @@ void udc_reply_error(Udcctl__Reply *rep, int status, char *buf, size_t buflen, c
     __attribute__((format(printf, 5, 6)));
 /* Unix seconds. */
 long long udc_now(void);
+/* The refusal of a spec this node has not approved, with what to do: when
+ * a spec of the same name is approved under another hash (the file was
+ * edited after approval), both hashes. */
+void udc_unapproved_message(const struct udc_node *n, const struct udc_spec *spec, char *buf,
+    size_t buflen);
 /* Stores the CBS node's signature over round ID's released table beside it
  * (STATE/rounds/ID/result.sig), for "udcctl round result --sig-out" and
  * "udcctl verify".  Logs a failure; the round goes on. */

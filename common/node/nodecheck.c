@@ -310,7 +310,7 @@ check_input(struct chk *c, const struct udc_config *cfg)
 	if (missing) {
 		char hint[1024];
 		udc_csv_header_hint(csv, hint, sizeof(hint));
-		fprintf(c->out, "  %s\n", hint);
+		fprintf(c->out, "  in %s %s\n", cfg->input_file, hint);
 	}
 	udc_csv_close(csv);
 }

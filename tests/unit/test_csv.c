@@ -379,7 +379,7 @@ static void
 test_header_hint(void **state)
 {
 	struct udc_csv *c = NULL;
-	char err[256], hint[512], want[512];
+	char err[256], hint[512];
 
 	(void)state;
 	/* Semicolons behind a UTF-8 BOM, read with the default comma. */
@@ -387,16 +387,14 @@ test_header_hint(void **state)
 	assert_int_equal(udc_csv_open(&c, path, ',', err, sizeof(err)), 0);
 	assert_int_equal(udc_csv_ncols(c), 1);
 	udc_csv_header_hint(c, hint, sizeof(hint));
-	snprintf(want, sizeof(want), "the header found in %s is: bsn;naam;wijk (1 column: the file looks "
-	    "separated by ';'; set delimiter = semicolon in [input])", path);
-	assert_string_equal(hint, want);
+	assert_string_equal(hint, "the file looks separated by ';', not ',': set delimiter = semicolon in "
+	    "[input]; the header found is: bsn;naam;wijk");
 	udc_csv_close(c);
 
 	/* Read with the right separator: the header, no advice. */
 	assert_int_equal(udc_csv_open(&c, path, ';', err, sizeof(err)), 0);
 	udc_csv_header_hint(c, hint, sizeof(hint));
-	snprintf(want, sizeof(want), "the header found in %s is: bsn, naam, wijk", path);
-	assert_string_equal(hint, want);
+	assert_string_equal(hint, "the header found is: bsn, naam, wijk");
 	udc_csv_close(c);
 
 	/* Tabs. */
