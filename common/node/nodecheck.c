@@ -104,22 +104,24 @@ check_file(struct chk *c, const char *what, const char *path, int secret)
 	return 0;
 }
 
-/* A directory the node writes in. */
+/* A directory the node writes in.  One that does not exist yet is a
+ * warning: under systemd the unit's StateDirectory= and RuntimeDirectory=
+ * make it at start (after a --check-config run by hand, before the first
+ * start); elsewhere the daemon makes the state directory if it can. */
 static void
-check_dir(struct chk *c, const char *what, const char *path, int must_exist)
+check_dir(struct chk *c, const char *what, const char *path)
 {
 	struct stat st;
 	char who[64], me[64];
 
 	if (stat(path, &st) != 0) {
-		if (errno == ENOENT && !must_exist) {
-			char *dup = strdup(path), *parent;
-			if (dup == NULL)
-				return;
-			parent = dirname(dup);
-			if (access(parent, W_OK | X_OK) != 0)
-				finding(c, 1, "%s %s: does not exist and %s cannot create it: %s", what, path,
-				    owner_name(geteuid(), me, sizeof(me)), strerror(errno));
+		if (errno == ENOENT) {
+			char *dup = strdup(path), *parent = dup ? dirname(dup) : NULL;
+			int can = parent && access(parent, W_OK | X_OK) == 0;
+			finding(c, 0, "%s %s: does not exist yet; %s", what, path,
+			    can ? "the daemon makes it" :
+			    "its unit makes it at start (StateDirectory=, RuntimeDirectory=), or create it "
+			    "owned by the daemon's user");
 			free(dup);
 			return;
 		}
@@ -324,13 +326,13 @@ udc_config_check_deep(const struct udc_config *cfg, FILE *out)
 	check_keys(&c, cfg);
 	check_tls(&c, cfg);
 	check_input(&c, cfg);
-	check_dir(&c, "[node] state_dir", cfg->state_dir, 0);
+	check_dir(&c, "[node] state_dir", cfg->state_dir);
 	if ((dup = strdup(cfg->control_socket)) != NULL) {
-		check_dir(&c, "the directory of [node] control_socket", dirname(dup), 1);
+		check_dir(&c, "the directory of [node] control_socket", dirname(dup));
 		free(dup);
 	}
 	if ((dup = strdup(cfg->audit_log)) != NULL) {
-		check_dir(&c, "the directory of [node] audit_log", dirname(dup), 0);
+		check_dir(&c, "the directory of [node] audit_log", dirname(dup));
 		free(dup);
 	}
 	if (cfg->control_group && cfg->control_group[0]) {

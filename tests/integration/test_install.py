@@ -243,8 +243,9 @@ def main():
             open(p, "w").write(text)
         for prog, node in (("gemeented", "gemeente"), ("cbsd", "cbs")):
             r = ch.run("runuser -u udclink -- %s -c /etc/udclink/%s.conf --check-config" % (prog, node), check=False)
-            T.check(r.returncode == 0 and "configuration OK" in r.stdout, "%s --check-config as udclink: %s" % (
-                prog, (r.stdout + r.stderr).strip()[-800:]))
+            T.check(r.returncode == 0 and "configuration OK" in r.stdout and "StateDirectory=" in r.stdout,
+                    "%s --check-config as udclink, before the first start: OK, the state and runtime "
+                    "directories are left to the unit: %s" % (prog, (r.stdout + r.stderr).strip()[-800:]))
         ch.run("useradd -m alice && usermod -a -G udclink-operators alice")
         # 5. the daemons, as their units start them
         for prog, node in (("cbsd", "cbs"), ("gemeented", "gemeente")):
