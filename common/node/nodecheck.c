@@ -117,11 +117,11 @@ check_dir(struct chk *c, const char *what, const char *path)
 	if (stat(path, &st) != 0) {
 		if (errno == ENOENT) {
 			char *dup = strdup(path), *parent = dup ? dirname(dup) : NULL;
-			int can = parent && access(parent, W_OK | X_OK) == 0;
-			finding(c, 0, "%s %s: does not exist yet; %s", what, path,
-			    can ? "the daemon makes it" :
-			    "its unit makes it at start (StateDirectory=, RuntimeDirectory=), or create it "
-			    "owned by the daemon's user");
+			/* The daemon makes it if it can; else say who will. */
+			if (parent && access(parent, W_OK | X_OK) != 0)
+				finding(c, 0, "%s %s: does not exist yet; its unit makes it at start "
+				    "(StateDirectory=, RuntimeDirectory=), or create it owned by the daemon's "
+				    "user", what, path);
 			free(dup);
 			return;
 		}
