@@ -258,10 +258,11 @@ read_spec(const char *path, uint8_t **text, size_t *len, uint8_t **schema, size_
 static json_t *
 round_json(const Udcctl__RoundInfo *r)
 {
-	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:s}", "round_id", r->round_id, "state",
-	    r->state, "step", r->step, "progress_permille", (json_int_t)r->progress, "spec_hash",
-	    r->spec_hash, "spec_name", r->spec_name ? r->spec_name : "", "started", json_time(r->started),
-	    "finished", json_time(r->finished), "error", r->error ? r->error : "");
+	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:o, s:o, s:s}", "round_id", r->round_id,
+	    "state", r->state, "step", r->step, "progress_permille", (json_int_t)r->progress,
+	    "records_done", (json_int_t)r->records_done, "records_total", (json_int_t)r->records_total,
+	    "spec_hash", r->spec_hash, "spec_name", r->spec_name ? r->spec_name : "", "started",
+	    json_time(r->started), "finished", json_time(r->finished), "error", r->error ? r->error : "");
 }
 
 static void
@@ -270,9 +271,12 @@ print_round(const Udcctl__RoundInfo *r)
 	char ts[32], te[32];
 	fmt_time(r->started, ts, sizeof(ts));
 	fmt_time(r->finished, te, sizeof(te));
-	printf("round:    %s\nstate:    %s\nstep:     %s (%u.%u%%)\nspec:     %s\nname:     %s\n"
-	       "started:  %s\nfinished: %s\n",
-	    r->round_id, r->state, r->step, r->progress / 10, r->progress % 10, r->spec_hash,
+	printf("round:    %s\nstate:    %s\nstep:     %s (%u.%u%%)\n", r->round_id, r->state, r->step,
+	    r->progress / 10, r->progress % 10);
+	if (r->records_total)
+		printf("records:  %llu of %llu\n", (unsigned long long)r->records_done,
+		    (unsigned long long)r->records_total);
+	printf("spec:     %s\nname:     %s\nstarted:  %s\nfinished: %s\n", r->spec_hash,
 	    r->spec_name && r->spec_name[0] ? r->spec_name : "-", ts, te);
 	if (r->error && r->error[0])
 		printf("error:    %s\n", r->error);
@@ -332,13 +336,14 @@ struct progress {
 	unsigned last_tenth;
 	long long step_t0;  /* when this step was first seen (ms) */
 	unsigned step_p0;   /* its progress then */
+	uint64_t step_r0;   /* its records then */
 	int drawn;
 };
 
 static void
 show_progress(struct progress *p, const Udcctl__RoundInfo *r, long long t)
 {
-	char rate[48] = "", eta[48] = "";
+	char rate[48] = "", eta[48] = "", recs[64] = "";
 
 	if (strcmp(p->step, r->step) != 0) {
 		if (p->tty && p->drawn)
@@ -346,13 +351,23 @@ show_progress(struct progress *p, const Udcctl__RoundInfo *r, long long t)
 		snprintf(p->step, sizeof(p->step), "%s", r->step);
 		p->step_t0 = t;
 		p->step_p0 = r->progress;
+		p->step_r0 = r->records_done;
 		p->last_tenth = 100;
 		p->drawn = 0;
 		if (!p->tty)
 			fprintf(stderr, "udcctl: round %s: %s\n", r->round_id, r->step);
 	}
+	if (r->records_total)
+		snprintf(recs, sizeof(recs), ", %llu of %llu records", (unsigned long long)r->records_done,
+		    (unsigned long long)r->records_total);
 	double dt = (double)(t - p->step_t0) / 1000.0;
-	if (dt > 0.5 && r->progress > p->step_p0) {
+	if (dt > 0.5 && r->records_total && r->records_done > p->step_r0) {
+		/* Where the step counts records, the rate is in records. */
+		double per_s = (double)(r->records_done - p->step_r0) / dt;
+		double left = (double)(r->records_total - r->records_done) / per_s;
+		snprintf(rate, sizeof(rate), ", %.0f records/s", per_s);
+		snprintf(eta, sizeof(eta), ", step ETA %d:%02d", (int)left / 60, (int)left % 60);
+	} else if (dt > 0.5 && r->progress > p->step_p0) {
 		double per_s = (double)(r->progress - p->step_p0) / 10.0 / dt; /* percent per second */
 		double left = (1000.0 - r->progress) / 10.0 / per_s;
 		snprintf(rate, sizeof(rate), ", %.1f%%/s", per_s);
@@ -360,13 +375,13 @@ show_progress(struct progress *p, const Udcctl__RoundInfo *r, long long t)
 	}
 	if (p->tty) {
 		int fill = (int)(r->progress * 30 / 1000);
-		fprintf(stderr, "\r%-14s [%.*s%*s] %5.1f%%%s%s   ", r->step, fill,
-		    "##############################", 30 - fill, "", r->progress / 10.0, rate, eta);
+		fprintf(stderr, "\r%-14s [%.*s%*s] %5.1f%%%s%s%s   ", r->step, fill,
+		    "##############################", 30 - fill, "", r->progress / 10.0, recs, rate, eta);
 		p->drawn = 1;
 	} else if (r->progress / 100 != p->last_tenth && r->progress > 0 && r->progress < 1000) {
 		p->last_tenth = r->progress / 100;
-		fprintf(stderr, "udcctl: round %s: %s %.1f%%%s%s\n", r->round_id, r->step, r->progress / 10.0,
-		    rate, eta);
+		fprintf(stderr, "udcctl: round %s: %s %.1f%%%s%s%s\n", r->round_id, r->step,
+		    r->progress / 10.0, recs, rate, eta);
 	}
 	fflush(stderr);
 }
@@ -998,8 +1013,9 @@ static const struct command {
 	{ "round", "status", "ID", "state, step and progress of a round",
 	  "Exit status 3 if the round failed.", cmd_round_status, 0, 0 },
 	{ "round", "wait", "ID", "wait until a round is done or failed, showing progress",
-	  "Shows the step, its progress, rate and the step's ETA on stderr (a bar on a\n"
-	  "terminal, lines when piped), then the round's status on stdout.  Exit status\n"
+	  "Shows the step, its progress, records done of the total, the rate and the\n"
+	  "step's ETA on stderr (a bar on a terminal, lines when piped), then the\n"
+	  "round's status on stdout.  Exit status\n"
 	  "0 done, 3 failed, 5 if --timeout passed first (the round goes on).",
 	  cmd_round_wait, O_TIMEOUT, 0 },
 	{ "round", "result", "ID", "print or save the released table",

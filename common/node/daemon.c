@@ -226,6 +226,8 @@ fill_info(Udcctl__RoundInfo *ri, struct udc_round *x)
 	ri->spec_hash = x->spec_hash;
 	ri->started = x->started;
 	ri->finished = x->finished;
+	ri->records_done = x->records_done;
+	ri->records_total = x->records_total;
 }
 
 int

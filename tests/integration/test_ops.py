@@ -210,8 +210,8 @@ def operators_group(work):
 
 # --------------------------------------------------------------------------
 
-ROUND_FIELDS = {"round_id", "state", "step", "progress_permille", "spec_hash", "spec_name", "started",
-                "finished", "error"}
+ROUND_FIELDS = {"round_id", "state", "step", "progress_permille", "records_done", "records_total", "spec_hash",
+                "spec_name", "started", "finished", "error"}
 NODE_FIELDS = {"name", "role", "version", "started", "key_fingerprint", "peer_key_fingerprint", "peer_url",
                "peer_reachable", "peer_error", "cert_not_after", "ca_not_after", "disk_free_bytes",
                "disk_total_bytes", "state_dir", "last_round", "last_round_state", "last_round_finished",
@@ -232,6 +232,7 @@ def jrun(node, *args, rc=0):
 def udcctl_scripts(work):
     gcsv, ccsv = harness.gen_population(work, 1000, 43)
     spec = harness.write_spec(os.path.join(work, "spec.ini"), ["bsn"], min_cell=0, name="ops-test")
+    npersons = sum(1 for _ in open(gcsv)) - 1
     r = udcctl("--version")
     T.check(r.returncode == 0 and re.match(r"udcctl \(udclink\) \d+\.\d+\.\d+", r.stdout),
             "--version: %r" % r.stdout)
@@ -251,7 +252,9 @@ def udcctl_scripts(work):
     show = json.loads(udcctl("--json", "spec", "show", spec).stdout)
     T.check(set(show) == {"file", "name", "mode", "spec_hash", "canonical"} and show["name"] == "ops-test",
             "spec show --json: %s" % sorted(show))
-    with harness.Cluster(gcsv, ccsv) as cl:
+    # chunks of 16 records: steps that move records take many messages, so
+    # round wait sees them under way
+    with harness.Cluster(gcsv, ccsv, chunk=16) as cl:
         cl.start()
         g, c = cl.gemeente, cl.cbs
         a = jrun(g, "spec", "approve", spec)
@@ -271,6 +274,11 @@ def udcctl_scripts(work):
                 "round wait --json: %r" % wj)
         T.check(re.search(r"round %s: (counting|done|reading|propose|upload)" % rid, w.stderr) is not None,
                 "round wait shows progress lines when piped: %r" % w.stderr[:300])
+        ups = [(float(p), int(d), int(t)) for p, d, t in
+               re.findall(r"round %s: upload ([0-9.]+)%%, (\d+) of (\d+) records" % rid, w.stderr)]
+        T.check(len(ups) >= 1 and len({t for _, _, t in ups}) == 1 and 0.8 * npersons <= ups[0][2] <= npersons
+                and all(d <= t and abs(d / t * 100 - p) <= 100 * 16 / t + 0.1 for p, d, t in ups),
+                "round wait shows the records uploaded of the total, in step with the percentage: %r" % ups[:4])
         rl = udcctl("-c", g.conf, "round", "list")
         head = rl.stdout.splitlines()[0].split()
         T.check(head == ["ROUND", "STATE", "STEP", "SPEC", "STARTED", "FINISHED", "OUTCOME"],
