@@ -241,6 +241,13 @@ out:
 	udc_spec_free(spec);
 }
 
+static int
+gem_peer_connected(struct udc_node *n)
+{
+	struct gem *g = n->party;
+	return g != NULL && atomic_load(&g->pipes) > 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -250,6 +257,7 @@ main(int argc, char **argv)
 		.start = gem_start,
 		.stop = gem_stop,
 		.round_start = gem_round_start,
+		.peer_connected = gem_peer_connected,
 	};
 	return udc_daemon_main(argc, argv, &ops);
 }

@@ -1015,8 +1015,8 @@ static const struct command {
 	{ "round", "wait", "ID", "wait until a round is done or failed, showing progress",
 	  "Shows the step, its progress, records done of the total, the rate and the\n"
 	  "step's ETA on stderr (a bar on a terminal, lines when piped), then the\n"
-	  "round's status on stdout.  Exit status\n"
-	  "0 done, 3 failed, 5 if --timeout passed first (the round goes on).",
+	  "round's status on stdout.\n"
+	  "Exit status 0 done, 3 failed, 5 if --timeout passed first (the round goes on).",
 	  cmd_round_wait, O_TIMEOUT, 0 },
 	{ "round", "result", "ID", "print or save the released table",
 	  "Prints the released table (--format csv, the default, or json).  With -o FILE\n"

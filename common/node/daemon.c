@@ -557,9 +557,17 @@ ctl_node_status(struct udc_node *n, const struct udc_party_ops *ops, Udcctl__Rep
 	ni->peer_url = ops->role == UDC_ROLE_CBS ? n->cfg->peer_listen : n->cfg->peer_connect;
 	ni->peer_error = "";
 	ni->peer_reachable = -1;
-	if (ops->role == UDC_ROLE_GEMEENTE) {
-		ni->peer_reachable = udc_peer_probe(n->cfg->peer_connect, 3000, strs, strslen) == 0;
-		ni->peer_error = strs;
+	if (ops->peer_connected) {
+		/* The connection NNG keeps to the peer is the best witness; if it
+		 * is down, a TCP connect tells a network problem from a TLS one. */
+		ni->peer_reachable = ops->peer_connected(n) == 1;
+		if (!ni->peer_reachable) {
+			if (udc_peer_probe(n->cfg->peer_connect, 3000, strs, strslen) == 0)
+				snprintf(strs, strslen, "%s answers on TCP, but no TLS connection is up: check that "
+				    "both certificates come from the same CA, that server_name is the name in the "
+				    "CBS certificate, and the CBS node's log", n->cfg->peer_connect);
+			ni->peer_error = strs;
+		}
 	}
 	if (udc_cert_info(n->cfg->cert_file, &na, &isca, NULL, 0) == 0)
 		ni->cert_not_after = na;

@@ -68,6 +68,9 @@ struct udc_party_ops {
 	 * approves rounds one by one). */
 	void (*round_decide)(struct udc_node *n, const Udcctl__RoundDecision *req, uint64_t uid,
 	    Udcctl__Reply *rep, char *buf, size_t buflen);
+	/* "node status": 1 if a connection to the peer is up now (TLS done),
+	 * 0 if not; may be NULL (the node does not connect out). */
+	int (*peer_connected)(struct udc_node *n);
 };
 
 /* Parses the command line, loads the configuration, runs until SIGTERM or

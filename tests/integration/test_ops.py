@@ -24,6 +24,9 @@
                    world-readable key, a certificate for another key, a node
                    certificate named as CA, a missing file and a semicolon CSV
                    each give an error naming the file and what to do
+  node_status      the gemeente's node status: the CBS node reachable; stopped
+                   (connection refused, exit 2); a certificate of another CA
+                   (TCP answers, no TLS connection, what to check)
   input_errors     a round on a semicolon CSV fails with the header found and
                    the delimiter option; a spec edited after approval is
                    refused with both hashes
@@ -435,7 +438,42 @@ def input_errors(work):
                 "a spec edited after approval: both hashes and what to do: %r" % r.stderr.strip())
 
 
-TESTS = {"control_channel": control_channel, "operators_group": operators_group, "udcctl_scripts": udcctl_scripts,
+def _status_until(node, want, timeout=20):
+    deadline = time.time() + timeout
+    while True:
+        r = udcctl("-c", node.conf, "--json", "node", "status")
+        j = json.loads(r.stdout or "{}")
+        if j.get("peer_reachable") == want or time.time() > deadline:
+            return r.returncode, j
+        time.sleep(0.3)
+
+
+def node_status(work):
+    gcsv, ccsv = harness.gen_population(work, 1000, 46)
+    with harness.Cluster(gcsv, ccsv) as cl:
+        cl.start()
+        rc, j = _status_until(cl.gemeente, True)
+        T.check(rc == 0 and j.get("peer_reachable") is True and j.get("peer_error") == "",
+                "node status: the CBS node is reachable (%d %r)" % (rc, j.get("peer_error")))
+        cl.cbs.stop()
+        rc, j = _status_until(cl.gemeente, False)
+        T.check(rc == 2 and j.get("peer_reachable") is False and "refused" in j.get("peer_error", ""),
+                "cbsd stopped: not reachable, exit 2, connection refused (%d %r)" % (rc, j.get("peer_error")))
+        r = udcctl("-c", cl.gemeente.conf, "node", "status")
+        T.check("NOT reachable" in r.stdout, "the text form says NOT reachable")
+    other = os.path.join(work, "other-ca")
+    subprocess.run([os.path.join(harness.SRC, "scripts", "gen-certs.sh"), other, "another CA"], check=True,
+                   stdout=subprocess.DEVNULL)
+    with harness.Cluster(gcsv, ccsv, gemeente_certs=other) as cl:
+        cl.start()
+        time.sleep(2)
+        rc, j = _status_until(cl.gemeente, False, timeout=5)
+        T.check(rc == 2 and j.get("peer_reachable") is False and "no TLS connection" in j.get("peer_error", ""),
+                "a certificate of another CA: TCP answers, no TLS, and what to check (%d %r)" % (
+                    rc, j.get("peer_error")))
+
+
+TESTS = {"control_channel": control_channel, "node_status": node_status, "operators_group": operators_group, "udcctl_scripts": udcctl_scripts,
          "check_config": check_config, "input_errors": input_errors}
 
 
