@@ -27,6 +27,11 @@
   node_status      the gemeente's node status: the CBS node reachable; stopped
                    (connection refused, exit 2); a certificate of another CA
                    (TCP answers, no TLS connection, what to check)
+  journald         with JOURNAL_STREAM naming their stderr, the daemons log to
+                   journald (a stand-in socket in a private /run): the ready
+                   line at info, lines about a round with UDC_ROUND=<id>, a
+                   start-up failure at error; a configuration error before
+                   that goes to stderr with the <3> prefix
   input_errors     a round on a semicolon CSV fails with the header found and
                    the delimiter option; a spec edited after approval is
                    refused with both hashes
@@ -473,7 +478,120 @@ def node_status(work):
                     rc, j.get("peer_error")))
 
 
-TESTS = {"control_channel": control_channel, "node_status": node_status, "operators_group": operators_group, "udcctl_scripts": udcctl_scripts,
+def _journal_fields(data):
+    """One datagram of journald's native protocol, as a dict."""
+    out, i = {}, 0
+    while i < len(data):
+        nl = data.find(b"\n", i)
+        if nl < 0:
+            break
+        line = data[i:nl]
+        if b"=" in line:
+            k, v = line.split(b"=", 1)
+            out[k.decode()] = v.decode(errors="replace")
+            i = nl + 1
+        else:  # KEY\n<le64 length><bytes>\n
+            n = int.from_bytes(data[nl + 1:nl + 9], "little")
+            out[line.decode()] = data[nl + 9:nl + 9 + n].decode(errors="replace")
+            i = nl + 9 + n + 1
+    return out
+
+
+def journald(work):
+    """Runs itself again in a private mount namespace with a tmpfs on /run,
+    where it listens on /run/systemd/journal/socket as journald would."""
+    if os.environ.get("UDC_IN_NS") != "1":
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            note("not run: needs root and unshare(1) for a private /run with a stand-in journald socket")
+            return
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                            "mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && exec \"$0\" \"$1\" journald",
+                            sys.executable, os.path.abspath(__file__)],
+                           env=dict(os.environ, UDC_IN_NS="1"), capture_output=True, text=True, timeout=300)
+        print(r.stdout, end="")
+        m = re.search(r"(\d+) passed, (\d+) failed", r.stdout)
+        T.check(r.returncode == 0 and m is not None and m.group(2) == "0" and int(m.group(1)) > 0,
+                "journald checks in the namespace passed (%s)" % (m.group(0) if m else r.stderr[-500:]))
+        return
+    js = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    js.bind("/run/systemd/journal/socket")
+    js.settimeout(0.2)
+    got = []
+    stop = threading.Event()
+
+    def reader():  # journald never stops reading; a full socket would block the daemon's logging
+        while not stop.is_set():
+            try:
+                got.append(_journal_fields(js.recv(65536)))
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+
+    def drain(until, pred=lambda f: False):
+        deadline = time.time() + until
+        seen = 0
+        while True:
+            while seen < len(got):
+                if pred(got[seen]):
+                    return got[seen]
+                seen += 1
+            if time.time() >= deadline:
+                return None
+            time.sleep(0.05)
+    gcsv, ccsv = harness.gen_population(work, 1000, 47)
+    spec = harness.write_spec(os.path.join(work, "spec.ini"), ["bsn"], min_cell=0)
+    with harness.Cluster(gcsv, ccsv) as cl:
+        for node in (cl.cbs, cl.gemeente):
+            logf = open(node.log, "ab")
+            st = os.fstat(logf.fileno())
+            env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+            node.proc = subprocess.Popen([harness.bin_path(node.prog), "-c", node.conf], stdout=logf, stderr=logf,
+                                         env=env)
+            logf.close()
+            node.wait_ready()
+        ready = drain(5, lambda f: "ready" in f.get("MESSAGE", "") and f.get("SYSLOG_IDENTIFIER") == "gemeented")
+        T.check(ready is not None and ready.get("PRIORITY") == "6", "journald: the ready line at priority 6 (info)")
+        cl.approve(spec)
+        rid, r = cl.run_round(spec)
+        drain(2)
+        with_round = [f for f in got if f.get("UDC_ROUND") == rid]
+        T.check(len(with_round) >= 2 and all(rid in f.get("MESSAGE", "") for f in with_round),
+                "journald: %d lines about the round carry UDC_ROUND=%s" % (len(with_round), rid))
+        T.check(os.path.getsize(cl.gemeente.log) == 0, "nothing went to stderr meanwhile")
+        cl.stop()
+        # A start-up failure: the signing key is gone.
+        conf = open(cl.gemeente.conf).read()
+        with open(cl.gemeente.conf, "w") as f:
+            f.write(re.sub(r"^signing_key = .*$", "signing_key = /nonexistent/key", conf, flags=re.M))
+        logf = open(cl.gemeente.log, "ab")
+        st = os.fstat(logf.fileno())
+        r = subprocess.run([harness.bin_path("gemeented"), "-c", cl.gemeente.conf], stdout=logf, stderr=logf,
+                           env=dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino)), timeout=60)
+        logf.close()
+        err = drain(3, lambda f: "/nonexistent/key" in f.get("MESSAGE", ""))
+        T.check(r.returncode != 0 and err is not None and err.get("PRIORITY") == "3",
+                "journald: a start-up failure at priority 3 (error): %r" % (err or {}).get("MESSAGE"))
+        # Before the configuration is read there is no journald sink: the
+        # stderr line carries the <3> prefix journald reads as the priority.
+        with open(cl.gemeente.conf, "w") as f:
+            f.write(conf.replace("[peer]", "[peer]\nbogus_key = 1", 1))
+        logf = open(cl.gemeente.log, "wb")
+        st = os.fstat(logf.fileno())
+        subprocess.run([harness.bin_path("gemeented"), "-c", cl.gemeente.conf], stdout=logf, stderr=logf,
+                       env=dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino)), timeout=60)
+        logf.close()
+        text = open(cl.gemeente.log).read()
+        T.check(text.startswith("<3>gemeented: ") and "bogus_key" in text,
+                "a configuration error on stderr starts with <3>: %r" % text[:200])
+    stop.set()
+    th.join()
+    js.close()
+
+
+TESTS = {"control_channel": control_channel, "node_status": node_status, "journald": journald, "operators_group": operators_group, "udcctl_scripts": udcctl_scripts,
          "check_config": check_config, "input_errors": input_errors}
 
 
