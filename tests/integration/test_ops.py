@@ -282,11 +282,14 @@ def udcctl_scripts(work):
                 "round wait --json: %r" % wj)
         T.check(re.search(r"round %s: (counting|done|reading|propose|upload)" % rid, w.stderr) is not None,
                 "round wait shows progress lines when piped: %r" % w.stderr[:300])
-        ups = [(float(p), int(d), int(t)) for p, d, t in
-               re.findall(r"round %s: upload ([0-9.]+)%%, (\d+) of (\d+) records" % rid, w.stderr)]
-        T.check(len(ups) >= 1 and len({t for _, _, t in ups}) == 1 and 0.8 * npersons <= ups[0][2] <= npersons
-                and all(d <= t and abs(d / t * 100 - p) <= 100 * 16 / t + 0.1 for p, d, t in ups),
-                "round wait shows the records uploaded of the total, in step with the percentage: %r" % ups[:4])
+        # Steps that move records (upload, download, return, link) report
+        # them: done of total, in step with the percentage (chunks of 16).
+        moves = [(st, float(p), int(d), int(t)) for st, p, d, t in
+                 re.findall(r"round %s: ([a-z-]+) ([0-9.]+)%%, (\d+) of (\d+) records" % rid, w.stderr)]
+        T.check(len(moves) >= 1 and all(0 < d <= t and abs(d / t * 100 - p) <= 100 * 16 / t + 0.1
+                                        for _, p, d, t in moves),
+                "round wait shows records done of the total, in step with the percentage: %r %r" % (
+                    moves[:4], w.stderr[-600:]))
         rl = udcctl("-c", g.conf, "round", "list")
         head = rl.stdout.splitlines()[0].split()
         T.check(head == ["ROUND", "STATE", "STEP", "SPEC", "STARTED", "FINISHED", "OUTCOME"],
