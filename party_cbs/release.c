@@ -479,15 +479,17 @@ out:
 struct doc_arg {
 	const struct udc_table *t;
 	const struct udc_linked *l;
+	const struct udc_linked_report *lrep;
 	const struct udc_spec *spec;
-	const char *text;
+	const struct udc_result_meta *meta; /* NULL: the CSV, else the JSON */
 };
 
 static int
 doc_fill(const struct doc_arg *a, FILE *f)
 {
-	if (a->text != NULL)
-		return fputs(a->text, f) == EOF ? UDC_EIO : 0;
+	if (a->meta != NULL)
+		return a->l ? udc_result_write_json_linked(a->meta, a->l, a->lrep, f)
+		            : udc_result_write_json(a->meta, a->t, f);
 	if (a->l != NULL)
 		return udc_linked_write_long_csv(a->l, f);
 	return udc_table_write_csv(a->t, a->spec, f);
@@ -532,7 +534,6 @@ release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 	struct udc_result_meta m;
 	struct doc_arg da = { .spec = s->spec };
 	struct cbs_release *rl = &s->rel;
-	char *json = NULL;
 	uint8_t sd[80];
 	int rv;
 
@@ -565,18 +566,13 @@ release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 	snprintf(m.cbs_name, sizeof(m.cbs_name), "%s", cb->n->cfg->name);
 	m.g = s->gst;
 	m.c = s->cst;
-	json = l ? udc_result_json_linked(&m, l, &lrep) : udc_result_json(&m, t);
-	if (json == NULL) {
-		rv = UDC_ENOMEM;
-		snprintf(why, whylen, "cannot format the result");
-		goto out;
-	}
 	memset(rl, 0, sizeof(*rl));
 	da.t = t;
 	da.l = l;
+	da.lrep = &lrep;
 	if ((rv = write_doc(cb, s, "result.csv", &da, &rl->csv_bytes, rl->csv_sha)) == 0) {
-		struct doc_arg dj = { .text = json };
-		rv = write_doc(cb, s, "result.json", &dj, &rl->json_bytes, rl->json_sha);
+		da.meta = &m;
+		rv = write_doc(cb, s, "result.json", &da, &rl->json_bytes, rl->json_sha);
 	}
 	if (rv != 0) {
 		snprintf(why, whylen, "cannot store the result: %s", udc_strerror(rv));
@@ -606,8 +602,7 @@ release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 		snprintf(line, sizeof(line), "signed by this node (CBS), key %s\n", cb->n->self_fpr);
 		snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", s->idhex);
 		udc_store_write(cb->n->cfg->state_dir, rel, line, strlen(line));
-		snprintf(rel, sizeof(rel), "rounds/%s/result.sig", s->idhex);
-		udc_store_write(cb->n->cfg->state_dir, rel, rl->csv_sig, sizeof(rl->csv_sig));
+		udc_result_sig_store(cb->n, s->idhex, rl->csv_sig);
 		udc_node_audit(cb->n, UDC_AUDIT_RESULT_RELEASED, f, UDC_AUDIT_NFIELDS(f));
 	}
 	{
@@ -618,7 +613,6 @@ release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 		    m.suppressed, l ? "distinct cells" : "entries", s->spec->min_cell);
 	}
 out:
-	free(json);
 	udc_table_free(t);
 	udc_linked_free(l);
 	return rv;

@@ -132,6 +132,7 @@ struct upload_job {
 	const struct udc_blist *l;
 	size_t chunk, nchunks;
 	Udc__Envelope__BodyCase kind;
+	atomic_size_t sent; /* records acknowledged, for udcctl round wait */
 };
 
 static int
@@ -139,8 +140,11 @@ upload_one(void *arg, size_t i)
 {
 	struct upload_job *u = arg;
 	size_t from = i * u->chunk, n = u->l->n - from < u->chunk ? u->l->n - from : u->chunk;
+	int rv = send_chunk(u->r, u->l, from, n, (uint32_t)i, i + 1 == u->nchunks, u->kind);
 
-	return send_chunk(u->r, u->l, from, n, (uint32_t)i, i + 1 == u->nchunks, u->kind);
+	if (rv == 0)
+		udc_rounds_records(u->r->n->rounds, u->r->job->idhex, atomic_fetch_add(&u->sent, n) + n, u->l->n);
+	return rv;
 }
 
 int
@@ -235,6 +239,7 @@ download_one(void *arg, size_t i)
 		d->c->lab[d->c->n + k] = udc_wire_label(ch, k);
 	memcpy(udc_blist_pt(d->c, d->c->n, 0), ch->points.data, ch->points.len);
 	d->c->n += ch->n;
+	udc_rounds_records(d->r->n->rounds, d->r->job->idhex, d->c->n, d->c_records);
 	pthread_mutex_unlock(&d->m);
 	udc_wire_free(rep);
 	return 0;

@@ -186,9 +186,8 @@ gem_round_start(struct udc_node *n, const Udcctl__RoundStart *req, uint64_t uid,
 	}
 	udc_spec_hash_hex(spec, hex);
 	if (!udc_store_is_approved(n->cfg->state_dir, hex) || udc_approval_load(n, hex, sig) != 0) {
-		udc_reply_error(rep, UDC_EREFUSED, buf, buflen,
-		    "spec '%s' (%s) is not approved on this node: run 'udcctl spec approve' first",
-		    spec->name, hex);
+		udc_unapproved_message(n, spec, err, sizeof(err));
+		udc_reply_error(rep, UDC_EREFUSED, buf, buflen, "%s", err);
 		goto out;
 	}
 	if ((job = calloc(1, sizeof(*job))) == NULL ||
@@ -242,6 +241,13 @@ out:
 	udc_spec_free(spec);
 }
 
+static int
+gem_peer_connected(struct udc_node *n)
+{
+	struct gem *g = n->party;
+	return g != NULL && atomic_load(&g->pipes) > 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -251,6 +257,7 @@ main(int argc, char **argv)
 		.start = gem_start,
 		.stop = gem_stop,
 		.round_start = gem_round_start,
+		.peer_connected = gem_peer_connected,
 	};
 	return udc_daemon_main(argc, argv, &ops);
 }

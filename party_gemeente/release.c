@@ -192,8 +192,7 @@ gem_receive_release(struct gem_round *r, const Udc__Release *rl)
 		goto out;
 	}
 	open = 0;
-	snprintf(rel, sizeof(rel), "rounds/%s/result.sig", r->job->idhex);
-	udc_store_write(state, rel, rl->csv_sig.data, UDC_SIGN_BYTES);
+	udc_result_sig_store(r->n, r->job->idhex, rl->csv_sig.data);
 	snprintf(line, sizeof(line), "signed by the CBS node's key %s (verified)\n", r->n->peer_fpr);
 	snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", r->job->idhex);
 	if ((rv = udc_store_write(state, rel, line, strlen(line))) != 0) {

@@ -41,7 +41,7 @@ else
 fi
 
 # --- 1. packages and build -------------------------------------------------
-if ! "$here/scripts/install-deps.sh" >&2; then
+if ! "$here/scripts/install-deps.sh" --test >&2; then
 	log "install-deps.sh failed (no root/sudo?); going on with what is installed"
 fi
 command -v ss >/dev/null || log "ss (iproute2) missing: byte counts will be 0"

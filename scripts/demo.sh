@@ -16,8 +16,9 @@ build=${BUILD_DIR:-$here/build}
 spec=$here/docs/examples/denhaag-kinderarmoede.spec
 t0=$(date +%s)
 
-"$here/scripts/install-deps.sh"
-"$here/scripts/build.sh"
+"$here/scripts/install-deps.sh" --build
+# The programs only: no tests, no benchmarks.
+"$here/scripts/build.sh" -DUDC_TESTS=OFF
 bin_g=$build/party_gemeente/gemeented
 bin_c=$build/party_cbs/cbsd
 ctl=$build/tools/udcctl

@@ -3,9 +3,10 @@
 # end-to-end) with ctest.  Exit status is ctest's.
 #   scripts/test.sh            # everything
 #   scripts/test.sh -L unit    # extra arguments go to ctest
+#   scripts/test.sh -LE install   # all but the slow install test (label install)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/install-deps.sh"
-"$here/scripts/build.sh"
+"$here/scripts/build.sh" -DUDC_TESTS=ON
 cd "${BUILD_DIR:-$here/build}"
 ctest --output-on-failure --timeout 900 "$@"

@@ -2,4 +2,4 @@
 # (common/governance/sign.c).
 add_executable(udc-keygen ${CMAKE_CURRENT_SOURCE_DIR}/udc-keygen.c)
 target_link_libraries(udc-keygen PRIVATE udccommon)
-install(TARGETS udc-keygen RUNTIME DESTINATION bin)
+install(TARGETS udc-keygen RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -1,45 +1,150 @@
 /*
- * udcctl.c - the control client: talks to a local daemon over its ipc
- * socket.  Subcommands come from one table, one function each.
+ * udcctl.c - the control client: talks to a local daemon over its control
+ * socket (common/node/ctl.h), and checks specs and released tables offline.
+ * Subcommands come from one table, one function each; each declares the
+ * options it takes, so "udcctl NOUN VERB --help" and the man page
+ * (man/udcctl.1.scd) say the same.
  *
- * Exit codes (docs/operations.md):
+ * Exit codes (docs/operations.md, "Exit codes"; stable for scripts):
  *   0 success            1 usage error
- *   2 daemon unreachable or configuration unreadable
+ *   2 daemon unreachable, or configuration or file unreadable
  *   3 the round failed   4 the daemon refused the request (not approved,
  *                          unknown round, round not finished, bad spec)
- *   5 timed out waiting  6 the audit log does not verify
+ *   5 timed out          6 the audit log or a signature does not verify
+ *
+ * --json: every command prints one JSON document on stdout with the field
+ * names documented in docs/operations.md ("udcctl --json"); errors still go
+ * to stderr as text, and the exit code says what happened.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <sodium.h>
+
 #include "config.h"
+#include "ctl.h"
 #include "ctl.pb-c.h"
+#include "daemon.h"
+#include "store.h"
 #include "err.h"
+#include "rounds.h"
+#include "sign.h"
 #include "spec.h"
-#include "transport.h"
 
 enum { EX_OK = 0, EX_USAGE = 1, EX_UNREACHABLE = 2, EX_FAILED = 3, EX_REFUSED = 4, EX_TIMEOUT = 5,
-	EX_AUDIT = 6 };
+	EX_VERIFY = 6 };
 
 #define SPEC_MAX (1024 * 1024)
+#define SIG_MAGIC "udclink-result-signature v1"
+
+/* Per-command options (struct command.opts). */
+enum { O_TIMEOUT = 1, O_FORMAT = 2, O_OUTPUT = 4, O_KEY = 8, O_SIG = 16, O_ACCEPT = 32 };
 
 struct ctx {
+	const char *cfgpath;
+	struct udc_config *cfg;
 	const char *socket;
-	int timeout_ms;
-	nng_socket s;
+	int timeout_ms;  /* per request (-t) */
 	int json;
+	/* per-command options */
+	int wait_s;      /* round wait --timeout, 0 = none */
+	int fmt_json;    /* round result --format json */
+	const char *output, *key, *sig;
+	int accept_rejects; /* round start --accept-rejects */
+	int fd;
 };
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+warnx_(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("udcctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Prints a JSON document and frees it. */
+static void
+emit(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s) {
+		puts(s);
+		free(s);
+	}
+	json_decref(j);
+}
+
+static json_t *
+json_time(int64_t t)
+{
+	char buf[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (t <= 0)
+		return json_null();
+	gmtime_r(&tt, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static void
+fmt_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (t <= 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* --- talking to the daemon ---------------------------------------------- */
+
+static int
+need_socket(struct ctx *c)
+{
+	if (c->socket == NULL) {
+		warnx_("which node? give -c CONFIG or -s SOCKET");
+		return EX_USAGE;
+	}
+	return 0;
+}
 
 static int
 connect_daemon(struct ctx *c)
 {
 	char err[512];
-	if (udc_ctl_dial(&c->s, c->socket, c->timeout_ms, err, sizeof(err)) != 0) {
-		fprintf(stderr, "udcctl: %s\n", err);
+	int rv;
+
+	if (c->fd >= 0)
+		return 0;
+	if ((rv = need_socket(c)) != 0)
+		return rv;
+	if (udc_ctl_connect(c->socket, &c->fd, err, sizeof(err)) != 0) {
+		warnx_("%s", err);
 		return EX_UNREACHABLE;
 	}
 	return 0;
@@ -49,24 +154,29 @@ connect_daemon(struct ctx *c)
 static int
 request(struct ctx *c, Udcctl__Request *req, Udcctl__Reply **rep)
 {
-	size_t len = udcctl__request__get_packed_size(req);
-	uint8_t *buf = malloc(len ? len : 1);
-	nng_msg *m = NULL;
+	size_t len = udcctl__request__get_packed_size(req), rlen = 0;
+	uint8_t *buf, *rbuf = NULL;
 	int rv;
 
-	if (buf == NULL)
+	if ((rv = connect_daemon(c)) != 0)
+		return rv;
+	if ((buf = malloc(len ? len : 1)) == NULL)
 		return EX_UNREACHABLE;
 	udcctl__request__pack(req, buf);
-	rv = udc_req_call(c->s, buf, len, &m);
+	rv = udc_ctl_call(c->fd, buf, len, c->timeout_ms, &rbuf, &rlen);
 	free(buf);
 	if (rv != 0) {
-		fprintf(stderr, "udcctl: no answer from the daemon at %s: %s\n", c->socket, udc_strerror(rv));
-		return rv == UDC_ETIMEDOUT ? EX_TIMEOUT : EX_UNREACHABLE;
+		if (rv == UDC_ETIMEDOUT) {
+			warnx_("no answer from the daemon at %s within %d s (-t)", c->socket, c->timeout_ms / 1000);
+			return EX_TIMEOUT;
+		}
+		warnx_("the daemon at %s closed the connection: %s", c->socket, udc_strerror(rv));
+		return EX_UNREACHABLE;
 	}
-	*rep = udcctl__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
-	nng_msg_free(m);
+	*rep = udcctl__reply__unpack(NULL, rlen, rbuf);
+	free(rbuf);
 	if (*rep == NULL) {
-		fprintf(stderr, "udcctl: malformed reply from the daemon\n");
+		warnx_("malformed reply from the daemon");
 		return EX_UNREACHABLE;
 	}
 	return 0;
@@ -75,29 +185,46 @@ request(struct ctx *c, Udcctl__Request *req, Udcctl__Reply **rep)
 static int
 refused(Udcctl__Reply *rep)
 {
-	fprintf(stderr, "udcctl: %s\n", rep->error && rep->error[0] ? rep->error : udc_strerror(rep->status));
+	warnx_("%s", rep->error && rep->error[0] ? rep->error : udc_strerror(rep->status));
 	return EX_REFUSED;
 }
 
+/* A request with no arguments; *rep on success with status 0. */
 static int
-read_file(const char *path, uint8_t **out, size_t *len)
+simple(struct ctx *c, Udcctl__Request *req, Udcctl__Reply **rep)
+{
+	int rv;
+	*rep = NULL;
+	if ((rv = request(c, req, rep)) != 0)
+		return rv;
+	if ((*rep)->status) {
+		rv = refused(*rep);
+		udcctl__reply__free_unpacked(*rep, NULL);
+		*rep = NULL;
+	}
+	return rv;
+}
+
+static int
+read_file(const char *path, uint8_t **out, size_t *len, size_t max)
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *buf;
 	size_t n;
 
 	if (f == NULL) {
-		perror(path);
-		return EX_USAGE;
+		warnx_("%s: %s", path, strerror(errno));
+		return EX_UNREACHABLE;
 	}
-	buf = malloc(SPEC_MAX + 1);
-	n = buf ? fread(buf, 1, SPEC_MAX + 1, f) : 0;
+	buf = malloc(max + 1);
+	n = buf ? fread(buf, 1, max + 1, f) : 0;
 	fclose(f);
-	if (buf == NULL || n > SPEC_MAX) {
-		fprintf(stderr, "udcctl: %s: larger than %d bytes\n", path, SPEC_MAX);
+	if (buf == NULL || n > max) {
+		warnx_("%s: larger than %zu bytes", path, max);
 		free(buf);
 		return EX_USAGE;
 	}
+	buf[n] = '\0';
 	*out = buf;
 	*len = n;
 	return 0;
@@ -114,73 +241,187 @@ read_spec(const char *path, uint8_t **text, size_t *len, uint8_t **schema, size_
 
 	*schema = NULL;
 	*slen = 0;
-	if ((rv = read_file(path, text, len)) != 0)
+	if ((rv = read_file(path, text, len, SPEC_MAX)) != 0)
 		return rv;
 	if (udc_spec_parse((const char *)*text, *len, path, &spec, err, sizeof(err)) != 0)
 		return 0; /* the daemon reports the error with its line */
 	if (udc_spec_fuzzy(spec)) {
 		udc_spec_schema_path(path, spec, spath, sizeof(spath));
-		rv = read_file(spath, schema, slen);
+		if ((rv = read_file(spath, schema, slen, SPEC_MAX)) != 0)
+			free(*text);
 	}
 	udc_spec_free(spec);
 	return rv;
 }
 
-static void
-print_round(const Udcctl__RoundInfo *r, int verbose)
-{
-	char ts[32] = "-", te[32] = "-";
-	struct tm tm;
-	time_t t;
+/* --- rounds ---------------------------------------------------------------- */
 
-	if (r->started) {
-		t = (time_t)r->started;
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
-	if (r->finished) {
-		t = (time_t)r->finished;
-		gmtime_r(&t, &tm);
-		strftime(te, sizeof(te), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
-	if (!verbose) {
-		printf("%s  %-8s %-14s %s\n", r->round_id, r->state, r->step, ts);
-		return;
-	}
-	printf("round:    %s\nstate:    %s\nstep:     %s (%u.%u%%)\nspec:     %s\nstarted:  %s\nfinished: %s\n",
-	    r->round_id, r->state, r->step, r->progress / 10, r->progress % 10, r->spec_hash, ts, te);
+static json_t *
+round_json(const Udcctl__RoundInfo *r)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:o, s:o, s:s}", "round_id", r->round_id,
+	    "state", r->state, "step", r->step, "progress_permille", (json_int_t)r->progress,
+	    "records_done", (json_int_t)r->records_done, "records_total", (json_int_t)r->records_total,
+	    "spec_hash", r->spec_hash, "spec_name", r->spec_name ? r->spec_name : "", "started",
+	    json_time(r->started), "finished", json_time(r->finished), "error", r->error ? r->error : "");
+}
+
+static void
+print_round(const Udcctl__RoundInfo *r)
+{
+	char ts[32], te[32];
+	fmt_time(r->started, ts, sizeof(ts));
+	fmt_time(r->finished, te, sizeof(te));
+	printf("round:    %s\nstate:    %s\nstep:     %s (%u.%u%%)\n", r->round_id, r->state, r->step,
+	    r->progress / 10, r->progress % 10);
+	if (r->records_total)
+		printf("records:  %llu of %llu\n", (unsigned long long)r->records_done,
+		    (unsigned long long)r->records_total);
+	printf("spec:     %s\nname:     %s\nstarted:  %s\nfinished: %s\n", r->spec_hash,
+	    r->spec_name && r->spec_name[0] ? r->spec_name : "-", ts, te);
 	if (r->error && r->error[0])
 		printf("error:    %s\n", r->error);
 }
 
 static int
-cmd_spec_approve(struct ctx *c, int argc, char **argv)
+round_exit(const Udcctl__RoundInfo *r)
+{
+	return strcmp(r->state, "failed") == 0 ? EX_FAILED : EX_OK;
+}
+
+static int
+status_of(struct ctx *c, const char *id, Udcctl__Reply **rep)
 {
 	Udcctl__Request req = UDCCTL__REQUEST__INIT;
-	Udcctl__SpecApprove a = UDCCTL__SPEC_APPROVE__INIT;
+	Udcctl__RoundQuery q = UDCCTL__ROUND_QUERY__INIT;
+	int rv;
+
+	q.round_id = (char *)id;
+	q.format = "";
+	req.cmd_case = UDCCTL__REQUEST__CMD_ROUND_STATUS;
+	req.round_status = &q;
+	if ((rv = request(c, &req, rep)) != 0)
+		return rv;
+	if ((*rep)->status || (*rep)->round == NULL) {
+		rv = refused(*rep);
+		udcctl__reply__free_unpacked(*rep, NULL);
+		*rep = NULL;
+	}
+	return rv;
+}
+
+static int
+cmd_round_status(struct ctx *c, int argc, char **argv)
+{
 	Udcctl__Reply *rep = NULL;
-	uint8_t *text, *schema;
-	size_t len, slen;
 	int rv;
 
 	if (argc != 1)
 		return EX_USAGE;
-	if ((rv = read_spec(argv[0], &text, &len, &schema, &slen)) != 0)
+	if ((rv = status_of(c, argv[0], &rep)) != 0)
 		return rv;
-	a.spec_text.data = text;
-	a.spec_text.len = len;
-	a.schema_text.data = schema;
-	a.schema_text.len = slen;
-	a.source = argv[0];
-	req.cmd_case = UDCCTL__REQUEST__CMD_SPEC_APPROVE;
-	req.spec_approve = &a;
-	if ((rv = connect_daemon(c)) == 0 && (rv = request(c, &req, &rep)) == 0)
-		rv = rep->status ? refused(rep) : (printf("%s\n", rep->text), EX_OK);
-	if (rep)
-		udcctl__reply__free_unpacked(rep, NULL);
-	free(text);
-	free(schema);
+	if (c->json)
+		emit(round_json(rep->round));
+	else
+		print_round(rep->round);
+	rv = round_exit(rep->round);
+	udcctl__reply__free_unpacked(rep, NULL);
 	return rv;
+}
+
+/* Progress of round wait: a bar on a terminal, a line per step and per
+ * tenth when piped (stderr either way; stdout stays the final status). */
+struct progress {
+	int tty;
+	char step[32];
+	unsigned last_tenth;
+	long long step_t0;  /* when this step was first seen (ms) */
+	unsigned step_p0;   /* its progress then */
+	uint64_t step_r0;   /* its records then */
+	int drawn;
+};
+
+static void
+show_progress(struct progress *p, const Udcctl__RoundInfo *r, long long t)
+{
+	char rate[48] = "", eta[48] = "", recs[64] = "";
+
+	if (strcmp(p->step, r->step) != 0) {
+		if (p->tty && p->drawn)
+			fputc('\n', stderr);
+		snprintf(p->step, sizeof(p->step), "%s", r->step);
+		p->step_t0 = t;
+		p->step_p0 = r->progress;
+		p->step_r0 = r->records_done;
+		p->last_tenth = 100;
+		p->drawn = 0;
+		if (!p->tty)
+			fprintf(stderr, "udcctl: round %s: %s\n", r->round_id, r->step);
+	}
+	if (r->records_total)
+		snprintf(recs, sizeof(recs), ", %llu of %llu records", (unsigned long long)r->records_done,
+		    (unsigned long long)r->records_total);
+	double dt = (double)(t - p->step_t0) / 1000.0;
+	if (dt > 0.5 && r->records_total && r->records_done > p->step_r0) {
+		/* Where the step counts records, the rate is in records. */
+		double per_s = (double)(r->records_done - p->step_r0) / dt;
+		double left = (double)(r->records_total - r->records_done) / per_s;
+		snprintf(rate, sizeof(rate), ", %.0f records/s", per_s);
+		snprintf(eta, sizeof(eta), ", step ETA %d:%02d", (int)left / 60, (int)left % 60);
+	} else if (dt > 0.5 && r->progress > p->step_p0) {
+		double per_s = (double)(r->progress - p->step_p0) / 10.0 / dt; /* percent per second */
+		double left = (1000.0 - r->progress) / 10.0 / per_s;
+		snprintf(rate, sizeof(rate), ", %.1f%%/s", per_s);
+		snprintf(eta, sizeof(eta), ", step ETA %d:%02d", (int)left / 60, (int)left % 60);
+	}
+	if (p->tty) {
+		int fill = (int)(r->progress * 30 / 1000);
+		fprintf(stderr, "\r%-14s [%.*s%*s] %5.1f%%%s%s%s   ", r->step, fill,
+		    "##############################", 30 - fill, "", r->progress / 10.0, recs, rate, eta);
+		p->drawn = 1;
+	} else if (r->progress / 100 != p->last_tenth && r->progress > 0 && r->progress < 1000) {
+		p->last_tenth = r->progress / 100;
+		fprintf(stderr, "udcctl: round %s: %s %.1f%%%s%s%s\n", r->round_id, r->step,
+		    r->progress / 10.0, recs, rate, eta);
+	}
+	fflush(stderr);
+}
+
+static int
+cmd_round_wait(struct ctx *c, int argc, char **argv)
+{
+	struct progress p = { .tty = isatty(STDERR_FILENO), .last_tenth = 100 };
+	long long deadline = c->wait_s > 0 ? now_ms() + (long long)c->wait_s * 1000 : 0;
+	int rv;
+
+	if (argc != 1)
+		return EX_USAGE;
+	for (;;) {
+		Udcctl__Reply *rep = NULL;
+		long long t = now_ms();
+		if ((rv = status_of(c, argv[0], &rep)) != 0)
+			return rv;
+		show_progress(&p, rep->round, t);
+		if (!strcmp(rep->round->state, "done") || !strcmp(rep->round->state, "failed")) {
+			if (p.tty && p.drawn)
+				fputc('\n', stderr);
+			if (c->json)
+				emit(round_json(rep->round));
+			else
+				print_round(rep->round);
+			rv = round_exit(rep->round);
+			udcctl__reply__free_unpacked(rep, NULL);
+			return rv;
+		}
+		udcctl__reply__free_unpacked(rep, NULL);
+		if (deadline && now_ms() >= deadline) {
+			if (p.tty && p.drawn)
+				fputc('\n', stderr);
+			warnx_("round %s not finished after %d s (--timeout); it goes on", argv[0], c->wait_s);
+			return EX_TIMEOUT;
+		}
+		usleep(200 * 1000);
+	}
 }
 
 static int
@@ -193,14 +434,6 @@ cmd_round_start(struct ctx *c, int argc, char **argv)
 	size_t len, slen;
 	int rv;
 
-	if (argc == 2 && strcmp(argv[1], "--accept-rejects") == 0) {
-		st.accept_rejects = 1;
-		argc--;
-	} else if (argc == 2 && strcmp(argv[0], "--accept-rejects") == 0) {
-		st.accept_rejects = 1;
-		argc--;
-		argv++;
-	}
 	if (argc != 1)
 		return EX_USAGE;
 	if ((rv = read_spec(argv[0], &text, &len, &schema, &slen)) != 0)
@@ -209,11 +442,14 @@ cmd_round_start(struct ctx *c, int argc, char **argv)
 	st.spec_text.len = len;
 	st.schema_text.data = schema;
 	st.schema_text.len = slen;
+	st.accept_rejects = c->accept_rejects;
 	req.cmd_case = UDCCTL__REQUEST__CMD_ROUND_START;
 	req.round_start = &st;
-	if ((rv = connect_daemon(c)) == 0 && (rv = request(c, &req, &rep)) == 0) {
+	if ((rv = request(c, &req, &rep)) == 0) {
 		if (rep->status || rep->round == NULL)
 			rv = refused(rep);
+		else if (c->json)
+			emit(round_json(rep->round));
 		else
 			printf("%s\n", rep->round->round_id);
 	}
@@ -221,123 +457,6 @@ cmd_round_start(struct ctx *c, int argc, char **argv)
 		udcctl__reply__free_unpacked(rep, NULL);
 	free(text);
 	free(schema);
-	return rv;
-}
-
-static int
-query(struct ctx *c, Udcctl__Request__CmdCase cmd, const char *id, const char *fmt, Udcctl__Reply **rep)
-{
-	Udcctl__Request req = UDCCTL__REQUEST__INIT;
-	Udcctl__RoundQuery q = UDCCTL__ROUND_QUERY__INIT;
-
-	q.round_id = (char *)id;
-	q.format = (char *)(fmt ? fmt : "");
-	req.cmd_case = cmd;
-	if (cmd == UDCCTL__REQUEST__CMD_ROUND_STATUS)
-		req.round_status = &q;
-	else
-		req.round_result = &q;
-	return request(c, &req, rep);
-}
-
-static int
-cmd_round_status(struct ctx *c, int argc, char **argv)
-{
-	Udcctl__Reply *rep = NULL;
-	int rv;
-
-	if (argc != 1)
-		return EX_USAGE;
-	if ((rv = connect_daemon(c)) != 0 || (rv = query(c, UDCCTL__REQUEST__CMD_ROUND_STATUS, argv[0], NULL, &rep)) != 0)
-		return rv;
-	if (rep->status || rep->round == NULL)
-		rv = refused(rep);
-	else {
-		print_round(rep->round, 1);
-		rv = strcmp(rep->round->state, "failed") == 0 ? EX_FAILED : EX_OK;
-	}
-	udcctl__reply__free_unpacked(rep, NULL);
-	return rv;
-}
-
-static int
-cmd_round_wait(struct ctx *c, int argc, char **argv)
-{
-	char last[64] = "";
-	int rv;
-
-	if (argc != 1)
-		return EX_USAGE;
-	if ((rv = connect_daemon(c)) != 0)
-		return rv;
-	for (;;) {
-		Udcctl__Reply *rep = NULL;
-		if ((rv = query(c, UDCCTL__REQUEST__CMD_ROUND_STATUS, argv[0], NULL, &rep)) != 0)
-			return rv;
-		if (rep->status || rep->round == NULL) {
-			rv = refused(rep);
-			udcctl__reply__free_unpacked(rep, NULL);
-			return rv;
-		}
-		if (strcmp(last, rep->round->step) != 0) {
-			snprintf(last, sizeof(last), "%s", rep->round->step);
-			fprintf(stderr, "udcctl: round %s: %s\n", rep->round->round_id, last);
-		}
-		if (!strcmp(rep->round->state, "done") || !strcmp(rep->round->state, "failed")) {
-			print_round(rep->round, 1);
-			rv = strcmp(rep->round->state, "done") == 0 ? EX_OK : EX_FAILED;
-			udcctl__reply__free_unpacked(rep, NULL);
-			return rv;
-		}
-		udcctl__reply__free_unpacked(rep, NULL);
-		usleep(200 * 1000);
-	}
-}
-
-static int
-cmd_round_result(struct ctx *c, int argc, char **argv)
-{
-	Udcctl__Reply *rep = NULL;
-	const char *fmt = c->json ? "json" : "csv";
-	int rv;
-
-	if (argc != 1)
-		return EX_USAGE;
-	if ((rv = connect_daemon(c)) != 0 || (rv = query(c, UDCCTL__REQUEST__CMD_ROUND_RESULT, argv[0], fmt, &rep)) != 0)
-		return rv;
-	if (rep->status) {
-		rv = refused(rep);
-	} else {
-		fputs(rep->text, stdout);
-		/* Who signed the table goes to stderr, so stdout stays the table. */
-		if (rep->signer && rep->signer[0])
-			fprintf(stderr, "udcctl: released table %s", rep->signer);
-	}
-	udcctl__reply__free_unpacked(rep, NULL);
-	return rv;
-}
-
-static int
-cmd_audit_verify(struct ctx *c, int argc, char **argv)
-{
-	Udcctl__Request req = UDCCTL__REQUEST__INIT;
-	Udcctl__AuditVerify av = UDCCTL__AUDIT_VERIFY__INIT;
-	Udcctl__Reply *rep = NULL;
-	int rv;
-
-	if (argc != 0)
-		return EX_USAGE;
-	req.cmd_case = UDCCTL__REQUEST__CMD_AUDIT_VERIFY;
-	req.audit_verify = &av;
-	if ((rv = connect_daemon(c)) != 0 || (rv = request(c, &req, &rep)) != 0)
-		return rv;
-	if (rep->status) {
-		fprintf(stderr, "udcctl: %s\n", rep->error && rep->error[0] ? rep->error : rep->text);
-		rv = EX_AUDIT;
-	} else {
-		printf("%s\n", rep->text);
-	}
-	udcctl__reply__free_unpacked(rep, NULL);
 	return rv;
 }
 
@@ -353,14 +472,165 @@ cmd_round_list(struct ctx *c, int argc, char **argv)
 		return EX_USAGE;
 	req.cmd_case = UDCCTL__REQUEST__CMD_ROUND_LIST;
 	req.round_list = &l;
-	if ((rv = connect_daemon(c)) != 0 || (rv = request(c, &req, &rep)) != 0)
+	if ((rv = simple(c, &req, &rep)) != 0)
 		return rv;
-	if (rep->status)
-		rv = refused(rep);
-	else
+	if (c->json) {
+		json_t *a = json_array();
 		for (size_t i = 0; i < rep->n_rounds; i++)
-			print_round(rep->rounds[i], 0);
+			json_array_append_new(a, round_json(rep->rounds[i]));
+		emit(json_pack("{s:o}", "rounds", a));
+	} else {
+		printf("%-32s  %-7s  %-13s  %-28s  %-20s  %-20s  %s\n", "ROUND", "STATE", "STEP", "SPEC",
+		    "STARTED", "FINISHED", "OUTCOME");
+		for (size_t i = 0; i < rep->n_rounds; i++) {
+			const Udcctl__RoundInfo *r = rep->rounds[i];
+			char ts[32], te[32], spec[29];
+			const char *outcome = !strcmp(r->state, "done") ? "released" :
+			    !strcmp(r->state, "failed") ? (r->error && r->error[0] ? r->error : "failed") : "-";
+			fmt_time(r->started, ts, sizeof(ts));
+			fmt_time(r->finished, te, sizeof(te));
+			snprintf(spec, sizeof(spec), "%s", r->spec_name && r->spec_name[0] ? r->spec_name :
+			    r->spec_hash);
+			printf("%-32s  %-7s  %-13s  %-28s  %-20s  %-20s  %s\n", r->round_id, r->state, r->step,
+			    spec, ts, te, outcome);
+		}
+	}
 	udcctl__reply__free_unpacked(rep, NULL);
+	return EX_OK;
+}
+
+static int
+write_out(const char *path, const void *data, size_t len)
+{
+	char tmp[4200];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "wb")) == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		warnx_("%s: %s", tmp, strerror(errno));
+		return EX_UNREACHABLE;
+	}
+	if (rename(tmp, path) != 0) {
+		warnx_("%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return EX_UNREACHABLE;
+	}
+	return 0;
+}
+
+/* RESULT.sig: what the CBS node signed, in text, beside the table (h: the
+ * table's SHA-256). */
+static int
+write_sig(const char *path, const char *round, const char *spec_hash, const uint8_t h[32],
+    const uint8_t sig[64])
+{
+	char hh[65], sh[129], text[512];
+
+	sodium_bin2hex(hh, sizeof(hh), h, 32);
+	sodium_bin2hex(sh, sizeof(sh), sig, 64);
+	snprintf(text, sizeof(text), "%s\nround %s\nspec_hash %s\nresult_sha256 %s\nsignature %s\n", SIG_MAGIC,
+	    round, spec_hash, hh, sh);
+	return write_out(path, text, strlen(text));
+}
+
+/* round result ID: the document piece by piece (a release may be far larger
+ * than one reply), to stdout or atomically to -o FILE, hashed on the way for
+ * the signature file. */
+static int
+cmd_round_result(struct ctx *c, int argc, char **argv)
+{
+	Udcctl__Request req = UDCCTL__REQUEST__INIT;
+	Udcctl__RoundQuery q = UDCCTL__ROUND_QUERY__INIT;
+	Udcctl__Reply *rep = NULL;
+	crypto_hash_sha256_state st;
+	uint64_t total = 0;
+	uint8_t h[32], sig[64];
+	char tmp[4200], sigpath[4200], signer[1024] = "", spec_hash[72] = "";
+	FILE *out = stdout;
+	int rv = 0, as_json = c->fmt_json, have_sig = 0;
+
+	if (argc != 1)
+		return EX_USAGE;
+	q.round_id = argv[0];
+	q.format = as_json ? "json" : "csv";
+	q.max_bytes = 1u << 20;
+	req.cmd_case = UDCCTL__REQUEST__CMD_ROUND_RESULT;
+	req.round_result = &q;
+	crypto_hash_sha256_init(&st);
+	if (c->output) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp", c->output);
+		if ((out = fopen(tmp, "wb")) == NULL) {
+			warnx_("%s: %s", tmp, strerror(errno));
+			return EX_UNREACHABLE;
+		}
+	}
+	do {
+		if ((rv = simple(c, &req, &rep)) != 0)
+			goto out;
+		if (q.offset == 0) {
+			total = rep->total_bytes;
+			if (rep->signer)
+				snprintf(signer, sizeof(signer), "%s", rep->signer);
+			if (rep->result_sig.len == 64 && rep->round_spec_hash) {
+				memcpy(sig, rep->result_sig.data, 64);
+				snprintf(spec_hash, sizeof(spec_hash), "%s", rep->round_spec_hash);
+				have_sig = 1;
+			}
+		} else if (rep->total_bytes != total) {
+			warnx_("round %s: the result changed while it was read", argv[0]);
+			rv = EX_FAILED;
+			goto out;
+		}
+		if (rep->data.len == 0 && q.offset < total) {
+			warnx_("round %s: the daemon sent %llu of %llu bytes", argv[0],
+			    (unsigned long long)q.offset, (unsigned long long)total);
+			rv = EX_FAILED;
+			goto out;
+		}
+		crypto_hash_sha256_update(&st, rep->data.data, rep->data.len);
+		if (fwrite(rep->data.data, 1, rep->data.len, out) != rep->data.len) {
+			warnx_("%s: %s", c->output ? tmp : "stdout", strerror(errno));
+			rv = EX_UNREACHABLE;
+			goto out;
+		}
+		q.offset += rep->data.len;
+		udcctl__reply__free_unpacked(rep, NULL);
+		rep = NULL;
+	} while (q.offset < total);
+	crypto_hash_sha256_final(&st, h);
+	if (c->output) {
+		int bad = fclose(out) != 0;
+		out = NULL;
+		if (bad || rename(tmp, c->output) != 0) {
+			warnx_("%s: %s", c->output, strerror(errno));
+			rv = EX_UNREACHABLE;
+			goto out;
+		}
+		if (!as_json && have_sig) {
+			snprintf(sigpath, sizeof(sigpath), "%s.sig", c->output);
+			rv = write_sig(sigpath, argv[0], spec_hash, h, sig);
+			if (rv == 0 && !c->json)
+				fprintf(stderr, "udcctl: wrote %s and its signature %s\n", c->output, sigpath);
+		} else if (!as_json) {
+			warnx_("this node holds no signature for round %s (an older round): %s has none "
+			    "beside it", argv[0], c->output);
+		}
+		if (rv == 0 && c->json)
+			emit(json_pack("{s:s, s:s, s:s?}", "round_id", argv[0], "output", c->output, "signature",
+			    have_sig && !as_json ? sigpath : NULL));
+	} else if (fflush(stdout) != 0) {
+		rv = EX_UNREACHABLE;
+	}
+	/* Who signed the table goes to stderr, so stdout stays the table. */
+	if (rv == 0 && signer[0] && !c->json)
+		fprintf(stderr, "udcctl: released table %s", signer);
+out:
+	if (rep)
+		udcctl__reply__free_unpacked(rep, NULL);
+	if (c->output && out != NULL) {
+		fclose(out);
+		unlink(tmp);
+	}
 	return rv;
 }
 
@@ -386,11 +656,15 @@ round_decide(struct ctx *c, int argc, char **argv, int approve)
 	d.reason = reason;
 	req.cmd_case = UDCCTL__REQUEST__CMD_ROUND_DECIDE;
 	req.round_decide = &d;
-	if ((rv = connect_daemon(c)) == 0 && (rv = request(c, &req, &rep)) == 0)
-		rv = rep->status ? refused(rep) : (printf("%s\n", rep->text), EX_OK);
-	if (rep)
-		udcctl__reply__free_unpacked(rep, NULL);
-	return rv;
+	if ((rv = simple(c, &req, &rep)) != 0)
+		return rv;
+	if (c->json)
+		emit(json_pack("{s:s, s:s, s:s}", "result", approve ? "approved" : "refused", "round_id", argv[0],
+		    "message", rep->text ? rep->text : ""));
+	else
+		printf("%s\n", rep->text ? rep->text : "");
+	udcctl__reply__free_unpacked(rep, NULL);
+	return EX_OK;
 }
 
 static int
@@ -405,32 +679,578 @@ cmd_round_refuse(struct ctx *c, int argc, char **argv)
 	return round_decide(c, argc, argv, 0);
 }
 
+/* --- specs ------------------------------------------------------------------ */
+
+static int
+cmd_spec_approve(struct ctx *c, int argc, char **argv)
+{
+	Udcctl__Request req = UDCCTL__REQUEST__INIT;
+	Udcctl__SpecApprove a = UDCCTL__SPEC_APPROVE__INIT;
+	Udcctl__Reply *rep = NULL;
+	uint8_t *text, *schema;
+	size_t len, slen;
+	int rv;
+
+	if (argc != 1)
+		return EX_USAGE;
+	if ((rv = read_spec(argv[0], &text, &len, &schema, &slen)) != 0)
+		return rv;
+	a.spec_text.data = text;
+	a.spec_text.len = len;
+	a.schema_text.data = schema;
+	a.schema_text.len = slen;
+	a.source = argv[0];
+	req.cmd_case = UDCCTL__REQUEST__CMD_SPEC_APPROVE;
+	req.spec_approve = &a;
+	if ((rv = simple(c, &req, &rep)) == 0) {
+		if (c->json)
+			emit(json_pack("{s:s, s:s}", "result", "approved", "message", rep->text));
+		else
+			printf("%s\n", rep->text);
+		udcctl__reply__free_unpacked(rep, NULL);
+	}
+	free(text);
+	free(schema);
+	return rv;
+}
+
+/* Offline: the canonical form and hash, as both nodes will compute them. */
+static int
+cmd_spec_show(struct ctx *c, int argc, char **argv)
+{
+	struct udc_spec *spec = NULL;
+	char err[1024], hex[65];
+	static const char *const modes[] = { "exact", "fuzzy", "combined" };
+
+	if (argc != 1)
+		return EX_USAGE;
+	if (udc_spec_load_with_schema(argv[0], &spec, err, sizeof(err)) != 0) {
+		warnx_("%s", err);
+		return errno == ENOENT || strstr(err, "No such file") ? EX_UNREACHABLE : EX_REFUSED;
+	}
+	udc_spec_hash_hex(spec, hex);
+	if (c->json)
+		emit(json_pack("{s:s, s:s, s:s, s:s, s:s}", "file", argv[0], "name", spec->name, "mode",
+		    modes[spec->mode], "spec_hash", hex, "canonical", spec->canonical));
+	else
+		printf("# spec '%s' (%s), from %s\n# hash %s\n# both operators should see this hash before "
+		       "approving\n%s",
+		    spec->name, modes[spec->mode], argv[0], hex, spec->canonical);
+	udc_spec_free(spec);
+	return EX_OK;
+}
+
+static int
+cmd_spec_list(struct ctx *c, int argc, char **argv)
+{
+	Udcctl__Request req = UDCCTL__REQUEST__INIT;
+	Udcctl__SpecList l = UDCCTL__SPEC_LIST__INIT;
+	Udcctl__Reply *rep = NULL;
+	int rv;
+
+	if (argc != 0)
+		return EX_USAGE;
+	req.cmd_case = UDCCTL__REQUEST__CMD_SPEC_LIST;
+	req.spec_list = &l;
+	if ((rv = simple(c, &req, &rep)) != 0)
+		return rv;
+	if (c->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < rep->n_specs; i++)
+			json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "spec_hash", rep->specs[i]->spec_hash,
+			    "name", rep->specs[i]->name, "approved", json_time(rep->specs[i]->approved)));
+		emit(json_pack("{s:o}", "specs", a));
+	} else {
+		printf("%-64s  %-20s  %s\n", "SPEC HASH", "APPROVED", "NAME");
+		for (size_t i = 0; i < rep->n_specs; i++) {
+			char t[32];
+			fmt_time(rep->specs[i]->approved, t, sizeof(t));
+			printf("%-64s  %-20s  %s\n", rep->specs[i]->spec_hash, t, rep->specs[i]->name);
+		}
+	}
+	udcctl__reply__free_unpacked(rep, NULL);
+	return EX_OK;
+}
+
+static int
+cmd_spec_revoke(struct ctx *c, int argc, char **argv)
+{
+	Udcctl__Request req = UDCCTL__REQUEST__INIT;
+	Udcctl__SpecRevoke r = UDCCTL__SPEC_REVOKE__INIT;
+	Udcctl__Reply *rep = NULL;
+	int rv;
+
+	if (argc != 1)
+		return EX_USAGE;
+	r.spec_hash = argv[0];
+	req.cmd_case = UDCCTL__REQUEST__CMD_SPEC_REVOKE;
+	req.spec_revoke = &r;
+	if ((rv = simple(c, &req, &rep)) != 0)
+		return rv;
+	if (c->json)
+		emit(json_pack("{s:s, s:s, s:s}", "result", "revoked", "spec_hash", argv[0], "message", rep->text));
+	else
+		printf("%s\n", rep->text);
+	udcctl__reply__free_unpacked(rep, NULL);
+	return EX_OK;
+}
+
+/* --- node ---------------------------------------------------------------------- */
+
+static int
+cmd_node_status(struct ctx *c, int argc, char **argv)
+{
+	Udcctl__Request req = UDCCTL__REQUEST__INIT;
+	Udcctl__NodeStatus ns = UDCCTL__NODE_STATUS__INIT;
+	Udcctl__Reply *rep = NULL;
+	const Udcctl__NodeInfo *n;
+	int rv;
+
+	if (argc != 0)
+		return EX_USAGE;
+	req.cmd_case = UDCCTL__REQUEST__CMD_NODE_STATUS;
+	req.node_status = &ns;
+	if ((rv = simple(c, &req, &rep)) != 0)
+		return rv;
+	if ((n = rep->node) == NULL) {
+		udcctl__reply__free_unpacked(rep, NULL);
+		warnx_("the daemon sent no node status (older daemon?)");
+		return EX_REFUSED;
+	}
+	if (c->json) {
+		emit(json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:I, s:I, s:s, s:s, s:s, "
+		               "s:o, s:I, s:I, s:I, s:{s:I, s:I, s:i, s:i}}",
+		    "name", n->name, "role", n->role, "version", n->version, "started", json_time(n->started),
+		    "key_fingerprint", n->key_fingerprint, "peer_key_fingerprint", n->peer_key_fingerprint,
+		    "peer_url", n->peer_url,
+		    "peer_reachable", n->peer_reachable < 0 ? json_null() : json_boolean(n->peer_reachable),
+		    "peer_error", n->peer_error, "cert_not_after", json_time(n->cert_not_after),
+		    "ca_not_after", json_time(n->ca_not_after), "disk_free_bytes", (json_int_t)n->disk_free,
+		    "disk_total_bytes", (json_int_t)n->disk_total, "state_dir", n->state_dir,
+		    "last_round", n->last_round, "last_round_state", n->last_round_state,
+		    "last_round_finished", json_time(n->last_round_finished), "rounds_total",
+		    (json_int_t)n->rounds_total, "rounds_running", (json_int_t)n->rounds_running,
+		    "approved_specs", (json_int_t)n->approved_specs, "limits", "max_message_bytes",
+		    (json_int_t)n->max_message, "chunk_records", (json_int_t)n->chunk_records, "peer_timeout_s",
+		    (int)n->peer_timeout_s, "workers", (int)n->workers));
+	} else {
+		char t1[32], t2[32], t3[32], t4[32];
+		fmt_time(n->started, t1, sizeof(t1));
+		fmt_time(n->cert_not_after, t2, sizeof(t2));
+		fmt_time(n->ca_not_after, t3, sizeof(t3));
+		fmt_time(n->last_round_finished, t4, sizeof(t4));
+		printf("node:           %s (%s), udclink %s, up since %s\n", n->name, n->role, n->version, t1);
+		printf("peer:           %s: %s%s%s\n", n->peer_url,
+		    n->peer_reachable < 0 ? "listening (the gemeente connects)" :
+		    n->peer_reachable ? "reachable" : "NOT reachable",
+		    n->peer_reachable == 0 && n->peer_error[0] ? ": " : "", n->peer_reachable == 0 ? n->peer_error : "");
+		printf("keys:           this node %s, pinned peer %s\n", n->key_fingerprint, n->peer_key_fingerprint);
+		printf("certificate:    expires %s (CA expires %s)\n", t2, t3);
+		printf("state:          %s, %.1f of %.1f GiB free\n", n->state_dir, n->disk_free / 1073741824.0,
+		    n->disk_total / 1073741824.0);
+		printf("rounds:         %llu known, %llu running; last %s %s (finished %s)\n",
+		    (unsigned long long)n->rounds_total, (unsigned long long)n->rounds_running,
+		    n->last_round[0] ? n->last_round : "-", n->last_round_state, t4);
+		printf("approved specs: %llu\n", (unsigned long long)n->approved_specs);
+		printf("limits:         max_message %llu bytes, chunk_records %llu, peer timeout %d s, %d crypto "
+		       "threads\n",
+		    (unsigned long long)n->max_message, (unsigned long long)n->chunk_records,
+		    (int)n->peer_timeout_s, (int)n->workers);
+	}
+	rv = n->peer_reachable == 0 ? EX_UNREACHABLE : EX_OK;
+	udcctl__reply__free_unpacked(rep, NULL);
+	return rv;
+}
+
+/* Waits until the daemon answers (for scripts that just started it). */
+static int
+cmd_node_wait(struct ctx *c, int argc, char **argv)
+{
+	long long deadline = now_ms() + (c->wait_s > 0 ? c->wait_s : c->timeout_ms / 1000) * 1000LL;
+	char err[512];
+	int rv;
+
+	if (argc != 0)
+		return EX_USAGE;
+	if ((rv = need_socket(c)) != 0)
+		return rv;
+	for (;;) {
+		int fd;
+		if (udc_ctl_connect(c->socket, &fd, err, sizeof(err)) == 0) {
+			Udcctl__Request req = UDCCTL__REQUEST__INIT;
+			Udcctl__RoundList l = UDCCTL__ROUND_LIST__INIT;
+			Udcctl__Reply *rep = NULL;
+			c->fd = fd;
+			req.cmd_case = UDCCTL__REQUEST__CMD_ROUND_LIST;
+			req.round_list = &l;
+			if ((rv = simple(c, &req, &rep)) == 0) {
+				udcctl__reply__free_unpacked(rep, NULL);
+				if (c->json)
+					emit(json_pack("{s:s}", "result", "ready"));
+				return EX_OK;
+			}
+			return rv;
+		}
+		if (now_ms() >= deadline) {
+			warnx_("%s", err);
+			warnx_("the daemon did not answer within %d s", c->wait_s > 0 ? c->wait_s : c->timeout_ms / 1000);
+			return EX_TIMEOUT;
+		}
+		usleep(100 * 1000);
+	}
+}
+
+static int
+cmd_metrics(struct ctx *c, int argc, char **argv)
+{
+	Udcctl__Request req = UDCCTL__REQUEST__INIT;
+	Udcctl__Metrics m = UDCCTL__METRICS__INIT;
+	Udcctl__Reply *rep = NULL;
+	int rv;
+
+	if (argc != 0)
+		return EX_USAGE;
+	req.cmd_case = UDCCTL__REQUEST__CMD_METRICS;
+	req.metrics = &m;
+	if ((rv = simple(c, &req, &rep)) != 0)
+		return rv;
+	if (c->output)
+		rv = write_out(c->output, rep->text, strlen(rep->text));
+	else if (c->json)
+		emit(json_pack("{s:s}", "prometheus_text", rep->text));
+	else
+		fputs(rep->text, stdout);
+	udcctl__reply__free_unpacked(rep, NULL);
+	return rv;
+}
+
+static int
+cmd_audit_verify(struct ctx *c, int argc, char **argv)
+{
+	Udcctl__Request req = UDCCTL__REQUEST__INIT;
+	Udcctl__AuditVerify av = UDCCTL__AUDIT_VERIFY__INIT;
+	Udcctl__Reply *rep = NULL;
+	int rv;
+
+	if (argc != 0)
+		return EX_USAGE;
+	req.cmd_case = UDCCTL__REQUEST__CMD_AUDIT_VERIFY;
+	req.audit_verify = &av;
+	if ((rv = request(c, &req, &rep)) != 0)
+		return rv;
+	const char *msg = rep->status ? (rep->error && rep->error[0] ? rep->error : rep->text) : rep->text;
+	if (c->json)
+		emit(json_pack("{s:b, s:s}", "ok", rep->status == 0, "message", msg ? msg : ""));
+	else if (rep->status)
+		warnx_("%s", msg ? msg : "audit log does not verify");
+	else
+		printf("%s\n", rep->text);
+	rv = rep->status ? EX_VERIFY : EX_OK;
+	udcctl__reply__free_unpacked(rep, NULL);
+	return rv;
+}
+
+/* --- offline verification of a released table ---------------------------------- */
+
+static int
+sig_field(const char *text, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name);
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, name, nl) == 0 && p[nl] == ' ') {
+			const char *v = p + nl + 1, *e = strchr(v, '\n');
+			size_t len = e ? (size_t)(e - v) : strlen(v);
+			if (len >= outlen)
+				return -1;
+			memcpy(out, v, len);
+			out[len] = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+cmd_verify(struct ctx *c, int argc, char **argv)
+{
+	uint8_t *sigtext = NULL, rid[16], sh[32], sig[64], sd[80], h[32];
+	size_t siglen;
+	char sigpath[4200], round[40], spec[72], sighex[136], rsha[72], hh[65], fpr[UDC_SIGN_FPR_SIZE];
+	const char *keypath = c->key;
+	struct udc_sign_pub pub;
+	char err[512];
+	int rv, ok;
+
+	if (argc != 1)
+		return EX_USAGE;
+	if (keypath == NULL && c->cfg && c->cfg->role == UDC_ROLE_GEMEENTE)
+		keypath = c->cfg->peer_public_key; /* the CBS node's key, pinned here */
+	if (keypath == NULL) {
+		warnx_("whose key? give --key CBS.pub (or -c the gemeente's configuration, which pins it)");
+		return EX_USAGE;
+	}
+	if (udc_sign_pub_load(keypath, &pub, err, sizeof(err)) != 0) {
+		warnx_("%s", err);
+		return EX_UNREACHABLE;
+	}
+	snprintf(sigpath, sizeof(sigpath), "%s.sig", argv[0]);
+	if (c->sig)
+		snprintf(sigpath, sizeof(sigpath), "%s", c->sig);
+	/* the table is hashed as it is read: it may be large */
+	if (udc_file_sha256(argv[0], h) != 0) {
+		warnx_("%s: %s", argv[0], strerror(errno ? errno : EIO));
+		rv = EX_UNREACHABLE;
+		goto out;
+	}
+	if ((rv = read_file(sigpath, &sigtext, &siglen, 4096)) != 0)
+		goto out;
+	if (strncmp((char *)sigtext, SIG_MAGIC "\n", strlen(SIG_MAGIC) + 1) != 0 ||
+	    sig_field((char *)sigtext, "round", round, sizeof(round)) != 0 ||
+	    sig_field((char *)sigtext, "spec_hash", spec, sizeof(spec)) != 0 ||
+	    sig_field((char *)sigtext, "signature", sighex, sizeof(sighex)) != 0 ||
+	    udc_round_id_parse(round, rid) != 0 ||
+	    sodium_hex2bin(sh, 32, spec, strlen(spec), NULL, NULL, NULL) != 0 || strlen(spec) != 64 ||
+	    sodium_hex2bin(sig, 64, sighex, strlen(sighex), NULL, NULL, NULL) != 0 || strlen(sighex) != 128) {
+		warnx_("%s: not a udclink result signature file", sigpath);
+		rv = EX_VERIFY;
+		goto out;
+	}
+	sodium_bin2hex(hh, sizeof(hh), h, 32);
+	udc_result_sigdata_sha(rid, sh, h, sd);
+	ok = udc_sign_verify(&pub, UDC_SIGN_RESULT, sd, sizeof(sd), sig) == 0;
+	udc_sign_fingerprint(&pub, fpr);
+	if (c->json)
+		emit(json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "ok", ok, "file", argv[0], "round_id", round,
+		    "spec_hash", spec, "result_sha256", hh, "key_fingerprint", fpr));
+	if (!ok) {
+		if (sig_field((char *)sigtext, "result_sha256", rsha, sizeof(rsha)) == 0 && strcmp(rsha, hh) != 0)
+			warnx_("%s does NOT verify: the table was changed after release (SHA-256 %s, signed %s)",
+			    argv[0], hh, rsha);
+		else
+			warnx_("%s does NOT verify with key %s (%s): another signer, or the signature file "
+			    "was changed", argv[0], fpr, keypath);
+		rv = EX_VERIFY;
+	} else {
+		if (!c->json)
+			printf("%s: OK, signed by the CBS key %s for round %s, spec %s\n", argv[0], fpr, round, spec);
+		rv = EX_OK;
+	}
+out:
+	free(sigtext);
+	return rv;
+}
+
+/* --- the table ------------------------------------------------------------------- */
+
 static const struct command {
-	const char *noun, *verb, *args, *help;
+	const char *noun, *verb, *args, *summary, *help;
 	int (*fn)(struct ctx *, int, char **);
+	int opts;    /* O_* this command takes */
+	int offline; /* needs no daemon */
 } commands[] = {
-	{ "spec", "approve", "SPEC", "approve a round spec on this node", cmd_spec_approve },
-	{ "round", "start", "SPEC", "start a round (gemeente node); prints its id "
-	    "(--accept-rejects: even if more rows are rejected than reject_limit)", cmd_round_start },
+	{ "spec", "show", "SPEC", "print a spec's canonical form and hash (offline)",
+	  "Parses SPEC (and the CLK schema it names) as both nodes will and prints the\n"
+	  "canonical form and its SHA-256.  Both operators compare the hash before\n"
+	  "approving.  Needs no daemon.", cmd_spec_show, 0, 1 },
+	{ "spec", "approve", "SPEC", "approve a round spec on this node",
+	  "Sends SPEC (and its CLK schema) to the daemon, which signs its hash with the\n"
+	  "node's key and records who approved it in the audit log.", cmd_spec_approve, 0, 0 },
+	{ "spec", "list", "", "list the specs approved on this node",
+	  "One line per approved spec: hash, when it was approved, name.", cmd_spec_list, 0, 0 },
+	{ "spec", "revoke", "HASH", "withdraw this node's approval of a spec",
+	  "Removes the approval (spec, schema, signature) of the spec with hash HASH as\n"
+	  "'spec list' shows it; rounds of it can no longer start or be accepted here.",
+	  cmd_spec_revoke, 0, 0 },
+	{ "round", "start", "SPEC", "start a round (gemeente node); prints its id",
+	  "Queues a round of the approved spec SPEC and prints the round id.  With\n"
+	  "--accept-rejects the round runs even if more rows are rejected than\n"
+	  "[input] reject_limit allows.", cmd_round_start, O_ACCEPT, 0 },
 	{ "round", "approve", "ID", "approve a proposed round (CBS node, round_approval = operator)",
-	    cmd_round_approve },
-	{ "round", "refuse", "ID [REASON]", "refuse a proposed round (CBS node)", cmd_round_refuse },
-	{ "round", "status", "ID", "state, step and progress of a round", cmd_round_status },
-	{ "round", "wait", "ID", "wait until a round is done or failed", cmd_round_wait },
-	{ "round", "result", "ID", "print the released table (--format csv|json)", cmd_round_result },
-	{ "round", "list", "", "list the rounds this node knows", cmd_round_list },
-	{ "audit", "verify", "", "check this node's audit log (chain and signed checkpoints)", cmd_audit_verify },
+	  "With round_approval = operator the CBS node waits for its operator's\n"
+	  "decision on each proposed round; this approves round ID.", cmd_round_approve, 0, 0 },
+	{ "round", "refuse", "ID [REASON]", "refuse a proposed round (CBS node)",
+	  "Refuses round ID; REASON (the rest of the line) goes to the gemeente and\n"
+	  "the audit log.", cmd_round_refuse, 0, 0 },
+	{ "round", "status", "ID", "state, step and progress of a round",
+	  "Exit status 3 if the round failed.", cmd_round_status, 0, 0 },
+	{ "round", "wait", "ID", "wait until a round is done or failed, showing progress",
+	  "Shows the step, its progress, records done of the total, the rate and the\n"
+	  "step's ETA on stderr (a bar on a terminal, lines when piped), then the\n"
+	  "round's status on stdout.\n"
+	  "Exit status 0 done, 3 failed, 5 if --timeout passed first (the round goes on).",
+	  cmd_round_wait, O_TIMEOUT, 0 },
+	{ "round", "result", "ID", "print or save the released table",
+	  "Prints the released table (--format csv, the default, or json).  With -o FILE\n"
+	  "it writes FILE and, for csv, FILE.sig: the CBS node's signature, for\n"
+	  "'udcctl verify FILE'.", cmd_round_result, O_FORMAT | O_OUTPUT, 0 },
+	{ "round", "list", "", "list the rounds this node knows",
+	  "A header, then one line per round: id, state, step, spec name, start and\n"
+	  "finish times (UTC), outcome.", cmd_round_list, 0, 0 },
+	{ "audit", "verify", "", "check this node's audit log (chain and signed checkpoints)",
+	  "Exit status 6 if the audit log does not verify.", cmd_audit_verify, 0, 0 },
+	{ "node", "status", "", "peer reachable, certificate expiry, keys, last round, disk, limits",
+	  "Exit status 2 if the gemeente node cannot reach the CBS node.", cmd_node_status, 0, 0 },
+	{ "node", "wait", "", "wait until the daemon answers (after starting it)",
+	  "Retries until the daemon answers on its control socket, for --timeout seconds\n"
+	  "(default: -t).  Exit status 5 if it did not.", cmd_node_wait, O_TIMEOUT, 0 },
+	{ "metrics", NULL, "", "print the node's metrics (Prometheus text format)",
+	  "Prometheus text exposition; -o FILE writes it atomically, for node_exporter's\n"
+	  "textfile collector.", cmd_metrics, O_OUTPUT, 0 },
+	{ "verify", NULL, "RESULT", "check a released table's signature (offline)",
+	  "Checks RESULT against RESULT.sig (or --sig FILE) with the CBS node's public\n"
+	  "key (--key FILE, or the key the gemeente configuration given with -c pins).\n"
+	  "Exit status 6 if it does not verify.  Needs no daemon.", cmd_verify, O_KEY | O_SIG, 1 },
 };
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void
-usage(void)
+cmd_name(const struct command *k, char *buf, size_t len)
 {
-	fprintf(stderr, "usage: udcctl (-c CONFIG | -s SOCKET) [-t SECONDS] COMMAND\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(stderr, "  %s %s %-6s %s\n", commands[i].noun, commands[i].verb, commands[i].args,
-		    commands[i].help);
-	fprintf(stderr, "\nexit codes: 0 ok, 1 usage, 2 daemon unreachable, 3 round failed,\n"
-	                "            4 refused by the daemon, 5 timed out, 6 audit log does not verify\n");
+	snprintf(buf, len, "%s%s%s", k->noun, k->verb ? " " : "", k->verb ? k->verb : "");
+}
+
+static void
+usage(FILE *f)
+{
+	char name[32];
+	fprintf(f, "usage: udcctl [-c CONFIG | -s SOCKET] [-t SECONDS] [--json] COMMAND [ARGS] [OPTIONS]\n"
+	           "       udcctl COMMAND --help\n       udcctl --version\n\n"
+	           "  -c, --config FILE    the node's configuration (its control socket, keys)\n"
+	           "  -s, --socket PATH    the control socket, instead of -c\n"
+	           "  -t, --timeout SEC    how long to wait for each answer (default 60)\n"
+	           "  -j, --json           print JSON on stdout (docs/operations.md)\n"
+	           "  -V, --version        print the version\n"
+	           "  -h, --help           this help\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		cmd_name(&commands[i], name, sizeof(name));
+		fprintf(f, "  %-13s %-6s  %s\n", name, commands[i].args, commands[i].summary);
+	}
+	fprintf(f, "\nexit codes: 0 ok, 1 usage, 2 daemon unreachable or file unreadable, 3 round failed,\n"
+	           "            4 refused by the daemon, 5 timed out, 6 audit log or signature does not verify\n");
+}
+
+static void
+command_help(FILE *f, const struct command *k)
+{
+	char name[32];
+	cmd_name(k, name, sizeof(name));
+	fprintf(f, "usage: udcctl [-c CONFIG | -s SOCKET] [-t SECONDS] [--json] %s%s%s", name,
+	    k->args[0] ? " " : "", k->args);
+	if (k->opts & O_TIMEOUT)
+		fprintf(f, " [--timeout SECONDS]");
+	if (k->opts & O_FORMAT)
+		fprintf(f, " [--format csv|json]");
+	if (k->opts & O_OUTPUT)
+		fprintf(f, " [-o FILE]");
+	if (k->opts & O_KEY)
+		fprintf(f, " [--key PUBFILE]");
+	if (k->opts & O_SIG)
+		fprintf(f, " [--sig SIGFILE]");
+	if (k->opts & O_ACCEPT)
+		fprintf(f, " [--accept-rejects]");
+	fprintf(f, "\n\n%s: %s.\n%s\n", name, k->summary, k->help);
+	if (k->opts) {
+		fprintf(f, "\noptions:\n");
+		if (k->opts & O_TIMEOUT)
+			fprintf(f, "  --timeout SECONDS    give up after this long (exit status 5)\n");
+		if (k->opts & O_FORMAT)
+			fprintf(f, "  -f, --format FMT     csv (default) or json\n");
+		if (k->opts & O_OUTPUT)
+			fprintf(f, "  -o, --output FILE    write to FILE instead of stdout\n");
+		if (k->opts & O_KEY)
+			fprintf(f, "  -k, --key PUBFILE    the CBS node's public key (udc-keygen)\n");
+		if (k->opts & O_SIG)
+			fprintf(f, "  --sig SIGFILE        the signature file (default RESULT.sig)\n");
+		if (k->opts & O_ACCEPT)
+			fprintf(f, "  --accept-rejects     run even if more rows are rejected than reject_limit\n");
+	}
+	fprintf(f, "  -j, --json           print JSON on stdout\n  -h, --help           this help\n");
+}
+
+static int
+positive(const char *s, int *out)
+{
+	char *end;
+	long v;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v <= 0 || v > 31 * 86400)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* Options of the command, before or after its operands (GNU getopt
+ * permutes); leaves the operands in argv[0..*argc).  Returns 0, EX_USAGE,
+ * or -1 after printing --help. */
+static int
+command_options(struct ctx *c, const struct command *k, int *argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "sig", required_argument, NULL, 'S' },
+		{ "accept-rejects", no_argument, NULL, 'A' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, n = 0, rv = 0;
+	char **ops = calloc((size_t)*argc + 2, sizeof(*ops));
+
+	if (ops == NULL)
+		return EX_USAGE;
+	ops[n++] = "udcctl"; /* getopt wants argv[0] to be the program */
+	for (int i = 0; i < *argc; i++)
+		ops[n++] = argv[i];
+	optind = 0;
+	while (rv == 0 && (ch = getopt_long(n, ops, "f:o:k:jh", lopts, NULL)) != -1) {
+		int need = ch == 'T' ? O_TIMEOUT : ch == 'f' ? O_FORMAT : ch == 'o' ? O_OUTPUT :
+		    ch == 'k' ? O_KEY : ch == 'S' ? O_SIG : ch == 'A' ? O_ACCEPT : 0;
+		if (need && !(k->opts & need)) {
+			warnx_("this command takes no %s option", ops[optind - 1]);
+			rv = EX_USAGE;
+			break;
+		}
+		switch (ch) {
+		case 'T':
+			if (positive(optarg, &c->wait_s) != 0) {
+				warnx_("--timeout takes a number of seconds");
+				rv = EX_USAGE;
+			}
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0)
+				c->fmt_json = 1;
+			else if (strcmp(optarg, "csv") != 0) {
+				warnx_("--format csv or json");
+				rv = EX_USAGE;
+			}
+			break;
+		case 'o': c->output = optarg; break;
+		case 'k': c->key = optarg; break;
+		case 'S': c->sig = optarg; break;
+		case 'A': c->accept_rejects = 1; break;
+		case 'j': c->json = 1; break;
+		case 'h':
+			command_help(stdout, k);
+			rv = -1;
+			break;
+		default:
+			rv = EX_USAGE;
+			break;
+		}
+	}
+	if (rv == 0) {
+		int m = 0;
+		for (int i = optind; i < n; i++)
+			argv[m++] = ops[i];
+		*argc = m;
+	}
+	free(ops);
+	return rv;
 }
 
 int
@@ -440,73 +1260,98 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
-		{ "format", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctx c = { .timeout_ms = 60000 };
-	struct udc_config *cfg = NULL;
-	const char *cfgpath = NULL;
+	struct ctx c = { .timeout_ms = 60000, .fd = -1 };
+	const struct command *k = NULL;
 	char err[1024];
-	int ch, rv = EX_USAGE;
+	int ch, rv = EX_USAGE, secs, used = 0;
 
-	while ((ch = getopt_long(argc, argv, "+c:s:t:f:h", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:s:t:jVh", lopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': cfgpath = optarg; break;
+		case 'c': c.cfgpath = optarg; break;
 		case 's': c.socket = optarg; break;
-		case 't': c.timeout_ms = atoi(optarg) * 1000; break;
-		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				c.json = 1;
-			else if (strcmp(optarg, "csv") != 0) {
-				fprintf(stderr, "udcctl: --format csv or json\n");
+		case 't':
+			if (positive(optarg, &secs) != 0) {
+				warnx_("-t takes a number of seconds");
 				return EX_USAGE;
 			}
+			c.timeout_ms = secs * 1000;
 			break;
-		case 'h': usage(); return EX_OK;
-		default: usage(); return EX_USAGE;
+		case 'j': c.json = 1; break;
+		case 'V': printf("udcctl (udclink) %s\n", UDC_VERSION); return EX_OK;
+		case 'h': usage(stdout); return EX_OK;
+		default: usage(stderr); return EX_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	/* Options may also follow the command (udcctl round result ID --format json). */
-	for (int i = 0; i < argc; i++) {
-		if ((strcmp(argv[i], "--format") == 0 || strcmp(argv[i], "-f") == 0) && i + 1 < argc) {
-			c.json = strcmp(argv[i + 1], "json") == 0;
-			if (!c.json && strcmp(argv[i + 1], "csv") != 0) {
-				fprintf(stderr, "udcctl: --format csv or json\n");
-				return EX_USAGE;
-			}
-			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2) * sizeof(*argv));
-			argc -= 2;
-			i--;
+	if (argc >= 1 && strcmp(argv[0], "help") == 0) { /* udcctl help [NOUN [VERB]] */
+		argc--;
+		argv++;
+		if (argc == 0) {
+			usage(stdout);
+			return EX_OK;
 		}
-	}
-	if (argc < 2 || (cfgpath == NULL && c.socket == NULL) || c.timeout_ms <= 0) {
-		usage();
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			if (!strcmp(argv[0], commands[i].noun) &&
+			    (commands[i].verb == NULL || (argc > 1 && !strcmp(argv[1], commands[i].verb)))) {
+				command_help(stdout, &commands[i]);
+				return EX_OK;
+			}
+		warnx_("no command '%s%s%s'", argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
 		return EX_USAGE;
 	}
-	if (cfgpath) {
-		if (udc_config_load(cfgpath, &cfg, err, sizeof(err)) != 0) {
-			fprintf(stderr, "udcctl: %s\n", err);
+	if (argc < 1) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	for (size_t i = 0; i < NCOMMANDS && k == NULL; i++) {
+		if (strcmp(argv[0], commands[i].noun) != 0)
+			continue;
+		if (commands[i].verb == NULL) {
+			k = &commands[i];
+			used = 1;
+		} else if (argc >= 2 && strcmp(argv[1], commands[i].verb) == 0) {
+			k = &commands[i];
+			used = 2;
+		}
+	}
+	if (k == NULL) {
+		warnx_("unknown command '%s%s%s'", argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+		usage(stderr);
+		return EX_USAGE;
+	}
+	argc -= used;
+	argv += used;
+	if ((rv = command_options(&c, k, &argc, argv)) != 0) {
+		if (rv < 0)
+			return EX_OK; /* --help */
+		command_help(stderr, k);
+		return rv;
+	}
+	if (c.cfgpath) {
+		if (udc_config_load(c.cfgpath, &c.cfg, err, sizeof(err)) != 0) {
+			warnx_("%s", err);
 			return EX_UNREACHABLE;
 		}
 		if (c.socket == NULL)
-			c.socket = cfg->control_socket;
+			c.socket = c.cfg->control_socket;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[0], commands[i].noun) == 0 && strcmp(argv[1], commands[i].verb) == 0) {
-			rv = commands[i].fn(&c, argc - 2, argv + 2);
-			if (rv == EX_USAGE)
-				usage();
-			goto out;
-		}
+	if (sodium_init() < 0) {
+		warnx_("cannot initialise libsodium");
+		rv = EX_UNREACHABLE;
+		goto out;
 	}
-	fprintf(stderr, "udcctl: unknown command '%s %s'\n", argv[0], argv[1]);
-	usage();
+	rv = k->fn(&c, argc, argv);
+	if (rv == EX_USAGE)
+		command_help(stderr, k);
 out:
-	if (nng_socket_id(c.s) > 0)
-		nng_close(c.s);
-	udc_config_free(cfg);
+	if (c.fd >= 0)
+		close(c.fd);
+	udc_config_free(c.cfg);
 	return rv;
 }

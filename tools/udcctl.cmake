@@ -1,3 +1,3 @@
 add_executable(udcctl ${CMAKE_CURRENT_SOURCE_DIR}/udcctl.c)
 target_link_libraries(udcctl PRIVATE udccommon)
-install(TARGETS udcctl RUNTIME DESTINATION bin)
+install(TARGETS udcctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

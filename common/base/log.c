@@ -1,4 +1,4 @@
-/* log.c - levelled logging to stderr or syslog; thread safe (one write per line). */
+/* log.c - levelled logging to stderr, syslog or a sink (journald); thread safe (one write per line). */
 #define _GNU_SOURCE
 #include "log.h"
 
@@ -16,6 +16,13 @@ static int log_level = UDC_LOG_INFO;
 static int log_syslog;
 static char log_ident[32] = "udclink";
 static pthread_mutex_t log_mtx = PTHREAD_MUTEX_INITIALIZER;
+static void (*log_sink)(int level, const char *msg);
+
+void
+log_set_sink(void (*fn)(int level, const char *msg))
+{
+	log_sink = fn;
+}
 
 void
 log_init(const char *ident, int level, int use_syslog)
@@ -53,6 +60,10 @@ vlog(int level, const char *errtxt, const char *fmt, va_list ap)
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n >= 0 && errtxt && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", errtxt);
+	if (log_sink) {
+		log_sink(level, msg);
+		return;
+	}
 	if (log_syslog) {
 		syslog(prio[level], "%s", msg);
 		return;
@@ -80,6 +91,7 @@ vlog(int level, const char *errtxt, const char *fmt, va_list ap)
 		errno = saved;                          \
 	}
 
+LOGFN(log_errorx, UDC_LOG_ERR, 0)
 LOGFN(log_warn, UDC_LOG_WARN, 1)
 LOGFN(log_warnx, UDC_LOG_WARN, 0)
 LOGFN(log_info, UDC_LOG_INFO, 0)

@@ -18,6 +18,12 @@ int log_getlevel(void);
 /* Parses "error", "warning", "info", "debug"; returns -1 if unknown. */
 int log_level_parse(const char *s);
 
+/* Sends every line at or above the level to fn instead of stderr or syslog
+ * (the daemon's journald writer, common/node/sdaemon.c); NULL restores the
+ * default.  fn gets the UDC_LOG_* level and the formatted line. */
+void log_set_sink(void (*fn)(int level, const char *msg));
+
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* error, goes on */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* + strerror(errno) */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -67,6 +67,7 @@ static const struct cfg_key cfg_keys[] = {
     {"node", "name", CT_STR, 0, 0, 0, OFF(name)},
     {"node", "state_dir", CT_PATH, 0, 0, 0, OFF(state_dir)},
     {"node", "control_socket", CT_SOCKET, 0, 0, 0, OFF(control_socket)},
+    {"node", "control_group", CT_STR, 0, 0, 0, OFF(control_group)},
     {"node", "log_level", CT_LOGLEVEL, UDC_LOG_INFO, 0, 0, OFF(log_level)},
     {"node", "log_target", CT_LOGTARGET, 0, 0, 0, OFF(use_syslog)},
     {"node", "workers", CT_INT, 0, 0, 256, OFF(workers)},
@@ -572,6 +573,7 @@ udc_config_free(struct udc_config *cfg)
 	free(cfg->name);
 	free(cfg->state_dir);
 	free(cfg->control_socket);
+	free(cfg->control_group);
 	free(cfg->peer_listen);
 	free(cfg->peer_connect);
 	free(cfg->server_name);

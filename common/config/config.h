@@ -23,6 +23,7 @@ struct udc_config {
 	char *name;            /* [node] name (for logs and results) */
 	char *state_dir;       /* [node] state_dir */
 	char *control_socket;  /* [node] control_socket: filesystem path of the ipc socket */
+	char *control_group;   /* [node] control_group: operators' group; socket mode 0660 (else 0600) */
 	int log_level;         /* [node] log_level (UDC_LOG_*) default info */
 	int use_syslog;        /* [node] log_target = stderr | syslog */
 	int workers;           /* [node] workers: crypto threads, 0 = all cores (default 0, max 256) */

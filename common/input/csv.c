@@ -337,6 +337,11 @@ csv_read_header(struct udc_csv *c, char *err, size_t errlen)
 	}
 	if (c->len >= 3 && memcmp(c->buf, "\xef\xbb\xbf", 3) == 0)
 		c->pos = 3;
+	else if (c->len >= 2 && (memcmp(c->buf, "\xff\xfe", 2) == 0 || memcmp(c->buf, "\xfe\xff", 2) == 0)) {
+		snprintf(err, errlen, "%s:1: the file is UTF-16 (it starts with a UTF-16 byte order mark): "
+		    "save it as UTF-8 (\"CSV UTF-8\" in Excel)", c->path);
+		return UDC_EPARSE;
+	}
 
 	rv = csv_read(c);
 	if (rv == UDC_EIO) {
@@ -548,4 +553,49 @@ uint64_t
 udc_csv_size(const struct udc_csv *c)
 {
 	return c->size;
+}
+
+static const char *
+delim_option(char d)
+{
+	switch (d) {
+	case ';': return "semicolon";
+	case '\t': return "tab";
+	case '|': return "pipe";
+	case ',': return "comma";
+	default: return NULL;
+	}
+}
+
+void
+udc_csv_header_hint(const struct udc_csv *c, char *out, size_t outlen)
+{
+	static const char cands[] = { ';', '\t', '|', ',' };
+	size_t n = 0;
+	int w;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	/* One column holding another separator: the file uses that one.  The
+	 * advice comes first, so a shortened message still carries it. */
+	if (c->ncols <= 2) {
+		for (size_t k = 0; k < sizeof(cands); k++) {
+			if (cands[k] == c->delim || strchr(c->colnames[0], cands[k]) == NULL)
+				continue;
+			w = snprintf(out, outlen, "the file looks separated by '%s', not '%c': set delimiter = %s "
+			    "in [input]; ", cands[k] == '\t' ? "\\t" : (char[]){ cands[k], 0 },
+			    c->delim, delim_option(cands[k]));
+			n = w > 0 ? (size_t)w : 0;
+			break;
+		}
+	}
+	if (n >= outlen)
+		return;
+	w = snprintf(out + n, outlen - n, "the header found is: ");
+	n += w > 0 ? (size_t)w : 0;
+	for (size_t i = 0; i < c->ncols && n < outlen; i++) {
+		w = snprintf(out + n, outlen - n, "%s%s", i ? ", " : "", c->colnames[i]);
+		n += w > 0 ? (size_t)w : 0;
+	}
 }

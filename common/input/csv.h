@@ -50,5 +50,9 @@ void udc_csv_digest(const struct udc_csv *csv, uint8_t out[32]);
 /* Bytes read so far, and the file's size when it was opened. */
 uint64_t udc_csv_bytes_read(const struct udc_csv *csv);
 uint64_t udc_csv_size(const struct udc_csv *csv);
+/* For a message about a column not found: "the header found is: a, b, c"
+ * and, when the header looks separated by another character than the
+ * reader's, which [input] delimiter to set.  Always NUL-terminates out. */
+void udc_csv_header_hint(const struct udc_csv *csv, char *out, size_t outlen);
 
 #endif

@@ -87,8 +87,10 @@ input_map_columns(struct input_ctx *ic, char *err, size_t errlen)
 		if (o->columns[f] == NULL)
 			continue;
 		if ((ic->col[f] = udc_csv_find_col(ic->csv, o->columns[f])) < 0) {
-			snprintf(err, errlen, "%s: column '%s' (field %s) not in header", path,
-			         o->columns[f], udc_field_name((enum udc_field)f));
+			char hint[768];
+			udc_csv_header_hint(ic->csv, hint, sizeof(hint));
+			snprintf(err, errlen, "%s: column '%s' (field %s, [fields] in the node's configuration) "
+			         "not in header; %s", path, o->columns[f], udc_field_name((enum udc_field)f), hint);
 			return UDC_EPARSE;
 		}
 	}
@@ -100,8 +102,10 @@ input_map_columns(struct input_ctx *ic, char *err, size_t errlen)
 			return UDC_EINVAL;
 		}
 		if ((ic->lcol[i] = udc_csv_find_col(ic->csv, o->label_columns[i])) < 0) {
-			snprintf(err, errlen, "%s: column '%s' (label %s) not in header", path,
-			         o->label_columns[i], dim);
+			char hint[768];
+			udc_csv_header_hint(ic->csv, hint, sizeof(hint));
+			snprintf(err, errlen, "%s: column '%s' (label %s, [labels] in the node's configuration) "
+			         "not in header; %s", path, o->label_columns[i], dim, hint);
 			return UDC_EPARSE;
 		}
 	}

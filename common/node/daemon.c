@@ -1,12 +1,13 @@
 /*
  * daemon.c - process wiring common to both nodes.
  *
- * Threads: main (waits for a signal), control (serves udcctl on the ipc
- * socket, one request at a time: every command is quick), the worker pool,
- * and whatever the party starts (protocol threads).
+ * Threads: main (waits for a signal), control (serves udcctl on its Unix
+ * socket, ctl.c: one request at a time, every command is quick), the worker
+ * pool, and whatever the party starts (protocol threads).
  */
 #include "daemon.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -17,12 +18,17 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <sodium.h>
 
+#include "ctl.h"
 #include "err.h"
 #include "log.h"
+#include "nodecheck.h"
 #include "rounds.h"
+#include "sdaemon.h"
 #include "secmem.h"
 #include "spec.h"
 #include "input.h"
@@ -31,7 +37,7 @@
 #include "workq.h"
 #include "wire.pb-c.h"
 
-#define RESULT_MAX (256u * 1024 * 1024)
+#define RESULT_PIECE (8u * 1024 * 1024) /* bytes of a result per control reply */
 
 long long
 udc_now(void)
@@ -73,6 +79,12 @@ udc_node_audit(struct udc_node *n, const char *type, const struct udc_audit_fiel
 
 	if (n->audit == NULL)
 		return;
+	static const char *const counted[UDC_NC_MAX] = { UDC_AUDIT_ROUND_DONE, UDC_AUDIT_ROUND_FAILED,
+		UDC_AUDIT_ROUND_REFUSED, UDC_AUDIT_MESSAGE_REFUSED, UDC_AUDIT_RESULT_RELEASED,
+		UDC_AUDIT_SPEC_APPROVED };
+	for (int i = 0; i < UDC_NC_MAX; i++)
+		if (strcmp(type, counted[i]) == 0)
+			atomic_fetch_add(&n->counts[i], 1);
 	if (nf > UDC_AUDIT_FIELDS_MAX)
 		nf = UDC_AUDIT_FIELDS_MAX;
 	for (size_t i = 0; i < nf; i++) {
@@ -84,6 +96,17 @@ udc_node_audit(struct udc_node *n, const char *type, const struct udc_audit_fiel
 	}
 	if ((rv = udc_audit_append(n->audit, type, g, nf)) != 0)
 		log_warnx("audit log %s: cannot append %s: %s", n->cfg->audit_log, type, udc_strerror(rv));
+}
+
+void
+udc_result_sig_store(struct udc_node *n, const char *idhex, const uint8_t sig[64])
+{
+	char rel[96];
+	int rv;
+
+	snprintf(rel, sizeof(rel), "rounds/%s/result.sig", idhex);
+	if ((rv = udc_store_write(n->cfg->state_dir, rel, sig, 64)) != 0)
+		log_warnx("round %s: cannot store the result signature: %s", idhex, udc_strerror(rv));
 }
 
 int
@@ -144,6 +167,63 @@ udc_node_input_opts(const struct udc_node *n, const struct udc_spec *spec, int s
 	return NULL;
 }
 
+/* The name of an approved spec, from its file in STATE/approvals ("" if it
+ * is not approved here any more). */
+static void
+spec_name_of(const struct udc_node *n, const char *hex, char *out, size_t outlen)
+{
+	char rel[128], *text = NULL, err[256];
+	struct udc_spec *spec = NULL;
+	size_t len = 0;
+
+	out[0] = '\0';
+	snprintf(rel, sizeof(rel), "approvals/%s.spec", hex);
+	if (udc_store_read(n->cfg->state_dir, rel, 1024 * 1024, &text, &len) != 0)
+		return;
+	if (udc_spec_parse(text, len, rel, &spec, err, sizeof(err)) == 0) {
+		snprintf(out, outlen, "%s", spec->name);
+		udc_spec_free(spec);
+	}
+	free(text);
+}
+
+void
+udc_unapproved_message(const struct udc_node *n, const struct udc_spec *spec, char *buf, size_t buflen)
+{
+	char hex[65], dir[4096], name[256], old[65] = "";
+	DIR *d;
+	struct dirent *e;
+
+	udc_spec_hash_hex(spec, hex);
+	snprintf(dir, sizeof(dir), "%s/approvals", n->cfg->state_dir);
+	if ((d = opendir(dir)) != NULL) {
+		while (!old[0] && (e = readdir(d)) != NULL) {
+			if (strlen(e->d_name) != 69 || strcmp(e->d_name + 64, ".spec") != 0)
+				continue;
+			memcpy(old, e->d_name, 64);
+			old[64] = '\0';
+			if (strcmp(old, hex) == 0 || !udc_store_is_approved(n->cfg->state_dir, old)) {
+				old[0] = '\0';
+				continue;
+			}
+			spec_name_of(n, old, name, sizeof(name));
+			if (strcmp(name, spec->name) != 0)
+				old[0] = '\0';
+		}
+		closedir(d);
+	}
+	if (old[0])
+		snprintf(buf, buflen,
+		    "spec '%s' was approved on this node as %s, but the file now has hash %s: it was "
+		    "changed after approval.  Both operators must review the new version (udcctl spec show "
+		    "FILE) and approve it (udcctl spec approve FILE) before a round can use it",
+		    spec->name, old, hex);
+	else
+		snprintf(buf, buflen,
+		    "spec '%s' (%s) is not approved on this node: both operators review it (udcctl spec "
+		    "show FILE) and approve it (udcctl spec approve FILE) first", spec->name, hex);
+}
+
 static void
 fill_info(Udcctl__RoundInfo *ri, struct udc_round *x)
 {
@@ -156,6 +236,8 @@ fill_info(Udcctl__RoundInfo *ri, struct udc_round *x)
 	ri->spec_hash = x->spec_hash;
 	ri->started = x->started;
 	ri->finished = x->finished;
+	ri->records_done = x->records_done;
+	ri->records_total = x->records_total;
 }
 
 int
@@ -227,8 +309,8 @@ out:
 }
 
 static void
-ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, uint64_t uid, Udcctl__Reply *rep,
-    char *buf, size_t buflen)
+ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, const struct udc_ctl_peer *who,
+    Udcctl__Reply *rep, char *buf, size_t buflen)
 {
 	struct udc_spec *spec = NULL;
 	char err[512], hex[65];
@@ -261,12 +343,13 @@ ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, uint64_t uid, Udcc
 		udc_reply_error(rep, rv, buf, buflen, "cannot store the approval: %s", udc_strerror(rv));
 	} else {
 		struct udc_audit_field f[] = { UDC_AUDIT_S("spec_hash", hex),
-			UDC_AUDIT_S("spec_name", spec->name), UDC_AUDIT_I("uid", (int64_t)uid),
-			UDC_AUDIT_S("signer", n->self_fpr) };
+			UDC_AUDIT_S("spec_name", spec->name), UDC_AUDIT_I("uid", (int64_t)who->uid),
+			UDC_AUDIT_S("user", who->user), UDC_AUDIT_S("signer", n->self_fpr) };
 		snprintf(buf, buflen, "approved spec '%s' %s on node %s (signed by key %s)", spec->name,
 		    hex, n->cfg->name, n->self_fpr);
 		rep->text = buf;
-		log_info("spec '%s' %s approved (uid %llu)", spec->name, hex, (unsigned long long)uid);
+		log_info("spec '%s' %s approved by %s (uid %u)", spec->name, hex, who->user,
+		    (unsigned)who->uid);
 		udc_node_audit(n, UDC_AUDIT_SPEC_APPROVED, f, UDC_AUDIT_NFIELDS(f));
 	}
 	udc_spec_free(spec);
@@ -274,9 +357,10 @@ ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, uint64_t uid, Udcc
 
 static void
 ctl_result(struct udc_node *n, const Udcctl__RoundQuery *q, Udcctl__Reply *rep, char **owned,
-    char **signer, char *buf, size_t buflen)
+    char **signer, char **sig, char *buf, size_t buflen)
 {
-	struct udc_round x;
+	static struct udc_round x; /* the reply points into it; one request at a time */
+	size_t siglen = 0;
 	char rel[96];
 	const char *fmt = (q->format && q->format[0]) ? q->format : "csv";
 	int rv;
@@ -294,15 +378,38 @@ ctl_result(struct udc_node *n, const Udcctl__RoundQuery *q, Udcctl__Reply *rep, 
 		    x.error[0] ? ": " : "", x.error);
 		return;
 	}
+	/* A piece at a time: a release of millions of cells never has to fit
+	 * in one reply (udcctl asks until it has total_bytes). */
 	snprintf(rel, sizeof(rel), "rounds/%s/result.%s", x.id, fmt);
-	if ((rv = udc_store_read(n->cfg->state_dir, rel, RESULT_MAX, owned, NULL)) != 0) {
-		udc_reply_error(rep, rv, buf, buflen, "cannot read %s: %s", rel, udc_strerror(rv));
-		return;
+	{
+		size_t want = q->max_bytes && q->max_bytes < RESULT_PIECE ? q->max_bytes : RESULT_PIECE;
+		size_t got = 0;
+		uint64_t size = 0;
+
+		if ((*owned = malloc(want)) == NULL) {
+			udc_reply_error(rep, UDC_ENOMEM, buf, buflen, "out of memory");
+			return;
+		}
+		if ((rv = udc_store_pread(n->cfg->state_dir, rel, q->offset, *owned, want, &got,
+		    &size)) != 0) {
+			udc_reply_error(rep, rv, buf, buflen, "cannot read %s: %s", rel, udc_strerror(rv));
+			return;
+		}
+		rep->data.data = (uint8_t *)*owned;
+		rep->data.len = got;
+		rep->total_bytes = size;
 	}
-	rep->text = *owned;
 	snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", x.id);
 	if (udc_store_read(n->cfg->state_dir, rel, 1024, signer, NULL) == 0)
 		rep->signer = *signer;
+	/* The signature covers the CSV form (udc_result_sigdata). */
+	snprintf(rel, sizeof(rel), "rounds/%s/result.sig", x.id);
+	if (strcmp(fmt, "csv") == 0 &&
+	    udc_store_read(n->cfg->state_dir, rel, 64, sig, &siglen) == 0 && siglen == 64) {
+		rep->result_sig.data = (uint8_t *)*sig;
+		rep->result_sig.len = 64;
+		rep->round_spec_hash = x.spec_hash;
+	}
 }
 
 /* One request in, one reply out.  Unknown or malformed requests get an
@@ -330,24 +437,355 @@ ctl_audit_verify(struct udc_node *n, Udcctl__Reply *rep, char *buf, size_t bufle
 		rep->status = rv;
 }
 
+static int
+has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a > b && strcmp(s + a - b, suf) == 0;
+}
+
+static int
+is_hash_hex(const char *s)
+{
+	if (s == NULL || strlen(s) != 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* The specs approved on this node: STATE/approvals/HASH.spec whose
+ * signature is there too. */
+static void
+ctl_spec_list(struct udc_node *n, Udcctl__Reply *rep, Udcctl__SpecInfo **infos,
+    Udcctl__SpecInfo ***list, char **names, char *buf, size_t buflen)
+{
+	char dir[4096], hex[65];
+	DIR *d;
+	struct dirent *e;
+	size_t cap = 0, k = 0;
+
+	snprintf(dir, sizeof(dir), "%s/approvals", n->cfg->state_dir);
+	if ((d = opendir(dir)) == NULL) {
+		udc_reply_error(rep, UDC_EIO, buf, buflen, "%s: %s", dir, strerror(errno));
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		char path[4352], name[256];
+		if (!has_suffix(e->d_name, ".spec") || strlen(e->d_name) != 69)
+			continue;
+		memcpy(hex, e->d_name, 64);
+		hex[64] = '\0';
+		if (!is_hash_hex(hex) || !udc_store_is_approved(n->cfg->state_dir, hex))
+			continue;
+		if (k == cap) {
+			size_t nc = cap ? 2 * cap : 16;
+			Udcctl__SpecInfo *ni = realloc(*infos, nc * sizeof(**infos));
+			if (ni)
+				*infos = ni;
+			char *nn = realloc(*names, nc * (256 + 65 + 16));
+			if (nn)
+				*names = nn;
+			if (!ni || !nn)
+				break;
+			cap = nc;
+		}
+		char *slot = *names + k * (256 + 65 + 16);
+		Udcctl__SpecInfo *si = &(*infos)[k];
+		udcctl__spec_info__init(si);
+		spec_name_of(n, hex, name, sizeof(name));
+		memcpy(slot, hex, 65);
+		snprintf(slot + 65, 256, "%s", name);
+		si->spec_hash = slot;
+		si->name = slot + 65;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) == 0)
+			si->approved = (int64_t)st.st_mtime;
+		k++;
+	}
+	closedir(d);
+	/* names may have moved: point again */
+	for (size_t i = 0; i < k; i++) {
+		char *slot = *names + i * (256 + 65 + 16);
+		(*infos)[i].spec_hash = slot;
+		(*infos)[i].name = slot + 65;
+	}
+	if ((*list = calloc(k ? k : 1, sizeof(**list))) == NULL) {
+		udc_reply_error(rep, UDC_ENOMEM, buf, buflen, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < k; i++)
+		(*list)[i] = &(*infos)[i];
+	rep->n_specs = k;
+	rep->specs = *list;
+}
+
+/* Withdraws this node's approval: the spec, its schema and the signature
+ * go; a round of it can no longer start (gemeente) or be accepted (cbs). */
+static void
+ctl_spec_revoke(struct udc_node *n, const Udcctl__SpecRevoke *r, const struct udc_ctl_peer *who,
+    Udcctl__Reply *rep, char *buf, size_t buflen)
+{
+	static const char *const ext[] = { ".sig", ".spec", ".schema.json" };
+	char path[4352], name[256];
+	const char *hex = r->spec_hash;
+
+	if (!is_hash_hex(hex)) {
+		udc_reply_error(rep, UDC_EINVAL, buf, buflen,
+		    "'%s' is not a spec hash (64 lower-case hex digits, as 'udcctl spec list' shows)",
+		    hex ? hex : "");
+		return;
+	}
+	if (!udc_store_is_approved(n->cfg->state_dir, hex)) {
+		udc_reply_error(rep, UDC_ENOTFOUND, buf, buflen, "spec %s is not approved on this node", hex);
+		return;
+	}
+	spec_name_of(n, hex, name, sizeof(name));
+	/* The signature first: without it the approval no longer counts. */
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		snprintf(path, sizeof(path), "%s/approvals/%s%s", n->cfg->state_dir, hex, ext[i]);
+		if (unlink(path) != 0 && errno != ENOENT) {
+			udc_reply_error(rep, UDC_EIO, buf, buflen, "cannot remove %s: %s", path, strerror(errno));
+			return;
+		}
+	}
+	struct udc_audit_field f[] = { UDC_AUDIT_S("spec_hash", hex), UDC_AUDIT_S("spec_name", name),
+		UDC_AUDIT_I("uid", (int64_t)who->uid), UDC_AUDIT_S("user", who->user) };
+	udc_node_audit(n, "spec_revoked", f, UDC_AUDIT_NFIELDS(f));
+	log_info("spec '%s' %s revoked by %s (uid %u)", name, hex, who->user, (unsigned)who->uid);
+	snprintf(buf, buflen, "revoked the approval of spec '%s' %s on node %s", name, hex, n->cfg->name);
+	rep->text = buf;
+}
+
+static void
+ctl_node_status(struct udc_node *n, const struct udc_party_ops *ops, Udcctl__Reply *rep,
+    Udcctl__NodeInfo *ni, char *strs, size_t strslen)
+{
+	struct statvfs vfs;
+	struct udc_round *all = NULL;
+	size_t nall = 0, nspec = 0;
+	char dir[4096];
+	DIR *d;
+	struct dirent *e;
+	int64_t na;
+	int isca;
+
+	udcctl__node_info__init(ni);
+	ni->name = n->cfg->name;
+	ni->role = ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente";
+	ni->version = UDC_VERSION;
+	ni->started = n->started;
+	ni->key_fingerprint = n->self_fpr;
+	ni->peer_key_fingerprint = n->peer_fpr;
+	ni->peer_url = ops->role == UDC_ROLE_CBS ? n->cfg->peer_listen : n->cfg->peer_connect;
+	ni->peer_error = "";
+	ni->peer_reachable = -1;
+	if (ops->peer_connected) {
+		/* The connection NNG keeps to the peer is the best witness; if it
+		 * is down, a TCP connect tells a network problem from a TLS one. */
+		ni->peer_reachable = ops->peer_connected(n) == 1;
+		if (!ni->peer_reachable) {
+			if (udc_peer_probe(n->cfg->peer_connect, 3000, strs, strslen) == 0)
+				snprintf(strs, strslen, "%s answers on TCP, but no TLS connection is up: check that "
+				    "both certificates come from the same CA, that server_name is the name in the "
+				    "CBS certificate, and the CBS node's log", n->cfg->peer_connect);
+			ni->peer_error = strs;
+		}
+	}
+	if (udc_cert_info(n->cfg->cert_file, &na, &isca, NULL, 0) == 0)
+		ni->cert_not_after = na;
+	if (udc_cert_info(n->cfg->ca_file, &na, &isca, NULL, 0) == 0)
+		ni->ca_not_after = na;
+	if (statvfs(n->cfg->state_dir, &vfs) == 0) {
+		ni->disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+		ni->disk_total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	}
+	ni->state_dir = n->cfg->state_dir;
+	ni->last_round = "";
+	ni->last_round_state = "";
+	if (udc_rounds_all(n->rounds, &all, &nall) == 0) {
+		static struct udc_round last;
+		ni->rounds_total = nall;
+		for (size_t i = 0; i < nall; i++)
+			if (!strcmp(all[i].state, "running") || !strcmp(all[i].state, "queued"))
+				ni->rounds_running++;
+		if (nall) {
+			last = all[nall - 1];
+			ni->last_round = last.id;
+			ni->last_round_state = last.state;
+			ni->last_round_finished = last.finished;
+		}
+		free(all);
+	}
+	snprintf(dir, sizeof(dir), "%s/approvals", n->cfg->state_dir);
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL)
+			nspec += has_suffix(e->d_name, ".sig");
+		closedir(d);
+	}
+	ni->approved_specs = nspec;
+	ni->max_message = n->cfg->max_message;
+	ni->chunk_records = n->cfg->chunk_records;
+	ni->peer_timeout_s = n->cfg->peer_timeout_ms / 1000;
+	ni->workers = (int32_t)udc_workq_width(n->wq);
+	rep->node = ni;
+}
+
+/* Prometheus text exposition (docs/operations.md, "Metrics"). */
+static char *
+ctl_metrics(struct udc_node *n, const struct udc_party_ops *ops)
+{
+	struct udc_round *all = NULL;
+	size_t nall = 0, cap = 8192, len = 0;
+	char *out = malloc(cap);
+	uint64_t by[4] = { 0 }, reqs, dropped, ndone = 0;
+	double dsum = 0, dlast = -1;
+	static const char *const states[] = { "queued", "running", "done", "failed" };
+	struct statvfs vfs;
+	int64_t na;
+	int isca;
+
+	if (out == NULL)
+		return NULL;
+	out[0] = '\0';
+#define M(...)                                                                  \
+	do {                                                                    \
+		int w_ = snprintf(out + len, cap - len, __VA_ARGS__);           \
+		if (w_ > 0)                                                     \
+			len += (size_t)w_ < cap - len ? (size_t)w_ : cap - len - 1; \
+	} while (0)
+	const char *node = n->cfg->name, *role = ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente";
+	if (udc_rounds_all(n->rounds, &all, &nall) == 0) {
+		for (size_t i = 0; i < nall; i++) {
+			for (int s = 0; s < 4; s++)
+				if (strcmp(all[i].state, states[s]) == 0)
+					by[s]++;
+			if (strcmp(all[i].state, "done") == 0 && all[i].finished >= all[i].started) {
+				dlast = (double)(all[i].finished - all[i].started);
+				dsum += dlast;
+				ndone++;
+			}
+		}
+		free(all);
+	}
+	M("# HELP udclink_info The node: its name, role and version.\n# TYPE udclink_info gauge\n");
+	M("udclink_info{node=\"%s\",role=\"%s\",version=\"%s\"} 1\n", node, role, UDC_VERSION);
+	M("# HELP udclink_start_time_seconds When the daemon started (unix time).\n"
+	  "# TYPE udclink_start_time_seconds gauge\nudclink_start_time_seconds %lld\n", n->started);
+	M("# HELP udclink_rounds Rounds this node knows, by state (done and failed are outcomes).\n"
+	  "# TYPE udclink_rounds gauge\n");
+	for (int s = 0; s < 4; s++)
+		M("udclink_rounds{state=\"%s\"} %llu\n", states[s], (unsigned long long)by[s]);
+	M("# HELP udclink_round_duration_seconds Wall time of the rounds that finished done.\n"
+	  "# TYPE udclink_round_duration_seconds summary\n"
+	  "udclink_round_duration_seconds_sum %.0f\nudclink_round_duration_seconds_count %llu\n", dsum,
+	    (unsigned long long)ndone);
+	if (dlast >= 0)
+		M("# HELP udclink_last_round_duration_seconds Wall time of the newest round done.\n"
+		  "# TYPE udclink_last_round_duration_seconds gauge\n"
+		  "udclink_last_round_duration_seconds %.0f\n", dlast);
+	static const char *const cn[UDC_NC_MAX] = { "round_done", "round_failed", "round_refused",
+		"message_refused", "result_released", "spec_approved" };
+	M("# HELP udclink_audit_events_total Audit entries written since start, by type "
+	  "(round_refused: a limit, an approval or the budget refused a round; message_refused: a peer "
+	  "message was refused).\n# TYPE udclink_audit_events_total counter\n");
+	for (int i = 0; i < UDC_NC_MAX; i++)
+		M("udclink_audit_events_total{type=\"%s\"} %llu\n", cn[i],
+		    (unsigned long long)atomic_load(&n->counts[i]));
+	udc_ctl_counts(n->ctl, &reqs, &dropped);
+	M("# HELP udclink_control_requests_total Control requests served since start.\n"
+	  "# TYPE udclink_control_requests_total counter\nudclink_control_requests_total %llu\n",
+	    (unsigned long long)reqs);
+	M("# HELP udclink_control_dropped_total Control connections dropped (idle, slow, malformed, "
+	  "too many).\n# TYPE udclink_control_dropped_total counter\nudclink_control_dropped_total %llu\n",
+	    (unsigned long long)dropped);
+	M("# HELP udclink_secrets_locked Secrets in locked memory now (the node key, plus round "
+	  "secrets while a round runs).\n# TYPE udclink_secrets_locked gauge\nudclink_secrets_locked %ld\n",
+	    udc_secmem_live());
+	if (statvfs(n->cfg->state_dir, &vfs) == 0)
+		M("# HELP udclink_state_free_bytes Free space for the state directory.\n"
+		  "# TYPE udclink_state_free_bytes gauge\nudclink_state_free_bytes %llu\n",
+		    (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+	if (udc_cert_info(n->cfg->cert_file, &na, &isca, NULL, 0) == 0)
+		M("# HELP udclink_tls_cert_expiry_seconds When this node's TLS certificate expires (unix "
+		  "time).\n# TYPE udclink_tls_cert_expiry_seconds gauge\nudclink_tls_cert_expiry_seconds %lld\n",
+		    (long long)na);
+#undef M
+	return out;
+}
+
+/* Requests that change the node or release data are audited with who sent
+ * them; the read-only ones (status, lists, metrics) are only logged at debug
+ * level, since monitoring polls them. */
+static const char *
+ctl_audited(int cmd)
+{
+	switch (cmd) {
+	case UDCCTL__REQUEST__CMD_SPEC_APPROVE: return "spec approve";
+	case UDCCTL__REQUEST__CMD_SPEC_REVOKE: return "spec revoke";
+	case UDCCTL__REQUEST__CMD_ROUND_START: return "round start";
+	case UDCCTL__REQUEST__CMD_ROUND_RESULT: return "round result";
+	case UDCCTL__REQUEST__CMD_ROUND_CANCEL: return "round cancel";
+	case UDCCTL__REQUEST__CMD_ROUND_DECIDE: return "round decide";
+	case UDCCTL__REQUEST__CMD_AUDIT_VERIFY: return NULL;
+	case UDCCTL__REQUEST__CMD_ROUND_STATUS:
+	case UDCCTL__REQUEST__CMD_ROUND_LIST:
+	case UDCCTL__REQUEST__CMD_SPEC_LIST:
+	case UDCCTL__REQUEST__CMD_NODE_STATUS:
+	case UDCCTL__REQUEST__CMD_METRICS:
+		return NULL;
+	default:
+		return "other";
+	}
+}
+
 static void
 ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *data, size_t len,
-    uint64_t uid, nng_msg **out)
+    const struct udc_ctl_peer *who, uint8_t **out, size_t *outlen)
 {
 	Udcctl__Request *req = udcctl__request__unpack(NULL, len, data);
 	Udcctl__Reply rep = UDCCTL__REPLY__INIT;
 	Udcctl__RoundInfo one, **list = NULL, *infos = NULL;
+	Udcctl__SpecInfo *sinfos = NULL, **slist = NULL;
+	Udcctl__NodeInfo ni;
 	struct udc_round x, *all = NULL;
 	size_t nall = 0;
-	char buf[1024], *owned = NULL, *signer = NULL;
+	char buf[1024], *owned = NULL, *signer = NULL, *sig = NULL, *names = NULL;
+	char (*rnames)[256] = NULL, oname[256];
+	const char *what;
 
 	if (req == NULL) {
 		udc_reply_error(&rep, UDC_EPROTO, buf, sizeof(buf), "malformed control request");
 		goto reply;
 	}
+	if ((what = ctl_audited(req->cmd_case)) != NULL) {
+		const char *arg = "";
+		if (req->cmd_case == UDCCTL__REQUEST__CMD_ROUND_RESULT && req->round_result)
+			arg = req->round_result->round_id;
+		else if (req->cmd_case == UDCCTL__REQUEST__CMD_SPEC_REVOKE && req->spec_revoke)
+			arg = req->spec_revoke->spec_hash;
+		else if (req->cmd_case == UDCCTL__REQUEST__CMD_ROUND_DECIDE && req->round_decide) {
+			what = req->round_decide->approve ? "round approve" : "round refuse";
+			arg = req->round_decide->round_id;
+		}
+		else if (req->cmd_case == UDCCTL__REQUEST__CMD_SPEC_APPROVE && req->spec_approve &&
+		    req->spec_approve->source)
+			arg = req->spec_approve->source;
+		struct udc_audit_field f[] = { UDC_AUDIT_S("command", what), UDC_AUDIT_S("argument", arg),
+			UDC_AUDIT_I("uid", (int64_t)who->uid), UDC_AUDIT_S("user", who->user),
+			UDC_AUDIT_I("pid", (int64_t)who->pid) };
+		udc_node_audit(n, "control_request", f, UDC_AUDIT_NFIELDS(f));
+		log_info("control: %s %s by %s (uid %u, pid %d)", what, arg, who->user, (unsigned)who->uid,
+		    (int)who->pid);
+	} else {
+		log_debug("control: request %d by %s (uid %u)", (int)req->cmd_case, who->user,
+		    (unsigned)who->uid);
+	}
 	switch (req->cmd_case) {
 	case UDCCTL__REQUEST__CMD_SPEC_APPROVE:
-		ctl_approve(n, req->spec_approve, uid, &rep, buf, sizeof(buf));
+		ctl_approve(n, req->spec_approve, who, &rep, buf, sizeof(buf));
 		break;
 	case UDCCTL__REQUEST__CMD_ROUND_START:
 		if (ops->round_start == NULL) {
@@ -355,7 +793,7 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 			    "rounds are started at the gemeente node; this is the %s node", ops->progname);
 			break;
 		}
-		ops->round_start(n, req->round_start, uid, &rep, buf, sizeof(buf));
+		ops->round_start(n, req->round_start, (uint64_t)who->uid, &rep, buf, sizeof(buf));
 		break;
 	case UDCCTL__REQUEST__CMD_ROUND_DECIDE:
 		if (ops->round_decide == NULL) {
@@ -364,7 +802,7 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 			    ops->progname);
 			break;
 		}
-		ops->round_decide(n, req->round_decide, uid, &rep, buf, sizeof(buf));
+		ops->round_decide(n, req->round_decide, (uint64_t)who->uid, &rep, buf, sizeof(buf));
 		break;
 	case UDCCTL__REQUEST__CMD_ROUND_STATUS:
 		if (udc_rounds_get(n->rounds, req->round_status->round_id, &x) != 0) {
@@ -373,10 +811,12 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 			break;
 		}
 		fill_info(&one, &x);
+		spec_name_of(n, x.spec_hash, oname, sizeof(oname));
+		one.spec_name = oname;
 		rep.round = &one;
 		break;
 	case UDCCTL__REQUEST__CMD_ROUND_RESULT:
-		ctl_result(n, req->round_result, &rep, &owned, &signer, buf, sizeof(buf));
+		ctl_result(n, req->round_result, &rep, &owned, &signer, &sig, buf, sizeof(buf));
 		break;
 	case UDCCTL__REQUEST__CMD_AUDIT_VERIFY:
 		ctl_audit_verify(n, &rep, buf, sizeof(buf));
@@ -388,83 +828,133 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 		}
 		list = calloc(nall ? nall : 1, sizeof(*list));
 		infos = calloc(nall ? nall : 1, sizeof(*infos));
-		if (!list || !infos) {
+		rnames = calloc(nall ? nall : 1, sizeof(*rnames));
+		if (!list || !infos || !rnames) {
 			udc_reply_error(&rep, UDC_ENOMEM, buf, sizeof(buf), "out of memory");
 			break;
 		}
 		for (size_t i = 0; i < nall; i++) {
 			fill_info(&infos[i], &all[i]);
+			spec_name_of(n, all[i].spec_hash, rnames[i], sizeof(rnames[i]));
+			infos[i].spec_name = rnames[i];
 			list[i] = &infos[i];
 		}
 		rep.n_rounds = nall;
 		rep.rounds = list;
 		break;
+	case UDCCTL__REQUEST__CMD_SPEC_LIST:
+		ctl_spec_list(n, &rep, &sinfos, &slist, &names, buf, sizeof(buf));
+		break;
+	case UDCCTL__REQUEST__CMD_SPEC_REVOKE:
+		ctl_spec_revoke(n, req->spec_revoke, who, &rep, buf, sizeof(buf));
+		break;
+	case UDCCTL__REQUEST__CMD_NODE_STATUS:
+		ctl_node_status(n, ops, &rep, &ni, buf, sizeof(buf));
+		break;
+	case UDCCTL__REQUEST__CMD_METRICS:
+		if ((owned = ctl_metrics(n, ops)) == NULL)
+			udc_reply_error(&rep, UDC_ENOMEM, buf, sizeof(buf), "out of memory");
+		else
+			rep.text = owned;
+		break;
 	default:
-		udc_reply_error(&rep, UDC_EINVAL, buf, sizeof(buf), "unknown control command");
+		udc_reply_error(&rep, UDC_EINVAL, buf, sizeof(buf),
+		    "unknown control command (udcctl newer than the daemon?)");
 		break;
 	}
-reply: {
-	size_t sz = udcctl__reply__get_packed_size(&rep);
-	if (nng_msg_alloc(out, sz) == 0)
-		udcctl__reply__pack(&rep, nng_msg_body(*out));
-	else
-		*out = NULL;
-}
+reply:
+	*outlen = udcctl__reply__get_packed_size(&rep);
+	if ((*out = malloc(*outlen ? *outlen : 1)) != NULL)
+		udcctl__reply__pack(&rep, *out);
 	free(owned);
 	free(signer);
+	free(sig);
 	free(list);
 	free(infos);
+	free(rnames);
 	free(all);
+	free(sinfos);
+	free(slist);
+	free(names);
 	if (req)
 		udcctl__request__free_unpacked(req, NULL);
 }
 
-struct ctl_thread_arg {
+struct ctl_arg {
 	struct udc_node *n;
 	const struct udc_party_ops *ops;
 };
 
-static void *
-ctl_thread(void *p)
+static void
+ctl_request(void *p, const uint8_t *req, size_t len, const struct udc_ctl_peer *who, uint8_t **rep,
+    size_t *replen)
 {
-	struct ctl_thread_arg *a = p;
-	struct udc_node *n = a->n;
-
-	while (!atomic_load(&n->stopping)) {
-		nng_msg *m, *out = NULL;
-		int nrv = nng_recvmsg(n->ctl, &m, 0);
-		if (nrv == NNG_ECLOSED)
-			break;
-		if (nrv != 0) {
-			log_warnx("control: receive failed: %s", nng_strerror(nrv));
-			continue;
-		}
-		/* Who asked: the uid of the control client, for the audit log. */
-		uint64_t uid = UINT64_MAX;
-		nng_pipe pipe = nng_msg_get_pipe(m);
-		if (nng_pipe_id(pipe) > 0)
-			nng_pipe_get_uint64(pipe, NNG_OPT_IPC_PEER_UID, &uid);
-		ctl_serve(n, a->ops, nng_msg_body(m), nng_msg_len(m), uid, &out);
-		nng_msg_free(m);
-		if (out && (nrv = nng_sendmsg(n->ctl, out, 0)) != 0) {
-			nng_msg_free(out);
-			if (nrv == NNG_ECLOSED)
-				break;
-		}
-	}
-	return NULL;
+	struct ctl_arg *a = p;
+	ctl_serve(a->n, a->ops, req, len, who, rep, replen);
 }
 
 static void
-usage(const char *prog)
+usage(FILE *f, const char *prog)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: %s -c CONFIG [--check-config] [-d]\n"
-	    "  -c, --config FILE   node configuration (see docs/operations.md)\n"
-	    "  --check-config      validate the configuration and exit\n"
+	    "       %s --version\n"
+	    "  -c, --config FILE   node configuration (udclink.conf(5))\n"
+	    "  --check-config      check the configuration and everything it names (files, modes,\n"
+	    "                      owners, certificate against key and CA, expiry, the input's\n"
+	    "                      header) and exit: 0 if usable, 1 if not\n"
 	    "  -d, --debug         log at debug level (overrides log_level)\n"
-	    "The daemon always runs in the foreground (for systemd and tests).\n",
-	    prog);
+	    "  -V, --version       print the version and exit\n"
+	    "  -h, --help          this help\n"
+	    "The daemon runs in the foreground; under systemd it logs to journald and\n"
+	    "notifies readiness (Type=notify) and the watchdog.\n",
+	    prog, prog);
+}
+
+/* Errors before the configuration is loaded: at error level, so that
+ * journalctl -p err shows why a unit did not start. */
+static void
+startup_error(const char *prog, const char *msg)
+{
+	if (udc_sd_journal_stderr())
+		fprintf(stderr, "<3>%s: %s\n", prog, msg);
+	else
+		fprintf(stderr, "%s: %s\n", prog, msg);
+}
+
+/* Waits for a signal; pings the watchdog while the control thread is
+ * alive.  Returns the signal that ends the daemon. */
+static int
+wait_for_stop(struct udc_node *n, const sigset_t *set)
+{
+	uint64_t wd = udc_sd_watchdog_usec();
+	long long wd_ms = (long long)(wd / 1000);
+
+	for (;;) {
+		int sig;
+		if (wd) {
+			struct timespec ts = { .tv_sec = (time_t)(wd / 2 / 1000000),
+				.tv_nsec = (long)(wd / 2 % 1000000) * 1000 };
+			sig = sigtimedwait(set, NULL, &ts);
+			if (sig < 0) {
+				/* Only a live control loop earns the ping: a stuck one
+				 * lets systemd restart the node. */
+				long long st = udc_ctl_stalled_ms(n->ctl);
+				if (st < wd_ms / 2)
+					udc_sd_watchdog_ping();
+				else
+					log_errorx("control thread stalled for %lld ms: no watchdog ping", st);
+				continue;
+			}
+		} else if (sigwait(set, &sig) != 0) {
+			continue;
+		}
+		if (sig == SIGHUP) {
+			log_info("SIGHUP ignored: restart the daemon to reload its configuration");
+			continue;
+		}
+		return sig;
+	}
 }
 
 int
@@ -475,49 +965,54 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct udc_node node;
-	struct ctl_thread_arg cta = { .n = &node, .ops = ops };
+	struct ctl_arg cta = { .n = &node, .ops = ops };
 	const char *cfgpath = NULL;
 	int check = 0, debug = 0, ch, rv, status = 1, sig;
 	char err[1024];
 	sigset_t set;
-	pthread_t ctl_thr;
-	int ctl_started = 0, party_started = 0;
+	int party_started = 0;
 
 	memset(&node, 0, sizeof(node));
-	while ((ch = getopt_long(argc, argv, "c:dh", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dhV", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfgpath = optarg; break;
 		case 'C': check = 1; break;
 		case 'd': debug = 1; break;
-		case 'h': usage(ops->progname); return 0;
-		default: usage(ops->progname); return 2;
+		case 'h': usage(stdout, ops->progname); return 0;
+		case 'V': printf("%s (udclink) %s\n", ops->progname, UDC_VERSION); return 0;
+		default: usage(stderr, ops->progname); return 2;
 		}
 	}
 	if (cfgpath == NULL || optind != argc) {
-		usage(ops->progname);
+		usage(stderr, ops->progname);
 		return 2;
 	}
 	log_init(ops->progname, UDC_LOG_INFO, 0);
 	if ((rv = udc_config_load(cfgpath, &node.cfg, err, sizeof(err))) != 0) {
-		fprintf(stderr, "%s: %s\n", ops->progname, err);
+		startup_error(ops->progname, err);
 		return 2;
 	}
 	if (node.cfg->role != ops->role) {
-		fprintf(stderr, "%s: %s: role is %s, this program is the %s node\n", ops->progname,
-		    cfgpath, node.cfg->role == UDC_ROLE_CBS ? "cbs" : "gemeente",
+		snprintf(err, sizeof(err), "%s: role is %s, this program is the %s node", cfgpath,
+		    node.cfg->role == UDC_ROLE_CBS ? "cbs" : "gemeente",
 		    ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente");
+		startup_error(ops->progname, err);
 		udc_config_free(node.cfg);
 		return 2;
 	}
 	if (check) {
-		printf("configuration OK\n");
+		int nerr = udc_secmem_init() != 0 ? 1 : udc_config_check_deep(node.cfg, stdout);
 		udc_config_free(node.cfg);
-		return 0;
+		return nerr ? 1 : 0;
 	}
 	log_init(ops->progname, debug ? UDC_LOG_DEBUG : node.cfg->log_level, node.cfg->use_syslog);
+	if (!node.cfg->use_syslog && udc_sd_journal_stderr())
+		udc_sd_log_to_journal(ops->progname);
+	node.started = udc_now();
 	if (udc_secmem_init() != 0)
 		fatalx("cannot initialise libsodium");
 	/* Signals are taken by sigwait in this thread only. */
@@ -530,74 +1025,64 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 
 	if ((rv = udc_sign_key_load(node.cfg->signing_key, &node.sk, err, sizeof(err))) != 0 ||
 	    (rv = udc_sign_pub_load(node.cfg->peer_public_key, &node.peer_pub, err, sizeof(err))) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		goto out;
 	}
 	udc_sign_key_public(node.sk, &node.self_pub);
 	udc_sign_fingerprint(&node.self_pub, node.self_fpr);
 	udc_sign_fingerprint(&node.peer_pub, node.peer_fpr);
 	if (memcmp(&node.self_pub, &node.peer_pub, sizeof(node.self_pub)) == 0) {
-		log_warnx("%s: [peer] public_key is this node's own key", cfgpath);
+		log_errorx("%s: [peer] public_key is this node's own key", cfgpath);
 		goto out;
 	}
 	if ((rv = udc_store_init(node.cfg->state_dir, err, sizeof(err))) != 0 ||
 	    (rv = udc_rounds_open(&node.rounds, node.cfg->state_dir)) != 0) {
-		log_warnx("state directory %s: %s", node.cfg->state_dir, err[0] ? err : udc_strerror(rv));
+		log_errorx("state directory %s: %s", node.cfg->state_dir, err[0] ? err : udc_strerror(rv));
 		goto out;
 	}
 	{
 		struct udc_audit_opts ao = { .key = node.sk,
 			.checkpoint_every = (unsigned)node.cfg->audit_checkpoint };
 		if ((rv = udc_audit_open(node.cfg->audit_log, &ao, &node.audit, err, sizeof(err))) != 0) {
-			log_warnx("audit log %s: %s", node.cfg->audit_log, err);
+			log_errorx("audit log %s: %s", node.cfg->audit_log, err);
 			goto out;
 		}
 	}
 	if ((rv = udc_workq_new(&node.wq, node.cfg->workers > 0 ? (unsigned)node.cfg->workers - 1 : 0)) != 0) {
-		log_warnx("worker pool: %s", udc_strerror(rv));
+		log_errorx("worker pool: %s", udc_strerror(rv));
 		goto out;
 	}
 	if ((rv = udc_peer_open(&node.peer, node.cfg, err, sizeof(err))) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		goto out;
 	}
 	if (ops->start && (rv = ops->start(&node, err, sizeof(err))) != 0) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		goto out;
 	}
 	party_started = 1;
-	if ((rv = udc_ctl_listen(&node.ctl, node.cfg->control_socket, err, sizeof(err))) != 0) {
-		log_warnx("%s", err);
+	if ((rv = udc_ctl_open(&node.ctl, node.cfg->control_socket, node.cfg->control_group, ctl_request,
+	    &cta, err, sizeof(err))) != 0) {
+		log_errorx("%s", err);
 		goto out;
 	}
-	if (pthread_create(&ctl_thr, NULL, ctl_thread, &cta) != 0) {
-		log_warn("control thread");
-		goto out;
-	}
-	ctl_started = 1;
-	log_info("node %s (%s) ready: peer %s, control %s, %u crypto threads, key %s, peer key %s, "
+	log_info("node %s (%s) ready: peer %s, control %s%s%s, %u crypto threads, key %s, peer key %s, "
 	    "%ld secrets in locked memory",
 	    node.cfg->name, ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente",
 	    ops->role == UDC_ROLE_CBS ? node.cfg->peer_listen : node.cfg->peer_connect,
-	    node.cfg->control_socket, udc_workq_width(node.wq), node.self_fpr, node.peer_fpr,
-	    udc_secmem_live());
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			log_info("SIGHUP ignored: restart the daemon to reload its configuration");
-			continue;
-		}
-		break;
-	}
+	    node.cfg->control_socket, node.cfg->control_group ? " for group " : "",
+	    node.cfg->control_group ? node.cfg->control_group : "", udc_workq_width(node.wq),
+	    node.self_fpr, node.peer_fpr, udc_secmem_live());
+	snprintf(err, sizeof(err), "%s node %s ready, peer key %s",
+	    ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente", node.cfg->name, node.peer_fpr);
+	udc_sd_ready(err);
+	sig = wait_for_stop(&node, &set);
 	log_info("signal %d: shutting down", sig);
+	udc_sd_stopping();
 	status = 0;
 out:
 	atomic_store(&node.stopping, 1);
-	if (nng_socket_id(node.ctl) > 0)
-		nng_close(node.ctl);
-	if (ctl_started)
-		pthread_join(ctl_thr, NULL);
+	udc_ctl_close(node.ctl);
 	if (nng_socket_id(node.peer) > 0)
 		nng_close(node.peer);
 	if (party_started && ops->stop)
@@ -607,8 +1092,6 @@ out:
 	udc_rounds_close(node.rounds);
 	udc_audit_close(node.audit);
 	udc_sign_key_free(node.sk);
-	if (node.cfg && status == 0)
-		unlink(node.cfg->control_socket);
 	udc_config_free(node.cfg);
 	return status;
 }

@@ -20,13 +20,20 @@
 struct udc_workq;
 struct udc_rounds;
 struct udc_spec;
+struct udc_ctl;
+
+/* Audit entries counted by type since start, for "udcctl metrics". */
+enum udc_node_count { UDC_NC_ROUND_DONE, UDC_NC_ROUND_FAILED, UDC_NC_ROUND_REFUSED,
+	UDC_NC_MESSAGE_REFUSED, UDC_NC_RESULT_RELEASED, UDC_NC_SPEC_APPROVED, UDC_NC_MAX };
 
 struct udc_node {
 	struct udc_config *cfg;
 	struct udc_workq *wq;
 	struct udc_rounds *rounds;
 	nng_socket peer;
-	nng_socket ctl;
+	struct udc_ctl *ctl;            /* the control channel (ctl.h) */
+	long long started;              /* unix seconds */
+	atomic_ullong counts[UDC_NC_MAX];
 	atomic_int stopping;
 	void *party; /* the party's own state */
 	struct udc_sign_key *sk;        /* this node's signing key (approvals, transcripts, results, audit) */
@@ -64,6 +71,9 @@ struct udc_party_ops {
 	 * approves rounds one by one). */
 	void (*round_decide)(struct udc_node *n, const Udcctl__RoundDecision *req, uint64_t uid,
 	    Udcctl__Reply *rep, char *buf, size_t buflen);
+	/* "node status": 1 if a connection to the peer is up now (TLS done),
+	 * 0 if not; may be NULL (the node does not connect out). */
+	int (*peer_connected)(struct udc_node *n);
 };
 
 /* Parses the command line, loads the configuration, runs until SIGTERM or
@@ -91,5 +101,14 @@ void udc_reply_error(Udcctl__Reply *rep, int status, char *buf, size_t buflen, c
     __attribute__((format(printf, 5, 6)));
 /* Unix seconds. */
 long long udc_now(void);
+/* The refusal of a spec this node has not approved, with what to do: when
+ * a spec of the same name is approved under another hash (the file was
+ * edited after approval), both hashes. */
+void udc_unapproved_message(const struct udc_node *n, const struct udc_spec *spec, char *buf,
+    size_t buflen);
+/* Stores the CBS node's signature over round ID's released table beside it
+ * (STATE/rounds/ID/result.sig), for "udcctl round result --sig-out" and
+ * "udcctl verify".  Logs a failure; the round goes on. */
+void udc_result_sig_store(struct udc_node *n, const char *idhex, const uint8_t sig[64]);
 
 #endif

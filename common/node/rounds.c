@@ -228,6 +228,7 @@ udc_rounds_update(struct udc_rounds *r, const char *id, const char *state, const
 	}
 	if (step && strcmp(step, x->step) != 0) {
 		copystr(x->step, sizeof(x->step), step);
+		x->records_done = x->records_total = 0;
 		changed = 1;
 	}
 	if (error) {
@@ -238,6 +239,22 @@ udc_rounds_update(struct udc_rounds *r, const char *id, const char *state, const
 	copy = *x;
 	pthread_mutex_unlock(&r->mtx);
 	return changed ? persist(r, &copy) : 0;
+}
+
+int
+udc_rounds_records(struct udc_rounds *r, const char *id, uint64_t done, uint64_t total)
+{
+	struct udc_round *x;
+	int rv = UDC_ENOTFOUND;
+
+	pthread_mutex_lock(&r->mtx);
+	if ((x = find(r, id)) != NULL) {
+		x->records_done = done;
+		x->records_total = total;
+		rv = 0;
+	}
+	pthread_mutex_unlock(&r->mtx);
+	return rv;
 }
 
 int

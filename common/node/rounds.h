@@ -16,6 +16,8 @@ struct udc_round {
 	char error[320];
 	char spec_hash[65];
 	int64_t started, finished; /* unix seconds; 0 = not yet */
+	uint64_t records_done;     /* within the step, where it moves records; in memory only */
+	uint64_t records_total;    /* 0 = not known for this step */
 };
 
 struct udc_rounds;
@@ -29,6 +31,9 @@ int udc_rounds_add(struct udc_rounds *r, const char *id, const char *spec_hash, 
 /* NULL leaves a field as it is; the file is rewritten when state or step change. */
 int udc_rounds_update(struct udc_rounds *r, const char *id, const char *state, const char *step,
     unsigned progress, const char *error);
+/* Records moved so far in the current step, of total (for udcctl round
+ * wait); a change of step resets both to 0.  Not persisted. */
+int udc_rounds_records(struct udc_rounds *r, const char *id, uint64_t done, uint64_t total);
 /* Copies one round; UDC_ENOTFOUND if unknown. */
 int udc_rounds_get(struct udc_rounds *r, const char *id, struct udc_round *out);
 /* Copies all rounds (oldest first); free *out. */

@@ -1,5 +1,5 @@
 /*
- * transport.c - NNG socket set-up for the peer link (TLS) and control (ipc).
+ * transport.c - NNG socket set-up for the peer link (TLS); the control channel is ctl.c.
  */
 #include "transport.h"
 
@@ -183,59 +183,6 @@ out:
 	if (rv != 0 && nng_socket_id(s) > 0)
 		nng_close(s);
 	return rv;
-}
-
-int
-udc_ctl_listen(nng_socket *out, const char *path, char *err, size_t errlen)
-{
-	nng_socket s = NNG_SOCKET_INITIALIZER;
-	nng_listener l;
-	char url[512];
-	int nrv;
-
-	snprintf(url, sizeof(url), "ipc://%s", path);
-	if ((nrv = nng_rep0_open(&s)) != 0 ||
-	    (nrv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, 2 * 1024 * 1024)) != 0 ||
-	    (nrv = nng_listener_create(&l, s, url)) != 0 ||
-	    (nrv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0 ||
-	    (nrv = nng_listener_start(l, 0)) != 0) {
-		snprintf(err, errlen, "control socket %s: %s", path, nng_strerror(nrv));
-		if (nng_socket_id(s) > 0)
-			nng_close(s);
-		return udc_nng_err(nrv);
-	}
-	/* Belt and braces: the mode must hold even if NNG ignored it. */
-	if (chmod(path, 0600) != 0) {
-		snprintf(err, errlen, "control socket %s: chmod: %s", path, strerror(errno));
-		nng_close(s);
-		return UDC_EIO;
-	}
-	*out = s;
-	return 0;
-}
-
-int
-udc_ctl_dial(nng_socket *out, const char *path, int timeout_ms, char *err, size_t errlen)
-{
-	nng_socket s = NNG_SOCKET_INITIALIZER;
-	char url[512];
-	int nrv;
-
-	snprintf(url, sizeof(url), "ipc://%s", path);
-	if ((nrv = nng_req0_open(&s)) != 0 ||
-	    (nrv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, 64 * 1024 * 1024)) != 0 ||
-	    (nrv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
-	    (nrv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, timeout_ms)) != 0 ||
-	    /* Requests to a local daemon are cheap; never resend them. */
-	    (nrv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
-	    (nrv = nng_dial(s, url, NULL, 0)) != 0) {
-		snprintf(err, errlen, "cannot reach the daemon at %s: %s", path, nng_strerror(nrv));
-		if (nng_socket_id(s) > 0)
-			nng_close(s);
-		return udc_nng_err(nrv);
-	}
-	*out = s;
-	return 0;
 }
 
 int

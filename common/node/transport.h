@@ -1,6 +1,6 @@
 /*
- * transport.h - NNG sockets: the peer link over mutual TLS, the local
- * control channel over ipc, and a synchronous request helper.
+ * transport.h - NNG sockets: the peer link over mutual TLS and a
+ * synchronous request helper.  (The local control channel is ctl.h.)
  *
  * Every socket gets NNG_OPT_RECVMAXSZ before it starts, so a peer cannot make
  * NNG allocate what a length prefix claims.  TLS: auth mode REQUIRED on both
@@ -22,10 +22,6 @@ int udc_peer_open(nng_socket *out, const struct udc_config *cfg, char *err, size
  * registered before the socket connects, so no event is missed. */
 int udc_peer_open_notify(nng_socket *out, const struct udc_config *cfg, nng_pipe_cb cb, void *arg,
     char *err, size_t errlen);
-/* Control socket: rep0 listening on ipc://path with mode 0600. */
-int udc_ctl_listen(nng_socket *out, const char *path, char *err, size_t errlen);
-/* Control client: req0 dialing ipc://path; fails at once if nobody listens. */
-int udc_ctl_dial(nng_socket *out, const char *path, int timeout_ms, char *err, size_t errlen);
 /* Sends len bytes on a req0 socket and waits for the reply (socket timeouts
  * apply).  *reply is owned by the caller (nng_msg_free).  Returns 0,
  * UDC_ETIMEDOUT, UDC_ECLOSED or UDC_EIO. */

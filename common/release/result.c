@@ -165,30 +165,55 @@ meta_json(const struct udc_result_meta *m)
 	return meta;
 }
 
-char *
-udc_result_json(const struct udc_result_meta *m, const struct udc_table *t)
+/* One entry, compact, after a separator. */
+static int
+put_entry(FILE *f, int first, json_t *e)
+{
+	int rv = e != NULL && fputs(first ? "\n  " : ",\n  ", f) != EOF &&
+	    json_dumpf(e, f, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0 ? 0 : UDC_EIO;
+
+	json_decref(e);
+	return rv;
+}
+
+int
+udc_result_write_json(const struct udc_result_meta *m, const struct udc_table *t, FILE *f)
 {
 	const struct udc_spec *spec = m->spec;
-	json_t *root = json_object(), *cells = json_array(), *gm = json_array(), *cm = json_array();
-	char *txt;
+	json_t *meta = meta_json(m);
+	int rv = UDC_EIO;
 
+	/* Streamed entry by entry: a table of millions of cells never becomes
+	 * one tree in memory. */
+	if (meta == NULL || fputs("{\n \"metadata\": ", f) == EOF ||
+	    json_dumpf(meta, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+	    fputs(",\n \"linked\": [", f) == EOF)
+		goto out;
 	for (size_t g = 0; g < t->ngroups; g++)
 		for (size_t c = 0; c < t->ncats; c++) {
 			size_t k = g * t->ncats + c;
-			json_array_append_new(cells, entry(labels_json(spec, 0, g), labels_json(spec, 1, c),
-			    t->cells[k], t->cell_supp[k]));
+			if (put_entry(f, k == 0, entry(labels_json(spec, 0, g), labels_json(spec, 1, c),
+			    t->cells[k], t->cell_supp[k])) != 0)
+				goto out;
 		}
+	if (fputs("\n ],\n \"gemeente_only\": [", f) == EOF)
+		goto out;
 	for (size_t g = 0; g < t->ngroups; g++)
-		json_array_append_new(gm, entry(labels_json(spec, 0, g), NULL, t->g_unlinked[g], t->g_supp[g]));
+		if (put_entry(f, g == 0, entry(labels_json(spec, 0, g), NULL, t->g_unlinked[g],
+		    t->g_supp[g])) != 0)
+			goto out;
+	if (fputs("\n ],\n \"cbs_only\": [", f) == EOF)
+		goto out;
 	for (size_t c = 0; c < t->ncats; c++)
-		json_array_append_new(cm, entry(NULL, labels_json(spec, 1, c), t->c_unlinked[c], t->c_supp[c]));
-	json_object_set_new(root, "metadata", meta_json(m));
-	json_object_set_new(root, "linked", cells);
-	json_object_set_new(root, "gemeente_only", gm);
-	json_object_set_new(root, "cbs_only", cm);
-	txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	return txt;
+		if (put_entry(f, c == 0, entry(NULL, labels_json(spec, 1, c), t->c_unlinked[c],
+		    t->c_supp[c])) != 0)
+			goto out;
+	if (fputs("\n ]\n}\n", f) == EOF)
+		goto out;
+	rv = 0;
+out:
+	json_decref(meta);
+	return rv;
 }
 
 static json_t *
@@ -240,13 +265,14 @@ table_json(const struct udc_spec *spec, const struct udc_linked *l, size_t t)
 	return o;
 }
 
-char *
-udc_result_json_linked(const struct udc_result_meta *m, const struct udc_linked *l,
-    const struct udc_linked_report *rep)
+int
+udc_result_write_json_linked(const struct udc_result_meta *m, const struct udc_linked *l,
+    const struct udc_linked_report *rep, FILE *f)
 {
 	const struct udc_spec *spec = m->spec;
 	json_t *root = json_object(), *tables = json_array(), *dc;
-	char *txt, charged[64];
+	char charged[64];
+	int rv;
 
 	for (size_t t = 0; t < udc_linked_ntables(l); t++)
 		json_array_append_new(tables, table_json(spec, l, t));
@@ -270,31 +296,10 @@ udc_result_json_linked(const struct udc_result_meta *m, const struct udc_linked 
 	    json_string("result.csv: one row per cell of every table; a column per dimension of any "
 	    "table, empty where the row is not split by it (a total, or not a dimension of the "
 	    "table); count empty where suppressed"));
-	txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	rv = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 && fputc('\n', f) != EOF
+	    ? 0 : UDC_EIO;
 	json_decref(root);
-	return txt;
-}
-
-int
-udc_result_csv(const struct udc_table *t, const struct udc_spec *spec, char **out, size_t *len)
-{
-	char *buf = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&buf, &n);
-	int rv;
-
-	if (f == NULL)
-		return UDC_ENOMEM;
-	rv = udc_table_write_csv(t, spec, f);
-	if (fclose(f) != 0 && rv == 0)
-		rv = UDC_EIO;
-	if (rv != 0) {
-		free(buf);
-		return rv;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
+	return rv;
 }
 
 int

@@ -30,15 +30,14 @@ struct udc_result_meta {
 	char signer[128];                   /* "CBS key <fingerprint>" */
 };
 
-/* JSON document: metadata plus every released entry.  malloc'd text. */
-char *udc_result_json(const struct udc_result_meta *m, const struct udc_table *t);
+/* result.json of a full cross: metadata plus every released entry, written
+ * to f entry by entry.  0 or UDC_EIO. */
+int udc_result_write_json(const struct udc_result_meta *m, const struct udc_table *t, FILE *f);
 /* The same for linked tables: metadata, what disclosure control did, and
  * each table's description; the cells are in result.csv
  * (udc_linked_write_long_csv). */
-char *udc_result_json_linked(const struct udc_result_meta *m, const struct udc_linked *l,
-    const struct udc_linked_report *rep);
-/* CSV text of the table (udc_table_write_csv).  malloc'd. */
-int udc_result_csv(const struct udc_table *t, const struct udc_spec *spec, char **out, size_t *len);
+int udc_result_write_json_linked(const struct udc_result_meta *m, const struct udc_linked *l,
+    const struct udc_linked_report *rep, FILE *f);
 
 /* InputReport <-> stats.  to_proto allocates arrays freed by udc_report_proto_free. */
 int udc_report_to_proto(const struct udc_input_stats *st, size_t nkeys, Udc__InputReport *out);

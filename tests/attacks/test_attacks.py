@@ -508,7 +508,7 @@ def dos(work):
         rid, r = cl.run_round(spec, expect_ok=False)
         T.check(r.returncode == 0, "once the idle rounds are dropped a real round runs")
     # (f) the unit's descriptor limit
-    unit = open(os.path.join(harness.SRC, "dist", "systemd", "cbsd.service")).read()
+    unit = open(os.path.join(harness.SRC, "dist", "systemd", "cbsd.service.in")).read()
     m = re.search(r"^LimitNOFILE=(\d+)", unit, re.M)
     T.check(m is not None and int(m.group(1)) >= 4 * 32 + 64,
             "cbsd.service sets LimitNOFILE above the connection limits (%s)" % (m.group(1) if m else None))

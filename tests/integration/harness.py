@@ -253,6 +253,22 @@ class Cluster:
         self.close()
 
 
+def private_copy(names, where):
+    """Copies programs of the build tree into WHERE (made 0755) and returns
+    their paths: for running them as another user when the clone sits in a
+    private (0700) directory that user cannot enter.  The programs link
+    only system libraries besides udccommon (static), so a copy runs."""
+    os.makedirs(where, exist_ok=True)
+    os.chmod(where, 0o755)
+    out = {}
+    for n in names:
+        dst = os.path.join(where, n)
+        shutil.copy2(bin_path(n), dst)
+        os.chmod(dst, 0o755)
+        out[n] = dst
+    return out
+
+
 def gen_population(outdir, persons, seed, extra=()):
     g = os.path.join(outdir, "gemeente.csv")
     c = os.path.join(outdir, "cbs.csv")

@@ -745,6 +745,9 @@ def no_core_dumps(work):
     gcsv, ccsv = harness.gen_population(work, 1000, 27)
     spec = harness.write_spec(os.path.join(work, "spec.ini"), ["bsn"], min_cell=0)
     with harness.Cluster(gcsv, ccsv) as cl:
+        # The daemons run from a copy: the build tree may sit in a private
+        # (0700) clone that the user nobody cannot enter.
+        bins = harness.private_copy(["gemeented", "cbsd"], os.path.join(cl.dir, "bin"))
         if uid is not None:
             for top in (cl.dir, work):
                 for dirpath, dirs, fns in os.walk(top):
@@ -754,7 +757,7 @@ def no_core_dumps(work):
         for node in (cl.cbs, cl.gemeente):
             logf = open(node.log, "ab")
             kw = {"user": uid, "group": gid, "extra_groups": []} if uid is not None else {}
-            node.proc = subprocess.Popen([harness.bin_path(node.prog), "-c", node.conf, "-d"], stdout=logf,
+            node.proc = subprocess.Popen([bins[node.prog], "-c", node.conf, "-d"], stdout=logf,
                                          stderr=logf, preexec_fn=_raise_core_limit, **kw)
             logf.close()
             node.wait_ready()

@@ -373,6 +373,50 @@ test_open_errors(void **state)
 	assert_null(c);
 }
 
+/* What an operator sees when a file from Excel does not match the
+ * configuration: the header found and, for another separator, the option. */
+static void
+test_header_hint(void **state)
+{
+	struct udc_csv *c = NULL;
+	char err[256], hint[512];
+
+	(void)state;
+	/* Semicolons behind a UTF-8 BOM, read with the default comma. */
+	write_file("\xef\xbb\xbf" "bsn;naam;wijk\n1;a;b\n", strlen("\xef\xbb\xbf" "bsn;naam;wijk\n1;a;b\n"));
+	assert_int_equal(udc_csv_open(&c, path, ',', err, sizeof(err)), 0);
+	assert_int_equal(udc_csv_ncols(c), 1);
+	udc_csv_header_hint(c, hint, sizeof(hint));
+	assert_string_equal(hint, "the file looks separated by ';', not ',': set delimiter = semicolon in "
+	    "[input]; the header found is: bsn;naam;wijk");
+	udc_csv_close(c);
+
+	/* Read with the right separator: the header, no advice. */
+	assert_int_equal(udc_csv_open(&c, path, ';', err, sizeof(err)), 0);
+	udc_csv_header_hint(c, hint, sizeof(hint));
+	assert_string_equal(hint, "the header found is: bsn, naam, wijk");
+	udc_csv_close(c);
+
+	/* Tabs. */
+	write_file("bsn\tnaam\n1\ta\n", strlen("bsn\tnaam\n1\ta\n"));
+	assert_int_equal(udc_csv_open(&c, path, ',', err, sizeof(err)), 0);
+	udc_csv_header_hint(c, hint, sizeof(hint));
+	assert_non_null(strstr(hint, "set delimiter = tab in [input]"));
+	udc_csv_close(c);
+
+	/* A tiny buffer is still a string. */
+	udc_csv_open(&c, path, ',', err, sizeof(err));
+	udc_csv_header_hint(c, hint, 8);
+	assert_int_equal(strlen(hint), 7);
+	udc_csv_close(c);
+
+	/* UTF-16 (Excel's "Unicode text") is named as such. */
+	write_file("\xff\xfe" "b\0s\0n\0\n\0", 10);
+	assert_int_equal(udc_csv_open(&c, path, ',', err, sizeof(err)), UDC_EPARSE);
+	assert_non_null(strstr(err, ":1: the file is UTF-16"));
+	assert_non_null(strstr(err, "save it as UTF-8"));
+}
+
 int
 main(void)
 {
@@ -389,6 +433,7 @@ main(void)
 	    cmocka_unit_test(test_many_records),
 	    cmocka_unit_test(test_errors_hide_contents),
 	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_header_hint),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

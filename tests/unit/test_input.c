@@ -482,21 +482,24 @@ test_missing_columns(void **state)
 {
 	struct udc_input_opts o = gemeente_opts();
 	struct udc_input_stats st;
-	char err[256], want[256];
+	char err[1024], want[512];
 
 	(void)state;
 	write_ten();
 	o.columns[UDC_F_BSN] = "burgerservicenummer";
 	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EPARSE);
-	snprintf(want, sizeof(want), "%s: column 'burgerservicenummer' (field bsn) not in header",
-	         path);
-	assert_string_equal(err, want);
+	snprintf(want, sizeof(want), "%s: column 'burgerservicenummer' (field bsn, [fields] in the "
+	         "node's configuration) not in header; the header found is: bsn, ", path);
+	assert_memory_equal(err, want, strlen(want));
 
 	o = gemeente_opts();
 	o.label_columns[0] = "wijkcode";
 	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EPARSE);
-	snprintf(want, sizeof(want), "%s: column 'wijkcode' (label wijk) not in header", path);
-	assert_string_equal(err, want);
+	snprintf(want, sizeof(want), "%s: column 'wijkcode' (label wijk, [labels] in the node's "
+	         "configuration) not in header; the header found is: bsn, ", path);
+	assert_memory_equal(err, want, strlen(want));
+	/* A comma-separated file read as such: no separator advice. */
+	assert_null(strstr(err, "delimiter ="));
 
 	o = gemeente_opts();
 	o.label_columns[1] = NULL;
