@@ -126,6 +126,7 @@ struct session {
 	uint8_t approval_sig[64]; /* our approval of the spec, sent to the gemeente */
 	struct udc_transcript tx;
 	int sealed;
+	int releasing;            /* a thread runs disclosure control and writes the documents */
 	uint8_t seal_hash[32], seal_sig[64];
 	struct udc_audit_signed_head seal_head;
 	uint8_t input_digest[32]; /* our input file */

@@ -661,48 +661,97 @@ check_seal(struct cbs *cb, struct session *s, const Udc__Seal *sl, const uint8_t
 	return 0;
 }
 
+/* After the release: our half of the seal (the transcript signed, a signed
+ * audit head), and the session hands the release over.  Caller holds
+ * s->mtx. */
+static int
+seal_done(struct cbs *cb, struct session *s)
+{
+	struct udc_node *n = cb->n;
+	uint8_t sd[48];
+	char hex[65], json[512], rel[96];
+
+	memcpy(sd, s->rid, 16);
+	memcpy(sd + 16, s->seal_hash, 32);
+	if (udc_sign(n->sk, UDC_SIGN_TRANSCRIPT, sd, sizeof(sd), s->seal_sig) != 0 ||
+	    udc_audit_checkpoint(n->audit, &s->seal_head) != 0) {
+		sess_fail(cb, s, "cannot sign the transcript");
+		return UDC_ECRYPTO;
+	}
+	s->sealed = 1;
+	udc_table_free(s->counted);
+	s->counted = NULL;
+	sess_enter(cb, s, SS_DELIVER);
+	udc_rounds_update(n->rounds, s->idhex, NULL, "deliver", 1000, NULL);
+	/* The round is over: its scalar and encoding keys must be gone.
+	 * (Counts all rounds; the tests run one at a time.) */
+	log_info("round %s sealed: %ld secrets in locked memory after the round", s->idhex,
+	    udc_secmem_live());
+	udc_hex(s->seal_hash, 32, hex);
+	snprintf(json, sizeof(json), "{\"transcript_sha256\": \"%s\", \"gemeente_key\": \"%s\", "
+	    "\"cbs_key\": \"%s\", \"both_signed\": true}\n", hex, n->peer_fpr, n->self_fpr);
+	snprintf(rel, sizeof(rel), "rounds/%s/transcript.json", s->idhex);
+	udc_store_write(n->cfg->state_dir, rel, json, strlen(json));
+	return 0;
+}
+
+/* Disclosure control and the documents take a while for large tables: a
+ * thread of their own, while the gemeente asks again (Seal.pending). */
+static void *
+release_thread(void *p)
+{
+	struct cbs_thread_arg *pa = p;
+	struct cbs *cb = pa->cb;
+	struct session *s = pa->s;
+	char why[400] = "";
+	int rv;
+
+	free(pa);
+	rv = release(cb, s, why, sizeof(why));
+	pthread_mutex_lock(&s->mtx);
+	s->releasing = 0;
+	if (s->state == SS_COUNTED) {
+		if (rv != 0)
+			sess_fail(cb, s, "%s", why[0] ? why : "the release failed");
+		else
+			seal_done(cb, s);
+	}
+	pthread_mutex_unlock(&s->mtx);
+	sess_put(cb, s);
+	return NULL;
+}
+
 void
 cbs_on_seal(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct cbs_reply *rp)
 {
 	const Udc__Seal *sl = req->seal;
 	Udc__Seal *out = &rp->seal;
 	Udc__Release *rl = &rp->release;
-	struct udc_node *n = cb->n;
 	uint8_t th[32], sd[48];
-	char hex[65], json[512], rel[96], why[400] = "";
 
-	if (s->state == SS_COUNTED) {
+	if (s->state == SS_COUNTED && !s->releasing) {
 		udc_transcript_hash(&s->tx, th);
 		memcpy(sd, s->rid, 16);
 		memcpy(sd + 16, th, 32);
 		if (check_seal(cb, s, sl, th, sd, rp) != 0)
 			return;
-		if (release(cb, s, why, sizeof(why)) != 0) {
-			sess_fail(cb, s, "%s", why[0] ? why : "the release failed");
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_FAILED, "%s", s->error);
-			return;
-		}
-		if (udc_sign(n->sk, UDC_SIGN_TRANSCRIPT, sd, sizeof(sd), s->seal_sig) != 0 ||
-		    udc_audit_checkpoint(n->audit, &s->seal_head) != 0) {
-			sess_fail(cb, s, "cannot sign the transcript");
+		memcpy(s->seal_hash, th, 32);
+		s->releasing = 1;
+		udc_rounds_update(cb->n->rounds, s->idhex, NULL, "release", 0, NULL);
+		if (sess_spawn(cb, s, release_thread) != 0) {
+			s->releasing = 0;
+			sess_fail(cb, s, "cannot start the release");
 			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "%s", s->error);
 			return;
 		}
-		memcpy(s->seal_hash, th, 32);
-		s->sealed = 1;
-		udc_table_free(s->counted);
-		s->counted = NULL;
-		sess_enter(cb, s, SS_DELIVER);
-		udc_rounds_update(n->rounds, s->idhex, NULL, "deliver", 1000, NULL);
-		/* The round is over: its scalar and encoding keys must be gone.
-		 * (Counts all rounds; the tests run one at a time.) */
-		log_info("round %s sealed: %ld secrets in locked memory after the round", s->idhex,
-		    udc_secmem_live());
-		udc_hex(th, 32, hex);
-		snprintf(json, sizeof(json), "{\"transcript_sha256\": \"%s\", \"gemeente_key\": \"%s\", "
-		    "\"cbs_key\": \"%s\", \"both_signed\": true}\n", hex, n->peer_fpr, n->self_fpr);
-		snprintf(rel, sizeof(rel), "rounds/%s/transcript.json", s->idhex);
-		udc_store_write(n->cfg->state_dir, rel, json, strlen(json));
+	}
+	udc__seal__init(out);
+	rp->env.body_case = UDC__ENVELOPE__BODY_SEAL;
+	rp->env.seal = out;
+	if (s->state == SS_COUNTED) {
+		/* still releasing: ask again */
+		out->pending = 1;
+		return;
 	}
 	udc__release__init(rl);
 	rl->csv_bytes = s->rel.csv_bytes;
@@ -716,7 +765,6 @@ cbs_on_seal(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct 
 	rl->json_sig.data = s->rel.json_sig;
 	rl->json_sig.len = UDC_SIGN_BYTES;
 	rl->chunk_bytes = s->rel.chunk;
-	udc__seal__init(out);
 	out->transcript_hash.data = s->seal_hash;
 	out->transcript_hash.len = 32;
 	out->transcript_sig.data = s->seal_sig;
@@ -727,8 +775,6 @@ cbs_on_seal(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct 
 	out->audit_sig.data = s->seal_head.sig;
 	out->audit_sig.len = UDC_SIGN_BYTES;
 	out->release = rl;
-	rp->env.body_case = UDC__ENVELOPE__BODY_SEAL;
-	rp->env.seal = out;
 }
 
 /* Chunk `index` of the stream result.csv || result.json, read back from

@@ -259,8 +259,17 @@ gem_seal(struct gem_round *r, Udc__Envelope **out)
 	sl.audit_sig.len = sizeof(head.sig);
 	req.body_case = UDC__ENVELOPE__BODY_SEAL;
 	req.seal = &sl;
-	if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_SEAL, &rep)) != 0)
-		return rv;
+	/* Disclosure control of large tables takes a while: the CBS node says
+	 * so (pending) and we ask again. */
+	for (;;) {
+		if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_SEAL, &rep)) != 0)
+			return rv;
+		if (!rep->seal->pending)
+			break;
+		udc_wire_free(rep);
+		rep = NULL;
+		usleep(200 * 1000);
+	}
 	const Udc__Seal *ps = rep->seal;
 	if (ps->transcript_hash.len != 32 || memcmp(ps->transcript_hash.data, th, 32) != 0) {
 		gem_fail(r, "transcript mismatch: the CBS node saw other messages than this node");
