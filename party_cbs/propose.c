@@ -288,6 +288,11 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 		    hex, err);
 		goto refuse;
 	}
+	if (udc_spec_first_sum(spec) != NULL) {
+		snprintf(rp->reason, sizeof(rp->reason), "spec %s sums an attribute; %s", hex,
+		    UDC_SPEC_NO_SUMS);
+		goto refuse;
+	}
 	if (udc_spec_fuzzy(spec) != (p->kx_public.len == 32)) {
 		snprintf(rp->reason, sizeof(rp->reason), udc_spec_fuzzy(spec) ?
 		    "a %s round needs the gemeente's key for the round secret" :

@@ -186,6 +186,12 @@ void udc_spec_cell_split(const struct udc_spec *spec, int side, size_t cell, siz
 
 /* 1 if the spec has [table ...] sections (the linked-table release). */
 int udc_spec_has_tables(const struct udc_spec *spec);
+/* The first table that sums an attribute, or NULL. */
+const struct udc_tablespec *udc_spec_first_sum(const struct udc_spec *spec);
+/* Why the nodes cannot run a spec that sums an attribute (one sentence). */
+#define UDC_SPEC_NO_SUMS "this version releases counts only: summing an attribute needs its values " \
+    "per linked person at the CBS node, which the count protocol deliberately does not give it " \
+    "(docs/governance.md, Magnitudes)"
 /* Name, number of values and value text of a base dimension or recode. */
 const char *udc_dimref_name(const struct udc_spec *spec, const struct udc_dimref *r);
 size_t udc_dimref_nvalues(const struct udc_spec *spec, const struct udc_dimref *r);

@@ -32,6 +32,15 @@ udc_spec_cell_split(const struct udc_spec *spec, int side, size_t cell, size_t *
 	}
 }
 
+const struct udc_tablespec *
+udc_spec_first_sum(const struct udc_spec *spec)
+{
+	for (size_t t = 0; t < spec->ntables; t++)
+		if (spec->tables[t].sum >= 0)
+			return &spec->tables[t];
+	return NULL;
+}
+
 int
 udc_spec_has_tables(const struct udc_spec *spec)
 {

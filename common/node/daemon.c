@@ -322,6 +322,13 @@ ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, const struct udc_c
 		udc_reply_error(rep, rv, buf, buflen, "%s", err);
 		return;
 	}
+	if (udc_spec_first_sum(spec) != NULL) {
+		udc_reply_error(rep, UDC_EINVAL, buf, buflen, "%s: table %s sums %s; %s", src,
+		    udc_spec_first_sum(spec)->name, spec->attrs[udc_spec_first_sum(spec)->sum].name,
+		    UDC_SPEC_NO_SUMS);
+		udc_spec_free(spec);
+		return;
+	}
 	udc_spec_hash_hex(spec, hex);
 	if (spec->schema_json) {
 		char rel[128];
