@@ -1,7 +1,7 @@
 /*
  * disclosure.h - disclosure control of a released table: secondary
- * suppression, rounding, integer noise, the privacy-budget ledger and the
- * store of earlier releases that guards against differencing.
+ * suppression, rounding, integer noise and the privacy-budget ledger.
+ * (Earlier releases, the guard against differencing: history.h.)
  *
  * The attacker model (docs/governance.md, "Disclosure control"): the
  * attacker knows every row total (a gemeente group's size), every column
@@ -11,10 +11,10 @@
  *
  * The CBS daemon, after counting, does:
  *
- *	udc_releases_lookup()      same question, same data: reuse, stop here
- *	udc_releases_check()       refuse a near-identical population
+ *	udc_history_same()         same question, same data: reuse, stop here
+ *	udc_history_differences()  entries that moved by less than min_cell
  *	udc_disclose()             suppression, ledger charge, noise, rounding
- *	udc_releases_record()      remember what left the node
+ *	udc_history_record()       remember what left the node
  */
 #ifndef UDC_DISCLOSURE_H
 #define UDC_DISCLOSURE_H
@@ -115,42 +115,5 @@ void udc_ledger_spent(const struct udc_ledger *l, const uint8_t population[32],
 int udc_ledger_spend(struct udc_ledger *l, const uint8_t population[32],
                      const uint8_t spec_hash[32], struct udc_rational cost,
                      struct udc_rational budget);
-
-/*
- * The release store: a directory with one file per spec hash holding every
- * released table of that spec with the population digest and size it was
- * computed on.  Same damage rule as the ledger.
- */
-struct udc_releases;
-
-/* dir must exist.  *out is the caller's, freed with udc_releases_close. */
-int udc_releases_open(struct udc_releases **out, const char *dir);
-void udc_releases_close(struct udc_releases *r);
-/* The stored release of (spec, population): 0 and a new table in *out that
- * the caller frees with udc_table_free, or UDC_ENOTFOUND (*out NULL). */
-int udc_releases_lookup(struct udc_releases *r, const uint8_t spec_hash[32],
-                        const uint8_t population[32], struct udc_table **out);
-
-/* Passed as symdiff when the caller cannot count the symmetric difference. */
-#define UDC_SYMDIFF_UNKNOWN UINT64_MAX
-
-/*
- * May a new population be released under this spec?  size is the number of
- * persons (records) in the new population.  symdiff is the smallest
- * symmetric difference between the new population and the population of
- * any earlier release of this spec, if the caller can count it (it holds the
- * record sets), else UDC_SYMDIFF_UNKNOWN: then the smallest |size - old
- * size| is used, a lower bound on it, so the rule errs towards refusing.
- * Releases of the same population are not compared (udc_releases_lookup
- * returns them).  Returns 0, or UDC_EREFUSED with the reason in why (always
- * NUL-terminated when whylen > 0).
- */
-int udc_releases_check(struct udc_releases *r, const uint8_t spec_hash[32],
-                       const uint8_t population[32], uint64_t size, uint64_t symdiff,
-                       unsigned min_cell, char *why, size_t whylen);
-/* Appends a release and rewrites the spec's file atomically.  t is only
- * read.  UDC_EEXIST if (spec, population) is stored already. */
-int udc_releases_record(struct udc_releases *r, const uint8_t spec_hash[32],
-                        const uint8_t population[32], uint64_t size, const struct udc_table *t);
 
 #endif

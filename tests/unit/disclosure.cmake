@@ -1,5 +1,5 @@
 # Unit tests of disclosure control: suppression, rounding, noise, ledger,
-# release store.
+# (the release history: test_history).
 udc_unit_test(test_disclosure
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_disclosure.c
           ${PROJECT_SOURCE_DIR}/common/release/disclosure.c ${PROJECT_SOURCE_DIR}/common/release/bipartite.c

@@ -806,83 +806,6 @@ test_disclose_budget(void **state)
 	assert_int_equal(ok, 4);
 }
 
-static void
-test_releases(void **state)
-{
-	struct udc_releases *r = NULL;
-	struct udc_table *t = table(2, 2), *u = NULL;
-	char why[512];
-	FILE *f;
-	char path[256];
-
-	(void)state;
-	t->cells[0] = 20;
-	t->cells[1] = 30;
-	t->cell_supp[2] = 1;
-	t->cells[3] = 45;
-	t->g_unlinked[0] = 7;
-	t->c_supp[1] = 1;
-	assert_int_equal(udc_releases_open(&r, tmpdir), 0);
-	assert_int_equal(udc_releases_lookup(r, spec1, pop1, &u), UDC_ENOTFOUND);
-	assert_int_equal(
-	    udc_releases_check(r, spec1, pop1, 1000, UDC_SYMDIFF_UNKNOWN, 10, why, sizeof(why)), 0);
-	assert_int_equal(udc_releases_record(r, spec1, pop1, 1000, t), 0);
-	assert_int_equal(udc_releases_record(r, spec1, pop1, 1000, t), UDC_EEXIST);
-	udc_releases_close(r);
-
-	/* Same question, same data: the stored table, after a reopen. */
-	assert_int_equal(udc_releases_open(&r, tmpdir), 0);
-	assert_int_equal(udc_releases_lookup(r, spec1, pop1, &u), 0);
-	assert_memory_equal(u->cells, t->cells, 4 * 8);
-	assert_memory_equal(u->cell_supp, t->cell_supp, 4);
-	assert_memory_equal(u->g_unlinked, t->g_unlinked, 2 * 8);
-	assert_memory_equal(u->c_supp, t->c_supp, 2);
-	udc_table_free(u);
-	/* Another spec knows nothing of it. */
-	assert_int_equal(udc_releases_lookup(r, spec2, pop1, &u), UDC_ENOTFOUND);
-	assert_int_equal(
-	    udc_releases_check(r, spec2, pop2, 1003, UDC_SYMDIFF_UNKNOWN, 10, why, sizeof(why)), 0);
-
-	/* Three persons more: refused, with the reason. */
-	assert_int_equal(
-	    udc_releases_check(r, spec1, pop2, 1003, UDC_SYMDIFF_UNKNOWN, 10, why, sizeof(why)),
-	    UDC_EREFUSED);
-	assert_non_null(strstr(why, "differs by 3"));
-	assert_non_null(strstr(why, "min_cell 10"));
-	/* Same size, different people, difference unknown: refused too. */
-	assert_int_equal(
-	    udc_releases_check(r, spec1, pop2, 1000, UDC_SYMDIFF_UNKNOWN, 10, why, sizeof(why)),
-	    UDC_EREFUSED);
-	/* The caller counted the difference: 9 refused, 10 allowed. */
-	assert_int_equal(udc_releases_check(r, spec1, pop2, 1000, 9, 10, why, sizeof(why)),
-	                 UDC_EREFUSED);
-	assert_int_equal(udc_releases_check(r, spec1, pop2, 1000, 10, 10, why, sizeof(why)), 0);
-	/* At least min_cell by size. */
-	assert_int_equal(
-	    udc_releases_check(r, spec1, pop2, 1010, UDC_SYMDIFF_UNKNOWN, 10, why, sizeof(why)), 0);
-	assert_int_equal(
-	    udc_releases_check(r, spec1, pop2, 990, UDC_SYMDIFF_UNKNOWN, 10, why, sizeof(why)), 0);
-	assert_int_equal(udc_releases_record(r, spec1, pop2, 1010, t), 0);
-	/* Now a third population must be far from both. */
-	assert_int_equal(
-	    udc_releases_check(r, spec1, spec2, 1015, UDC_SYMDIFF_UNKNOWN, 10, why, sizeof(why)),
-	    UDC_EREFUSED);
-	udc_releases_close(r);
-
-	/* Damage is an error. */
-	snprintf(path, sizeof(path),
-	         "%s/aa00000000000000000000000000000000000000000000000000000000000000.releases",
-	         tmpdir);
-	assert_non_null(f = fopen(path, "r+b"));
-	fseek(f, 90, SEEK_SET);
-	fputc('9', f);
-	fclose(f);
-	assert_int_equal(udc_releases_open(&r, tmpdir), 0);
-	assert_int_equal(udc_releases_lookup(r, spec1, pop1, &u), UDC_EPARSE);
-	udc_releases_close(r);
-	udc_table_free(t);
-}
-
 int
 main(void)
 {
@@ -897,7 +820,6 @@ main(void)
 	    cmocka_unit_test(test_noise_no_reals),
 	    cmocka_unit_test(test_ledger),
 	    cmocka_unit_test(test_disclose_budget),
-	    cmocka_unit_test(test_releases),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
