@@ -48,7 +48,7 @@ cbs_count_prepare_thread(void *p)
 	io.digest = digest;
 	/* s->b is only freed once prep_done is set, so reading it is safe. */
 	rv = udc_blist_from_input(&c, &io, s->rid, s->b, n->wq, &st, err, sizeof(err));
-	if (rv == 0 && udc_input_check_rejects(&st, n->cfg->reject_limit, err, sizeof(err)) != 0) {
+	if (rv == 0 && udc_node_input_read(n, s->idhex, &st, 0, err, sizeof(err)) != 0) {
 		size_t o = strlen(err);
 		snprintf(err + o, sizeof(err) - o, " ([input] reject_limit at the CBS node)");
 		rv = UDC_EREFUSED;

@@ -63,8 +63,8 @@ gem_check_rejects(struct gem_round *r, const struct udc_input_stats *gst)
 {
 	char why[400];
 
-	if (r->job->accept_rejects ||
-	    udc_input_check_rejects(gst, r->n->cfg->reject_limit, why, sizeof(why)) == 0)
+	if (udc_node_input_read(r->n, r->job->idhex, gst, r->job->accept_rejects, why,
+	    sizeof(why)) == 0)
 		return 0;
 	gem_fail(r, "%s: %s; fix the file, raise [input] reject_limit, or start the round with "
 	    "udcctl round start --accept-rejects", r->n->cfg->input_file, why);

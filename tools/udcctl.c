@@ -259,11 +259,12 @@ read_spec(const char *path, uint8_t **text, size_t *len, uint8_t **schema, size_
 static json_t *
 round_json(const Udcctl__RoundInfo *r)
 {
-	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:o, s:o, s:s}", "round_id", r->round_id,
-	    "state", r->state, "step", r->step, "progress_permille", (json_int_t)r->progress,
+	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:o, s:o, s:s, s:s}", "round_id",
+	    r->round_id, "state", r->state, "step", r->step, "progress_permille", (json_int_t)r->progress,
 	    "records_done", (json_int_t)r->records_done, "records_total", (json_int_t)r->records_total,
 	    "spec_hash", r->spec_hash, "spec_name", r->spec_name ? r->spec_name : "", "started",
-	    json_time(r->started), "finished", json_time(r->finished), "error", r->error ? r->error : "");
+	    json_time(r->started), "finished", json_time(r->finished), "error", r->error ? r->error : "",
+	    "input", r->input ? r->input : "");
 }
 
 static void
@@ -279,6 +280,8 @@ print_round(const Udcctl__RoundInfo *r)
 		    (unsigned long long)r->records_total);
 	printf("spec:     %s\nname:     %s\nstarted:  %s\nfinished: %s\n", r->spec_hash,
 	    r->spec_name && r->spec_name[0] ? r->spec_name : "-", ts, te);
+	if (r->input && r->input[0])
+		printf("input:    %s\n", r->input);
 	if (r->error && r->error[0])
 		printf("error:    %s\n", r->error);
 }

@@ -463,6 +463,46 @@ out:
 	return rv;
 }
 
+/* " (duplicate 26, no_match_key 10)" after buf[*o], or nothing. */
+static void
+reject_list(const struct udc_input_stats *st, char *buf, size_t len, size_t *o, const char *open,
+    const char *close)
+{
+	int n, first = 1;
+
+	for (int i = 0; i < UDC_REJ_MAX && *o < len; i++) {
+		if (st->rejected[i] == 0)
+			continue;
+		n = snprintf(buf + *o, len - *o, "%s%s %llu", first ? open : ", ", udc_reject_name(i),
+		    (unsigned long long)st->rejected[i]);
+		if (n < 0)
+			return;
+		*o += (size_t)n < len - *o ? (size_t)n : len - *o;
+		first = 0;
+	}
+	if (!first && *o < len) {
+		n = snprintf(buf + *o, len - *o, "%s", close);
+		*o += n > 0 && (size_t)n < len - *o ? (size_t)n : len - *o;
+	}
+}
+
+void
+udc_input_summary(const struct udc_input_stats *st, char *buf, size_t len)
+{
+	uint64_t rej = 0;
+	size_t o;
+	int n;
+
+	if (len == 0)
+		return;
+	for (int i = 0; i < UDC_REJ_MAX; i++)
+		rej += st->rejected[i];
+	n = snprintf(buf, len, "%llu rows read, %llu used, %llu rejected", (unsigned long long)st->rows,
+	    (unsigned long long)st->accepted, (unsigned long long)rej);
+	o = n > 0 && (size_t)n < len ? (size_t)n : len;
+	reject_list(st, buf, len, &o, " (", ")");
+}
+
 int
 udc_input_check_rejects(const struct udc_input_stats *st, int limit, char *why, size_t whylen)
 {
@@ -479,15 +519,6 @@ udc_input_check_rejects(const struct udc_input_stats *st, int limit, char *why, 
 	    (unsigned long long)rej, (unsigned long long)st->rows, 100.0 * (double)rej / (double)st->rows,
 	    limit / 100, limit % 100);
 	o = n > 0 && (size_t)n < whylen ? (size_t)n : whylen;
-	for (int i = 0, first = 1; i < UDC_REJ_MAX && o < whylen; i++) {
-		if (st->rejected[i] == 0)
-			continue;
-		n = snprintf(why + o, whylen - o, "%s %s %llu", first ? "" : ",", udc_reject_name(i),
-		    (unsigned long long)st->rejected[i]);
-		if (n < 0)
-			break;
-		o += (size_t)n;
-		first = 0;
-	}
+	reject_list(st, why, whylen, &o, " ", "");
 	return UDC_EREFUSED;
 }

@@ -26,7 +26,10 @@ enum udc_reject {
 	UDC_REJ_ENCODE,    /* the CLK schema refused the record's values (set by the node) */
 	UDC_REJ_MAX
 };
-const char *udc_reject_name(int reason); /* "malformed_csv", "invalid_utf8", "label_not_allowed", "no_match_key", "duplicate", "clk_encoding" */
+const char *udc_reject_name(int reason);
+/* "9921 rows read, 9885 used, 36 rejected (duplicate 26, no_match_key 10)" into buf. */
+struct udc_input_stats;
+void udc_input_summary(const struct udc_input_stats *st, char *buf, size_t len); /* "malformed_csv", "invalid_utf8", "label_not_allowed", "no_match_key", "duplicate", "clk_encoding" */
 
 #define UDC_INPUT_EXAMPLES 8
 

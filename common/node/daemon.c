@@ -129,6 +129,19 @@ udc_approval_load(struct udc_node *n, const char *hex, uint8_t sig[UDC_SIGN_BYTE
 	return udc_sign_verify(&n->self_pub, UDC_SIGN_APPROVAL, hash, 32, sig);
 }
 
+int
+udc_node_input_read(struct udc_node *n, const char *idhex, const struct udc_input_stats *st,
+    int accept, char *why, size_t whylen)
+{
+	char sum[256];
+
+	udc_input_summary(st, sum, sizeof(sum));
+	udc_rounds_input(n->rounds, idhex, sum);
+	if (accept || udc_input_check_rejects(st, n->cfg->reject_limit, why, whylen) == 0)
+		return 0;
+	return UDC_EREFUSED;
+}
+
 void
 udc_result_sigdata(const uint8_t round_id[16], const uint8_t spec_hash[32], const char *csv,
     size_t csvlen, uint8_t out[80])
@@ -238,6 +251,7 @@ fill_info(Udcctl__RoundInfo *ri, struct udc_round *x)
 	ri->finished = x->finished;
 	ri->records_done = x->records_done;
 	ri->records_total = x->records_total;
+	ri->input = x->input;
 }
 
 int

@@ -21,6 +21,7 @@ struct udc_workq;
 struct udc_rounds;
 struct udc_spec;
 struct udc_ctl;
+struct udc_input_stats;
 
 /* Audit entries counted by type since start, for "udcctl metrics". */
 enum udc_node_count { UDC_NC_ROUND_DONE, UDC_NC_ROUND_FAILED, UDC_NC_ROUND_REFUSED,
@@ -48,6 +49,12 @@ void udc_node_audit(struct udc_node *n, const char *type, const struct udc_audit
 /* Loads this node's signed approval of spec hash_hex and checks it against
  * its own key: 0, UDC_ENOTFOUND or UDC_ECRYPTO. */
 int udc_approval_load(struct udc_node *n, const char *hash_hex, uint8_t sig[UDC_SIGN_BYTES]);
+/* After this node read its input for round idhex: the summary goes with
+ * the round (udcctl round status), and more rejected rows than [input]
+ * reject_limit allows (unless accept) is UDC_EREFUSED with the reason in
+ * why. */
+int udc_node_input_read(struct udc_node *n, const char *idhex, const struct udc_input_stats *st,
+    int accept, char *why, size_t whylen);
 /* The message a result signature covers: round id, spec hash, SHA-256 of the
  * result CSV (80 bytes). */
 void udc_result_sigdata(const uint8_t round_id[16], const uint8_t spec_hash[32], const char *csv,

@@ -53,10 +53,10 @@ udc_round_id_parse(const char *hex, uint8_t id[16])
 static int
 persist(struct udc_rounds *r, const struct udc_round *x)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:I}", "round_id", x->id,
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:s}", "round_id", x->id,
 	    "state", x->state, "step", x->step, "progress", (int)x->progress, "error", x->error,
 	    "spec_hash", x->spec_hash, "started", (json_int_t)x->started, "finished",
-	    (json_int_t)x->finished);
+	    (json_int_t)x->finished, "input", x->input);
 	char rel[96], *txt;
 	int rv;
 
@@ -152,6 +152,7 @@ udc_rounds_open(struct udc_rounds **out, const char *state_dir)
 		copystr(x->state, sizeof(x->state), json_string_value(json_object_get(o, "state")));
 		copystr(x->step, sizeof(x->step), json_string_value(json_object_get(o, "step")));
 		copystr(x->error, sizeof(x->error), json_string_value(json_object_get(o, "error")));
+		copystr(x->input, sizeof(x->input), json_string_value(json_object_get(o, "input")));
 		copystr(x->spec_hash, sizeof(x->spec_hash),
 		    json_string_value(json_object_get(o, "spec_hash")));
 		x->progress = (unsigned)json_integer_value(json_object_get(o, "progress"));
@@ -239,6 +240,22 @@ udc_rounds_update(struct udc_rounds *r, const char *id, const char *state, const
 	copy = *x;
 	pthread_mutex_unlock(&r->mtx);
 	return changed ? persist(r, &copy) : 0;
+}
+
+int
+udc_rounds_input(struct udc_rounds *r, const char *id, const char *summary)
+{
+	struct udc_round *x, copy;
+
+	pthread_mutex_lock(&r->mtx);
+	if ((x = find(r, id)) == NULL) {
+		pthread_mutex_unlock(&r->mtx);
+		return UDC_ENOTFOUND;
+	}
+	copystr(x->input, sizeof(x->input), summary);
+	copy = *x;
+	pthread_mutex_unlock(&r->mtx);
+	return persist(r, &copy);
 }
 
 int

@@ -18,6 +18,7 @@ struct udc_round {
 	int64_t started, finished; /* unix seconds; 0 = not yet */
 	uint64_t records_done;     /* within the step, where it moves records; in memory only */
 	uint64_t records_total;    /* 0 = not known for this step */
+	char input[256];           /* what this node's input gave: rows read, used, rejected */
 };
 
 struct udc_rounds;
@@ -31,6 +32,8 @@ int udc_rounds_add(struct udc_rounds *r, const char *id, const char *spec_hash, 
 /* NULL leaves a field as it is; the file is rewritten when state or step change. */
 int udc_rounds_update(struct udc_rounds *r, const char *id, const char *state, const char *step,
     unsigned progress, const char *error);
+/* What this node's input gave (udc_input_summary), kept with the round. */
+int udc_rounds_input(struct udc_rounds *r, const char *id, const char *summary);
 /* Records moved so far in the current step, of total (for udcctl round
  * wait); a change of step resets both to 0.  Not persisted. */
 int udc_rounds_records(struct udc_rounds *r, const char *id, uint64_t done, uint64_t total);

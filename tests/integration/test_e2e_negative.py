@@ -116,6 +116,11 @@ def bad_rows(work):
         rid = cl.gemeente.ctl("round", "start", spec, "--accept-rejects").stdout.strip()
         r = cl.gemeente.ctl("round", "wait", rid, check=False)
         T.check(r.returncode == 0, "with --accept-rejects the round runs: %s" % r.stdout)
+        inp = cl.gemeente.round_status(rid).get("input", "")
+        T.check(inp.startswith("48 rows read, 39 used, 9 rejected (") and "malformed_csv 3" in inp
+                and "duplicate 2" in inp, "round status says what the input gave: %r" % inp)
+        T.check("rows read" in cl.cbs.round_status(rid).get("input", ""),
+                "so does the CBS node's, for its own input")
         meta = json.loads(cl.gemeente.ctl("round", "result", rid, "--format", "json").stdout)["metadata"]
         gi = meta["gemeente_input"]
         print(json.dumps(gi, indent=1))

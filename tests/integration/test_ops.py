@@ -218,7 +218,7 @@ def operators_group(work):
 
 # --------------------------------------------------------------------------
 
-ROUND_FIELDS = {"round_id", "state", "step", "progress_permille", "records_done", "records_total", "spec_hash",
+ROUND_FIELDS = {"round_id", "state", "step", "progress_permille", "records_done", "records_total", "spec_hash", "input",
                 "spec_name", "started", "finished", "error"}
 NODE_FIELDS = {"name", "role", "version", "started", "key_fingerprint", "peer_key_fingerprint", "peer_url",
                "peer_reachable", "peer_error", "cert_not_after", "ca_not_after", "disk_free_bytes",
