@@ -132,6 +132,7 @@ struct upload_job {
 	const struct udc_blist *l;
 	size_t chunk, nchunks;
 	Udc__Envelope__BodyCase kind;
+	const char *step;
 	atomic_size_t sent; /* records acknowledged, for udcctl round wait */
 };
 
@@ -143,19 +144,21 @@ upload_one(void *arg, size_t i)
 	int rv = send_chunk(u->r, u->l, from, n, (uint32_t)i, i + 1 == u->nchunks, u->kind);
 
 	if (rv == 0)
-		udc_rounds_records(u->r->n->rounds, u->r->job->idhex, atomic_fetch_add(&u->sent, n) + n, u->l->n);
+		udc_rounds_records(u->r->n->rounds, u->r->job->idhex, u->step,
+		    atomic_fetch_add(&u->sent, n) + n, u->l->n);
 	return rv;
 }
 
 int
 gem_upload(struct gem_round *r, const struct udc_blist *l, Udc__Envelope__BodyCase kind, const char *stepname)
 {
-	struct upload_job u = { .r = r, .l = l, .kind = kind };
+	struct upload_job u = { .r = r, .l = l, .kind = kind, .step = stepname };
 
 	u.chunk = udc_wire_chunk_records(r->n->cfg->chunk_records, r->n->cfg->max_message,
 	    l->nkeys * 32 + 2);
 	u.nchunks = l->n ? (l->n + u.chunk - 1) / u.chunk : 1;
-	return run_lanes(r, u.nchunks, UPLOAD_LANES, stepname, upload_one, &u);
+	/* upload_one reports the step with its records */
+	return run_lanes(r, u.nchunks, UPLOAD_LANES, NULL, upload_one, &u);
 }
 
 /* Polls until the CBS node has its own list ready. */
@@ -239,7 +242,7 @@ download_one(void *arg, size_t i)
 		d->c->lab[d->c->n + k] = udc_wire_label(ch, k);
 	memcpy(udc_blist_pt(d->c, d->c->n, 0), ch->points.data, ch->points.len);
 	d->c->n += ch->n;
-	udc_rounds_records(d->r->n->rounds, d->r->job->idhex, d->c->n, d->c_records);
+	udc_rounds_records(d->r->n->rounds, d->r->job->idhex, "download", d->c->n, d->c_records);
 	pthread_mutex_unlock(&d->m);
 	udc_wire_free(rep);
 	return 0;
@@ -264,7 +267,7 @@ gem_download(struct gem_round *r, struct udc_blist *c, const struct udc_scalar *
 		return rv;
 	}
 	pthread_mutex_init(&d.m, NULL);
-	rv = run_lanes(r, c_chunks, DOWNLOAD_LANES, "download", download_one, &d);
+	rv = run_lanes(r, c_chunks, DOWNLOAD_LANES, NULL, download_one, &d); /* download_one reports */
 	pthread_mutex_destroy(&d.m);
 	if (rv != 0)
 		return rv;

@@ -69,8 +69,7 @@ upload_link(struct gem_round *r, const struct udc_blist *l, size_t clk_bytes)
 		if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_ACK, &rep)) != 0)
 			goto out;
 		udc_wire_free(rep);
-		gem_step(r, "link-upload", (unsigned)((i + 1) * 1000 / nchunks));
-		udc_rounds_records(r->n->rounds, r->job->idhex, from + n, l->n);
+		udc_rounds_records(r->n->rounds, r->job->idhex, "link-upload", from + n, l->n);
 	}
 out:
 	free(handles);
@@ -119,8 +118,7 @@ return_own(struct gem_round *r, const struct udc_scalar *a, uint32_t own_chunks,
 		udc_wire_free(ack);
 		if (rv != 0)
 			return rv;
-		gem_step(r, "link-return", (unsigned)((i + 1) * 1000ULL / own_chunks));
-		udc_rounds_records(r->n->rounds, r->job->idhex, seen, own_records);
+		udc_rounds_records(r->n->rounds, r->job->idhex, "link-return", seen, own_records);
 	}
 	if (seen != own_records) {
 		gem_fail(r, "the CBS node sent %llu records, announced %llu", (unsigned long long)seen,

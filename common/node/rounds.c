@@ -259,19 +259,27 @@ udc_rounds_input(struct udc_rounds *r, const char *id, const char *summary)
 }
 
 int
-udc_rounds_records(struct udc_rounds *r, const char *id, uint64_t done, uint64_t total)
+udc_rounds_records(struct udc_rounds *r, const char *id, const char *step, uint64_t done,
+    uint64_t total)
 {
-	struct udc_round *x;
-	int rv = UDC_ENOTFOUND;
+	struct udc_round *x, copy;
+	int changed = 0;
 
 	pthread_mutex_lock(&r->mtx);
-	if ((x = find(r, id)) != NULL) {
-		x->records_done = done;
-		x->records_total = total;
-		rv = 0;
+	if ((x = find(r, id)) == NULL) {
+		pthread_mutex_unlock(&r->mtx);
+		return UDC_ENOTFOUND;
 	}
+	if (strcmp(step, x->step) != 0) {
+		copystr(x->step, sizeof(x->step), step);
+		changed = 1;
+	}
+	x->records_done = done;
+	x->records_total = total;
+	x->progress = total ? (unsigned)(done * 1000 / total) : 0;
+	copy = *x;
 	pthread_mutex_unlock(&r->mtx);
-	return rv;
+	return changed ? persist(r, &copy) : 0;
 }
 
 int

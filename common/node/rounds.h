@@ -34,9 +34,14 @@ int udc_rounds_update(struct udc_rounds *r, const char *id, const char *state, c
     unsigned progress, const char *error);
 /* What this node's input gave (udc_input_summary), kept with the round. */
 int udc_rounds_input(struct udc_rounds *r, const char *id, const char *summary);
-/* Records moved so far in the current step, of total (for udcctl round
- * wait); a change of step resets both to 0.  Not persisted. */
-int udc_rounds_records(struct udc_rounds *r, const char *id, uint64_t done, uint64_t total);
+/* Records moved so far in step, of total (for udcctl round wait): sets the
+ * step, its per mille (done of total) and the counts under one lock, so a
+ * reader never sees the counts of one step with the percentage of another
+ * (the gemeente uploads and downloads at once).  A change of step through
+ * udc_rounds_update resets the counts to 0.  The step is persisted, the
+ * counts are not. */
+int udc_rounds_records(struct udc_rounds *r, const char *id, const char *step, uint64_t done,
+    uint64_t total);
 /* Copies one round; UDC_ENOTFOUND if unknown. */
 int udc_rounds_get(struct udc_rounds *r, const char *id, struct udc_round *out);
 /* Copies all rounds (oldest first); free *out. */

@@ -189,15 +189,22 @@ test_rounds_persist(void **state)
 	assert_int_equal(udc_rounds_add(r, A, "spec1", "running"), UDC_EEXIST);
 	assert_int_equal(udc_rounds_add(r, B, "spec2", "running"), 0);
 	assert_int_equal(udc_rounds_update(r, A, NULL, "upload", 500, NULL), 0);
-	assert_int_equal(udc_rounds_records(r, A, 10, 20), 0);
+	assert_int_equal(udc_rounds_records(r, A, "upload", 10, 20), 0);
 	assert_int_equal(udc_rounds_input(r, A, "48 rows read, 39 used, 9 rejected"), 0);
 	assert_int_equal(udc_rounds_update(r, B, "done", "done", 1000, NULL), 0);
 	assert_int_equal(udc_rounds_get(r, A, &x), 0);
 	assert_string_equal(x.step, "upload");
 	assert_int_equal(x.records_done, 10);
 	assert_int_equal(x.records_total, 20);
+	assert_int_equal(x.progress, 500);
+	/* records of another step set that step with its own percentage, at once */
+	assert_int_equal(udc_rounds_records(r, A, "download", 3, 12), 0);
+	assert_int_equal(udc_rounds_get(r, A, &x), 0);
+	assert_string_equal(x.step, "download");
+	assert_int_equal(x.progress, 250);
+	assert_int_equal(x.records_done, 3);
 	/* a new step starts its record count afresh */
-	assert_int_equal(udc_rounds_update(r, A, NULL, "download", 0, NULL), 0);
+	assert_int_equal(udc_rounds_update(r, A, NULL, "upload", 0, NULL), 0);
 	assert_int_equal(udc_rounds_get(r, A, &x), 0);
 	assert_int_equal(x.records_done, 0);
 	assert_int_equal(udc_rounds_get(r, C, &x), UDC_ENOTFOUND);
@@ -209,7 +216,7 @@ test_rounds_persist(void **state)
 	assert_int_equal(udc_rounds_get(r, A, &x), 0);
 	assert_string_equal(x.state, "failed");
 	assert_non_null(strstr(x.error, "interrupted"));
-	assert_non_null(strstr(x.error, "download"));
+	assert_non_null(strstr(x.error, "upload"));
 	assert_string_equal(x.input, "48 rows read, 39 used, 9 rejected");
 	assert_true(x.finished > 0);
 	assert_int_equal(udc_rounds_get(r, B, &x), 0);
