@@ -66,7 +66,7 @@ check_commit(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *wh
 		return UDC_EPROTO;
 	}
 	memcpy(s->g_digest, fin->input_digest.data, 32);
-	return udc_report_from_proto(fin->gemeente_input, s->spec->nkeys, &s->gst, why, whylen);
+	return udc_report_from_proto(fin->gemeente_input, s->spec, &s->gst, why, whylen);
 }
 
 /* Links and counts (once): the true table stays in s->counted. */

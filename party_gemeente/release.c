@@ -39,7 +39,7 @@ gem_finish(struct gem_round *r, const struct udc_input_stats *gst, uint64_t reco
 	size_t plen;
 	int rv;
 
-	if ((rv = udc_report_to_proto(gst, r->spec->nkeys, &rep)) != 0)
+	if ((rv = udc_report_to_proto(gst, r->spec, &rep)) != 0)
 		return rv;
 	plen = udc__input_report__get_packed_size(&rep);
 	if ((packed = malloc(plen ? plen : 1)) == NULL) {

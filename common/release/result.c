@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "fields.h"
+#include "normalize.h"
 
 static void
 iso_time(int64_t t, char out[32])
@@ -27,15 +28,29 @@ stats_json(const char *name, const struct udc_input_stats *st, const struct udc_
 {
 	json_t *o = json_object(), *rej = json_object(), *inv = json_object();
 	json_t *miss = json_object(), *dup = json_object(), *lab = json_object();
+	json_t *why = json_object(), *over = json_array();
+	const struct udc_fieldset *fs = udc_input_fieldset(spec);
 	uint64_t total = 0;
 
 	for (int r = 0; r < UDC_REJ_MAX; r++) {
 		json_object_set_new(rej, udc_reject_name(r), json_integer((json_int_t)st->rejected[r]));
 		total += st->rejected[r];
 	}
-	for (int f = 0; f < UDC_NFIELDS; f++)
-		if (st->invalid[f])
-			json_object_set_new(inv, udc_field_name(f), json_integer((json_int_t)st->invalid[f]));
+	for (size_t f = 0; f < fs->n; f++) {
+		json_t *byr;
+
+		if (st->over_limit & (1u << f))
+			json_array_append_new(over, json_string(fs->f[f].name));
+		if (!st->invalid[f])
+			continue;
+		json_object_set_new(inv, fs->f[f].name, json_integer((json_int_t)st->invalid[f]));
+		byr = json_object();
+		for (int r = 0; r < UDC_NORM_NREASONS; r++)
+			if (st->invalid_why[f][r])
+				json_object_set_new(byr, udc_norm_reason_key(r),
+				                    json_integer((json_int_t)st->invalid_why[f][r]));
+		json_object_set_new(why, fs->f[f].name, byr);
+	}
 	for (size_t j = 0; j < spec->nkeys; j++) {
 		json_object_set_new(miss, spec->keys[j].name, json_integer((json_int_t)st->key_missing[j]));
 		json_object_set_new(dup, spec->keys[j].name, json_integer((json_int_t)st->key_duplicate[j]));
@@ -51,6 +66,8 @@ stats_json(const char *name, const struct udc_input_stats *st, const struct udc_
 	json_object_set_new(o, "rejected_by_reason", rej);
 	json_object_set_new(o, "label_not_allowed_by_dimension", lab);
 	json_object_set_new(o, "invalid_values_by_field", inv);
+	json_object_set_new(o, "invalid_values_by_field_and_reason", why);
+	json_object_set_new(o, "fields_over_limit_allowed", over);
 	json_object_set_new(o, "key_missing", miss);
 	json_object_set_new(o, "key_duplicate", dup);
 	return o;
@@ -298,8 +315,12 @@ udc_result_csv(const struct udc_table *t, const struct udc_spec *spec, char **ou
 }
 
 int
-udc_report_to_proto(const struct udc_input_stats *st, size_t nkeys, Udc__InputReport *out)
+udc_report_to_proto(const struct udc_input_stats *st, const struct udc_spec *spec,
+    Udc__InputReport *out)
 {
+	const struct udc_fieldset *fs = udc_input_fieldset(spec);
+	size_t nkeys = spec->nkeys, nchk = 0, nover = 0;
+
 	udc__input_report__init(out);
 	out->rows = st->rows;
 	out->accepted = st->accepted;
@@ -309,7 +330,15 @@ udc_report_to_proto(const struct udc_input_stats *st, size_t nkeys, Udc__InputRe
 	out->n_key_missing = out->n_key_duplicate = nkeys;
 	out->key_missing = calloc(nkeys ? nkeys : 1, sizeof(uint64_t));
 	out->key_duplicate = calloc(nkeys ? nkeys : 1, sizeof(uint64_t));
-	if (!out->reject_reason || !out->reject_count || !out->key_missing || !out->key_duplicate) {
+	for (size_t f = 0; f < fs->n; f++) {
+		nover += (st->over_limit >> f) & 1;
+		for (int r = 0; r < UDC_NORM_NREASONS; r++)
+			nchk += st->invalid_why[f][r] != 0;
+	}
+	out->invalid_values = calloc(nchk ? nchk : 1, sizeof(*out->invalid_values));
+	out->fields_over_limit = calloc(nover ? nover : 1, sizeof(char *));
+	if (!out->reject_reason || !out->reject_count || !out->key_missing || !out->key_duplicate ||
+	    !out->invalid_values || !out->fields_over_limit) {
 		udc_report_proto_free(out);
 		return UDC_ENOMEM;
 	}
@@ -321,6 +350,25 @@ udc_report_to_proto(const struct udc_input_stats *st, size_t nkeys, Udc__InputRe
 		out->key_missing[j] = st->key_missing[j];
 		out->key_duplicate[j] = st->key_duplicate[j];
 	}
+	for (size_t f = 0; f < fs->n; f++) {
+		if (st->over_limit & (1u << f))
+			out->fields_over_limit[out->n_fields_over_limit++] = (char *)fs->f[f].name;
+		for (int r = 0; r < UDC_NORM_NREASONS; r++) {
+			Udc__FieldCheck *c;
+
+			if (st->invalid_why[f][r] == 0)
+				continue;
+			if ((c = malloc(sizeof(*c))) == NULL) {
+				udc_report_proto_free(out);
+				return UDC_ENOMEM;
+			}
+			udc__field_check__init(c);
+			c->field = (char *)fs->f[f].name;
+			c->reason = (char *)udc_norm_reason_key(r);
+			c->count = st->invalid_why[f][r];
+			out->invalid_values[out->n_invalid_values++] = c;
+		}
+	}
 	return 0;
 }
 
@@ -331,19 +379,32 @@ udc_report_proto_free(Udc__InputReport *r)
 	free(r->reject_count);
 	free(r->key_missing);
 	free(r->key_duplicate);
+	if (r->invalid_values != NULL)
+		for (size_t i = 0; i < r->n_invalid_values; i++)
+			free(r->invalid_values[i]);
+	free(r->invalid_values);
+	free(r->fields_over_limit);
 	r->reject_reason = NULL;
 	r->reject_count = r->key_missing = r->key_duplicate = NULL;
+	r->invalid_values = NULL;
+	r->fields_over_limit = NULL;
+	r->n_invalid_values = r->n_fields_over_limit = 0;
 }
 
 int
-udc_report_from_proto(const Udc__InputReport *r, size_t nkeys, struct udc_input_stats *st,
-    char *err, size_t errlen)
+udc_report_from_proto(const Udc__InputReport *r, const struct udc_spec *spec,
+    struct udc_input_stats *st, char *err, size_t errlen)
 {
+	const struct udc_fieldset *fs = udc_input_fieldset(spec);
+	size_t nkeys = spec->nkeys;
+
 	memset(st, 0, sizeof(*st));
 	if (r == NULL)
 		return 0;
 	if (r->n_reject_reason != r->n_reject_count || r->n_reject_reason > UDC_REJ_MAX ||
-	    r->n_key_missing > nkeys || r->n_key_duplicate > nkeys) {
+	    r->n_key_missing > nkeys || r->n_key_duplicate > nkeys ||
+	    r->n_invalid_values > (size_t)UDC_MAX_FIELDS * UDC_NORM_NREASONS ||
+	    r->n_fields_over_limit > UDC_MAX_FIELDS) {
 		snprintf(err, errlen, "input report with inconsistent array sizes");
 		return UDC_EPROTO;
 	}
@@ -364,5 +425,31 @@ udc_report_from_proto(const Udc__InputReport *r, size_t nkeys, struct udc_input_
 		st->key_missing[j] = r->key_missing[j];
 	for (size_t j = 0; j < r->n_key_duplicate; j++)
 		st->key_duplicate[j] = r->key_duplicate[j];
+	for (size_t i = 0; i < r->n_invalid_values; i++) {
+		const Udc__FieldCheck *c = r->invalid_values[i];
+		int f = c && c->field ? udc_fieldset_find(fs, c->field) : -1;
+		int why = c && c->reason ? udc_norm_reason_parse(c->reason) : -1;
+
+		if (f < 0 || why <= UDC_NORM_MISSING) {
+			snprintf(err, errlen, "input report with an unknown field or reason");
+			return UDC_EPROTO;
+		}
+		/* counts of one field add up, whatever the peer sent */
+		if (st->invalid_why[f][why] != 0 || c->count > st->rows) {
+			snprintf(err, errlen, "input report with an inconsistent field count");
+			return UDC_EPROTO;
+		}
+		st->invalid_why[f][why] = c->count;
+		st->invalid[f] += c->count;
+	}
+	for (size_t i = 0; i < r->n_fields_over_limit; i++) {
+		int f = r->fields_over_limit[i] ? udc_fieldset_find(fs, r->fields_over_limit[i]) : -1;
+
+		if (f < 0) {
+			snprintf(err, errlen, "input report with an unknown field");
+			return UDC_EPROTO;
+		}
+		st->over_limit |= 1u << f;
+	}
 	return 0;
 }

@@ -40,11 +40,14 @@ char *udc_result_json_linked(const struct udc_result_meta *m, const struct udc_l
 /* CSV text of the table (udc_table_write_csv).  malloc'd. */
 int udc_result_csv(const struct udc_table *t, const struct udc_spec *spec, char **out, size_t *len);
 
-/* InputReport <-> stats.  to_proto allocates arrays freed by udc_report_proto_free. */
-int udc_report_to_proto(const struct udc_input_stats *st, size_t nkeys, Udc__InputReport *out);
+/* InputReport <-> stats of a read on spec (its keys and field set).
+ * to_proto allocates arrays freed by udc_report_proto_free. */
+int udc_report_to_proto(const struct udc_input_stats *st, const struct udc_spec *spec,
+    Udc__InputReport *out);
 void udc_report_proto_free(Udc__InputReport *r);
-/* UDC_EPROTO with a reason for unknown reasons or oversized arrays. */
-int udc_report_from_proto(const Udc__InputReport *r, size_t nkeys, struct udc_input_stats *st,
-    char *err, size_t errlen);
+/* UDC_EPROTO with a reason for unknown reasons or fields, or oversized
+ * arrays. */
+int udc_report_from_proto(const Udc__InputReport *r, const struct udc_spec *spec,
+    struct udc_input_stats *st, char *err, size_t errlen);
 
 #endif
