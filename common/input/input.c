@@ -240,6 +240,20 @@ input_labels(struct input_ctx *ic, char **row, uint32_t *cell)
 	return 0;
 }
 
+/* 1 if the record has a value of a field its CLK encodes (any used field
+ * while no schema is attached). */
+static int
+input_encodable(const struct input_ctx *ic, const char **val)
+{
+	const struct udc_spec *spec = ic->opts->spec;
+	uint32_t enc = spec->schema_json != NULL ? spec->schema_fields : ic->use;
+
+	for (size_t f = 0; f < ic->nf; f++)
+		if ((enc & (1u << f)) && val[f] != NULL)
+			return 1;
+	return 0;
+}
+
 /* Bytes a record needs in the pool: its fields and its keys. */
 static size_t
 input_need(const struct udc_spec *spec, size_t nf, const char **val, size_t *len,
@@ -440,7 +454,7 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 	size_t len[UDC_MAX_FIELDS];
 	int keyok[UDC_MAX_KEYS];
 	char **row;
-	int rv;
+	int rv, fuzzy;
 
 	memset(&ic, 0, sizeof(ic));
 	memset(st, 0, sizeof(*st));
@@ -456,6 +470,7 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 	}
 	ic.opts = opts;
 	ic.st = st;
+	fuzzy = opts->spec->mode == UDC_MODE_FUZZY || opts->spec->mode == UDC_MODE_COMBINED;
 	ic.fs = udc_input_fieldset(opts->spec);
 	ic.nf = ic.fs->n;
 	ic.use = udc_input_fields_used(opts->spec);
@@ -522,19 +537,23 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 		if (input_labels(&ic, row, &cell) != 0)
 			continue;
 		need = input_need(opts->spec, ic.nf, val, len, keyok, &nkeys_ok);
-		/* A spec without exact keys (fuzzy mode) encodes whatever fields a
-		 * record has; only exact keys can be missing altogether. */
-		if (nkeys_ok == 0 && opts->spec->nkeys > 0) {
+		/* In fuzzy and combined modes a record without an exact key still
+		 * goes to the Dice step if it has a field to encode: those are the
+		 * records the exact keys cannot find.  Only a record with neither
+		 * is of no use. */
+		if (nkeys_ok == 0 && !(fuzzy && input_encodable(&ic, val))) {
 			char list[96];
 
 			field_list(ic.fs, bad, list, sizeof(list));
 			if (bad)
-				input_reject(&ic, UDC_REJ_NO_KEY,
-				             "no match key could be formed "
-				             "(invalid: %s)",
+				input_reject(&ic, UDC_REJ_NO_KEY, "%s (invalid: %s)",
+				             fuzzy ? "no match key and no field to encode"
+				                   : "no match key could be formed",
 				             list);
 			else
-				input_reject(&ic, UDC_REJ_NO_KEY, "no match key could be formed");
+				input_reject(&ic, UDC_REJ_NO_KEY, "%s",
+				             fuzzy ? "no match key and no field to encode"
+				                   : "no match key could be formed");
 			continue;
 		}
 		if (ic.nrecs == ic.chunk || ic.used + need > ic.cap) {

@@ -550,6 +550,43 @@ test_declared_fields(void **state)
 	assert_int_equal(st.over_limit, 0);
 }
 
+/* Combined mode: a record without any exact key goes on to the Dice step
+ * when it has a field the CLK encodes; exact mode rejects it. */
+static void
+test_combined_keyless(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	struct udc_spec c = spec;
+	struct seen s;
+	char err[256];
+
+	(void)state;
+	write_file("bsn,achternaam,voorvoegsel,geboortedatum,postcode,wijk,leeftijd\n"
+	           "111222333,Jansen,,2012-01-01,2511AB,centrum,0-17\n" /* both keys */
+	           ",Jansen,,2012-01-01,,centrum,0-17\n"                /* no key, names */
+	           ",,,,,centrum,0-17\n");                              /* nothing */
+	c.mode = UDC_MODE_COMBINED;
+	c.schema_json = "{}"; /* attached: only schema_fields is looked at */
+	c.schema_fields = (1u << UDC_F_SURNAME) | (1u << UDC_F_BIRTH);
+	o.spec = &c;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	assert_int_equal(s.nrecs, 2);
+	assert_string_equal(s.key[1][0], "");
+	assert_string_equal(s.key[1][1], "");
+	assert_int_equal(st.accepted, 2);
+	assert_int_equal(st.rejected[UDC_REJ_NO_KEY], 1);
+	expect_example(&st, 0, 4, "no match key and no field to encode");
+
+	/* exact mode: the keyless record is of no use */
+	o.spec = &spec;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	assert_int_equal(s.nrecs, 1);
+	assert_int_equal(st.rejected[UDC_REJ_NO_KEY], 2);
+}
+
 static void
 test_missing_columns(void **state)
 {
@@ -735,6 +772,7 @@ main(void)
 	    cmocka_unit_test(test_many_rows),
 	    cmocka_unit_test(test_cbs_side_and_derived_prefix),
 	    cmocka_unit_test(test_declared_fields),
+	    cmocka_unit_test(test_combined_keyless),
 	    cmocka_unit_test(test_missing_columns),
 	    cmocka_unit_test(test_unreadable),
 	    cmocka_unit_test(test_reject_names),
