@@ -1,7 +1,7 @@
 # Unit test of the CBS node's linkage in fuzzy and combined modes
 # (common/fuzzy/linkage.c): exact keys first, then Dice, on lists built by hand.
 udc_unit_test(test_linkage
-  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_linkage.c ${PROJECT_SOURCE_DIR}/common/fuzzy/linkage.c
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_linkage.c ${PROJECT_SOURCE_DIR}/common/fuzzy/linkage.c ${PROJECT_SOURCE_DIR}/common/fuzzy/fjoin.c
           ${PROJECT_SOURCE_DIR}/common/fuzzy/fuzzy.c ${PROJECT_SOURCE_DIR}/common/fuzzy/dice.c
           ${PROJECT_SOURCE_DIR}/common/exact/link.c ${PROJECT_SOURCE_DIR}/common/exact/blist.c
           ${PROJECT_SOURCE_DIR}/common/exact/blind.c ${PROJECT_SOURCE_DIR}/common/base/rand.c
