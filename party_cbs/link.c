@@ -23,6 +23,7 @@
 #include "link.h"
 #include "linkage.h"
 #include "log.h"
+#include "result.h"
 #include "rand.h"
 #include "rounds.h"
 #include "spec.h"
@@ -160,11 +161,12 @@ link_thread(void *p)
 	udc_random_buf(&li.seed, sizeof(li.seed));
 	if ((rv = udc_linkage_run(&li, pair, own_done, &rep, why, sizeof(why))) != 0)
 		goto out;
-	if (rep.fuzzy_a && rep.fuzzy_b)
-		log_info("round %s: %llu fuzzy links; %llu pairs compared of %llu (blocking %.0fx)",
-		    s->idhex, (unsigned long long)rep.fuzzy_links,
-		    (unsigned long long)rep.stats.compared,
-		    (unsigned long long)rep.stats.pairs_total, rep.stats.reduction);
+	{
+		char line[512];
+
+		udc_linkage_log_line(&rep, line, sizeof(line));
+		log_info("round %s: %s", s->idhex, line);
+	}
 	for (size_t k = 0; k < nown; k++)
 		if (!own_done[k])
 			unl[s->own.lab[k]]++;
@@ -200,6 +202,7 @@ out:
 		memcpy(s->fuzzy_bands, rep.bands, sizeof(rep.bands));
 		memcpy(s->band_lo, rep.band_lo, sizeof(rep.band_lo));
 		s->fuzzy_links = rep.fuzzy_links;
+		s->lrep = rep;
 		s->own_unlinked = unl;
 		unl = NULL;
 		s->dummies = dummies;

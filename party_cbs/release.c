@@ -542,6 +542,8 @@ release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 		m.fuzzy_links = s->fuzzy_links;
 		memcpy(m.fuzzy_bands, s->fuzzy_bands, sizeof(m.fuzzy_bands));
 		memcpy(m.band_lo, s->band_lo, sizeof(m.band_lo));
+		m.has_linkage = 1;
+		m.linkage = s->lrep;
 	}
 	if (udc_spec_has_tables(s->spec)) {
 		if ((rv = udc_linked_new(&l, s->spec, s->counted, NULL, why, whylen)) != 0 ||

@@ -113,6 +113,7 @@ struct spec_ctx {
 	int name_line, mode_line, keys_line, min_cell_line, pad_line;
 	int schema_line, threshold_line, balance_line, scoring_line, round_line, eps_line, budget_line;
 	int max_releases_line;
+	int target_line;
 	int dim_line[2][UDC_MAX_DIMS];
 	int protection_line, contrib_line, p_line;
 
@@ -649,6 +650,11 @@ fuzzy_key(struct spec_ctx *c, const char *key, const char *value)
 
 		if (!once(c, &c->threshold_line, "fuzzy", key))
 			return 0;
+		if (strcmp(value, "auto") == 0) {
+			/* chosen by the round from its best-match scores */
+			spec->threshold_auto = 1;
+			return 1;
+		}
 		if (*p < '0' || *p > '1')
 			goto bad;
 		v = (unsigned)(*p++ - '0');
@@ -671,6 +677,29 @@ fuzzy_key(struct spec_ctx *c, const char *key, const char *value)
 	bad:
 		return fail(c, "threshold must be a decimal from 0.5 to 1.0 with at most three "
 		               "decimals, not '%s'", value);
+	}
+	if (strcmp(key, "target_precision") == 0) {
+		/* 0.5 to 0.999 in thousandths, like a threshold */
+		unsigned v = 0, nfrac = 0;
+		const char *p = value;
+
+		if (!once(c, &c->target_line, "fuzzy", key))
+			return 0;
+		if (p[0] != '0' || p[1] != '.')
+			goto tbad;
+		for (p += 2; *p >= '0' && *p <= '9' && nfrac < 3; p++, nfrac++)
+			v = v * 10 + (unsigned)(*p - '0');
+		if (*p != '\0' || nfrac == 0)
+			goto tbad;
+		while (nfrac++ < 3)
+			v *= 10;
+		if (v < 500 || v > 999)
+			goto tbad;
+		spec->target_precision = v;
+		return 1;
+	tbad:
+		return fail(c, "target_precision must be a decimal from 0.5 to 0.999 with at most "
+		               "three decimals, not '%s'", value);
 	}
 	if (strcmp(key, "balance") == 0) {
 		if (!once(c, &c->balance_line, "fuzzy", key))
@@ -1232,8 +1261,12 @@ spec_canonical(const struct udc_spec *spec)
 		} else {
 			sb_add(&b, "unattached");
 		}
-		snprintf(num, sizeof(num), "\nfuzzy.threshold=%u.%03u\n", spec->threshold / 1000,
-		         spec->threshold % 1000);
+		if (spec->threshold_auto)
+			snprintf(num, sizeof(num), "\nfuzzy.threshold=auto\nfuzzy.target_precision=0.%03u\n",
+			         spec->target_precision);
+		else
+			snprintf(num, sizeof(num), "\nfuzzy.threshold=%u.%03u\n", spec->threshold / 1000,
+			         spec->threshold % 1000);
 		sb_add(&b, num);
 		sb_add(&b, spec->balance ? "fuzzy.balance=yes\n" : "fuzzy.balance=no\n");
 		/* absent for record scoring, so that specs written before field
@@ -1674,7 +1707,14 @@ spec_finish(struct spec_ctx *c, char *err, size_t errlen)
 		         "mode combined", c->name);
 		return UDC_EPARSE;
 	}
-	if (!c->threshold_line)
+	if (c->target_line && !spec->threshold_auto) {
+		snprintf(err, errlen, "%s:%d: [fuzzy] target_precision needs threshold = auto", c->name,
+		         c->target_line);
+		return UDC_EPARSE;
+	}
+	if (spec->threshold_auto && !c->target_line)
+		spec->target_precision = UDC_FUZZY_DEFAULT_TARGET_PRECISION_MILLI;
+	if (!c->threshold_line || spec->threshold_auto)
 		spec->threshold = spec->scoring == UDC_SCORING_FIELDS
 		                      ? UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS_MILLI
 		                      : UDC_FUZZY_DEFAULT_THRESHOLD_MILLI;
@@ -1691,7 +1731,8 @@ spec_finish(struct spec_ctx *c, char *err, size_t errlen)
 		return UDC_EPARSE;
 	}
 	if (!udc_spec_fuzzy(spec) &&
-	    (c->schema_line || c->threshold_line || c->balance_line || c->scoring_line)) {
+	    (c->schema_line || c->threshold_line || c->balance_line || c->scoring_line ||
+	     c->target_line)) {
 		snprintf(err, errlen, "%s: [fuzzy] settings need mode fuzzy or combined", c->name);
 		return UDC_EPARSE;
 	}

@@ -141,6 +141,8 @@ struct udc_spec {
 	size_t schema_len;
 	uint8_t schema_hash[32];
 	unsigned threshold;    /* in thousandths; default by scoring (fuzzy.h) */
+	int threshold_auto;    /* threshold = auto: the round chooses it (scoremodel.h) */
+	unsigned target_precision; /* with auto: the estimated precision to reach, thousandths */
 	int balance;           /* balanced filters (hardening), default 0 */
 	enum udc_scoring scoring; /* record (one CLK, default) or fields (one filter per feature) */
 	/* Linked tables; ntables 0: the legacy full cross (udc_table). */

@@ -1180,3 +1180,128 @@ out:
 	udc_fuzzy_result_free(r);
 	return rv;
 }
+
+/* ---------- best-match scores of a sample ---------- */
+
+struct best_arg {
+	struct ctx *c;
+	const size_t *idx;
+	double *out;
+};
+
+static int
+best_range(void *arg, size_t begin, size_t end)
+{
+	struct best_arg *ba = arg;
+	struct ctx *c = ba->c;
+	uint32_t cnt[256];
+
+	for (size_t k = begin; k < end; k++) {
+		size_t i = ba->idx[k];
+		const uint64_t *q = c->a + i * c->nwords;
+		double best = 0;
+
+		for (size_t j = 0; j < c->n_b; j += 256) {
+			size_t m = c->n_b - j < 256 ? c->n_b - j : 256;
+
+			udc_dice_and_counts(q, c->b + j * c->nwords, m, c->nwords, cnt);
+			for (size_t x = 0; x < m; x++) {
+				uint32_t pa = c->pa[i], pb = c->pb[j + x];
+				double sc;
+
+				if (c->nseg > 1 && !shared_pops(c, i, (uint32_t)(j + x), &pa, &pb))
+					continue;
+				sc = udc_dice_from_counts(cnt[x], pa, pb);
+				if (sc > best)
+					best = sc;
+			}
+		}
+		ba->out[k] = best;
+	}
+	return 0;
+}
+
+int
+udc_fuzzy_best_scores(const uint64_t *a, size_t n_a, const uint64_t *b, size_t n_b,
+                      size_t nbits, unsigned segments, size_t nsample, uint64_t seed,
+                      struct udc_workq *wq, double *out)
+{
+	struct ctx c;
+	struct best_arg ba;
+	size_t ns = n_a < nsample ? n_a : nsample, *idx = NULL, i, one = 1;
+	int rv = UDC_ENOMEM;
+
+	memset(&c, 0, sizeof(c));
+	if (nbits == 0 || nbits > 65535 || segments > UDC_FUZZY_MAX_SEGMENTS ||
+	    (segments > 1 && (nbits % segments != 0 || (nbits / segments) % 64 != 0)) ||
+	    (n_a > 0 && a == NULL) || (n_b > 0 && b == NULL) || n_a >= UINT32_MAX ||
+	    n_b >= UINT32_MAX)
+		return UDC_EINVAL;
+	c.a = a;
+	c.b = b;
+	c.n_a = n_a;
+	c.n_b = n_b;
+	c.nwords = udc_dice_nwords(nbits);
+	c.nseg = segments > 1 ? segments : 1;
+	c.segw = c.nseg > 1 ? nbits / c.nseg / 64 : c.nwords;
+	if ((idx = malloc((ns ? ns : one) * sizeof(*idx))) == NULL ||
+	    (c.pa = malloc((n_a ? n_a : one) * sizeof(*c.pa))) == NULL ||
+	    (c.pb = malloc((n_b ? n_b : one) * sizeof(*c.pb))) == NULL)
+		goto out;
+	udc_dice_popcounts(a, n_a, c.nwords, c.pa);
+	udc_dice_popcounts(b, n_b, c.nwords, c.pb);
+	if (c.nseg > 1) {
+		if ((c.pas = malloc((n_a ? n_a : one) * c.nseg * sizeof(*c.pas))) == NULL ||
+		    (c.pbs = malloc((n_b ? n_b : one) * c.nseg * sizeof(*c.pbs))) == NULL ||
+		    (c.ma = calloc(n_a ? n_a : one, sizeof(*c.ma))) == NULL ||
+		    (c.mb = calloc(n_b ? n_b : one, sizeof(*c.mb))) == NULL)
+			goto out;
+		udc_dice_popcounts(a, n_a * c.nseg, c.segw, c.pas);
+		udc_dice_popcounts(b, n_b * c.nseg, c.segw, c.pbs);
+		for (i = 0; i < n_a * c.nseg; i++)
+			c.ma[i / c.nseg] |= (uint64_t)(c.pas[i] > 0) << (i % c.nseg);
+		for (i = 0; i < n_b * c.nseg; i++)
+			c.mb[i / c.nseg] |= (uint64_t)(c.pbs[i] > 0) << (i % c.nseg);
+	} else {
+		c.pas = c.pa;
+		c.pbs = c.pb;
+	}
+	/* the sample: every record, or a partial Fisher-Yates over A */
+	if (ns == n_a) {
+		for (i = 0; i < ns; i++)
+			idx[i] = i;
+	} else {
+		size_t *perm = malloc(n_a * sizeof(*perm));
+
+		if (perm == NULL)
+			goto out;
+		for (i = 0; i < n_a; i++)
+			perm[i] = i;
+		for (i = 0; i < ns; i++) {
+			size_t j = i + fz_splitmix64(&seed) % (n_a - i), t = perm[i];
+
+			perm[i] = perm[j];
+			perm[j] = t;
+			idx[i] = perm[i];
+		}
+		free(perm);
+	}
+	ba.c = &c;
+	ba.idx = idx;
+	ba.out = out;
+	if (wq != NULL)
+		rv = udc_workq_parallel(wq, ns, 4, best_range, &ba);
+	else
+		rv = best_range(&ba, 0, ns);
+out:
+	if (c.pas != c.pa)
+		free(c.pas);
+	if (c.pbs != c.pb)
+		free(c.pbs);
+	free(c.pa);
+	free(c.pb);
+	free(c.ma);
+	free(c.mb);
+	free(idx);
+	return rv;
+}

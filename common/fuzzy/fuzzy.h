@@ -53,6 +53,8 @@ struct udc_workq;
 #define UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS_MILLI 700
 #define UDC_FUZZY_DEFAULT_THRESHOLD (UDC_FUZZY_DEFAULT_THRESHOLD_MILLI / 1000.0)
 #define UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS (UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS_MILLI / 1000.0)
+/* threshold = auto without a target_precision */
+#define UDC_FUZZY_DEFAULT_TARGET_PRECISION_MILLI 990
 #define UDC_FUZZY_DEFAULT_TOPK 8
 #define UDC_FUZZY_MAX_TOPK 64
 #define UDC_FUZZY_DEFAULT_LSH_RECALL 0.999
@@ -142,6 +144,17 @@ int udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params 
                    size_t n_b, size_t nbits);
 /* NULL is fine. */
 void udc_fuzzy_result_free(struct udc_fuzzy_result *r);
+
+/*
+ * Best-match scores: for a sample of A records (all of A if n_a <= nsample,
+ * else nsample chosen from seed), the highest score against any B record,
+ * by comparing it with every one (the scores udc_fuzzy_link computes, with
+ * segments > 1 for field scoring).  out must hold min(n_a, nsample)
+ * scores.  Returns 0, UDC_EINVAL (bad sizes), UDC_ENOMEM.
+ */
+int udc_fuzzy_best_scores(const uint64_t *a, size_t n_a, const uint64_t *b, size_t n_b,
+                          size_t nbits, unsigned segments, size_t nsample, uint64_t seed,
+                          struct udc_workq *wq, double *out);
 
 /* Band of a score >= threshold (0 .. NBANDS - 1) for the report. */
 int udc_fuzzy_band(const struct udc_fuzzy_result *r, double score);

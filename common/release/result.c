@@ -99,6 +99,67 @@ entry(json_t *g, json_t *c, uint64_t count, int supp)
 	return o;
 }
 
+static const char *
+blocking_name(int b)
+{
+	switch (b) {
+	case UDC_FUZZY_LSH:
+		return "lsh";
+	case UDC_FUZZY_EXHAUSTIVE:
+		return "every pair";
+	case UDC_FUZZY_JOIN:
+		return "feature join";
+	}
+	return "none";
+}
+
+static json_t *
+milli(uint32_t v)
+{
+	char s[16];
+
+	snprintf(s, sizeof(s), "%u.%03u", v / 1000, v % 1000);
+	return json_string(s);
+}
+
+/* The matcher and the estimated precision/recall curve, into the linkage
+ * report of the metadata. */
+static void
+linkage_json(json_t *fz, const struct udc_linkage_report *r)
+{
+	json_t *mt = json_object(), *est = json_object(), *curve = json_array();
+
+	json_object_set_new(fz, "threshold", milli(r->threshold));
+	json_object_set_new(fz, "threshold_auto", json_boolean(r->threshold_auto));
+	if (r->threshold_auto)
+		json_object_set_new(fz, "target_precision", milli(r->target_precision));
+	json_object_set_new(mt, "blocking", json_string(blocking_name(r->stats.blocking)));
+	json_object_set_new(mt, "gemeente_records", json_integer((json_int_t)r->fuzzy_a));
+	json_object_set_new(mt, "cbs_records", json_integer((json_int_t)r->fuzzy_b));
+	json_object_set_new(mt, "pairs_compared", json_integer((json_int_t)r->stats.compared));
+	json_object_set_new(mt, "pairs_total", json_integer((json_int_t)r->stats.pairs_total));
+	json_object_set_new(mt, "seconds_index", json_real(r->stats.secs_index));
+	json_object_set_new(mt, "seconds_score", json_real(r->stats.secs_score));
+	json_object_set_new(mt, "seconds_resolve", json_real(r->stats.secs_resolve));
+	json_object_set_new(mt, "seconds_model", json_real(r->secs_model));
+	json_object_set_new(fz, "matcher", mt);
+	json_object_set_new(est, "best_match_scores", json_integer((json_int_t)r->model_sample));
+	if (r->model_sample > 0) {
+		json_object_set_new(est, "non_match_model",
+		                    json_string(r->model_gumbel ? "gumbel" : "beta"));
+		json_object_set_new(est, "match_share", json_real(r->model_match_share));
+		json_object_set_new(est, "precision_at_threshold", json_real(r->est_precision));
+		json_object_set_new(est, "recall_at_threshold", json_real(r->est_recall));
+		for (size_t k = 0; k < r->ncurve; k++)
+			json_array_append_new(
+			    curve, json_pack("{s:o, s:f, s:f, s:f}", "threshold", milli(r->curve_t[k]),
+			                     "precision", r->curve_p[k], "recall", r->curve_r[k],
+			                     "precision_low", r->curve_p_low[k]));
+	}
+	json_object_set_new(est, "curve", curve);
+	json_object_set_new(fz, "estimated", est);
+}
+
 /* The margins leave out rejected rows: said per margin, so no one reads a
  * rejected row as a person the other side does not reach. */
 static json_t *
@@ -174,6 +235,8 @@ meta_json(const struct udc_result_meta *m)
 			    "links", (json_int_t)m->fuzzy_bands[b]));
 		}
 		json_object_set_new(fz, "links_per_similarity_band", bands);
+		if (m->has_linkage)
+			linkage_json(fz, &m->linkage);
 		json_object_set_new(meta, "fuzzy", fz);
 	}
 	json_object_set_new(meta, "gemeente_input", stats_json(m->gemeente_name, &m->g, spec, 0));
@@ -452,4 +515,92 @@ udc_report_from_proto(const Udc__InputReport *r, const struct udc_spec *spec,
 		st->over_limit |= 1u << f;
 	}
 	return 0;
+}
+
+void
+udc_linkage_log_line(const struct udc_linkage_report *r, char *buf, size_t len)
+{
+	int n = snprintf(buf, len,
+	                 "fuzzy step %zu x %zu records: %llu links at threshold %u.%03u%s, "
+	                 "blocking %s, %llu of %llu pairs compared; matcher %.2f s (index %.2f, "
+	                 "score %.2f, resolve %.2f), model %.2f s",
+	                 r->fuzzy_a, r->fuzzy_b, (unsigned long long)r->fuzzy_links,
+	                 r->threshold / 1000, r->threshold % 1000,
+	                 r->threshold_auto ? " (auto)" : "", blocking_name(r->stats.blocking),
+	                 (unsigned long long)r->stats.compared,
+	                 (unsigned long long)r->stats.pairs_total,
+	                 r->stats.secs_index + r->stats.secs_score + r->stats.secs_resolve,
+	                 r->stats.secs_index, r->stats.secs_score, r->stats.secs_resolve,
+	                 r->secs_model);
+
+	if (n > 0 && (size_t)n < len && r->model_sample > 0)
+		snprintf(buf + n, len - (size_t)n,
+		         "; estimated precision %.3f, recall %.3f there (%zu best-match scores)",
+		         r->est_precision, r->est_recall, r->model_sample);
+}
+
+static uint32_t
+milli_of(json_t *v)
+{
+	const char *s = json_string_value(v);
+	double x = s ? strtod(s, NULL) : 0.0;
+
+	return x > 0.0 && x <= 1.0 ? (uint32_t)(x * 1000.0 + 0.5) : 0;
+}
+
+static size_t
+count_of(json_t *o, const char *k)
+{
+	json_int_t v = json_integer_value(json_object_get(o, k));
+
+	return v > 0 ? (size_t)v : 0;
+}
+
+static double
+secs_of(json_t *o, const char *k)
+{
+	double v = json_number_value(json_object_get(o, k));
+
+	return v > 0.0 ? v : 0.0;
+}
+
+int
+udc_linkage_log_line_json(const char *json, size_t len, char *buf, size_t buflen)
+{
+	struct udc_linkage_report r;
+	json_t *root, *fz, *mt, *est;
+	const char *b;
+	int rv = -1;
+
+	if ((root = json_loadb(json, len, 0, NULL)) == NULL)
+		return -1;
+	fz = json_object_get(json_object_get(root, "metadata"), "fuzzy");
+	if ((mt = json_object_get(fz, "matcher")) != NULL) {
+		memset(&r, 0, sizeof(r));
+		est = json_object_get(fz, "estimated");
+		r.threshold = milli_of(json_object_get(fz, "threshold"));
+		r.threshold_auto = json_is_true(json_object_get(fz, "threshold_auto"));
+		r.fuzzy_links = count_of(fz, "links");
+		b = json_string_value(json_object_get(mt, "blocking"));
+		r.stats.blocking = !b                         ? -1
+		                   : strcmp(b, "lsh") == 0          ? UDC_FUZZY_LSH
+		                   : strcmp(b, "every pair") == 0   ? UDC_FUZZY_EXHAUSTIVE
+		                   : strcmp(b, "feature join") == 0 ? UDC_FUZZY_JOIN
+		                                                    : -1;
+		r.fuzzy_a = count_of(mt, "gemeente_records");
+		r.fuzzy_b = count_of(mt, "cbs_records");
+		r.stats.compared = count_of(mt, "pairs_compared");
+		r.stats.pairs_total = count_of(mt, "pairs_total");
+		r.stats.secs_index = secs_of(mt, "seconds_index");
+		r.stats.secs_score = secs_of(mt, "seconds_score");
+		r.stats.secs_resolve = secs_of(mt, "seconds_resolve");
+		r.secs_model = secs_of(mt, "seconds_model");
+		r.model_sample = count_of(est, "best_match_scores");
+		r.est_precision = json_number_value(json_object_get(est, "precision_at_threshold"));
+		r.est_recall = json_number_value(json_object_get(est, "recall_at_threshold"));
+		udc_linkage_log_line(&r, buf, buflen);
+		rv = 0;
+	}
+	json_decref(root);
+	return rv;
 }

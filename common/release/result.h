@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "input.h"
 #include "linked.h"
+#include "linkage.h"
 #include "spec.h"
 #include "table.h"
 #include "wire.pb-c.h"
@@ -26,6 +27,8 @@ struct udc_result_meta {
 	uint64_t fuzzy_links;
 	uint64_t fuzzy_bands[4];            /* links per similarity band */
 	uint32_t band_lo[5];                /* band edges in thousandths */
+	int has_linkage;                    /* the matcher's report and the estimated curve */
+	struct udc_linkage_report linkage;
 	char release_note[640];             /* what disclosure control did */
 	char signer[128];                   /* "CBS key <fingerprint>" */
 };
@@ -49,5 +52,13 @@ void udc_report_proto_free(Udc__InputReport *r);
  * arrays. */
 int udc_report_from_proto(const Udc__InputReport *r, const struct udc_spec *spec,
     struct udc_input_stats *st, char *err, size_t errlen);
+
+/* One log line of the matcher: records, links, threshold, blocking, pairs,
+ * times, the estimate at the threshold. */
+void udc_linkage_log_line(const struct udc_linkage_report *rep, char *buf, size_t len);
+/* The same line from released metadata (result.json), for the gemeente
+ * node, which has the report only in the CBS node's signed JSON; -1 when
+ * the metadata carries no matcher report. */
+int udc_linkage_log_line_json(const char *json, size_t len, char *buf, size_t buflen);
 
 #endif

@@ -64,10 +64,10 @@ collect(void *ctx, const struct udc_inrec *recs, size_t n)
 	return 0;
 }
 
-static const char *const gcols[] = {"bsn",    "voornamen",     "voorvoegsel", "geslachtsnaam",
-                                    "geboortedatum", "geslacht", "postcode", "huisnummer"};
-static const char *const ccols[] = {"bsn",     "first_names",   "prefix",      "last_name",
-                                    "date_of_birth", "sex",     "postal_code", "house_number"};
+static const char *const gcols[] = {"bsn",           "voornamen", "voorvoegsel", "geslachtsnaam",
+                                    "geboortedatum", "geslacht",  "postcode",    "huisnummer"};
+static const char *const ccols[] = {"bsn",           "first_names", "prefix",      "last_name",
+                                    "date_of_birth", "sex",         "postal_code", "house_number"};
 
 static void
 read_side(const char *path, int cbs, const struct udc_spec *spec, struct side *s)
@@ -163,12 +163,11 @@ link_run(const char *what, enum udc_fuzzy_blocking bl, double t, unsigned segs,
 int
 main(int argc, char **argv)
 {
-	static const char spec_fmt[] =
-	    "[spec]\nname = bench\nmode = combined\nkeys = truth\n"
-	    "[fields]\ntruth = code\n"
-	    "[gemeente]\nooievaarspas = ja, nee\n"
-	    "[cbs]\nincome_band = 0-100, 100-130, 130-200, 200+\n"
-	    "[fuzzy]\nschema = %s\nscoring = fields\nthreshold = %s\n";
+	static const char spec_fmt[] = "[spec]\nname = bench\nmode = combined\nkeys = truth\n"
+	                               "[fields]\ntruth = code\n"
+	                               "[gemeente]\nooievaarspas = ja, nee\n"
+	                               "[cbs]\nincome_band = 0-100, 100-130, 130-200, 200+\n"
+	                               "[fuzzy]\nschema = %s\nscoring = fields\nthreshold = %s\n";
 	const char *mode = argc > 5 ? argv[5] : "join";
 	struct udc_spec *spec = NULL;
 	struct side a, b;

@@ -8,12 +8,18 @@ precision and recall off the table, without either node seeing the truth.
   test_e2e_fuzzy.py combined    exact keys first, then CLKs
   test_e2e_fuzzy.py balanced    fuzzy with balanced filters
   test_e2e_fuzzy.py fields      fuzzy with field scoring
+  test_e2e_fuzzy.py auto        fuzzy, threshold = auto at precision 0.99: the
+                                chosen threshold meets it, the estimated
+                                precision and recall are close to the table's
+  test_e2e_fuzzy.py fields_auto the same with field scoring (the feature join)
   test_e2e_fuzzy.py combined_keyless
                                 combined, a tenth of the gemeente rows without BSN
                                 and postcode (no exact key): they must link by CLK
 
-Every variant runs at the spec's default threshold (UDC_FUZZY_THRESHOLD
-overrides it for exploring, never in the suite).
+Every other variant runs at the spec's default threshold (UDC_FUZZY_THRESHOLD
+overrides it for exploring, never in the suite).  Each checks that both
+nodes' metadata carries the matcher's report (times, pairs compared) and the
+estimated curve.
 """
 import csv
 import io
@@ -73,10 +79,12 @@ def main():
     # True pairs: persons on both lists (a duplicated row counts once).
     true_pairs = len(set(gids) & set(cids))
     # field scoring: one filter per feature, so a shorter l (docs/fuzzy.md)
-    schema = "denhaag-clk-fields-schema.json" if variant == "fields" else "denhaag-clk-schema.json"
+    fields = variant in ("fields", "fields_auto")
+    auto = variant in ("auto", "fields_auto")
+    schema = "denhaag-clk-fields-schema.json" if fields else "denhaag-clk-schema.json"
     shutil.copy(os.path.join(harness.SRC, "docs", "examples", schema), os.path.join(work, "schema.json"))
     vals = [str(i) for i in range(K)]
-    mode = "fuzzy" if variant in ("fuzzy", "balanced", "fields") else "combined"
+    mode = "fuzzy" if variant in ("fuzzy", "balanced", "fields", "auto", "fields_auto") else "combined"
     gdims, glabels = {"tg": vals}, {"tg": "t"}
     if keyless:
         gdims["kl"], glabels["kl"] = ["keyed", "keyless"], "kl"
@@ -84,8 +92,11 @@ def main():
     fz = {"schema": "schema.json"}
     if variant == "balanced":
         fz["balance"] = "yes"
-    if variant == "fields":
+    if fields:
         fz["scoring"] = "fields"
+    if auto:
+        fz["threshold"] = "auto"
+        fz["target_precision"] = "0.99"
     if os.environ.get("UDC_FUZZY_THRESHOLD"):
         fz["threshold"] = os.environ["UDC_FUZZY_THRESHOLD"]
     spec = harness.write_spec(os.path.join(work, "spec.ini"), keys, min_cell=0, name="fz-" + variant,
@@ -112,14 +123,41 @@ def main():
         print(json.dumps(meta.get("fuzzy"), indent=1))
         print("exact links per key:", [(k["key"], k["links"]) for k in meta["links_per_key"]])
         T.check(meta["mode"] == mode, "metadata says mode %s" % mode)
-        scoring = "fields" if variant == "fields" else "record"
+        scoring = "fields" if fields else "record"
         T.check(meta["fuzzy"]["scoring"] == scoring, "metadata says scoring %s" % scoring)
-        default = "0.700" if variant == "fields" else "0.850"
+        default = "0.700" if fields else "0.850"
         T.check("threshold" in fz or meta["fuzzy"]["threshold"] == default,
                 "the spec's default threshold for %s scoring is %s" % (scoring, default))
         T.check(precision >= 0.95, "precision %.4f >= 0.95" % precision)
         T.check(recall >= 0.95, "recall %.4f >= 0.95" % recall)
         fzm = meta["fuzzy"]
+        # The matcher's report and the estimated curve, on both nodes.
+        cmeta = json.loads(cl.cbs.ctl("round", "result", rid, "--format", "json").stdout)["metadata"]
+        for who, mm in (("gemeente", meta), ("cbs", cmeta)):
+            mt = mm["fuzzy"].get("matcher", {})
+            T.check(mt.get("pairs_compared", 0) > 0 and mt.get("seconds_score", -1) >= 0,
+                    "%s metadata: the matcher compared %d pairs in %.3f s (index %.3f, resolve %.3f)"
+                    % (who, mt.get("pairs_compared", 0), mt.get("seconds_score", -1),
+                       mt.get("seconds_index", -1), mt.get("seconds_resolve", -1)))
+            T.check(len(mm["fuzzy"]["estimated"]["curve"]) > 0, "%s metadata: the estimated curve" % who)
+            T.check("invalid_values_by_field_and_reason" in mm["gemeente_input"]
+                    and "invalid_values_by_field_and_reason" in mm["cbs_input"],
+                    "%s metadata: failed checks per field and reason for both inputs" % who)
+        T.check(cmeta["fuzzy"] == fzm, "both nodes report the same linkage")
+        est = fzm["estimated"]
+        print("threshold %s (auto %s): estimated precision %.4f recall %.4f; from the table %.4f / %.4f"
+              % (fzm["threshold"], fzm["threshold_auto"], est["precision_at_threshold"],
+                 est["recall_at_threshold"], precision, recall))
+        if auto:
+            T.check(fzm["threshold_auto"] and fzm["target_precision"] == "0.990",
+                    "threshold = auto, target 0.990 (chose %s)" % fzm["threshold"])
+            T.check(precision >= 0.99, "auto meets its target: precision %.4f >= 0.99" % precision)
+            T.check(abs(est["precision_at_threshold"] - precision) <= 0.03,
+                    "estimated precision %.4f within 0.03 of the table's %.4f"
+                    % (est["precision_at_threshold"], precision))
+            T.check(abs(est["recall_at_threshold"] - recall) <= 0.03,
+                    "estimated recall %.4f within 0.03 of the table's %.4f"
+                    % (est["recall_at_threshold"], recall))
         T.check(sum(b["links"] for b in fzm["links_per_similarity_band"]) == fzm["links"],
                 "the similarity bands add up to the fuzzy links")
         T.check(meta["links_total"] == links, "links_total %d equals the table's links %d" % (meta["links_total"], links))

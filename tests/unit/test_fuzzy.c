@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@
 #include "dice.h"
 #include "err.h"
 #include "fuzzy.h"
+#include "scoremodel.h"
 #include "workq.h"
 
 static struct udc_workq *wq;
@@ -976,6 +978,135 @@ test_quality_febrl_fields(void **state)
 	quality(&qc);
 }
 
+/*
+ * threshold = auto: the model fitted to the best-match scores of A (every
+ * record of these small sets) against the true precision and recall of the
+ * linkage at each threshold.  Returns the largest differences over
+ * [lo, hi]; prints the table.
+ */
+static void
+model_check(const struct quality_case *qc, double lo, double hi, double *errp, double *errr,
+            double target, double *true_p_at_auto)
+{
+	struct udc_clk_schema *schema = NULL;
+	struct udc_clk_encoder *enc = NULL;
+	struct udc_score_model m;
+	struct dataset A, B;
+	char err[512] = "";
+	const char *secret = "udclink fuzzy test secret";
+	double *best, t;
+	size_t nbits;
+	unsigned ta = 0;
+
+	if (udc_clk_schema_load(&schema, vector_path(qc->dir, qc->schema), err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	segs = (unsigned)filters_per_record(schema, qc->fields);
+	nbits = segs * udc_clk_schema_bits(schema);
+	assert_int_equal(udc_clk_encoder_new(&enc, schema, (const uint8_t *)secret, strlen(secret),
+	                                     err, sizeof(err)),
+	                 0);
+	encode_file(&A, qc->dir, qc->file_a, qc->idcol, schema, enc, qc->prep, qc->fields);
+	encode_file(&B, qc->dir, qc->file_b, qc->idcol, schema, enc, qc->prep, qc->fields);
+	assert_non_null(best = malloc(A.n * sizeof(*best)));
+	assert_int_equal(udc_fuzzy_best_scores(A.filters, A.n, B.filters, B.n, nbits, segs,
+	                                       A.n, 1, wq, best),
+	                 0);
+	assert_int_equal(udc_score_model_fit(best, A.n, &m), 0);
+	print_message("%s %s, %s scoring: model of %zu best-match scores (U %s): match share "
+	              "%.3f (true %.3f)\nthreshold  est P   true P   est R   true R\n",
+	              qc->dir, qc->schema, qc->fields ? "field" : "record", m.n,
+	              m.best ? "Gumbel" : "Beta", udc_score_model_match_share(&m),
+	              (double)qc->truth / (double)A.n);
+	*errp = *errr = 0;
+	for (t = lo; t <= hi + 1e-9; t += 0.025) {
+		struct udc_fuzzy_result *re;
+		struct quality q;
+		double ep, er;
+
+		re = run(A.filters, A.n, B.filters, B.n, nbits, t, UDC_FUZZY_EXHAUSTIVE, 8, 1, wq);
+		q = measure(re, &A, &B);
+		udc_score_model_at(&m, t, &ep, &er);
+		print_message("  %.3f    %.3f   %.3f    %.3f   %.3f\n", t, ep, q.precision, er,
+		              q.recall);
+		if (fabs(ep - q.precision) > *errp)
+			*errp = fabs(ep - q.precision);
+		if (fabs(er - q.recall) > *errr)
+			*errr = fabs(er - q.recall);
+		udc_fuzzy_result_free(re);
+	}
+	if (udc_score_model_threshold(&m, target, 500, 990, 5, &ta) == 0) {
+		struct udc_fuzzy_result *re;
+		struct quality q;
+
+		re = run(A.filters, A.n, B.filters, B.n, nbits, ta / 1000.0, UDC_FUZZY_EXHAUSTIVE, 8,
+		         1, wq);
+		q = measure(re, &A, &B);
+		*true_p_at_auto = q.precision;
+		print_message("auto for precision %.3f: threshold %.3f, true precision %.4f "
+		              "recall %.4f\n",
+		              target, ta / 1000.0, q.precision, q.recall);
+		udc_fuzzy_result_free(re);
+	} else {
+		*true_p_at_auto = -1;
+	}
+	print_message("largest differences over %.3f-%.3f: precision %.3f, recall %.3f\n", lo, hi,
+	              *errp, *errr);
+	free(best);
+	free(A.filters);
+	free(A.id);
+	free(B.filters);
+	free(B.id);
+	udc_clk_encoder_free(enc);
+	udc_clk_schema_free(schema);
+	segs = 1;
+}
+
+/* The anonlink tutorial's alice x bob with record scoring: the estimated
+ * curve is within a few points of the truth, and threshold = auto at
+ * precision 0.99 meets it. */
+static void
+test_model_anonlink(void **state)
+{
+	static const struct quality_case qc = {"anonlink", "dataset-alice.csv", "dataset-bob.csv",
+	                                       "id",       3228,                3242,
+	                                       1458,       0,                   0,
+	                                       0,          prep_anonlink,
+	                                       "schema.json", 0};
+	double ep, er, tp;
+
+	(void)state;
+	model_check(&qc, 0.55, 0.95, &ep, &er, 0.99, &tp);
+	assert_true(ep <= 0.06);
+	assert_true(er <= 0.05);
+	assert_true(tp >= 0.99);
+}
+
+/* The same data with field scoring, and FEBRL: the model's limits there are
+ * asserted as limits, not hidden (a third of alice x bob's true pairs miss
+ * a field, and their scores overlap the non-matches'); threshold = auto
+ * meets its target on both. */
+static void
+test_model_others(void **state)
+{
+	static const struct quality_case fields = {"anonlink", "dataset-alice.csv",
+	                                           "dataset-bob.csv", "id", 3228, 3242, 1458, 0, 0,
+	                                           0, prep_anonlink, "schema-fields.json", 1};
+	static const struct quality_case febrl = {"febrl", "dirty_1000_50_1.csv",
+	                                          "dirty_1000_50_2.csv", "rec_id", 1000, 1000, 500,
+	                                          0, 0, 0, NULL, "schema.json", 0};
+	double ep, er, tp;
+
+	(void)state;
+	model_check(&fields, 0.60, 0.95, &ep, &er, 0.99, &tp);
+	/* the Gumbel fit wins here: recall close, precision low by up to 0.21
+	 * where it is below 0.95 (conservative: auto still meets its target) */
+	assert_true(ep <= 0.25 && er <= 0.05);
+	assert_true(tp >= 0.99);
+	model_check(&febrl, 0.60, 0.95, &ep, &er, 0.99, &tp);
+	assert_true(ep <= 0.10 && er <= 0.05);
+	assert_true(tp >= 0.99);
+}
+
 static int
 setup(void **state)
 {
@@ -1010,6 +1141,8 @@ main(void)
 	    cmocka_unit_test(test_quality_anonlink),
 	    cmocka_unit_test(test_quality_febrl_fields),
 	    cmocka_unit_test(test_quality_anonlink_fields),
+	    cmocka_unit_test(test_model_anonlink),
+	    cmocka_unit_test(test_model_others),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

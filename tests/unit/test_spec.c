@@ -692,6 +692,46 @@ test_declared_fields(void **state)
 	           "t.spec:5: field n: prefix=split works on the default name");
 }
 
+/* threshold = auto: a line of its own in the canonical form with the
+ * target (default 0.99); a target without auto is refused. */
+static void
+test_threshold_auto(void **state)
+{
+	static const char base[] = "[spec]\nname=f\nmode=fuzzy\n[gemeente]\nw=a\n[cbs]\nc=x\n"
+	                           "[fuzzy]\nschema=s.json\n";
+	struct udc_spec *a, *b, *n;
+	char text[512];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%sthreshold = auto\n", base);
+	a = parse_ok(text);
+	assert_true(a->threshold_auto);
+	assert_int_equal(a->target_precision, 990);
+	assert_non_null(strstr(a->canonical, "fuzzy.threshold=auto\nfuzzy.target_precision=0.990\n"
+	                                     "fuzzy.balance=no\n"));
+	snprintf(text, sizeof(text), "%sthreshold = auto\ntarget_precision = 0.99\n", base);
+	b = parse_ok(text);
+	assert_memory_equal(a->hash, b->hash, 32);
+	udc_spec_free(b);
+	snprintf(text, sizeof(text), "%sthreshold = auto\ntarget_precision = 0.95\n", base);
+	b = parse_ok(text);
+	assert_int_equal(b->target_precision, 950);
+	assert_memory_not_equal(a->hash, b->hash, 32);
+	n = parse_ok(base);
+	assert_false(n->threshold_auto);
+	assert_null(strstr(n->canonical, "target_precision"));
+	assert_memory_not_equal(a->hash, n->hash, 32);
+	udc_spec_free(a);
+	udc_spec_free(b);
+	udc_spec_free(n);
+	snprintf(text, sizeof(text), "%starget_precision = 0.9\n", base);
+	expect_err(text, "t.spec:10: [fuzzy] target_precision needs threshold = auto");
+	snprintf(text, sizeof(text), "%sthreshold = auto\ntarget_precision = 1.0\n", base);
+	expect_err(text, "t.spec:11: target_precision must be a decimal from 0.5 to 0.999");
+	snprintf(text, sizeof(text), "%sthreshold = automatic\n", base);
+	expect_err(text, "t.spec:10: threshold must be a decimal");
+}
+
 /* Rounding and noise: parsed exactly, in the canonical form only when used. */
 static void
 test_disclosure_keys(void **state)
@@ -1057,6 +1097,7 @@ main(void)
 	    cmocka_unit_test(test_fuzzy_spec),
 	    cmocka_unit_test(test_fuzzy_scoring),
 	    cmocka_unit_test(test_declared_fields),
+	    cmocka_unit_test(test_threshold_auto),
 	    cmocka_unit_test(test_disclosure_keys),
 	    cmocka_unit_test(test_cell_index),
 	    cmocka_unit_test(test_load),
