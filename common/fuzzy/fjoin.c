@@ -45,7 +45,7 @@
 #include "workq.h"
 
 #define FJ_EPS 1e-9          /* comparisons lean towards keeping a pair */
-#define FJ_MAX_CLASSES 256   /* feature masks per side */
+#define FJ_MAX_CLASSES 64    /* feature masks per side (more: every pair) */
 #define FJ_SAMPLE 256        /* A records per feature to estimate its mass */
 #define FJ_PLAN_RECORDS 8000 /* records per side to estimate the bound */
 #define FJ_HBINS 1000        /* similarity histogram of the estimate */
