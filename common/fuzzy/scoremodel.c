@@ -176,6 +176,27 @@ em_run(const double *h, double n, int cut, int family, struct udc_score_fit *m)
 }
 
 static double
+clamp01(double x)
+{
+	if (!(x >= 0.0))
+		return 0.0; /* also NaN */
+	return x > 1.0 ? 1.0 : x;
+}
+
+/* A fit whose numbers are not all finite is of no use. */
+static int
+fit_finite(const struct udc_score_fit *f)
+{
+	if (!isfinite(f->pi_m) || !isfinite(f->pi_u) || !isfinite(f->pi_top) || !isfinite(f->m_a) ||
+	    !isfinite(f->m_b) || !isfinite(f->u_p1) || !isfinite(f->u_p2))
+		return 0;
+	for (int i = 0; i < NB; i++)
+		if (!isfinite(f->pm[i]) || !isfinite(f->pu[i]))
+			return 0;
+	return 1;
+}
+
+static double
 mean_of(const double *p)
 {
 	double mu = 0;
@@ -206,7 +227,7 @@ fit_family(const double *h, double n, size_t lo, size_t hi, int family, struct u
 			cut = (int)hi;
 		memset(&cur, 0, sizeof(cur));
 		cur.loglik = em_run(h, n, cut, family, &cur);
-		if (!isfinite(cur.loglik))
+		if (!isfinite(cur.loglik) || !fit_finite(&cur))
 			continue;
 		/* the non-matches must be the component with the lower mean: a
 		 * run that swapped them fits something else */
@@ -279,6 +300,9 @@ fit_at(const struct udc_score_fit *f, double t, double *precision, double *recal
 		sm += f->pi_top;
 	*precision = sm + su > 0 ? sm / (sm + su) : 1.0;
 	*recall = all > 0 ? sm / all : 0.0;
+	/* sums of bin masses can pass 1 by a rounding error */
+	*precision = clamp01(*precision);
+	*recall = clamp01(*recall);
 }
 
 void
