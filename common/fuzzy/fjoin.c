@@ -52,12 +52,14 @@
 #define FJ_CHUNK 256         /* B values compared together */
 #define FJ_NONE UINT32_MAX
 
-/* Relative costs, in nanoseconds on the machine of docs/fuzzy.md: one value
- * compared with one value (four words), one candidate (a random B record
- * fetched and scored), one pair compared exhaustively (streamed). */
-#define FJ_C_SCAN 1.0
-#define FJ_C_CAND 15.0
-#define FJ_C_EXH 6.0
+/* Costs in CPU nanoseconds, measured on the machine of docs/fuzzy.md (20,000
+ * generated persons): one value compared with one value (four words), one
+ * candidate found through a value (its B record fetched, checked against
+ * the earlier features, scored), one pair compared exhaustively (streamed,
+ * six features). */
+#define FJ_C_SCAN 1.5
+#define FJ_C_CAND 150.0
+#define FJ_C_EXH 17.0
 
 struct fvals {
 	uint32_t nv;               /* distinct non-empty filters in A and B */
