@@ -22,6 +22,7 @@
 #include "blist.h"
 #include "daemon.h"
 #include "input.h"
+#include "linkage.h"
 #include "ratelimit.h"
 #include "wire.h"
 
@@ -156,6 +157,7 @@ struct session {
 	uint64_t fuzzy_links;
 	uint64_t fuzzy_bands[4];
 	uint32_t band_lo[5];      /* thousandths */
+	struct udc_linkage_report lrep; /* the matcher and the estimated curve */
 };
 
 struct cbs {

@@ -21,7 +21,9 @@
 #include "err.h"
 #include "fuzzy.h"
 #include "link.h"
+#include "linkage.h"
 #include "log.h"
+#include "result.h"
 #include "rand.h"
 #include "rounds.h"
 #include "spec.h"
@@ -118,8 +120,9 @@ cbs_link_prepare_thread(void *p)
 	return NULL;
 }
 
-/* Exact keys first (combined), then Dice on the records still unlinked;
- * then the count list: H(handle)^b with our category for every link. */
+/* Exact keys first (combined), then Dice on the records still unlinked
+ * (common/fuzzy/linkage.c); then the count list: H(handle)^b with our
+ * category for every link. */
 static void *
 link_thread(void *p)
 {
@@ -128,78 +131,41 @@ link_thread(void *p)
 	struct session *s = pa->s;
 	const struct udc_spec *spec = s->spec;
 	size_t ng = s->gl.n, nown = s->own.n, ncats = spec->ncells[UDC_SIDE_CBS];
-	size_t nwords = udc_dice_nwords(s->clk_bits), na = 0, nb = 0;
 	int64_t *pair = NULL;
 	uint8_t *own_done = NULL;
-	size_t *ia = NULL, *ib = NULL;
-	uint64_t *wa = NULL, *wb = NULL, *dummies = NULL, *unl = NULL;
-	uint64_t exact[UDC_MAX_KEYS] = { 0 }, bands[UDC_FUZZY_NBANDS] = { 0 }, fz = 0;
-	uint32_t lo[UDC_FUZZY_NBANDS + 1] = { 0 };
-	struct udc_fuzzy_result *res = NULL;
-	struct udc_fuzzy_params fp;
+	uint64_t *dummies = NULL, *unl = NULL;
+	struct udc_linkage_in li;
+	struct udc_linkage_report rep;
 	struct udc_blist c;
 	char why[256] = "";
 	int rv = UDC_ENOMEM;
 
 	free(pa);
+	memset(&rep, 0, sizeof(rep));
 	udc_blist_init(&c, 1, 0);
 	pair = malloc((ng ? ng : 1) * sizeof(*pair));
 	own_done = calloc(nown ? nown : 1, 1);
-	ia = malloc((ng ? ng : 1) * sizeof(*ia));
-	ib = malloc((nown ? nown : 1) * sizeof(*ib));
 	dummies = calloc(ncats, sizeof(*dummies));
 	unl = calloc(ncats, sizeof(*unl));
-	if (!pair || !own_done || !ia || !ib || !dummies || !unl)
+	if (!pair || !own_done || !dummies || !unl)
 		goto out;
-	for (size_t i = 0; i < ng; i++)
-		pair[i] = -1;
-	if (spec->mode == UDC_MODE_COMBINED) {
-		if ((rv = udc_link_pairs(&s->gl, &s->ownx, NULL, NULL, pair, exact)) != 0)
-			goto out;
-		for (size_t i = 0; i < ng; i++)
-			if (pair[i] >= 0)
-				own_done[pair[i]] = 1;
-	}
-	for (size_t i = 0; i < ng; i++)
-		if (pair[i] < 0)
-			ia[na++] = i;
-	for (size_t k = 0; k < nown; k++)
-		if (!own_done[k])
-			ib[nb++] = k;
-	rv = UDC_ENOMEM;
-	wa = malloc((na ? na : 1) * nwords * sizeof(*wa));
-	wb = malloc((nb ? nb : 1) * nwords * sizeof(*wb));
-	if (!wa || !wb)
+	memset(&li, 0, sizeof(li));
+	li.spec = spec;
+	li.g = &s->gl;
+	li.own = &s->own;
+	li.ownx = spec->mode == UDC_MODE_COMBINED ? &s->ownx : NULL;
+	li.enc_bytes = s->clk_bytes;
+	li.enc_bits = s->clk_bits;
+	li.segments = s->clk_segs;
+	li.wq = cb->n->wq;
+	udc_random_buf(&li.seed, sizeof(li.seed));
+	if ((rv = udc_linkage_run(&li, pair, own_done, &rep, why, sizeof(why))) != 0)
 		goto out;
-	for (size_t k = 0; k < na; k++)
-		udc_dice_words_from_bytes(udc_blist_ext(&s->gl, ia[k]) + 32, s->clk_bytes, wa + k * nwords,
-		    nwords);
-	for (size_t k = 0; k < nb; k++)
-		udc_dice_words_from_bytes(udc_blist_ext(&s->own, ib[k]), s->clk_bytes, wb + k * nwords,
-		    nwords);
-	udc_fuzzy_params_default(&fp);
-	fp.threshold = spec->threshold / 1000.0;
-	fp.segments = (unsigned)s->clk_segs;
-	udc_random_buf(&fp.seed, sizeof(fp.seed));
-	if (na && nb) {
-		if ((rv = udc_fuzzy_link(&res, &fp, cb->n->wq, wa, na, wb, nb, s->clk_bits)) != 0) {
-			snprintf(why, sizeof(why), "fuzzy linkage failed: %s", udc_strerror(rv));
-			goto out;
-		}
-		for (size_t k = 0; k < na; k++) {
-			if (res->link[k] < 0)
-				continue;
-			pair[ia[k]] = (int64_t)ib[res->link[k]];
-			own_done[ib[res->link[k]]] = 1;
-			fz++;
-		}
-		for (int b = 0; b < UDC_FUZZY_NBANDS; b++)
-			bands[b] = res->band[b];
-		for (int b = 0; b <= UDC_FUZZY_NBANDS; b++)
-			lo[b] = (uint32_t)(res->band_lo[b] * 1000.0 + 0.5);
-		log_info("round %s: %llu fuzzy links; %llu pairs compared of %llu (blocking %.0fx)",
-		    s->idhex, (unsigned long long)fz, (unsigned long long)res->stats.compared,
-		    (unsigned long long)res->stats.pairs_total, res->stats.reduction);
+	{
+		char line[512];
+
+		udc_linkage_log_line(&rep, line, sizeof(line));
+		log_info("round %s: %s", s->idhex, line);
 	}
 	for (size_t k = 0; k < nown; k++)
 		if (!own_done[k])
@@ -232,10 +198,11 @@ out:
 		sess_fail(cb, s, "%s", why[0] ? why : udc_strerror(rv));
 		sess_release_data(s);
 	} else {
-		memcpy(s->exact_links, exact, sizeof(exact));
-		memcpy(s->fuzzy_bands, bands, sizeof(bands));
-		memcpy(s->band_lo, lo, sizeof(lo));
-		s->fuzzy_links = fz;
+		memcpy(s->exact_links, rep.exact, sizeof(rep.exact));
+		memcpy(s->fuzzy_bands, rep.bands, sizeof(rep.bands));
+		memcpy(s->band_lo, rep.band_lo, sizeof(rep.band_lo));
+		s->fuzzy_links = rep.fuzzy_links;
+		s->lrep = rep;
 		s->own_unlinked = unl;
 		unl = NULL;
 		s->dummies = dummies;
@@ -257,13 +224,8 @@ out:
 		udc_rounds_update(cb->n->rounds, s->idhex, NULL, "upload", 0, NULL);
 	}
 	pthread_mutex_unlock(&s->mtx);
-	udc_fuzzy_result_free(res);
 	free(pair);
 	free(own_done);
-	free(ia);
-	free(ib);
-	free(wa);
-	free(wb);
 	free(dummies);
 	free(unl);
 	sess_put(cb, s);

@@ -66,7 +66,7 @@ check_commit(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *wh
 		return UDC_EPROTO;
 	}
 	memcpy(s->g_digest, fin->input_digest.data, 32);
-	return udc_report_from_proto(fin->gemeente_input, s->spec->nkeys, &s->gst, why, whylen);
+	return udc_report_from_proto(fin->gemeente_input, s->spec, &s->gst, why, whylen);
 }
 
 /* Links and counts (once): the true table stays in s->counted. */
@@ -543,6 +543,8 @@ release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 		m.fuzzy_links = s->fuzzy_links;
 		memcpy(m.fuzzy_bands, s->fuzzy_bands, sizeof(m.fuzzy_bands));
 		memcpy(m.band_lo, s->band_lo, sizeof(m.band_lo));
+		m.has_linkage = 1;
+		m.linkage = s->lrep;
 	}
 	if (udc_spec_has_tables(s->spec)) {
 		if ((rv = udc_linked_new(&l, s->spec, s->counted, NULL, why, whylen)) != 0 ||

@@ -39,7 +39,7 @@ gem_finish(struct gem_round *r, const struct udc_input_stats *gst, uint64_t reco
 	size_t plen;
 	int rv;
 
-	if ((rv = udc_report_to_proto(gst, r->spec->nkeys, &rep)) != 0)
+	if ((rv = udc_report_to_proto(gst, r->spec, &rep)) != 0)
 		return rv;
 	plen = udc__input_report__get_packed_size(&rep);
 	if ((packed = malloc(plen ? plen : 1)) == NULL) {
@@ -200,6 +200,17 @@ gem_receive_release(struct gem_round *r, const Udc__Release *rl)
 		goto out;
 	}
 	udc_hex(sha[0], 32, hex);
+	if (udc_spec_fuzzy(r->spec)) {
+		/* the CBS node's matcher line, from the metadata it signed */
+		char *js = NULL, mline[512];
+		size_t jl = 0;
+
+		snprintf(rel, sizeof(rel), "rounds/%s/result.json", r->job->idhex);
+		if (udc_store_read(state, rel, 1u << 24, &js, &jl) == 0 &&
+		    udc_linkage_log_line_json(js, jl, mline, sizeof(mline)) == 0)
+			log_info("round %s: CBS %s", r->job->idhex, mline);
+		free(js);
+	}
 	{
 		struct udc_audit_field f[] = { UDC_AUDIT_S("round", r->job->idhex),
 			UDC_AUDIT_S("result_sha256", hex), UDC_AUDIT_S("signer", r->n->peer_fpr) };

@@ -47,6 +47,8 @@ enum cfg_type {
 	CT_DELIM,     /* one character, or comma | semicolon | tab | pipe */
 	CT_PERCENT,   /* "1%" or "0.25%": hundredths of a percent in the struct (int) */
 	CT_APPROVAL,  /* automatic | operator */
+	CT_SHARE,     /* a share: decimal 0..1 or a percentage "5%" */
+	CT_FIELDS,    /* comma-separated field names */
 };
 
 struct cfg_key {
@@ -100,7 +102,11 @@ static const struct cfg_key cfg_keys[] = {
     {"input", "max_records", CT_SIZE, 100000000, 1, 1000000000, OFF(max_records)},
     {"input", "max_size", CT_SIZE, 64LL << 30, 1024, 1LL << 50, OFF(max_input_size)},
     {"input", "reject_limit", CT_PERCENT, 100, 0, 10000, OFF(reject_limit)},
+    {"input", "max_invalid", CT_SHARE, 0, 0, 0, OFF(max_invalid)},
+    {"input", "allow_invalid", CT_FIELDS, 0, 0, 0, OFF(allow_invalid)},
 };
+
+#define CFG_MAX_INVALID_DEFAULT 0.05
 
 #define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -114,7 +120,6 @@ struct cfg_ctx {
 	struct udc_ini_lines ln; /* line reader state and the first error */
 
 	int seen[NKEYS]; /* line of each table key, 0 = not set */
-	int field_line[UDC_NFIELDS];
 };
 
 /* Records the first error; returns 0 so it can be the handler's result. */
@@ -211,6 +216,61 @@ set_scalar(struct cfg_ctx *c, const struct cfg_key *k, const char *value)
 			            "tab or pipe, not '%s'",
 			            value);
 		return 1;
+	case CT_SHARE: {
+		char *end;
+		double d;
+
+		errno = 0;
+		d = strtod(value, &end);
+		if (end == value || errno != 0 || !(d >= 0.0))
+			goto share_bad;
+		if (*end == '%' && end[1] == '\0')
+			d /= 100.0;
+		else if (*end != '\0')
+			goto share_bad;
+		if (d > 1.0)
+			goto share_bad;
+		*(double *)(void *)base = d;
+		return 1;
+	share_bad:
+		return fail(c, "%s must be a share from 0 to 1 or a percentage, not '%s'", k->key,
+		            value);
+	}
+	case CT_FIELDS: {
+		char *copy = strdup(value), *item, *next;
+		struct udc_config *cfg = c->cfg;
+
+		if (copy == NULL)
+			return oom(c);
+		for (item = copy; item != NULL; item = next) {
+			char *e, **a;
+
+			if ((next = strchr(item, ',')) != NULL)
+				*next++ = '\0';
+			while (isspace((unsigned char)*item))
+				item++;
+			e = item + strlen(item);
+			while (e > item && isspace((unsigned char)e[-1]))
+				*--e = '\0';
+			if (!udc_field_name_valid(item)) {
+				int r = fail(c, "%s: '%s' is not a field name", k->key, item);
+				free(copy);
+				return r;
+			}
+			if ((a = realloc(cfg->allow_invalid,
+			                 (cfg->nallow_invalid + 1) * sizeof(*a))) == NULL ||
+			    (a[cfg->nallow_invalid] = strdup(item)) == NULL) {
+				if (a != NULL)
+					cfg->allow_invalid = a;
+				free(copy);
+				return oom(c);
+			}
+			cfg->allow_invalid = a;
+			cfg->nallow_invalid++;
+		}
+		free(copy);
+		return 1;
+	}
 	case CT_INT:
 	case CT_SECONDS:
 	case CT_SIZE:
@@ -287,19 +347,29 @@ set_scalar(struct cfg_ctx *c, const struct cfg_key *k, const char *value)
 static int
 set_field(struct cfg_ctx *c, const char *key, const char *value)
 {
-	int f = udc_field_parse(key);
+	struct udc_config *cfg = c->cfg;
+	struct udc_field_map *m;
 
-	if (f < 0)
+	for (size_t i = 0; i < cfg->nfields; i++)
+		if (strcmp(cfg->fields[i].field, key) == 0)
+			return fail(c, "duplicate key '%s' in [fields] (first on line %d)", key,
+			            cfg->fields[i].line);
+	if (!udc_field_name_valid(key))
 		return fail(c,
-		            "unknown identifier field '%s' in [fields] (known: bsn, given_names, "
-		            "surname_prefix, surname, birth_date, sex, postcode, house_number)",
+		            "'%s' in [fields] is not a field name (a-z first, then a-z, 0-9 and _; "
+		            "built-in: bsn, given_names, surname_prefix, surname, birth_date, sex, "
+		            "postcode, house_number; others are declared by a spec)",
 		            key);
-	if (c->field_line[f])
-		return fail(c, "duplicate key '%s' in [fields] (first on line %d)", key,
-		            c->field_line[f]);
-	if ((c->cfg->columns[f] = strdup(value)) == NULL)
+	if ((m = realloc(cfg->fields, (cfg->nfields + 1) * sizeof(*m))) == NULL)
 		return oom(c);
-	c->field_line[f] = c->ln.lineno;
+	cfg->fields = m;
+	m = &cfg->fields[cfg->nfields];
+	m->field = strdup(key);
+	m->column = strdup(value);
+	m->line = c->ln.lineno;
+	cfg->nfields++; /* count it now so that free() sees it either way */
+	if (m->field == NULL || m->column == NULL)
+		return oom(c);
 	return 1;
 }
 
@@ -387,8 +457,6 @@ cfg_finish(struct cfg_ctx *c, char *err, size_t errlen)
 	    {"peer", "public_key"}, {"tls", "ca_file"},        {"tls", "cert_file"},
 	    {"tls", "key_file"},   {"input", "file"},
 	};
-	int f;
-
 	if (!is_set(c, "node", "role")) {
 		snprintf(err, errlen, "%s: [node] role is required (gemeente or cbs)", cfg->path);
 		return UDC_EPARSE;
@@ -412,10 +480,7 @@ cfg_finish(struct cfg_ctx *c, char *err, size_t errlen)
 			return UDC_EPARSE;
 		}
 	}
-	for (f = 0; f < UDC_NFIELDS; f++)
-		if (cfg->columns[f] != NULL)
-			break;
-	if (f == UDC_NFIELDS) {
+	if (cfg->nfields == 0) {
 		snprintf(err, errlen,
 		         "%s: [fields] maps no identifier field; map at least one "
 		         "(for example bsn = BSN)",
@@ -538,6 +603,9 @@ udc_config_load(const char *path, struct udc_config **out, char *err, size_t err
 		case CT_DELIM:
 			*base = (char)cfg_keys[i].def;
 			break;
+		case CT_SHARE:
+			*(double *)(void *)base = CFG_MAX_INVALID_DEFAULT;
+			break;
 		default:
 			break; /* strings start NULL, role has no default */
 		}
@@ -584,8 +652,14 @@ udc_config_free(struct udc_config *cfg)
 	free(cfg->signing_key);
 	free(cfg->audit_log);
 	free(cfg->peer_public_key);
-	for (int f = 0; f < UDC_NFIELDS; f++)
-		free(cfg->columns[f]);
+	for (size_t i = 0; i < cfg->nfields; i++) {
+		free(cfg->fields[i].field);
+		free(cfg->fields[i].column);
+	}
+	free(cfg->fields);
+	for (size_t i = 0; i < cfg->nallow_invalid; i++)
+		free(cfg->allow_invalid[i]);
+	free(cfg->allow_invalid);
 	for (size_t i = 0; i < cfg->nlabels; i++) {
 		free(cfg->labels[i].dim);
 		free(cfg->labels[i].column);
@@ -601,4 +675,22 @@ udc_config_label_column(const struct udc_config *cfg, const char *dim)
 		if (strcmp(cfg->labels[i].dim, dim) == 0)
 			return cfg->labels[i].column;
 	return NULL;
+}
+
+const char *
+udc_config_field_column(const struct udc_config *cfg, const char *field)
+{
+	for (size_t i = 0; i < cfg->nfields; i++)
+		if (strcmp(cfg->fields[i].field, field) == 0)
+			return cfg->fields[i].column;
+	return NULL;
+}
+
+int
+udc_config_invalid_allowed(const struct udc_config *cfg, const char *field)
+{
+	for (size_t i = 0; i < cfg->nallow_invalid; i++)
+		if (strcmp(cfg->allow_invalid[i], field) == 0)
+			return 1;
+	return 0;
 }

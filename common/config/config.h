@@ -17,6 +17,12 @@ struct udc_label_map {
 	char *column; /* CSV column name, e.g. "wijkcode" */
 };
 
+struct udc_field_map {
+	char *field;  /* identifier field: built-in, or declared by a spec */
+	char *column; /* CSV column name */
+	int line;     /* where it was set */
+};
+
 struct udc_config {
 	char *path;            /* the file this came from */
 	enum udc_role role;    /* [node] role = gemeente | cbs */
@@ -61,7 +67,14 @@ struct udc_config {
 	size_t max_input_size; /* [input] max_size: bytes of the input file (default 64 GiB) */
 	int reject_limit;      /* [input] reject_limit: rejected rows above this share fail the round,
 	                        * in hundredths of a percent (default 1%) */
-	char *columns[UDC_NFIELDS]; /* [fields] field = CSV column; NULL = not mapped */
+	/* [input] max_invalid: share of the rows whose value of a field may
+	 * fail the field's check before the round fails (default 0.05) */
+	double max_invalid;
+	char **allow_invalid;  /* [input] allow_invalid: fields exempt from max_invalid */
+	size_t nallow_invalid;
+
+	struct udc_field_map *fields; /* [fields] field = CSV column, in file order */
+	size_t nfields;
 
 	struct udc_label_map *labels; /* [labels] dim = CSV column, in file order */
 	size_t nlabels;
@@ -74,5 +87,9 @@ int udc_config_load(const char *path, struct udc_config **out, char *err, size_t
 void udc_config_free(struct udc_config *cfg);
 /* CSV column mapped to a spec dimension, or NULL. */
 const char *udc_config_label_column(const struct udc_config *cfg, const char *dim);
+/* CSV column mapped to an identifier field, or NULL. */
+const char *udc_config_field_column(const struct udc_config *cfg, const char *field);
+/* 1 if [input] allow_invalid names the field. */
+int udc_config_invalid_allowed(const struct udc_config *cfg, const char *field);
 
 #endif

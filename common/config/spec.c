@@ -113,6 +113,7 @@ struct spec_ctx {
 	int name_line, mode_line, keys_line, min_cell_line, pad_line;
 	int schema_line, threshold_line, balance_line, scoring_line, round_line, eps_line, budget_line;
 	int max_releases_line;
+	int target_line;
 	int dim_line[2][UDC_MAX_DIMS];
 	int protection_line, contrib_line, p_line;
 
@@ -128,11 +129,16 @@ struct spec_ctx {
 	size_t nrecodes;
 	struct raw_attr attrs[UDC_MAX_ATTRS];
 	size_t nattrs;
+	/* match keys as written, resolved once every [fields] line is read */
+	char *key_item[UDC_MAX_KEYS];
+	int key_line[UDC_MAX_KEYS];
+	size_t nkey_items;
+	int field_line[UDC_MAX_FIELDS];
 };
 
 /* "table " and "recode " are prefixes: [table NAME], [recode NAME]. */
-static const char *const spec_sections[] = {"spec",       "gemeente", "cbs",   "disclosure",
-                                            "fuzzy",      "table ",   "recode ", "attributes"};
+static const char *const spec_sections[] = {"spec",   "gemeente", "cbs",     "disclosure", "fuzzy",
+                                            "table ", "recode ",  "attributes", "fields"};
 
 /* Records the first error; returns 0 so it can be the handler's result. */
 #define fail(c, ...) udc_ini_fail(&(c)->ln, __VA_ARGS__)
@@ -235,19 +241,46 @@ for_each_item(struct spec_ctx *c, const char *value, const char *what,
 	return ok;
 }
 
+/* A match key as written; its fields are looked up once [fields] is read
+ * (the section may come later in the file). */
 static int
 add_key(struct spec_ctx *c, char *item, void *arg)
 {
-	struct udc_spec *spec = c->spec;
-	struct udc_matchkey *k;
-	unsigned mask = 0;
-	char *part, *next;
-	size_t namelen = 0;
-
 	(void)arg;
-	if (spec->nkeys == UDC_MAX_KEYS)
+	if (c->nkey_items == UDC_MAX_KEYS)
 		return fail(c, "more than %d match keys", UDC_MAX_KEYS);
-	k = &spec->keys[spec->nkeys];
+	if ((c->key_item[c->nkey_items] = strdup(item)) == NULL)
+		return oom(c);
+	c->key_line[c->nkey_items++] = c->ln.lineno;
+	return 1;
+}
+
+/* The names of every field of the spec, for messages. */
+static void
+known_fields(const struct udc_spec *spec, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < spec->fields.n && o < len; i++) {
+		int n = snprintf(buf + o, len - o, "%s%s", i ? ", " : "", spec->fields.f[i].name);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+}
+
+/* Turns match key i as written into field indices; "NAME:LINE: reason". */
+static int
+resolve_key(struct spec_ctx *c, size_t idx, char *err, size_t errlen)
+{
+	struct udc_spec *spec = c->spec;
+	struct udc_matchkey *k = &spec->keys[spec->nkeys];
+	uint32_t mask = 0;
+	char *item = c->key_item[idx], *part, *next, known[800];
+	size_t namelen = 0;
+	int line = c->key_line[idx];
+
 	memset(k, 0, sizeof(*k));
 	for (part = item; part != NULL; part = next) {
 		int f;
@@ -255,38 +288,71 @@ add_key(struct spec_ctx *c, char *item, void *arg)
 		if ((next = strchr(part, '+')) != NULL)
 			*next++ = '\0';
 		part = trim(part);
-		if (*part == '\0')
-			return fail(c, "empty field name in match key");
-		if ((f = udc_field_parse(part)) < 0)
-			return fail(
-			    c,
-			    "unknown field '%s' in match key (known: bsn, given_names, "
-			    "surname_prefix, surname, birth_date, sex, postcode, house_number)",
-			    part);
-		if (mask & (1u << f))
-			return fail(c, "field '%s' appears twice in one match key", part);
+		if (*part == '\0') {
+			snprintf(err, errlen, "%s:%d: empty field name in match key", c->name, line);
+			return UDC_EPARSE;
+		}
+		if ((f = udc_fieldset_find(&spec->fields, part)) < 0) {
+			known_fields(spec, known, sizeof(known));
+			snprintf(err, errlen, "%s:%d: unknown field '%.64s' in match key (known: %s)",
+			         c->name, line, part, known);
+			return UDC_EPARSE;
+		}
+		if (mask & (1u << f)) {
+			snprintf(err, errlen, "%s:%d: field '%.64s' appears twice in one match key",
+			         c->name, line, part);
+			return UDC_EPARSE;
+		}
+		if (k->nfields == UDC_MAX_KEY_FIELDS) {
+			snprintf(err, errlen, "%s:%d: more than %d fields in one match key", c->name,
+			         line, UDC_MAX_KEY_FIELDS);
+			return UDC_EPARSE;
+		}
 		mask |= 1u << f;
-		k->fields[k->nfields++] = (enum udc_field)f;
+		k->fields[k->nfields++] = f;
 		namelen += strlen(part) + 1;
 	}
 	/* The same fields in another order link the same pairs: the later
 	 * key could never link anything. */
 	for (size_t i = 0; i < spec->nkeys; i++) {
-		unsigned m = 0;
+		uint32_t m = 0;
 		for (int j = 0; j < spec->keys[i].nfields; j++)
 			m |= 1u << spec->keys[i].fields[j];
-		if (m == mask)
-			return fail(c, "match key repeats key %zu (%s)", i + 1, spec->keys[i].name);
+		if (m == mask) {
+			snprintf(err, errlen, "%s:%d: match key repeats key %zu (%s)", c->name, line,
+			         i + 1, spec->keys[i].name);
+			return UDC_EPARSE;
+		}
 	}
-	if ((k->name = malloc(namelen)) == NULL)
-		return oom(c);
+	if ((k->name = malloc(namelen)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", c->name);
+		return UDC_ENOMEM;
+	}
 	k->name[0] = '\0';
 	for (int j = 0; j < k->nfields; j++) {
 		if (j > 0)
 			strcat(k->name, "+");
-		strcat(k->name, udc_field_name(k->fields[j]));
+		strcat(k->name, spec->fields.f[k->fields[j]].name);
 	}
+	spec->key_fields |= mask;
 	spec->nkeys++;
+	return 0;
+}
+
+/* [fields]: NAME = TYPE [OPTION=VALUE ...] */
+static int
+field_key(struct spec_ctx *c, const char *key, const char *value)
+{
+	char why[256];
+	int f = udc_fieldset_find(&c->spec->fields, key);
+	int rv;
+
+	if (f >= 0 && c->field_line[f])
+		return fail(c, "duplicate key '%s' in [fields] (first on line %d)", key,
+		            c->field_line[f]);
+	if ((rv = udc_fieldset_declare(&c->spec->fields, key, value, why, sizeof(why))) != 0)
+		return fail(c, "%s", why);
+	c->field_line[udc_fieldset_find(&c->spec->fields, key)] = c->ln.lineno;
 	return 1;
 }
 
@@ -584,6 +650,11 @@ fuzzy_key(struct spec_ctx *c, const char *key, const char *value)
 
 		if (!once(c, &c->threshold_line, "fuzzy", key))
 			return 0;
+		if (strcmp(value, "auto") == 0) {
+			/* chosen by the round from its best-match scores */
+			spec->threshold_auto = 1;
+			return 1;
+		}
 		if (*p < '0' || *p > '1')
 			goto bad;
 		v = (unsigned)(*p++ - '0');
@@ -606,6 +677,29 @@ fuzzy_key(struct spec_ctx *c, const char *key, const char *value)
 	bad:
 		return fail(c, "threshold must be a decimal from 0.5 to 1.0 with at most three "
 		               "decimals, not '%s'", value);
+	}
+	if (strcmp(key, "target_precision") == 0) {
+		/* 0.5 to 0.999 in thousandths, like a threshold */
+		unsigned v = 0, nfrac = 0;
+		const char *p = value;
+
+		if (!once(c, &c->target_line, "fuzzy", key))
+			return 0;
+		if (p[0] != '0' || p[1] != '.')
+			goto tbad;
+		for (p += 2; *p >= '0' && *p <= '9' && nfrac < 3; p++, nfrac++)
+			v = v * 10 + (unsigned)(*p - '0');
+		if (*p != '\0' || nfrac == 0)
+			goto tbad;
+		while (nfrac++ < 3)
+			v *= 10;
+		if (v < 500 || v > 999)
+			goto tbad;
+		spec->target_precision = v;
+		return 1;
+	tbad:
+		return fail(c, "target_precision must be a decimal from 0.5 to 0.999 with at most "
+		               "three decimals, not '%s'", value);
 	}
 	if (strcmp(key, "balance") == 0) {
 		if (!once(c, &c->balance_line, "fuzzy", key))
@@ -925,6 +1019,8 @@ spec_handler(void *user, const char *section, const char *key, const char *value
 		return disclosure_key(c, key, value);
 	if (strcmp(section, "fuzzy") == 0)
 		return fuzzy_key(c, key, value);
+	if (strcmp(section, "fields") == 0)
+		return field_key(c, key, value);
 	if (*section == '\0')
 		return fail(c, "key '%s' is outside any [section]", key);
 	return fail(c, "unknown section [%s]", section);
@@ -1070,6 +1166,36 @@ spec_canonical(const struct udc_spec *spec)
 	sb_add(&b, spec->name);
 	sb_add(&b, spec->mode == UDC_MODE_FUZZY ? "\nmode=fuzzy\n"
 	         : spec->mode == UDC_MODE_COMBINED ? "\nmode=combined\n" : "\nmode=exact\n");
+	/* Declared fields, by name; only those that differ from a built-in
+	 * declaration, so that specs without [fields] keep their hash. */
+	{
+		const struct udc_fieldset *fs = &spec->fields;
+		size_t order[UDC_MAX_FIELDS], n = 0;
+
+		for (size_t i = 0; i < fs->n; i++)
+			if ((fs->declared & (1u << i)) && !udc_fielddef_is_builtin(&fs->f[i]))
+				order[n++] = i;
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = i; j > 0 && strcmp(fs->f[order[j - 1]].name,
+			                                   fs->f[order[j]].name) > 0; j--) {
+				size_t t = order[j];
+				order[j] = order[j - 1];
+				order[j - 1] = t;
+			}
+		for (size_t i = 0; i < n; i++) {
+			char decl[256];
+
+			if (udc_fielddef_format(&fs->f[order[i]], decl, sizeof(decl)) != 0) {
+				b.nomem = 1;
+				break;
+			}
+			sb_add(&b, "field.");
+			sb_add(&b, fs->f[order[i]].name);
+			sb_add(&b, "=");
+			sb_add(&b, decl);
+			sb_add(&b, "\n");
+		}
+	}
 	for (size_t i = 0; i < spec->nkeys; i++) {
 		sb_add(&b, "key=");
 		sb_add(&b, spec->keys[i].name);
@@ -1135,8 +1261,12 @@ spec_canonical(const struct udc_spec *spec)
 		} else {
 			sb_add(&b, "unattached");
 		}
-		snprintf(num, sizeof(num), "\nfuzzy.threshold=%u.%03u\n", spec->threshold / 1000,
-		         spec->threshold % 1000);
+		if (spec->threshold_auto)
+			snprintf(num, sizeof(num), "\nfuzzy.threshold=auto\nfuzzy.target_precision=0.%03u\n",
+			         spec->target_precision);
+		else
+			snprintf(num, sizeof(num), "\nfuzzy.threshold=%u.%03u\n", spec->threshold / 1000,
+			         spec->threshold % 1000);
 		sb_add(&b, num);
 		sb_add(&b, spec->balance ? "fuzzy.balance=yes\n" : "fuzzy.balance=no\n");
 		/* absent for record scoring, so that specs written before field
@@ -1561,6 +1691,12 @@ spec_finish(struct spec_ctx *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: [spec] name is missing", c->name);
 		return UDC_EPARSE;
 	}
+	for (size_t i = 0; i < c->nkey_items; i++) {
+		int rv = resolve_key(c, i, err, errlen);
+
+		if (rv != 0)
+			return rv;
+	}
 	if (spec->nkeys == 0 && spec->mode != UDC_MODE_FUZZY) {
 		snprintf(err, errlen, "%s: [spec] keys is missing: name at least one match key",
 		         c->name);
@@ -1571,7 +1707,14 @@ spec_finish(struct spec_ctx *c, char *err, size_t errlen)
 		         "mode combined", c->name);
 		return UDC_EPARSE;
 	}
-	if (!c->threshold_line)
+	if (c->target_line && !spec->threshold_auto) {
+		snprintf(err, errlen, "%s:%d: [fuzzy] target_precision needs threshold = auto", c->name,
+		         c->target_line);
+		return UDC_EPARSE;
+	}
+	if (spec->threshold_auto && !c->target_line)
+		spec->target_precision = UDC_FUZZY_DEFAULT_TARGET_PRECISION_MILLI;
+	if (!c->threshold_line || spec->threshold_auto)
 		spec->threshold = spec->scoring == UDC_SCORING_FIELDS
 		                      ? UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS_MILLI
 		                      : UDC_FUZZY_DEFAULT_THRESHOLD_MILLI;
@@ -1588,7 +1731,8 @@ spec_finish(struct spec_ctx *c, char *err, size_t errlen)
 		return UDC_EPARSE;
 	}
 	if (!udc_spec_fuzzy(spec) &&
-	    (c->schema_line || c->threshold_line || c->balance_line || c->scoring_line)) {
+	    (c->schema_line || c->threshold_line || c->balance_line || c->scoring_line ||
+	     c->target_line)) {
 		snprintf(err, errlen, "%s: [fuzzy] settings need mode fuzzy or combined", c->name);
 		return UDC_EPARSE;
 	}
@@ -1655,6 +1799,7 @@ udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec *
 		return UDC_ENOMEM;
 	}
 	spec->mode = UDC_MODE_EXACT;
+	udc_fieldset_init(&spec->fields);
 	spec->min_cell = 10;
 	spec->pad = UDC_PAD_MAX;
 	spec->budget_num = 1;
@@ -1678,6 +1823,8 @@ udc_spec_parse(const char *text, size_t len, const char *name, struct udc_spec *
 	spec = NULL;
 out:
 	ctx_free(&c);
+	for (size_t i = 0; i < c.nkey_items; i++)
+		free(c.key_item[i]);
 	udc_spec_free(spec);
 	return rv;
 }
@@ -1788,6 +1935,30 @@ udc_spec_attach_schema(struct udc_spec *spec, const char *json, size_t len, char
 	}
 	if ((rv = udc_clk_schema_parse(&schema, json, len, spec->schema_name, err, errlen)) != 0)
 		return rv;
+	{
+		/* every encoded feature names a field of the spec */
+		uint32_t used = 0;
+
+		for (size_t i = 0; i < udc_clk_schema_nfields(schema); i++) {
+			const char *fname = udc_clk_schema_field_name(schema, i);
+			int f;
+
+			if (udc_clk_schema_field_ignored(schema, i))
+				continue;
+			if ((f = udc_fieldset_find(&spec->fields, fname)) < 0) {
+				char known[800];
+
+				known_fields(spec, known, sizeof(known));
+				snprintf(err, errlen, "%s: feature '%.64s' is not a field of the spec "
+				         "(%s) and not ignored; declare it in the spec's [fields]",
+				         spec->schema_name, fname, known);
+				udc_clk_schema_free(schema);
+				return UDC_EINVAL;
+			}
+			used |= 1u << f;
+		}
+		spec->schema_fields = used;
+	}
 	if (spec->scoring == UDC_SCORING_FIELDS && udc_clk_schema_bits(schema) % 64 != 0) {
 		/* each feature's filter starts on a 64-bit word of the comparison */
 		snprintf(err, errlen, "%s: scoring = fields needs l (after xor folding) to be a "

@@ -26,9 +26,9 @@ enum udc_pad { UDC_PAD_NONE = 0, UDC_PAD_MAX = 1 };
 #define UDC_SPEC_DEFAULT_MAX_RELEASES 1
 
 struct udc_matchkey {
-	char *name;                        /* "surname+birth_date+postcode" */
+	char *name;                          /* "surname+birth_date+postcode" */
 	int nfields;
-	enum udc_field fields[UDC_NFIELDS]; /* in the order written */
+	int fields[UDC_MAX_KEY_FIELDS];      /* indices into the spec's fields, in the order written */
 };
 
 /* How CBS scores a pair of encodings (docs/fuzzy.md, "Scoring"). */
@@ -119,6 +119,11 @@ struct udc_attr {
 struct udc_spec {
 	char *name;
 	enum udc_mode mode;
+	/* [fields]: the built-in fields (indices 0..7, UDC_F_*) and those the
+	 * spec declares; keys and CLK features name them */
+	struct udc_fieldset fields;
+	uint32_t key_fields;    /* bit f: a match key uses field f */
+	uint32_t schema_fields; /* bit f: the attached CLK schema encodes field f */
 	struct udc_matchkey keys[UDC_MAX_KEYS];
 	size_t nkeys;
 	struct udc_dim dims[2][UDC_MAX_DIMS]; /* [side][i] */
@@ -136,6 +141,8 @@ struct udc_spec {
 	size_t schema_len;
 	uint8_t schema_hash[32];
 	unsigned threshold;    /* in thousandths; default by scoring (fuzzy.h) */
+	int threshold_auto;    /* threshold = auto: the round chooses it (scoremodel.h) */
+	unsigned target_precision; /* with auto: the estimated precision to reach, thousandths */
 	int balance;           /* balanced filters (hardening), default 0 */
 	enum udc_scoring scoring; /* record (one CLK, default) or fields (one filter per feature) */
 	/* Linked tables; ntables 0: the legacy full cross (udc_table). */

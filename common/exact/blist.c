@@ -242,6 +242,7 @@ udc_blist_from_input_ext(struct udc_blist *l, const struct udc_input_opts *opts,
 {
 	struct build_ctx b = { .l = l, .round_id = round_id, .s = s, .wq = wq, .fill = fill,
 		.fill_arg = fill_arg };
+	uint8_t *had = NULL;
 	size_t w = 0;
 	int rv;
 
@@ -250,6 +251,13 @@ udc_blist_from_input_ext(struct udc_blist *l, const struct udc_input_opts *opts,
 			snprintf(err, errlen, "%s: %s", opts->path, udc_strerror(rv));
 		goto out;
 	}
+	/* which records had a key before duplicates were taken out */
+	if ((had = malloc(l->n ? l->n : 1)) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	if (l->n > 0)
+		memcpy(had, b.present, l->n);
 	for (size_t j = 0; j < l->nkeys; j++) {
 		long long hit = dedupe_key(l, j, b.present);
 		if (hit < 0) {
@@ -266,8 +274,10 @@ udc_blist_from_input_ext(struct udc_blist *l, const struct udc_input_opts *opts,
 			st->accepted--;
 			continue;
 		}
-		/* Without exact keys (fuzzy mode) there is nothing to share. */
-		if (b.present[i] == 0 && l->nkeys > 0) {
+		/* Without exact keys (fuzzy mode) there is nothing to share; a
+		 * record that never had one (combined mode) goes to the Dice
+		 * step. */
+		if (b.present[i] == 0 && had[i] != 0) {
 			st->rejected[UDC_REJ_DUPLICATE]++;
 			st->accepted--;
 			continue;
@@ -282,6 +292,7 @@ udc_blist_from_input_ext(struct udc_blist *l, const struct udc_input_opts *opts,
 	}
 	l->n = w;
 out:
+	free(had);
 	free(b.present);
 	free(b.bad);
 	return rv;

@@ -52,8 +52,10 @@ udc_blist_pt(const struct udc_blist *l, size_t i, size_t j)
 /* Reads the node's own list: every record's keys hashed to the group with
  * round_id (a missing key becomes a random point) and blinded with s, in
  * parallel on wq.  Then a key value shared by several records is replaced by
- * random points in all of them (st->key_duplicate[j]), and records left with
- * no real key are dropped (st->rejected[UDC_REJ_DUPLICATE]). */
+ * random points in all of them (st->key_duplicate[j]), and records that had
+ * a key but are left with none are dropped (st->rejected[UDC_REJ_DUPLICATE]);
+ * a record that came without any key (combined mode, kept by the reader for
+ * its encoding) stays. */
 int udc_blist_from_input(struct udc_blist *l, const struct udc_input_opts *opts,
     const uint8_t round_id[16], const struct udc_scalar *s, struct udc_workq *wq,
     struct udc_input_stats *st, char *err, size_t errlen);

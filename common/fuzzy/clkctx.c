@@ -58,10 +58,9 @@ udc_clkctx_new(struct udc_clkctx **out, const struct udc_spec *spec, const uint8
 		c->field[i] = -1;
 		if (udc_clk_schema_field_ignored(c->schema, i))
 			continue;
-		if ((c->field[i] = udc_field_parse(name)) < 0) {
-			snprintf(err, errlen, "%s: feature '%s' is not a udclink identifier field "
-			    "(bsn, given_names, surname_prefix, surname, birth_date, sex, postcode, "
-			    "house_number) and not ignored", spec->schema_name, name);
+		if ((c->field[i] = udc_fieldset_find(&spec->fields, name)) < 0) {
+			snprintf(err, errlen, "%s: feature '%s' is not a field of the spec (built-in "
+			    "or declared in its [fields]) and not ignored", spec->schema_name, name);
 			rv = UDC_EINVAL;
 			goto fail;
 		}

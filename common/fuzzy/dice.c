@@ -102,6 +102,18 @@ ands_popcnt(const uint64_t *q, const uint64_t *f, size_t n, size_t nwords, uint3
 			out[i] = and_popcnt(q, f + i * 16, 16);
 		return;
 	}
+	/* one feature's 256-bit filter (field scoring, the feature join): the
+	 * query in registers, four popcounts per filter */
+	if (nwords == 4) {
+		const uint64_t q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
+
+		for (i = 0; i < n; i++, f += 4)
+			out[i] = (uint32_t)(__builtin_popcountll(q0 & f[0]) +
+			                    __builtin_popcountll(q1 & f[1]) +
+			                    __builtin_popcountll(q2 & f[2]) +
+			                    __builtin_popcountll(q3 & f[3]));
+		return;
+	}
 	for (i = 0; i < n; i++)
 		out[i] = and_popcnt(q, f + i * nwords, nwords);
 }
@@ -192,6 +204,12 @@ ands_avx2(const uint64_t *q, const uint64_t *f, size_t n, size_t nwords, uint32_
 
 	if (nwords == 16) {
 		ands_avx2_16(q, f, n, out);
+		return;
+	}
+	/* one feature's filter: the table popcount's horizontal sum per
+	 * filter costs more than POPCNT on four words */
+	if (nwords == 4) {
+		ands_popcnt(q, f, n, nwords, out);
 		return;
 	}
 	for (i = 0; i < n; i++)

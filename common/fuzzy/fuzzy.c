@@ -27,78 +27,10 @@
 #include "err.h"
 #include "workq.h"
 
-struct cand {
-	double score;
-	uint32_t b;
-};
+#include "fuzzy_impl.h"
 
-struct entry {
-	uint32_t h; /* 32-bit hash of the k-bit key */
-	uint32_t b;
-};
-
-struct table {
-	uint32_t *off; /* (1 << rbits) + 1 bucket starts */
-	struct entry *ent;
-};
-
-#define BATCH 64 /* candidates compared together */
-#define MAXK 64  /* bits per LSH key, at most */
-
-struct scratch {
-	atomic_int busy;
-	uint32_t *stamp; /* stamp[b] == epoch: b already seen for this query */
-	uint32_t epoch;
-	uint32_t *hv, *lo, *hi; /* per LSH table: key hash, bucket bounds */
-	uint32_t batch[BATCH];
-};
-
-struct ctx {
-	double t;
-	unsigned topk;
-	int size_filter;
-	int mode; /* UDC_FUZZY_LSH or UDC_FUZZY_EXHAUSTIVE */
-	const uint64_t *a, *b;
-	size_t n_a, n_b, nwords, nbits;
-	uint32_t *pa, *pb;
-	/* field scoring: nseg filters of segw words (segbits bits) per record;
-	 * record scoring: nseg 1 and the segment is the whole filter */
-	size_t nseg, segw, segbits;
-	uint32_t *pas, *pbs; /* popcount of filter s of record i at [i * nseg + s] */
-	uint64_t *ma, *mb;   /* field scoring: bit s set if filter s of the record is not empty */
-
-	/* B ordered by popcount: windows of the popcount bound are ranges */
-	uint32_t *order;  /* order[j] = B index */
-	uint32_t *spop;   /* spop[j] = pb[order[j]] */
-	uint64_t *sorted; /* exhaustive mode: the filters in that order */
-
-	/* LSH: each table samples the bits of one segment */
-	unsigned L, rbits;
-	uint16_t *pos;  /* L * MAXK bit positions (of the whole filter) */
-	uint8_t *tk;    /* tk[l]: bits per key of table l */
-	uint16_t *tseg; /* tseg[l]: its segment */
-	struct table *tables;
-	uint32_t *dpop;   /* per segment: the design popcount */
-	uint8_t *indexed; /* per segment: has LSH tables */
-	uint32_t *bout;   /* B records above a design popcount, by popcount */
-	size_t nbout;
-
-	struct cand *cands; /* n_a * topk, best first */
-	uint8_t *ncand;
-	const uint8_t *taken; /* resolution phase: B already linked */
-
-	struct scratch *slots;
-	size_t nslots;
-
-	atomic_uint_fast64_t candidates, size_pruned, compared, above;
-};
-
-struct counters {
-	uint64_t candidates, size_pruned, compared, above;
-};
-
-static double
-now(void)
+double
+fz_now(void)
 {
 	struct timespec ts;
 
@@ -106,8 +38,8 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint64_t
-splitmix64(uint64_t *s)
+uint64_t
+fz_splitmix64(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
 
@@ -122,7 +54,7 @@ key_hash(uint64_t key, unsigned table)
 	uint64_t s =
 	    key ^ ((uint64_t)(table + 1) << 56) ^ ((uint64_t)table * 0x632be59bd9b4e019ULL);
 
-	return (uint32_t)(splitmix64(&s) >> 32);
+	return (uint32_t)(fz_splitmix64(&s) >> 32);
 }
 
 /* Bits pos[0..k) of filter f as a k-bit key. */
@@ -221,8 +153,8 @@ heap_push(struct cand *h, unsigned *n, unsigned cap, double score, uint32_t b)
 	h[i] = x;
 }
 
-static void
-sort_best_first(struct cand *h, unsigned n)
+void
+fz_sort_best_first(struct cand *h, unsigned n)
 {
 	unsigned i, j;
 
@@ -237,8 +169,8 @@ sort_best_first(struct cand *h, unsigned n)
 
 /* ---------- scratch (dedup stamps), one per running thread ---------- */
 
-static struct scratch *
-scratch_get(struct ctx *c)
+struct scratch *
+fz_scratch_get(struct ctx *c)
 {
 	size_t i;
 
@@ -252,14 +184,14 @@ scratch_get(struct ctx *c)
 	}
 }
 
-static void
-scratch_put(struct scratch *s)
+void
+fz_scratch_put(struct scratch *s)
 {
 	atomic_store(&s->busy, 0);
 }
 
-static uint32_t
-scratch_epoch(struct ctx *c, struct scratch *s)
+uint32_t
+fz_scratch_epoch(struct ctx *c, struct scratch *s)
 {
 	if (++s->epoch == 0) {
 		memset(s->stamp, 0, c->n_b * sizeof(*s->stamp));
@@ -363,8 +295,8 @@ fields_score(const struct ctx *c, const uint64_t *qa, size_t ia, uint32_t b)
 	                            pa, pb);
 }
 
-static void
-consider(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, uint32_t b,
+void
+fz_consider(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, uint32_t b,
          const uint64_t *qa, uint32_t pa, size_t ia)
 {
 	uint32_t cnt;
@@ -404,7 +336,7 @@ query_exhaustive(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k
 	k->size_pruned += c->n_b - (hi - lo);
 	if (c->sorted == NULL) {
 		for (j = lo; j < hi; j++) {
-			consider(c, h, nh, k, c->order[j], qa, pa, ia);
+			fz_consider(c, h, nh, k, c->order[j], qa, pa, ia);
 		}
 		return;
 	}
@@ -434,8 +366,8 @@ query_exhaustive(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k
 
 /* Compares a batch of candidates after prefetching all their filters, so
  * that the cache misses overlap instead of following one another. */
-static void
-consider_batch(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, const uint32_t *bs,
+void
+fz_consider_batch(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, const uint32_t *bs,
                size_t n, const uint64_t *qa, uint32_t pa, size_t ia)
 {
 	size_t j;
@@ -443,11 +375,12 @@ consider_batch(struct ctx *c, struct cand *h, unsigned *nh, struct counters *k, 
 	for (j = 0; j < n; j++) {
 		const char *f = (const char *)(c->b + (size_t)bs[j] * c->nwords);
 
-		__builtin_prefetch(f);
-		__builtin_prefetch(f + 64);
+		/* every line of the record: field scoring's are longer */
+		for (size_t o = 0; o < c->nwords * sizeof(uint64_t); o += 64)
+			__builtin_prefetch(f + o);
 	}
 	for (j = 0; j < n; j++)
-		consider(c, h, nh, k, bs[j], qa, pa, ia);
+		fz_consider(c, h, nh, k, bs[j], qa, pa, ia);
 }
 
 static void
@@ -455,7 +388,7 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
           const uint64_t *qa, uint32_t pa, size_t ia)
 {
 	const uint32_t *pas = c->pas + ia * c->nseg;
-	uint32_t epoch = scratch_epoch(c, sc), *hv = sc->hv, *lo = sc->lo, *hi = sc->hi;
+	uint32_t epoch = fz_scratch_epoch(c, sc), *hv = sc->hv, *lo = sc->lo, *hi = sc->hi;
 	uint32_t *batch = sc->batch;
 	size_t j, nb = 0;
 	unsigned l;
@@ -494,7 +427,7 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
 			k->candidates++;
 			batch[nb++] = b;
 			if (nb == BATCH) {
-				consider_batch(c, h, nh, k, batch, nb, qa, pa, ia);
+				fz_consider_batch(c, h, nh, k, batch, nb, qa, pa, ia);
 				nb = 0;
 			}
 		}
@@ -509,11 +442,11 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
 		k->candidates++;
 		batch[nb++] = b;
 		if (nb == BATCH) {
-			consider_batch(c, h, nh, k, batch, nb, qa, pa, ia);
+			fz_consider_batch(c, h, nh, k, batch, nb, qa, pa, ia);
 			nb = 0;
 		}
 	}
-	consider_batch(c, h, nh, k, batch, nb, qa, pa, ia);
+	fz_consider_batch(c, h, nh, k, batch, nb, qa, pa, ia);
 }
 
 /* 1 if a filter of the record is above its segment's design popcount: the
@@ -542,16 +475,20 @@ query(struct ctx *c, struct scratch *sc, size_t i, struct counters *k)
 	uint32_t pa = c->pa[i];
 	unsigned nh = 0;
 
+	if (c->mode == UDC_FUZZY_JOIN) {
+		udc_fjoin_query(c, sc, i, k);
+		return;
+	}
 	if (c->mode == UDC_FUZZY_EXHAUSTIVE || outlier(c, pas))
 		query_exhaustive(c, h, &nh, k, qa, pa, i);
 	else
 		query_lsh(c, sc, h, &nh, k, qa, pa, i);
-	sort_best_first(h, nh);
+	fz_sort_best_first(h, nh);
 	c->ncand[i] = (uint8_t)nh;
 }
 
-static void
-counters_flush(struct ctx *c, const struct counters *k)
+void
+fz_counters_flush(struct ctx *c, const struct counters *k)
 {
 	atomic_fetch_add(&c->candidates, k->candidates);
 	atomic_fetch_add(&c->size_pruned, k->size_pruned);
@@ -563,14 +500,14 @@ static int
 score_range(void *arg, size_t begin, size_t end)
 {
 	struct ctx *c = arg;
-	struct scratch *sc = scratch_get(c);
+	struct scratch *sc = fz_scratch_get(c);
 	struct counters k = {0, 0, 0, 0};
 	size_t i;
 
 	for (i = begin; i < end; i++)
 		query(c, sc, i, &k);
-	scratch_put(sc);
-	counters_flush(c, &k);
+	fz_scratch_put(sc);
+	fz_counters_flush(c, &k);
 	return 0;
 }
 
@@ -645,7 +582,7 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
 	}
 	ns = c->n_a * c->n_b < NSAMPLE ? c->n_a * c->n_b : NSAMPLE;
 	for (i = 0; i < ns; i++) {
-		size_t x = splitmix64(&seed) % c->n_a, y = splitmix64(&seed) % c->n_b;
+		size_t x = fz_splitmix64(&seed) % c->n_a, y = fz_splitmix64(&seed) % c->n_b;
 		uint32_t px = c->pas[x * c->nseg + s], py = c->pbs[y * c->nseg + s];
 		uint32_t and = udc_dice_and_count(c->a + x * c->nwords + s * c->segw,
 		                                  c->b + y * c->nwords + s * c->segw, c->segw);
@@ -722,7 +659,8 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
  * field score reaches the threshold has a feature, present on both sides,
  * whose own Dice does: that feature's tables find it), or exhaustive. */
 static int
-plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy_stats *st)
+plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy_stats *st,
+     struct udc_workq *wq)
 {
 	struct seg_plan sp;
 	double total = 0,
@@ -735,6 +673,15 @@ plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy_stats *st
 		c->dpop[s] = (uint32_t)c->segbits;
 	if (c->mode == UDC_FUZZY_EXHAUSTIVE || c->n_a == 0 || c->n_b == 0) {
 		c->mode = UDC_FUZZY_EXHAUSTIVE;
+		return 0;
+	}
+	if (c->nseg > 1 && p->blocking != UDC_FUZZY_LSH) {
+		/* field scoring: the feature join, exact; or every pair */
+		int use = 0;
+
+		if ((rv = udc_fjoin_plan(c, p, st, wq, &use)) != 0)
+			return rv;
+		c->mode = use ? UDC_FUZZY_JOIN : UDC_FUZZY_EXHAUSTIVE;
 		return 0;
 	}
 	if ((c->tk = malloc(4096 * c->nseg)) == NULL ||
@@ -880,7 +827,7 @@ build_lsh(struct ctx *c, struct udc_workq *wq, uint64_t seed)
 		for (i = 0; i < k; i++) {
 			uint16_t x;
 
-			j = i + splitmix64(&seed) % (c->segbits - i);
+			j = i + fz_splitmix64(&seed) % (c->segbits - i);
 			x = perm[i];
 			perm[i] = perm[j];
 			perm[j] = x;
@@ -970,7 +917,7 @@ resolve(struct ctx *c, struct udc_fuzzy_result *r)
 		pq_down(c, cur, pq, n, i);
 
 	c->taken = taken;
-	sc = scratch_get(c);
+	sc = fz_scratch_get(c);
 	while (n > 0) {
 		uint32_t x = pq[0];
 		const struct cand *p = &c->cands[(size_t)x * c->topk + cur[x]];
@@ -999,9 +946,9 @@ resolve(struct ctx *c, struct udc_fuzzy_result *r)
 		if (n > 0)
 			pq_down(c, cur, pq, n, 0);
 	}
-	scratch_put(sc);
+	fz_scratch_put(sc);
 	c->taken = NULL;
-	counters_flush(c, &k);
+	fz_counters_flush(c, &k);
 out:
 	free(cur);
 	free(taken);
@@ -1080,6 +1027,7 @@ ctx_free(struct ctx *c)
 			free(c->slots[i].hv);
 		}
 	free(c->slots);
+	udc_fjoin_free(c->fj);
 }
 
 int
@@ -1099,7 +1047,8 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 	if (p == NULL || !(p->threshold > 0.0 && p->threshold <= 1.0) || nbits == 0 ||
 	    nbits > 65535 || p->topk < 1 || p->topk > UDC_FUZZY_MAX_TOPK ||
 	    !(p->lsh_recall > 0.0 && p->lsh_recall < 1.0) || p->lsh_bits > 64 ||
-	    (p->lsh_bits > nbits) || (int)p->blocking < 0 || p->blocking > UDC_FUZZY_EXHAUSTIVE ||
+	    (p->lsh_bits > nbits) || (int)p->blocking < 0 || p->blocking > UDC_FUZZY_JOIN ||
+	    (p->blocking == UDC_FUZZY_JOIN && p->segments < 2) ||
 	    (n_a > 0 && a == NULL) || (n_b > 0 && b == NULL) ||
 	    p->segments > UDC_FUZZY_MAX_SEGMENTS ||
 	    (p->segments > 1 && (nbits % p->segments != 0 || (nbits / p->segments) % 64 != 0)))
@@ -1107,7 +1056,7 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 	if (n_a >= UINT32_MAX || n_b >= UINT32_MAX)
 		return UDC_ELIMIT;
 
-	t0 = now();
+	t0 = fz_now();
 	c.t = p->threshold;
 	c.topk = p->topk;
 	c.size_filter = p->size_filter;
@@ -1175,7 +1124,7 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 		for (i = 0; i < n_b * c.nseg; i++)
 			c.mb[i / c.nseg] |= (uint64_t)(c.pbs[i] > 0) << (i % c.nseg);
 	}
-	if ((rv = build_order(&c)) != 0 || (rv = plan(&c, p, &r->stats)) != 0)
+	if ((rv = build_order(&c)) != 0 || (rv = plan(&c, p, &r->stats, wq)) != 0)
 		goto out;
 	if (c.mode == UDC_FUZZY_EXHAUSTIVE) {
 		if ((c.sorted = malloc((n_b ? n_b : one) * c.nwords * sizeof(uint64_t))) == NULL) {
@@ -1185,17 +1134,19 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 		for (i = 0; i < n_b; i++)
 			memcpy(c.sorted + i * c.nwords, b + (size_t)c.order[i] * c.nwords,
 			       c.nwords * sizeof(uint64_t));
-	} else if ((rv = build_lsh(&c, wq, p->seed)) != 0) {
+	} else if (c.mode == UDC_FUZZY_LSH && (rv = build_lsh(&c, wq, p->seed)) != 0) {
 		goto out;
 	}
-	t1 = now();
-	if (wq != NULL)
+	t1 = fz_now();
+	if (c.mode == UDC_FUZZY_JOIN)
+		rv = udc_fjoin_score(&c, wq);
+	else if (wq != NULL)
 		rv = udc_workq_parallel(wq, n_a, 64, score_range, &c);
 	else
 		rv = score_range(&c, 0, n_a);
 	if (rv != 0)
 		goto out;
-	t2 = now();
+	t2 = fz_now();
 	if ((rv = resolve(&c, r)) != 0)
 		goto out;
 
@@ -1220,12 +1171,137 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 	}
 	r->stats.secs_index = t1 - t0;
 	r->stats.secs_score = t2 - t1;
-	r->stats.secs_resolve = now() - t2;
+	r->stats.secs_resolve = fz_now() - t2;
 	*out = r;
 	r = NULL;
 	rv = 0;
 out:
 	ctx_free(&c);
 	udc_fuzzy_result_free(r);
+	return rv;
+}
+
+/* ---------- best-match scores of a sample ---------- */
+
+struct best_arg {
+	struct ctx *c;
+	const size_t *idx;
+	double *out;
+};
+
+static int
+best_range(void *arg, size_t begin, size_t end)
+{
+	struct best_arg *ba = arg;
+	struct ctx *c = ba->c;
+	uint32_t cnt[256];
+
+	for (size_t k = begin; k < end; k++) {
+		size_t i = ba->idx[k];
+		const uint64_t *q = c->a + i * c->nwords;
+		double best = 0;
+
+		for (size_t j = 0; j < c->n_b; j += 256) {
+			size_t m = c->n_b - j < 256 ? c->n_b - j : 256;
+
+			udc_dice_and_counts(q, c->b + j * c->nwords, m, c->nwords, cnt);
+			for (size_t x = 0; x < m; x++) {
+				uint32_t pa = c->pa[i], pb = c->pb[j + x];
+				double sc;
+
+				if (c->nseg > 1 && !shared_pops(c, i, (uint32_t)(j + x), &pa, &pb))
+					continue;
+				sc = udc_dice_from_counts(cnt[x], pa, pb);
+				if (sc > best)
+					best = sc;
+			}
+		}
+		ba->out[k] = best;
+	}
+	return 0;
+}
+
+int
+udc_fuzzy_best_scores(const uint64_t *a, size_t n_a, const uint64_t *b, size_t n_b,
+                      size_t nbits, unsigned segments, size_t nsample, uint64_t seed,
+                      struct udc_workq *wq, double *out)
+{
+	struct ctx c;
+	struct best_arg ba;
+	size_t ns = n_a < nsample ? n_a : nsample, *idx = NULL, i, one = 1;
+	int rv = UDC_ENOMEM;
+
+	memset(&c, 0, sizeof(c));
+	if (nbits == 0 || nbits > 65535 || segments > UDC_FUZZY_MAX_SEGMENTS ||
+	    (segments > 1 && (nbits % segments != 0 || (nbits / segments) % 64 != 0)) ||
+	    (n_a > 0 && a == NULL) || (n_b > 0 && b == NULL) || n_a >= UINT32_MAX ||
+	    n_b >= UINT32_MAX)
+		return UDC_EINVAL;
+	c.a = a;
+	c.b = b;
+	c.n_a = n_a;
+	c.n_b = n_b;
+	c.nwords = udc_dice_nwords(nbits);
+	c.nseg = segments > 1 ? segments : 1;
+	c.segw = c.nseg > 1 ? nbits / c.nseg / 64 : c.nwords;
+	if ((idx = malloc((ns ? ns : one) * sizeof(*idx))) == NULL ||
+	    (c.pa = malloc((n_a ? n_a : one) * sizeof(*c.pa))) == NULL ||
+	    (c.pb = malloc((n_b ? n_b : one) * sizeof(*c.pb))) == NULL)
+		goto out;
+	udc_dice_popcounts(a, n_a, c.nwords, c.pa);
+	udc_dice_popcounts(b, n_b, c.nwords, c.pb);
+	if (c.nseg > 1) {
+		if ((c.pas = malloc((n_a ? n_a : one) * c.nseg * sizeof(*c.pas))) == NULL ||
+		    (c.pbs = malloc((n_b ? n_b : one) * c.nseg * sizeof(*c.pbs))) == NULL ||
+		    (c.ma = calloc(n_a ? n_a : one, sizeof(*c.ma))) == NULL ||
+		    (c.mb = calloc(n_b ? n_b : one, sizeof(*c.mb))) == NULL)
+			goto out;
+		udc_dice_popcounts(a, n_a * c.nseg, c.segw, c.pas);
+		udc_dice_popcounts(b, n_b * c.nseg, c.segw, c.pbs);
+		for (i = 0; i < n_a * c.nseg; i++)
+			c.ma[i / c.nseg] |= (uint64_t)(c.pas[i] > 0) << (i % c.nseg);
+		for (i = 0; i < n_b * c.nseg; i++)
+			c.mb[i / c.nseg] |= (uint64_t)(c.pbs[i] > 0) << (i % c.nseg);
+	} else {
+		c.pas = c.pa;
+		c.pbs = c.pb;
+	}
+	/* the sample: every record, or a partial Fisher-Yates over A */
+	if (ns == n_a) {
+		for (i = 0; i < ns; i++)
+			idx[i] = i;
+	} else {
+		size_t *perm = malloc(n_a * sizeof(*perm));
+
+		if (perm == NULL)
+			goto out;
+		for (i = 0; i < n_a; i++)
+			perm[i] = i;
+		for (i = 0; i < ns; i++) {
+			size_t j = i + fz_splitmix64(&seed) % (n_a - i), t = perm[i];
+
+			perm[i] = perm[j];
+			perm[j] = t;
+			idx[i] = perm[i];
+		}
+		free(perm);
+	}
+	ba.c = &c;
+	ba.idx = idx;
+	ba.out = out;
+	if (wq != NULL)
+		rv = udc_workq_parallel(wq, ns, 4, best_range, &ba);
+	else
+		rv = best_range(&ba, 0, ns);
+out:
+	if (c.pas != c.pa)
+		free(c.pas);
+	if (c.pbs != c.pb)
+		free(c.pbs);
+	free(c.pa);
+	free(c.pb);
+	free(c.ma);
+	free(c.mb);
+	free(idx);
 	return rv;
 }

@@ -24,10 +24,11 @@
  *     2 sum_s |A_s & B_s| / sum_s (|A_s| + |B_s|),  s with |A_s|, |B_s| > 0,
  * so a field missing on one side neither counts for nor against the pair
  * (with no field missing this is the Dice of the concatenated filters).  The
- * popcount bound does not hold for it and is off; LSH tables are drawn per
- * segment (a pair at the threshold has a feature whose own Dice is at least
- * the threshold, and that feature's tables find it), empty filters are not
- * indexed.
+ * popcount bound does not hold for it and is off.  Its blocking is the
+ * feature join (fjoin.c): a pair at or above the threshold must reach a
+ * bound derived from the threshold on one of the indexed features, and
+ * those are searched exactly, value against value, so no such pair is lost;
+ * AUTO uses it where it is estimated cheaper than comparing every pair.
  *
  * Memory is bounded by the inputs, never by the number of pairs above the
  * threshold: each A record keeps only its topk best candidates; the greedy
@@ -52,6 +53,8 @@ struct udc_workq;
 #define UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS_MILLI 700
 #define UDC_FUZZY_DEFAULT_THRESHOLD (UDC_FUZZY_DEFAULT_THRESHOLD_MILLI / 1000.0)
 #define UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS (UDC_FUZZY_DEFAULT_THRESHOLD_FIELDS_MILLI / 1000.0)
+/* threshold = auto without a target_precision */
+#define UDC_FUZZY_DEFAULT_TARGET_PRECISION_MILLI 990
 #define UDC_FUZZY_DEFAULT_TOPK 8
 #define UDC_FUZZY_MAX_TOPK 64
 #define UDC_FUZZY_DEFAULT_LSH_RECALL 0.999
@@ -66,9 +69,12 @@ struct udc_workq;
 #define UDC_FUZZY_COVERAGE_DEN 3
 
 enum udc_fuzzy_blocking {
-	UDC_FUZZY_AUTO = 0,       /* LSH, or exhaustive where that is cheaper */
-	UDC_FUZZY_LSH = 1,        /* Hamming LSH plus the popcount bound */
+	UDC_FUZZY_AUTO = 0,       /* record scoring: LSH, field scoring: the feature
+	                           * join; exhaustive where that is cheaper */
+	UDC_FUZZY_LSH = 1,        /* Hamming LSH plus the popcount bound (field
+	                           * scoring: tables per feature, not lossless) */
 	UDC_FUZZY_EXHAUSTIVE = 2, /* every pair within the popcount bound */
+	UDC_FUZZY_JOIN = 3,       /* field scoring: the feature join (fjoin.c), exact */
 };
 
 struct udc_fuzzy_params {
@@ -97,6 +103,13 @@ struct udc_fuzzy_stats {
 	unsigned hamming_design;       /* largest Hamming distance at the threshold */
 	double lsh_pair_recall;        /* P(candidate) for a pair at the threshold */
 	size_t outliers_a, outliers_b; /* records above the design popcount */
+	/* the feature join: features looked up (bit s) and their thresholds,
+	 * pairs compared directly, estimated costs (ns) */
+	uint64_t join_features;
+	double join_tau;                /* the lowest of the features' thresholds */
+	double join_feature_tau[UDC_FUZZY_MAX_SEGMENTS]; /* per feature joined */
+	uint64_t join_direct_pairs;
+	double join_estimate, exhaustive_estimate;
 	double secs_index, secs_score, secs_resolve;
 };
 
@@ -131,6 +144,17 @@ int udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params 
                    size_t n_b, size_t nbits);
 /* NULL is fine. */
 void udc_fuzzy_result_free(struct udc_fuzzy_result *r);
+
+/*
+ * Best-match scores: for a sample of A records (all of A if n_a <= nsample,
+ * else nsample chosen from seed), the highest score against any B record,
+ * by comparing it with every one (the scores udc_fuzzy_link computes, with
+ * segments > 1 for field scoring).  out must hold min(n_a, nsample)
+ * scores.  Returns 0, UDC_EINVAL (bad sizes), UDC_ENOMEM.
+ */
+int udc_fuzzy_best_scores(const uint64_t *a, size_t n_a, const uint64_t *b, size_t n_b,
+                          size_t nbits, unsigned segments, size_t nsample, uint64_t seed,
+                          struct udc_workq *wq, double *out);
 
 /* Band of a score >= threshold (0 .. NBANDS - 1) for the report. */
 int udc_fuzzy_band(const struct udc_fuzzy_result *r, double score);

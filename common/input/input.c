@@ -15,6 +15,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,14 @@ static const char *const reject_names[UDC_REJ_MAX] = {
     [UDC_REJ_DUPLICATE] = "duplicate",
 };
 
+static struct udc_fieldset builtin_set;
+
+static void
+builtin_init(void)
+{
+	udc_fieldset_init(&builtin_set);
+}
+
 const char *
 udc_reject_name(int reason)
 {
@@ -45,7 +54,11 @@ struct input_ctx {
 	const struct udc_input_opts *opts;
 	struct udc_csv *csv;
 	struct udc_input_stats *st;
-	int col[UDC_NFIELDS];   /* CSV column per field, -1 if unmapped */
+	const struct udc_fieldset *fs;
+	size_t nf;              /* fields in the set */
+	uint32_t use;           /* fields the round reads */
+	int pair;               /* the built-in surname and surname_prefix, read together */
+	int col[UDC_MAX_FIELDS]; /* CSV column per field, -1 if unmapped or unused */
 	int lcol[UDC_MAX_DIMS]; /* CSV column per label dimension */
 	size_t ndims;
 
@@ -82,15 +95,15 @@ input_map_columns(struct input_ctx *ic, char *err, size_t errlen)
 	const struct udc_spec *spec = o->spec;
 	const char *path = udc_csv_path(ic->csv);
 
-	for (int f = 0; f < UDC_NFIELDS; f++) {
+	for (size_t f = 0; f < ic->nf; f++) {
 		ic->col[f] = -1;
-		if (o->columns[f] == NULL)
+		if (o->columns[f] == NULL || !(ic->use & (1u << f)))
 			continue;
 		if ((ic->col[f] = udc_csv_find_col(ic->csv, o->columns[f])) < 0) {
 			char hint[768];
 			udc_csv_header_hint(ic->csv, hint, sizeof(hint));
 			snprintf(err, errlen, "%s: column '%s' (field %s, [fields] in the node's configuration) "
-			         "not in header; %s", path, o->columns[f], udc_field_name((enum udc_field)f), hint);
+			         "not in header; %s", path, o->columns[f], ic->fs->f[f].name, hint);
 			return UDC_EPARSE;
 		}
 	}
@@ -112,67 +125,64 @@ input_map_columns(struct input_ctx *ic, char *err, size_t errlen)
 	/* A key over a field nobody mapped is never formed; say so once. */
 	for (size_t j = 0; j < spec->nkeys; j++) {
 		for (int k = 0; k < spec->keys[j].nfields; k++) {
-			enum udc_field f = spec->keys[j].fields[k];
-			int derived = f == UDC_F_PREFIX && ic->col[UDC_F_SURNAME] >= 0;
+			int f = spec->keys[j].fields[k];
+			int derived = f == UDC_F_PREFIX && ic->pair && ic->col[UDC_F_SURNAME] >= 0;
 
 			if (ic->col[f] < 0 && !derived) {
 				log_warnx("%s: key '%s' uses unmapped field %s; it is missing for "
 				          "every record",
 				          path, spec->keys[j].name ? spec->keys[j].name : "?",
-				          udc_field_name(f));
+				          ic->fs->f[f].name);
 				break;
 			}
 		}
 	}
+	/* The same for a field only the CLK schema encodes. */
+	for (size_t f = 0; f < ic->nf; f++) {
+		int derived = f == UDC_F_PREFIX && ic->pair && ic->col[UDC_F_SURNAME] >= 0;
+
+		if ((spec->schema_fields & (1u << f)) && !(spec->key_fields & (1u << f)) &&
+		    ic->col[f] < 0 && !derived)
+			log_warnx("%s: the CLK schema encodes field %s, which is not mapped in "
+			          "[fields]; it is empty for every record",
+			          path, ic->fs->f[f].name);
+	}
 	return 0;
 }
 
-/* Normalises the mapped fields of a row into norm[]; NULL in val[] = missing. */
+/* Counts a value that failed its field's check. */
 static void
-input_normalise(struct input_ctx *ic, char **row, char norm[UDC_NFIELDS][UDC_NORM_MAX],
-                const char *val[UDC_NFIELDS], unsigned *bad)
+note_invalid(struct input_ctx *ic, size_t f, int r, uint32_t *bad)
+{
+	*bad |= 1u << f;
+	ic->st->invalid[f]++;
+	ic->st->invalid_why[f][r >= 0 && r < UDC_NORM_NREASONS ? r : UDC_NORM_BAD_TEXT]++;
+}
+
+/* Normalises the used, mapped fields of a row into norm[]; NULL in val[] =
+ * missing. */
+static void
+input_normalise(struct input_ctx *ic, char **row, char norm[][UDC_NORM_MAX], const char **val,
+                uint32_t *bad)
 {
 	const int *col = ic->col;
 	int r;
 
 	*bad = 0;
-	for (int f = 0; f < UDC_NFIELDS; f++)
+	for (size_t f = 0; f < ic->nf; f++)
 		val[f] = NULL;
 
-	for (int f = 0; f < UDC_NFIELDS; f++) {
-		const char *in;
-
-		if (col[f] < 0 || f == UDC_F_PREFIX || f == UDC_F_SURNAME)
+	for (size_t f = 0; f < ic->nf; f++) {
+		if (col[f] < 0 || (ic->pair && (f == UDC_F_PREFIX || f == UDC_F_SURNAME)))
 			continue;
-		in = row[col[f]];
-		switch (f) {
-		case UDC_F_BSN:
-			r = udc_norm_bsn(in, norm[f], UDC_NORM_MAX);
-			break;
-		case UDC_F_GIVEN:
-			r = udc_norm_name(in, norm[f], UDC_NORM_MAX);
-			break;
-		case UDC_F_BIRTH:
-			r = udc_norm_date(in, norm[f], UDC_NORM_MAX);
-			break;
-		case UDC_F_SEX:
-			r = udc_norm_sex(in, norm[f], UDC_NORM_MAX);
-			break;
-		case UDC_F_POSTCODE:
-			r = udc_norm_postcode(in, norm[f], UDC_NORM_MAX);
-			break;
-		case UDC_F_HOUSENO:
-			r = udc_norm_houseno(in, norm[f], UDC_NORM_MAX);
-			break;
-		default:
-			r = UDC_NORM_MISSING;
-			break;
-		}
+		r = udc_field_normalise(&ic->fs->f[f], row[col[f]], norm[f], UDC_NORM_MAX);
 		if (r == UDC_NORM_OK)
 			val[f] = norm[f];
 		else if (r != UDC_NORM_MISSING)
-			*bad |= 1u << f;
+			note_invalid(ic, f, r, bad);
 	}
+	if (!ic->pair)
+		return;
 
 	/* Prefix and surname together: the prefix may sit in either column.
 	 * With a surname present, "no prefix" is the value "" rather than
@@ -186,18 +196,15 @@ input_normalise(struct input_ctx *ic, char **row, char norm[UDC_NFIELDS][UDC_NOR
 			val[UDC_F_SURNAME] = norm[UDC_F_SURNAME];
 			val[UDC_F_PREFIX] = norm[UDC_F_PREFIX];
 		} else if (r != UDC_NORM_MISSING) {
-			*bad |= 1u << UDC_F_SURNAME;
+			note_invalid(ic, UDC_F_SURNAME, r, bad);
 		}
 	} else if (col[UDC_F_PREFIX] >= 0) {
 		r = udc_norm_name(row[col[UDC_F_PREFIX]], norm[UDC_F_PREFIX], UDC_NORM_MAX);
 		if (r == UDC_NORM_OK)
 			val[UDC_F_PREFIX] = norm[UDC_F_PREFIX];
 		else if (r != UDC_NORM_MISSING)
-			*bad |= 1u << UDC_F_PREFIX;
+			note_invalid(ic, UDC_F_PREFIX, r, bad);
 	}
-	for (int f = 0; f < UDC_NFIELDS; f++)
-		if (*bad & (1u << f))
-			ic->st->invalid[f]++;
 }
 
 /* Looks the row's labels up; returns 0 and the cell, or -1 (rejected). */
@@ -237,15 +244,29 @@ input_labels(struct input_ctx *ic, char **row, uint32_t *cell)
 	return 0;
 }
 
+/* 1 if the record has a value of a field its CLK encodes (any used field
+ * while no schema is attached). */
+static int
+input_encodable(const struct input_ctx *ic, const char **val)
+{
+	const struct udc_spec *spec = ic->opts->spec;
+	uint32_t enc = spec->schema_json != NULL ? spec->schema_fields : ic->use;
+
+	for (size_t f = 0; f < ic->nf; f++)
+		if ((enc & (1u << f)) && val[f] != NULL)
+			return 1;
+	return 0;
+}
+
 /* Bytes a record needs in the pool: its fields and its keys. */
 static size_t
-input_need(const struct udc_spec *spec, const char *val[UDC_NFIELDS], size_t len[UDC_NFIELDS],
+input_need(const struct udc_spec *spec, size_t nf, const char **val, size_t *len,
            int keyok[UDC_MAX_KEYS], size_t *nkeys_ok)
 {
 	size_t need = 0;
 
 	*nkeys_ok = 0;
-	for (int f = 0; f < UDC_NFIELDS; f++)
+	for (size_t f = 0; f < nf; f++)
 		if (val[f] != NULL)
 			need += (len[f] = strlen(val[f])) + 1;
 	for (size_t j = 0; j < spec->nkeys; j++) {
@@ -279,15 +300,15 @@ pool_copy(struct input_ctx *ic, const char *s, size_t len)
 }
 
 static void
-input_add(struct input_ctx *ic, uint32_t cell, const char *val[UDC_NFIELDS],
-          const size_t len[UDC_NFIELDS], const int keyok[UDC_MAX_KEYS])
+input_add(struct input_ctx *ic, uint32_t cell, const char **val, const size_t *len,
+          const int keyok[UDC_MAX_KEYS])
 {
 	const struct udc_spec *spec = ic->opts->spec;
 	struct udc_inrec *rec = &ic->recs[ic->nrecs++];
 
 	memset(rec, 0, sizeof(*rec));
 	rec->label = cell;
-	for (int f = 0; f < UDC_NFIELDS; f++)
+	for (size_t f = 0; f < ic->nf; f++)
 		if (val[f] != NULL)
 			rec->field[f] = pool_copy(ic, val[f], len[f]);
 	for (size_t j = 0; j < spec->nkeys; j++) {
@@ -300,7 +321,7 @@ input_add(struct input_ctx *ic, uint32_t cell, const char *val[UDC_NFIELDS],
 		}
 		p = rec->key[j] = ic->pool + ic->used;
 		for (int i = 0; i < k->nfields; i++) {
-			enum udc_field f = k->fields[i];
+			int f = k->fields[i];
 
 			if (i > 0)
 				*p++ = INPUT_KEY_SEP;
@@ -327,19 +348,104 @@ input_flush(struct input_ctx *ic, udc_input_cb cb, void *ctx)
 
 /* Lists the fields in mask as "bsn, birth_date" (names, never values). */
 static void
-field_list(unsigned mask, char *buf, size_t len)
+field_list(const struct udc_fieldset *fs, uint32_t mask, char *buf, size_t len)
 {
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (int f = 0; f < UDC_NFIELDS && o < len; f++)
+	for (size_t f = 0; f < fs->n && o < len; f++)
 		if (mask & (1u << f)) {
-			int n = snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
-			                 udc_field_name((enum udc_field)f));
+			int n = snprintf(buf + o, len - o, "%s%s", o ? ", " : "", fs->f[f].name);
 			if (n < 0)
 				break;
 			o += (size_t)n;
 		}
+}
+
+const struct udc_fieldset *
+udc_input_fieldset(const struct udc_spec *spec)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	if (spec->fields.n >= UDC_NFIELDS)
+		return &spec->fields;
+	pthread_once(&once, builtin_init);
+	return &builtin_set;
+}
+
+uint32_t
+udc_input_fields_used(const struct udc_spec *spec)
+{
+	const struct udc_fieldset *fs = udc_input_fieldset(spec);
+	uint32_t use = spec->schema_fields;
+
+	if ((spec->mode == UDC_MODE_FUZZY || spec->mode == UDC_MODE_COMBINED) &&
+	    spec->schema_json == NULL)
+		return fs->n >= 32 ? 0xffffffffu : (1u << fs->n) - 1;
+	for (size_t j = 0; j < spec->nkeys; j++)
+		for (int k = 0; k < spec->keys[j].nfields; k++)
+			use |= 1u << spec->keys[j].fields[k];
+	return use;
+}
+
+/*
+ * After the read: each used field whose values failed their check is
+ * logged as counts by reason (never a value), and one that failed for more
+ * than max_invalid of the rows fails the read, unless it is exempt.
+ */
+static int
+input_check_fields(struct input_ctx *ic, char *err, size_t errlen)
+{
+	const struct udc_input_opts *o = ic->opts;
+	struct udc_input_stats *st = ic->st;
+	const char *path = udc_csv_path(ic->csv);
+	int rv = 0;
+
+	for (size_t f = 0; f < ic->nf; f++) {
+		char why[256];
+		size_t w = 0;
+		double share;
+
+		if (st->invalid[f] == 0)
+			continue;
+		why[0] = '\0';
+		for (int r = 0; r < UDC_NORM_NREASONS && w < sizeof(why); r++) {
+			int n;
+
+			if (st->invalid_why[f][r] == 0)
+				continue;
+			n = snprintf(why + w, sizeof(why) - w, "%s%s %llu", w ? ", " : "",
+			             udc_norm_reason(r), (unsigned long long)st->invalid_why[f][r]);
+			if (n < 0)
+				break;
+			w += (size_t)n;
+		}
+		share = st->rows ? (double)st->invalid[f] / (double)st->rows : 0.0;
+		log_warnx("%s: field %s: %llu of %llu rows (%.2f%%) fail its check (%s)", path,
+		          ic->fs->f[f].name, (unsigned long long)st->invalid[f],
+		          (unsigned long long)st->rows, 100.0 * share, why);
+		if (!o->check_invalid || share <= o->max_invalid)
+			continue;
+		if (o->allow_invalid & (1u << f)) {
+			st->over_limit |= 1u << f;
+			log_warnx("%s: field %s fails its check in more than %.2f%% of the rows; "
+			          "allowed by [input] allow_invalid",
+			          path, ic->fs->f[f].name, 100.0 * o->max_invalid);
+			continue;
+		}
+		if (rv == 0) {
+			snprintf(err, errlen,
+			         "%s: field %s: %llu of %llu rows (%.1f%%) fail its check (%s), more "
+			         "than [input] max_invalid (%.1f%%); check the column mapped to it and "
+			         "the spec's declaration of the field, or list it in [input] "
+			         "allow_invalid",
+			         path, ic->fs->f[f].name, (unsigned long long)st->invalid[f],
+			         (unsigned long long)st->rows, 100.0 * share, why,
+			         100.0 * o->max_invalid);
+			rv = UDC_EINVAL;
+		}
+	}
+	return rv;
 }
 
 int
@@ -347,12 +453,12 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
                struct udc_input_stats *st, char *err, size_t errlen)
 {
 	struct input_ctx ic;
-	char norm[UDC_NFIELDS][UDC_NORM_MAX];
-	const char *val[UDC_NFIELDS];
-	size_t len[UDC_NFIELDS];
+	char norm[UDC_MAX_FIELDS][UDC_NORM_MAX];
+	const char *val[UDC_MAX_FIELDS];
+	size_t len[UDC_MAX_FIELDS];
 	int keyok[UDC_MAX_KEYS];
 	char **row;
-	int rv;
+	int rv, fuzzy;
 
 	memset(&ic, 0, sizeof(ic));
 	memset(st, 0, sizeof(*st));
@@ -368,6 +474,15 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 	}
 	ic.opts = opts;
 	ic.st = st;
+	fuzzy = opts->spec->mode == UDC_MODE_FUZZY || opts->spec->mode == UDC_MODE_COMBINED;
+	ic.fs = udc_input_fieldset(opts->spec);
+	ic.nf = ic.fs->n;
+	ic.use = udc_input_fields_used(opts->spec);
+	/* the built-in surname and prefix are read as a pair */
+	ic.pair = udc_fielddef_is_builtin(&ic.fs->f[UDC_F_SURNAME]) &&
+	          udc_fielddef_is_builtin(&ic.fs->f[UDC_F_PREFIX]);
+	if (ic.pair && (ic.use & ((1u << UDC_F_SURNAME) | (1u << UDC_F_PREFIX))))
+		ic.use |= (1u << UDC_F_SURNAME) | (1u << UDC_F_PREFIX);
 	ic.ndims = opts->spec->ndims[opts->side];
 	ic.chunk = opts->chunk ? opts->chunk : INPUT_DEFAULT_CHUNK;
 
@@ -386,8 +501,7 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 
 	/* Room for the average record times the chunk, and always for one
 	 * record of the largest possible size. */
-	ic.cap = ic.chunk * INPUT_AVG_RECORD +
-	         (size_t)UDC_NFIELDS * UDC_NORM_MAX * (1 + opts->spec->nkeys);
+	ic.cap = ic.chunk * INPUT_AVG_RECORD + ic.nf * UDC_NORM_MAX * (1 + opts->spec->nkeys);
 	if ((ic.recs = calloc(ic.chunk, sizeof(*ic.recs))) == NULL ||
 	    (ic.pool = malloc(ic.cap)) == NULL) {
 		snprintf(err, errlen, "%s: %s", opts->path, udc_strerror(UDC_ENOMEM));
@@ -396,7 +510,7 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 	}
 
 	for (;;) {
-		unsigned bad;
+		uint32_t bad;
 		uint32_t cell = 0;
 		size_t need, nkeys_ok;
 
@@ -426,20 +540,24 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 		input_normalise(&ic, row, norm, val, &bad);
 		if (input_labels(&ic, row, &cell) != 0)
 			continue;
-		need = input_need(opts->spec, val, len, keyok, &nkeys_ok);
-		/* A spec without exact keys (fuzzy mode) encodes whatever fields a
-		 * record has; only exact keys can be missing altogether. */
-		if (nkeys_ok == 0 && opts->spec->nkeys > 0) {
+		need = input_need(opts->spec, ic.nf, val, len, keyok, &nkeys_ok);
+		/* In fuzzy and combined modes a record without an exact key still
+		 * goes to the Dice step if it has a field to encode: those are the
+		 * records the exact keys cannot find.  Only a record with neither
+		 * is of no use. */
+		if (nkeys_ok == 0 && !(fuzzy && input_encodable(&ic, val))) {
 			char list[96];
 
-			field_list(bad, list, sizeof(list));
+			field_list(ic.fs, bad, list, sizeof(list));
 			if (bad)
-				input_reject(&ic, UDC_REJ_NO_KEY,
-				             "no match key could be formed "
-				             "(invalid: %s)",
+				input_reject(&ic, UDC_REJ_NO_KEY, "%s (invalid: %s)",
+				             fuzzy ? "no match key and no field to encode"
+				                   : "no match key could be formed",
 				             list);
 			else
-				input_reject(&ic, UDC_REJ_NO_KEY, "no match key could be formed");
+				input_reject(&ic, UDC_REJ_NO_KEY, "%s",
+				             fuzzy ? "no match key and no field to encode"
+				                   : "no match key could be formed");
 			continue;
 		}
 		if (ic.nrecs == ic.chunk || ic.used + need > ic.cap) {
@@ -451,11 +569,13 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 		}
 		input_add(&ic, cell, val, len, keyok);
 	}
-	rv = input_flush(&ic, cb, ctx);
-	if (rv == 0 && opts->digest)
+	if ((rv = input_flush(&ic, cb, ctx)) != 0)
+		goto out;
+	if (opts->digest)
 		udc_csv_digest(ic.csv, opts->digest);
-	if (rv == 0 && opts->progress)
+	if (opts->progress)
 		opts->progress(opts->progress_arg, udc_csv_bytes_read(ic.csv), udc_csv_size(ic.csv));
+	rv = input_check_fields(&ic, err, errlen);
 out:
 	free(ic.pool);
 	free(ic.recs);

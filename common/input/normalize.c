@@ -10,6 +10,7 @@
  */
 #include "normalize.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -28,7 +29,42 @@ static const char *const reasons[UDC_NORM_NREASONS] = {
     [UDC_NORM_BAD_BSN] = "invalid BSN (11-test)",
     [UDC_NORM_BAD_SEX] = "invalid sex",
     [UDC_NORM_BAD_HOUSENO] = "invalid house number",
+    [UDC_NORM_BAD_TEXT] = "invalid text",
+    [UDC_NORM_BAD_NUMBER] = "invalid number",
+    [UDC_NORM_BAD_CODE] = "invalid code",
 };
+
+static const char *const reason_keys[UDC_NORM_NREASONS] = {
+    [UDC_NORM_OK] = "ok",
+    [UDC_NORM_MISSING] = "missing",
+    [UDC_NORM_BAD_UTF8] = "invalid_utf8",
+    [UDC_NORM_BAD_NAME] = "invalid_name",
+    [UDC_NORM_BAD_DATE] = "invalid_date",
+    [UDC_NORM_BAD_POSTCODE] = "invalid_postcode",
+    [UDC_NORM_BAD_BSN] = "invalid_bsn",
+    [UDC_NORM_BAD_SEX] = "invalid_sex",
+    [UDC_NORM_BAD_HOUSENO] = "invalid_house_number",
+    [UDC_NORM_BAD_TEXT] = "invalid_text",
+    [UDC_NORM_BAD_NUMBER] = "invalid_number",
+    [UDC_NORM_BAD_CODE] = "invalid_code",
+};
+
+const char *
+udc_norm_reason_key(int r)
+{
+	if (r < 0 || r >= UDC_NORM_NREASONS)
+		return "unknown";
+	return reason_keys[r];
+}
+
+int
+udc_norm_reason_parse(const char *key)
+{
+	for (int r = 0; r < UDC_NORM_NREASONS; r++)
+		if (strcmp(key, reason_keys[r]) == 0)
+			return r;
+	return -1;
+}
 
 const char *
 udc_norm_reason(int r)
@@ -108,26 +144,35 @@ fold_apostrophe(utf8proc_int32_t cp, void *data)
  * non-letter (hyphen, dot, comma, blank) separates words.
  */
 static int
-name_words(const char *in, size_t inlen, int keep_apos, char *out, size_t outlen)
+words_opts(const char *in, size_t inlen, int keep_apos, unsigned flags, int need_letter, char *out,
+           size_t outlen)
 {
 	utf8proc_int32_t cps[NAME_MAXCP];
 	utf8proc_ssize_t n;
-	size_t o = 0, letters = 0;
-	int sep = 0;
+	size_t o = 0, letters = 0, digits_seen = 0;
+	int sep = 0, bad = need_letter ? UDC_NORM_BAD_NAME : UDC_NORM_BAD_TEXT;
+	utf8proc_option_t opt = UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_LUMP |
+	                        UTF8PROC_IGNORE | UTF8PROC_STABLE;
 
 	if (inlen == 0)
 		return UDC_NORM_MISSING;
 	if (inlen > NAME_MAXIN)
-		return UDC_NORM_BAD_NAME;
-	n = utf8proc_decompose_custom(
-	    (const utf8proc_uint8_t *)in, (utf8proc_ssize_t)inlen, cps, NAME_MAXCP,
-	    UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
-	        UTF8PROC_LUMP | UTF8PROC_IGNORE | UTF8PROC_STABLE,
-	    fold_apostrophe, NULL);
+		return bad;
+	if (!(flags & UDC_NORM_KEEP_CASE))
+		opt |= UTF8PROC_CASEFOLD;
+	if (!(flags & UDC_NORM_KEEP_MARKS))
+		opt |= UTF8PROC_STRIPMARK;
+	n = utf8proc_decompose_custom((const utf8proc_uint8_t *)in, (utf8proc_ssize_t)inlen, cps,
+	                              NAME_MAXCP, opt, fold_apostrophe, NULL);
 	if (n == UTF8PROC_ERROR_INVALIDUTF8)
 		return UDC_NORM_BAD_UTF8;
 	if (n < 0 || n > NAME_MAXCP)
-		return UDC_NORM_BAD_NAME;
+		return bad;
+	/* kept marks are put back on their letters, so that both spellings
+	 * of an accented letter give the same bytes */
+	if ((flags & UDC_NORM_KEEP_MARKS) &&
+	    (n = utf8proc_normalize_utf32(cps, n, UTF8PROC_COMPOSE | UTF8PROC_STABLE)) < 0)
+		return bad;
 
 	for (utf8proc_ssize_t i = 0; i < n; i++) {
 		utf8proc_int32_t cp = cps[i];
@@ -140,29 +185,38 @@ name_words(const char *in, size_t inlen, int keep_apos, char *out, size_t outlen
 				continue;
 		} else if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
 		           cat == UTF8PROC_CATEGORY_ME) {
-			continue;
+			if (!(flags & UDC_NORM_KEEP_MARKS))
+				continue;
 		} else if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) {
 			letters++;
-		} else if (cat < UTF8PROC_CATEGORY_ND || cat > UTF8PROC_CATEGORY_NO) {
+		} else if (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO) {
+			digits_seen++;
+		} else {
 			sep = 1;
 			continue;
 		}
 		if (sep && o > 0) {
 			if (o + 1 >= outlen)
-				return UDC_NORM_BAD_NAME;
+				return bad;
 			out[o++] = ' ';
 		}
 		sep = 0;
 		elen = utf8proc_encode_char(cp, enc);
 		if (o + (size_t)elen >= outlen)
-			return UDC_NORM_BAD_NAME;
+			return bad;
 		memcpy(out + o, enc, (size_t)elen);
 		o += (size_t)elen;
 	}
 	out[o] = '\0';
-	if (letters == 0)
-		return UDC_NORM_BAD_NAME;
+	if (letters == 0 && (need_letter || digits_seen == 0))
+		return bad;
 	return UDC_NORM_OK;
+}
+
+static int
+name_words(const char *in, size_t inlen, int keep_apos, char *out, size_t outlen)
+{
+	return words_opts(in, inlen, keep_apos, 0, 1, out, outlen);
 }
 
 int
@@ -462,6 +516,71 @@ udc_norm_surname(const char *prefix, const char *surname, char *out, size_t outl
 	return UDC_NORM_OK;
 }
 
+int
+udc_norm_words(const char *in, char *out, size_t outlen, unsigned flags, int need_letter)
+{
+	size_t len;
+	int r;
+
+	in = trim(in, &len);
+	if ((r = words_opts(in, len, 0, flags, need_letter, out, outlen)) != UDC_NORM_OK)
+		return fail(out, outlen, r);
+	return UDC_NORM_OK;
+}
+
+int
+udc_norm_freetext(const char *in, char *out, size_t outlen, unsigned flags)
+{
+	utf8proc_int32_t cps[NAME_MAXCP];
+	utf8proc_option_t opt = UTF8PROC_DECOMPOSE | UTF8PROC_STABLE;
+	utf8proc_ssize_t n;
+	size_t len, o = 0;
+	int sep = 0;
+
+	in = trim(in, &len);
+	if (len == 0)
+		return fail(out, outlen, UDC_NORM_MISSING);
+	if (len > NAME_MAXIN)
+		return fail(out, outlen, UDC_NORM_BAD_TEXT);
+	if (flags & UDC_NORM_FOLD_CASE)
+		opt |= UTF8PROC_CASEFOLD;
+	n = utf8proc_decompose((const utf8proc_uint8_t *)in, (utf8proc_ssize_t)len, cps,
+	                       NAME_MAXCP, opt);
+	if (n == UTF8PROC_ERROR_INVALIDUTF8)
+		return fail(out, outlen, UDC_NORM_BAD_UTF8);
+	if (n < 0 || n > NAME_MAXCP ||
+	    (n = utf8proc_normalize_utf32(cps, n, UTF8PROC_COMPOSE | UTF8PROC_STABLE)) < 0)
+		return fail(out, outlen, UDC_NORM_BAD_TEXT);
+	for (utf8proc_ssize_t i = 0; i < n; i++) {
+		utf8proc_category_t cat = utf8proc_category(cps[i]);
+		utf8proc_uint8_t enc[4];
+		utf8proc_ssize_t elen;
+
+		if (cat == UTF8PROC_CATEGORY_ZS || cps[i] == '\t' || cps[i] == '\n' ||
+		    cps[i] == '\r' || cps[i] == '\v' || cps[i] == '\f') {
+			sep = 1;
+			continue;
+		}
+		if (cat == UTF8PROC_CATEGORY_CC)
+			return fail(out, outlen, UDC_NORM_BAD_TEXT);
+		if (sep && o > 0) {
+			if (o + 1 >= outlen)
+				return fail(out, outlen, UDC_NORM_BAD_TEXT);
+			out[o++] = ' ';
+		}
+		sep = 0;
+		elen = utf8proc_encode_char(cps[i], enc);
+		if (o + (size_t)elen >= outlen)
+			return fail(out, outlen, UDC_NORM_BAD_TEXT);
+		memcpy(out + o, enc, (size_t)elen);
+		o += (size_t)elen;
+	}
+	if (o == 0)
+		return fail(out, outlen, UDC_NORM_MISSING);
+	out[o] = '\0';
+	return UDC_NORM_OK;
+}
+
 /* ------------------------------------------------------------------ dates */
 
 static int
@@ -492,6 +611,12 @@ digits(const char *s, size_t len, size_t maxd, int *val)
 
 int
 udc_norm_date(const char *in, char *out, size_t outlen)
+{
+	return udc_norm_date_opts(in, out, outlen, 0, 1880, 2100);
+}
+
+int
+udc_norm_date_opts(const char *in, char *out, size_t outlen, int mdy, int ylo, int yhi)
 {
 	char buf[32];
 	size_t len, i, k;
@@ -529,12 +654,15 @@ udc_norm_date(const char *in, char *out, size_t outlen)
 		if (na == 4 && nc <= 2) {
 			y = a, m = b, d = c;
 		} else if (na <= 2 && nc == 4) {
-			d = a, m = b, y = c;
+			if (mdy)
+				m = a, d = b, y = c;
+			else
+				d = a, m = b, y = c;
 		} else {
 			return fail(out, outlen, UDC_NORM_BAD_DATE);
 		}
 	}
-	if (y < 1880 || y > 2100 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+	if (y < ylo || y > yhi || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
 		return fail(out, outlen, UDC_NORM_BAD_DATE);
 	snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, m, d);
 	if (put(out, outlen, buf, 10) != 0)
@@ -580,6 +708,107 @@ udc_norm_postcode(const char *in, char *out, size_t outlen)
 		return fail(out, outlen, UDC_NORM_BAD_POSTCODE);
 	if (put(out, outlen, pc, 6) != 0)
 		return fail(out, outlen, UDC_NORM_BAD_POSTCODE);
+	return UDC_NORM_OK;
+}
+
+int
+udc_norm_postcode_any(const char *in, char *out, size_t outlen)
+{
+	char pc[11];
+	size_t len, k = 0;
+
+	in = trim(in, &len);
+	if (len == 0)
+		return fail(out, outlen, UDC_NORM_MISSING);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)in[i];
+
+		if (is_blank(ch) || ch == '-')
+			continue;
+		if (ch >= 'a' && ch <= 'z')
+			ch = (unsigned char)(ch - 'a' + 'A');
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) || k == 10)
+			return fail(out, outlen, UDC_NORM_BAD_POSTCODE);
+		pc[k++] = (char)ch;
+	}
+	if (k < 2 || put(out, outlen, pc, k) != 0)
+		return fail(out, outlen, UDC_NORM_BAD_POSTCODE);
+	return UDC_NORM_OK;
+}
+
+/* ---------------------------------------------------------------- numbers */
+
+int
+udc_norm_number(const char *in, char *out, size_t outlen, long long lo, long long hi)
+{
+	char buf[32];
+	size_t len, i = 0;
+	unsigned long long v = 0;
+	int neg = 0, nd = 0;
+
+	in = trim(in, &len);
+	if (len == 0)
+		return fail(out, outlen, UDC_NORM_MISSING);
+	if (in[0] == '+' || in[0] == '-') {
+		neg = in[0] == '-';
+		i++;
+	}
+	for (; i < len; i++) {
+		if (is_blank((unsigned char)in[i]))
+			continue;
+		if (in[i] < '0' || in[i] > '9')
+			return fail(out, outlen, UDC_NORM_BAD_NUMBER);
+		if (v > (unsigned long long)LLONG_MAX / 10)
+			return fail(out, outlen, UDC_NORM_BAD_NUMBER);
+		v = v * 10 + (unsigned long long)(in[i] - '0');
+		if (v > (unsigned long long)LLONG_MAX)
+			return fail(out, outlen, UDC_NORM_BAD_NUMBER);
+		nd++;
+	}
+	if (nd == 0)
+		return fail(out, outlen, UDC_NORM_BAD_NUMBER);
+	{
+		long long x = neg ? -(long long)v : (long long)v;
+		int n;
+
+		if (x < lo || x > hi)
+			return fail(out, outlen, UDC_NORM_BAD_NUMBER);
+		n = snprintf(buf, sizeof(buf), "%lld", x);
+		if (n < 0 || put(out, outlen, buf, (size_t)n) != 0)
+			return fail(out, outlen, UDC_NORM_BAD_NUMBER);
+	}
+	return UDC_NORM_OK;
+}
+
+/* ------------------------------------------------------------------ codes */
+
+#define CODE_MAX 64
+
+int
+udc_norm_code(const char *in, char *out, size_t outlen, unsigned flags)
+{
+	char buf[CODE_MAX];
+	size_t len, k = 0;
+
+	in = trim(in, &len);
+	if (len == 0)
+		return fail(out, outlen, UDC_NORM_MISSING);
+	for (size_t i = 0; i < len; i++) {
+		char ch = in[i];
+
+		if (is_blank((unsigned char)ch) || ch == '-' || ch == '.' || ch == '/')
+			continue;
+		if (ch >= 'a' && ch <= 'z' && !(flags & UDC_NORM_KEEP_CASE))
+			ch = (char)(ch - 'a' + 'A');
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) ||
+		    k == CODE_MAX)
+			return fail(out, outlen, UDC_NORM_BAD_CODE);
+		buf[k++] = ch;
+	}
+	if (k == 0)
+		return fail(out, outlen, UDC_NORM_BAD_CODE);
+	if (put(out, outlen, buf, k) != 0)
+		return fail(out, outlen, UDC_NORM_BAD_CODE);
 	return UDC_NORM_OK;
 }
 

@@ -168,7 +168,13 @@ udc_node_input_opts(const struct udc_node *n, const struct udc_spec *spec, int s
 	memset(io, 0, sizeof(*io));
 	io->path = n->cfg->input_file;
 	io->delimiter = n->cfg->delimiter;
-	memcpy(io->columns, n->cfg->columns, sizeof(io->columns));
+	for (size_t f = 0; f < spec->fields.n; f++) {
+		io->columns[f] = udc_config_field_column(n->cfg, spec->fields.f[f].name);
+		if (udc_config_invalid_allowed(n->cfg, spec->fields.f[f].name))
+			io->allow_invalid |= 1u << f;
+	}
+	io->check_invalid = 1;
+	io->max_invalid = n->cfg->max_invalid;
 	io->spec = spec;
 	io->side = side;
 	io->chunk = n->cfg->chunk_records;

@@ -297,10 +297,11 @@ check_input(struct chk *c, const struct udc_config *cfg)
 		finding(c, 1, "[input] %s", err);
 		return;
 	}
-	for (int f = 0; f < UDC_NFIELDS; f++)
-		if (cfg->columns[f] && udc_csv_find_col(csv, cfg->columns[f]) < 0) {
-			finding(c, 1, "[fields] %s = %s: no column '%s' in %s", udc_field_name((enum udc_field)f),
-			    cfg->columns[f], cfg->columns[f], cfg->input_file);
+	for (size_t i = 0; i < cfg->nfields; i++)
+		if (udc_csv_find_col(csv, cfg->fields[i].column) < 0) {
+			finding(c, 1, "%s:%d: [fields] %s = %s: no column '%s' in %s", cfg->path,
+			    cfg->fields[i].line, cfg->fields[i].field, cfg->fields[i].column,
+			    cfg->fields[i].column, cfg->input_file);
 			missing++;
 		}
 	for (size_t i = 0; i < cfg->nlabels; i++)

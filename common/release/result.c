@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "fields.h"
+#include "normalize.h"
 
 static void
 iso_time(int64_t t, char out[32])
@@ -27,15 +28,29 @@ stats_json(const char *name, const struct udc_input_stats *st, const struct udc_
 {
 	json_t *o = json_object(), *rej = json_object(), *inv = json_object();
 	json_t *miss = json_object(), *dup = json_object(), *lab = json_object();
+	json_t *why = json_object(), *over = json_array();
+	const struct udc_fieldset *fs = udc_input_fieldset(spec);
 	uint64_t total = 0;
 
 	for (int r = 0; r < UDC_REJ_MAX; r++) {
 		json_object_set_new(rej, udc_reject_name(r), json_integer((json_int_t)st->rejected[r]));
 		total += st->rejected[r];
 	}
-	for (int f = 0; f < UDC_NFIELDS; f++)
-		if (st->invalid[f])
-			json_object_set_new(inv, udc_field_name(f), json_integer((json_int_t)st->invalid[f]));
+	for (size_t f = 0; f < fs->n; f++) {
+		json_t *byr;
+
+		if (st->over_limit & (1u << f))
+			json_array_append_new(over, json_string(fs->f[f].name));
+		if (!st->invalid[f])
+			continue;
+		json_object_set_new(inv, fs->f[f].name, json_integer((json_int_t)st->invalid[f]));
+		byr = json_object();
+		for (int r = 0; r < UDC_NORM_NREASONS; r++)
+			if (st->invalid_why[f][r])
+				json_object_set_new(byr, udc_norm_reason_key(r),
+				                    json_integer((json_int_t)st->invalid_why[f][r]));
+		json_object_set_new(why, fs->f[f].name, byr);
+	}
 	for (size_t j = 0; j < spec->nkeys; j++) {
 		json_object_set_new(miss, spec->keys[j].name, json_integer((json_int_t)st->key_missing[j]));
 		json_object_set_new(dup, spec->keys[j].name, json_integer((json_int_t)st->key_duplicate[j]));
@@ -51,6 +66,8 @@ stats_json(const char *name, const struct udc_input_stats *st, const struct udc_
 	json_object_set_new(o, "rejected_by_reason", rej);
 	json_object_set_new(o, "label_not_allowed_by_dimension", lab);
 	json_object_set_new(o, "invalid_values_by_field", inv);
+	json_object_set_new(o, "invalid_values_by_field_and_reason", why);
+	json_object_set_new(o, "fields_over_limit_allowed", over);
 	json_object_set_new(o, "key_missing", miss);
 	json_object_set_new(o, "key_duplicate", dup);
 	return o;
@@ -80,6 +97,67 @@ entry(json_t *g, json_t *c, uint64_t count, int supp)
 	json_object_set_new(o, "count", supp ? json_null() : json_integer((json_int_t)count));
 	json_object_set_new(o, "suppressed", json_boolean(supp));
 	return o;
+}
+
+static const char *
+blocking_name(int b)
+{
+	switch (b) {
+	case UDC_FUZZY_LSH:
+		return "lsh";
+	case UDC_FUZZY_EXHAUSTIVE:
+		return "every pair";
+	case UDC_FUZZY_JOIN:
+		return "feature join";
+	}
+	return "none";
+}
+
+static json_t *
+milli(uint32_t v)
+{
+	char s[16];
+
+	snprintf(s, sizeof(s), "%u.%03u", v / 1000, v % 1000);
+	return json_string(s);
+}
+
+/* The matcher and the estimated precision/recall curve, into the linkage
+ * report of the metadata. */
+static void
+linkage_json(json_t *fz, const struct udc_linkage_report *r)
+{
+	json_t *mt = json_object(), *est = json_object(), *curve = json_array();
+
+	json_object_set_new(fz, "threshold", milli(r->threshold));
+	json_object_set_new(fz, "threshold_auto", json_boolean(r->threshold_auto));
+	if (r->threshold_auto)
+		json_object_set_new(fz, "target_precision", milli(r->target_precision));
+	json_object_set_new(mt, "blocking", json_string(blocking_name(r->stats.blocking)));
+	json_object_set_new(mt, "gemeente_records", json_integer((json_int_t)r->fuzzy_a));
+	json_object_set_new(mt, "cbs_records", json_integer((json_int_t)r->fuzzy_b));
+	json_object_set_new(mt, "pairs_compared", json_integer((json_int_t)r->stats.compared));
+	json_object_set_new(mt, "pairs_total", json_integer((json_int_t)r->stats.pairs_total));
+	json_object_set_new(mt, "seconds_index", json_real(r->stats.secs_index));
+	json_object_set_new(mt, "seconds_score", json_real(r->stats.secs_score));
+	json_object_set_new(mt, "seconds_resolve", json_real(r->stats.secs_resolve));
+	json_object_set_new(mt, "seconds_model", json_real(r->secs_model));
+	json_object_set_new(fz, "matcher", mt);
+	json_object_set_new(est, "best_match_scores", json_integer((json_int_t)r->model_sample));
+	if (r->model_sample > 0) {
+		json_object_set_new(est, "non_match_model",
+		                    json_string(r->model_gumbel ? "gumbel" : "beta"));
+		json_object_set_new(est, "match_share", json_real(r->model_match_share));
+		json_object_set_new(est, "precision_at_threshold", json_real(r->est_precision));
+		json_object_set_new(est, "recall_at_threshold", json_real(r->est_recall));
+		for (size_t k = 0; k < r->ncurve; k++)
+			json_array_append_new(
+			    curve, json_pack("{s:o, s:f, s:f, s:f}", "threshold", milli(r->curve_t[k]),
+			                     "precision", r->curve_p[k], "recall", r->curve_r[k],
+			                     "precision_low", r->curve_p_low[k]));
+	}
+	json_object_set_new(est, "curve", curve);
+	json_object_set_new(fz, "estimated", est);
 }
 
 /* The margins leave out rejected rows: said per margin, so no one reads a
@@ -157,6 +235,8 @@ meta_json(const struct udc_result_meta *m)
 			    "links", (json_int_t)m->fuzzy_bands[b]));
 		}
 		json_object_set_new(fz, "links_per_similarity_band", bands);
+		if (m->has_linkage)
+			linkage_json(fz, &m->linkage);
 		json_object_set_new(meta, "fuzzy", fz);
 	}
 	json_object_set_new(meta, "gemeente_input", stats_json(m->gemeente_name, &m->g, spec, 0));
@@ -303,8 +383,12 @@ udc_result_write_json_linked(const struct udc_result_meta *m, const struct udc_l
 }
 
 int
-udc_report_to_proto(const struct udc_input_stats *st, size_t nkeys, Udc__InputReport *out)
+udc_report_to_proto(const struct udc_input_stats *st, const struct udc_spec *spec,
+    Udc__InputReport *out)
 {
+	const struct udc_fieldset *fs = udc_input_fieldset(spec);
+	size_t nkeys = spec->nkeys, nchk = 0, nover = 0;
+
 	udc__input_report__init(out);
 	out->rows = st->rows;
 	out->accepted = st->accepted;
@@ -314,7 +398,15 @@ udc_report_to_proto(const struct udc_input_stats *st, size_t nkeys, Udc__InputRe
 	out->n_key_missing = out->n_key_duplicate = nkeys;
 	out->key_missing = calloc(nkeys ? nkeys : 1, sizeof(uint64_t));
 	out->key_duplicate = calloc(nkeys ? nkeys : 1, sizeof(uint64_t));
-	if (!out->reject_reason || !out->reject_count || !out->key_missing || !out->key_duplicate) {
+	for (size_t f = 0; f < fs->n; f++) {
+		nover += (st->over_limit >> f) & 1;
+		for (int r = 0; r < UDC_NORM_NREASONS; r++)
+			nchk += st->invalid_why[f][r] != 0;
+	}
+	out->invalid_values = calloc(nchk ? nchk : 1, sizeof(*out->invalid_values));
+	out->fields_over_limit = calloc(nover ? nover : 1, sizeof(char *));
+	if (!out->reject_reason || !out->reject_count || !out->key_missing || !out->key_duplicate ||
+	    !out->invalid_values || !out->fields_over_limit) {
 		udc_report_proto_free(out);
 		return UDC_ENOMEM;
 	}
@@ -326,6 +418,25 @@ udc_report_to_proto(const struct udc_input_stats *st, size_t nkeys, Udc__InputRe
 		out->key_missing[j] = st->key_missing[j];
 		out->key_duplicate[j] = st->key_duplicate[j];
 	}
+	for (size_t f = 0; f < fs->n; f++) {
+		if (st->over_limit & (1u << f))
+			out->fields_over_limit[out->n_fields_over_limit++] = (char *)fs->f[f].name;
+		for (int r = 0; r < UDC_NORM_NREASONS; r++) {
+			Udc__FieldCheck *c;
+
+			if (st->invalid_why[f][r] == 0)
+				continue;
+			if ((c = malloc(sizeof(*c))) == NULL) {
+				udc_report_proto_free(out);
+				return UDC_ENOMEM;
+			}
+			udc__field_check__init(c);
+			c->field = (char *)fs->f[f].name;
+			c->reason = (char *)udc_norm_reason_key(r);
+			c->count = st->invalid_why[f][r];
+			out->invalid_values[out->n_invalid_values++] = c;
+		}
+	}
 	return 0;
 }
 
@@ -336,19 +447,32 @@ udc_report_proto_free(Udc__InputReport *r)
 	free(r->reject_count);
 	free(r->key_missing);
 	free(r->key_duplicate);
+	if (r->invalid_values != NULL)
+		for (size_t i = 0; i < r->n_invalid_values; i++)
+			free(r->invalid_values[i]);
+	free(r->invalid_values);
+	free(r->fields_over_limit);
 	r->reject_reason = NULL;
 	r->reject_count = r->key_missing = r->key_duplicate = NULL;
+	r->invalid_values = NULL;
+	r->fields_over_limit = NULL;
+	r->n_invalid_values = r->n_fields_over_limit = 0;
 }
 
 int
-udc_report_from_proto(const Udc__InputReport *r, size_t nkeys, struct udc_input_stats *st,
-    char *err, size_t errlen)
+udc_report_from_proto(const Udc__InputReport *r, const struct udc_spec *spec,
+    struct udc_input_stats *st, char *err, size_t errlen)
 {
+	const struct udc_fieldset *fs = udc_input_fieldset(spec);
+	size_t nkeys = spec->nkeys;
+
 	memset(st, 0, sizeof(*st));
 	if (r == NULL)
 		return 0;
 	if (r->n_reject_reason != r->n_reject_count || r->n_reject_reason > UDC_REJ_MAX ||
-	    r->n_key_missing > nkeys || r->n_key_duplicate > nkeys) {
+	    r->n_key_missing > nkeys || r->n_key_duplicate > nkeys ||
+	    r->n_invalid_values > (size_t)UDC_MAX_FIELDS * UDC_NORM_NREASONS ||
+	    r->n_fields_over_limit > UDC_MAX_FIELDS) {
 		snprintf(err, errlen, "input report with inconsistent array sizes");
 		return UDC_EPROTO;
 	}
@@ -369,5 +493,119 @@ udc_report_from_proto(const Udc__InputReport *r, size_t nkeys, struct udc_input_
 		st->key_missing[j] = r->key_missing[j];
 	for (size_t j = 0; j < r->n_key_duplicate; j++)
 		st->key_duplicate[j] = r->key_duplicate[j];
+	for (size_t i = 0; i < r->n_invalid_values; i++) {
+		const Udc__FieldCheck *c = r->invalid_values[i];
+		int f = c && c->field ? udc_fieldset_find(fs, c->field) : -1;
+		int why = c && c->reason ? udc_norm_reason_parse(c->reason) : -1;
+
+		if (f < 0 || why <= UDC_NORM_MISSING) {
+			snprintf(err, errlen, "input report with an unknown field or reason");
+			return UDC_EPROTO;
+		}
+		/* counts of one field add up, whatever the peer sent */
+		if (st->invalid_why[f][why] != 0 || c->count > st->rows) {
+			snprintf(err, errlen, "input report with an inconsistent field count");
+			return UDC_EPROTO;
+		}
+		st->invalid_why[f][why] = c->count;
+		st->invalid[f] += c->count;
+	}
+	for (size_t i = 0; i < r->n_fields_over_limit; i++) {
+		int f = r->fields_over_limit[i] ? udc_fieldset_find(fs, r->fields_over_limit[i]) : -1;
+
+		if (f < 0) {
+			snprintf(err, errlen, "input report with an unknown field");
+			return UDC_EPROTO;
+		}
+		st->over_limit |= 1u << f;
+	}
 	return 0;
+}
+
+void
+udc_linkage_log_line(const struct udc_linkage_report *r, char *buf, size_t len)
+{
+	int n = snprintf(buf, len,
+	                 "fuzzy step %zu x %zu records: %llu links at threshold %u.%03u%s, "
+	                 "blocking %s, %llu of %llu pairs compared; matcher %.2f s (index %.2f, "
+	                 "score %.2f, resolve %.2f), model %.2f s",
+	                 r->fuzzy_a, r->fuzzy_b, (unsigned long long)r->fuzzy_links,
+	                 r->threshold / 1000, r->threshold % 1000,
+	                 r->threshold_auto ? " (auto)" : "", blocking_name(r->stats.blocking),
+	                 (unsigned long long)r->stats.compared,
+	                 (unsigned long long)r->stats.pairs_total,
+	                 r->stats.secs_index + r->stats.secs_score + r->stats.secs_resolve,
+	                 r->stats.secs_index, r->stats.secs_score, r->stats.secs_resolve,
+	                 r->secs_model);
+
+	if (n > 0 && (size_t)n < len && r->model_sample > 0)
+		snprintf(buf + n, len - (size_t)n,
+		         "; estimated precision %.3f, recall %.3f there (%zu best-match scores)",
+		         r->est_precision, r->est_recall, r->model_sample);
+}
+
+static uint32_t
+milli_of(json_t *v)
+{
+	const char *s = json_string_value(v);
+	double x = s ? strtod(s, NULL) : 0.0;
+
+	return x > 0.0 && x <= 1.0 ? (uint32_t)(x * 1000.0 + 0.5) : 0;
+}
+
+static size_t
+count_of(json_t *o, const char *k)
+{
+	json_int_t v = json_integer_value(json_object_get(o, k));
+
+	return v > 0 ? (size_t)v : 0;
+}
+
+static double
+secs_of(json_t *o, const char *k)
+{
+	double v = json_number_value(json_object_get(o, k));
+
+	return v > 0.0 ? v : 0.0;
+}
+
+int
+udc_linkage_log_line_json(const char *json, size_t len, char *buf, size_t buflen)
+{
+	struct udc_linkage_report r;
+	json_t *root, *fz, *mt, *est;
+	const char *b;
+	int rv = -1;
+
+	if ((root = json_loadb(json, len, 0, NULL)) == NULL)
+		return -1;
+	fz = json_object_get(json_object_get(root, "metadata"), "fuzzy");
+	if ((mt = json_object_get(fz, "matcher")) != NULL) {
+		memset(&r, 0, sizeof(r));
+		est = json_object_get(fz, "estimated");
+		r.threshold = milli_of(json_object_get(fz, "threshold"));
+		r.threshold_auto = json_is_true(json_object_get(fz, "threshold_auto"));
+		r.fuzzy_links = count_of(fz, "links");
+		b = json_string_value(json_object_get(mt, "blocking"));
+		r.stats.blocking = !b                         ? -1
+		                   : strcmp(b, "lsh") == 0          ? UDC_FUZZY_LSH
+		                   : strcmp(b, "every pair") == 0   ? UDC_FUZZY_EXHAUSTIVE
+		                   : strcmp(b, "feature join") == 0 ? UDC_FUZZY_JOIN
+		                                                    : -1;
+		r.fuzzy_a = count_of(mt, "gemeente_records");
+		r.fuzzy_b = count_of(mt, "cbs_records");
+		r.stats.compared = count_of(mt, "pairs_compared");
+		r.stats.pairs_total = count_of(mt, "pairs_total");
+		r.stats.secs_index = secs_of(mt, "seconds_index");
+		r.stats.secs_score = secs_of(mt, "seconds_score");
+		r.stats.secs_resolve = secs_of(mt, "seconds_resolve");
+		r.secs_model = secs_of(mt, "seconds_model");
+		r.model_sample = count_of(est, "best_match_scores");
+		r.est_precision = json_number_value(json_object_get(est, "precision_at_threshold"));
+		r.est_recall = json_number_value(json_object_get(est, "recall_at_threshold"));
+		udc_linkage_log_line(&r, buf, buflen);
+		rv = 0;
+	}
+	json_decref(root);
+	return rv;
 }

@@ -27,9 +27,14 @@ walk(const struct udc_config *cfg)
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
 		if (s[i])
 			total += strlen(s[i]);
-	for (int f = 0; f < UDC_NFIELDS; f++)
-		if (cfg->columns[f])
-			total += strlen(cfg->columns[f]);
+	for (size_t i = 0; i < cfg->nfields; i++) {
+		FUZZ_CHECK(cfg->fields[i].field != NULL && cfg->fields[i].column != NULL);
+		FUZZ_CHECK(udc_config_field_column(cfg, cfg->fields[i].field) != NULL);
+		total += strlen(cfg->fields[i].column);
+	}
+	for (size_t i = 0; i < cfg->nallow_invalid; i++)
+		total += strlen(cfg->allow_invalid[i]);
+	FUZZ_CHECK(cfg->max_invalid >= 0.0 && cfg->max_invalid <= 1.0);
 	for (size_t i = 0; i < cfg->nlabels; i++) {
 		FUZZ_CHECK(cfg->labels[i].dim != NULL && cfg->labels[i].column != NULL);
 		FUZZ_CHECK(udc_config_label_column(cfg, cfg->labels[i].dim) != NULL);

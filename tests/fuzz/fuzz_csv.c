@@ -34,7 +34,7 @@ static const char spec_text[] =
 	"[disclosure]\nmin_cell = 0\npad_categories = none\n";
 
 struct side_map {
-	const char *field[UDC_NFIELDS];
+	const char *field[UDC_MAX_FIELDS];
 	const char *label[UDC_MAX_DIMS];
 };
 
@@ -139,7 +139,7 @@ collect(void *ctx, const struct udc_inrec *recs, size_t n)
 		for (size_t j = 0; j < spec->nkeys; j++)
 			if (recs[i].key[j] != NULL)
 				any = 1, (void)strlen(recs[i].key[j]);
-		for (int f = 0; f < UDC_NFIELDS; f++)
+		for (int f = 0; f < UDC_MAX_FIELDS; f++)
 			if (recs[i].field[f] != NULL)
 				(void)strlen(recs[i].field[f]);
 		FUZZ_CHECK(any);

@@ -107,7 +107,7 @@ check_finish(const Udc__Finish *fin)
 	struct udc_input_stats st;
 	char why[256];
 
-	if (udc_report_from_proto(fin->gemeente_input, spec->nkeys, &st, why, sizeof(why)) != 0)
+	if (udc_report_from_proto(fin->gemeente_input, spec, &st, why, sizeof(why)) != 0)
 		FUZZ_CHECK(why[0] != '\0');
 }
 

@@ -268,7 +268,7 @@ reports(void)
 	st.rejected[UDC_REJ_CSV] = 60;
 	st.rejected[UDC_REJ_LABEL] = 40;
 	st.key_missing[1] = 12;
-	if (udc_report_to_proto(&st, spec->nkeys, &rep) != 0)
+	if (udc_report_to_proto(&st, spec, &rep) != 0)
 		die("report");
 
 	envelope(&env, 20);

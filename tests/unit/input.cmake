@@ -5,7 +5,8 @@ udc_unit_test(test_csv
   LIBS PkgConfig::SODIUM PkgConfig::UTF8PROC)
 udc_unit_test(test_normalize
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_normalize.c
-          ${PROJECT_SOURCE_DIR}/common/input/normalize.c
+          ${PROJECT_SOURCE_DIR}/common/input/normalize.c ${PROJECT_SOURCE_DIR}/common/input/fields.c
+          ${PROJECT_SOURCE_DIR}/common/base/err.c
   LIBS PkgConfig::UTF8PROC)
 udc_unit_test(test_input
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_input.c ${PROJECT_SOURCE_DIR}/common/input/input.c

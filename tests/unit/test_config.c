@@ -219,14 +219,14 @@ test_every_key_gemeente(void **state)
 	assert_string_equal(cfg->peer_public_key, "/etc/udclink/cbs.pub");
 	assert_string_equal(cfg->input_file, "/srv/personen.csv");
 	assert_int_equal(cfg->delimiter, ';');
-	assert_string_equal(cfg->columns[UDC_F_BSN], "BSN");
-	assert_string_equal(cfg->columns[UDC_F_GIVEN], "voornamen");
-	assert_string_equal(cfg->columns[UDC_F_PREFIX], "voorvoegsel");
-	assert_string_equal(cfg->columns[UDC_F_SURNAME], "geslachtsnaam");
-	assert_string_equal(cfg->columns[UDC_F_BIRTH], "geboortedatum");
-	assert_string_equal(cfg->columns[UDC_F_SEX], "geslacht");
-	assert_string_equal(cfg->columns[UDC_F_POSTCODE], "postcode");
-	assert_string_equal(cfg->columns[UDC_F_HOUSENO], "huisnummer");
+	assert_string_equal(udc_config_field_column(cfg, "bsn"), "BSN");
+	assert_string_equal(udc_config_field_column(cfg, "given_names"), "voornamen");
+	assert_string_equal(udc_config_field_column(cfg, "surname_prefix"), "voorvoegsel");
+	assert_string_equal(udc_config_field_column(cfg, "surname"), "geslachtsnaam");
+	assert_string_equal(udc_config_field_column(cfg, "birth_date"), "geboortedatum");
+	assert_string_equal(udc_config_field_column(cfg, "sex"), "geslacht");
+	assert_string_equal(udc_config_field_column(cfg, "postcode"), "postcode");
+	assert_string_equal(udc_config_field_column(cfg, "house_number"), "huisnummer");
 	assert_int_equal(cfg->nlabels, 3);
 	assert_string_equal(cfg->labels[0].dim, "wijk");
 	assert_string_equal(cfg->labels[1].dim, "age_band");
@@ -270,8 +270,8 @@ test_cbs(void **state)
 	assert_null(cfg->server_name);
 	assert_int_equal(cfg->log_level, UDC_LOG_WARN);
 	assert_int_equal(cfg->delimiter, '\t');
-	assert_null(cfg->columns[UDC_F_BSN]);
-	assert_string_equal(cfg->columns[UDC_F_SURNAME], "naam");
+	assert_null(udc_config_field_column(cfg, "bsn"));
+	assert_string_equal(udc_config_field_column(cfg, "surname"), "naam");
 	assert_int_equal(cfg->nlabels, 1);
 	udc_config_free(cfg);
 }
@@ -296,8 +296,35 @@ test_defaults(void **state)
 	assert_int_equal(cfg->nlabels, 0);
 	assert_null(cfg->labels);
 	for (int f = 1; f < UDC_NFIELDS; f++)
-		assert_null(cfg->columns[f]);
+		assert_null(udc_config_field_column(cfg, udc_field_name((enum udc_field)f)));
+	assert_int_equal(cfg->nfields, 1);
+	assert_true(cfg->max_invalid == 0.05); /* [input] max_invalid default */
+	assert_int_equal(cfg->nallow_invalid, 0);
 	udc_config_free(cfg);
+}
+
+/* [input] max_invalid and allow_invalid; [fields] takes any field name. */
+static void
+test_field_checks(void **state)
+{
+	char *text = append(min_gemeente, "straat = Straatnaam\n[input]\nmax_invalid = 12.5%\n"
+	                                  "allow_invalid = postcode , straat\n");
+	struct udc_config *cfg = load_ok(text);
+
+	(void)state;
+	assert_true(cfg->max_invalid == 0.125);
+	assert_int_equal(cfg->nallow_invalid, 2);
+	assert_true(udc_config_invalid_allowed(cfg, "postcode"));
+	assert_true(udc_config_invalid_allowed(cfg, "straat"));
+	assert_false(udc_config_invalid_allowed(cfg, "bsn"));
+	assert_string_equal(udc_config_field_column(cfg, "straat"), "Straatnaam");
+	udc_config_free(cfg);
+	free(text);
+	text = append(min_gemeente, "[input]\nmax_invalid = 0.2\n");
+	cfg = load_ok(text);
+	assert_true(cfg->max_invalid == 0.2);
+	udc_config_free(cfg);
+	free(text);
 }
 
 struct bound {
@@ -499,8 +526,16 @@ test_line_errors(void **state)
 	text = append(min_gemeente, "postcode = pc\nbsn = bsn2\n");
 	expect_err(text, ":21: duplicate key 'bsn' in [fields] (first on line 19)");
 	free(text);
-	text = append(min_gemeente, "birthdate = geboortedatum\n");
-	expect_err(text, ":20: unknown identifier field 'birthdate' in [fields]...");
+	/* any field name is accepted (a spec may declare it); a name that
+	 * cannot be a field is not */
+	text = append(min_gemeente, "Birth-date = geboortedatum\n");
+	expect_err(text, ":20: 'Birth-date' in [fields] is not a field name...");
+	free(text);
+	text = append(min_gemeente, "[input]\nmax_invalid = 1.5\n");
+	expect_err(text, ":21: max_invalid must be a share from 0 to 1 or a percentage, not '1.5'");
+	free(text);
+	text = append(min_gemeente, "[input]\nallow_invalid = postcode, 9x\n");
+	expect_err(text, ":21: allow_invalid: '9x' is not a field name");
 	free(text);
 	text = append(min_gemeente, "[labels]\nwijk = a\nage = b\nwijk = c\n");
 	expect_err(text, ":23: duplicate key 'wijk' in [labels]");
@@ -619,7 +654,7 @@ test_comments_and_layout(void **state)
 	(void)state;
 	assert_string_equal(cfg->state_dir, "/var/lib/udclink");
 	assert_string_equal(cfg->control_socket, "/run/udclink/ctl.sock");
-	assert_string_equal(cfg->columns[UDC_F_BSN], "BSN nummer");
+	assert_string_equal(udc_config_field_column(cfg, "bsn"), "BSN nummer");
 	udc_config_free(cfg);
 }
 
@@ -657,6 +692,7 @@ main(void)
 	    cmocka_unit_test(test_every_key_gemeente),
 	    cmocka_unit_test(test_cbs),
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_field_checks),
 	    cmocka_unit_test(test_bounds),
 	    cmocka_unit_test(test_relative_paths),
 	    cmocka_unit_test(test_cross_field),

@@ -477,6 +477,116 @@ test_cbs_side_and_derived_prefix(void **state)
 	assert_int_equal(st.label_rejected[0], 1);
 }
 
+/*
+ * A field the spec declares (a street name and a foreign postcode) is read
+ * by its declaration, its failures are counted per reason, a mapped field
+ * the round does not use is not read at all, and a field failing for more
+ * than max_invalid of the rows fails the read unless it is exempt.
+ */
+static void
+test_declared_fields(void **state)
+{
+	struct udc_input_opts o;
+	struct udc_input_stats st;
+	struct udc_spec d = spec;
+	struct seen s;
+	char err[512], want[512];
+	int straat;
+
+	(void)state;
+	udc_fieldset_init(&d.fields);
+	assert_int_equal(udc_fieldset_declare(&d.fields, "straat", "text", err, sizeof(err)), 0);
+	assert_int_equal(udc_fieldset_declare(&d.fields, "postcode", "postcode form=any", err,
+	                                      sizeof(err)), 0);
+	straat = udc_fieldset_find(&d.fields, "straat");
+	d.keys[0].name = "straat+postcode";
+	d.keys[0].nfields = 2;
+	d.keys[0].fields[0] = straat;
+	d.keys[0].fields[1] = UDC_F_POSTCODE;
+	d.nkeys = 1;
+	write_file("straat,pc,dob,opleiding\n"
+	           "Laan van Meerdervoort,SW1A 1AA,2012-01-01,hoog\n"  /* both valid */
+	           "--,2511AB,not a date,laag\n"                       /* straat invalid */
+	           "Spui,2#5,2012-01-01,laag\n"                        /* postcode invalid */
+	           "Spui,2511 ab,2012-01-01,laag\n");
+	memset(&o, 0, sizeof(o));
+	o.path = path;
+	o.spec = &d;
+	o.side = UDC_SIDE_CBS;
+	o.columns[straat] = "straat";
+	o.columns[UDC_F_POSTCODE] = "pc";
+	o.columns[UDC_F_BIRTH] = "dob"; /* mapped, not used by the spec */
+	o.label_columns[0] = "opleiding";
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	assert_int_equal(s.nrecs, 2);
+	assert_string_equal(s.key[0][0], "laan van meerdervoort\x1f"
+	                                 "SW1A1AA");
+	assert_string_equal(s.key[1][0], "spui\x1f"
+	                                 "2511AB");
+	assert_int_equal(st.invalid[straat], 1);
+	assert_int_equal(st.invalid_why[straat][UDC_NORM_BAD_TEXT], 1);
+	assert_int_equal(st.invalid[UDC_F_POSTCODE], 1);
+	assert_int_equal(st.invalid_why[UDC_F_POSTCODE][UDC_NORM_BAD_POSTCODE], 1);
+	assert_int_equal(st.invalid[UDC_F_BIRTH], 0); /* not read */
+
+	/* one row in four fails each field: over a limit of 20% */
+	o.check_invalid = 1;
+	o.max_invalid = 0.20;
+	assert_int_equal((memset(&s, 0, sizeof(s)), udc_input_read(&o, collect, &s, &st, err, sizeof(err))), UDC_EINVAL);
+	/* the first field in the spec's order is named */
+	snprintf(want, sizeof(want), "%s: field postcode: 1 of 4 rows (25.0%%) fail its check "
+	         "(invalid postcode 1), more than [input] max_invalid (20.0%%)", path);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("got \"%s\"", err);
+	/* exempt both: the read goes through and says so */
+	o.allow_invalid = (1u << straat) | (1u << UDC_F_POSTCODE);
+	assert_int_equal((memset(&s, 0, sizeof(s)), udc_input_read(&o, collect, &s, &st, err, sizeof(err))), 0);
+	assert_int_equal(st.over_limit, o.allow_invalid);
+	/* at the limit is not over it */
+	o.allow_invalid = 0;
+	o.max_invalid = 0.25;
+	assert_int_equal((memset(&s, 0, sizeof(s)), udc_input_read(&o, collect, &s, &st, err, sizeof(err))), 0);
+	assert_int_equal(st.over_limit, 0);
+}
+
+/* Combined mode: a record without any exact key goes on to the Dice step
+ * when it has a field the CLK encodes; exact mode rejects it. */
+static void
+test_combined_keyless(void **state)
+{
+	struct udc_input_opts o = gemeente_opts();
+	struct udc_input_stats st;
+	struct udc_spec c = spec;
+	struct seen s;
+	char err[256];
+
+	(void)state;
+	write_file("bsn,achternaam,voorvoegsel,geboortedatum,postcode,wijk,leeftijd\n"
+	           "111222333,Jansen,,2012-01-01,2511AB,centrum,0-17\n" /* both keys */
+	           ",Jansen,,2012-01-01,,centrum,0-17\n"                /* no key, names */
+	           ",,,,,centrum,0-17\n");                              /* nothing */
+	c.mode = UDC_MODE_COMBINED;
+	c.schema_json = "{}"; /* attached: only schema_fields is looked at */
+	c.schema_fields = (1u << UDC_F_SURNAME) | (1u << UDC_F_BIRTH);
+	o.spec = &c;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	assert_int_equal(s.nrecs, 2);
+	assert_string_equal(s.key[1][0], "");
+	assert_string_equal(s.key[1][1], "");
+	assert_int_equal(st.accepted, 2);
+	assert_int_equal(st.rejected[UDC_REJ_NO_KEY], 1);
+	expect_example(&st, 0, 4, "no match key and no field to encode");
+
+	/* exact mode: the keyless record is of no use */
+	o.spec = &spec;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	assert_int_equal(s.nrecs, 1);
+	assert_int_equal(st.rejected[UDC_REJ_NO_KEY], 2);
+}
+
 static void
 test_missing_columns(void **state)
 {
@@ -664,6 +774,8 @@ main(void)
 	    cmocka_unit_test(test_callback_stops),
 	    cmocka_unit_test(test_many_rows),
 	    cmocka_unit_test(test_cbs_side_and_derived_prefix),
+	    cmocka_unit_test(test_declared_fields),
+	    cmocka_unit_test(test_combined_keyless),
 	    cmocka_unit_test(test_missing_columns),
 	    cmocka_unit_test(test_unreadable),
 	    cmocka_unit_test(test_reject_names),

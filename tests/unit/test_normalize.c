@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "fields.h"
 #include "normalize.h"
 
 typedef int (*normfn)(const char *, char *, size_t);
@@ -312,12 +313,128 @@ test_label(void **state)
 	check(udc_norm_label, "\xc3", UDC_NORM_BAD_UTF8, "");
 }
 
+/* A declared field normalises by its declaration (fields.c). */
+static void
+checkd(const char *decl, const char *in, int want_rc, const char *want)
+{
+	struct udc_fieldset fs;
+	char out[UDC_NORM_MAX], err[256];
+	int rc;
+
+	udc_fieldset_init(&fs);
+	if (udc_fieldset_declare(&fs, "f", decl, err, sizeof(err)) != 0)
+		fail_msg("declaration '%s': %s", decl, err);
+	memset(out, 'Z', sizeof(out));
+	rc = udc_field_normalise(&fs.f[UDC_NFIELDS], in, out, sizeof(out));
+	if (rc != want_rc)
+		fail_msg("%s '%s': got %s, want %s", decl, in, udc_norm_reason(rc),
+		         udc_norm_reason(want_rc));
+	assert_string_equal(out, want_rc == UDC_NORM_OK ? want : "");
+}
+
+static void
+test_declared_types(void **state)
+{
+	(void)state;
+	/* name: as the built-in given_names, or with options */
+	checkd("name", "  Jos\xc3\xa9-Mar\xc3\xad" "a ", UDC_NORM_OK, "jose maria");
+	checkd("name case=keep", "Jos\xc3\xa9", UDC_NORM_OK, "Jose");
+	checkd("name diacritics=keep", "Jos\xc3\xa9", UDC_NORM_OK, "jos\xc3\xa9");
+	/* composed and decomposed é meet when diacritics are kept */
+	checkd("name diacritics=keep", "Jose\xcc\x81", UDC_NORM_OK, "jos\xc3\xa9");
+	checkd("name prefix=split", "van der Berg", UDC_NORM_OK, "berg");
+	checkd("name normalise=none", "  Van  der Berg ", UDC_NORM_OK, "Van der Berg");
+	checkd("name", "1234", UDC_NORM_BAD_NAME, "");
+	/* text: digits alone are fine */
+	checkd("text", "Laan van Meerdervoort 12-A", UDC_NORM_OK, "laan van meerdervoort 12 a");
+	checkd("text", "1234", UDC_NORM_OK, "1234");
+	checkd("text", "--", UDC_NORM_BAD_TEXT, "");
+	checkd("text", "", UDC_NORM_MISSING, "");
+	/* free text: blanks collapsed, control characters refused */
+	checkd("freetext", " a \t b ", UDC_NORM_OK, "a b");
+	checkd("freetext case=fold", "ABC d", UDC_NORM_OK, "abc d");
+	checkd("freetext", "a\x01b", UDC_NORM_BAD_TEXT, "");
+	checkd("freetext", "a\xff" "b", UDC_NORM_BAD_UTF8, "");
+	/* dates: day-month order and the year range */
+	checkd("date", "03-04-2012", UDC_NORM_OK, "2012-04-03");
+	checkd("date order=mdy", "03-04-2012", UDC_NORM_OK, "2012-03-04");
+	checkd("date order=mdy", "13-04-2012", UDC_NORM_BAD_DATE, "");
+	checkd("date years=1900-1999", "1950-01-01", UDC_NORM_OK, "1950-01-01");
+	checkd("date years=1900-1999", "2001-01-01", UDC_NORM_BAD_DATE, "");
+	/* postcodes of any country */
+	checkd("postcode", "SW1A 1AA", UDC_NORM_BAD_POSTCODE, "");
+	checkd("postcode form=any", "sw1a 1aa", UDC_NORM_OK, "SW1A1AA");
+	checkd("postcode form=any", "2600", UDC_NORM_OK, "2600");
+	checkd("postcode form=any", "D-10115", UDC_NORM_OK, "D10115");
+	checkd("postcode form=any", "2", UDC_NORM_BAD_POSTCODE, "");
+	checkd("postcode form=any", "12#45", UDC_NORM_BAD_POSTCODE, "");
+	/* numbers */
+	checkd("number", " 0042 ", UDC_NORM_OK, "42");
+	checkd("number", "-7", UDC_NORM_OK, "-7");
+	checkd("number", "1 000", UDC_NORM_OK, "1000");
+	checkd("number min=1 max=99", "100", UDC_NORM_BAD_NUMBER, "");
+	checkd("number", "12a", UDC_NORM_BAD_NUMBER, "");
+	checkd("number", "99999999999999999999", UDC_NORM_BAD_NUMBER, "");
+	/* codes: separators dropped, upper case; the BSN check on request */
+	checkd("code", "ab-12.34/x", UDC_NORM_OK, "AB1234X");
+	checkd("code case=keep", "ab-12", UDC_NORM_OK, "ab12");
+	checkd("code", "\xc3\xa9", UDC_NORM_BAD_CODE, "");
+	checkd("code check=bsn", "11122.2333", UDC_NORM_OK, "111222333");
+	checkd("code check=bsn", "111222334", UDC_NORM_BAD_BSN, "");
+	checkd("code", "111222334", UDC_NORM_OK, "111222334");
+	checkd("sex", "Vrouw", UDC_NORM_OK, "f");
+	checkd("house_number", "12 A", UDC_NORM_OK, "12a");
+}
+
+/* The canonical text of a declaration does not depend on how it was written. */
+static void
+test_declaration_text(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"name", "name"},
+	    {"name case=fold diacritics=strip prefix=keep", "name"},
+	    {"name  diacritics=keep\tcase=keep", "name case=keep diacritics=keep"},
+	    {"date years=1880-2100 order=dmy", "date"},
+	    {"date order=mdy years=1900-2030", "date order=mdy years=1900-2030"},
+	    {"number max=10 min=-3", "number min=-3 max=10"},
+	    {"code check=bsn", "code check=bsn"},
+	    {"freetext case=fold", "freetext case=fold"},
+	    {"postcode form=nl", "postcode"},
+	};
+	struct udc_fieldset fs;
+	char out[256], err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		udc_fieldset_init(&fs);
+		assert_int_equal(udc_fieldset_declare(&fs, "x", cases[i].in, err, sizeof(err)), 0);
+		assert_int_equal(udc_fielddef_format(&fs.f[UDC_NFIELDS], out, sizeof(out)), 0);
+		assert_string_equal(out, cases[i].want);
+	}
+	/* the built-ins are ready-made declarations */
+	udc_fieldset_init(&fs);
+	for (int f = 0; f < UDC_NFIELDS; f++)
+		assert_true(udc_fielddef_is_builtin(&fs.f[f]));
+	assert_int_equal(udc_fielddef_format(&fs.f[UDC_F_BSN], out, sizeof(out)), 0);
+	assert_string_equal(out, "code check=bsn");
+	assert_int_equal(udc_fieldset_declare(&fs, "postcode", "postcode form=any", err,
+	                                      sizeof(err)), 0);
+	assert_false(udc_fielddef_is_builtin(&fs.f[UDC_F_POSTCODE]));
+	assert_int_equal(fs.n, UDC_NFIELDS);
+}
+
 static void
 test_reasons(void **state)
 {
 	(void)state;
-	for (int r = 0; r < UDC_NORM_NREASONS; r++)
+	for (int r = 0; r < UDC_NORM_NREASONS; r++) {
 		assert_non_null(udc_norm_reason(r));
+		assert_int_equal(udc_norm_reason_parse(udc_norm_reason_key(r)), r);
+	}
+	assert_string_equal(udc_norm_reason_key(UDC_NORM_BAD_POSTCODE), "invalid_postcode");
+	assert_int_equal(udc_norm_reason_parse("nonsense"), -1);
 	assert_string_equal(udc_norm_reason(UDC_NORM_BAD_DATE), "invalid date");
 	assert_string_equal(udc_norm_reason(UDC_NORM_NREASONS), "unknown");
 	assert_string_equal(udc_norm_reason(-1), "unknown");
@@ -336,6 +453,8 @@ main(void)
 	    cmocka_unit_test(test_sex),
 	    cmocka_unit_test(test_houseno),
 	    cmocka_unit_test(test_label),
+	    cmocka_unit_test(test_declared_types),
+	    cmocka_unit_test(test_declaration_text),
 	    cmocka_unit_test(test_reasons),
 	};
 

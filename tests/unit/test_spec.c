@@ -612,6 +612,126 @@ test_fuzzy_scoring(void **state)
 	           "t.spec: [fuzzy] settings need mode fuzzy or combined");
 }
 
+/*
+ * [fields]: declared fields are written into the canonical form (sorted by
+ * name, only where they differ from a built-in declaration), keys may use
+ * them whichever section comes first, and a CLK schema may encode them.
+ */
+static void
+test_declared_fields(void **state)
+{
+	static const char base[] = "[spec]\nname=d\nmode=combined\n"
+	                           "keys=bsn, surname+straat+birth_date\n"
+	                           "[gemeente]\nw=a\n[cbs]\nc=x\n[fuzzy]\nschema=s.json\n"
+	                           "[fields]\nstraat = text\n"
+	                           "geboorteplaats = name diacritics=keep case=fold\n"
+	                           "postcode = postcode form=any\n"
+	                           "birth_date = date\n";
+	static const char reordered[] = "[fields]\nbirth_date = date\npostcode = postcode form=any\n"
+	                                "geboorteplaats = name diacritics=keep\n"
+	                                "straat = text   \n"
+	                                "[spec]\nname=d\nmode=combined\n"
+	                                "keys=bsn, surname+straat+birth_date\n"
+	                                "[fuzzy]\nschema=s.json\n[gemeente]\nw=a\n[cbs]\nc=x\n";
+	static const char schema[] =
+	    "{\"version\":3,\"clkConfig\":{\"l\":1024,\"kdf\":{\"type\":\"HKDF\"}},\"features\":"
+	    "[{\"identifier\":\"%s\",\"format\":{\"type\":\"string\"},\"hashing\":{"
+	    "\"comparison\":{\"type\":\"ngram\",\"n\":2},\"strategy\":{\"bitsPerToken\":20},"
+	    "\"hash\":{\"type\":\"doubleHash\"}}}]}";
+	struct udc_spec *a, *b;
+	char js[512], err[512];
+	int f;
+
+	(void)state;
+	a = parse_ok(base);
+	b = parse_ok(reordered);
+	/* the built-ins keep their places; new fields follow */
+	assert_int_equal(a->fields.n, UDC_NFIELDS + 2);
+	assert_int_equal(udc_fieldset_find(&a->fields, "bsn"), UDC_F_BSN);
+	f = udc_fieldset_find(&a->fields, "straat");
+	assert_true(f >= UDC_NFIELDS);
+	assert_int_equal(a->fields.f[f].type, UDC_FT_TEXT);
+	assert_int_equal(a->keys[1].fields[1], f);
+	assert_string_equal(a->keys[1].name, "surname+straat+birth_date");
+	assert_true(a->fields.f[UDC_F_POSTCODE].opts & UDC_FO_ANY_FORM);
+	/* sorted by name; birth_date as declared is the built-in: no line */
+	assert_non_null(strstr(a->canonical, "mode=combined\n"
+	                                     "field.geboorteplaats=name diacritics=keep\n"
+	                                     "field.postcode=postcode form=any\n"
+	                                     "field.straat=text\n"
+	                                     "key=bsn\n"));
+	assert_null(strstr(a->canonical, "field.birth_date"));
+	/* layout, order and default options do not change the hash */
+	assert_string_equal(a->canonical, b->canonical);
+	assert_memory_equal(a->hash, b->hash, 32);
+	/* the schema may encode a declared field; not an unknown one */
+	snprintf(js, sizeof(js), schema, "straat");
+	assert_int_equal(udc_spec_attach_schema(a, js, strlen(js), err, sizeof(err)), 0);
+	assert_int_equal(a->schema_fields, 1u << f);
+	snprintf(js, sizeof(js), schema, "street");
+	assert_int_equal(udc_spec_attach_schema(b, js, strlen(js), err, sizeof(err)), UDC_EINVAL);
+	assert_non_null(strstr(err, "s.json: feature 'street' is not a field of the spec"));
+	udc_spec_free(a);
+	udc_spec_free(b);
+
+	expect_err("[spec]\nname=d\nkeys=bsn+straat\n[gemeente]\nw=a\n[cbs]\nc=x\n",
+	           "t.spec:3: unknown field 'straat' in match key (known: bsn, given_names,");
+	expect_err("[spec]\nname=d\nkeys=bsn\n[fields]\nstraat = street\n",
+	           "t.spec:5: field straat: unknown type 'street'");
+	expect_err("[spec]\nname=d\nkeys=bsn\n[fields]\nstraat = text form=any\n",
+	           "t.spec:5: type text has no option 'form'");
+	expect_err("[spec]\nname=d\nkeys=bsn\n[fields]\nstraat = text\nstraat = name\n",
+	           "t.spec:6: duplicate key 'straat' in [fields] (first on line 5)");
+	expect_err("[spec]\nname=d\nkeys=bsn\n[fields]\nStraat = text\n",
+	           "t.spec:5: field name 'Straat' must start with a-z");
+	expect_err("[spec]\nname=d\nkeys=bsn\n[fields]\nd = date years=2000-1990\n",
+	           "t.spec:5: years must be FROM-TO");
+	expect_err("[spec]\nname=d\nkeys=bsn\n[fields]\nn = number min=5 max=1\n",
+	           "t.spec:5: field n: min is larger than max");
+	expect_err("[spec]\nname=d\nkeys=bsn\n[fields]\nn = name prefix=split case=keep\n",
+	           "t.spec:5: field n: prefix=split works on the default name");
+}
+
+/* threshold = auto: a line of its own in the canonical form with the
+ * target (default 0.99); a target without auto is refused. */
+static void
+test_threshold_auto(void **state)
+{
+	static const char base[] = "[spec]\nname=f\nmode=fuzzy\n[gemeente]\nw=a\n[cbs]\nc=x\n"
+	                           "[fuzzy]\nschema=s.json\n";
+	struct udc_spec *a, *b, *n;
+	char text[512];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%sthreshold = auto\n", base);
+	a = parse_ok(text);
+	assert_true(a->threshold_auto);
+	assert_int_equal(a->target_precision, 990);
+	assert_non_null(strstr(a->canonical, "fuzzy.threshold=auto\nfuzzy.target_precision=0.990\n"
+	                                     "fuzzy.balance=no\n"));
+	snprintf(text, sizeof(text), "%sthreshold = auto\ntarget_precision = 0.99\n", base);
+	b = parse_ok(text);
+	assert_memory_equal(a->hash, b->hash, 32);
+	udc_spec_free(b);
+	snprintf(text, sizeof(text), "%sthreshold = auto\ntarget_precision = 0.95\n", base);
+	b = parse_ok(text);
+	assert_int_equal(b->target_precision, 950);
+	assert_memory_not_equal(a->hash, b->hash, 32);
+	n = parse_ok(base);
+	assert_false(n->threshold_auto);
+	assert_null(strstr(n->canonical, "target_precision"));
+	assert_memory_not_equal(a->hash, n->hash, 32);
+	udc_spec_free(a);
+	udc_spec_free(b);
+	udc_spec_free(n);
+	snprintf(text, sizeof(text), "%starget_precision = 0.9\n", base);
+	expect_err(text, "t.spec:10: [fuzzy] target_precision needs threshold = auto");
+	snprintf(text, sizeof(text), "%sthreshold = auto\ntarget_precision = 1.0\n", base);
+	expect_err(text, "t.spec:11: target_precision must be a decimal from 0.5 to 0.999");
+	snprintf(text, sizeof(text), "%sthreshold = automatic\n", base);
+	expect_err(text, "t.spec:10: threshold must be a decimal");
+}
+
 /* Rounding and noise: parsed exactly, in the canonical form only when used. */
 static void
 test_disclosure_keys(void **state)
@@ -976,6 +1096,8 @@ main(void)
 	    cmocka_unit_test(test_nul_byte),
 	    cmocka_unit_test(test_fuzzy_spec),
 	    cmocka_unit_test(test_fuzzy_scoring),
+	    cmocka_unit_test(test_declared_fields),
+	    cmocka_unit_test(test_threshold_auto),
 	    cmocka_unit_test(test_disclosure_keys),
 	    cmocka_unit_test(test_cell_index),
 	    cmocka_unit_test(test_load),
