@@ -8,3 +8,9 @@ udc_unit_test(test_fuzzy
           ${PROJECT_SOURCE_DIR}/common/base/workq.c ${PROJECT_SOURCE_DIR}/common/input/csv.c
           ${PROJECT_SOURCE_DIR}/common/base/err.c
   LIBS PkgConfig::SODIUM OpenSSL::Crypto PkgConfig::JANSSON PkgConfig::UTF8PROC Threads::Threads m)
+# The join-versus-exhaustive and model tests take over a minute in a normal
+# build; under the sanitizers (3-5x slower) the synthetic sets are halved.
+set_tests_properties(test_fuzzy PROPERTIES TIMEOUT 900)
+if(UDC_SANITIZE)
+  set_property(TEST test_fuzzy APPEND PROPERTY ENVIRONMENT UDC_FUZZY_TEST_SCALE=2)
+endif()
