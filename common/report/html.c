@@ -123,8 +123,11 @@ struct classes {
 static void
 make_classes(const struct udc_ind *ind, struct classes *c)
 {
-	static const double steps[] = {0.01, 0.02, 0.025, 0.05, 0.1, 0.2};
-	double mn = 2.0, mx = -1.0, lo = 0.0, step = 0.2;
+	/* in thousandths, so that every boundary is the double nearest to a
+	 * round decimal, as a share such as 3 / 10 is */
+	static const long steps[] = {10, 20, 25, 50, 100, 200};
+	double mn = 2.0, mx = -1.0;
+	long lo = 0, step = 200;
 
 	c->n = 0;
 	for (size_t a = 0; a + 1 < ind->nrows; a++) {
@@ -138,19 +141,21 @@ make_classes(const struct udc_ind *ind, struct classes *c)
 	if (mx < 0.0)
 		return;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		double l = floor(mn / steps[i] + 1e-9) * steps[i];
+		long l = (long)floor(mn * 1000.0 / (double)steps[i]) * steps[i];
 
-		if (l + NCLASS * steps[i] >= mx) {
+		if ((double)l / 1000.0 > mn)
+			l -= steps[i];
+		if (l + NCLASS * steps[i] > 1000)
+			l = 1000 - NCLASS * steps[i];
+		if ((double)(l + NCLASS * steps[i]) / 1000.0 >= mx && (double)l / 1000.0 <= mn) {
 			lo = l;
 			step = steps[i];
 			break;
 		}
 	}
-	if (lo + NCLASS * step > 1.0)
-		lo = 1.0 - NCLASS * step;
 	c->n = NCLASS;
 	for (int k = 0; k <= NCLASS; k++)
-		c->b[k] = lo + step * k;
+		c->b[k] = (double)(lo + step * k) / 1000.0;
 }
 
 /* A class boundary as a percentage: "12,5" or "10". */
@@ -547,7 +552,9 @@ fig_share(FILE *f, const struct udc_ind_fig *fg)
 		fputs("</td>", f);
 	}
 	fputs("<td class=\"n\">", f);
-	if (fg->has_interval && fg->state != UDC_IND_NOBODY)
+	if (fg->has_interval && fg->state != UDC_IND_NOBODY && fg->lo == fg->hi)
+		fprintf(f, "%s%% (exact)", pct(fg->lo, UDC_ROUND_NEAREST, b));
+	else if (fg->has_interval && fg->state != UDC_IND_NOBODY)
 		interval(f, fg->lo, fg->hi);
 	fputs("</td>", f);
 }
@@ -621,8 +628,8 @@ round_note(FILE *f, const struct udc_ind_round *rd)
 	if (rd->round_slack > 0 || rd->noise_bound > 0) {
 		fputs("<p class=\"note\">Gepubliceerde aantallen van deze tabel zijn ", f);
 		if (rd->round_slack > 0)
-			fprintf(f, "willekeurig afgerond (elk ligt hoogstens %lld van de werkelijke "
-			        "waarde)%s", (long long)rd->round_slack, rd->noise_bound ? " en " : "");
+			fprintf(f, "willekeurig afgerond (elk ligt hoogstens %lld van de waarde v&#243;&#243;r "
+			        "afronding)%s", (long long)rd->round_slack, rd->noise_bound ? " en " : "");
 		if (rd->noise_bound > 0)
 			fprintf(f, "met ruis gepubliceerd: met ten minste 95%% kans wijkt geen van de %zu "
 			        "gepubliceerde cellen van de tabel meer dan %lld af", rd->released_cells,
@@ -706,9 +713,9 @@ indicator(FILE *f, const struct udc_indicators *x, const struct udc_ind *ind,
 			change_chart(f, ind);
 		}
 	}
-	fputs("<details open><summary>Tabel per gebied</summary>\n", f);
+	fputs("<details open><summary>Tabel per gebied</summary><div class=\"wide\">\n", f);
 	data_table(f, x, ind);
-	fputs("</details></section>\n", f);
+	fputs("</div></details></section>\n", f);
 }
 
 static const char *
@@ -933,6 +940,7 @@ static const char css[] =
     "svg .grid.zero{stroke:#999}svg .sep{stroke:#999}\n"
     "svg .whisker{stroke:#1a1a1a;stroke-width:1.5;fill:none}"
     "svg path.area{stroke:#ffffff;stroke-width:0.6}\n"
+    ".wide{overflow-x:auto}table.data{font-size:13px}\n"
     "code{font-size:12px}nav a{margin-right:12px}footer{margin-top:40px;font-size:12px;"
     "color:#555}\n"
     "@media print{details{display:block}section{break-inside:avoid-page}}\n";
