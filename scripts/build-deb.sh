@@ -90,11 +90,13 @@ for node in gemeente cbs; do
 	chmod 0644 "$work/$pkg/etc/udclink/$node.conf"
 done
 # --- udclink (common) ----------------------------------------------------------
-take udclink /usr/bin/udcctl /usr/bin/udc-keygen /usr/bin/udc-audit /usr/bin/udc-clk \
+take udclink /usr/bin/udcctl /usr/bin/udc-keygen /usr/bin/udc-audit /usr/bin/udc-clk /usr/bin/udc-report \
 	/usr/lib/sysusers.d/udclink.conf /usr/lib/tmpfiles.d/udclink.conf
 for p in udcctl.1 udc-clk.1 udc-audit.1 udc-keygen.1; do take udclink "/usr/share/man/man1/$p"; done
 for p in udclink.conf.5 udclink-spec.5; do take udclink "/usr/share/man/man5/$p"; done
 take udclink /usr/share/doc/udclink
+# udc-report and udcctl report: the study's report configuration and its map
+take udclink /usr/share/udclink
 
 left=$(cd "$stage" && find . -type f | sed 's|^\.||')
 [ -z "$left" ] || { log "installed but in no package: $left"; exit 1; }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include "daemon.h"
 #include "store.h"
 #include "err.h"
+#include "report.h"
 #include "rounds.h"
 #include "sign.h"
 #include "spec.h"
@@ -45,7 +47,8 @@ enum { EX_OK = 0, EX_USAGE = 1, EX_UNREACHABLE = 2, EX_FAILED = 3, EX_REFUSED = 
 #define SIG_MAGIC "udclink-result-signature v1"
 
 /* Per-command options (struct command.opts). */
-enum { O_TIMEOUT = 1, O_FORMAT = 2, O_OUTPUT = 4, O_KEY = 8, O_SIG = 16, O_ACCEPT = 32 };
+enum { O_TIMEOUT = 1, O_FORMAT = 2, O_OUTPUT = 4, O_KEY = 8, O_SIG = 16, O_ACCEPT = 32, O_OUTDIR = 64,
+	O_COMPARE = 128, O_CSVSEP = 256, O_RCONF = 512 };
 
 struct ctx {
 	const char *cfgpath;
@@ -58,6 +61,8 @@ struct ctx {
 	int fmt_json;    /* round result --format json */
 	const char *output, *key, *sig;
 	int accept_rejects; /* round start --accept-rejects */
+	const char *compare, *report_config; /* report --compare, --report-config */
+	char csv_sep;       /* report --csv-separator; 0: the default */
 	int fd;
 };
 
@@ -536,63 +541,63 @@ write_sig(const char *path, const char *round, const char *spec_hash, const uint
 	return write_out(path, text, strlen(text));
 }
 
-/* round result ID: the document piece by piece (a release may be far larger
- * than one reply), to stdout or atomically to -o FILE, hashed on the way for
- * the signature file. */
+/* What fetch_result learnt besides the document. */
+struct fetched {
+	uint8_t sha[32];   /* the document's SHA-256 */
+	uint8_t sig[64];   /* the CBS node's signature (have_sig) */
+	int have_sig;
+	char signer[1024]; /* who signed it, a line of text; "" if the node did not say */
+	char spec_hash[72];
+};
+
+/* Reads round id's released document (json or csv) from the daemon piece by
+ * piece (a release may be far larger than one reply) into out, hashing it on
+ * the way for the signature file.  name names out in errors.  Returns 0 or an
+ * exit code, with the reason printed. */
 static int
-cmd_round_result(struct ctx *c, int argc, char **argv)
+fetch_result(struct ctx *c, const char *id, int as_json, FILE *out, const char *name,
+    struct fetched *fr)
 {
 	Udcctl__Request req = UDCCTL__REQUEST__INIT;
 	Udcctl__RoundQuery q = UDCCTL__ROUND_QUERY__INIT;
 	Udcctl__Reply *rep = NULL;
 	crypto_hash_sha256_state st;
 	uint64_t total = 0;
-	uint8_t h[32], sig[64];
-	char tmp[4200], sigpath[4200], signer[1024] = "", spec_hash[72] = "";
-	FILE *out = stdout;
-	int rv = 0, as_json = c->fmt_json, have_sig = 0;
+	int rv = 0;
 
-	if (argc != 1)
-		return EX_USAGE;
-	q.round_id = argv[0];
+	memset(fr, 0, sizeof(*fr));
+	q.round_id = (char *)id;
 	q.format = as_json ? "json" : "csv";
 	q.max_bytes = 1u << 20;
 	req.cmd_case = UDCCTL__REQUEST__CMD_ROUND_RESULT;
 	req.round_result = &q;
 	crypto_hash_sha256_init(&st);
-	if (c->output) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp", c->output);
-		if ((out = fopen(tmp, "wb")) == NULL) {
-			warnx_("%s: %s", tmp, strerror(errno));
-			return EX_UNREACHABLE;
-		}
-	}
 	do {
 		if ((rv = simple(c, &req, &rep)) != 0)
 			goto out;
 		if (q.offset == 0) {
 			total = rep->total_bytes;
 			if (rep->signer)
-				snprintf(signer, sizeof(signer), "%s", rep->signer);
+				snprintf(fr->signer, sizeof(fr->signer), "%s", rep->signer);
 			if (rep->result_sig.len == 64 && rep->round_spec_hash) {
-				memcpy(sig, rep->result_sig.data, 64);
-				snprintf(spec_hash, sizeof(spec_hash), "%s", rep->round_spec_hash);
-				have_sig = 1;
+				memcpy(fr->sig, rep->result_sig.data, 64);
+				snprintf(fr->spec_hash, sizeof(fr->spec_hash), "%s", rep->round_spec_hash);
+				fr->have_sig = 1;
 			}
 		} else if (rep->total_bytes != total) {
-			warnx_("round %s: the result changed while it was read", argv[0]);
+			warnx_("round %s: the result changed while it was read", id);
 			rv = EX_FAILED;
 			goto out;
 		}
 		if (rep->data.len == 0 && q.offset < total) {
-			warnx_("round %s: the daemon sent %llu of %llu bytes", argv[0],
+			warnx_("round %s: the daemon sent %llu of %llu bytes", id,
 			    (unsigned long long)q.offset, (unsigned long long)total);
 			rv = EX_FAILED;
 			goto out;
 		}
 		crypto_hash_sha256_update(&st, rep->data.data, rep->data.len);
 		if (fwrite(rep->data.data, 1, rep->data.len, out) != rep->data.len) {
-			warnx_("%s: %s", c->output ? tmp : "stdout", strerror(errno));
+			warnx_("%s: %s", name, strerror(errno));
 			rv = EX_UNREACHABLE;
 			goto out;
 		}
@@ -600,41 +605,201 @@ cmd_round_result(struct ctx *c, int argc, char **argv)
 		udcctl__reply__free_unpacked(rep, NULL);
 		rep = NULL;
 	} while (q.offset < total);
-	crypto_hash_sha256_final(&st, h);
-	if (c->output) {
-		int bad = fclose(out) != 0;
-		out = NULL;
-		if (bad || rename(tmp, c->output) != 0) {
-			warnx_("%s: %s", c->output, strerror(errno));
-			rv = EX_UNREACHABLE;
-			goto out;
-		}
-		if (!as_json && have_sig) {
-			snprintf(sigpath, sizeof(sigpath), "%s.sig", c->output);
-			rv = write_sig(sigpath, argv[0], spec_hash, h, sig);
-			if (rv == 0 && !c->json)
-				fprintf(stderr, "udcctl: wrote %s and its signature %s\n", c->output, sigpath);
-		} else if (!as_json) {
-			warnx_("this node holds no signature for round %s (an older round): %s has none "
-			    "beside it", argv[0], c->output);
-		}
-		if (rv == 0 && c->json)
-			emit(json_pack("{s:s, s:s, s:s?}", "round_id", argv[0], "output", c->output, "signature",
-			    have_sig && !as_json ? sigpath : NULL));
-	} else if (fflush(stdout) != 0) {
-		rv = EX_UNREACHABLE;
-	}
-	/* Who signed the table goes to stderr, so stdout stays the table. */
-	if (rv == 0 && signer[0] && !c->json)
-		fprintf(stderr, "udcctl: released table %s", signer);
+	crypto_hash_sha256_final(&st, fr->sha);
 out:
 	if (rep)
 		udcctl__reply__free_unpacked(rep, NULL);
-	if (c->output && out != NULL) {
-		fclose(out);
+	return rv;
+}
+
+/* Fetches round id's document into path atomically (path.tmp, renamed);
+ * for csv with the node's signature also path.sig (*wrote_sig set).
+ * Returns 0 or an exit code, with the reason printed. */
+static int
+fetch_to_file(struct ctx *c, const char *id, int as_json, const char *path, struct fetched *fr,
+    int *wrote_sig)
+{
+	char tmp[4200], sigpath[4200];
+	FILE *out;
+	int rv, bad;
+
+	*wrote_sig = 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((out = fopen(tmp, "wb")) == NULL) {
+		warnx_("%s: %s", tmp, strerror(errno));
+		return EX_UNREACHABLE;
+	}
+	rv = fetch_result(c, id, as_json, out, tmp, fr);
+	bad = fclose(out) != 0;
+	if (rv == 0 && (bad || rename(tmp, path) != 0)) {
+		warnx_("%s: %s", path, strerror(errno));
+		rv = EX_UNREACHABLE;
+	}
+	if (rv != 0) {
 		unlink(tmp);
+		return rv;
+	}
+	if (!as_json && fr->have_sig) {
+		snprintf(sigpath, sizeof(sigpath), "%s.sig", path);
+		if ((rv = write_sig(sigpath, id, fr->spec_hash, fr->sha, fr->sig)) == 0)
+			*wrote_sig = 1;
 	}
 	return rv;
+}
+
+/* round result ID: the document to stdout or atomically to -o FILE (and,
+ * for csv, the signature to FILE.sig). */
+static int
+cmd_round_result(struct ctx *c, int argc, char **argv)
+{
+	struct fetched fr;
+	char sigpath[4200];
+	int rv, as_json = c->fmt_json, wrote_sig = 0;
+
+	if (argc != 1)
+		return EX_USAGE;
+	if (c->output == NULL) {
+		if ((rv = fetch_result(c, argv[0], as_json, stdout, "stdout", &fr)) == 0 && fflush(stdout) != 0)
+			rv = EX_UNREACHABLE;
+	} else {
+		rv = fetch_to_file(c, argv[0], as_json, c->output, &fr, &wrote_sig);
+		snprintf(sigpath, sizeof(sigpath), "%s.sig", c->output);
+		if (rv == 0 && wrote_sig && !c->json)
+			fprintf(stderr, "udcctl: wrote %s and its signature %s\n", c->output, sigpath);
+		else if (rv == 0 && !as_json && !fr.have_sig)
+			warnx_("this node holds no signature for round %s (an older round): %s has none "
+			    "beside it", argv[0], c->output);
+		if (rv == 0 && c->json)
+			emit(json_pack("{s:s, s:s, s:s?}", "round_id", argv[0], "output", c->output, "signature",
+			    wrote_sig ? sigpath : NULL));
+	}
+	/* Who signed the table goes to stderr, so stdout stays the table. */
+	if (rv == 0 && fr.signer[0] && !c->json)
+		fprintf(stderr, "udcctl: released table %s", fr.signer);
+	return rv;
+}
+
+/* A round id as the daemons print it: 32 hex digits. */
+static int
+is_round_id(const char *s)
+{
+	size_t n = strlen(s);
+	if (n != 32)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Fetches round id's result.csv (with result.csv.sig) and result.json into
+ * dir, made if missing.  Returns 0 or an exit code, with the reason printed. */
+static int
+fetch_documents(struct ctx *c, const char *id, const char *dir, char *csv, char *json, size_t len)
+{
+	struct fetched fr;
+	int rv, wrote_sig;
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		warnx_("%s: %s", dir, strerror(errno));
+		return EX_UNREACHABLE;
+	}
+	snprintf(csv, len, "%s/result.csv", dir);
+	snprintf(json, len, "%s/result.json", dir);
+	if ((rv = fetch_to_file(c, id, 0, csv, &fr, &wrote_sig)) != 0)
+		return rv;
+	if (!wrote_sig)
+		warnx_("this node holds no signature for round %s (an older round): %s has none beside it",
+		    id, csv);
+	if ((rv = fetch_to_file(c, id, 1, json, &fr, &wrote_sig)) != 0)
+		return rv;
+	if (fr.signer[0] && !c->json)
+		fprintf(stderr, "udcctl: round %s: released table %s", id, fr.signer);
+	return 0;
+}
+
+/* The report configuration to use: --report-config, else the study's as
+ * installed, else as in the source tree (a build tree's udcctl). */
+static const char *
+report_config(const struct ctx *c)
+{
+	static const char *const tries[] = { UDC_REPORT_CONFIG_INSTALLED, UDC_REPORT_CONFIG_SOURCE };
+
+	if (c->report_config)
+		return c->report_config;
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
+		if (access(tries[i], R_OK) == 0)
+			return tries[i];
+	return tries[0];
+}
+
+/* report ROUND: fetches the round's released documents into the output
+ * directory (default ./report-ROUND), an earlier round's too with --compare
+ * ID (into DIR/earlier/), and writes report.html, indicators.csv and
+ * indicators.json there with the report library (common/report/report.h),
+ * as udc-report does. */
+static int
+cmd_report(struct ctx *c, int argc, char **argv)
+{
+	struct udc_report_opts o = { .csv_sep = c->csv_sep ? c->csv_sep : ';',
+		.generator = "udcctl report " UDC_VERSION };
+	enum udc_report_stage stage = UDC_REPORT_STAGE_NONE;
+	char dir[4096], csv[4200], json[4200], ocsv[4200], ojson[4200], odir[4200], html[4400];
+	char err[1024] = "";
+	int rv;
+
+	if (argc != 1)
+		return EX_USAGE;
+	if (!is_round_id(argv[0])) {
+		warnx_("'%s' is not a round id (32 hex digits, as 'round list' shows)", argv[0]);
+		return EX_USAGE;
+	}
+	if (c->output)
+		snprintf(dir, sizeof(dir), "%s", c->output);
+	else
+		snprintf(dir, sizeof(dir), "report-%s", argv[0]);
+	if (c->compare && !is_round_id(c->compare)) {
+		snprintf(ocsv, sizeof(ocsv), "%s/result.csv", c->compare);
+		snprintf(ojson, sizeof(ojson), "%s/result.json", c->compare);
+		if (access(ocsv, R_OK) != 0 || access(ojson, R_OK) != 0) {
+			warnx_("--compare %s: neither a round id nor a directory with result.csv and "
+			    "result.json (%s)", c->compare, strerror(errno));
+			return EX_UNREACHABLE;
+		}
+	}
+	if ((rv = fetch_documents(c, argv[0], dir, csv, json, sizeof(csv))) != 0)
+		return rv;
+	o.csv = csv;
+	o.json = json;
+	if (c->compare && is_round_id(c->compare)) {
+		snprintf(odir, sizeof(odir), "%s/earlier", dir);
+		if ((rv = fetch_documents(c, c->compare, odir, ocsv, ojson, sizeof(ocsv))) != 0)
+			return rv;
+	}
+	if (c->compare) {
+		o.old_csv = ocsv;
+		o.old_json = ojson;
+	}
+	o.config = report_config(c);
+	o.outdir = dir;
+	if ((rv = udc_report_write(&o, html, sizeof(html), &stage, err, sizeof(err))) != 0) {
+		const char *what = stage == UDC_REPORT_STAGE_CONFIG ? "the report configuration" :
+		    stage == UDC_REPORT_STAGE_RELEASE ? "the released documents" :
+		    stage == UDC_REPORT_STAGE_OUTPUT ? "the output" : "the report";
+		warnx_("report of round %s: %s: %s", argv[0], what, err[0] ? err : udc_strerror(rv));
+		return EX_UNREACHABLE;
+	}
+	if (c->json) {
+		char icsv[4200], ijson[4200];
+		snprintf(icsv, sizeof(icsv), "%s/indicators.csv", dir);
+		snprintf(ijson, sizeof(ijson), "%s/indicators.json", dir);
+		emit(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?}", "round_id", argv[0], "report", html,
+		    "indicators_csv", icsv, "indicators_json", ijson, "result_csv", csv, "result_json", json,
+		    "config", o.config, "earlier", c->compare));
+	} else {
+		printf("%s\n", html);
+	}
+	return EX_OK;
 }
 
 /* round approve ID / round refuse ID [REASON...]: the CBS operator's
@@ -1086,6 +1251,21 @@ static const struct command {
 	  "Prints the released table (--format csv, the default, or json).  With -o FILE\n"
 	  "it writes FILE and, for csv, FILE.sig: the CBS node's signature, for\n"
 	  "'udcctl verify FILE'.", cmd_round_result, O_FORMAT | O_OUTPUT, 0 },
+	{ "report", NULL, "ID", "write a round's report: report.html, indicators.csv, .json",
+	  "Fetches round ID's released result.csv (with its signature, result.csv.sig)\n"
+	  "and result.json into DIR (-o; default ./report-ID), and writes there\n"
+	  "report.html (one self-contained page: charts, maps, intervals, margins,\n"
+	  "the release's metadata), indicators.csv and indicators.json, as udc-report\n"
+	  "does (docs/report.md); prints the path of report.html.  --compare OLD adds\n"
+	  "the change per wijk since an earlier round: OLD is a round id this node\n"
+	  "holds (fetched into DIR/earlier/) or a directory with result.csv and\n"
+	  "result.json (an earlier report's DIR, or STATE/rounds/ID).  The report\n"
+	  "configuration is the Den Haag study's, unless --report-config names another:\n"
+	  "  " UDC_REPORT_CONFIG_INSTALLED "\n"
+	  "(or the source tree's, for a udcctl run from its build tree).  Exit status 2\n"
+	  "also if the configuration, the documents or the output are bad; the message\n"
+	  "says which.",
+	  cmd_report, O_OUTDIR | O_COMPARE | O_CSVSEP | O_RCONF, 0 },
 	{ "round", "list", "", "list the rounds this node knows",
 	  "A header, then one line per round: id, state, step, spec name, start and\n"
 	  "finish times (UTC), outcome.", cmd_round_list, 0, 0 },
@@ -1145,6 +1325,14 @@ command_help(FILE *f, const struct command *k)
 		fprintf(f, " [--format csv|json]");
 	if (k->opts & O_OUTPUT)
 		fprintf(f, " [-o FILE]");
+	if (k->opts & O_OUTDIR)
+		fprintf(f, " [-o DIR]");
+	if (k->opts & O_COMPARE)
+		fprintf(f, " [--compare OLD]");
+	if (k->opts & O_CSVSEP)
+		fprintf(f, " [--csv-separator C]");
+	if (k->opts & O_RCONF)
+		fprintf(f, " [--report-config FILE]");
 	if (k->opts & O_KEY)
 		fprintf(f, " [--key PUBFILE]");
 	if (k->opts & O_SIG)
@@ -1160,6 +1348,16 @@ command_help(FILE *f, const struct command *k)
 			fprintf(f, "  -f, --format FMT     csv (default) or json\n");
 		if (k->opts & O_OUTPUT)
 			fprintf(f, "  -o, --output FILE    write to FILE instead of stdout\n");
+		if (k->opts & O_OUTDIR)
+			fprintf(f, "  -o, --output DIR     write into DIR, made if missing (default ./report-ID)\n");
+		if (k->opts & O_COMPARE)
+			fprintf(f, "  --compare OLD        an earlier round: its id, or a directory with its\n"
+			           "                       result.csv and result.json\n");
+		if (k->opts & O_CSVSEP)
+			fprintf(f, "  --csv-separator C    indicators.csv: ; (default, decimal commas, as Dutch\n"
+			           "                       spreadsheets read it) or , (decimal points)\n");
+		if (k->opts & O_RCONF)
+			fprintf(f, "  --report-config FILE the report configuration (docs/report.md)\n");
 		if (k->opts & O_KEY)
 			fprintf(f, "  -k, --key PUBFILE    the CBS node's public key (udc-keygen)\n");
 		if (k->opts & O_SIG)
@@ -1196,6 +1394,9 @@ command_options(struct ctx *c, const struct command *k, int *argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "sig", required_argument, NULL, 'S' },
 		{ "accept-rejects", no_argument, NULL, 'A' },
+		{ "compare", required_argument, NULL, 'C' },
+		{ "csv-separator", required_argument, NULL, 'E' },
+		{ "report-config", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1210,8 +1411,9 @@ command_options(struct ctx *c, const struct command *k, int *argc, char **argv)
 		ops[n++] = argv[i];
 	optind = 0;
 	while (rv == 0 && (ch = getopt_long(n, ops, "f:o:k:jh", lopts, NULL)) != -1) {
-		int need = ch == 'T' ? O_TIMEOUT : ch == 'f' ? O_FORMAT : ch == 'o' ? O_OUTPUT :
-		    ch == 'k' ? O_KEY : ch == 'S' ? O_SIG : ch == 'A' ? O_ACCEPT : 0;
+		int need = ch == 'T' ? O_TIMEOUT : ch == 'f' ? O_FORMAT : ch == 'o' ? O_OUTPUT | O_OUTDIR :
+		    ch == 'k' ? O_KEY : ch == 'S' ? O_SIG : ch == 'A' ? O_ACCEPT : ch == 'C' ? O_COMPARE :
+		    ch == 'E' ? O_CSVSEP : ch == 'R' ? O_RCONF : 0;
 		if (need && !(k->opts & need)) {
 			warnx_("this command takes no %s option", ops[optind - 1]);
 			rv = EX_USAGE;
@@ -1236,6 +1438,16 @@ command_options(struct ctx *c, const struct command *k, int *argc, char **argv)
 		case 'k': c->key = optarg; break;
 		case 'S': c->sig = optarg; break;
 		case 'A': c->accept_rejects = 1; break;
+		case 'C': c->compare = optarg; break;
+		case 'R': c->report_config = optarg; break;
+		case 'E':
+			if (strcmp(optarg, ";") != 0 && strcmp(optarg, ",") != 0) {
+				warnx_("--csv-separator must be ; or , (not '%s')", optarg);
+				rv = EX_USAGE;
+			} else {
+				c->csv_sep = optarg[0];
+			}
+			break;
 		case 'j': c->json = 1; break;
 		case 'h':
 			command_help(stdout, k);

@@ -48,7 +48,7 @@ esc(FILE *f, const char *s)
 }
 
 void
-udc_report_fmt(double v, int decimals, int comma, enum udc_round how, char *out, size_t outlen)
+udc_report_fmt(double v, int decimals, int comma, enum udc_round_how how, char *out, size_t outlen)
 {
 	double scale = pow(10.0, decimals), x = v * scale;
 	char *p;
@@ -68,7 +68,7 @@ udc_report_fmt(double v, int decimals, int comma, enum udc_round how, char *out,
 
 /* A share as a percentage with one decimal: "25,7". */
 static const char *
-pct(double v, enum udc_round how, char buf[32])
+pct(double v, enum udc_round_how how, char buf[32])
 {
 	udc_report_fmt(v * 100.0, 1, 1, how, buf, 32);
 	return buf;
@@ -799,9 +799,14 @@ margins(FILE *f, const struct udc_release *r)
 			fputs("onderdrukt", f);
 		else
 			fprintf(f, "%llu", (unsigned long long)tb->count[tb->ncells - 1]);
+		/* A row rejected on one side leaves its person unlinked on the other:
+		 * it is in this margin, though both lists know the child. */
 		if (r->has_margins)
-			fprintf(f, "; de %llu afgewezen rijen van de %s tellen daarin niet mee",
-			        (unsigned long long)r->margin_rejected[g ? 0 : 1], g ? "gemeente" : "CBS");
+			fprintf(f, "; de %llu afgewezen rijen van de %s tellen daarin niet mee, en wie "
+			        "op de lijst van de %s werd afgewezen (%llu rijen) kan hier als niet "
+			        "gekoppeld meetellen",
+			        (unsigned long long)r->margin_rejected[g ? 0 : 1], g ? "gemeente" : "CBS",
+			        g ? "CBS" : "gemeente", (unsigned long long)r->margin_rejected[g ? 1 : 0]);
 		fputs(".</p>\n", f);
 	}
 	fputs("</section>\n", f);

@@ -39,7 +39,7 @@ csv_text(FILE *f, const char *s, char sep)
 }
 
 static void
-csv_num(FILE *f, char sep, double v, int decimals, enum udc_round how, int present)
+csv_num(FILE *f, char sep, double v, int decimals, enum udc_round_how how, int present)
 {
 	char b[48];
 

@@ -57,11 +57,11 @@ int udc_report_html(const struct udc_indicators *x, const struct udc_geomap *map
 
 /* How a number is rounded for display: to the nearest, or outwards for the
  * ends of an interval (so that a shown interval still holds the value). */
-enum udc_round { UDC_ROUND_NEAREST, UDC_ROUND_DOWN, UDC_ROUND_UP };
+enum udc_round_how { UDC_ROUND_NEAREST, UDC_ROUND_DOWN, UDC_ROUND_UP };
 
 /* v with the given decimals, a decimal comma if comma, rounded as asked;
  * never "-0". */
-void udc_report_fmt(double v, int decimals, int comma, enum udc_round how, char *out,
+void udc_report_fmt(double v, int decimals, int comma, enum udc_round_how how, char *out,
                     size_t outlen);
 
 #endif

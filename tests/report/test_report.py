@@ -6,6 +6,10 @@
                                      page rendered by headless Chromium
   test_report.py compare [PERSONS]   two rounds (new CBS data and a higher Ooievaarspas
                                      take-up the second time), udc-report --compare
+  test_report.py noisy [PERSONS]     a round with rounding and noise: the stated bounds
+  test_report.py udcctl [PERSONS]    udcctl report ROUND on both nodes: the documents
+                                     fetched from the daemon, --compare by round id and
+                                     by directory, --csv-separator, --json, errors
 
 Everything the report says is checked against what this test computes on its own, in
 Python, from result.csv (the released shares and which are suppressed) and from the two
@@ -712,10 +716,151 @@ def noisy(persons):
     T.finish()
 
 
+def udcctl(persons):
+    """udcctl report: the round's documents fetched from the daemon (in pieces) and the
+    report written beside them, as udc-report writes it; --compare with an earlier round's
+    id or with an earlier report's directory; --csv-separator; errors by exit status."""
+    T = harness.Checks()
+    work = tempfile.mkdtemp(prefix="udc-report-udcctl-")
+    print("test directory: %s" % work)
+    spec, spec_text = study_spec(work)
+    area, inds = read_config(CONFIG)
+    g1, c1 = harness.gen_population(work, persons, 20250101)
+    y2 = os.path.join(work, "year2")
+    os.makedirs(y2)
+    g2, c2 = harness.gen_population(y2, persons, 20260101, ["--ref-date", "2026-01-01", "--pas-takeup", "0.85"])
+    truth1, truth2 = truth_counts(g1, c1, spec_text), truth_counts(g2, c2, spec_text)
+    inputs = os.path.join(work, "inputs")
+    os.makedirs(inputs)
+    gcsv, ccsv = os.path.join(inputs, "gemeente.csv"), os.path.join(inputs, "cbs.csv")
+    shutil.copy(g1, gcsv)
+    shutil.copy(c1, ccsv)
+
+    def report(node, *args):
+        t0 = time.monotonic()
+        r = node.ctl("report", *args, check=False)
+        return r, time.monotonic() - t0
+
+    def same(a, b):
+        return open(a, "rb").read() == open(b, "rb").read()
+
+    with harness.Cluster(gcsv, ccsv) as cl:
+        cl.start()
+        cl.approve(spec)
+        rid1, _ = cl.run_round(spec)
+        shutil.copy(g2, gcsv)
+        shutil.copy(c2, ccsv)
+        rid2, _ = cl.run_round(spec)
+        state = os.path.join(cl.dir, "gemeente-state", "rounds")
+
+        out1 = os.path.join(work, "out1")
+        r, dt = report(cl.gemeente, rid1, "-o", out1, "--report-config", CONFIG)
+        html1 = os.path.join(out1, "report.html")
+        T.check(r.returncode == 0 and r.stdout.strip() == html1,
+                "udcctl report exits 0 and prints the page's path: rc %d %s %s" % (r.returncode, r.stdout.strip(), r.stderr.strip()))
+        print("figures: udcctl report of %d children (fetch and report): %.3f s wall" % (persons, dt))
+        T.check(all(os.path.exists(os.path.join(out1, n)) for n in
+                    ("report.html", "indicators.csv", "indicators.json", "result.csv", "result.csv.sig", "result.json")),
+                "udcctl report writes report.html, indicators.csv, indicators.json and the fetched "
+                "result.csv (with result.csv.sig) and result.json: %s" % sorted(os.listdir(out1)))
+        T.check(same(os.path.join(out1, "result.csv"), os.path.join(state, rid1, "result.csv"))
+                and same(os.path.join(out1, "result.json"), os.path.join(state, rid1, "result.json")),
+                "the fetched result.csv and result.json are the node's, byte for byte")
+        v = cl.gemeente.ctl("verify", os.path.join(out1, "result.csv"), check=False)
+        T.check(v.returncode == 0, "udcctl verify: the fetched result.csv carries the CBS node's "
+                "signature (rc %d %s)" % (v.returncode, v.stderr.strip()))
+
+        # the same numbers as udc-report on the node's own documents
+        ref1 = os.path.join(work, "ref1")
+        run_report(T, os.path.join(state, rid1), ref1)
+        for n in ("indicators.csv", "indicators.json"):
+            T.check(same(os.path.join(out1, n), os.path.join(ref1, n)),
+                    "udcctl report's %s is udc-report's on the node's documents" % n)
+        rel1 = read_release(os.path.join(out1, "result.csv"))
+        codes = sorted({dict(k[1]).get(area) for k in rel1 if k[0] == inds[0]["table"]} - {None})
+        check_csv(T, out1, area, inds, codes, rel1, truth1)
+
+        # the margins: rejected rows per list, as metadata.margins says, on the page
+        meta = json.load(open(os.path.join(out1, "result.json"), encoding="utf-8"))["metadata"]
+        page = open(html1, encoding="utf-8").read()
+        for side in ("gemeente", "cbs"):
+            n = meta["margins"][side + "_only"]["rows_rejected_not_counted"]
+            m = re.search(r'<tr class="margin-%s">.*?data-rejected="(\d+)"' % side, page)
+            T.check(m is not None and int(m.group(1)) == n,
+                    "the page's margins: %s_only leaves out %s rejected rows (metadata.margins: %d)"
+                    % (side, m.group(1) if m else None, n))
+        T.check(meta["gemeente_input"]["rows_rejected"] + meta["cbs_input"]["rows_rejected"] > 0,
+                "the generated lists have rejected rows for the margins to explain (%d, %d)"
+                % (meta["gemeente_input"]["rows_rejected"], meta["cbs_input"]["rows_rejected"]))
+
+        # --compare with the earlier round's id (fetched into DIR/earlier)
+        out2 = os.path.join(work, "out2")
+        r, dt = report(cl.gemeente, rid2, "-o", out2, "--compare", rid1, "--report-config", CONFIG)
+        T.check(r.returncode == 0 and r.stdout.strip() == os.path.join(out2, "report.html"),
+                "udcctl report --compare ID exits 0: rc %d %s" % (r.returncode, r.stderr.strip()))
+        T.check(same(os.path.join(out2, "earlier", "result.csv"), os.path.join(state, rid1, "result.csv")),
+                "--compare ID fetches the earlier round into DIR/earlier")
+        ref2 = os.path.join(work, "ref2")
+        run_report(T, os.path.join(state, rid2), ref2, "--compare", os.path.join(state, rid1, "result.csv"),
+                   os.path.join(state, rid1, "result.json"))
+        T.check(same(os.path.join(out2, "indicators.csv"), os.path.join(ref2, "indicators.csv")),
+                "udcctl report --compare ID: indicators.csv is udc-report --compare's")
+        rel2 = read_release(os.path.join(out2, "result.csv"))
+        by = check_csv(T, out2, area, inds, codes, rel2, truth2, rel1, truth1)
+        pas = by[("ooievaarspas", None)]
+        T.check(pas["comparable"] == "1" and dutch(pas["change_low"]) > 0,
+                "--compare: the city's take-up rose for certain (change %s, %s .. %s)"
+                % (pas["change"], pas["change_low"], pas["change_high"]))
+        # --compare with an earlier report's directory, and --csv-separator ,
+        out3 = os.path.join(work, "out3")
+        r, _ = report(cl.gemeente, rid2, "-o", out3, "--compare", out1, "--csv-separator", ",",
+                      "--report-config", CONFIG)
+        T.check(r.returncode == 0, "udcctl report --compare DIR exits 0 (%s)" % r.stderr.strip())
+        a = list(csv.DictReader(open(os.path.join(out3, "indicators.csv"), newline="", encoding="utf-8")))
+        b, _ = read_indicators_csv(os.path.join(out2, "indicators.csv"))
+        T.check(len(a) == len(b) and all({k: v.replace(",", ".") for k, v in y.items() if k != "name"} ==
+                                         {k: v for k, v in x.items() if k != "name"} for x, y in zip(a, b)),
+                "--compare DIR and --csv-separator ,: the same indicators with decimal points")
+        # the CBS node holds the same release and writes the same report
+        out4 = os.path.join(work, "out4")
+        r, _ = report(cl.cbs, rid1, "-o", out4, "--report-config", CONFIG)
+        T.check(r.returncode == 0 and same(os.path.join(out4, "indicators.csv"), os.path.join(out1, "indicators.csv")),
+                "udcctl report on the CBS node: the same indicators (rc %d %s)" % (r.returncode, r.stderr.strip()))
+        # --json
+        r = cl.gemeente.ctl("--json", "report", rid1, "-o", os.path.join(work, "out5"), "--report-config",
+                            CONFIG, check=False)
+        try:
+            j = json.loads(r.stdout)
+        except ValueError:
+            j = {}
+        T.check(r.returncode == 0 and j.get("round_id") == rid1 and j.get("report", "").endswith("report.html")
+                and os.path.exists(j.get("indicators_csv", "")),
+                "udcctl --json report: round_id, report, indicators_csv (%s)" % r.stdout.strip()[:200])
+
+        # errors: each with its exit status and a message that names what is wrong
+        bad_conf = os.path.join(work, "bad.report")
+        with open(bad_conf, "w", encoding="utf-8") as f:
+            f.write("[report]\ntitle = x\narea = wijk\n\n[indicator a]\ntitle = a\ntable = nosuch\nnumerator = low_income=ja\n")
+        cases = [
+            (("not-a-round",), 1, "not a round id"),
+            (("0" * 32, "-o", os.path.join(work, "e1")), 4, ""),
+            ((rid1, "-o", os.path.join(work, "e2"), "--report-config", bad_conf), 2, "bad.report:7"),
+            ((rid1, "-o", os.path.join(work, "e3"), "--compare", os.path.join(work, "nowhere")), 2, "nowhere"),
+            ((rid1, "--csv-separator", "x"), 1, "--csv-separator"),
+            ((rid1, "--format", "json"), 1, "takes no"),
+        ]
+        for args, code, text in cases:
+            r = cl.gemeente.ctl("report", *args, check=False)
+            T.check(r.returncode == code and text in r.stderr,
+                    "udcctl report %s: exit %d, saying '%s' (got %d: %s)" % (" ".join(args), code, text,
+                                                                           r.returncode, r.stderr.strip()[:200]))
+    T.finish()
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "render"
     persons = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
-    {"render": render, "compare": compare, "noisy": noisy}[mode](persons)
+    {"render": render, "compare": compare, "noisy": noisy, "udcctl": udcctl}[mode](persons)
 
 
 if __name__ == "__main__":
