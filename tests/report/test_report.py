@@ -826,6 +826,15 @@ def udcctl(persons):
         r, _ = report(cl.cbs, rid1, "-o", out4, "--report-config", CONFIG)
         T.check(r.returncode == 0 and same(os.path.join(out4, "indicators.csv"), os.path.join(out1, "indicators.csv")),
                 "udcctl report on the CBS node: the same indicators (rc %d %s)" % (r.returncode, r.stderr.strip()))
+        # no -o and no --report-config: ./report-ID, and the study's configuration (the
+        # installed one, or for this build tree's udcctl the source tree's)
+        r = subprocess.run([harness.bin_path("udcctl"), "-c", cl.gemeente.conf, "report", rid1], cwd=work,
+                           capture_output=True, text=True, timeout=120)
+        dflt = os.path.join("report-" + rid1, "report.html")
+        T.check(r.returncode == 0 and r.stdout.strip() == dflt
+                and same(os.path.join(work, "report-" + rid1, "indicators.csv"), os.path.join(out1, "indicators.csv")),
+                "udcctl report ID without options writes %s with the study's configuration (rc %d %s)"
+                % (dflt, r.returncode, r.stderr.strip()[-200:]))
         # --json
         r = cl.gemeente.ctl("--json", "report", rid1, "-o", os.path.join(work, "out5"), "--report-config",
                             CONFIG, check=False)
