@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build-deb.sh - build the Debian 12 packages of udclink from this tree:
 #
-#   udclink           udcctl, udc-keygen, udc-audit, udc-clk, man pages, docs,
+#   udclink           udcctl, udc-keygen, udc-audit, udc-clk, udc-report, man pages, docs,
 #                     example specs and CLK schemas, the system user and group
 #   udclink-gemeente  gemeented, its unit and configuration (/etc/udclink)
 #   udclink-cbs       cbsd, its unit and configuration
@@ -92,7 +92,7 @@ done
 # --- udclink (common) ----------------------------------------------------------
 take udclink /usr/bin/udcctl /usr/bin/udc-keygen /usr/bin/udc-audit /usr/bin/udc-clk /usr/bin/udc-report \
 	/usr/lib/sysusers.d/udclink.conf /usr/lib/tmpfiles.d/udclink.conf
-for p in udcctl.1 udc-clk.1 udc-audit.1 udc-keygen.1; do take udclink "/usr/share/man/man1/$p"; done
+for p in udcctl.1 udc-clk.1 udc-audit.1 udc-keygen.1 udc-report.1; do take udclink "/usr/share/man/man1/$p"; done
 for p in udclink.conf.5 udclink-spec.5; do take udclink "/usr/share/man/man5/$p"; done
 take udclink /usr/share/doc/udclink
 # udc-report and udcctl report: the study's report configuration and its map
@@ -140,7 +140,7 @@ control() { # PKG DEPENDS SUMMARY DESCRIPTION
 
 desc_common="udclink links the person lists of a municipality (gemeente) and of CBS on blinded identifiers or Bloom-filter encodings and releases only an agreed, disclosure-controlled table; neither party sees the other's persons."
 control udclink "$(shlibs udclink), systemd" "privacy-preserving linkage for statistics: tools" \
-	"$desc_common This package holds the control client udcctl, udc-keygen, udc-audit and udc-clk, the manual pages, the documentation with example specs and CLK schemas, and the system user udclink with the operators' group udclink-operators."
+	"$desc_common This package holds the control client udcctl, udc-keygen, udc-audit, udc-clk and udc-report, the manual pages, the documentation with example specs and CLK schemas, and the system user udclink with the operators' group udclink-operators."
 control udclink-gemeente "$(shlibs udclink-gemeente), udclink (= $debver)" \
 	"privacy-preserving linkage for statistics: gemeente node" \
 	"$desc_common This package holds gemeented, the node a municipality runs: it starts rounds and connects to the CBS node over mutual TLS."

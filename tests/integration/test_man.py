@@ -19,7 +19,7 @@ import harness  # noqa: E402
 T = harness.Checks()
 MAN = os.path.join(harness.BIN, "man")
 PAGES = {"gemeented": "gemeented.8", "cbsd": "cbsd.8", "udcctl": "udcctl.1", "udc-clk": "udc-clk.1",
-         "udc-audit": "udc-audit.1", "udc-keygen": "udc-keygen.1", None: "udclink.conf.5",
+         "udc-audit": "udc-audit.1", "udc-keygen": "udc-keygen.1", "udc-report": "udc-report.1", None: "udclink.conf.5",
          "": "udclink-spec.5"}
 
 
