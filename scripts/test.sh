@@ -9,4 +9,6 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/install-deps.sh"
 "$here/scripts/build.sh" -DUDC_TESTS=ON
 cd "${BUILD_DIR:-$here/build}"
-ctest --output-on-failure --timeout 900 "$@"
+# As many tests at once as there are cores: most end-to-end tests spend their
+# time waiting on daemons, and each picks free ports and directories of its own.
+ctest --output-on-failure --timeout 900 -j"$(nproc)" "$@"
