@@ -103,13 +103,46 @@ struct build_ctx {
 	void *fill_arg;
 };
 
+/* Keys of a range waiting to be hashed and blinded, or filled with random
+ * points, in groups that keep the batch backend's eight lanes full. */
+enum { PENDING = 64 };
+
+struct pending {
+	struct udc_hash_item item[PENDING];
+	size_t nitem;
+	uint8_t *rnd[PENDING];
+	size_t nrnd;
+};
+
+static int
+flush_items(struct build_ctx *b, struct pending *q)
+{
+	int rv = udc_hash_blind_items(b->s, b->round_id, q->item, q->nitem);
+
+	q->nitem = 0;
+	return rv;
+}
+
+static void
+flush_random(struct pending *q)
+{
+	uint8_t pts[PENDING * 32];
+
+	udc_random_points(pts, q->nrnd);
+	for (size_t k = 0; k < q->nrnd; k++)
+		memcpy(q->rnd[k], pts + k * 32, 32);
+	q->nrnd = 0;
+}
+
 static int
 build_range(void *arg, size_t begin, size_t end)
 {
 	struct build_ctx *b = arg;
 	struct udc_blist *l = b->l;
+	struct pending q;
 	int rv;
 
+	q.nitem = q.nrnd = 0;
 	for (size_t i = begin; i < end; i++) {
 		const struct udc_inrec *r = &b->recs[i];
 		if (b->fill) {
@@ -123,15 +156,23 @@ build_range(void *arg, size_t begin, size_t end)
 			uint8_t *p = udc_blist_pt(l, b->base + i, j);
 			if (r->key[j] == NULL) {
 				/* A fresh random element: same shape, never matches. */
-				udc_random_point(p);
+				q.rnd[q.nrnd++] = p;
+				if (q.nrnd == PENDING)
+					flush_random(&q);
 				continue;
 			}
-			udc_hash_to_group(p, b->round_id, (uint32_t)j, r->key[j], strlen(r->key[j]));
-			if ((rv = udc_blind(p, b->s, p)) != 0)
+			q.item[q.nitem++] = (struct udc_hash_item){
+				.key_index = (uint32_t)j,
+				.value = r->key[j],
+				.len = strlen(r->key[j]),
+				.out = p,
+			};
+			if (q.nitem == PENDING && (rv = flush_items(b, &q)) != 0)
 				return rv;
 		}
 	}
-	return 0;
+	flush_random(&q);
+	return flush_items(b, &q);
 }
 
 static int
@@ -316,11 +357,13 @@ udc_blist_pad(struct udc_blist *l, size_t nlabels, uint64_t *dummies)
 		add += max - cnt[c];
 	if ((rv = udc_blist_reserve(l, (size_t)add)) != 0)
 		goto out;
+	/* The dummies' points in one run, in groups of eight on the batch
+	 * backend: they are contiguous at the end of the list. */
+	if (add > 0 && l->nkeys > 0)
+		udc_random_points(udc_blist_pt(l, l->n, 0), (size_t)add * l->nkeys);
 	for (size_t c = 0; c < nlabels; c++) {
 		dummies[c] = max - cnt[c];
 		for (uint64_t k = 0; k < dummies[c]; k++) {
-			for (size_t j = 0; j < l->nkeys; j++)
-				udc_random_point(udc_blist_pt(l, l->n, j));
 			if (l->extra)
 				udc_random_buf(udc_blist_ext(l, l->n), l->extra);
 			l->lab[l->n] = (uint16_t)c;

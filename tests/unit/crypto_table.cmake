@@ -11,7 +11,7 @@ udc_unit_test(test_workq
           ${PROJECT_SOURCE_DIR}/common/base/err.c
   LIBS Threads::Threads)
 udc_unit_test(test_blind
-  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_blind.c ${PROJECT_SOURCE_DIR}/common/exact/blind.c
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_blind.c ${PROJECT_SOURCE_DIR}/common/exact/blind.c ${UDC_GROUP_SRCS}
           ${PROJECT_SOURCE_DIR}/common/base/workq.c ${PROJECT_SOURCE_DIR}/common/base/rand.c
           ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/base/err.c
   LIBS PkgConfig::SODIUM Threads::Threads)

@@ -4,7 +4,9 @@
  * Known answers: the RFC 9496 appendix A.3 vectors for the one-way map that
  * udc_hash_to_group ends in, and the documented hash layout assembled by
  * hand.  Properties: commutativity of blinding (the whole protocol rests on
- * it), domain separation, rejection of bad points in single and batch use.
+ * it), domain separation, rejection of bad points in single and batch use,
+ * and the array functions against the single ones.  ctest runs it once per
+ * group backend this CPU executes (tests/unit/batch.cmake).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 
 #include "blind.h"
 #include "err.h"
+#include "group_batch.h"
 #include "rand.h"
 #include "workq.h"
 
@@ -452,6 +455,114 @@ test_scalars_differ(void **state)
 	udc_scalar_free(b);
 }
 
+/* udc_points_valid, in groups of eight with a tail: the lowest bad index,
+ * whichever group or range fails first. */
+static void
+test_points_valid(void **state)
+{
+	enum { N = 1003 };
+	struct udc_workq *wq = NULL;
+	uint8_t *pts = malloc(N * 32), *good = malloc(N * 32);
+	static const size_t at[] = {0, 1, 7, 8, 9, 15, 16, 500, 999, 1000, 1001, 1002};
+
+	assert_non_null(pts);
+	assert_non_null(good);
+	assert_int_equal(udc_workq_new(&wq, 2), 0);
+	fill_hashed(good, N);
+	for (int par = 0; par < 2; par++) {
+		struct udc_workq *q = par ? wq : NULL;
+		size_t bad = 12345;
+
+		memcpy(pts, good, N * 32);
+		assert_int_equal(udc_points_valid(q, pts, N, &bad), 0);
+		assert_int_equal(bad, 12345);
+		assert_int_equal(udc_points_valid(q, pts, 0, &bad), 0);
+		for (size_t n = 1; n <= 17; n++)
+			assert_int_equal(udc_points_valid(q, pts, n, NULL), 0);
+		for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+			for (size_t e = 0; e < NBAD; e++) {
+				memcpy(pts, good, N * 32);
+				hex(pts + at[k] * 32, 32, bad_hex[e]);
+				/* a second bad one further on must not win */
+				if (at[k] + 3 < N)
+					hex(pts + (at[k] + 3) * 32, 32, bad_hex[(e + 1) % NBAD]);
+				bad = SIZE_MAX;
+				assert_int_equal(udc_points_valid(q, pts, N, &bad), UDC_ECRYPTO);
+				assert_int_equal(bad, at[k]);
+				assert_int_equal(udc_points_valid(q, pts, N, NULL), UDC_ECRYPTO);
+			}
+		}
+	}
+	udc_workq_free(wq);
+	free(pts);
+	free(good);
+}
+
+/* udc_hash_blind_items gives the bytes of udc_blind(udc_hash_to_group()). */
+static void
+test_hash_blind_items(void **state)
+{
+	enum { N = 45 };
+	struct udc_scalar *a = NULL;
+	struct udc_hash_item it[N];
+	uint8_t got[N][32], want[32];
+	char vals[N][40];
+
+	assert_int_equal(udc_scalar_new(&a), 0);
+	for (size_t i = 0; i < N; i++) {
+		/* lengths 0..39, key indices spread, the handle key too */
+		memset(vals[i], 'a' + (int)(i % 26), sizeof(vals[i]));
+		snprintf(vals[i], sizeof(vals[i]), "%09zu", 100000000 + i * 7919);
+		it[i].key_index = i == 3 ? UDC_KEY_HANDLE : (uint32_t)(i % 5);
+		it[i].value = vals[i];
+		it[i].len = i % 40;
+		it[i].out = got[i];
+	}
+	for (size_t n = 0; n <= N; n += (n < 17 ? 1 : 7)) {
+		memset(got, 0, sizeof(got));
+		assert_int_equal(udc_hash_blind_items(a, round1, it, n), 0);
+		for (size_t i = 0; i < n; i++) {
+			udc_hash_to_group(want, round1, it[i].key_index, it[i].value, it[i].len);
+			assert_int_equal(udc_blind(want, a, want), 0);
+			assert_memory_equal(got[i], want, 32);
+		}
+	}
+	udc_scalar_free(a);
+}
+
+/* A counter as the random source, so that two runs draw the same bytes. */
+static void
+count_source(void *buf, size_t n, void *ctx)
+{
+	uint64_t *c = ctx;
+	uint8_t *b = buf;
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)((*c)++ * 131 + 7);
+}
+
+/* udc_random_points draws as n calls of udc_random_point do. */
+static void
+test_random_points_batch(void **state)
+{
+	enum { N = 37 };
+	uint8_t got[N * 32], want[N * 32];
+	uint64_t c;
+
+	for (size_t n = 0; n <= N; n++) {
+		c = 0;
+		udc_random_set_source(count_source, &c);
+		for (size_t i = 0; i < n; i++)
+			udc_random_point(want + i * 32);
+		c = 0;
+		udc_random_points(got, n);
+		udc_random_set_source(NULL, NULL);
+		assert_memory_equal(got, want, n * 32);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(crypto_core_ristretto255_is_valid_point(got + i * 32), 1);
+	}
+}
+
 static int
 setup(void **state)
 {
@@ -474,7 +585,11 @@ main(void)
 	    cmocka_unit_test(test_random_points),
 	    cmocka_unit_test(test_scalar_never_zero),
 	    cmocka_unit_test(test_scalars_differ),
+	    cmocka_unit_test(test_points_valid),
+	    cmocka_unit_test(test_hash_blind_items),
+	    cmocka_unit_test(test_random_points_batch),
 	};
 
+	printf("test_blind: group backend %s\n", udc_group_backend_name(udc_group_backend()));
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,0 +1,119 @@
+# The batch group backend (common/exact/group_*.c, group_batch.h) and its tests.
+#
+# UDC_GROUP_SRCS: what a program compiling common/exact/blind.c also needs.
+# Set here because this fragment sorts before every other one that compiles
+# blind.c (tests/CMakeLists.txt includes the fragments sorted by name).
+set(UDC_GROUP_SRCS
+  ${PROJECT_SOURCE_DIR}/common/exact/group_batch.c
+  ${PROJECT_SOURCE_DIR}/common/exact/group_portable.c
+  ${PROJECT_SOURCE_DIR}/common/exact/group_ifma.c
+  ${PROJECT_SOURCE_DIR}/common/base/log.c
+  ${PROJECT_SOURCE_DIR}/common/base/err.c)
+
+# Differential test against libsodium, one ctest entry per backend: the
+# RFC 9496 vectors, edges, and 1,000,000 pseudo-random inputs for a vector
+# backend.  A backend this CPU cannot run exits 77 and ctest reports it as
+# skipped, with the reason in its output.  UDC_GROUP_DIFF_SCALE=k for k
+# times the random inputs.
+add_executable(test_group_diff ${PROJECT_SOURCE_DIR}/tests/unit/test_group_diff.c ${UDC_GROUP_SRCS})
+target_include_directories(test_group_diff PRIVATE ${UDC_COMMON_INCLUDE_DIRS})
+target_link_libraries(test_group_diff PRIVATE PkgConfig::CMOCKA PkgConfig::SODIUM Threads::Threads)
+foreach(b libsodium portable ifma)
+  add_test(NAME test_group_diff_${b} COMMAND test_group_diff ${b})
+  set_tests_properties(test_group_diff_${b} PROPERTIES TIMEOUT 600 ENVIRONMENT "${UDC_TEST_ENV}"
+                       LABELS unit SKIP_RETURN_CODE 77)
+endforeach()
+
+# Lane operations of the IFMA build against the portable build, and the
+# field arithmetic of each vector build against a bignum reference at the
+# edges of its bounds.  The ifma entry is skipped (77, with the reason)
+# where the CPU lacks AVX-512 IFMA.
+add_executable(test_group_lanes ${PROJECT_SOURCE_DIR}/tests/unit/test_group_lanes.c ${UDC_GROUP_SRCS})
+target_include_directories(test_group_lanes PRIVATE ${UDC_COMMON_INCLUDE_DIRS})
+target_link_libraries(test_group_lanes PRIVATE PkgConfig::CMOCKA PkgConfig::SODIUM Threads::Threads)
+foreach(b portable ifma)
+  add_test(NAME test_group_lanes_${b} COMMAND test_group_lanes ${b})
+  set_tests_properties(test_group_lanes_${b} PROPERTIES TIMEOUT 300 ENVIRONMENT "${UDC_TEST_ENV}"
+                       LABELS unit SKIP_RETURN_CODE 77)
+endforeach()
+
+# Dispatch: UDC_GROUP_BACKEND, the self-test, the fallback and its log line.
+udc_unit_test(test_group_dispatch
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_group_dispatch.c ${UDC_GROUP_SRCS}
+  LIBS PkgConfig::SODIUM Threads::Threads)
+
+# Constant time, proven on the portable build: valgrind memcheck with the
+# scalar, the points and the digests marked undefined fails on any branch
+# or address that depends on them.  The three mutants carry a deliberate
+# branch on a scalar digit, a table index by a digit and a branch on an
+# input point: each must be caught, where it is, or the harness proves
+# nothing.
+find_program(UDC_VALGRIND valgrind)
+set(UDC_CT_VALGRIND_ARGS --tool=memcheck --error-exitcode=1 --track-origins=yes
+    --read-var-info=no --num-callers=8)
+foreach(m 0 1 2 3)
+  if(m EQUAL 0)
+    set(t test_group_ct)
+  elseif(m EQUAL 1)
+    set(t test_group_ct_mutant_branch)
+  elseif(m EQUAL 2)
+    set(t test_group_ct_mutant_index)
+  else()
+    set(t test_group_ct_mutant_input)
+  endif()
+  add_executable(${t} ${PROJECT_SOURCE_DIR}/tests/unit/test_group_ct.c
+    ${PROJECT_SOURCE_DIR}/common/exact/group_batch.c ${PROJECT_SOURCE_DIR}/common/exact/group_portable.c
+    ${PROJECT_SOURCE_DIR}/common/exact/group_ifma.c ${PROJECT_SOURCE_DIR}/common/base/log.c
+    ${PROJECT_SOURCE_DIR}/common/base/err.c)
+  target_include_directories(${t} PRIVATE ${UDC_COMMON_INCLUDE_DIRS})
+  target_compile_definitions(${t} PRIVATE UDC_GROUP_DECLASSIFY UDC_GROUP_CT_MUTANT=${m})
+  target_link_libraries(${t} PRIVATE PkgConfig::SODIUM Threads::Threads)
+  if(UDC_VALGRIND)
+    add_test(NAME ${t} COMMAND ${UDC_VALGRIND} ${UDC_CT_VALGRIND_ARGS} $<TARGET_FILE:${t}>)
+  else()
+    # Says that valgrind is missing and exits 77: reported as skipped.
+    add_test(NAME ${t} COMMAND ${t} --no-valgrind)
+  endif()
+  set_tests_properties(${t} PROPERTIES TIMEOUT 600 ENVIRONMENT "${UDC_TEST_ENV}" LABELS unit
+                       SKIP_RETURN_CODE 77)
+endforeach()
+if(UDC_VALGRIND)
+  set_tests_properties(test_group_ct PROPERTIES
+    FAIL_REGULAR_EXPRESSION "uninitialised;Invalid read;Invalid write")
+  # Caught, and caught where the mutation is.
+  set_tests_properties(test_group_ct_mutant_branch PROPERTIES
+    PASS_REGULAR_EXPRESSION "Conditional jump or move depends on uninitialised value[^=]*=+[0-9]+=+ +at [^(]*ge_select")
+  set_tests_properties(test_group_ct_mutant_index PROPERTIES
+    PASS_REGULAR_EXPRESSION "Use of uninitialised value of size 8[^=]*=+[0-9]+=+ +at [^(]*ge_select")
+  set_tests_properties(test_group_ct_mutant_input PROPERTIES
+    PASS_REGULAR_EXPRESSION "Conditional jump or move depends on uninitialised value[^=]*=+[0-9]+=+ +at [^(]*enc_canonical")
+endif()
+
+# dudect-style timing (fixed against random scalars, Welch's t) of each
+# vector build this CPU runs, with libsodium alongside: reports, never fails
+# on the statistic (a shared machine is too noisy to gate on).
+udc_unit_test(test_group_timing
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_group_timing.c ${UDC_GROUP_SRCS}
+  LIBS PkgConfig::SODIUM Threads::Threads m)
+
+# The self-test guard: a portable backend that gets one lane wrong must be
+# refused, with libsodium used instead and one line logged.
+add_executable(test_group_fallback ${PROJECT_SOURCE_DIR}/tests/unit/test_group_dispatch.c
+  ${UDC_GROUP_SRCS})
+target_include_directories(test_group_fallback PRIVATE ${UDC_COMMON_INCLUDE_DIRS})
+target_compile_definitions(test_group_fallback PRIVATE UDC_TEST_BROKEN_PORTABLE
+                           UDC_GROUP_PORTABLE_SYM=real_portable_impl)
+target_link_libraries(test_group_fallback PRIVATE PkgConfig::CMOCKA PkgConfig::SODIUM Threads::Threads)
+add_test(NAME test_group_fallback COMMAND test_group_fallback)
+set_tests_properties(test_group_fallback PROPERTIES TIMEOUT 300 ENVIRONMENT "${UDC_TEST_ENV}" LABELS unit)
+
+# The users of the backend once more with it forced (the plain entries run
+# the automatic choice: ifma where the CPU has it, libsodium elsewhere).
+# Targets from crypto_table.cmake and link.cmake; names resolve at generate time.
+foreach(b libsodium portable)
+  foreach(t test_blind test_link)
+    add_test(NAME ${t}_${b} COMMAND ${t})
+    set_tests_properties(${t}_${b} PROPERTIES TIMEOUT 300 LABELS unit
+                         ENVIRONMENT "${UDC_TEST_ENV};UDC_GROUP_BACKEND=${b}")
+  endforeach()
+endforeach()

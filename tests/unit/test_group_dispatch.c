@@ -1,0 +1,288 @@
+/*
+ * test_group_dispatch.c - how the batch group backend is chosen.
+ *
+ * CPUID against /proc/cpuinfo (an independent reading of the same flags),
+ * names, the self-tests, udc_group_backend_set, and UDC_GROUP_BACKEND with
+ * each value in a child process of its own (the choice is made once per
+ * process), its log line included.
+ *
+ * Built a second time as test_group_fallback with UDC_TEST_BROKEN_PORTABLE:
+ * the portable backend is then wrapped so that it gets one lane of one
+ * multiplication wrong, and forcing it must end in libsodium with the
+ * "self-test ... failed" line, as a broken IFMA build would on a machine
+ * with IFMA.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "err.h"
+#include "group_batch.h"
+#include "group_impl.h"
+
+#ifdef UDC_TEST_BROKEN_PORTABLE
+/* group_portable.c is compiled with UDC_GROUP_PORTABLE_SYM=real_portable_impl. */
+extern const struct udc_group_impl real_portable_impl;
+
+static void
+broken_mul(uint8_t *out, uint8_t *ok, const struct udc_group_key *k, const uint8_t *in, size_t n)
+{
+	real_portable_impl.mul(out, ok, k, in, n);
+	if (n > 2 && ok[2])
+		out[2 * 32 + 7] ^= 0x10;
+}
+
+static void
+broken_valid(uint8_t *ok, const uint8_t *in, size_t n)
+{
+	real_portable_impl.valid(ok, in, n);
+}
+
+static void
+broken_from_hash(uint8_t *out, const uint8_t *h, size_t n)
+{
+	real_portable_impl.from_hash(out, h, n);
+}
+
+static void
+broken_hash_mul(uint8_t *out, uint8_t *ok, const struct udc_group_key *k, const uint8_t *h,
+                size_t n)
+{
+	real_portable_impl.hash_mul(out, ok, k, h, n);
+}
+
+const struct udc_group_impl udc_group_portable_impl = {
+    .name = "portable",
+    .valid = broken_valid,
+    .mul = broken_mul,
+    .from_hash = broken_from_hash,
+    .hash_mul = broken_hash_mul,
+};
+#endif
+
+#ifndef UDC_TEST_BROKEN_PORTABLE
+/* Whether /proc/cpuinfo lists both flags (-1: no cpuinfo to read). */
+static int
+cpuinfo_has_ifma(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	int f512 = 0, ifma = 0, seen = 0;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "flags", 5) != 0)
+			continue;
+		seen = 1;
+		f512 = strstr(line, " avx512f ") != NULL || strstr(line, " avx512f\n") != NULL;
+		ifma =
+		    strstr(line, " avx512ifma ") != NULL || strstr(line, " avx512ifma\n") != NULL;
+		break;
+	}
+	fclose(f);
+	return seen ? (f512 && ifma) : -1;
+}
+#endif
+
+/*
+ * A child with UDC_GROUP_BACKEND = value (NULL: unset) reports the backend
+ * it chose; its stderr (the log) comes back in log.
+ */
+static int
+choose_in_child(const char *value, char *log, size_t loglen)
+{
+	int out[2], err[2], status;
+	pid_t pid;
+	int b = -99;
+	ssize_t got;
+	size_t used = 0;
+
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(err), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int chosen;
+
+		close(out[0]);
+		close(err[0]);
+		dup2(err[1], 2);
+		if (value != NULL)
+			setenv("UDC_GROUP_BACKEND", value, 1);
+		else
+			unsetenv("UDC_GROUP_BACKEND");
+		chosen = udc_group_backend();
+		if (write(out[1], &chosen, sizeof(chosen)) != (ssize_t)sizeof(chosen))
+			_exit(1);
+		_exit(0);
+	}
+	close(out[1]);
+	close(err[1]);
+	assert_int_equal(read(out[0], &b, sizeof(b)), (ssize_t)sizeof(b));
+	while (used + 1 < loglen && (got = read(err[0], log + used, loglen - 1 - used)) > 0)
+		used += (size_t)got;
+	log[used] = '\0';
+	close(out[0]);
+	close(err[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return b;
+}
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+#ifndef UDC_TEST_BROKEN_PORTABLE
+static void
+test_names(void **state)
+{
+	int b;
+
+	assert_string_equal(udc_group_backend_name(UDC_GROUP_LIBSODIUM), "libsodium");
+	assert_string_equal(udc_group_backend_name(UDC_GROUP_PORTABLE), "portable");
+	assert_string_equal(udc_group_backend_name(UDC_GROUP_IFMA), "ifma");
+	assert_string_equal(udc_group_backend_name(7), "?");
+	assert_string_equal(udc_group_backend_name(-1), "?");
+	for (int i = 0; i < UDC_GROUP_NBACKENDS; i++) {
+		assert_int_equal(udc_group_backend_parse(udc_group_backend_name(i), &b), 0);
+		assert_int_equal(b, i);
+	}
+	assert_int_equal(udc_group_backend_parse("auto", &b), 0);
+	assert_int_equal(b, UDC_GROUP_AUTO);
+	assert_int_equal(udc_group_backend_parse("IFMA", &b), UDC_EINVAL);
+	assert_int_equal(udc_group_backend_parse("", &b), UDC_EINVAL);
+}
+
+static void
+test_cpuid(void **state)
+{
+	int want = cpuinfo_has_ifma();
+
+	assert_int_equal(udc_group_backend_runs(UDC_GROUP_LIBSODIUM), 1);
+	assert_int_equal(udc_group_backend_runs(UDC_GROUP_PORTABLE), 1);
+	assert_int_equal(udc_group_backend_runs(UDC_GROUP_NBACKENDS), 0);
+	assert_int_equal(udc_group_backend_runs(-1), 0);
+	if (want < 0) {
+		printf("test_cpuid: no /proc/cpuinfo: CPUID not cross-checked\n");
+		return;
+	}
+	printf("test_cpuid: /proc/cpuinfo says avx512f+avx512ifma %s; CPUID+XCR0 say %s\n",
+	       want ? "yes" : "no", udc_group_backend_runs(UDC_GROUP_IFMA) ? "yes" : "no");
+	assert_int_equal(udc_group_backend_runs(UDC_GROUP_IFMA), want);
+}
+
+static void
+test_selftests(void **state)
+{
+	assert_int_equal(udc_group_selftest(UDC_GROUP_LIBSODIUM), 0);
+	assert_int_equal(udc_group_selftest(UDC_GROUP_PORTABLE), 0);
+	if (udc_group_backend_runs(UDC_GROUP_IFMA))
+		assert_int_equal(udc_group_selftest(UDC_GROUP_IFMA), 0);
+	else
+		assert_int_equal(udc_group_selftest(UDC_GROUP_IFMA), UDC_EINVAL);
+	assert_int_equal(udc_group_selftest(UDC_GROUP_NBACKENDS), UDC_EINVAL);
+}
+
+static void
+test_env(void **state)
+{
+	int ifma = udc_group_backend_runs(UDC_GROUP_IFMA);
+	int best = ifma ? UDC_GROUP_IFMA : UDC_GROUP_LIBSODIUM;
+	char log[4096];
+
+	assert_int_equal(choose_in_child(NULL, log, sizeof(log)), best);
+	assert_non_null(strstr(log, "group backend"));
+	assert_int_equal(count_lines(log), 1);
+	assert_int_equal(choose_in_child("", log, sizeof(log)), best);
+	assert_int_equal(choose_in_child("auto", log, sizeof(log)), best);
+	assert_int_equal(choose_in_child("libsodium", log, sizeof(log)), UDC_GROUP_LIBSODIUM);
+	assert_non_null(strstr(log, "group backend libsodium (UDC_GROUP_BACKEND)"));
+	assert_int_equal(choose_in_child("portable", log, sizeof(log)), UDC_GROUP_PORTABLE);
+	assert_non_null(strstr(log, "group backend portable (UDC_GROUP_BACKEND)"));
+	assert_int_equal(count_lines(log), 1);
+	assert_int_equal(choose_in_child("ifma", log, sizeof(log)), best);
+	if (!ifma) {
+		/* one line, saying why */
+		assert_non_null(strstr(log, "UDC_GROUP_BACKEND=ifma: this CPU does not run it"));
+		assert_non_null(strstr(log, "using libsodium"));
+	}
+	assert_int_equal(choose_in_child("sse9", log, sizeof(log)), best);
+	assert_non_null(strstr(log, "UDC_GROUP_BACKEND=sse9: not a backend"));
+}
+
+static void
+test_set(void **state)
+{
+	int before = udc_group_backend();
+
+	assert_int_equal(udc_group_backend_set(UDC_GROUP_PORTABLE), 0);
+	assert_int_equal(udc_group_backend(), UDC_GROUP_PORTABLE);
+	assert_int_equal(udc_group_backend_set(UDC_GROUP_LIBSODIUM), 0);
+	assert_int_equal(udc_group_backend(), UDC_GROUP_LIBSODIUM);
+	if (!udc_group_backend_runs(UDC_GROUP_IFMA)) {
+		assert_int_equal(udc_group_backend_set(UDC_GROUP_IFMA), UDC_EINVAL);
+		assert_int_equal(udc_group_backend(), UDC_GROUP_LIBSODIUM);
+	}
+	assert_int_equal(udc_group_backend_set(42), UDC_EINVAL);
+	assert_int_equal(udc_group_backend_set(before), 0);
+}
+#else
+static void
+test_broken_falls_back(void **state)
+{
+	char log[4096];
+
+	/* First, while this process has not chosen yet (a child inherits the
+	 * choice once made). */
+	assert_int_equal(choose_in_child("portable", log, sizeof(log)), UDC_GROUP_LIBSODIUM);
+	assert_non_null(strstr(log, "group backend portable: self-test against libsodium failed; "
+	                            "using libsodium"));
+	assert_int_equal(count_lines(log), 1);
+	assert_int_equal(udc_group_selftest(UDC_GROUP_PORTABLE), UDC_ECRYPTO);
+	assert_int_equal(udc_group_backend_set(UDC_GROUP_PORTABLE), UDC_ECRYPTO);
+	assert_int_equal(udc_group_backend(), udc_group_backend_runs(UDC_GROUP_IFMA)
+	                                          ? UDC_GROUP_IFMA
+	                                          : UDC_GROUP_LIBSODIUM);
+}
+#endif
+
+static int
+setup(void **state)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#ifndef UDC_TEST_BROKEN_PORTABLE
+	    cmocka_unit_test(test_names),     cmocka_unit_test(test_cpuid),
+	    cmocka_unit_test(test_selftests), cmocka_unit_test(test_env),
+	    cmocka_unit_test(test_set),
+#else
+	    cmocka_unit_test(test_broken_falls_back),
+#endif
+	};
+
+	/* Children inherit this process's environment otherwise. */
+	unsetenv("UDC_GROUP_BACKEND");
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
