@@ -378,33 +378,35 @@ out:
 static pthread_once_t choose_once = PTHREAD_ONCE_INIT;
 static atomic_int current = UDC_GROUP_LIBSODIUM;
 
+/* One log line, whatever happens: the choice, or why it is libsodium. */
 static void
 choose(void)
 {
 	const char *env = getenv("UDC_GROUP_BACKEND");
-	int want = UDC_GROUP_AUTO, b;
+	int want = UDC_GROUP_AUTO, bad_env = 0, b;
 
 	if (env != NULL && env[0] != '\0' && udc_group_backend_parse(env, &want) != 0) {
-		log_warnx(
-		    "UDC_GROUP_BACKEND=%.32s: not a backend (libsodium, portable, ifma, auto); "
-		    "choosing automatically",
-		    env);
+		bad_env = 1;
 		want = UDC_GROUP_AUTO;
 	}
-	if (want == UDC_GROUP_AUTO) {
+	if (want == UDC_GROUP_AUTO)
 		b = udc_group_backend_runs(UDC_GROUP_IFMA) ? UDC_GROUP_IFMA : UDC_GROUP_LIBSODIUM;
-	} else if (!udc_group_backend_runs(want)) {
+	else
+		b = want;
+	if (!udc_group_backend_runs(b)) {
 		log_warnx("UDC_GROUP_BACKEND=%s: this CPU does not run it (no AVX-512 IFMA); "
 		          "using libsodium",
-		          udc_group_backend_name(want));
+		          udc_group_backend_name(b));
 		b = UDC_GROUP_LIBSODIUM;
-	} else {
-		b = want;
-	}
-	if (b != UDC_GROUP_LIBSODIUM && udc_group_selftest(b) != 0) {
+	} else if (b != UDC_GROUP_LIBSODIUM && udc_group_selftest(b) != 0) {
 		log_warnx("group backend %s: self-test against libsodium failed; using libsodium",
 		          udc_group_backend_name(b));
 		b = UDC_GROUP_LIBSODIUM;
+	} else if (bad_env) {
+		log_warnx(
+		    "UDC_GROUP_BACKEND=%.32s: not a backend (libsodium, portable, ifma, auto); "
+		    "group backend %s",
+		    env, udc_group_backend_name(b));
 	} else {
 		log_info("group backend %s%s", udc_group_backend_name(b),
 		         want == UDC_GROUP_AUTO ? "" : " (UDC_GROUP_BACKEND)");

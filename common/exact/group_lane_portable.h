@@ -54,7 +54,7 @@ lv_set1(uint64_t x)
 	return r;
 }
 
-/* p: LV_LANES words, 64-byte aligned (as the IFMA build requires). */
+/* p: LV_LANES words, any alignment. */
 static inline lv
 lv_load(const uint64_t *p)
 {

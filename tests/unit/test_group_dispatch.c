@@ -218,13 +218,15 @@ test_env(void **state)
 	assert_non_null(strstr(log, "group backend portable (UDC_GROUP_BACKEND)"));
 	assert_int_equal(count_lines(log), 1);
 	assert_int_equal(choose_in_child("ifma", log, sizeof(log)), best);
+	assert_int_equal(count_lines(log), 1);
 	if (!ifma) {
-		/* one line, saying why */
+		/* the one line says why */
 		assert_non_null(strstr(log, "UDC_GROUP_BACKEND=ifma: this CPU does not run it"));
 		assert_non_null(strstr(log, "using libsodium"));
 	}
 	assert_int_equal(choose_in_child("sse9", log, sizeof(log)), best);
 	assert_non_null(strstr(log, "UDC_GROUP_BACKEND=sse9: not a backend"));
+	assert_int_equal(count_lines(log), 1);
 }
 
 static void
