@@ -97,6 +97,7 @@ static const struct udc_group_impl *const impls[UDC_GROUP_NBACKENDS] = {
     [UDC_GROUP_LIBSODIUM] = &udc_group_libsodium_impl,
     [UDC_GROUP_PORTABLE] = &udc_group_portable_impl,
     [UDC_GROUP_IFMA] = &udc_group_ifma_impl,
+    [UDC_GROUP_IFMA256] = &udc_group_ifma256_impl,
 };
 
 const char *
@@ -123,11 +124,11 @@ udc_group_backend_parse(const char *s, int *b)
 	return UDC_EINVAL;
 }
 
-/* AVX-512F and IFMA in CPUID leaf 7, and the OS saving the opmask and zmm
- * state (XCR0 bits 1, 2, 5, 6, 7): without the latter the instructions
- * fault even on a CPU that has them. */
+/* AVX-512F, IFMA (and VL if vl) in CPUID leaf 7, and the OS saving the
+ * opmask and zmm state (XCR0 bits 1, 2, 5, 6, 7): without the latter the
+ * instructions fault even on a CPU that has them. */
 static int
-cpu_runs_ifma(void)
+cpu_runs_ifma(int vl)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 	unsigned a, b, c, d, lo, hi;
@@ -142,8 +143,9 @@ cpu_runs_ifma(void)
 	if ((lo & 0xe6) != 0xe6)
 		return 0;
 	__cpuid_count(7, 0, a, b, c, d);
-	return (b & (1u << 16)) != 0 && (b & (1u << 21)) != 0;
+	return (b & (1u << 16)) != 0 && (b & (1u << 21)) != 0 && (!vl || (b & (1u << 31)) != 0);
 #else
+	(void)vl;
 	return 0;
 #endif
 }
@@ -156,7 +158,9 @@ udc_group_backend_runs(int b)
 	case UDC_GROUP_PORTABLE:
 		return 1;
 	case UDC_GROUP_IFMA:
-		return cpu_runs_ifma();
+		return cpu_runs_ifma(0);
+	case UDC_GROUP_IFMA256:
+		return cpu_runs_ifma(1);
 	default:
 		return 0;
 	}
@@ -403,10 +407,10 @@ choose(void)
 		          udc_group_backend_name(b));
 		b = UDC_GROUP_LIBSODIUM;
 	} else if (bad_env) {
-		log_warnx(
-		    "UDC_GROUP_BACKEND=%.32s: not a backend (libsodium, portable, ifma, auto); "
-		    "group backend %s",
-		    env, udc_group_backend_name(b));
+		log_warnx("UDC_GROUP_BACKEND=%.32s: not a backend (libsodium, portable, ifma, "
+		          "ifma256, auto); "
+		          "group backend %s",
+		          env, udc_group_backend_name(b));
 	} else {
 		log_info("group backend %s%s", udc_group_backend_name(b),
 		         want == UDC_GROUP_AUTO ? "" : " (UDC_GROUP_BACKEND)");

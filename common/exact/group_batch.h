@@ -11,8 +11,10 @@
  * (tests/unit/test_group_diff.c).  docs/batch-backend.md has the design.
  *
  * Choice: on first use, from UDC_GROUP_BACKEND (libsodium, portable, ifma,
- * auto; unset = auto) and CPUID: auto takes ifma where the CPU and OS run
- * AVX-512F+IFMA, libsodium elsewhere.  A vector backend is used only after
+ * ifma256, auto; unset = auto) and CPUID: auto takes ifma where the CPU and
+ * OS run AVX-512F+IFMA, libsodium elsewhere (ifma256, the same code on
+ * 256-bit registers, only when forced, until a machine with IFMA shows it
+ * faster).  A vector backend is used only after
  * it has passed a self-test against libsodium; if it fails, or the forced
  * one cannot run here, libsodium is used and one line is logged.
  *
@@ -31,14 +33,15 @@ enum udc_group_backend {
 	UDC_GROUP_LIBSODIUM = 0,
 	UDC_GROUP_PORTABLE = 1,
 	UDC_GROUP_IFMA = 2,
-	UDC_GROUP_NBACKENDS = 3,
+	UDC_GROUP_IFMA256 = 3, /* the same on 256-bit registers (AVX-512VL) */
+	UDC_GROUP_NBACKENDS = 4,
 	UDC_GROUP_AUTO = -1,
 };
 
 /* Lanes per group: how many points a vector backend computes at once. */
 #define UDC_GROUP_BATCH 8
 
-/* "libsodium", "portable", "ifma"; "?" for anything else. */
+/* "libsodium", "portable", "ifma", "ifma256"; "?" for anything else. */
 const char *udc_group_backend_name(int b);
 /* The name (or "auto") to a backend or UDC_GROUP_AUTO: 0, or UDC_EINVAL. */
 int udc_group_backend_parse(const char *s, int *b);

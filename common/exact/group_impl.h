@@ -56,6 +56,7 @@ extern int udc_group_sodium_bit255_ok;
 extern const struct udc_group_impl udc_group_libsodium_impl;
 extern const struct udc_group_impl udc_group_portable_impl;
 extern const struct udc_group_impl udc_group_ifma_impl;
+extern const struct udc_group_impl udc_group_ifma256_impl;
 
 /*
  * Test hooks: a vector build's lane operations and field operations over
@@ -104,5 +105,6 @@ struct udc_group_lanes {
 
 extern const struct udc_group_lanes udc_group_portable_lanes;
 extern const struct udc_group_lanes udc_group_ifma_lanes;
+extern const struct udc_group_lanes udc_group_ifma256_lanes;
 
 #endif

@@ -7,6 +7,7 @@ set(UDC_GROUP_SRCS
   ${PROJECT_SOURCE_DIR}/common/exact/group_batch.c
   ${PROJECT_SOURCE_DIR}/common/exact/group_portable.c
   ${PROJECT_SOURCE_DIR}/common/exact/group_ifma.c
+  ${PROJECT_SOURCE_DIR}/common/exact/group_ifma256.c
   ${PROJECT_SOURCE_DIR}/common/base/log.c
   ${PROJECT_SOURCE_DIR}/common/base/err.c)
 
@@ -18,10 +19,24 @@ set(UDC_GROUP_SRCS
 add_executable(test_group_diff ${PROJECT_SOURCE_DIR}/tests/unit/test_group_diff.c ${UDC_GROUP_SRCS})
 target_include_directories(test_group_diff PRIVATE ${UDC_COMMON_INCLUDE_DIRS})
 target_link_libraries(test_group_diff PRIVATE PkgConfig::CMOCKA PkgConfig::SODIUM Threads::Threads)
-foreach(b libsodium portable ifma)
+# Sanitized builds (Debug, ASan): the portable backend is compiled -O2 in
+# the tests (still instrumented; at -O0 it is some fifty times slower than
+# at -O2, which made test_blind_portable take 20 minutes) and the
+# differential tests check a twentieth of the random inputs (the test
+# prints how many).
+if(UDC_SANITIZE)
+  set_source_files_properties(${PROJECT_SOURCE_DIR}/common/exact/group_portable.c
+                              PROPERTIES COMPILE_OPTIONS "-O2")
+  set(UDC_GROUP_DIFF_ENV "${UDC_TEST_ENV};UDC_GROUP_DIFF_SCALE=0.05")
+  set(UDC_GROUP_SLOW_TIMEOUT 1500)
+else()
+  set(UDC_GROUP_DIFF_ENV "${UDC_TEST_ENV}")
+  set(UDC_GROUP_SLOW_TIMEOUT 600)
+endif()
+foreach(b libsodium portable ifma ifma256)
   add_test(NAME test_group_diff_${b} COMMAND test_group_diff ${b})
-  set_tests_properties(test_group_diff_${b} PROPERTIES TIMEOUT 600 ENVIRONMENT "${UDC_TEST_ENV}"
-                       LABELS unit SKIP_RETURN_CODE 77)
+  set_tests_properties(test_group_diff_${b} PROPERTIES TIMEOUT ${UDC_GROUP_SLOW_TIMEOUT}
+                       ENVIRONMENT "${UDC_GROUP_DIFF_ENV}" LABELS unit SKIP_RETURN_CODE 77)
 endforeach()
 
 # Lane operations of the IFMA build against the portable build, and the
@@ -31,7 +46,7 @@ endforeach()
 add_executable(test_group_lanes ${PROJECT_SOURCE_DIR}/tests/unit/test_group_lanes.c ${UDC_GROUP_SRCS})
 target_include_directories(test_group_lanes PRIVATE ${UDC_COMMON_INCLUDE_DIRS})
 target_link_libraries(test_group_lanes PRIVATE PkgConfig::CMOCKA PkgConfig::SODIUM Threads::Threads)
-foreach(b portable ifma)
+foreach(b portable ifma ifma256)
   add_test(NAME test_group_lanes_${b} COMMAND test_group_lanes ${b})
   set_tests_properties(test_group_lanes_${b} PROPERTIES TIMEOUT 300 ENVIRONMENT "${UDC_TEST_ENV}"
                        LABELS unit SKIP_RETURN_CODE 77)
@@ -63,13 +78,18 @@ foreach(m 0 1 2 3)
   endif()
   add_executable(${t} ${PROJECT_SOURCE_DIR}/tests/unit/test_group_ct.c
     ${PROJECT_SOURCE_DIR}/common/exact/group_batch.c ${PROJECT_SOURCE_DIR}/common/exact/group_portable.c
-    ${PROJECT_SOURCE_DIR}/common/exact/group_ifma.c ${PROJECT_SOURCE_DIR}/common/base/log.c
+    ${PROJECT_SOURCE_DIR}/common/exact/group_ifma.c ${PROJECT_SOURCE_DIR}/common/exact/group_ifma256.c
+    ${PROJECT_SOURCE_DIR}/common/base/log.c
     ${PROJECT_SOURCE_DIR}/common/base/err.c)
   target_include_directories(${t} PRIVATE ${UDC_COMMON_INCLUDE_DIRS})
   target_compile_definitions(${t} PRIVATE UDC_GROUP_DECLASSIFY UDC_GROUP_CT_MUTANT=${m})
   target_link_libraries(${t} PRIVATE PkgConfig::SODIUM Threads::Threads)
-  if(UDC_VALGRIND)
+  if(UDC_VALGRIND AND NOT UDC_SANITIZE)
     add_test(NAME ${t} COMMAND ${UDC_VALGRIND} ${UDC_CT_VALGRIND_ARGS} $<TARGET_FILE:${t}>)
+  elseif(UDC_SANITIZE)
+    # valgrind cannot run an ASan binary: says so and exits 77 (skipped);
+    # the check runs in the plain build.
+    add_test(NAME ${t} COMMAND ${t} --sanitized)
   else()
     # Says that valgrind is missing and exits 77: reported as skipped.
     add_test(NAME ${t} COMMAND ${t} --no-valgrind)
@@ -77,7 +97,7 @@ foreach(m 0 1 2 3)
   set_tests_properties(${t} PROPERTIES TIMEOUT 600 ENVIRONMENT "${UDC_TEST_ENV}" LABELS unit
                        SKIP_RETURN_CODE 77)
 endforeach()
-if(UDC_VALGRIND)
+if(UDC_VALGRIND AND NOT UDC_SANITIZE)
   set_tests_properties(test_group_ct PROPERTIES
     FAIL_REGULAR_EXPRESSION "uninitialised;Invalid read;Invalid write")
   # Caught, and caught where the mutation is.
@@ -113,7 +133,7 @@ set_tests_properties(test_group_fallback PROPERTIES TIMEOUT 300 ENVIRONMENT "${U
 foreach(b libsodium portable)
   foreach(t test_blind test_link)
     add_test(NAME ${t}_${b} COMMAND ${t})
-    set_tests_properties(${t}_${b} PROPERTIES TIMEOUT 300 LABELS unit
+    set_tests_properties(${t}_${b} PROPERTIES TIMEOUT ${UDC_GROUP_SLOW_TIMEOUT} LABELS unit
                          ENVIRONMENT "${UDC_TEST_ENV};UDC_GROUP_BACKEND=${b}")
   endforeach()
 endforeach()

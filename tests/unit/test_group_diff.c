@@ -2,7 +2,7 @@
  * test_group_diff.c - one backend of the batch group operations against
  * libsodium, byte for byte.
  *
- * Usage: test_group_diff BACKEND (libsodium, portable, ifma).  The RFC 9496
+ * Usage: test_group_diff BACKEND (libsodium, portable, ifma, ifma256).  The RFC 9496
  * vectors, edge encodings (identity, p and its neighbours, bit 255, negative
  * and non-square field elements), edge scalars (0, 1, L - 1, L, 2^255 - 1,
  * bit 255), short groups and in-place use, then pseudo-random inputs:
@@ -601,14 +601,14 @@ main(int argc, char **argv)
 
 	if (argc != 2 || udc_group_backend_parse(argv[1], &backend) != 0 ||
 	    backend == UDC_GROUP_AUTO) {
-		fprintf(stderr, "usage: test_group_diff libsodium|portable|ifma\n");
+		fprintf(stderr, "usage: test_group_diff libsodium|portable|ifma|ifma256\n");
 		return 2;
 	}
 	if (!udc_group_backend_runs(backend)) {
 		printf("test_group_diff: backend %s NOT RUN: this CPU (or its OS) does not execute "
-		       "AVX-512F + AVX-512 IFMA, so its results cannot be compared here; it runs "
+		       "AVX-512F + AVX-512 IFMA%s, so its results cannot be compared here; it runs "
 		       "where it can (and is never selected where it cannot)\n",
-		       argv[1]);
+		       argv[1], backend == UDC_GROUP_IFMA256 ? " + AVX-512VL" : "");
 		return 77;
 	}
 	if ((e = getenv("UDC_GROUP_DIFF_SCALE")) != NULL && atof(e) > 0)

@@ -70,13 +70,24 @@ const struct udc_group_impl udc_group_portable_impl = {
 #endif
 
 #ifndef UDC_TEST_BROKEN_PORTABLE
-/* Whether /proc/cpuinfo lists both flags (-1: no cpuinfo to read). */
 static int
-cpuinfo_has_ifma(void)
+has_flag(const char *line, const char *flag)
+{
+	char a[64], b[64];
+
+	snprintf(a, sizeof(a), " %s ", flag);
+	snprintf(b, sizeof(b), " %s\n", flag);
+	return strstr(line, a) != NULL || strstr(line, b) != NULL;
+}
+
+/* Whether /proc/cpuinfo lists avx512f and avx512ifma (and avx512vl if vl);
+ * -1: no cpuinfo to read. */
+static int
+cpuinfo_has_ifma(int vl)
 {
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	char line[8192];
-	int f512 = 0, ifma = 0, seen = 0;
+	int f512 = 0, ifma = 0, v = 0, seen = 0;
 
 	if (f == NULL)
 		return -1;
@@ -84,13 +95,13 @@ cpuinfo_has_ifma(void)
 		if (strncmp(line, "flags", 5) != 0)
 			continue;
 		seen = 1;
-		f512 = strstr(line, " avx512f ") != NULL || strstr(line, " avx512f\n") != NULL;
-		ifma =
-		    strstr(line, " avx512ifma ") != NULL || strstr(line, " avx512ifma\n") != NULL;
+		f512 = has_flag(line, "avx512f");
+		ifma = has_flag(line, "avx512ifma");
+		v = has_flag(line, "avx512vl");
 		break;
 	}
 	fclose(f);
-	return seen ? (f512 && ifma) : -1;
+	return seen ? (f512 && ifma && (!vl || v)) : -1;
 }
 #endif
 
@@ -158,6 +169,7 @@ test_names(void **state)
 	assert_string_equal(udc_group_backend_name(UDC_GROUP_LIBSODIUM), "libsodium");
 	assert_string_equal(udc_group_backend_name(UDC_GROUP_PORTABLE), "portable");
 	assert_string_equal(udc_group_backend_name(UDC_GROUP_IFMA), "ifma");
+	assert_string_equal(udc_group_backend_name(UDC_GROUP_IFMA256), "ifma256");
 	assert_string_equal(udc_group_backend_name(7), "?");
 	assert_string_equal(udc_group_backend_name(-1), "?");
 	for (int i = 0; i < UDC_GROUP_NBACKENDS; i++) {
@@ -173,7 +185,7 @@ test_names(void **state)
 static void
 test_cpuid(void **state)
 {
-	int want = cpuinfo_has_ifma();
+	int want = cpuinfo_has_ifma(0), want_vl = cpuinfo_has_ifma(1);
 
 	assert_int_equal(udc_group_backend_runs(UDC_GROUP_LIBSODIUM), 1);
 	assert_int_equal(udc_group_backend_runs(UDC_GROUP_PORTABLE), 1);
@@ -186,6 +198,7 @@ test_cpuid(void **state)
 	printf("test_cpuid: /proc/cpuinfo says avx512f+avx512ifma %s; CPUID+XCR0 say %s\n",
 	       want ? "yes" : "no", udc_group_backend_runs(UDC_GROUP_IFMA) ? "yes" : "no");
 	assert_int_equal(udc_group_backend_runs(UDC_GROUP_IFMA), want);
+	assert_int_equal(udc_group_backend_runs(UDC_GROUP_IFMA256), want_vl);
 }
 
 static void
@@ -193,10 +206,12 @@ test_selftests(void **state)
 {
 	assert_int_equal(udc_group_selftest(UDC_GROUP_LIBSODIUM), 0);
 	assert_int_equal(udc_group_selftest(UDC_GROUP_PORTABLE), 0);
-	if (udc_group_backend_runs(UDC_GROUP_IFMA))
-		assert_int_equal(udc_group_selftest(UDC_GROUP_IFMA), 0);
-	else
-		assert_int_equal(udc_group_selftest(UDC_GROUP_IFMA), UDC_EINVAL);
+	for (int b = UDC_GROUP_IFMA; b <= UDC_GROUP_IFMA256; b++) {
+		if (udc_group_backend_runs(b))
+			assert_int_equal(udc_group_selftest(b), 0);
+		else
+			assert_int_equal(udc_group_selftest(b), UDC_EINVAL);
+	}
 	assert_int_equal(udc_group_selftest(UDC_GROUP_NBACKENDS), UDC_EINVAL);
 }
 

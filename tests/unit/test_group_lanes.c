@@ -2,13 +2,13 @@
  * test_group_lanes.c - the vector builds of the batch group backend below
  * the level of points: lane operations and field arithmetic.
  *
- * Usage: test_group_lanes portable|ifma.
+ * Usage: test_group_lanes portable|ifma|ifma256.
  *  - Field arithmetic of that build (add, sub, mul, square, doubled square,
  *    negation, full reduction, the (p-5)/8 power, SQRT_RATIO_M1) against a
  *    plain bignum reference written here, on random tight inputs and on the
  *    edges of the bounds the code relies on (limbs of 2^52 - 1, multiples of
  *    p up to 2^260): every output must be tight, and equal mod p.
- *  - ifma only: every lane operation of the IFMA build against the portable
+ *  - ifma, ifma256: every lane operation of the IFMA build against the portable
  *    build on random 64-bit inputs (madd52 inputs above 52 bits included),
  *    and every field operation bit for bit.  Where the CPU has no AVX-512
  *    IFMA this exits 77 (ctest: skipped) after saying so.
@@ -586,22 +586,28 @@ main(int argc, char **argv)
 	int b, rv;
 
 	if (argc != 2 || udc_group_backend_parse(argv[1], &b) != 0 ||
-	    (b != UDC_GROUP_PORTABLE && b != UDC_GROUP_IFMA)) {
-		fprintf(stderr, "usage: test_group_lanes portable|ifma\n");
+	    (b != UDC_GROUP_PORTABLE && b != UDC_GROUP_IFMA && b != UDC_GROUP_IFMA256)) {
+		fprintf(stderr, "usage: test_group_lanes portable|ifma|ifma256\n");
 		return 2;
 	}
 	if (!udc_group_backend_runs(b)) {
 		printf("test_group_lanes: %s NOT RUN: this CPU (or its OS) does not execute "
-		       "AVX-512F + AVX-512 IFMA, so the IFMA lane operations cannot be compared "
+		       "AVX-512F + AVX-512 IFMA%s, so the IFMA lane operations cannot be compared "
 		       "with the portable ones here\n",
-		       argv[1]);
+		       argv[1], b == UDC_GROUP_IFMA256 ? " + AVX-512VL" : "");
 		return 77;
 	}
-	T = b == UDC_GROUP_IFMA ? &udc_group_ifma_lanes : &udc_group_portable_lanes;
-	printf("test_group_lanes: %s build, field arithmetic against a bignum reference%s\n",
-	       T->name, b == UDC_GROUP_IFMA ? ", lanes and field against the portable build" : "");
-	rv = cmocka_run_group_tests_name("field", field_tests, setup, NULL);
 	if (b == UDC_GROUP_IFMA)
+		T = &udc_group_ifma_lanes;
+	else if (b == UDC_GROUP_IFMA256)
+		T = &udc_group_ifma256_lanes;
+	else
+		T = &udc_group_portable_lanes;
+	printf("test_group_lanes: %s build, field arithmetic against a bignum reference%s\n",
+	       T->name,
+	       b != UDC_GROUP_PORTABLE ? ", lanes and field against the portable build" : "");
+	rv = cmocka_run_group_tests_name("field", field_tests, setup, NULL);
+	if (b != UDC_GROUP_PORTABLE)
 		rv |= cmocka_run_group_tests_name("ifma-vs-portable", ifma_tests, setup, NULL);
 	return rv;
 }

@@ -4,7 +4,7 @@
  *
  * Second line of evidence for constant time, after valgrind on the portable
  * build (test_group_ct): here the build that runs, for every vector backend
- * this CPU executes (ifma where it can, portable always), with libsodium
+ * this CPU executes (ifma, ifma256 where it can, portable always), with libsodium
  * measured the same way as a yardstick for the machine's noise.  The fixed
  * scalar is 2^252: 63 of its 64 radix-16 digits are zero, the case a
  * shortcut on zero digits would make fast.  Classes are interleaved at
@@ -130,10 +130,14 @@ main(void)
 		return 1;
 	printf("test_group_timing: dudect-style, fixed scalar 2^252 against random scalars, "
 	       "Welch's t; INFORMATIONAL: this test reports t and does not fail on it\n");
-	if (udc_group_backend_runs(UDC_GROUP_IFMA))
-		measure(UDC_GROUP_IFMA, 8, seconds);
-	else
-		printf("ifma       NOT MEASURED: this CPU does not execute AVX-512 IFMA\n");
+	for (int b = UDC_GROUP_IFMA; b <= UDC_GROUP_IFMA256; b++) {
+		if (udc_group_backend_runs(b))
+			measure(b, 8, seconds);
+		else
+			printf(
+			    "%-10s NOT MEASURED: this CPU does not execute it (AVX-512 IFMA%s)\n",
+			    udc_group_backend_name(b), b == UDC_GROUP_IFMA256 ? " + VL" : "");
+	}
 	measure(UDC_GROUP_PORTABLE, 8, seconds);
 	measure(UDC_GROUP_LIBSODIUM, 1, seconds);
 	return 0;
