@@ -18,7 +18,10 @@ runtime=(libsodium23 libssl3 libnng1 libprotobuf-c1 libutf8proc2 libinih1 libjan
 build=(build-essential cmake pkg-config libsodium-dev libssl-dev libnng-dev protobuf-c-compiler
 	libprotobuf-c-dev libutf8proc-dev libinih-dev libjansson-dev libsystemd-dev libglpk-dev scdoc)
 # chromium: the report test renders report.html headless (tests/report/).
-test=(libcmocka-dev clang llvm libclang-rt-14-dev valgrind gdb man-db python3 chromium)
+# bochs, bochsbios, vgabios: an emulated Ice Lake for the IFMA builds of the
+# batch group backend (tests/unit/group_emu/)
+test=(libcmocka-dev clang llvm libclang-rt-14-dev valgrind gdb man-db python3 chromium
+	bochs bochsbios vgabios)
 package=(dpkg-dev lintian fakeroot debootstrap)
 
 pkgs=()

@@ -137,3 +137,38 @@ foreach(b libsodium portable)
                          ENVIRONMENT "${UDC_TEST_ENV};UDC_GROUP_BACKEND=${b}")
   endforeach()
 endforeach()
+
+# The IFMA builds executed where the CPU has no IFMA: an emulated Ice Lake
+# (bochs, corei7_icelake_u) boots a freestanding payload that checks both
+# IFMA builds against the portable one (lanes, field, backends) and on the
+# RFC 9496 vectors.  The payload is compiled with its own flags (no libc,
+# no sanitizers) by group_emu/build.sh; without bochs the test says so and
+# is skipped.  About two minutes of emulation.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+  find_program(UDC_BOCHS bochs-bin)
+  find_program(UDC_AS as)
+  set(UDC_EMU_DIR ${CMAKE_CURRENT_BINARY_DIR}/group_emu)
+  set(UDC_EMU_SRC ${PROJECT_SOURCE_DIR}/tests/unit/group_emu)
+  add_custom_command(OUTPUT ${UDC_EMU_DIR}/group_emu.img
+    COMMAND sh ${UDC_EMU_SRC}/build.sh ${CMAKE_C_COMPILER} ${UDC_AS} ${CMAKE_LINKER}
+            ${CMAKE_OBJCOPY} ${PROJECT_SOURCE_DIR} ${UDC_EMU_DIR}
+    DEPENDS ${UDC_EMU_SRC}/build.sh ${UDC_EMU_SRC}/boot.s ${UDC_EMU_SRC}/main.c
+            ${UDC_EMU_SRC}/payload.ld ${UDC_EMU_SRC}/sodium.h
+            ${PROJECT_SOURCE_DIR}/common/exact/group_core.inc
+            ${PROJECT_SOURCE_DIR}/common/exact/group_impl.h
+            ${PROJECT_SOURCE_DIR}/common/exact/group_portable.c
+            ${PROJECT_SOURCE_DIR}/common/exact/group_ifma.c
+            ${PROJECT_SOURCE_DIR}/common/exact/group_ifma256.c
+            ${PROJECT_SOURCE_DIR}/common/exact/group_lane_portable.h
+            ${PROJECT_SOURCE_DIR}/common/exact/group_lane_ifma.h
+            ${PROJECT_SOURCE_DIR}/common/exact/group_lane_ifma256.h
+    COMMENT "Building the IFMA check payload for bochs")
+  add_custom_target(group_emu_image ALL DEPENDS ${UDC_EMU_DIR}/group_emu.img)
+  if(NOT UDC_BOCHS)
+    set(UDC_BOCHS bochs-bin)
+  endif()
+  add_test(NAME test_group_ifma_emulated
+           COMMAND sh ${UDC_EMU_SRC}/run.sh ${UDC_BOCHS} ${UDC_EMU_DIR}/group_emu.img ${UDC_EMU_DIR}/run)
+  set_tests_properties(test_group_ifma_emulated PROPERTIES TIMEOUT 1200 LABELS unit
+                       SKIP_RETURN_CODE 77)
+endif()
