@@ -194,6 +194,14 @@ probe(void)
 /*
  * Running the operations.
  */
+/* b comes from udc_group_backend() or a udc_group_backend_runs() check;
+ * anything out of range gets libsodium rather than a read past the table. */
+static const struct udc_group_impl *
+impl_of(int b)
+{
+	return b >= 0 && b < UDC_GROUP_NBACKENDS ? impls[b] : &udc_group_libsodium_impl;
+}
+
 static void
 key_prepare(struct udc_group_key *k, const uint8_t s[32])
 {
@@ -230,7 +238,7 @@ count_failed(uint8_t *ok, size_t n)
 void
 udc_group_valid(int b, uint8_t *ok, const uint8_t *in, size_t n)
 {
-	const struct udc_group_impl *im = impls[b];
+	const struct udc_group_impl *im = impl_of(b);
 
 	probe();
 	for (size_t i = 0; i < n; i += UDC_GROUP_LANES) {
@@ -244,7 +252,7 @@ udc_group_valid(int b, uint8_t *ok, const uint8_t *in, size_t n)
 size_t
 udc_group_mul(int b, uint8_t *out, uint8_t *ok, const uint8_t s[32], const uint8_t *in, size_t n)
 {
-	const struct udc_group_impl *im = impls[b];
+	const struct udc_group_impl *im = impl_of(b);
 	struct udc_group_key k;
 	size_t bad = 0;
 
@@ -264,7 +272,7 @@ udc_group_mul(int b, uint8_t *out, uint8_t *ok, const uint8_t s[32], const uint8
 void
 udc_group_from_hash(int b, uint8_t *out, const uint8_t *h, size_t n)
 {
-	const struct udc_group_impl *im = impls[b];
+	const struct udc_group_impl *im = impl_of(b);
 
 	probe();
 	for (size_t i = 0; i < n; i += UDC_GROUP_LANES) {
@@ -278,7 +286,7 @@ size_t
 udc_group_hash_mul(int b, uint8_t *out, uint8_t *ok, const uint8_t s[32], const uint8_t *h,
                    size_t n)
 {
-	const struct udc_group_impl *im = impls[b];
+	const struct udc_group_impl *im = impl_of(b);
 	struct udc_group_key k;
 	size_t bad = 0;
 

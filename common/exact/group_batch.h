@@ -22,6 +22,8 @@
  * worker pool) and may be called from several threads at once.  A scalar is
  * 32 bytes little endian; bit 255 is ignored, as crypto_scalarmult_ristretto255
  * ignores it.  The caller owns every buffer; nothing is kept after a call.
+ * The backend b of each operation must be one this CPU runs: the one
+ * udc_group_backend() returns, or one udc_group_backend_runs() accepted.
  */
 #ifndef UDC_GROUP_BATCH_H
 #define UDC_GROUP_BATCH_H
