@@ -4,8 +4,9 @@
  *
  * Also the libsodium backend (a loop of libsodium calls: the reference and
  * the fallback) and the self-test that every vector backend passes before
- * it is used.  The scalar is recoded here once per call into signed radix-16
- * digits (constant time), kept on the stack and wiped before returning.
+ * it is used.  The scalar is recoded once per call into signed radix-16
+ * digits (udc_group_key_prepare, group_impl.h; constant time), kept on the
+ * stack and wiped before returning.
  */
 #include "group_batch.h"
 
@@ -202,28 +203,6 @@ impl_of(int b)
 	return b >= 0 && b < UDC_GROUP_NBACKENDS ? impls[b] : &udc_group_libsodium_impl;
 }
 
-static void
-key_prepare(struct udc_group_key *k, const uint8_t s[32])
-{
-	int carry = 0;
-
-	memcpy(k->s, s, 32);
-	k->s[31] &= 0x7f;
-	for (int i = 0; i < 32; i++) {
-		k->e[2 * i] = (int8_t)(k->s[i] & 15);
-		k->e[2 * i + 1] = (int8_t)(k->s[i] >> 4);
-	}
-	/* Digits 0..15 to -8..7 with a carry into the next; the top digit is
-	 * at most 7 + 1 since bit 255 is clear.  No branch on the digits. */
-	for (int i = 0; i < 63; i++) {
-		int x = k->e[i] + carry;
-
-		carry = (x + 8) >> 4;
-		k->e[i] = (int8_t)(x - carry * 16);
-	}
-	k->e[63] = (int8_t)(k->e[63] + carry);
-}
-
 static size_t
 count_failed(uint8_t *ok, size_t n)
 {
@@ -257,7 +236,7 @@ udc_group_mul(int b, uint8_t *out, uint8_t *ok, const uint8_t s[32], const uint8
 	size_t bad = 0;
 
 	probe();
-	key_prepare(&k, s);
+	udc_group_key_prepare(&k, s);
 	for (size_t i = 0; i < n; i += UDC_GROUP_LANES) {
 		size_t m = n - i < UDC_GROUP_LANES ? n - i : UDC_GROUP_LANES;
 
@@ -291,7 +270,7 @@ udc_group_hash_mul(int b, uint8_t *out, uint8_t *ok, const uint8_t s[32], const 
 	size_t bad = 0;
 
 	probe();
-	key_prepare(&k, s);
+	udc_group_key_prepare(&k, s);
 	for (size_t i = 0; i < n; i += UDC_GROUP_LANES) {
 		size_t m = n - i < UDC_GROUP_LANES ? n - i : UDC_GROUP_LANES;
 

@@ -24,6 +24,35 @@ struct udc_group_key {
 };
 
 /*
+ * Fills k from the 32-byte scalar s: bit 255 cleared, then signed radix-16
+ * digits.  Arithmetic only, no branch or index on the scalar.  Here rather
+ * than in group_batch.c so that the freestanding payload of the emulated
+ * IFMA test (tests/unit/group_emu/) recodes exactly as udclink does.
+ */
+static inline void
+udc_group_key_prepare(struct udc_group_key *k, const uint8_t s[32])
+{
+	int carry = 0;
+
+	for (int i = 0; i < 32; i++)
+		k->s[i] = s[i];
+	k->s[31] &= 0x7f;
+	for (int i = 0; i < 32; i++) {
+		k->e[2 * i] = (int8_t)(k->s[i] & 15);
+		k->e[2 * i + 1] = (int8_t)(k->s[i] >> 4);
+	}
+	/* Digits 0..15 to -8..7 with a carry into the next; the top digit is
+	 * at most 7 + 1 since bit 255 is clear.  No branch on the digits. */
+	for (int i = 0; i < 63; i++) {
+		int x = k->e[i] + carry;
+
+		carry = (x + 8) >> 4;
+		k->e[i] = (int8_t)(x - carry * 16);
+	}
+	k->e[63] = (int8_t)(k->e[63] + carry);
+}
+
+/*
  * n <= UDC_GROUP_LANES everywhere; points are packed 32-byte encodings,
  * digests 64 bytes each.  ok[i] is 1 or 0.  Outputs of failed lanes are
  * zero.  No function reads or writes beyond lane n - 1, and out may equal

@@ -1,17 +1,18 @@
 #!/bin/sh
 # build.sh - the disk image for test_group_ifma_emulated.
-#   build.sh CC AS LD OBJCOPY SRCDIR OUTDIR
+#   build.sh CC AS LD OBJCOPY SRCDIR OUTDIR [ROUNDS]
 # Compiles the portable and both IFMA builds of the batch group backend and
 # main.c freestanding (no libc, no sanitizers, whatever the build's own
 # flags), links them at 0x10000 behind the boot sector (boot.s) and writes
-# OUTDIR/group_emu.img.
+# OUTDIR/group_emu.img.  ROUNDS: the payload's pseudo-random rounds (main.c,
+# EMU_ROUNDS; default 64).
 set -eu
-cc=$1 as=$2 ld=$3 objcopy=$4 src=$5 out=$6
+cc=$1 as=$2 ld=$3 objcopy=$4 src=$5 out=$6 rounds=${7:-64}
 sectors=1024 # what boot.s loads: 512 KiB at 0x10000, below the EBDA
 mkdir -p "$out"
 flags="-std=c11 -O2 -g0 -ffreestanding -fno-pic -fno-pie -mno-red-zone -fno-stack-protector
  -fno-asynchronous-unwind-tables -Wall -Wextra -Werror -Wno-unused-parameter -D_DEFAULT_SOURCE
- -I$src/tests/unit/group_emu -I$src/common/exact"
+ -I$src/tests/unit/group_emu -I$src/common/exact -DEMU_ROUNDS=$rounds"
 objs=""
 for f in common/exact/group_portable.c common/exact/group_ifma.c common/exact/group_ifma256.c \
 	tests/unit/group_emu/main.c; do

@@ -3,22 +3,27 @@
  * hardware is: a freestanding payload for an emulated Ice Lake (bochs).
  *
  * boot.s enters 64-bit mode with the AVX-512 state enabled and calls
- * emu_main.  It checks, and prints on port 0xe9:
+ * emu_main.  On port 0xe9 it prints:
  *  - CPUID: the emulated CPU reports AVX-512F, IFMA and VL;
  *  - every lane operation of ifma and ifma256 against the portable build
  *    on pseudo-random inputs, and every field operation bit for bit;
- *  - the RFC 9496 vectors through the ifma and ifma256 backends (A.1: k B
- *    as k times B, A.2: refused encodings, A.3: the map);
- *  - valid, from_hash, mul and hash_mul of ifma and ifma256 against the
- *    portable backend on pseudo-random inputs (the portable backend is
- *    itself checked against libsodium by test_group_diff_portable);
- * and ends with "EMU RESULT: PASS" or "EMU RESULT: FAIL".  No libc: the
- * few functions the code needs are defined here.
+ *  - the RFC 9496 known answers through both backends (A.1: k B as k
+ *    times B, A.2: refused encodings, A.3: the map);
+ *  - the differential stream: the edge cases (identity, non-canonical and
+ *    invalid encodings, the RFC 9496 vectors, scalars 0, 1, L - 1 and the
+ *    others of test_group_diff.c, digests at the map's edges) and then
+ *    EMU_ROUNDS rounds of pseudo-random valid, from_hash, mul and hash_mul
+ *    calls of 1..8 inputs, each call with its inputs and both backends'
+ *    outputs.  check.c (on the host) computes libsodium's answer for every
+ *    printed input and compares;
+ * and ends with "EMU RESULT: PASS" or "EMU RESULT: FAIL" for its own
+ * checks.  No libc: the few functions the code needs are defined here.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "group_impl.h"
+#include "rfc9496.h"
 
 /* libsodium 1.0.18's answer (group_batch.c probes it on the host). */
 int udc_group_sodium_bit255_ok = 1;
@@ -303,131 +308,302 @@ check_lanes(const struct udc_group_lanes *T)
 }
 
 /*
- * The backends: known answers, then against the portable backend.
+ * The backends: known answers here, then the case stream for the host.
  */
-static const char *const multiples[9] = {
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76",
-    "6a493210f7499cd17fecb510ae0cea23a110e8d5b901f8acadd3095c73a3b919",
-    "94741f5d5d52755ece4f23f044ee27d5d1ea1e2bd196b462166b16152a9d0259",
-    "da80862773358b466ffadfe0b3293ab3d9fd53c5ea6c955358f568322daf6a57",
-    "e882b131016b52c1d3337080187cf768423efccbb517bb495ab812c4160ff44e",
-    "f64746d3c92b13050ed8d80236a7f0007c3b3f962f5ba793d19a601ebb1df403",
-    "44f53520926ec81fbd5a387845beb7df85a96a24ece18738bdcfa6a7822a176d",
-    "903293d8f2287ebe10e2374dc1a53e0bc887e592699f02d077d5263cdd55601c",
-};
-
-static const char *const bad[] = {
-    "00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-    "0100000000000000000000000000000000000000000000000000000000000000",
-    "ed57ffd8c914fb201471d1c3d245ce3c746fcbe63a3679d51b6a516ebebe0e20",
-    "26948d35ca62e643e26a83177332e6b6afeb9d08e4268b650f1f5bbd8d81d371",
-    "3eb858e78f5a7254d8c9731174a94f76755fd3941c0ac93735c07ba14579630e",
-    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-    "f4a9e534fc0d216c44b218fa0c42d99635a0127ee2e53c712f70609649fdff22",
-};
-
-static const char *const map_in[3] = {
-    "5d1be09e3d0c82fc538112490e35701979d99e06ca3e2b5b54bffe8b4dc772c1"
-    "4d98b696a1bbfb5ca32c436cc61c16563790306c79eaca7705668b47dffe5bb6",
-    "f116b34b8f17ceb56e8732a60d913dd10cce47a6d53bee9204be8b44f6678b27"
-    "0102a56902e2488c46120e9276cfe54638286b9e4b3cdb470b542d46c2068d38",
-    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-    "1200000000000000000000000000000000000000000000000000000000000000",
-};
-static const char *const map_out[3] = {
-    "3066f82a1a747d45120d1740f14358531a8f04bbffe6a819f86dfe50f44a0a46",
-    "f26e5b6f7d362d2d2a94c5d0e7602cb4773c95a2e5c31a64f133189fa76ed61b",
-    "304282791023b73128d277bdcb5c7746ef2eac08dde9f2983379cb8e5ef0517f",
-};
-
 static void
-key_digits(struct udc_group_key *k, int small)
+check_known(const struct udc_group_impl *im)
 {
-	memset(k, 0, sizeof(*k));
-	for (int i = 0; i < 64; i++)
-		k->e[i] = small >= 0 ? 0 : (int8_t)((int)(rnd() % 17) - 8);
-	if (small >= 0)
-		k->e[0] = (int8_t)small;
-}
-
-static void
-check_backend(const struct udc_group_impl *im)
-{
-	const struct udc_group_impl *P = &udc_group_portable_impl;
-	uint8_t pts[8 * 32], out[8 * 32], want[8 * 32], h[8 * 64], ok[8], wok[8];
+	uint8_t pts[16 * 32], out[16 * 32], want[16 * 32], h[16 * 64], ok[16], s[32];
 	struct udc_group_key k;
-	uint64_t n_valid = 0, n_hash = 0, n_mul = 0, n_hmul = 0;
 
-	/* A.1: k B = k times B, k = 0..8 (0: refused, zero) */
+	/* A.1: k B = k times B, k = 0..15 (0: refused, zero) */
 	for (int i = 0; i < 8; i++)
-		unhex(pts + i * 32, multiples[1], 32);
-	for (int kk = 0; kk <= 8; kk++) {
-		key_digits(&k, kk);
+		unhex(pts + i * 32, emu_multiples[1], 32);
+	for (int kk = 0; kk < 16; kk++) {
+		memset(s, 0, sizeof(s));
+		s[0] = (uint8_t)kk;
+		udc_group_key_prepare(&k, s);
 		im->mul(out, ok, &k, pts, 8);
-		unhex(want, multiples[kk], 32);
+		unhex(want, emu_multiples[kk], 32);
 		for (int i = 0; i < 8; i++)
 			check(ok[i] == (kk != 0) && memcmp(out + i * 32, want, 32) == 0,
 			      "A.1 multiple");
 	}
 	/* A.2 */
-	for (int i = 0; i < 8; i++)
-		unhex(pts + i * 32, bad[i], 32);
-	im->valid(ok, pts, 8);
-	for (int i = 0; i < 8; i++)
-		check(ok[i] == 0, "A.2 refused");
-	/* A.3 */
-	for (int i = 0; i < 3; i++)
-		unhex(h + i * 64, map_in[i], 64);
-	im->from_hash(out, h, 3);
-	for (int i = 0; i < 3; i++) {
-		unhex(want, map_out[i], 32);
-		check(memcmp(out + i * 32, want, 32) == 0, "A.3 map");
-	}
-	/* pseudo-random, full groups and tails */
-	for (int round = 0; round < 48; round++) {
-		size_t n = round % 4 == 3 ? (size_t)(1 + round % 7) : 8;
+	for (size_t j = 0; j < EMU_NBAD; j += 8) {
+		size_t n = EMU_NBAD - j < 8 ? EMU_NBAD - j : 8;
 
-		rnd_bytes(h, sizeof(h));
-		P->from_hash(want, h, n);
-		im->from_hash(out, h, n);
-		check(memcmp(out, want, n * 32) == 0, "from_hash");
-		n_hash += n;
-		memcpy(pts, want, sizeof(pts));
 		for (size_t i = 0; i < n; i++)
-			if ((rnd() & 3) == 0)
-				pts[i * 32 + (rnd() & 31)] ^= (uint8_t)(1u << (rnd() & 7));
-		P->valid(wok, pts, n);
+			unhex(pts + i * 32, emu_bad[j + i], 32);
 		im->valid(ok, pts, n);
-		check(memcmp(ok, wok, n) == 0, "valid");
-		n_valid += n;
-		key_digits(&k, -1);
-		P->mul(want, wok, &k, pts, n);
-		im->mul(out, ok, &k, pts, n);
-		check(memcmp(ok, wok, n) == 0 && memcmp(out, want, n * 32) == 0, "mul");
-		n_mul += n;
-		if (round % 2 == 0) {
-			P->hash_mul(want, wok, &k, h, n);
-			im->hash_mul(out, ok, &k, h, n);
-			check(memcmp(ok, wok, n) == 0 && memcmp(out, want, n * 32) == 0,
-			      "hash_mul");
-			n_hmul += n;
+		for (size_t i = 0; i < n; i++)
+			check(ok[i] == 0, "A.2 refused");
+	}
+	/* A.3 */
+	for (size_t j = 0; j < EMU_NMAP; j += 8) {
+		size_t n = EMU_NMAP - j < 8 ? EMU_NMAP - j : 8;
+
+		for (size_t i = 0; i < n; i++)
+			unhex(h + i * 64, emu_map[j + i][0], 64);
+		im->from_hash(out, h, n);
+		for (size_t i = 0; i < n; i++) {
+			unhex(want, emu_map[j + i][1], 32);
+			check(memcmp(out + i * 32, want, 32) == 0, "A.3 map");
 		}
 	}
 	put("EMU: ");
 	put(im->name);
-	put(": RFC 9496 A.1, A.2, A.3 done; against portable: ");
-	putu(n_valid);
-	put(" valid, ");
-	putu(n_hash);
-	put(" from_hash, ");
-	putu(n_mul);
-	put(" mul, ");
-	putu(n_hmul);
-	put(" hash_mul; last output ");
-	puthex(out, 8);
+	put(": RFC 9496 A.1, A.2, A.3 known answers done\n");
+}
+
+/*
+ * The differential stream.  Each case is one call of up to eight inputs,
+ * run through both IFMA backends and printed for check.c, which computes
+ * libsodium's answer for the printed inputs and compares:
+ *   EMUC op n scalar|- inputs
+ *   EMUR backend ok|- outputs|-
+ * op: V valid, F from_hash, M mul, H hash_mul.
+ */
+#ifndef EMU_ROUNDS
+#define EMU_ROUNDS 64
+#endif
+
+static const struct udc_group_impl *const emu_impls[2] = {&udc_group_ifma_impl,
+                                                          &udc_group_ifma256_impl};
+static uint64_t n_cases;
+
+static void
+put_bytes(const char *pre, const uint8_t *p, size_t n)
+{
+	put(pre);
+	if (p)
+		puthex(p, n);
+	else
+		put("-");
+}
+
+/* Runs one case; out (may be NULL) gets the ifma outputs. */
+static void
+emit(char op, const uint8_t *s, const uint8_t *in, size_t n, uint8_t *first_out)
+{
+	uint8_t out[2][8 * 32], ok[2][8];
+	char opstr[2] = {op, 0}, okstr[9];
+	size_t inlen = (op == 'F' || op == 'H') ? 64 : 32;
+	struct udc_group_key k;
+
+	udc_group_key_prepare(&k, s ? s : (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+	                                                   "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+	for (int b = 0; b < 2; b++) {
+		const struct udc_group_impl *im = emu_impls[b];
+
+		memset(out[b], 0, sizeof(out[b]));
+		memset(ok[b], 0, sizeof(ok[b]));
+		switch (op) {
+		case 'V':
+			im->valid(ok[b], in, n);
+			break;
+		case 'F':
+			im->from_hash(out[b], in, n);
+			break;
+		case 'M':
+			im->mul(out[b], ok[b], &k, in, n);
+			break;
+		default:
+			im->hash_mul(out[b], ok[b], &k, in, n);
+			break;
+		}
+	}
+	put("EMUC ");
+	put(opstr);
+	put(" ");
+	putu(n);
+	put_bytes(" ", s, 32);
+	put_bytes(" ", in, n * inlen);
 	put("\n");
+	for (int b = 0; b < 2; b++) {
+		put("EMUR ");
+		put(emu_impls[b]->name);
+		put(" ");
+		if (op == 'V' || op == 'M' || op == 'H') {
+			for (size_t i = 0; i < n; i++)
+				okstr[i] = ok[b][i] ? '1' : '0';
+			okstr[n] = 0;
+			put(okstr);
+		} else {
+			put("-");
+		}
+		put_bytes(" ", op == 'V' ? NULL : out[b], n * 32);
+		put("\n");
+	}
+	if (first_out)
+		memcpy(first_out, out[0], n * 32);
+	n_cases++;
+}
+
+/* Every array in groups of up to eight. */
+static void
+emit_all(char op, const uint8_t *s, const uint8_t *in, size_t n)
+{
+	size_t inlen = (op == 'F' || op == 'H') ? 64 : 32;
+
+	for (size_t j = 0; j < n; j += 8)
+		emit(op, s, in + j * inlen, n - j < 8 ? n - j : 8, NULL);
+}
+
+static uint8_t e_pts[96 * 32], e_h[96 * 64];
+
+static void
+edge_cases(void)
+{
+	uint8_t scal[14][32], s[32];
+	size_t n = 0, ns = 0;
+
+	/* valid: A.1, A.2, and encodings around the canonical check */
+	for (int i = 0; i < 16; i++)
+		unhex(e_pts + i * 32, emu_multiples[i], 32);
+	emit_all('V', NULL, e_pts, 16);
+	for (size_t i = 0; i < EMU_NBAD; i++)
+		unhex(e_pts + i * 32, emu_bad[i], 32);
+	emit_all('V', NULL, e_pts, EMU_NBAD);
+	memset(s, 0, sizeof(s));
+	s[0] = 7;
+	emit_all('M', s, e_pts, EMU_NBAD);
+	memset(e_pts, 0, sizeof(e_pts));
+	n = 1; /* the identity */
+	for (int k = -1; k <= 18; k++, n++) { /* p - 1 .. p + 18 */
+		memset(e_pts + n * 32, 0xff, 32);
+		e_pts[n * 32 + 31] = 0x7f;
+		e_pts[n * 32] = (uint8_t)(0xed + k);
+	}
+	for (int k = 1; k <= 6; k++, n++)
+		e_pts[n * 32] = (uint8_t)k;
+	for (int k = 1; k <= 8; k++) { /* the sign bit and bit 255 flipped */
+		unhex(e_pts + n * 32, emu_multiples[k], 32);
+		e_pts[n++ * 32] ^= 1;
+		unhex(e_pts + n * 32, emu_multiples[k], 32);
+		e_pts[n++ * 32 + 31] ^= 0x80;
+	}
+	e_pts[n++ * 32 + 31] = 0x80; /* the identity with bit 255 */
+	memset(e_pts + n++ * 32, 0xff, 32);
+	memset(e_pts + n++ * 32, 0xaa, 32);
+	memset(e_pts + n++ * 32, 0x54, 32);
+	emit_all('V', NULL, e_pts, n);
+	memset(s, 0, sizeof(s));
+	s[0] = 3;
+	emit_all('M', s, e_pts, n);
+
+	/* from_hash: A.3, and digests whose halves are at the map's edges */
+	for (size_t i = 0; i < EMU_NMAP; i++)
+		unhex(e_h + i * 64, emu_map[i][0], 64);
+	emit_all('F', NULL, e_h, EMU_NMAP);
+	{
+		static const int lows[] = {0x00, 0x01, 0xec, 0xed, 0xee, 0xff};
+
+		n = 0;
+		for (size_t a = 0; a < 6; a++) {
+			for (size_t b = 0; b < 6; b++) {
+				for (int top = 0; top < 2; top++, n++) {
+					uint8_t *d = e_h + n * 64;
+
+					memset(d, lows[a] >= 0xec ? 0xff : 0, 32);
+					d[0] = (uint8_t)lows[a];
+					d[31] = (uint8_t)((lows[a] >= 0xec ? 0x7f : 0) |
+					                  (top ? 0x80 : 0));
+					memset(d + 32, lows[b] >= 0xec ? 0xff : 0, 32);
+					d[32] = (uint8_t)lows[b];
+					d[63] = (uint8_t)((lows[b] >= 0xec ? 0x7f : 0) |
+					                  (top ? 0 : 0x80));
+				}
+			}
+		}
+		emit_all('F', NULL, e_h, n);
+		memset(s, 0, sizeof(s));
+		s[0] = 5;
+		emit_all('H', s, e_h, n);
+	}
+
+	/* scalars at the edges, over A.1 points, the identity and refused ones */
+	memset(scal, 0, sizeof(scal));
+	ns++;              /* 0 */
+	scal[ns++][0] = 1; /* 1 */
+	scal[ns++][0] = 2;
+	memcpy(scal[ns], emu_L, 32);
+	scal[ns++][0] -= 1; /* L - 1 */
+	memcpy(scal[ns++], emu_L, 32);
+	memcpy(scal[ns], emu_L, 32);
+	scal[ns++][0] += 1;    /* L + 1 */
+	scal[ns++][31] = 0x10; /* 2^252 */
+	memset(scal[ns], 0xff, 32);
+	scal[ns++][31] = 0x7f;        /* 2^255 - 1 */
+	memset(scal[ns++], 0xff, 32); /* bit 255 set: ignored */
+	scal[ns][0] = 1;
+	scal[ns++][31] = 0x80; /* 1 + 2^255: as 1 */
+	memset(scal[ns++], 0x88, 32);  /* every radix-16 digit 8 */
+	memset(scal[ns++], 0x77, 32);  /* every digit 7 */
+	memset(scal[ns], 0x99, 32);    /* every digit -7 after recoding */
+	scal[ns++][31] = 0x09;
+	rnd_bytes(scal[ns], 32);
+	scal[ns++][31] |= 0x80;
+	for (int i = 0; i < 8; i++)
+		unhex(e_pts + i * 32, emu_multiples[i + 1], 32);
+	memset(e_pts + 8 * 32, 0, 32); /* the identity */
+	unhex(e_pts + 9 * 32, emu_bad[3], 32);
+	unhex(e_pts + 10 * 32, emu_multiples[9], 32);
+	unhex(e_pts + 11 * 32, emu_bad[12], 32);
+	rnd_bytes(e_h, 11 * 64);
+	for (size_t i = 0; i < ns; i++) {
+		emit_all('M', scal[i], e_pts, 12);
+		emit_all('H', scal[i], e_h, 11);
+	}
+}
+
+static void
+random_cases(void)
+{
+	uint8_t h[8 * 64], pts[8 * 32], s[32];
+
+	for (int r = 0; r < EMU_ROUNDS; r++) {
+		size_t n = (rnd() & 1) ? 8 : 1 + (size_t)(rnd() % 8);
+
+		rnd_bytes(h, n * 64);
+		emit('F', NULL, h, n, pts);
+		for (size_t i = 0; i < n; i++) {
+			switch (rnd() & 7) {
+			case 0: /* one bit flipped */
+				pts[i * 32 + (rnd() & 31)] ^= (uint8_t)(1u << (rnd() & 7));
+				break;
+			case 1: /* random bytes */
+				rnd_bytes(pts + i * 32, 32);
+				break;
+			default:
+				break;
+			}
+		}
+		emit('V', NULL, pts, n, NULL);
+		rnd_bytes(s, 32);
+		emit('M', s, pts, n, NULL);
+		rnd_bytes(s, 32);
+		emit('H', s, h, n, NULL);
+	}
+}
+
+static uint64_t
+ticks(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static void
+put_phase(const char *what, uint64_t t0)
+{
+	put("EMU: time ");
+	put(what);
+	put(" ");
+	putu((ticks() - t0) / 1000000);
+	put(" Mticks\n");
 }
 
 extern uint8_t __bss_start[], __bss_end[];
@@ -439,10 +615,29 @@ emu_main(void)
 	put("EMU: start\n");
 	check_cpuid();
 	if (failures == 0) {
+		uint64_t t = ticks();
+
 		check_lanes(&udc_group_ifma_lanes);
 		check_lanes(&udc_group_ifma256_lanes);
-		check_backend(&udc_group_ifma_impl);
-		check_backend(&udc_group_ifma256_impl);
+		put_phase("lanes", t);
+		t = ticks();
+		check_known(&udc_group_ifma_impl);
+		check_known(&udc_group_ifma256_impl);
+		put_phase("known answers", t);
+		t = ticks();
+		edge_cases();
+		put_phase("edge cases", t);
+		put("EMU: edge cases: ");
+		putu(n_cases);
+		put(" calls\n");
+		t = ticks();
+		random_cases();
+		put_phase("random cases", t);
+		put("EMU DIFF: ");
+		putu(n_cases);
+		put(" calls, ");
+		putu(EMU_ROUNDS);
+		put(" random rounds\n");
 	}
 	put("EMU: ");
 	putu((uint64_t)failures);
