@@ -125,30 +125,37 @@ udc_group_backend_parse(const char *s, int *b)
 	return UDC_EINVAL;
 }
 
-/* AVX-512F, IFMA (and VL if vl) in CPUID leaf 7, and the OS saving the
- * opmask and zmm state (XCR0 bits 1, 2, 5, 6, 7): without the latter the
- * instructions fault even on a CPU that has them. */
+#ifdef UDC_GROUP_TEST_CPU
+/* Tests only (test_group_dispatch_ifmacpu): the registers of a CPU with
+ * IFMA, so that the choice can be tested where there is none. */
+void udc_group_test_cpu(uint32_t *max_leaf, uint32_t *ecx1, uint32_t *xcr0, uint32_t *ebx7);
+#endif
+
+/* Reads the registers udc_group_cpu_ifma (group_impl.h) decides on; XCR0
+ * only when OSXSAVE says xgetbv exists. */
 static int
 cpu_runs_ifma(int vl)
 {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	uint32_t max_leaf = 0, ecx1 = 0, xcr0 = 0, ebx7 = 0;
+#if defined(UDC_GROUP_TEST_CPU)
+	udc_group_test_cpu(&max_leaf, &ecx1, &xcr0, &ebx7);
+#elif defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 	unsigned a, b, c, d, lo, hi;
 
-	if (__get_cpuid_max(0, NULL) < 7)
+	max_leaf = __get_cpuid_max(0, NULL);
+	if (max_leaf < 7)
 		return 0;
 	__cpuid(1, a, b, c, d);
-	if (!(c & (1u << 27))) /* OSXSAVE */
+	ecx1 = c;
+	if (!(c & (1u << 27))) /* OSXSAVE: no xgetbv without it */
 		return 0;
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	(void)hi;
-	if ((lo & 0xe6) != 0xe6)
-		return 0;
+	xcr0 = lo;
 	__cpuid_count(7, 0, a, b, c, d);
-	return (b & (1u << 16)) != 0 && (b & (1u << 21)) != 0 && (!vl || (b & (1u << 31)) != 0);
-#else
-	(void)vl;
-	return 0;
+	ebx7 = b;
 #endif
+	return udc_group_cpu_ifma(max_leaf, ecx1, xcr0, ebx7, vl);
 }
 
 int

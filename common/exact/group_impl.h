@@ -53,6 +53,23 @@ udc_group_key_prepare(struct udc_group_key *k, const uint8_t s[32])
 }
 
 /*
+ * Whether this CPU and OS run the IFMA builds, from the raw registers:
+ * CPUID leaf 7 present (max_leaf), OSXSAVE (CPUID.1:ECX bit 27), XCR0 bits
+ * 1, 2, 5, 6, 7 (the OS saves the SSE, AVX, opmask and zmm state; without
+ * that the instructions fault on a CPU that has them), AVX-512F and IFMA
+ * (CPUID.7.0:EBX bits 16 and 21) and, if vl, AVX-512VL (bit 31).  A pure
+ * function so that the tests can check it on given registers and on the
+ * emulated Ice Lake's (tests/unit/group_emu/).
+ */
+static inline int
+udc_group_cpu_ifma(uint32_t max_leaf, uint32_t ecx1, uint32_t xcr0, uint32_t ebx7, int vl)
+{
+	return max_leaf >= 7 && (ecx1 & (UINT32_C(1) << 27)) != 0 && (xcr0 & 0xe6) == 0xe6 &&
+	       (ebx7 & (UINT32_C(1) << 16)) != 0 && (ebx7 & (UINT32_C(1) << 21)) != 0 &&
+	       (!vl || (ebx7 & (UINT32_C(1) << 31)) != 0);
+}
+
+/*
  * n <= UDC_GROUP_LANES everywhere; points are packed 32-byte encodings,
  * digests 64 bytes each.  ok[i] is 1 or 0.  Outputs of failed lanes are
  * zero.  No function reads or writes beyond lane n - 1, and out may equal

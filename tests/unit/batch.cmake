@@ -127,6 +127,21 @@ target_link_libraries(test_group_fallback PRIVATE PkgConfig::CMOCKA PkgConfig::S
 add_test(NAME test_group_fallback COMMAND test_group_fallback)
 set_tests_properties(test_group_fallback PROPERTIES TIMEOUT 300 ENVIRONMENT "${UDC_TEST_ENV}" LABELS unit)
 
+# The automatic choice on a CPU with IFMA, here: group_batch.c reads the
+# emulated Ice Lake's CPUID and XCR0 values (UDC_GROUP_TEST_CPU) and the
+# portable code stands in for the IFMA builds (group_ifma*.c not linked).
+# Auto must take ifma; UDC_GROUP_BACKEND=libsodium must force libsodium.
+add_executable(test_group_dispatch_ifmacpu ${PROJECT_SOURCE_DIR}/tests/unit/test_group_dispatch.c
+  ${PROJECT_SOURCE_DIR}/common/exact/group_batch.c ${PROJECT_SOURCE_DIR}/common/exact/group_portable.c
+  ${PROJECT_SOURCE_DIR}/common/base/log.c ${PROJECT_SOURCE_DIR}/common/base/err.c)
+target_include_directories(test_group_dispatch_ifmacpu PRIVATE ${UDC_COMMON_INCLUDE_DIRS})
+target_compile_definitions(test_group_dispatch_ifmacpu PRIVATE UDC_TEST_IFMA_CPU UDC_GROUP_TEST_CPU)
+target_link_libraries(test_group_dispatch_ifmacpu PRIVATE PkgConfig::CMOCKA PkgConfig::SODIUM
+                      Threads::Threads)
+add_test(NAME test_group_dispatch_ifmacpu COMMAND test_group_dispatch_ifmacpu)
+set_tests_properties(test_group_dispatch_ifmacpu PROPERTIES TIMEOUT 300 ENVIRONMENT "${UDC_TEST_ENV}"
+                     LABELS unit)
+
 # The users of the backend once more with it forced (the plain entries run
 # the automatic choice: ifma where the CPU has it, libsodium elsewhere).
 # Targets from crypto_table.cmake and link.cmake; names resolve at generate time.

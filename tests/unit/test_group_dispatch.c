@@ -11,6 +11,14 @@
  * multiplication wrong, and forcing it must end in libsodium with the
  * "self-test ... failed" line, as a broken IFMA build would on a machine
  * with IFMA.
+ *
+ * Built a third time as test_group_dispatch_ifmacpu with UDC_TEST_IFMA_CPU:
+ * group_batch.c then reads the registers of the emulated Ice Lake
+ * (corei7_icelake_u, as test_group_ifma_emulated prints them) instead of
+ * this CPU's, and the ifma and ifma256 backends are the portable code under
+ * those names (this machine may have no IFMA to run the real ones).  The
+ * automatic choice must take ifma, and UDC_GROUP_BACKEND=libsodium must
+ * still force libsodium.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -69,7 +77,63 @@ const struct udc_group_impl udc_group_portable_impl = {
 };
 #endif
 
-#ifndef UDC_TEST_BROKEN_PORTABLE
+#ifdef UDC_TEST_IFMA_CPU
+/* CPUID leaf 0 EAX, leaf 1 ECX, XCR0 and leaf 7 EBX of bochs's
+ * corei7_icelake_u with the AVX-512 state enabled (test_group_ifma_emulated). */
+void udc_group_test_cpu(uint32_t *max_leaf, uint32_t *ecx1, uint32_t *xcr0, uint32_t *ebx7);
+
+void
+udc_group_test_cpu(uint32_t *max_leaf, uint32_t *ecx1, uint32_t *xcr0, uint32_t *ebx7)
+{
+	*max_leaf = 27;
+	*ecx1 = 0x7ffaf3bf;
+	*xcr0 = 0xe7;
+	*ebx7 = 0xf0bf27eb;
+}
+
+/* group_ifma.c and group_ifma256.c are not linked: the portable code runs
+ * under their names. */
+static void
+p_valid(uint8_t *ok, const uint8_t *in, size_t n)
+{
+	udc_group_portable_impl.valid(ok, in, n);
+}
+
+static void
+p_mul(uint8_t *out, uint8_t *ok, const struct udc_group_key *k, const uint8_t *in, size_t n)
+{
+	udc_group_portable_impl.mul(out, ok, k, in, n);
+}
+
+static void
+p_from_hash(uint8_t *out, const uint8_t *h, size_t n)
+{
+	udc_group_portable_impl.from_hash(out, h, n);
+}
+
+static void
+p_hash_mul(uint8_t *out, uint8_t *ok, const struct udc_group_key *k, const uint8_t *h, size_t n)
+{
+	udc_group_portable_impl.hash_mul(out, ok, k, h, n);
+}
+
+const struct udc_group_impl udc_group_ifma_impl = {
+    .name = "ifma",
+    .valid = p_valid,
+    .mul = p_mul,
+    .from_hash = p_from_hash,
+    .hash_mul = p_hash_mul,
+};
+const struct udc_group_impl udc_group_ifma256_impl = {
+    .name = "ifma256",
+    .valid = p_valid,
+    .mul = p_mul,
+    .from_hash = p_from_hash,
+    .hash_mul = p_hash_mul,
+};
+#endif
+
+#if !defined(UDC_TEST_BROKEN_PORTABLE) && !defined(UDC_TEST_IFMA_CPU)
 static int
 has_flag(const char *line, const char *flag)
 {
@@ -160,7 +224,30 @@ count_lines(const char *s)
 	return n;
 }
 
-#ifndef UDC_TEST_BROKEN_PORTABLE
+#if !defined(UDC_TEST_BROKEN_PORTABLE) && !defined(UDC_TEST_IFMA_CPU)
+/* The decision on given registers: the emulated Ice Lake's, and the same
+ * with one thing missing each time. */
+static void
+test_cpu_decision(void **state)
+{
+	const uint32_t max = 27, ecx1 = 0x7ffaf3bf, xcr0 = 0xe7, ebx7 = 0xf0bf27eb;
+
+	assert_int_equal(udc_group_cpu_ifma(max, ecx1, xcr0, ebx7, 0), 1);
+	assert_int_equal(udc_group_cpu_ifma(max, ecx1, xcr0, ebx7, 1), 1);
+	/* no AVX-512VL: ifma only */
+	assert_int_equal(udc_group_cpu_ifma(max, ecx1, xcr0, ebx7 & ~(UINT32_C(1) << 31), 0), 1);
+	assert_int_equal(udc_group_cpu_ifma(max, ecx1, xcr0, ebx7 & ~(UINT32_C(1) << 31), 1), 0);
+	/* no IFMA (Skylake-X), no AVX-512F, no leaf 7 */
+	assert_int_equal(udc_group_cpu_ifma(max, ecx1, xcr0, ebx7 & ~(UINT32_C(1) << 21), 0), 0);
+	assert_int_equal(udc_group_cpu_ifma(max, ecx1, xcr0, ebx7 & ~(UINT32_C(1) << 16), 0), 0);
+	assert_int_equal(udc_group_cpu_ifma(6, ecx1, xcr0, ebx7, 0), 0);
+	/* an OS that does not save the opmask or zmm state, or no OSXSAVE */
+	assert_int_equal(udc_group_cpu_ifma(max, ecx1, 0x07, ebx7, 0), 0);
+	assert_int_equal(udc_group_cpu_ifma(max, ecx1, 0xa7, ebx7, 0), 0);
+	assert_int_equal(udc_group_cpu_ifma(max, ecx1, 0x67, ebx7, 0), 0);
+	assert_int_equal(udc_group_cpu_ifma(max, ecx1 & ~(UINT32_C(1) << 27), xcr0, ebx7, 0), 0);
+}
+
 static void
 test_names(void **state)
 {
@@ -260,6 +347,27 @@ test_set(void **state)
 	assert_int_equal(udc_group_backend_set(42), UDC_EINVAL);
 	assert_int_equal(udc_group_backend_set(before), 0);
 }
+#elif defined(UDC_TEST_IFMA_CPU)
+static void
+test_ifma_cpu(void **state)
+{
+	char log[4096];
+
+	assert_int_equal(udc_group_backend_runs(UDC_GROUP_IFMA), 1);
+	assert_int_equal(udc_group_backend_runs(UDC_GROUP_IFMA256), 1);
+	assert_int_equal(choose_in_child(NULL, log, sizeof(log)), UDC_GROUP_IFMA);
+	assert_non_null(strstr(log, "group backend ifma\n"));
+	assert_int_equal(count_lines(log), 1);
+	assert_int_equal(choose_in_child("auto", log, sizeof(log)), UDC_GROUP_IFMA);
+	assert_int_equal(choose_in_child("libsodium", log, sizeof(log)), UDC_GROUP_LIBSODIUM);
+	assert_non_null(strstr(log, "group backend libsodium (UDC_GROUP_BACKEND)"));
+	assert_int_equal(count_lines(log), 1);
+	assert_int_equal(choose_in_child("ifma256", log, sizeof(log)), UDC_GROUP_IFMA256);
+	assert_non_null(strstr(log, "group backend ifma256 (UDC_GROUP_BACKEND)"));
+	assert_int_equal(choose_in_child("sse9", log, sizeof(log)), UDC_GROUP_IFMA);
+	assert_non_null(strstr(log, "UDC_GROUP_BACKEND=sse9: not a backend"));
+	assert_int_equal(udc_group_backend(), UDC_GROUP_IFMA);
+}
 #else
 static void
 test_broken_falls_back(void **state)
@@ -290,7 +398,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#ifndef UDC_TEST_BROKEN_PORTABLE
+#if defined(UDC_TEST_IFMA_CPU)
+	    cmocka_unit_test(test_ifma_cpu),
+#elif !defined(UDC_TEST_BROKEN_PORTABLE)
+	    cmocka_unit_test(test_cpu_decision),
 	    cmocka_unit_test(test_names),     cmocka_unit_test(test_cpuid),
 	    cmocka_unit_test(test_selftests), cmocka_unit_test(test_env),
 	    cmocka_unit_test(test_set),

@@ -4,7 +4,8 @@
  *
  * boot.s enters 64-bit mode with the AVX-512 state enabled and calls
  * emu_main.  On port 0xe9 it prints:
- *  - CPUID: the emulated CPU reports AVX-512F, IFMA and VL;
+ *  - CPUID: the emulated CPU reports AVX-512F, IFMA and VL, and the
+ *    run-time choice (udc_group_cpu_ifma) takes both IFMA builds on it;
  *  - every lane operation of ifma and ifma256 against the portable build
  *    on pseudo-random inputs, and every field operation bit for bit;
  *  - the RFC 9496 known answers through both backends (A.1: k B as k
@@ -135,6 +136,14 @@ puthex(const uint8_t *p, size_t n)
 	}
 }
 
+static void
+puthex32(uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+
+	puthex(b, 4);
+}
+
 static int failures;
 
 static void
@@ -187,19 +196,47 @@ unhex(uint8_t *out, const char *h, size_t n)
  * CPUID as the code sees it.
  */
 static void
+cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+	                 : "a"(leaf), "c"(sub));
+}
+
+/* The registers udclink's run-time choice reads (group_batch.c), and its
+ * decision on them (udc_group_cpu_ifma): both IFMA builds. */
+static void
 check_cpuid(void)
 {
-	uint32_t a = 7, b, c = 0, d;
+	uint32_t r0[4], r1[4], r7[4], lo, hi;
+	int ifma, ifma256;
 
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	cpuid(0, 0, r0);
+	cpuid(1, 0, r1);
+	cpuid(7, 0, r7);
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	(void)hi;
+	ifma = udc_group_cpu_ifma(r0[0], r1[2], lo, r7[1], 0);
+	ifma256 = udc_group_cpu_ifma(r0[0], r1[2], lo, r7[1], 1);
 	put("EMU: cpuid.7 ebx avx512f ");
-	putu((b >> 16) & 1);
+	putu((r7[1] >> 16) & 1);
 	put(" avx512ifma ");
-	putu((b >> 21) & 1);
+	putu((r7[1] >> 21) & 1);
 	put(" avx512vl ");
-	putu((b >> 31) & 1);
+	putu((r7[1] >> 31) & 1);
+	put("; max leaf ");
+	putu(r0[0]);
+	put(", cpuid.1 ecx 0x");
+	puthex32(r1[2]);
+	put(", xcr0 0x");
+	puthex32(lo);
+	put(", cpuid.7 ebx 0x");
+	puthex32(r7[1]);
+	put("\nEMU: run-time choice (udc_group_cpu_ifma): ifma ");
+	putu((uint64_t)ifma);
+	put(", ifma256 ");
+	putu((uint64_t)ifma256);
 	put("\n");
-	check(((b >> 16) & 1) && ((b >> 21) & 1) && ((b >> 31) & 1), "cpu model without IFMA");
+	check(ifma && ifma256, "run-time choice on an IFMA CPU");
 }
 
 /*
