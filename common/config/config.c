@@ -110,8 +110,33 @@ static const struct cfg_key cfg_keys[] = {
 
 #define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
-/* Every section; [fields] and [labels] take free-form keys. */
-static const char *const cfg_sections[] = {"node", "peer", "tls", "input", "fields", "labels"};
+/* Every section; [fields] and [labels] take free-form keys; "gemeente "
+ * admits [gemeente ID] (iniread.h). */
+static const char *const cfg_sections[] = {"node", "peer", "tls", "input", "fields", "labels",
+    "gemeente "};
+
+#define POFF(f) offsetof(struct udc_peer_conf, f)
+
+/* The keys of a [gemeente ID] section, in enum udc_peer_key's order; a
+ * default of 0 means "derived from the node's keys" (cfg_finish_peers).
+ * Besides these, field.NAME and label.DIM override [fields] and [labels]
+ * for the peer's input. */
+static const struct cfg_key peer_keys[UDC_PK_N] = {
+    {"gemeente", "name", CT_STR, 0, 0, 0, POFF(name)},
+    {"gemeente", "display_name", CT_STR, 0, 0, 0, POFF(display_name)},
+    {"gemeente", "public_key", CT_PATH, 0, 0, 0, POFF(public_key)},
+    {"gemeente", "listen", CT_URL, 0, 0, 0, POFF(listen)},
+    {"gemeente", "ca_file", CT_PATH, 0, 0, 0, POFF(ca_file)},
+    {"gemeente", "max_connections", CT_INT, 0, 2, 4096, POFF(max_connections)},
+    {"gemeente", "input", CT_PATH, 0, 0, 0, POFF(input_file)},
+    {"gemeente", "delimiter", CT_DELIM, 0, 0, 0, POFF(delimiter)},
+    {"gemeente", "filter_column", CT_STR, 0, 0, 0, POFF(filter_column)},
+    {"gemeente", "filter_value", CT_STR, 0, 0, 0, POFF(filter_value)},
+    {"gemeente", "max_sessions", CT_INT, 0, 1, 64, POFF(max_sessions)},
+    {"gemeente", "proposals_per_minute", CT_INT, 0, 1, 100000, POFF(proposals_per_minute)},
+};
+
+#define UDC_PEERS_MAX 256 /* [gemeente ID] sections in one file */
 
 struct cfg_ctx {
 	struct udc_config *cfg;
@@ -168,10 +193,12 @@ valid_dim_name(const char *s)
 	return 1;
 }
 
+/* Sets key k of the struct at obj (a struct udc_config, or a struct
+ * udc_peer_conf for peer_keys). */
 static int
-set_scalar(struct cfg_ctx *c, const struct cfg_key *k, const char *value)
+set_scalar(struct cfg_ctx *c, const struct cfg_key *k, void *obj, const char *value)
 {
-	char *base = (char *)c->cfg + k->offset;
+	char *base = (char *)obj + k->offset;
 	long long v = 0;
 	char *s;
 
@@ -397,6 +424,104 @@ set_label(struct cfg_ctx *c, const char *key, const char *value)
 }
 
 static int
+valid_peer_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32 || !((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static const char *
+peer_label_column(const struct udc_peer_conf *p, const char *dim)
+{
+	for (size_t i = 0; i < p->nlabels; i++)
+		if (strcmp(p->labels[i].dim, dim) == 0)
+			return p->labels[i].column;
+	return NULL;
+}
+
+/* A key of [gemeente ID]: the peer is made at its first key. */
+static int
+set_peer(struct cfg_ctx *c, const char *id, const char *key, const char *value)
+{
+	struct udc_config *cfg = c->cfg;
+	struct udc_peer_conf *p = NULL;
+	size_t i;
+
+	if (!valid_peer_id(id))
+		return fail(c, "[gemeente %s]: the ID must be 1 to 32 of a-z, 0-9, _ and -, starting "
+		    "with a letter or digit (it names the gemeente's state directory and udcctl "
+		    "--peer); its display_name may be anything", id);
+	for (i = 0; i < cfg->npeers; i++)
+		if (strcmp(cfg->peers[i].id, id) == 0)
+			p = &cfg->peers[i];
+	if (p == NULL) {
+		if (cfg->npeers == UDC_PEERS_MAX)
+			return fail(c, "more than %d [gemeente ID] sections", UDC_PEERS_MAX);
+		if ((p = realloc(cfg->peers, (cfg->npeers + 1) * sizeof(*p))) == NULL)
+			return oom(c);
+		cfg->peers = p;
+		p = &cfg->peers[cfg->npeers];
+		memset(p, 0, sizeof(*p));
+		cfg->npeers++; /* counted now so that free() sees it either way */
+		p->line = c->ln.section_line ? c->ln.section_line : c->ln.lineno;
+		if ((p->id = strdup(id)) == NULL)
+			return oom(c);
+	}
+	if (strncmp(key, "field.", 6) == 0) {
+		struct udc_field_map *m;
+		if (!udc_field_name_valid(key + 6))
+			return fail(c, "'%s' in %s of [gemeente %s] is not a field name (a-z first, then "
+			    "a-z, 0-9 and _; built-in: bsn, given_names, surname_prefix, surname, "
+			    "birth_date, sex, postcode, house_number; others are declared by a spec)",
+			    key + 6, key, id);
+		for (i = 0; i < p->nfields; i++)
+			if (strcmp(p->fields[i].field, key + 6) == 0)
+				return fail(c, "duplicate key '%s' in [gemeente %s] (first on line %d)", key,
+				    id, p->fields[i].line);
+		if ((m = realloc(p->fields, (p->nfields + 1) * sizeof(*m))) == NULL)
+			return oom(c);
+		p->fields = m;
+		m = &p->fields[p->nfields];
+		m->field = strdup(key + 6);
+		m->column = strdup(value);
+		m->line = c->ln.lineno;
+		p->nfields++; /* counted now so that free() sees it either way */
+		return m->field && m->column ? 1 : oom(c);
+	}
+	if (strncmp(key, "label.", 6) == 0) {
+		struct udc_label_map *l;
+		if (!valid_dim_name(key + 6))
+			return fail(c, "label dimension '%s' must be made of a-z, 0-9 and _", key + 6);
+		if (peer_label_column(p, key + 6) != NULL)
+			return fail(c, "duplicate key '%s' in [gemeente %s]", key, id);
+		if ((l = realloc(p->labels, (p->nlabels + 1) * sizeof(*l))) == NULL)
+			return oom(c);
+		p->labels = l;
+		l = &p->labels[p->nlabels];
+		l->dim = strdup(key + 6);
+		l->column = strdup(value);
+		p->nlabels++;
+		return l->dim && l->column ? 1 : oom(c);
+	}
+	for (i = 0; i < UDC_PK_N; i++)
+		if (strcmp(peer_keys[i].key, key) == 0)
+			break;
+	if (i == UDC_PK_N)
+		return fail(c, "unknown key '%s' in [gemeente %s]", key, id);
+	if (p->key_line[i])
+		return fail(c, "duplicate key '%s' in [gemeente %s] (first on line %d)", key, id,
+		    p->key_line[i]);
+	p->key_line[i] = c->ln.lineno;
+	return set_scalar(c, &peer_keys[i], p, value);
+}
+
+static int
 cfg_handler(void *user, const char *section, const char *key, const char *value)
 {
 	struct cfg_ctx *c = user;
@@ -418,6 +543,8 @@ cfg_handler(void *user, const char *section, const char *key, const char *value)
 		return set_field(c, key, value);
 	if (strcmp(section, "labels") == 0)
 		return set_label(c, key, value);
+	if (strncmp(section, "gemeente ", 9) == 0)
+		return set_peer(c, section + 9, key, value);
 	for (i = 0; i < NKEYS; i++)
 		if (strcmp(cfg_keys[i].section, section) == 0 && strcmp(cfg_keys[i].key, key) == 0)
 			break;
@@ -433,15 +560,142 @@ cfg_handler(void *user, const char *section, const char *key, const char *value)
 		return fail(c, "duplicate key '%s' in [%s] (first on line %d)", key, section,
 		            c->seen[i]);
 	c->seen[i] = c->ln.lineno;
-	return set_scalar(c, &cfg_keys[i], value);
+	return set_scalar(c, &cfg_keys[i], c->cfg, value);
+}
+
+/* The line a table key was set on, 0 if it was not. */
+static int
+seen_line(const struct cfg_ctx *c, const char *section, const char *key)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(cfg_keys[i].section, section) == 0 && strcmp(cfg_keys[i].key, key) == 0)
+			return c->seen[i];
+	return 0;
 }
 
 static int
 is_set(const struct cfg_ctx *c, const char *section, const char *key)
 {
-	for (size_t i = 0; i < NKEYS; i++)
-		if (strcmp(cfg_keys[i].section, section) == 0 && strcmp(cfg_keys[i].key, key) == 0)
-			return c->seen[i] != 0;
+	return seen_line(c, section, key) != 0;
+}
+
+static int
+finish_fail(const struct udc_config *cfg, int line, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* "PATH:LINE: reason" (or "PATH: reason" without a line); UDC_EPARSE. */
+static int
+finish_fail(const struct udc_config *cfg, int line, char *err, size_t errlen, const char *fmt, ...)
+{
+	char reason[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(err, errlen, "%s:%d: %s", cfg->path, line, reason);
+	else
+		snprintf(err, errlen, "%s: %s", cfg->path, reason);
+	return UDC_EPARSE;
+}
+
+static const char *
+peer_input(const struct udc_config *cfg, const struct udc_peer_conf *p)
+{
+	return p->input_file ? p->input_file : cfg->input_file;
+}
+
+/*
+ * The rules of a CBS node with [gemeente ID] sections (docs/operations.md,
+ * "Several gemeenten"), then the defaults derived from the node's keys.
+ * Two gemeenten reading one file must each take a different value of one
+ * filter column: their histories and privacy budgets are kept apart, which
+ * is right only for CBS populations that do not overlap.
+ */
+static int
+cfg_finish_peers(struct cfg_ctx *c, char *err, size_t errlen)
+{
+	struct udc_config *cfg = c->cfg;
+	size_t nlisteners = 0;
+	int shared = 0;
+
+	if (is_set(c, "peer", "public_key"))
+		return finish_fail(cfg, seen_line(c, "peer", "public_key"), err, errlen,
+		    "[peer] public_key is for a CBS node that serves one gemeente; with [gemeente ID] "
+		    "sections each gemeente's key is the public_key of its section");
+	for (size_t i = 0; i < cfg->npeers; i++) {
+		struct udc_peer_conf *p = &cfg->peers[i];
+		int *kl = p->key_line;
+
+		if (p->public_key == NULL)
+			return finish_fail(cfg, p->line, err, errlen, "[gemeente %s] needs public_key "
+			    "(the gemeente node's Ed25519 public key)", p->id);
+		if (p->ca_file && !p->listen)
+			return finish_fail(cfg, kl[UDC_PK_CA_FILE], err, errlen, "[gemeente %s] ca_file "
+			    "needs a listen of its own: the shared [peer] listen trusts [tls] ca_file",
+			    p->id);
+		if (p->max_connections && !p->listen)
+			return finish_fail(cfg, kl[UDC_PK_MAX_CONNECTIONS], err, errlen, "[gemeente %s] "
+			    "max_connections needs a listen of its own", p->id);
+		if (!p->filter_column != !p->filter_value)
+			return finish_fail(cfg, kl[p->filter_column ? UDC_PK_FILTER_COLUMN :
+			    UDC_PK_FILTER_VALUE], err, errlen, "[gemeente %s] needs both filter_column and "
+			    "filter_value, or neither", p->id);
+		if (peer_input(cfg, p) == NULL)
+			return finish_fail(cfg, p->line, err, errlen, "[gemeente %s] has no input and "
+			    "[input] file is not set: give it one of the two", p->id);
+		if (p->listen && cfg->peer_listen && strcmp(p->listen, cfg->peer_listen) == 0)
+			return finish_fail(cfg, kl[UDC_PK_LISTEN], err, errlen, "[gemeente %s] listen %s "
+			    "is the shared [peer] listen: leave it out to use that one", p->id, p->listen);
+		if (p->listen)
+			nlisteners++;
+		else
+			shared = 1;
+		if (p->name == NULL && (p->name = strdup(p->id)) == NULL)
+			return finish_fail(cfg, 0, err, errlen, "out of memory");
+		if (p->display_name == NULL && (p->display_name = strdup(p->name)) == NULL)
+			return finish_fail(cfg, 0, err, errlen, "out of memory");
+		for (size_t j = 0; j < i; j++) {
+			const struct udc_peer_conf *q = &cfg->peers[j];
+			if (strcmp(p->name, q->name) == 0)
+				return finish_fail(cfg, kl[UDC_PK_NAME] ? kl[UDC_PK_NAME] : p->line, err,
+				    errlen, "[gemeente %s] and [gemeente %s] both have the name '%s'", q->id,
+				    p->id, p->name);
+			if (p->listen && q->listen && strcmp(p->listen, q->listen) == 0)
+				return finish_fail(cfg, kl[UDC_PK_LISTEN], err, errlen, "[gemeente %s] and "
+				    "[gemeente %s] both listen on %s", q->id, p->id, p->listen);
+			if (strcmp(peer_input(cfg, p), peer_input(cfg, q)) != 0)
+				continue;
+			if (!p->filter_column || !q->filter_column ||
+			    strcmp(p->filter_column, q->filter_column) != 0 ||
+			    strcmp(p->filter_value, q->filter_value) == 0)
+				return finish_fail(cfg, p->line, err, errlen, "[gemeente %s] and [gemeente "
+				    "%s] read the same CBS input %s: give each a filter_value of the same "
+				    "filter_column, different from the other's, so that their CBS "
+				    "populations do not overlap (each keeps its own release history and "
+				    "privacy budget)", q->id, p->id, peer_input(cfg, p));
+		}
+	}
+	if (shared && cfg->peer_listen == NULL) {
+		for (size_t i = 0; i < cfg->npeers; i++)
+			if (!cfg->peers[i].listen)
+				return finish_fail(cfg, cfg->peers[i].line, err, errlen, "role cbs needs "
+				    "[peer] listen: [gemeente %s] has no listen of its own",
+				    cfg->peers[i].id);
+	}
+	nlisteners += shared;
+	for (size_t i = 0; i < cfg->npeers; i++) {
+		struct udc_peer_conf *p = &cfg->peers[i];
+		int d;
+		if (p->max_sessions == 0)
+			p->max_sessions = (d = cfg->max_sessions / (int)cfg->npeers) > 0 ? d : 1;
+		if (p->proposals_per_minute == 0)
+			p->proposals_per_minute = (d = cfg->proposals_per_minute / (int)cfg->npeers) > 0 ?
+			    d : 1;
+		if (p->listen && p->max_connections == 0)
+			p->max_connections = (d = cfg->max_connections / (int)nlisteners) > 2 ? d : 2;
+	}
 	return 0;
 }
 
@@ -457,10 +711,17 @@ cfg_finish(struct cfg_ctx *c, char *err, size_t errlen)
 	    {"peer", "public_key"}, {"tls", "ca_file"},        {"tls", "cert_file"},
 	    {"tls", "key_file"},   {"input", "file"},
 	};
+	int multi = cfg->role == UDC_ROLE_CBS && cfg->npeers > 0;
+	int rv;
+
 	if (!is_set(c, "node", "role")) {
 		snprintf(err, errlen, "%s: [node] role is required (gemeente or cbs)", cfg->path);
 		return UDC_EPARSE;
 	}
+	if (cfg->role != UDC_ROLE_CBS && cfg->npeers > 0)
+		return finish_fail(cfg, cfg->peers[0].line, err, errlen, "[gemeente %s]: gemeente "
+		    "sections are for a CBS node (role cbs) that serves several gemeenten",
+		    cfg->peers[0].id);
 	if (cfg->role == UDC_ROLE_GEMEENTE && cfg->peer_connect == NULL) {
 		snprintf(err, errlen, "%s: role gemeente needs [peer] connect", cfg->path);
 		return UDC_EPARSE;
@@ -469,17 +730,23 @@ cfg_finish(struct cfg_ctx *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: role gemeente needs [peer] server_name", cfg->path);
 		return UDC_EPARSE;
 	}
-	if (cfg->role == UDC_ROLE_CBS && cfg->peer_listen == NULL) {
+	if (cfg->role == UDC_ROLE_CBS && cfg->peer_listen == NULL && !multi) {
 		snprintf(err, errlen, "%s: role cbs needs [peer] listen", cfg->path);
 		return UDC_EPARSE;
 	}
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		/* with [gemeente ID] sections the key and the input are theirs */
+		if (multi && (strcmp(required[i].section, "peer") == 0 ||
+		    strcmp(required[i].section, "input") == 0))
+			continue;
 		if (!is_set(c, required[i].section, required[i].key)) {
 			snprintf(err, errlen, "%s: [%s] %s is required", cfg->path,
 			         required[i].section, required[i].key);
 			return UDC_EPARSE;
 		}
 	}
+	if (cfg->npeers > 0 && (rv = cfg_finish_peers(c, err, errlen)) != 0)
+		return rv;
 	if (cfg->nfields == 0) {
 		snprintf(err, errlen,
 		         "%s: [fields] maps no identifier field; map at least one "
@@ -665,6 +932,29 @@ udc_config_free(struct udc_config *cfg)
 		free(cfg->labels[i].column);
 	}
 	free(cfg->labels);
+	for (size_t i = 0; i < cfg->npeers; i++) {
+		struct udc_peer_conf *p = &cfg->peers[i];
+		free(p->id);
+		free(p->name);
+		free(p->display_name);
+		free(p->public_key);
+		free(p->listen);
+		free(p->ca_file);
+		free(p->input_file);
+		free(p->filter_column);
+		free(p->filter_value);
+		for (size_t f = 0; f < p->nfields; f++) {
+			free(p->fields[f].field);
+			free(p->fields[f].column);
+		}
+		free(p->fields);
+		for (size_t k = 0; k < p->nlabels; k++) {
+			free(p->labels[k].dim);
+			free(p->labels[k].column);
+		}
+		free(p->labels);
+	}
+	free(cfg->peers);
 	free(cfg);
 }
 
@@ -693,4 +983,38 @@ udc_config_invalid_allowed(const struct udc_config *cfg, const char *field)
 		if (strcmp(cfg->allow_invalid[i], field) == 0)
 			return 1;
 	return 0;
+}
+
+const char *
+udc_config_peer_field_column(const struct udc_config *cfg, const struct udc_peer_conf *p,
+    const char *field)
+{
+	for (size_t i = 0; p && i < p->nfields; i++)
+		if (strcmp(p->fields[i].field, field) == 0)
+			return p->fields[i].column;
+	return udc_config_field_column(cfg, field);
+}
+
+const char *
+udc_config_peer_label_column(const struct udc_config *cfg, const struct udc_peer_conf *p,
+    const char *dim)
+{
+	const char *col = p ? peer_label_column(p, dim) : NULL;
+
+	return col ? col : udc_config_label_column(cfg, dim);
+}
+
+const struct udc_peer_conf *
+udc_config_peer(const struct udc_config *cfg, const char *id)
+{
+	for (size_t i = 0; id && i < cfg->npeers; i++)
+		if (strcmp(cfg->peers[i].id, id) == 0)
+			return &cfg->peers[i];
+	return NULL;
+}
+
+const char *
+udc_config_peer_key_name(enum udc_peer_key k)
+{
+	return (unsigned)k < UDC_PK_N ? peer_keys[k].key : "?";
 }

@@ -23,6 +23,41 @@ struct udc_field_map {
 	int line;     /* where it was set */
 };
 
+/*
+ * [gemeente ID] (role cbs): one gemeente peer of a CBS node that serves
+ * several (docs/operations.md, "Several gemeenten").  Without such sections
+ * the CBS node has one implicit peer, [peer] public_key reading [input].
+ * Strings are the config's (freed with it); NULL = not set.
+ */
+enum udc_peer_key { UDC_PK_NAME, UDC_PK_DISPLAY_NAME, UDC_PK_PUBLIC_KEY, UDC_PK_LISTEN,
+	UDC_PK_CA_FILE, UDC_PK_MAX_CONNECTIONS, UDC_PK_INPUT, UDC_PK_DELIMITER, UDC_PK_FILTER_COLUMN,
+	UDC_PK_FILTER_VALUE, UDC_PK_MAX_SESSIONS, UDC_PK_PROPOSALS_PER_MINUTE, UDC_PK_N };
+
+struct udc_peer_conf {
+	char *id;              /* the section's ID: [a-z0-9][a-z0-9_-]{0,31}; names its state */
+	int line;              /* the line of its first [gemeente ID] header */
+	int key_line[UDC_PK_N]; /* line of each key, 0 = not set */
+	char *name;            /* name: what its gemeente node proposes under (its [node] name);
+	                        * default the ID */
+	char *display_name;    /* display_name: for people (udcctl, metrics); default name */
+	char *public_key;      /* public_key: its Ed25519 key, pinned (required) */
+	char *listen;          /* listen: a TLS listener of its own, or NULL: the shared [peer] listen */
+	char *ca_file;         /* ca_file: the only CA (or self-signed certificate) trusted on that
+	                        * listener; NULL: [tls] ca_file (needs listen) */
+	int max_connections;   /* max_connections: connections at once on its listener */
+	char *input_file;      /* input: a CBS input of its own, or NULL: [input] file */
+	char delimiter;        /* delimiter of that input (default [input] delimiter) */
+	char *filter_column;   /* filter_column, filter_value: only the rows of its input whose */
+	char *filter_value;    /* column has this value (both or neither) */
+	struct udc_field_map *fields; /* field.NAME = column: overrides [fields] */
+	size_t nfields;
+	struct udc_label_map *labels; /* label.DIM = column: overrides [labels] */
+	size_t nlabels;
+	int max_sessions;      /* max_sessions: its rounds at once (default: [peer] max_sessions
+	                        * divided among the peers, at least 1) */
+	int proposals_per_minute; /* the same for [peer] proposals_per_minute */
+};
+
 struct udc_config {
 	char *path;            /* the file this came from */
 	enum udc_role role;    /* [node] role = gemeente | cbs */
@@ -78,6 +113,9 @@ struct udc_config {
 
 	struct udc_label_map *labels; /* [labels] dim = CSV column, in file order */
 	size_t nlabels;
+
+	struct udc_peer_conf *peers; /* [gemeente ID] sections (cbs), in file order */
+	size_t npeers;
 };
 
 /* Loads and validates.  On failure returns UDC_EPARSE (or UDC_EIO) and puts
@@ -91,5 +129,15 @@ const char *udc_config_label_column(const struct udc_config *cfg, const char *di
 const char *udc_config_field_column(const struct udc_config *cfg, const char *field);
 /* 1 if [input] allow_invalid names the field. */
 int udc_config_invalid_allowed(const struct udc_config *cfg, const char *field);
+/* The same for peer p: its field.NAME, else [fields]. */
+const char *udc_config_peer_field_column(const struct udc_config *cfg,
+    const struct udc_peer_conf *p, const char *field);
+/* The same for peer p: its label.DIM, else [labels]. */
+const char *udc_config_peer_label_column(const struct udc_config *cfg,
+    const struct udc_peer_conf *p, const char *dim);
+/* The peer with this ID, or NULL. */
+const struct udc_peer_conf *udc_config_peer(const struct udc_config *cfg, const char *id);
+/* The key name of a peer key ("public_key", ...). */
+const char *udc_config_peer_key_name(enum udc_peer_key k);
 
 #endif

@@ -89,6 +89,7 @@ udc_ini_read_line(char *buf, int size, void *stream)
 		const char *e = strchr(s, ']');
 		if (e != NULL) {
 			l->key_in_section = 0;
+			l->section_line = l->lineno;
 			if (e - s - 1 >= UDC_INI_MAX_SECTION) {
 				/* inih would cut it short without a word */
 				udc_ini_fail(l, "section name longer than %d characters",

@@ -25,6 +25,7 @@ struct udc_ini_lines {
 	int lineno;
 	int indented;       /* the current line starts with white space */
 	int key_in_section; /* a key was read since the last [section] line (the handler sets it) */
+	int section_line;   /* the line of the last [section] header */
 	int err_line;       /* first error: line and reason */
 	int nomem;
 	char reason[256];

@@ -506,6 +506,198 @@ test_cross_field(void **state)
 	}
 }
 
+/* A CBS node serving two gemeenten, line by line (line numbers matter). */
+static const char multi_cbs[] = "[node]\n"                                  /* 1 */
+                                "role = cbs\n"
+                                "state_dir = /var/lib/udclink\n"
+                                "control_socket = /run/udclink/ctl.sock\n"
+                                "signing_key = /etc/udclink/cbs.sign\n"    /* 5 */
+                                "[peer]\n"
+                                "listen = tls+tcp://0.0.0.0:7440\n"
+                                "max_sessions = 6\n"
+                                "proposals_per_minute = 31\n"
+                                "max_connections = 30\n"                   /* 10 */
+                                "[tls]\n"
+                                "ca_file = /etc/udclink/ca.pem\n"
+                                "cert_file = /etc/udclink/cbs.pem\n"
+                                "key_file = /etc/udclink/cbs.key\n"
+                                "[input]\n"                                /* 15 */
+                                "file = /srv/nationaal.csv\n"
+                                "[fields]\n"
+                                "bsn = bsn\n"
+                                "[labels]\n"
+                                "income_band = income_band\n"             /* 20 */
+                                "[gemeente denhaag]\n"
+                                "public_key = denhaag.pub\n"
+                                "filter_column = gemeentecode\n"
+                                "filter_value = 0518\n"
+                                "display_name = Gemeente Den Haag\n"       /* 25 */
+                                "[gemeente eindhoven]\n"
+                                "name = Eindhoven\n"
+                                "public_key = /etc/udclink/eindhoven.pub\n"
+                                "listen = tls+tcp://0.0.0.0:7441\n"
+                                "ca_file = eindhoven-ca.pem\n"             /* 30 */
+                                "input = eindhoven.csv\n"
+                                "delimiter = semicolon\n"
+                                "field.bsn = BSN\n"
+                                "label.income_band = inkomen\n"
+                                "max_sessions = 3\n";                      /* 35 */
+
+static void
+test_peers(void **state)
+{
+	struct udc_config *cfg = load_ok(multi_cbs);
+	const struct udc_peer_conf *dh, *eh;
+	char want[PATH_MAX + 64];
+
+	(void)state;
+	assert_int_equal(cfg->npeers, 2);
+	dh = udc_config_peer(cfg, "denhaag");
+	eh = udc_config_peer(cfg, "eindhoven");
+	assert_non_null(dh);
+	assert_non_null(eh);
+	assert_null(udc_config_peer(cfg, "groningen"));
+	assert_null(cfg->peer_public_key);
+	/* the name defaults to the ID, the display name to the name */
+	assert_string_equal(dh->name, "denhaag");
+	assert_string_equal(dh->display_name, "Gemeente Den Haag");
+	assert_string_equal(eh->name, "Eindhoven");
+	assert_string_equal(eh->display_name, "Eindhoven");
+	assert_int_equal(dh->line, 21);
+	assert_int_equal(eh->line, 26);
+	assert_int_equal(eh->key_line[UDC_PK_CA_FILE], 30);
+	/* relative paths against the file's directory */
+	snprintf(want, sizeof(want), "%s/denhaag.pub", tmpdir);
+	assert_string_equal(dh->public_key, want);
+	snprintf(want, sizeof(want), "%s/eindhoven-ca.pem", tmpdir);
+	assert_string_equal(eh->ca_file, want);
+	snprintf(want, sizeof(want), "%s/eindhoven.csv", tmpdir);
+	assert_string_equal(eh->input_file, want);
+	assert_null(dh->listen);
+	assert_null(dh->input_file);
+	assert_string_equal(eh->listen, "tls+tcp://0.0.0.0:7441");
+	assert_string_equal(dh->filter_column, "gemeentecode");
+	assert_string_equal(dh->filter_value, "0518");
+	assert_int_equal(eh->delimiter, ';');
+	assert_int_equal(dh->delimiter, 0); /* [input] delimiter */
+	/* field.NAME overrides [fields] for its input; a declared field too */
+	assert_string_equal(udc_config_peer_field_column(cfg, eh, "bsn"), "BSN");
+	assert_string_equal(udc_config_peer_field_column(cfg, dh, "bsn"), "bsn");
+	assert_int_equal(dh->nfields, 0);
+	assert_string_equal(udc_config_peer_label_column(cfg, eh, "income_band"), "inkomen");
+	assert_string_equal(udc_config_peer_label_column(cfg, dh, "income_band"), "income_band");
+	/* limits: set, or the node's divided among the gemeenten */
+	assert_int_equal(eh->max_sessions, 3);
+	assert_int_equal(dh->max_sessions, 3);
+	assert_int_equal(dh->proposals_per_minute, 15);
+	assert_int_equal(eh->proposals_per_minute, 15);
+	/* two listeners (the shared one and Eindhoven's) share 30 connections */
+	assert_int_equal(eh->max_connections, 15);
+	assert_int_equal(dh->max_connections, 0);
+	assert_string_equal(udc_config_peer_key_name(UDC_PK_FILTER_VALUE), "filter_value");
+	udc_config_free(cfg);
+}
+
+static void
+test_peer_errors(void **state)
+{
+	static const struct {
+		const char *from, *to, *want;
+	} rules[] = {
+	    /* keys and values of a section, on their line */
+	    {"[gemeente denhaag]\n", "[gemeente Den Haag]\n",
+	     ":22: [gemeente Den Haag]: the ID must be 1 to 32 of a-z, 0-9, _ and -, starting with a "
+	     "letter or digit (it names the gemeente's state directory and udcctl --peer); its "
+	     "display_name may be anything"},
+	    {"display_name = Gemeente Den Haag\n", "server_name = x\n",
+	     ":25: unknown key 'server_name' in [gemeente denhaag]"},
+	    {"display_name = Gemeente Den Haag\n", "public_key = b.pub\n",
+	     ":25: duplicate key 'public_key' in [gemeente denhaag] (first on line 22)"},
+	    {"field.bsn = BSN\n", "field.Bsn = BSN\n", ":33: 'Bsn' in field.Bsn of [gemeente "
+	     "eindhoven] is not a field name (a-z first, then a-z, 0-9 and _; built-in: bsn, "
+	     "given_names, surname_prefix, surname, birth_date, sex, postcode, house_number; others "
+	     "are declared by a spec)"},
+	    {"field.bsn = BSN\n", "field.bsn = BSN\nfield.bsn = X\n",
+	     ":34: duplicate key 'field.bsn' in [gemeente eindhoven] (first on line 33)"},
+	    {"label.income_band = inkomen\n", "label.Inkomen = inkomen\n",
+	     ":34: label dimension 'Inkomen' must be made of a-z, 0-9 and _"},
+	    {"max_sessions = 3\n", "max_sessions = 65\n", ":35: max_sessions: 65 is out of range (1..64)"},
+	    {"listen = tls+tcp://0.0.0.0:7441\n", "listen = tcp://0.0.0.0:7441\n",
+	     ":29: listen must be a tls+tcp:// address, not 'tcp://0.0.0.0:7441'"},
+	    /* rules over several keys, at the line they concern */
+	    {"[peer]\n", "[peer]\npublic_key = gemeente.pub\n",
+	     ":7: [peer] public_key is for a CBS node that serves one gemeente; with [gemeente ID] "
+	     "sections each gemeente's key is the public_key of its section"},
+	    {"public_key = denhaag.pub\n", "",
+	     ":21: [gemeente denhaag] needs public_key (the gemeente node's Ed25519 public key)"},
+	    {"listen = tls+tcp://0.0.0.0:7441\n", "",
+	     ":29: [gemeente eindhoven] ca_file needs a listen of its own: the shared [peer] listen "
+	     "trusts [tls] ca_file"},
+	    {"filter_value = 0518\n", "",
+	     ":23: [gemeente denhaag] needs both filter_column and filter_value, or neither"},
+	    {"file = /srv/nationaal.csv\n", "",
+	     ":20: [gemeente denhaag] has no input and [input] file is not set: give it one of the two"},
+	    {"listen = tls+tcp://0.0.0.0:7441\n", "listen = tls+tcp://0.0.0.0:7440\n",
+	     ":29: [gemeente eindhoven] listen tls+tcp://0.0.0.0:7440 is the shared [peer] listen: "
+	     "leave it out to use that one"},
+	    {"name = Eindhoven\n", "name = denhaag\n",
+	     ":27: [gemeente denhaag] and [gemeente eindhoven] both have the name 'denhaag'"},
+	    {"input = eindhoven.csv\n", "filter_column = gemeentecode\nfilter_value = 0518\n",
+	     ":26: [gemeente denhaag] and [gemeente eindhoven] read the same CBS input "
+	     "/srv/nationaal.csv: give each a filter_value of the same filter_column, different from "
+	     "the other's, so that their CBS populations do not overlap (each keeps its own release "
+	     "history and privacy budget)"},
+	    {"input = eindhoven.csv\n", "filter_column = provincie\nfilter_value = NB\n",
+	     ":26: [gemeente denhaag] and [gemeente eindhoven] read the same CBS input ..."},
+	    {"input = eindhoven.csv\n", "", ":26: [gemeente denhaag] and [gemeente eindhoven] read the "
+	     "same CBS input ..."},
+	    {"listen = tls+tcp://0.0.0.0:7440\nmax_sessions = 6\n", "max_sessions = 6\n",
+	     ":20: role cbs needs [peer] listen: [gemeente denhaag] has no listen of its own"},
+	    {"role = cbs\n", "role = gemeente\n", ":21: [gemeente denhaag]: gemeente sections are for a "
+	     "CBS node (role cbs) that serves several gemeenten"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		char *text = edit(multi_cbs, rules[i].from, rules[i].to);
+		expect_err(text, rules[i].want);
+		free(text);
+	}
+	/* every gemeente on a listener of its own: no shared [peer] listen needed */
+	{
+		char *t1 = edit(multi_cbs, "listen = tls+tcp://0.0.0.0:7440\n", "");
+		char *t2 = edit(t1, "display_name = Gemeente Den Haag\n",
+		    "listen = tls+tcp://0.0.0.0:7442\nmax_connections = 9\n");
+		struct udc_config *cfg = load_ok(t2);
+		assert_null(cfg->peer_listen);
+		assert_int_equal(udc_config_peer(cfg, "denhaag")->max_connections, 9);
+		assert_int_equal(udc_config_peer(cfg, "eindhoven")->max_connections, 15);
+		udc_config_free(cfg);
+		free(t1);
+		free(t2);
+	}
+	/* the same file with different values of one column is fine */
+	{
+		char *t1 = edit(multi_cbs, "input = eindhoven.csv\n",
+		    "filter_column = gemeentecode\nfilter_value = 0772\n");
+		struct udc_config *cfg = load_ok(t1);
+		assert_string_equal(udc_config_peer(cfg, "eindhoven")->filter_value, "0772");
+		udc_config_free(cfg);
+		free(t1);
+	}
+	/* a single gemeente keeps the old form: [peer] public_key and [input] */
+	{
+		char *t1 = edit(min_gemeente, "role = gemeente", "role = cbs");
+		char *t2 = edit(t1, "[peer]\n", "[peer]\nlisten = tls+tcp://0.0.0.0:7440\n");
+		struct udc_config *cfg = load_ok(t2);
+		assert_int_equal(cfg->npeers, 0);
+		assert_non_null(cfg->peer_public_key);
+		udc_config_free(cfg);
+		free(t1);
+		free(t2);
+	}
+}
+
 static void
 test_line_errors(void **state)
 {
@@ -696,6 +888,8 @@ main(void)
 	    cmocka_unit_test(test_bounds),
 	    cmocka_unit_test(test_relative_paths),
 	    cmocka_unit_test(test_cross_field),
+	    cmocka_unit_test(test_peers),
+	    cmocka_unit_test(test_peer_errors),
 	    cmocka_unit_test(test_line_errors),
 	    cmocka_unit_test(test_delimiters),
 	    cmocka_unit_test(test_comments_and_layout),
