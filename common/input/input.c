@@ -61,6 +61,7 @@ struct input_ctx {
 	int col[UDC_MAX_FIELDS]; /* CSV column per field, -1 if unmapped or unused */
 	int lcol[UDC_MAX_DIMS]; /* CSV column per label dimension */
 	size_t ndims;
+	int fcol;               /* the filter's column, -1 if none */
 
 	struct udc_inrec *recs; /* the chunk */
 	size_t nrecs, chunk;
@@ -121,6 +122,15 @@ input_map_columns(struct input_ctx *ic, char *err, size_t errlen)
 			         "not in header; %s", path, o->label_columns[i], dim, hint);
 			return UDC_EPARSE;
 		}
+	}
+	ic->fcol = -1;
+	if (o->filter_column != NULL &&
+	    (ic->fcol = udc_csv_find_col(ic->csv, o->filter_column)) < 0) {
+		char hint[768];
+		udc_csv_header_hint(ic->csv, hint, sizeof(hint));
+		snprintf(err, errlen, "%s: column '%s' (filter_column in the node's configuration) not "
+		         "in header; %s", path, o->filter_column, hint);
+		return UDC_EPARSE;
 	}
 	/* A key over a field nobody mapped is never formed; say so once. */
 	for (size_t j = 0; j < spec->nkeys; j++) {
@@ -448,6 +458,22 @@ input_check_fields(struct input_ctx *ic, char *err, size_t errlen)
 	return rv;
 }
 
+/* A row's filter column against the value, blanks around it ignored. */
+static int
+input_filter_match(const char *cell, const char *want)
+{
+	size_t n;
+
+	if (cell == NULL || want == NULL)
+		return 0;
+	while (*cell == ' ' || *cell == '\t')
+		cell++;
+	n = strlen(cell);
+	while (n > 0 && (cell[n - 1] == ' ' || cell[n - 1] == '\t'))
+		n--;
+	return strlen(want) == n && memcmp(cell, want, n) == 0;
+}
+
 int
 udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
                struct udc_input_stats *st, char *err, size_t errlen)
@@ -528,6 +554,17 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 			snprintf(err, errlen, "%s:%lu: %s", opts->path, udc_csv_line(ic.csv),
 			         rv == UDC_EIO ? strerror(errno) : udc_strerror(rv));
 			goto out;
+		}
+		if (ic.fcol >= 0) {
+			/* a row we cannot split cannot be attributed to a population */
+			if (rv == UDC_CSV_BAD) {
+				st->unattributed++;
+				continue;
+			}
+			if (!input_filter_match(row[ic.fcol], opts->filter_value)) {
+				st->filtered_out++;
+				continue;
+			}
 		}
 		st->rows++;
 		if (rv == UDC_CSV_BAD) {
@@ -621,6 +658,10 @@ udc_input_summary(const struct udc_input_stats *st, char *buf, size_t len)
 	    (unsigned long long)st->accepted, (unsigned long long)rej);
 	o = n > 0 && (size_t)n < len ? (size_t)n : len;
 	reject_list(st, buf, len, &o, " (", ")");
+	if ((st->filtered_out || st->unattributed) && o < len)
+		snprintf(buf + o, len - o, "; %llu rows of other populations skipped, %llu malformed rows "
+		    "not attributable", (unsigned long long)st->filtered_out,
+		    (unsigned long long)st->unattributed);
 }
 
 int

@@ -54,6 +54,11 @@ struct udc_input_stats {
 	/* The first few problems as "PATH:LINE: reason" (no field contents). */
 	char examples[UDC_INPUT_EXAMPLES][192];
 	size_t nexamples;
+	/* With a filter (udc_input_opts): rows of other populations, skipped and
+	 * counted nowhere else; and rows the CSV reader could not split, whose
+	 * population is unknown (not counted in rows or rejected either). */
+	uint64_t filtered_out;
+	uint64_t unattributed;
 };
 
 struct udc_inrec {
@@ -79,6 +84,11 @@ struct udc_input_opts {
 	uint32_t allow_invalid;                /* fields exempt from max_invalid */
 	uint64_t max_bytes;                    /* refuse a file larger than this (0: no limit) */
 	uint8_t *digest;                       /* if set: SHA-256 of the file as read (32 bytes) */
+	/* if filter_column is set: only the rows whose filter_column holds
+	 * filter_value (blanks around it ignored) are this list; the others are
+	 * skipped (a national file read for one city, docs/operations.md) */
+	const char *filter_column;
+	const char *filter_value;
 	/* if set: called after every chunk with the bytes read and the file size */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;

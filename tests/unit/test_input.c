@@ -587,6 +587,73 @@ test_combined_keyless(void **state)
 	assert_int_equal(st.rejected[UDC_REJ_NO_KEY], 2);
 }
 
+/* A national file read for one city: only the rows of its filter value
+ * are its list; the others are counted as skipped, never as rows or
+ * rejects, and a row that cannot be split is attributed to nobody. */
+static void
+test_filter(void **state)
+{
+	struct udc_input_opts o;
+	struct udc_input_stats st;
+	struct udc_spec cbs = spec;
+	struct seen s;
+	char err[1024], sum[256];
+
+	(void)state;
+	cbs.keys[0].name = "bsn";
+	cbs.nkeys = 1;
+	write_file("bsn,gemeente,opleiding\n"
+	           "111222333,0518,hoog\n"     /* Den Haag */
+	           "123456782,0772,laag\n"     /* Eindhoven */
+	           "111222333, 0518 ,midden\n" /* blanks around the value: Den Haag */
+	           "123456782,05180,laag\n"    /* not 0518 */
+	           "1,2\n"                      /* cannot be split: nobody's */
+	           "111222333,0518,onbekend\n"); /* Den Haag, a label outside the spec */
+	memset(&o, 0, sizeof(o));
+	o.path = path;
+	o.spec = &cbs;
+	o.side = UDC_SIDE_CBS;
+	o.columns[UDC_F_BSN] = "bsn";
+	o.label_columns[0] = "opleiding";
+	o.filter_column = "gemeente";
+	o.filter_value = "0518";
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	assert_int_equal(s.nrecs, 2);
+	assert_int_equal(s.label[0], 2);
+	assert_int_equal(s.label[1], 1);
+	assert_int_equal(st.rows, 3);
+	assert_int_equal(st.accepted, 2);
+	assert_int_equal(st.rejected[UDC_REJ_LABEL], 1);
+	assert_int_equal(st.rejected[UDC_REJ_CSV], 0);
+	assert_int_equal(st.filtered_out, 2);
+	assert_int_equal(st.unattributed, 1);
+	udc_input_summary(&st, sum, sizeof(sum));
+	assert_string_equal(sum, "3 rows read, 2 used, 1 rejected (label_not_allowed 1); 2 rows of "
+	    "other populations skipped, 1 malformed rows not attributable");
+	/* the other city's rows */
+	o.filter_value = "0772";
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	assert_int_equal(s.nrecs, 1);
+	assert_int_equal(s.label[0], 0);
+	assert_int_equal(st.rows, 1);
+	assert_int_equal(st.filtered_out, 4);
+	/* without a filter every row counts */
+	o.filter_column = o.filter_value = NULL;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(udc_input_read(&o, collect, &s, &st, err, sizeof(err)), 0);
+	assert_int_equal(st.rows, 6);
+	assert_int_equal(st.rejected[UDC_REJ_CSV], 1);
+	assert_int_equal(st.filtered_out + st.unattributed, 0);
+	/* a filter column the file does not have */
+	o.filter_column = "gemeentecode";
+	o.filter_value = "0518";
+	assert_int_equal(udc_input_read(&o, collect, NULL, &st, err, sizeof(err)), UDC_EPARSE);
+	assert_non_null(strstr(err, "column 'gemeentecode' (filter_column in the node's configuration) "
+	    "not in header; the header found is: bsn, gemeente, opleiding"));
+}
+
 static void
 test_missing_columns(void **state)
 {
@@ -776,6 +843,7 @@ main(void)
 	    cmocka_unit_test(test_cbs_side_and_derived_prefix),
 	    cmocka_unit_test(test_declared_fields),
 	    cmocka_unit_test(test_combined_keyless),
+	    cmocka_unit_test(test_filter),
 	    cmocka_unit_test(test_missing_columns),
 	    cmocka_unit_test(test_unreadable),
 	    cmocka_unit_test(test_reject_names),
