@@ -32,6 +32,7 @@
 struct udc_scalar;
 struct udc_spec;
 struct udc_clkctx;
+struct cbs_peer;
 
 /* The states of a session, in the order a round passes them.  Every change
  * goes through sess_enter (session.c), which logs it. */
@@ -88,6 +89,10 @@ struct session {
 	struct udc_spec *spec;
 	struct udc_scalar *b;     /* wiped as soon as both uses are over */
 	char gname[64];
+	/* the gemeente whose round it is: identified by the key that signed
+	 * the proposal; its listener, approvals, history and ledger */
+	const struct udc_node_peer *np;
+	struct cbs_peer *cp;
 
 	/* the proposal: what the gemeente signed, and our signed answer */
 	uint8_t proposal_hash[32];
@@ -160,6 +165,14 @@ struct session {
 	struct udc_linkage_report lrep; /* the matcher and the estimated curve */
 };
 
+/* What the CBS node keeps per gemeente it serves (one per n->peers). */
+struct cbs_peer {
+	struct udc_history *history; /* its releases, per CBS input (differencing) */
+	struct udc_ratelimit proposals; /* its signed proposals per minute (under refusal_mtx) */
+	int max_sessions;         /* its rounds at once */
+	char ledger[4200];        /* its privacy ledger: STATE/<prefix>privacy-ledger */
+};
+
 struct cbs {
 	struct udc_node *n;
 	pthread_t svc[CBS_SERVICE_THREADS];
@@ -169,13 +182,14 @@ struct cbs {
 	pthread_cond_t cv;
 	struct session *sessions;
 	int stop;
-	struct udc_history *history; /* what this node released, per CBS input (differencing) */
+	struct cbs_peer *peers;   /* per gemeente served, in the order of n->peers */
 	struct udc_guard *guard;  /* limits and watch on the peer connections */
 	/* refused peer messages: an audit entry and a log line each, up to a
 	 * burst and a rate; the rest are counted into one entry (ratelimit.h) */
 	pthread_mutex_t refusal_mtx;
 	struct udc_ratelimit refusals;
-	struct udc_ratelimit proposals; /* signed proposals per minute (under refusal_mtx) */
+	struct udc_ratelimit proposals; /* signed proposals per minute, all gemeenten (under
+	                                 * refusal_mtx) */
 };
 
 /* Refusal entries let through at once, and per second after that. */
@@ -309,12 +323,15 @@ double cbs_now(void);
 void cbs_start_preparing(struct cbs *cb, struct session *s);
 
 /* dispatch.c */
-void cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **reply);
+/* listener: the NNG listener id the message arrived on (0: not known);
+ * a round's messages must arrive on its gemeente's listener. */
+void cbs_handle(struct cbs *cb, int listener, const uint8_t *data, size_t len, nng_msg **reply);
 /* The audit entry for refused messages not recorded one by one. */
 void cbs_note_unrecorded_refusals(struct cbs *cb, uint64_t n);
 
 /* propose.c */
-void cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *rp);
+void cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req,
+    struct cbs_reply *rp);
 /* udcctl round approve / refuse (round_approval = operator). */
 void cbs_round_decide(struct udc_node *n, const Udcctl__RoundDecision *req, uint64_t uid,
     Udcctl__Reply *rep, char *buf, size_t buflen);

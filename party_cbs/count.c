@@ -44,7 +44,7 @@ cbs_count_prepare_thread(void *p)
 	memset(&st, 0, sizeof(st));
 	udc_blist_init(&c, spec->nkeys, n->cfg->max_records);
 	/* Every category has a column: the proposal was checked for that. */
-	udc_node_input_opts(n, spec, UDC_SIDE_CBS, &io);
+	udc_node_peer_input_opts(n, s->np, spec, &io);
 	io.digest = digest;
 	/* s->b is only freed once prep_done is set, so reading it is safe. */
 	rv = udc_blist_from_input(&c, &io, s->rid, s->b, n->wq, &st, err, sizeof(err));

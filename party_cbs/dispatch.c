@@ -204,7 +204,7 @@ cbs_gate(const struct session *s, const Udc__Envelope *req, struct cbs_reply *rp
 }
 
 void
-cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **out)
+cbs_handle(struct cbs *cb, int listener, const uint8_t *data, size_t len, nng_msg **out)
 {
 	Udc__Envelope *req = NULL;
 	struct cbs_reply rp;
@@ -233,10 +233,17 @@ cbs_handle(struct cbs *cb, const uint8_t *data, size_t len, nng_msg **out)
 	cbs_reply_init(&rp, req);
 	udc_round_id_hex(req->round_id.data, idhex);
 	if (req->body_case == UDC__ENVELOPE__BODY_PROPOSE) {
-		cbs_handle_propose(cb, req, &rp);
+		cbs_handle_propose(cb, listener, req, &rp);
 		goto send;
 	}
-	if ((s = sess_get(cb, req->round_id.data)) == NULL) {
+	/* A round is known only through its gemeente's listener: another
+	 * gemeente's connection learns nothing of it, not even that it exists. */
+	if ((s = sess_get(cb, req->round_id.data)) != NULL && listener != 0 &&
+	    s->np->listener != 0 && s->np->listener != listener) {
+		sess_put(cb, s);
+		s = NULL;
+	}
+	if (s == NULL) {
 		cbs_reply_error(&rp, UDC__ERROR_CODE__ERR_UNKNOWN_ROUND,
 		    "round %s is not known at the CBS node", idhex);
 		goto send;

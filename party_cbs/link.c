@@ -70,7 +70,7 @@ cbs_link_prepare_thread(void *p)
 	own = s->own; /* empty; filled here, handed over under the lock */
 	own.max = n->cfg->max_records;
 	/* Every category has a column: the proposal was checked for that. */
-	udc_node_input_opts(n, spec, UDC_SIDE_CBS, &io);
+	udc_node_peer_input_opts(n, s->np, spec, &io);
 	io.digest = digest;
 	rv = udc_blist_from_input_ext(&own, &io, s->rid, s->b, n->wq, udc_clkctx_fill, s->clk,
 	    &st, err, sizeof(err));

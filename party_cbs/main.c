@@ -49,7 +49,10 @@ service(void *p)
 		m = nng_aio_get_msg(aio);
 		from = nng_msg_get_pipe(m);
 		udc_guard_touch(cb->guard, from);
-		cbs_handle(cb, nng_msg_body(m), nng_msg_len(m), &out);
+		/* the listener says which gemeente's TLS binding the message came
+		 * through (a [gemeente ID] listen with its own CA) */
+		cbs_handle(cb, nng_listener_id(nng_pipe_listener(from)), nng_msg_body(m),
+		    nng_msg_len(m), &out);
 		nng_msg_free(m);
 		if (out == NULL)
 			continue;
@@ -112,10 +115,24 @@ cbs_start(struct udc_node *n, char *err, size_t errlen)
 	udc_ratelimit_init(&cb->proposals, (unsigned)n->cfg->proposals_per_minute,
 	    n->cfg->proposals_per_minute / 60.0, cbs_now());
 	n->party = cb;
-	{
-		char dir[4096];
-		snprintf(dir, sizeof(dir), "%s/releases", n->cfg->state_dir);
-		if (udc_history_open(&cb->history, dir) != 0) {
+	/* Per gemeente: its release history and privacy ledger (STATE/releases
+	 * and STATE/privacy-ledger for the one gemeente of a node without
+	 * [gemeente ID] sections, STATE/peers/ID/ for each of several) and its
+	 * limits. */
+	if ((cb->peers = calloc(n->npeers, sizeof(*cb->peers))) == NULL)
+		return UDC_ENOMEM;
+	for (size_t i = 0; i < n->npeers; i++) {
+		const struct udc_peer_conf *pc = n->peers[i].conf;
+		struct cbs_peer *cp = &cb->peers[i];
+		int ppm = pc ? pc->proposals_per_minute : n->cfg->proposals_per_minute;
+		char dir[4200];
+
+		cp->max_sessions = pc ? pc->max_sessions : n->cfg->max_sessions;
+		udc_ratelimit_init(&cp->proposals, (unsigned)ppm, ppm / 60.0, cbs_now());
+		snprintf(cp->ledger, sizeof(cp->ledger), "%s/%sprivacy-ledger", n->cfg->state_dir,
+		    n->peers[i].prefix);
+		snprintf(dir, sizeof(dir), "%s/%sreleases", n->cfg->state_dir, n->peers[i].prefix);
+		if (udc_history_open(&cp->history, dir) != 0) {
 			snprintf(err, errlen, "%s: cannot open the release history", dir);
 			return UDC_ENOMEM;
 		}
@@ -163,7 +180,9 @@ cbs_stop(struct udc_node *n)
 	}
 	/* refusals counted since the last entry: recorded before leaving */
 	cbs_note_unrecorded_refusals(cb, udc_ratelimit_flush(&cb->refusals));
-	udc_history_close(cb->history);
+	for (size_t i = 0; cb->peers && i < n->npeers; i++)
+		udc_history_close(cb->peers[i].history);
+	free(cb->peers);
 	udc_guard_stop(cb->guard);
 	free(cb);
 }

@@ -7,6 +7,12 @@
  * spec mapped to a column, and for fuzzy and combined modes a key for the
  * round secret.  A resent proposal gets the same answer as the first.
  * Accepting creates the session and starts reading our own list.
+ *
+ * A CBS node that serves several gemeenten ([gemeente ID] sections) knows
+ * the gemeente by the pinned key that signed its proposal: the name the
+ * proposal claims must be that gemeente's, and it must arrive on that
+ * gemeente's listener.  Approvals, limits, history and ledger are then that
+ * gemeente's own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,27 +70,47 @@ fuzzy_setup(struct session *s, const Udc__Propose *p, char *err, size_t errlen)
  * key: anything else is refused without a trace beyond the rate-limited
  * message_refused entry, so a stranger cannot fill the state directory. */
 static void
-note_refusal(struct cbs *cb, const char *idhex, const char *hex, const char *reason)
+note_refusal(struct cbs *cb, const struct udc_node_peer *np, const char *idhex, const char *hex,
+    const char *reason)
 {
 	struct udc_audit_field f[] = { UDC_AUDIT_S("round", idhex), UDC_AUDIT_S("spec_hash", hex),
-		UDC_AUDIT_S("peer", cb->n->peer_fpr), UDC_AUDIT_S("reason", reason) };
+		UDC_AUDIT_S("peer", np->fpr), UDC_AUDIT_S("reason", reason),
+		UDC_AUDIT_S("gemeente", np->id) };
 
-	if (udc_rounds_add(cb->n->rounds, idhex, hex, "failed") == 0)
+	if (udc_rounds_add_peer(cb->n->rounds, idhex, hex, "failed", np->id) == 0)
 		udc_rounds_update(cb->n->rounds, idhex, "failed", "propose", 0, reason);
-	log_warnx("round %s refused: %s", idhex, reason);
+	log_warnx("round %s%s%s refused: %s", idhex, np->id[0] ? " of gemeente " : "", np->id,
+	    reason);
+	/* the gemeente field only where there are several */
+	udc_node_audit(cb->n, UDC_AUDIT_ROUND_REFUSED, f, UDC_AUDIT_NFIELDS(f) - (np->id[0] ? 0 : 1));
+}
+
+/* An impersonation: gemeente np's pinned key signed a proposal under
+ * another gemeente's name, or sent it through another gemeente's
+ * listener.  Logged and audited (np signed it, so it is bounded by what
+ * np's key holder sends; the rate limit applies), never recorded as a
+ * round. */
+static void
+note_impersonation(struct cbs *cb, const struct udc_node_peer *np, const char *idhex,
+    const char *what)
+{
+	struct udc_audit_field f[] = { UDC_AUDIT_S("round", idhex), UDC_AUDIT_S("peer", np->fpr),
+		UDC_AUDIT_S("gemeente", np->id), UDC_AUDIT_S("reason", what) };
+
+	log_warnx("round %s refused: gemeente %s (key %s) %s", idhex, np->id, np->fpr, what);
 	udc_node_audit(cb->n, UDC_AUDIT_ROUND_REFUSED, f, UDC_AUDIT_NFIELDS(f));
 }
 
 /* The proposal as the gemeente signed it (roundsig.h). */
 static void
-proposal_of(const struct cbs *cb, const Udc__Envelope *req, const Udc__Propose *p,
+proposal_of(const struct udc_node_peer *np, const Udc__Envelope *req, const Udc__Propose *p,
     struct udc_proposal *out)
 {
 	memset(out, 0, sizeof(*out));
 	memcpy(out->round_id, req->round_id.data, 16);
 	memcpy(out->spec_hash, p->spec_hash.data, 32);
 	memcpy(out->cbs_key, p->cbs_key.data, 32);
-	memcpy(out->gemeente_key, cb->n->peer_pub.pk, 32);
+	memcpy(out->gemeente_key, np->pub.pk, 32);
 	if (p->kx_public.len == 32) {
 		memcpy(out->kx_public, p->kx_public.data, 32);
 		out->has_kx = 1;
@@ -109,17 +135,90 @@ sign_reply(struct cbs *cb, const uint8_t ph[32], Udc__ProposeReply *pr, uint8_t 
 	return 0;
 }
 
-/* Sessions not yet finished (caller holds nothing). */
+/* Sessions not yet finished, of all gemeenten and of np (caller holds
+ * nothing). */
 static int
-live_sessions(struct cbs *cb)
+live_sessions(struct cbs *cb, const struct udc_node_peer *np, int *mine)
 {
 	int n = 0;
 
+	*mine = 0;
 	pthread_mutex_lock(&cb->mtx);
-	for (struct session *s = cb->sessions; s; s = s->next)
+	for (struct session *s = cb->sessions; s; s = s->next) {
 		n += s->state < SS_DELIVER;
+		*mine += s->state < SS_DELIVER && s->np == np;
+	}
 	pthread_mutex_unlock(&cb->mtx);
 	return n;
+}
+
+/*
+ * Which gemeente signed this proposal: the one whose name it claims, if
+ * that gemeente's pinned key verifies it (its layout names the key, so a
+ * signature verifies under one key only).  NULL with an Error in rp if no
+ * pinned key does; if another gemeente's key does, that is an impersonation
+ * and is logged and audited.  A node without [gemeente ID] sections has
+ * one gemeente and takes any name, as before.
+ */
+static const struct udc_node_peer *
+identify(struct cbs *cb, const Udc__Envelope *req, const Udc__Propose *p, const char *idhex,
+    uint8_t sd[UDC_PROPOSAL_SIGDATA_BYTES], struct cbs_reply *rp)
+{
+	struct udc_node *n = cb->n;
+	const struct udc_node_peer *claimed = NULL;
+	const char *name = p->gemeente_name ? p->gemeente_name : "";
+	struct udc_proposal prop;
+	char what[200];
+
+	if (!n->multi) {
+		proposal_of(&n->peers[0], req, p, &prop);
+		udc_proposal_sigdata(&prop, sd);
+		if (udc_sign_verify(&n->peers[0].pub, UDC_SIGN_PROPOSAL, sd, UDC_PROPOSAL_SIGDATA_BYTES,
+		    p->proposal_sig.data) == 0)
+			return &n->peers[0];
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+		    "the proposal is not signed by the gemeente's pinned key %s", n->peer_fpr);
+		return NULL;
+	}
+	for (size_t i = 0; i < n->npeers; i++)
+		if (strcmp(n->peers[i].conf->name, name) == 0)
+			claimed = &n->peers[i];
+	if (claimed != NULL) {
+		proposal_of(claimed, req, p, &prop);
+		udc_proposal_sigdata(&prop, sd);
+		if (udc_sign_verify(&claimed->pub, UDC_SIGN_PROPOSAL, sd, UDC_PROPOSAL_SIGDATA_BYTES,
+		    p->proposal_sig.data) == 0)
+			return claimed;
+	}
+	/* Not the claimed gemeente's signature: whose then?  At most one
+	 * verification per gemeente served, all before any state is kept. */
+	for (size_t i = 0; i < n->npeers; i++) {
+		const struct udc_node_peer *np = &n->peers[i];
+		if (np == claimed)
+			continue;
+		proposal_of(np, req, p, &prop);
+		udc_proposal_sigdata(&prop, sd);
+		if (udc_sign_verify(&np->pub, UDC_SIGN_PROPOSAL, sd, UDC_PROPOSAL_SIGDATA_BYTES,
+		    p->proposal_sig.data) != 0)
+			continue;
+		snprintf(what, sizeof(what), "signed a proposal under the name '%.64s'%s%s", name,
+		    claimed ? ", which is gemeente " : ", which is no gemeente of this node",
+		    claimed ? claimed->id : "");
+		note_impersonation(cb, np, idhex, what);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+		    "the proposal claims to come from '%.64s' but is signed by the key of gemeente %s "
+		    "(%s): refused", name, np->id, np->fpr);
+		return NULL;
+	}
+	if (claimed)
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+		    "the proposal is not signed by the pinned key %s of gemeente %s", claimed->fpr,
+		    claimed->id);
+	else
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+		    "the proposal is not signed by the pinned key of any gemeente this node serves "
+		    "(it claims the name '%.64s')", name);
+	return NULL;
 }
 
 /* The answer to a resent proposal: the same, signed answer as the first
@@ -166,14 +265,15 @@ answer_resent(struct cbs *cb, struct session *s, const Udc__Propose *p, const ch
  * After that the proposal is the gemeente's own, and refusals are recorded.
  */
 void
-cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *rp)
+cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req, struct cbs_reply *rp)
 {
 	Udc__ProposeReply *pr = &rp->propose_reply;
 	const Udc__Propose *p = req->propose;
 	struct udc_node *n = cb->n;
 	struct session *s;
 	struct udc_spec *spec = NULL;
-	struct udc_proposal prop;
+	const struct udc_node_peer *np;
+	struct cbs_peer *cp;
 	char idhex[33], hex[65] = "", err[256] = "";
 	uint8_t approval[UDC_SIGN_BYTES], sd[UDC_PROPOSAL_SIGDATA_BYTES], ph[32];
 	uint8_t reply_sig[UDC_SIGN_BYTES];
@@ -187,7 +287,11 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 
 	if ((s = sess_get(cb, req->round_id.data)) != NULL) {
 		pthread_mutex_lock(&s->mtx);
-		answer_resent(cb, s, p, idhex, rp);
+		if (listener != 0 && s->np->listener != 0 && s->np->listener != listener)
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+			    "round %s is already running under another proposal", idhex);
+		else
+			answer_resent(cb, s, p, idhex, rp);
 		pthread_mutex_unlock(&s->mtx);
 		sess_put(cb, s);
 		return;
@@ -218,11 +322,25 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 		    "the proposal is meant for another CBS node (not key %s)", n->self_fpr);
 		return;
 	}
-	proposal_of(cb, req, p, &prop);
-	udc_proposal_sigdata(&prop, sd);
-	if (udc_sign_verify(&n->peer_pub, UDC_SIGN_PROPOSAL, sd, sizeof(sd), p->proposal_sig.data) != 0) {
+	if ((np = identify(cb, req, p, idhex, sd, rp)) == NULL)
+		return;
+	cp = &cb->peers[np - n->peers];
+	/* Its own TLS binding: a gemeente with a listener of its own proposes
+	 * through it, and no other gemeente's proposal comes through it. */
+	if (listener != 0 && np->listener != 0 && listener != np->listener) {
+		const struct udc_node_peer *owner = NULL;
+		char what[200];
+		for (size_t i = 0; i < n->npeers; i++)
+			if (n->peers[i].listener == listener && n->peers[i].conf &&
+			    n->peers[i].conf->listen)
+				owner = &n->peers[i];
+		snprintf(what, sizeof(what), "proposed through %s%s instead of its own",
+		    owner ? "the listener of gemeente " : "the shared listener", owner ? owner->id : "");
+		note_impersonation(cb, np, idhex, what);
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
-		    "the proposal is not signed by the gemeente's pinned key %s", n->peer_fpr);
+		    "gemeente %s proposes through its own listener%s%s, not this one", np->id,
+		    np->conf && np->conf->listen ? " " : "",
+		    np->conf && np->conf->listen ? np->conf->listen : "");
 		return;
 	}
 	/* A genuine proposal replayed long after, or one made with a clock far
@@ -236,10 +354,21 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 	}
 	{
 		uint64_t unused;
-		int ok;
+		int ok, mine_ok = 1;
+		/* its own limit first, so that one gemeente cannot use up the
+		 * node's for the others */
 		pthread_mutex_lock(&cb->refusal_mtx);
-		ok = udc_ratelimit_take(&cb->proposals, cbs_now(), &unused);
+		if (n->multi)
+			mine_ok = udc_ratelimit_take(&cp->proposals, cbs_now(), &unused);
+		ok = mine_ok && udc_ratelimit_take(&cb->proposals, cbs_now(), &unused);
 		pthread_mutex_unlock(&cb->refusal_mtx);
+		if (!mine_ok) {
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
+			    "more than %d proposals per minute from gemeente %s ([gemeente %s] "
+			    "proposals_per_minute): try later", np->conf->proposals_per_minute, np->id,
+			    np->id);
+			return;
+		}
 		if (!ok) {
 			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
 			    "more than %d proposals per minute ([peer] proposals_per_minute): try later",
@@ -247,15 +376,27 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 			return;
 		}
 	}
-	if (live_sessions(cb) >= n->cfg->max_sessions) {
-		/* logged apart from the (rate-limited) refusals: the gemeente's
-		 * own proposals, at most proposals_per_minute of them */
-		log_warnx("round %s refused: %d rounds running, the most allowed ([peer] max_sessions)",
-		    idhex, n->cfg->max_sessions);
-		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
-		    "%d rounds are running, the most this node runs at once ([peer] max_sessions): "
-		    "try again when one has finished", n->cfg->max_sessions);
-		return;
+	{
+		int mine, all = live_sessions(cb, np, &mine);
+		if (n->multi && mine >= cp->max_sessions) {
+			log_warnx("round %s of gemeente %s refused: %d of its rounds running, the most "
+			    "allowed ([gemeente %s] max_sessions)", idhex, np->id, mine, np->id);
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
+			    "%d rounds of gemeente %s are running, the most this node runs at once for it "
+			    "([gemeente %s] max_sessions): try again when one has finished", mine, np->id,
+			    np->id);
+			return;
+		}
+		if (all >= n->cfg->max_sessions) {
+			/* logged apart from the (rate-limited) refusals: the gemeente's
+			 * own proposals, at most proposals_per_minute of them */
+			log_warnx("round %s refused: %d rounds running, the most allowed ([peer] "
+			    "max_sessions)", idhex, n->cfg->max_sessions);
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
+			    "%d rounds are running, the most this node runs at once ([peer] max_sessions): "
+			    "try again when one has finished", n->cfg->max_sessions);
+			return;
+		}
 	}
 	crypto_hash_sha256(ph, sd, sizeof(sd));
 
@@ -263,27 +404,28 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 	 * answers, recorded in the register and the audit log. */
 	udc_round_id_hex(p->spec_hash.data, hex);          /* first 16 bytes */
 	udc_round_id_hex(p->spec_hash.data + 16, hex + 32); /* last 16 bytes */
-	if (!udc_store_is_approved(n->cfg->state_dir, hex)) {
+	if (!udc_store_is_approved_in(n->cfg->state_dir, np->prefix, hex)) {
 		snprintf(rp->reason, sizeof(rp->reason),
-		    "spec %s is not approved at the CBS node %s (the nodes must approve the same spec)",
-		    hex, n->cfg->name);
+		    "spec %s is not approved at the CBS node %s%s%s (the nodes must approve the same "
+		    "spec)", hex, n->cfg->name, n->multi ? " for gemeente " : "", np->id);
 		goto refuse;
 	}
-	if (udc_approval_load(n, hex, approval) != 0) {
+	if (udc_approval_load_in(n, np->prefix, hex, approval) != 0) {
 		snprintf(rp->reason, sizeof(rp->reason),
 		    "the CBS node's approval of spec %s is missing or not signed by its key %s", hex,
 		    n->self_fpr);
 		goto refuse;
 	}
 	if (p->approval_sig.len != UDC_SIGN_BYTES ||
-	    udc_sign_verify(&n->peer_pub, UDC_SIGN_APPROVAL, p->spec_hash.data, 32,
+	    udc_sign_verify(&np->pub, UDC_SIGN_APPROVAL, p->spec_hash.data, 32,
 	    p->approval_sig.data) != 0) {
 		snprintf(rp->reason, sizeof(rp->reason),
 		    "the gemeente's approval of spec %s is not signed by its pinned key %s", hex,
-		    n->peer_fpr);
+		    np->fpr);
 		goto refuse;
 	}
-	if (udc_spec_load_approved(n->cfg->state_dir, hex, &spec, err, sizeof(err)) != 0) {
+	if (udc_spec_load_approved_in(n->cfg->state_dir, np->prefix, hex, &spec, err,
+	    sizeof(err)) != 0) {
 		snprintf(rp->reason, sizeof(rp->reason), "the approved copy of spec %s cannot be used: %.200s",
 		    hex, err);
 		goto refuse;
@@ -303,10 +445,11 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 	}
 	{
 		struct udc_input_opts io;
-		const char *dim = udc_node_input_opts(n, spec, UDC_SIDE_CBS, &io);
+		const char *dim = udc_node_peer_input_opts(n, np, spec, &io);
 		if (dim != NULL) {
 			snprintf(rp->reason, sizeof(rp->reason),
-			    "the CBS node maps no column for category '%s' ([labels] in %s)", dim,
+			    "the CBS node maps no column for category '%s' ([labels]%s%s%s in %s)", dim,
+			    n->multi ? " or label.DIM of [gemeente " : "", np->id, n->multi ? "]" : "",
 			    n->cfg->path);
 			goto refuse;
 		}
@@ -321,6 +464,8 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 	memcpy(s->idhex, idhex, sizeof(idhex));
 	memcpy(s->spec_hex, hex, sizeof(hex));
 	snprintf(s->gname, sizeof(s->gname), "%s", p->gemeente_name ? p->gemeente_name : "gemeente");
+	s->np = np;
+	s->cp = cp;
 	s->spec = spec;
 	spec = NULL;
 	s->started = s->last_seen = now;
@@ -361,15 +506,17 @@ cbs_handle_propose(struct cbs *cb, const Udc__Envelope *req, struct cbs_reply *r
 	}
 	pr->reply_sig.data = s->reply_sig;
 	sess_add(cb, s);
-	udc_rounds_add(n->rounds, idhex, hex, "running");
+	udc_rounds_add_peer(n->rounds, idhex, hex, "running", np->id);
 	udc_rounds_update(n->rounds, idhex, "running", cbs_state_name(s->state), 0, NULL);
 	{
 		struct udc_audit_field f[] = { UDC_AUDIT_S("round", idhex), UDC_AUDIT_S("spec_hash", hex),
-			UDC_AUDIT_S("peer", n->peer_fpr), UDC_AUDIT_S("peer_name", s->gname),
-			UDC_AUDIT_I("awaiting_consent", s->awaiting_consent_at_proposal) };
-		udc_node_audit(n, UDC_AUDIT_ROUND_PROPOSED, f, UDC_AUDIT_NFIELDS(f));
+			UDC_AUDIT_S("peer", np->fpr), UDC_AUDIT_S("peer_name", s->gname),
+			UDC_AUDIT_I("awaiting_consent", s->awaiting_consent_at_proposal),
+			UDC_AUDIT_S("gemeente", np->id) };
+		udc_node_audit(n, UDC_AUDIT_ROUND_PROPOSED, f, UDC_AUDIT_NFIELDS(f) - (n->multi ? 0 : 1));
 	}
-	log_info("round %s accepted: spec '%s' %s (%s mode)%s", idhex, s->spec->name, hex,
+	log_info("round %s%s%s accepted: spec '%s' %s (%s mode)%s", idhex,
+	    n->multi ? " of gemeente " : "", np->id, s->spec->name, hex,
 	    s->fuzzy ? (s->spec->mode == UDC_MODE_FUZZY ? "fuzzy" : "combined") : "exact",
 	    s->state == SS_CONSENT ? "; waiting for the operator: udcctl round approve" : "");
 	pthread_mutex_lock(&s->mtx);
@@ -382,7 +529,7 @@ refuse:
 	pr->reason = rp->reason;
 	if (sign_reply(cb, ph, pr, reply_sig) != 0)
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "cannot sign the answer");
-	note_refusal(cb, idhex, hex[0] ? hex : "-", rp->reason);
+	note_refusal(cb, np, idhex, hex[0] ? hex : "-", rp->reason);
 	udc_spec_free(spec);
 }
 

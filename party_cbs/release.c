@@ -54,10 +54,10 @@ check_commit(struct cbs *cb, struct session *s, const Udc__Finish *fin, char *wh
 	crypto_hash_sha256(rh, packed, plen);
 	free(packed);
 	udc_commit_sigdata(s->rid, s->spec->hash, fin->input_digest.data, fin->g_records, rh, sd);
-	if (udc_sign_verify(&cb->n->peer_pub, UDC_SIGN_COMMIT, sd, sizeof(sd),
+	if (udc_sign_verify(&s->np->pub, UDC_SIGN_COMMIT, sd, sizeof(sd),
 	    fin->commit_sig.data) != 0) {
 		snprintf(why, whylen, "the commitment to the gemeente's input is not signed by its "
-		    "pinned key %s", cb->n->peer_fpr);
+		    "pinned key %s", s->np->fpr);
 		return UDC_ECRYPTO;
 	}
 	if (fin->g_records != received) {
@@ -166,7 +166,7 @@ sensitive_entries(struct cbs *cb, struct session *s, uint8_t *sens, size_t *ndif
 	}
 	for (size_t k = 0; k < nent; k++)
 		truth[k] = udc_table_entry(t, k, NULL);
-	if ((rv = udc_history_differences(cb->history, s->input_digest, nent, keys, truth,
+	if ((rv = udc_history_differences(s->cp->history, s->input_digest, nent, keys, truth,
 	    s->spec->min_cell, sens)) < 0) {
 		snprintf(why, whylen, "the release history of this CBS input cannot be read: %s",
 		    udc_strerror(rv));
@@ -231,7 +231,8 @@ disclosure_params(struct cbs *cb, struct session *s, struct udc_disclosure_param
 	dp->round_base = spec->round_base;
 	dp->eps_num = spec->eps_num;
 	dp->eps_den = spec->eps_den ? spec->eps_den : 1;
-	snprintf(ledger, ledgerlen, "%s/privacy-ledger", cb->n->cfg->state_dir);
+	/* the gemeente's own ledger (STATE/privacy-ledger with one gemeente) */
+	snprintf(ledger, ledgerlen, "%s", s->cp->ledger);
 	dp->ledger_path = ledger;
 	dp->budget.num = spec->budget_num;
 	dp->budget.den = spec->budget_den;
@@ -250,7 +251,7 @@ check_release_count(struct cbs *cb, struct session *s, char *why, size_t whylen)
 	unsigned done;
 	int rv;
 
-	if ((rv = udc_history_count(cb->history, s->input_digest, spec->hash, &done)) != 0) {
+	if ((rv = udc_history_count(s->cp->history, s->input_digest, spec->hash, &done)) != 0) {
 		snprintf(why, whylen, "the release history of this CBS input cannot be read: %s",
 		    udc_strerror(rv));
 		return rv;
@@ -288,12 +289,12 @@ release_table(struct cbs *cb, struct session *s, struct udc_table **tp, char *no
 	uint64_t *vals = NULL, *truth = NULL;
 	char **keys = NULL;
 	size_t nent = udc_table_entries(s->counted), n = 0, ndiff = 0, nzero = 0;
-	char ledger[4096];
+	char ledger[4200];
 	int rv;
 
 	if ((rv = udc_table_new(&t, s->counted->ngroups, s->counted->ncats)) != 0)
 		return rv;
-	if ((rv = udc_history_same(cb->history, s->input_digest, spec->hash, s->g_digest, &vals,
+	if ((rv = udc_history_same(s->cp->history, s->input_digest, spec->hash, s->g_digest, &vals,
 	    &flags, &n)) == 0) {
 		if (n != nent) {
 			snprintf(why, whylen, "the stored release of this spec has another shape");
@@ -344,7 +345,7 @@ release_table(struct cbs *cb, struct session *s, struct udc_table **tp, char *no
 	{
 		struct udc_history_release hr = { spec->hash, s->g_digest, s->idhex, nent, keys, truth,
 			nent, vals, flags };
-		if ((rv = udc_history_record(cb->history, s->input_digest, &hr)) != 0) {
+		if ((rv = udc_history_record(s->cp->history, s->input_digest, &hr)) != 0) {
 			snprintf(why, whylen, "cannot record the release: %s", udc_strerror(rv));
 			goto out;
 		}
@@ -391,11 +392,11 @@ release_linked(struct cbs *cb, struct session *s, struct udc_linked *l,
 	size_t nd = udc_linked_ndistinct(l), n = 0, ndiff = 0;
 	uint8_t *sens = NULL, *flags = NULL;
 	uint64_t *vals = NULL, *truth = NULL;
-	char **keys = NULL, key[1024], ledger[4096];
+	char **keys = NULL, key[1024], ledger[4200];
 	int rv, nzero = 0;
 
 	memset(rep, 0, sizeof(*rep));
-	if ((rv = udc_history_same(cb->history, s->input_digest, spec->hash, s->g_digest, &vals,
+	if ((rv = udc_history_same(s->cp->history, s->input_digest, spec->hash, s->g_digest, &vals,
 	    &flags, &n)) == 0) {
 		if ((rv = udc_linked_replay(l, vals, flags, n)) != 0)
 			snprintf(why, whylen, "the stored release of this spec does not fit the tables");
@@ -421,7 +422,7 @@ release_linked(struct cbs *cb, struct session *s, struct udc_linked *l,
 	}
 	rv = 0;
 	if (spec->min_cell > 1) {
-		if ((rv = udc_history_differences(cb->history, s->input_digest, nd, keys, truth,
+		if ((rv = udc_history_differences(s->cp->history, s->input_digest, nd, keys, truth,
 		    spec->min_cell, sens)) < 0) {
 			snprintf(why, whylen, "the release history of this CBS input cannot be read: %s",
 			    udc_strerror(rv));
@@ -450,7 +451,7 @@ release_linked(struct cbs *cb, struct session *s, struct udc_linked *l,
 	{
 		struct udc_history_release hr = { spec->hash, s->g_digest, s->idhex, nd, keys, truth,
 			n, vals, flags };
-		if ((rv = udc_history_record(cb->history, s->input_digest, &hr)) != 0) {
+		if ((rv = udc_history_record(s->cp->history, s->input_digest, &hr)) != 0) {
 			snprintf(why, whylen, "cannot record the release: %s", udc_strerror(rv));
 			goto out;
 		}
@@ -598,14 +599,15 @@ release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 			UDC_AUDIT_S("result_sha256", hex), UDC_AUDIT_S("metadata_sha256", jhex),
 			UDC_AUDIT_S("signer", cb->n->self_fpr),
 			UDC_AUDIT_I("suppressed", (int64_t)m.suppressed),
-			UDC_AUDIT_I("min_cell", s->spec->min_cell) };
+			UDC_AUDIT_I("min_cell", s->spec->min_cell), UDC_AUDIT_S("gemeente", s->np->id) };
 		udc_hex(rl->csv_sha, 32, hex);
 		udc_hex(rl->json_sha, 32, jhex);
 		snprintf(line, sizeof(line), "signed by this node (CBS), key %s\n", cb->n->self_fpr);
 		snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", s->idhex);
 		udc_store_write(cb->n->cfg->state_dir, rel, line, strlen(line));
 		udc_result_sig_store(cb->n, s->idhex, rl->csv_sig);
-		udc_node_audit(cb->n, UDC_AUDIT_RESULT_RELEASED, f, UDC_AUDIT_NFIELDS(f));
+		udc_node_audit(cb->n, UDC_AUDIT_RESULT_RELEASED, f,
+		    UDC_AUDIT_NFIELDS(f) - (s->np->id[0] ? 0 : 1));
 	}
 	{
 		unsigned long long links = m.fuzzy_links;
@@ -641,10 +643,10 @@ check_seal(struct cbs *cb, struct session *s, const Udc__Seal *sl, const uint8_t
 		return UDC_EPEER;
 	}
 	if (sl->transcript_sig.len != UDC_SIGN_BYTES ||
-	    udc_sign_verify(&n->peer_pub, UDC_SIGN_TRANSCRIPT, sd, 48, sl->transcript_sig.data) != 0) {
+	    udc_sign_verify(&s->np->pub, UDC_SIGN_TRANSCRIPT, sd, 48, sl->transcript_sig.data) != 0) {
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO,
 		    "the transcript signature does not verify against the gemeente's key %s",
-		    n->peer_fpr);
+		    s->np->fpr);
 		return UDC_ECRYPTO;
 	}
 	if (sl->audit_hash.len != 32 || sl->audit_sig.len != UDC_SIGN_BYTES) {
@@ -654,7 +656,8 @@ check_seal(struct cbs *cb, struct session *s, const Udc__Seal *sl, const uint8_t
 	peer.seq = sl->audit_seq;
 	memcpy(peer.hash, sl->audit_hash.data, 32);
 	memcpy(peer.sig, sl->audit_sig.data, UDC_SIGN_BYTES);
-	if ((rv = udc_audit_peer_head(n->audit, "gemeente", &n->peer_pub, &peer)) != 0) {
+	if ((rv = udc_audit_peer_head(n->audit, s->np->id[0] ? s->np->id : "gemeente", &s->np->pub,
+	    &peer)) != 0) {
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_CRYPTO, "the gemeente's audit head is %s",
 		    rv == UDC_EPEER ? "behind or forked from one it signed before"
 		                    : "not validly signed");
@@ -691,7 +694,7 @@ seal_done(struct cbs *cb, struct session *s)
 	    udc_secmem_live());
 	udc_hex(s->seal_hash, 32, hex);
 	snprintf(json, sizeof(json), "{\"transcript_sha256\": \"%s\", \"gemeente_key\": \"%s\", "
-	    "\"cbs_key\": \"%s\", \"both_signed\": true}\n", hex, n->peer_fpr, n->self_fpr);
+	    "\"cbs_key\": \"%s\", \"both_signed\": true}\n", hex, s->np->fpr, n->self_fpr);
 	snprintf(rel, sizeof(rel), "rounds/%s/transcript.json", s->idhex);
 	udc_store_write(n->cfg->state_dir, rel, json, strlen(json));
 	return 0;
@@ -846,7 +849,7 @@ cbs_on_delivered(struct cbs *cb, struct session *s, const Udc__Envelope *req,
 	}
 	if (s->state == SS_DELIVER) {
 		struct udc_audit_field f[] = { UDC_AUDIT_S("round", s->idhex),
-			UDC_AUDIT_S("to", "gemeente") };
+			UDC_AUDIT_S("to", s->np->id[0] ? s->np->id : "gemeente") };
 		s->rel.delivered = 1;
 		sess_enter(cb, s, SS_DONE);
 		udc_rounds_update(cb->n->rounds, s->idhex, "done", "done", 1000, NULL);

@@ -112,12 +112,28 @@ udc_result_sig_store(struct udc_node *n, const char *idhex, const uint8_t sig[64
 int
 udc_approval_load(struct udc_node *n, const char *hex, uint8_t sig[UDC_SIGN_BYTES])
 {
-	char rel[128], *buf = NULL;
+	return udc_approval_load_in(n, "", hex, sig);
+}
+
+const struct udc_node_peer *
+udc_node_peer_find(const struct udc_node *n, const char *id)
+{
+	for (size_t i = 0; id && i < n->npeers; i++)
+		if (strcmp(n->peers[i].id, id) == 0)
+			return &n->peers[i];
+	return NULL;
+}
+
+int
+udc_approval_load_in(struct udc_node *n, const char *prefix, const char *hex,
+    uint8_t sig[UDC_SIGN_BYTES])
+{
+	char rel[192], *buf = NULL;
 	uint8_t hash[32];
 	size_t len = 0;
 	int rv;
 
-	snprintf(rel, sizeof(rel), "approvals/%s.sig", hex);
+	snprintf(rel, sizeof(rel), "%sapprovals/%s.sig", prefix, hex);
 	if ((rv = udc_store_read(n->cfg->state_dir, rel, 1024, &buf, &len)) != 0)
 		return rv == UDC_ENOTFOUND ? UDC_ENOTFOUND : rv;
 	if (len != UDC_SIGN_BYTES || sodium_hex2bin(hash, 32, hex, 64, NULL, NULL, NULL) != 0) {
@@ -186,17 +202,45 @@ udc_node_input_opts(const struct udc_node *n, const struct udc_spec *spec, int s
 	return NULL;
 }
 
+const char *
+udc_node_peer_input_opts(const struct udc_node *n, const struct udc_node_peer *np,
+    const struct udc_spec *spec, struct udc_input_opts *io)
+{
+	const struct udc_peer_conf *p = np ? np->conf : NULL;
+
+	if (p == NULL)
+		return udc_node_input_opts(n, spec, UDC_SIDE_CBS, io);
+	/* the node's [input] reading, then what the gemeente's section changes */
+	(void)udc_node_input_opts(n, spec, UDC_SIDE_CBS, io);
+	if (p->input_file)
+		io->path = p->input_file;
+	if (p->delimiter)
+		io->delimiter = p->delimiter;
+	for (size_t f = 0; f < spec->fields.n; f++)
+		io->columns[f] = udc_config_peer_field_column(n->cfg, p, spec->fields.f[f].name);
+	io->filter_column = p->filter_column;
+	io->filter_value = p->filter_value;
+	for (size_t d = 0; d < spec->ndims[UDC_SIDE_CBS]; d++) {
+		io->label_columns[d] = udc_config_peer_label_column(n->cfg, p,
+		    spec->dims[UDC_SIDE_CBS][d].name);
+		if (io->label_columns[d] == NULL)
+			return spec->dims[UDC_SIDE_CBS][d].name;
+	}
+	return NULL;
+}
+
 /* The name of an approved spec, from its file in STATE/approvals ("" if it
  * is not approved here any more). */
 static void
-spec_name_of(const struct udc_node *n, const char *hex, char *out, size_t outlen)
+spec_name_in(const struct udc_node *n, const char *prefix, const char *hex, char *out,
+    size_t outlen)
 {
-	char rel[128], *text = NULL, err[256];
+	char rel[192], *text = NULL, err[256];
 	struct udc_spec *spec = NULL;
 	size_t len = 0;
 
 	out[0] = '\0';
-	snprintf(rel, sizeof(rel), "approvals/%s.spec", hex);
+	snprintf(rel, sizeof(rel), "%sapprovals/%s.spec", prefix, hex);
 	if (udc_store_read(n->cfg->state_dir, rel, 1024 * 1024, &text, &len) != 0)
 		return;
 	if (udc_spec_parse(text, len, rel, &spec, err, sizeof(err)) == 0) {
@@ -204,6 +248,22 @@ spec_name_of(const struct udc_node *n, const char *hex, char *out, size_t outlen
 		udc_spec_free(spec);
 	}
 	free(text);
+}
+
+static void
+spec_name_of(const struct udc_node *n, const char *hex, char *out, size_t outlen)
+{
+	spec_name_in(n, "", hex, out, outlen);
+}
+
+/* The name of the spec of round x: among its gemeente's approvals at a CBS
+ * node that serves several. */
+static void
+round_spec_name(const struct udc_node *n, const struct udc_round *x, char *out, size_t outlen)
+{
+	const struct udc_node_peer *p = x->peer[0] ? udc_node_peer_find(n, x->peer) : NULL;
+
+	spec_name_in(n, p ? p->prefix : "", x->spec_hash, out, outlen);
 }
 
 void
@@ -258,6 +318,7 @@ fill_info(Udcctl__RoundInfo *ri, struct udc_round *x)
 	ri->records_done = x->records_done;
 	ri->records_total = x->records_total;
 	ri->input = x->input;
+	ri->peer = x->peer;
 }
 
 int
@@ -293,22 +354,29 @@ int
 udc_spec_load_approved(const char *state_dir, const char *hex, struct udc_spec **out, char *err,
     size_t errlen)
 {
-	char rel[128], *text = NULL, *schema = NULL;
+	return udc_spec_load_approved_in(state_dir, "", hex, out, err, errlen);
+}
+
+int
+udc_spec_load_approved_in(const char *state_dir, const char *prefix, const char *hex,
+    struct udc_spec **out, char *err, size_t errlen)
+{
+	char rel[192], *text = NULL, *schema = NULL;
 	size_t len = 0, slen = 0;
 	int rv;
 
-	snprintf(rel, sizeof(rel), "approvals/%s.spec", hex);
+	snprintf(rel, sizeof(rel), "%sapprovals/%s.spec", prefix, hex);
 	if ((rv = udc_store_read(state_dir, rel, 1024 * 1024, &text, &len)) != 0) {
 		snprintf(err, errlen, "%s: %s", rel, udc_strerror(rv));
 		return rv;
 	}
-	snprintf(rel, sizeof(rel), "approvals/%s.schema.json", hex);
+	snprintf(rel, sizeof(rel), "%sapprovals/%s.schema.json", prefix, hex);
 	rv = udc_store_read(state_dir, rel, 1024 * 1024, &schema, &slen);
 	if (rv != 0 && rv != UDC_ENOTFOUND) {
 		snprintf(err, errlen, "%s: %s", rel, udc_strerror(rv));
 		goto out;
 	}
-	snprintf(rel, sizeof(rel), "approvals/%s.spec", hex);
+	snprintf(rel, sizeof(rel), "%sapprovals/%s.spec", prefix, hex);
 	if ((rv = udc_spec_from_texts((uint8_t *)text, len, (uint8_t *)schema, slen, rel, out, err,
 	    errlen)) != 0)
 		goto out;
@@ -328,15 +396,68 @@ out:
 	return rv;
 }
 
+/* The IDs of the gemeenten a CBS node serves, for messages. */
+static void
+peer_ids(const struct udc_node *n, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n->npeers && o < outlen; i++) {
+		int w = snprintf(out + o, outlen - o, "%s%s", i ? ", " : "", n->peers[i].id);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+/* The gemeente an approval is for: a CBS node that serves several needs
+ * --peer ID; any other node takes none.  0 with *np (NULL: the node's only
+ * peer), or -1 with the error in rep. */
+static int
+ctl_peer(struct udc_node *n, const char *id, const struct udc_node_peer **np, Udcctl__Reply *rep,
+    char *buf, size_t buflen)
+{
+	char ids[512];
+
+	*np = NULL;
+	if (!n->multi) {
+		if (id && id[0]) {
+			udc_reply_error(rep, UDC_EINVAL, buf, buflen, "--peer %.64s: this node has one peer; "
+			    "--peer is for a CBS node with [gemeente ID] sections", id);
+			return -1;
+		}
+		return 0;
+	}
+	peer_ids(n, ids, sizeof(ids));
+	if (id == NULL || id[0] == '\0') {
+		udc_reply_error(rep, UDC_EINVAL, buf, buflen, "this CBS node serves several gemeenten "
+		    "(%s): say for which with --peer ID", ids);
+		return -1;
+	}
+	if ((*np = udc_node_peer_find(n, id)) == NULL) {
+		udc_reply_error(rep, UDC_ENOTFOUND, buf, buflen, "--peer %.64s: no such gemeente on this "
+		    "node (its [gemeente ID] sections: %s)", id, ids);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, const struct udc_ctl_peer *who,
     Udcctl__Reply *rep, char *buf, size_t buflen)
 {
 	struct udc_spec *spec = NULL;
-	char err[512], hex[65];
-	const char *src = (a->source && a->source[0]) ? a->source : "spec";
+	const struct udc_node_peer *np;
+	char err[512], hex[65], forwhom[128] = "";
+	const char *src = (a->source && a->source[0]) ? a->source : "spec", *prefix;
 	int rv;
 
+	if (ctl_peer(n, a->peer, &np, rep, buf, buflen) != 0)
+		return;
+	prefix = np ? np->prefix : "";
+	if (np)
+		snprintf(forwhom, sizeof(forwhom), " for gemeente %s", np->id);
 	if ((rv = udc_spec_from_texts(a->spec_text.data, a->spec_text.len, a->schema_text.data,
 	    a->schema_text.len, src, &spec, err, sizeof(err))) != 0) {
 		udc_reply_error(rep, rv, buf, buflen, "%s", err);
@@ -350,34 +471,39 @@ ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, const struct udc_c
 		return;
 	}
 	udc_spec_hash_hex(spec, hex);
+	/* A gemeente's approvals at a CBS node that serves several are its
+	 * own (STATE/peers/ID/approvals); the signature is over the spec hash
+	 * alone, as the gemeente checks it. */
 	if (spec->schema_json) {
-		char rel[128];
-		snprintf(rel, sizeof(rel), "approvals/%s.schema.json", hex);
+		char rel[192];
+		snprintf(rel, sizeof(rel), "%sapprovals/%s.schema.json", prefix, hex);
 		rv = udc_store_write(n->cfg->state_dir, rel, spec->schema_json, spec->schema_len);
 	}
 	if (rv == 0) {
 		/* The approval is this node's signature over the spec hash; the
 		 * peer checks it against its pinned copy of our key. */
 		uint8_t sig[UDC_SIGN_BYTES];
-		char rel[128];
+		char rel[192];
 		if ((rv = udc_sign(n->sk, UDC_SIGN_APPROVAL, spec->hash, 32, sig)) == 0) {
-			snprintf(rel, sizeof(rel), "approvals/%s.sig", hex);
+			snprintf(rel, sizeof(rel), "%sapprovals/%s.sig", prefix, hex);
 			rv = udc_store_write(n->cfg->state_dir, rel, sig, sizeof(sig));
 		}
 	}
-	if (rv != 0 ||
-	    (rv = udc_store_approve(n->cfg->state_dir, hex, a->spec_text.data, a->spec_text.len)) != 0) {
+	if (rv != 0 || (rv = udc_store_approve_in(n->cfg->state_dir, prefix, hex, a->spec_text.data,
+	    a->spec_text.len)) != 0) {
 		udc_reply_error(rep, rv, buf, buflen, "cannot store the approval: %s", udc_strerror(rv));
 	} else {
 		struct udc_audit_field f[] = { UDC_AUDIT_S("spec_hash", hex),
 			UDC_AUDIT_S("spec_name", spec->name), UDC_AUDIT_I("uid", (int64_t)who->uid),
-			UDC_AUDIT_S("user", who->user), UDC_AUDIT_S("signer", n->self_fpr) };
-		snprintf(buf, buflen, "approved spec '%s' %s on node %s (signed by key %s)", spec->name,
-		    hex, n->cfg->name, n->self_fpr);
+			UDC_AUDIT_S("user", who->user), UDC_AUDIT_S("signer", n->self_fpr),
+			UDC_AUDIT_S("peer", np ? np->id : "") };
+		snprintf(buf, buflen, "approved spec '%s' %s on node %s%s (signed by key %s)", spec->name,
+		    hex, n->cfg->name, forwhom, n->self_fpr);
 		rep->text = buf;
-		log_info("spec '%s' %s approved by %s (uid %u)", spec->name, hex, who->user,
+		log_info("spec '%s' %s approved%s by %s (uid %u)", spec->name, hex, forwhom, who->user,
 		    (unsigned)who->uid);
-		udc_node_audit(n, UDC_AUDIT_SPEC_APPROVED, f, UDC_AUDIT_NFIELDS(f));
+		/* the peer field only where there are several */
+		udc_node_audit(n, UDC_AUDIT_SPEC_APPROVED, f, UDC_AUDIT_NFIELDS(f) - (np ? 0 : 1));
 	}
 	udc_spec_free(spec);
 }
@@ -483,56 +609,65 @@ is_hash_hex(const char *s)
 }
 
 /* The specs approved on this node: STATE/approvals/HASH.spec whose
- * signature is there too. */
+ * signature is there too; on a CBS node that serves several gemeenten,
+ * those of each gemeente (STATE/peers/ID/approvals), with its ID. */
 static void
 ctl_spec_list(struct udc_node *n, Udcctl__Reply *rep, Udcctl__SpecInfo **infos,
     Udcctl__SpecInfo ***list, char **names, char *buf, size_t buflen)
 {
-	char dir[4096], hex[65];
+	char dir[4400], hex[65];
 	DIR *d;
 	struct dirent *e;
-	size_t cap = 0, k = 0;
+	size_t cap = 0, k = 0, nlists = n->multi ? n->npeers : 1;
 
-	snprintf(dir, sizeof(dir), "%s/approvals", n->cfg->state_dir);
-	if ((d = opendir(dir)) == NULL) {
-		udc_reply_error(rep, UDC_EIO, buf, buflen, "%s: %s", dir, strerror(errno));
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		struct stat st;
-		char path[4352], name[256];
-		if (!has_suffix(e->d_name, ".spec") || strlen(e->d_name) != 69)
-			continue;
-		memcpy(hex, e->d_name, 64);
-		hex[64] = '\0';
-		if (!is_hash_hex(hex) || !udc_store_is_approved(n->cfg->state_dir, hex))
-			continue;
-		if (k == cap) {
-			size_t nc = cap ? 2 * cap : 16;
-			Udcctl__SpecInfo *ni = realloc(*infos, nc * sizeof(**infos));
-			if (ni)
-				*infos = ni;
-			char *nn = realloc(*names, nc * (256 + 65 + 16));
-			if (nn)
-				*names = nn;
-			if (!ni || !nn)
-				break;
-			cap = nc;
+	for (size_t pi = 0; pi < nlists; pi++) {
+		const struct udc_node_peer *np = n->multi ? &n->peers[pi] : NULL;
+		const char *prefix = np ? np->prefix : "";
+
+		snprintf(dir, sizeof(dir), "%s/%sapprovals", n->cfg->state_dir, prefix);
+		if ((d = opendir(dir)) == NULL) {
+			if (np && errno == ENOENT)
+				continue;
+			udc_reply_error(rep, UDC_EIO, buf, buflen, "%s: %s", dir, strerror(errno));
+			return;
 		}
-		char *slot = *names + k * (256 + 65 + 16);
-		Udcctl__SpecInfo *si = &(*infos)[k];
-		udcctl__spec_info__init(si);
-		spec_name_of(n, hex, name, sizeof(name));
-		memcpy(slot, hex, 65);
-		snprintf(slot + 65, 256, "%s", name);
-		si->spec_hash = slot;
-		si->name = slot + 65;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (stat(path, &st) == 0)
-			si->approved = (int64_t)st.st_mtime;
-		k++;
+		while ((e = readdir(d)) != NULL) {
+			struct stat st;
+			char path[4700], name[256];
+			if (!has_suffix(e->d_name, ".spec") || strlen(e->d_name) != 69)
+				continue;
+			memcpy(hex, e->d_name, 64);
+			hex[64] = '\0';
+			if (!is_hash_hex(hex) || !udc_store_is_approved_in(n->cfg->state_dir, prefix, hex))
+				continue;
+			if (k == cap) {
+				size_t nc = cap ? 2 * cap : 16;
+				Udcctl__SpecInfo *ni = realloc(*infos, nc * sizeof(**infos));
+				if (ni)
+					*infos = ni;
+				char *nn = realloc(*names, nc * (256 + 65 + 16));
+				if (nn)
+					*names = nn;
+				if (!ni || !nn)
+					break;
+				cap = nc;
+			}
+			char *slot = *names + k * (256 + 65 + 16);
+			Udcctl__SpecInfo *si = &(*infos)[k];
+			udcctl__spec_info__init(si);
+			spec_name_in(n, prefix, hex, name, sizeof(name));
+			memcpy(slot, hex, 65);
+			snprintf(slot + 65, 256, "%s", name);
+			si->spec_hash = slot;
+			si->name = slot + 65;
+			si->peer = (char *)(np ? np->id : "");
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			if (stat(path, &st) == 0)
+				si->approved = (int64_t)st.st_mtime;
+			k++;
+		}
+		closedir(d);
 	}
-	closedir(d);
 	/* names may have moved: point again */
 	for (size_t i = 0; i < k; i++) {
 		char *slot = *names + i * (256 + 65 + 16);
@@ -556,8 +691,9 @@ ctl_spec_revoke(struct udc_node *n, const Udcctl__SpecRevoke *r, const struct ud
     Udcctl__Reply *rep, char *buf, size_t buflen)
 {
 	static const char *const ext[] = { ".sig", ".spec", ".schema.json" };
-	char path[4352], name[256];
-	const char *hex = r->spec_hash;
+	const struct udc_node_peer *np;
+	char path[4400], name[256], forwhom[128] = "";
+	const char *hex = r->spec_hash, *prefix;
 
 	if (!is_hash_hex(hex)) {
 		udc_reply_error(rep, UDC_EINVAL, buf, buflen,
@@ -565,35 +701,88 @@ ctl_spec_revoke(struct udc_node *n, const Udcctl__SpecRevoke *r, const struct ud
 		    hex ? hex : "");
 		return;
 	}
-	if (!udc_store_is_approved(n->cfg->state_dir, hex)) {
-		udc_reply_error(rep, UDC_ENOTFOUND, buf, buflen, "spec %s is not approved on this node", hex);
+	if (ctl_peer(n, r->peer, &np, rep, buf, buflen) != 0)
+		return;
+	prefix = np ? np->prefix : "";
+	if (np)
+		snprintf(forwhom, sizeof(forwhom), " for gemeente %s", np->id);
+	if (!udc_store_is_approved_in(n->cfg->state_dir, prefix, hex)) {
+		udc_reply_error(rep, UDC_ENOTFOUND, buf, buflen, "spec %s is not approved on this node%s",
+		    hex, forwhom);
 		return;
 	}
-	spec_name_of(n, hex, name, sizeof(name));
+	spec_name_in(n, prefix, hex, name, sizeof(name));
 	/* The signature first: without it the approval no longer counts. */
 	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-		snprintf(path, sizeof(path), "%s/approvals/%s%s", n->cfg->state_dir, hex, ext[i]);
+		snprintf(path, sizeof(path), "%s/%sapprovals/%s%s", n->cfg->state_dir, prefix, hex, ext[i]);
 		if (unlink(path) != 0 && errno != ENOENT) {
 			udc_reply_error(rep, UDC_EIO, buf, buflen, "cannot remove %s: %s", path, strerror(errno));
 			return;
 		}
 	}
 	struct udc_audit_field f[] = { UDC_AUDIT_S("spec_hash", hex), UDC_AUDIT_S("spec_name", name),
-		UDC_AUDIT_I("uid", (int64_t)who->uid), UDC_AUDIT_S("user", who->user) };
-	udc_node_audit(n, "spec_revoked", f, UDC_AUDIT_NFIELDS(f));
-	log_info("spec '%s' %s revoked by %s (uid %u)", name, hex, who->user, (unsigned)who->uid);
-	snprintf(buf, buflen, "revoked the approval of spec '%s' %s on node %s", name, hex, n->cfg->name);
+		UDC_AUDIT_I("uid", (int64_t)who->uid), UDC_AUDIT_S("user", who->user),
+		UDC_AUDIT_S("peer", np ? np->id : "") };
+	udc_node_audit(n, "spec_revoked", f, UDC_AUDIT_NFIELDS(f) - (np ? 0 : 1));
+	log_info("spec '%s' %s revoked%s by %s (uid %u)", name, hex, forwhom, who->user,
+	    (unsigned)who->uid);
+	snprintf(buf, buflen, "revoked the approval of spec '%s' %s on node %s%s", name, hex,
+	    n->cfg->name, forwhom);
 	rep->text = buf;
+}
+
+/* Node status of the gemeenten a CBS node serves: *infos, *list and
+ * *texts are the caller's to free. */
+static void
+node_status_peers(struct udc_node *n, const struct udc_round *all, size_t nall,
+    Udcctl__NodeInfo *ni, Udcctl__PeerInfo **infos, Udcctl__PeerInfo ***list, char **texts)
+{
+	const size_t tl = 4200;
+
+	if (!n->multi || (*infos = calloc(n->npeers, sizeof(**infos))) == NULL ||
+	    (*list = calloc(n->npeers, sizeof(**list))) == NULL ||
+	    (*texts = calloc(n->npeers, tl)) == NULL)
+		return;
+	for (size_t i = 0; i < n->npeers; i++) {
+		const struct udc_node_peer *np = &n->peers[i];
+		const struct udc_peer_conf *pc = np->conf;
+		Udcctl__PeerInfo *pi = &(*infos)[i];
+		char *t = *texts + i * tl;
+
+		udcctl__peer_info__init(pi);
+		pi->id = (char *)np->id;
+		pi->name = pc->name;
+		pi->display_name = pc->display_name;
+		pi->key_fingerprint = (char *)np->fpr;
+		pi->listen = pc->listen ? pc->listen : "";
+		pi->own_ca = pc->ca_file != NULL;
+		if (pc->filter_column)
+			snprintf(t, tl, "%s, rows where %s = %s", pc->input_file ? pc->input_file :
+			    n->cfg->input_file, pc->filter_column, pc->filter_value);
+		else
+			snprintf(t, tl, "%s", pc->input_file ? pc->input_file : n->cfg->input_file);
+		pi->input = t;
+		pi->max_sessions = pc->max_sessions;
+		pi->proposals_per_minute = pc->proposals_per_minute;
+		for (size_t k = 0; k < nall; k++)
+			if (strcmp(all[k].peer, np->id) == 0 && (!strcmp(all[k].state, "running") ||
+			    !strcmp(all[k].state, "queued")))
+				pi->rounds_running++;
+		(*list)[i] = pi;
+	}
+	ni->n_peers = n->npeers;
+	ni->peers = *list;
 }
 
 static void
 ctl_node_status(struct udc_node *n, const struct udc_party_ops *ops, Udcctl__Reply *rep,
-    Udcctl__NodeInfo *ni, char *strs, size_t strslen)
+    Udcctl__NodeInfo *ni, Udcctl__PeerInfo **pinfos, Udcctl__PeerInfo ***plist, char **ptexts,
+    char *strs, size_t strslen)
 {
 	struct statvfs vfs;
 	struct udc_round *all = NULL;
 	size_t nall = 0, nspec = 0;
-	char dir[4096];
+	char dir[4400];
 	DIR *d;
 	struct dirent *e;
 	int64_t na;
@@ -644,13 +833,17 @@ ctl_node_status(struct udc_node *n, const struct udc_party_ops *ops, Udcctl__Rep
 			ni->last_round_state = last.state;
 			ni->last_round_finished = last.finished;
 		}
+		node_status_peers(n, all, nall, ni, pinfos, plist, ptexts);
 		free(all);
 	}
-	snprintf(dir, sizeof(dir), "%s/approvals", n->cfg->state_dir);
-	if ((d = opendir(dir)) != NULL) {
-		while ((e = readdir(d)) != NULL)
-			nspec += has_suffix(e->d_name, ".sig");
-		closedir(d);
+	for (size_t pi = 0; pi < (n->multi ? n->npeers : 1); pi++) {
+		snprintf(dir, sizeof(dir), "%s/%sapprovals", n->cfg->state_dir,
+		    n->multi ? n->peers[pi].prefix : "");
+		if ((d = opendir(dir)) != NULL) {
+			while ((e = readdir(d)) != NULL)
+				nspec += has_suffix(e->d_name, ".sig");
+			closedir(d);
+		}
 	}
 	ni->approved_specs = nspec;
 	ni->max_message = n->cfg->max_message;
@@ -665,8 +858,9 @@ static char *
 ctl_metrics(struct udc_node *n, const struct udc_party_ops *ops)
 {
 	struct udc_round *all = NULL;
-	size_t nall = 0, cap = 8192, len = 0;
+	size_t nall = 0, cap = 65536, len = 0; /* room for the lines of 100 gemeenten */
 	char *out = malloc(cap);
+	uint64_t *bypeer = n->multi ? calloc(4 * n->npeers, sizeof(*bypeer)) : NULL;
 	uint64_t by[4] = { 0 }, reqs, dropped, ndone = 0;
 	double dsum = 0, dlast = -1;
 	static const char *const states[] = { "queued", "running", "done", "failed" };
@@ -674,8 +868,11 @@ ctl_metrics(struct udc_node *n, const struct udc_party_ops *ops)
 	int64_t na;
 	int isca;
 
-	if (out == NULL)
+	if (out == NULL || (n->multi && bypeer == NULL)) {
+		free(out);
+		free(bypeer);
 		return NULL;
+	}
 	out[0] = '\0';
 #define M(...)                                                                  \
 	do {                                                                    \
@@ -686,9 +883,14 @@ ctl_metrics(struct udc_node *n, const struct udc_party_ops *ops)
 	const char *node = n->cfg->name, *role = ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente";
 	if (udc_rounds_all(n->rounds, &all, &nall) == 0) {
 		for (size_t i = 0; i < nall; i++) {
-			for (int s = 0; s < 4; s++)
-				if (strcmp(all[i].state, states[s]) == 0)
-					by[s]++;
+			for (int s = 0; s < 4; s++) {
+				if (strcmp(all[i].state, states[s]) != 0)
+					continue;
+				by[s]++;
+				for (size_t p = 0; bypeer && p < n->npeers; p++)
+					if (strcmp(all[i].peer, n->peers[p].id) == 0)
+						bypeer[4 * p + (size_t)s]++;
+			}
 			if (strcmp(all[i].state, "done") == 0 && all[i].finished >= all[i].started) {
 				dlast = (double)(all[i].finished - all[i].started);
 				dsum += dlast;
@@ -705,6 +907,15 @@ ctl_metrics(struct udc_node *n, const struct udc_party_ops *ops)
 	  "# TYPE udclink_rounds gauge\n");
 	for (int s = 0; s < 4; s++)
 		M("udclink_rounds{state=\"%s\"} %llu\n", states[s], (unsigned long long)by[s]);
+	if (bypeer) {
+		M("# HELP udclink_peer_rounds Rounds of each gemeente this CBS node serves, by state.\n"
+		  "# TYPE udclink_peer_rounds gauge\n");
+		for (size_t p = 0; p < n->npeers; p++)
+			for (int s = 0; s < 4; s++)
+				M("udclink_peer_rounds{peer=\"%s\",state=\"%s\"} %llu\n", n->peers[p].id,
+				    states[s], (unsigned long long)bypeer[4 * p + (size_t)s]);
+		free(bypeer);
+	}
 	M("# HELP udclink_round_duration_seconds Wall time of the rounds that finished done.\n"
 	  "# TYPE udclink_round_duration_seconds summary\n"
 	  "udclink_round_duration_seconds_sum %.0f\nudclink_round_duration_seconds_count %llu\n", dsum,
@@ -777,6 +988,8 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 	Udcctl__RoundInfo one, **list = NULL, *infos = NULL;
 	Udcctl__SpecInfo *sinfos = NULL, **slist = NULL;
 	Udcctl__NodeInfo ni;
+	Udcctl__PeerInfo *pinfos = NULL, **plist = NULL;
+	char *ptexts = NULL;
 	struct udc_round x, *all = NULL;
 	size_t nall = 0;
 	char buf[1024], *owned = NULL, *signer = NULL, *sig = NULL, *names = NULL;
@@ -838,7 +1051,7 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 			break;
 		}
 		fill_info(&one, &x);
-		spec_name_of(n, x.spec_hash, oname, sizeof(oname));
+		round_spec_name(n, &x, oname, sizeof(oname));
 		one.spec_name = oname;
 		rep.round = &one;
 		break;
@@ -862,7 +1075,7 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 		}
 		for (size_t i = 0; i < nall; i++) {
 			fill_info(&infos[i], &all[i]);
-			spec_name_of(n, all[i].spec_hash, rnames[i], sizeof(rnames[i]));
+			round_spec_name(n, &all[i], rnames[i], sizeof(rnames[i]));
 			infos[i].spec_name = rnames[i];
 			list[i] = &infos[i];
 		}
@@ -876,7 +1089,7 @@ ctl_serve(struct udc_node *n, const struct udc_party_ops *ops, const uint8_t *da
 		ctl_spec_revoke(n, req->spec_revoke, who, &rep, buf, sizeof(buf));
 		break;
 	case UDCCTL__REQUEST__CMD_NODE_STATUS:
-		ctl_node_status(n, ops, &rep, &ni, buf, sizeof(buf));
+		ctl_node_status(n, ops, &rep, &ni, &pinfos, &plist, &ptexts, buf, sizeof(buf));
 		break;
 	case UDCCTL__REQUEST__CMD_METRICS:
 		if ((owned = ctl_metrics(n, ops)) == NULL)
@@ -903,6 +1116,9 @@ reply:
 	free(sinfos);
 	free(slist);
 	free(names);
+	free(pinfos);
+	free(plist);
+	free(ptexts);
 	if (req)
 		udcctl__request__free_unpacked(req, NULL);
 }
@@ -984,6 +1200,90 @@ wait_for_stop(struct udc_node *n, const sigset_t *set)
 	}
 }
 
+/*
+ * The gemeenten a CBS node serves: one per [gemeente ID] section (its key
+ * loaded, its state directory STATE/peers/ID made), or the implicit one of
+ * [peer] public_key.  No two may pin the same key, nor the node's own.
+ */
+static int
+peers_setup(struct udc_node *n, char *err, size_t errlen)
+{
+	const struct udc_config *cfg = n->cfg;
+	static const char *const sub[] = { "approvals", "releases" };
+	int rv;
+
+	n->multi = cfg->npeers > 0;
+	n->npeers = n->multi ? cfg->npeers : 1;
+	if ((n->peers = calloc(n->npeers, sizeof(*n->peers))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return UDC_ENOMEM;
+	}
+	if (!n->multi) {
+		n->peers[0].id = "";
+		n->peers[0].display = "gemeente";
+		n->peers[0].pub = n->peer_pub;
+		memcpy(n->peers[0].fpr, n->peer_fpr, sizeof(n->peer_fpr));
+		return 0;
+	}
+	for (size_t i = 0; i < n->npeers; i++) {
+		struct udc_node_peer *np = &n->peers[i];
+		const struct udc_peer_conf *pc = &cfg->peers[i];
+		char e2[512], rel[96];
+
+		np->conf = pc;
+		np->id = pc->id;
+		np->display = pc->display_name;
+		snprintf(np->prefix, sizeof(np->prefix), "peers/%s/", pc->id);
+		if ((rv = udc_sign_pub_load(pc->public_key, &np->pub, e2, sizeof(e2))) != 0) {
+			snprintf(err, errlen, "%s:%d: [gemeente %s] public_key: %s", cfg->path, pc->line,
+			    pc->id, e2);
+			return rv;
+		}
+		udc_sign_fingerprint(&np->pub, np->fpr);
+		if (memcmp(np->pub.pk, n->self_pub.pk, sizeof(np->pub.pk)) == 0) {
+			snprintf(err, errlen, "%s:%d: [gemeente %s] public_key is this node's own key",
+			    cfg->path, pc->line, pc->id);
+			return UDC_EINVAL;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (memcmp(np->pub.pk, n->peers[j].pub.pk, sizeof(np->pub.pk)) == 0) {
+				snprintf(err, errlen, "%s:%d: [gemeente %s] and [gemeente %s] pin the same public "
+				    "key %s: each gemeente signs with a key of its own", cfg->path, pc->line,
+				    n->peers[j].id, pc->id, np->fpr);
+				return UDC_EINVAL;
+			}
+		for (size_t k = 0; k < sizeof(sub) / sizeof(sub[0]); k++) {
+			snprintf(rel, sizeof(rel), "peers/%s/%s", pc->id, sub[k]);
+			if ((rv = udc_store_mkdirs(cfg->state_dir, rel, e2, sizeof(e2))) != 0) {
+				snprintf(err, errlen, "state directory: %s", e2);
+				return rv;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The CBS node's socket and listeners; each peer learns its listener. */
+static int
+peers_listen(struct udc_node *n, char *err, size_t errlen)
+{
+	int *ids = calloc(n->cfg->npeers + 1, sizeof(*ids));
+	int rv;
+
+	if (ids == NULL)
+		return UDC_ENOMEM;
+	if ((rv = udc_peer_open_cbs(&n->peer, n->cfg, ids, err, errlen)) == 0) {
+		n->nlisteners = ids[0] != 0;
+		for (size_t i = 0; i < n->npeers; i++) {
+			int own = n->multi && ids[1 + i] != 0;
+			n->peers[i].listener = own ? ids[1 + i] : ids[0];
+			n->nlisteners += own;
+		}
+	}
+	free(ids);
+	return rv;
+}
+
 int
 udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 {
@@ -1051,20 +1351,29 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((rv = udc_sign_key_load(node.cfg->signing_key, &node.sk, err, sizeof(err))) != 0 ||
-	    (rv = udc_sign_pub_load(node.cfg->peer_public_key, &node.peer_pub, err, sizeof(err))) != 0) {
+	    (node.cfg->peer_public_key != NULL &&
+	    (rv = udc_sign_pub_load(node.cfg->peer_public_key, &node.peer_pub, err, sizeof(err))) != 0)) {
 		log_errorx("%s", err);
 		goto out;
 	}
 	udc_sign_key_public(node.sk, &node.self_pub);
 	udc_sign_fingerprint(&node.self_pub, node.self_fpr);
-	udc_sign_fingerprint(&node.peer_pub, node.peer_fpr);
-	if (memcmp(&node.self_pub, &node.peer_pub, sizeof(node.self_pub)) == 0) {
-		log_errorx("%s: [peer] public_key is this node's own key", cfgpath);
-		goto out;
+	if (node.cfg->peer_public_key != NULL) {
+		udc_sign_fingerprint(&node.peer_pub, node.peer_fpr);
+		if (memcmp(&node.self_pub, &node.peer_pub, sizeof(node.self_pub)) == 0) {
+			log_errorx("%s: [peer] public_key is this node's own key", cfgpath);
+			goto out;
+		}
+	} else {
+		snprintf(node.peer_fpr, sizeof(node.peer_fpr), "(%zu gemeenten)", node.cfg->npeers);
 	}
 	if ((rv = udc_store_init(node.cfg->state_dir, err, sizeof(err))) != 0 ||
 	    (rv = udc_rounds_open(&node.rounds, node.cfg->state_dir)) != 0) {
 		log_errorx("state directory %s: %s", node.cfg->state_dir, err[0] ? err : udc_strerror(rv));
+		goto out;
+	}
+	if (ops->role == UDC_ROLE_CBS && (rv = peers_setup(&node, err, sizeof(err))) != 0) {
+		log_errorx("%s", err);
 		goto out;
 	}
 	{
@@ -1079,7 +1388,8 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 		log_errorx("worker pool: %s", udc_strerror(rv));
 		goto out;
 	}
-	if ((rv = udc_peer_open(&node.peer, node.cfg, err, sizeof(err))) != 0) {
+	if ((rv = ops->role == UDC_ROLE_CBS ? peers_listen(&node, err, sizeof(err)) :
+	    udc_peer_open(&node.peer, node.cfg, err, sizeof(err))) != 0) {
 		log_errorx("%s", err);
 		goto out;
 	}
@@ -1092,6 +1402,20 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 	    &cta, err, sizeof(err))) != 0) {
 		log_errorx("%s", err);
 		goto out;
+	}
+	for (size_t i = 0; node.multi && i < node.npeers; i++) {
+		const struct udc_node_peer *np = &node.peers[i];
+		log_info("gemeente %s (%s): key %s, %s%s%s, input %s%s%s%s%s, at most %d rounds at once "
+		    "and %d proposals a minute", np->id, np->display, np->fpr,
+		    np->conf->listen ? "its own listener " : "the shared listener",
+		    np->conf->listen ? np->conf->listen : "",
+		    np->conf->ca_file ? " trusting its own CA" : "",
+		    np->conf->input_file ? np->conf->input_file : node.cfg->input_file,
+		    np->conf->filter_column ? " where " : "",
+		    np->conf->filter_column ? np->conf->filter_column : "",
+		    np->conf->filter_column ? " = " : "",
+		    np->conf->filter_column ? np->conf->filter_value : "", np->conf->max_sessions,
+		    np->conf->proposals_per_minute);
 	}
 	log_info("node %s (%s) ready: peer %s, control %s%s%s, %u crypto threads, key %s, peer key %s, "
 	    "%ld secrets in locked memory",
@@ -1119,6 +1443,7 @@ out:
 	udc_rounds_close(node.rounds);
 	udc_audit_close(node.audit);
 	udc_sign_key_free(node.sk);
+	free(node.peers);
 	udc_config_free(node.cfg);
 	return status;
 }

@@ -27,6 +27,21 @@ struct udc_input_stats;
 enum udc_node_count { UDC_NC_ROUND_DONE, UDC_NC_ROUND_FAILED, UDC_NC_ROUND_REFUSED,
 	UDC_NC_MESSAGE_REFUSED, UDC_NC_RESULT_RELEASED, UDC_NC_SPEC_APPROVED, UDC_NC_MAX };
 
+/*
+ * A gemeente a CBS node serves (cbs only).  A node with [gemeente ID]
+ * sections has one per section; one without has the implicit peer of
+ * [peer] public_key (conf NULL, id "", its state where it always was).
+ */
+struct udc_node_peer {
+	const struct udc_peer_conf *conf; /* NULL: the implicit peer */
+	const char *id;                   /* the section's ID, "" for the implicit peer */
+	const char *display;              /* for people: display_name, or "gemeente" */
+	struct udc_sign_pub pub;          /* its pinned key */
+	char fpr[UDC_SIGN_FPR_SIZE];
+	int listener;                     /* the NNG listener its messages arrive on */
+	char prefix[48];                  /* its state under STATE: "" or "peers/ID/" */
+};
+
 struct udc_node {
 	struct udc_config *cfg;
 	struct udc_workq *wq;
@@ -42,6 +57,12 @@ struct udc_node {
 	struct udc_sign_pub peer_pub;   /* the peer node's key, pinned in the configuration */
 	char self_fpr[UDC_SIGN_FPR_SIZE], peer_fpr[UDC_SIGN_FPR_SIZE];
 	struct udc_audit *audit;
+	/* cbs: the gemeenten it serves (one, or one per [gemeente ID]) and its
+	 * listeners (each peer's is among them) */
+	struct udc_node_peer *peers;
+	size_t npeers;
+	int nlisteners;
+	int multi;                      /* [gemeente ID] sections: approvals need --peer */
 };
 
 /* Audit entry; failures are logged, never fatal to the round. */
@@ -49,6 +70,12 @@ void udc_node_audit(struct udc_node *n, const char *type, const struct udc_audit
 /* Loads this node's signed approval of spec hash_hex and checks it against
  * its own key: 0, UDC_ENOTFOUND or UDC_ECRYPTO. */
 int udc_approval_load(struct udc_node *n, const char *hash_hex, uint8_t sig[UDC_SIGN_BYTES]);
+/* The same among the approvals for one gemeente (prefix of its state,
+ * struct udc_node_peer). */
+int udc_approval_load_in(struct udc_node *n, const char *prefix, const char *hash_hex,
+    uint8_t sig[UDC_SIGN_BYTES]);
+/* The peer with this ID, or NULL. */
+const struct udc_node_peer *udc_node_peer_find(const struct udc_node *n, const char *id);
 /* After this node read its input for round idhex: the summary goes with
  * the round (udcctl round status), and more rejected rows than [input]
  * reject_limit allows (unless accept) is UDC_EREFUSED with the reason in
@@ -94,6 +121,10 @@ int udc_spec_from_texts(const uint8_t *spec, size_t len, const uint8_t *schema, 
 /* Loads an approved spec (and its schema) from STATE/approvals by hash. */
 int udc_spec_load_approved(const char *state_dir, const char *hash_hex, struct udc_spec **out,
     char *err, size_t errlen);
+/* The same from STATE/<prefix>approvals (a gemeente's approvals at a CBS
+ * node that serves several). */
+int udc_spec_load_approved_in(const char *state_dir, const char *prefix, const char *hash_hex,
+    struct udc_spec **out, char *err, size_t errlen);
 
 /* The reading options of this node's list for a spec: file, delimiter,
  * field columns, and the label columns of its side.  Returns NULL, or the
@@ -102,6 +133,10 @@ int udc_spec_load_approved(const char *state_dir, const char *hash_hex, struct u
 struct udc_input_opts;
 const char *udc_node_input_opts(const struct udc_node *n, const struct udc_spec *spec, int side,
     struct udc_input_opts *io);
+/* The CBS node's list for gemeente p (NULL: the node's own [input]): its
+ * input or [input] file, its filter, its field and label columns. */
+const char *udc_node_peer_input_opts(const struct udc_node *n, const struct udc_node_peer *p,
+    const struct udc_spec *spec, struct udc_input_opts *io);
 
 /* Helpers for party code. */
 void udc_reply_error(Udcctl__Reply *rep, int status, char *buf, size_t buflen, const char *fmt, ...)

@@ -60,6 +60,11 @@ persist(struct udc_rounds *r, const struct udc_round *x)
 	char rel[96], *txt;
 	int rv;
 
+	/* a CBS node serving several gemeenten: whose round it is */
+	if (o != NULL && x->peer[0] && json_object_set_new(o, "peer", json_string(x->peer)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (o == NULL)
 		return UDC_ENOMEM;
 	txt = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -153,6 +158,7 @@ udc_rounds_open(struct udc_rounds **out, const char *state_dir)
 		copystr(x->step, sizeof(x->step), json_string_value(json_object_get(o, "step")));
 		copystr(x->error, sizeof(x->error), json_string_value(json_object_get(o, "error")));
 		copystr(x->input, sizeof(x->input), json_string_value(json_object_get(o, "input")));
+		copystr(x->peer, sizeof(x->peer), json_string_value(json_object_get(o, "peer")));
 		copystr(x->spec_hash, sizeof(x->spec_hash),
 		    json_string_value(json_object_get(o, "spec_hash")));
 		x->progress = (unsigned)json_integer_value(json_object_get(o, "progress"));
@@ -188,6 +194,13 @@ udc_rounds_close(struct udc_rounds *r)
 int
 udc_rounds_add(struct udc_rounds *r, const char *id, const char *spec_hash, const char *state)
 {
+	return udc_rounds_add_peer(r, id, spec_hash, state, NULL);
+}
+
+int
+udc_rounds_add_peer(struct udc_rounds *r, const char *id, const char *spec_hash,
+    const char *state, const char *peer)
+{
 	struct udc_round *x, copy;
 
 	pthread_mutex_lock(&r->mtx);
@@ -203,6 +216,7 @@ udc_rounds_add(struct udc_rounds *r, const char *id, const char *spec_hash, cons
 	copystr(x->spec_hash, sizeof(x->spec_hash), spec_hash);
 	copystr(x->state, sizeof(x->state), state);
 	copystr(x->step, sizeof(x->step), state);
+	copystr(x->peer, sizeof(x->peer), peer);
 	x->started = (int64_t)time(NULL);
 	copy = *x;
 	pthread_mutex_unlock(&r->mtx);

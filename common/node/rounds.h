@@ -19,6 +19,7 @@ struct udc_round {
 	uint64_t records_done;     /* within the step, where it moves records; in memory only */
 	uint64_t records_total;    /* 0 = not known for this step */
 	char input[256];           /* what this node's input gave: rows read, used, rejected */
+	char peer[40];             /* a CBS node serving several gemeenten: the gemeente's ID */
 };
 
 struct udc_rounds;
@@ -29,6 +30,10 @@ struct udc_rounds;
 int udc_rounds_open(struct udc_rounds **out, const char *state_dir);
 void udc_rounds_close(struct udc_rounds *r);
 int udc_rounds_add(struct udc_rounds *r, const char *id, const char *spec_hash, const char *state);
+/* The same for a round of gemeente peer (an ID of a [gemeente ID] section;
+ * NULL or "" for none): kept with the round, shown by udcctl. */
+int udc_rounds_add_peer(struct udc_rounds *r, const char *id, const char *spec_hash,
+    const char *state, const char *peer);
 /* NULL leaves a field as it is; the file is rewritten when state or step change. */
 int udc_rounds_update(struct udc_rounds *r, const char *id, const char *state, const char *step,
     unsigned progress, const char *error);

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,22 +360,70 @@ out:
 }
 
 int
+udc_store_mkdirs(const char *state_dir, const char *rel, char *err, size_t errlen)
+{
+	char comp[256], shown[4400];
+	const char *p = rel;
+	int fd, next, rv;
+
+	if ((fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", state_dir, strerror(errno));
+		return UDC_EIO;
+	}
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		if (n == 0 || n >= sizeof(comp) || (n <= 2 && p[0] == '.' && (n == 1 || p[1] == '.'))) {
+			snprintf(err, errlen, "%s/%s: not a plain path", state_dir, rel);
+			close(fd);
+			return UDC_EINVAL;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		snprintf(shown, sizeof(shown), "%s/%.*s", state_dir, (int)(p - rel + (ptrdiff_t)n), rel);
+		rv = open_subdir(fd, comp, 1, shown, &next, err, errlen);
+		close(fd);
+		if (rv != 0)
+			return rv;
+		fd = next;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	close(fd);
+	return 0;
+}
+
+int
 udc_store_approve(const char *state_dir, const char *hash_hex, const void *text, size_t len)
 {
-	char rel[128];
+	return udc_store_approve_in(state_dir, "", hash_hex, text, len);
+}
 
-	snprintf(rel, sizeof(rel), "approvals/%s.spec", hash_hex);
+int
+udc_store_approve_in(const char *state_dir, const char *prefix, const char *hash_hex,
+    const void *text, size_t len)
+{
+	char rel[192];
+
+	snprintf(rel, sizeof(rel), "%sapprovals/%s.spec", prefix, hash_hex);
 	return udc_store_write(state_dir, rel, text, len);
 }
 
 int
 udc_store_is_approved(const char *state_dir, const char *hash_hex)
 {
-	char path[4096];
+	return udc_store_is_approved_in(state_dir, "", hash_hex);
+}
+
+int
+udc_store_is_approved_in(const char *state_dir, const char *prefix, const char *hash_hex)
+{
+	char path[4400];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/approvals/%s.spec", state_dir, hash_hex);
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	snprintf(path, sizeof(path), "%s/%sapprovals/%s.spec", state_dir, prefix, hash_hex);
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static int

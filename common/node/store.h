@@ -3,6 +3,9 @@
  *
  *   STATE/approvals/<spec-hash>.spec   specs approved by this node's operator
  *   STATE/rounds/<round-id>/status.json, result.csv, result.json
+ *   STATE/peers/<id>/approvals, releases, privacy-ledger
+ *                                      a CBS node's per-gemeente state when it
+ *                                      serves several ([gemeente ID] sections)
  *
  * Every file is written to a temporary name, fsync'ed and renamed, so a crash
  * leaves either the old or the new version, never half of one.
@@ -45,10 +48,18 @@ int udc_store_pread(const char *state_dir, const char *rel, uint64_t off, void *
     size_t *got, uint64_t *size);
 /* Reads STATE/<rel> (at most max bytes) into a malloc'd NUL-terminated buffer. */
 int udc_store_read(const char *state_dir, const char *rel, size_t max, char **data, size_t *len);
+/* Creates STATE/<rel> and every directory on the way (mode 0700), each
+ * opened without following a link and checked like the state directory. */
+int udc_store_mkdirs(const char *state_dir, const char *rel, char *err, size_t errlen);
 /* Records an approval of spec text with the given hash (hex). */
 int udc_store_approve(const char *state_dir, const char *hash_hex, const void *text, size_t len);
 /* 1 if approved, 0 if not. */
 int udc_store_is_approved(const char *state_dir, const char *hash_hex);
+/* The same under prefix ("" or "peers/ID/", with its slash): a CBS node
+ * keeps each gemeente's approvals apart. */
+int udc_store_approve_in(const char *state_dir, const char *prefix, const char *hash_hex,
+    const void *text, size_t len);
+int udc_store_is_approved_in(const char *state_dir, const char *prefix, const char *hash_hex);
 /* Round ids (directory names under STATE/rounds), sorted; free with
  * udc_store_list_free. */
 int udc_store_rounds(const char *state_dir, char ***ids, size_t *n);

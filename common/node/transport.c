@@ -66,8 +66,10 @@ read_pem(const char *path, int secret, char **out, char *err, size_t errlen)
 	return 0;
 }
 
+/* ca_file: the CA trusted for the peer's certificate (NULL: [tls] ca_file). */
 static int
-tls_config(nng_tls_config **out, const struct udc_config *cfg, char *err, size_t errlen)
+tls_config(nng_tls_config **out, const struct udc_config *cfg, const char *ca_file, char *err,
+    size_t errlen)
 {
 	nng_tls_config *tls = NULL;
 	char *cert = NULL, *key = NULL;
@@ -86,8 +88,10 @@ tls_config(nng_tls_config **out, const struct udc_config *cfg, char *err, size_t
 		rv = udc_nng_err(nrv);
 		goto out;
 	}
-	if ((nrv = nng_tls_config_ca_file(tls, cfg->ca_file)) != 0) {
-		snprintf(err, errlen, "%s: cannot load CA certificate: %s", cfg->ca_file, nng_strerror(nrv));
+	if (ca_file == NULL)
+		ca_file = cfg->ca_file;
+	if ((nrv = nng_tls_config_ca_file(tls, ca_file)) != 0) {
+		snprintf(err, errlen, "%s: cannot load CA certificate: %s", ca_file, nng_strerror(nrv));
 		rv = UDC_EIO;
 		goto out;
 	}
@@ -133,7 +137,7 @@ udc_peer_open_notify(nng_socket *out, const struct udc_config *cfg, nng_pipe_cb 
 	int server = cfg->role == UDC_ROLE_CBS;
 	int rv, nrv;
 
-	if ((rv = tls_config(&tls, cfg, err, errlen)) != 0)
+	if ((rv = tls_config(&tls, cfg, NULL, err, errlen)) != 0)
 		return rv;
 	nrv = server ? nng_rep0_open(&s) : nng_req0_open(&s);
 	if (nrv != 0)
@@ -181,6 +185,65 @@ out:
 	/* The socket holds its own reference to the TLS configuration. */
 	nng_tls_config_free(tls);
 	if (rv != 0 && nng_socket_id(s) > 0)
+		nng_close(s);
+	return rv;
+}
+
+/* One more TLS listener on the CBS node's socket: its own URL and CA. */
+static int
+add_listener(nng_socket s, const struct udc_config *cfg, const char *url, const char *ca_file,
+    int *id, char *err, size_t errlen)
+{
+	nng_tls_config *tls = NULL;
+	nng_listener l;
+	int rv, nrv;
+
+	if ((rv = tls_config(&tls, cfg, ca_file, err, errlen)) != 0)
+		return rv;
+	if ((nrv = nng_listener_create(&l, s, url)) != 0 ||
+	    (nrv = nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, cfg->max_message)) != 0 ||
+	    (nrv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls)) != 0 ||
+	    (nrv = nng_listener_start(l, 0)) != 0) {
+		snprintf(err, errlen, "listen on %s: %s", url, nng_strerror(nrv));
+		rv = udc_nng_err(nrv);
+	} else {
+		*id = nng_listener_id(l);
+	}
+	nng_tls_config_free(tls); /* the listener holds its own reference */
+	return rv;
+}
+
+int
+udc_peer_open_cbs(nng_socket *out, const struct udc_config *cfg, int *listeners, char *err,
+    size_t errlen)
+{
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	int rv, nrv;
+
+	for (size_t i = 0; i <= cfg->npeers; i++)
+		listeners[i] = 0;
+	if ((nrv = nng_rep0_open(&s)) != 0 ||
+	    (nrv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, cfg->max_message)) != 0) {
+		snprintf(err, errlen, "peer socket: %s", nng_strerror(nrv));
+		rv = udc_nng_err(nrv);
+		goto out;
+	}
+	if (cfg->peer_listen &&
+	    (rv = add_listener(s, cfg, cfg->peer_listen, NULL, &listeners[0], err, errlen)) != 0)
+		goto out;
+	for (size_t i = 0; i < cfg->npeers; i++) {
+		const struct udc_peer_conf *p = &cfg->peers[i];
+		if (p->listen && (rv = add_listener(s, cfg, p->listen, p->ca_file, &listeners[1 + i],
+		    err, errlen)) != 0) {
+			size_t o = strlen(err);
+			snprintf(err + o, errlen - o, " ([gemeente %s] listen)", p->id);
+			goto out;
+		}
+	}
+	*out = s;
+	return 0;
+out:
+	if (nng_socket_id(s) > 0)
 		nng_close(s);
 	return rv;
 }

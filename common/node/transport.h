@@ -22,6 +22,12 @@ int udc_peer_open(nng_socket *out, const struct udc_config *cfg, char *err, size
  * registered before the socket connects, so no event is missed. */
 int udc_peer_open_notify(nng_socket *out, const struct udc_config *cfg, nng_pipe_cb cb, void *arg,
     char *err, size_t errlen);
+/* The CBS node's rep0 socket with every listener of cfg: the shared [peer]
+ * listen (trusting [tls] ca_file) and each [gemeente ID] listen (trusting
+ * its ca_file).  listeners (cfg->npeers + 1 entries) receives their NNG
+ * listener ids: [0] the shared one, [1 + i] peer i's own; 0 = none. */
+int udc_peer_open_cbs(nng_socket *out, const struct udc_config *cfg, int *listeners, char *err,
+    size_t errlen);
 /* Sends len bytes on a req0 socket and waits for the reply (socket timeouts
  * apply).  *reply is owned by the caller (nng_msg_free).  Returns 0,
  * UDC_ETIMEDOUT, UDC_ECLOSED or UDC_EIO. */
