@@ -48,7 +48,7 @@ enum { EX_OK = 0, EX_USAGE = 1, EX_UNREACHABLE = 2, EX_FAILED = 3, EX_REFUSED = 
 
 /* Per-command options (struct command.opts). */
 enum { O_TIMEOUT = 1, O_FORMAT = 2, O_OUTPUT = 4, O_KEY = 8, O_SIG = 16, O_ACCEPT = 32, O_OUTDIR = 64,
-	O_COMPARE = 128, O_CSVSEP = 256, O_RCONF = 512 };
+	O_COMPARE = 128, O_CSVSEP = 256, O_RCONF = 512, O_PEER = 1024 };
 
 struct ctx {
 	const char *cfgpath;
@@ -63,6 +63,7 @@ struct ctx {
 	int accept_rejects; /* round start --accept-rejects */
 	const char *compare, *report_config; /* report --compare, --report-config */
 	char csv_sep;       /* report --csv-separator; 0: the default */
+	const char *peer;   /* spec approve/revoke --peer: a CBS node's gemeente */
 	int fd;
 };
 
@@ -868,6 +869,7 @@ cmd_spec_approve(struct ctx *c, int argc, char **argv)
 	a.schema_text.data = schema;
 	a.schema_text.len = slen;
 	a.source = argv[0];
+	a.peer = (char *)(c->peer ? c->peer : "");
 	req.cmd_case = UDCCTL__REQUEST__CMD_SPEC_APPROVE;
 	req.spec_approve = &a;
 	if ((rv = simple(c, &req, &rep)) == 0) {
@@ -951,6 +953,7 @@ cmd_spec_revoke(struct ctx *c, int argc, char **argv)
 	if (argc != 1)
 		return EX_USAGE;
 	r.spec_hash = argv[0];
+	r.peer = (char *)(c->peer ? c->peer : "");
 	req.cmd_case = UDCCTL__REQUEST__CMD_SPEC_REVOKE;
 	req.spec_revoke = &r;
 	if ((rv = simple(c, &req, &rep)) != 0)
@@ -1222,13 +1225,16 @@ static const struct command {
 	  "approving.  Needs no daemon.", cmd_spec_show, 0, 1 },
 	{ "spec", "approve", "SPEC", "approve a round spec on this node",
 	  "Sends SPEC (and its CLK schema) to the daemon, which signs its hash with the\n"
-	  "node's key and records who approved it in the audit log.", cmd_spec_approve, 0, 0 },
+	  "node's key and records who approved it in the audit log.  A CBS node that\n"
+	  "serves several gemeenten approves for one: --peer ID (its [gemeente ID]).",
+	  cmd_spec_approve, O_PEER, 0 },
 	{ "spec", "list", "", "list the specs approved on this node",
 	  "One line per approved spec: hash, when it was approved, name.", cmd_spec_list, 0, 0 },
 	{ "spec", "revoke", "HASH", "withdraw this node's approval of a spec",
 	  "Removes the approval (spec, schema, signature) of the spec with hash HASH as\n"
-	  "'spec list' shows it; rounds of it can no longer start or be accepted here.",
-	  cmd_spec_revoke, 0, 0 },
+	  "'spec list' shows it; rounds of it can no longer start or be accepted here.\n"
+	  "A CBS node that serves several gemeenten revokes one's: --peer ID.",
+	  cmd_spec_revoke, O_PEER, 0 },
 	{ "round", "start", "SPEC", "start a round (gemeente node); prints its id",
 	  "Queues a round of the approved spec SPEC and prints the round id.  With\n"
 	  "--accept-rejects the round runs even if more rows are rejected than\n"
@@ -1339,6 +1345,8 @@ command_help(FILE *f, const struct command *k)
 		fprintf(f, " [--sig SIGFILE]");
 	if (k->opts & O_ACCEPT)
 		fprintf(f, " [--accept-rejects]");
+	if (k->opts & O_PEER)
+		fprintf(f, " [--peer ID]");
 	fprintf(f, "\n\n%s: %s.\n%s\n", name, k->summary, k->help);
 	if (k->opts) {
 		fprintf(f, "\noptions:\n");
@@ -1364,6 +1372,8 @@ command_help(FILE *f, const struct command *k)
 			fprintf(f, "  --sig SIGFILE        the signature file (default RESULT.sig)\n");
 		if (k->opts & O_ACCEPT)
 			fprintf(f, "  --accept-rejects     run even if more rows are rejected than reject_limit\n");
+		if (k->opts & O_PEER)
+			fprintf(f, "  --peer ID            the gemeente ([gemeente ID]) at a CBS node serving several\n");
 	}
 	fprintf(f, "  -j, --json           print JSON on stdout\n  -h, --help           this help\n");
 }
@@ -1397,6 +1407,7 @@ command_options(struct ctx *c, const struct command *k, int *argc, char **argv)
 		{ "compare", required_argument, NULL, 'C' },
 		{ "csv-separator", required_argument, NULL, 'E' },
 		{ "report-config", required_argument, NULL, 'R' },
+		{ "peer", required_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1413,7 +1424,7 @@ command_options(struct ctx *c, const struct command *k, int *argc, char **argv)
 	while (rv == 0 && (ch = getopt_long(n, ops, "f:o:k:jh", lopts, NULL)) != -1) {
 		int need = ch == 'T' ? O_TIMEOUT : ch == 'f' ? O_FORMAT : ch == 'o' ? O_OUTPUT | O_OUTDIR :
 		    ch == 'k' ? O_KEY : ch == 'S' ? O_SIG : ch == 'A' ? O_ACCEPT : ch == 'C' ? O_COMPARE :
-		    ch == 'E' ? O_CSVSEP : ch == 'R' ? O_RCONF : 0;
+		    ch == 'E' ? O_CSVSEP : ch == 'R' ? O_RCONF : ch == 'P' ? O_PEER : 0;
 		if (need && !(k->opts & need)) {
 			warnx_("this command takes no %s option", ops[optind - 1]);
 			rv = EX_USAGE;
@@ -1448,6 +1459,7 @@ command_options(struct ctx *c, const struct command *k, int *argc, char **argv)
 				c->csv_sep = optarg[0];
 			}
 			break;
+		case 'P': c->peer = optarg; break;
 		case 'j': c->json = 1; break;
 		case 'h':
 			command_help(stdout, k);
