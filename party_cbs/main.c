@@ -141,6 +141,19 @@ cbs_start(struct udc_node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the connection guard");
 		return UDC_ENOMEM;
 	}
+	for (size_t i = 0; i < n->npeers; i++) {
+		const struct udc_peer_conf *pc = n->peers[i].conf;
+		char what[48];
+		if (pc == NULL || pc->listen == NULL)
+			continue;
+		snprintf(what, sizeof(what), "gemeente %s", pc->id);
+		if (udc_guard_listener_limit(cb->guard, n->peers[i].listener, pc->max_connections,
+		    what) != 0) {
+			snprintf(err, errlen, "more than %d gemeenten with a listener of their own",
+			    UDC_GUARD_LIMITS);
+			return UDC_ELIMIT;
+		}
+	}
 	for (int i = 0; i < CBS_SERVICE_THREADS; i++) {
 		if (pthread_create(&cb->svc[i], NULL, service, cb) != 0)
 			break;

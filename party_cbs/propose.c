@@ -338,8 +338,8 @@ cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req, struc
 		    owner ? "the listener of gemeente " : "the shared listener", owner ? owner->id : "");
 		note_impersonation(cb, np, idhex, what);
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
-		    "gemeente %s proposes through its own listener%s%s, not this one", np->id,
-		    np->conf && np->conf->listen ? " " : "",
+		    "gemeente %s proposes through %s%s, not this listener", np->id,
+		    np->conf && np->conf->listen ? "its own listener " : "the shared listener",
 		    np->conf && np->conf->listen ? np->conf->listen : "");
 		return;
 	}

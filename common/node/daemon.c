@@ -796,6 +796,8 @@ ctl_node_status(struct udc_node *n, const struct udc_party_ops *ops, Udcctl__Rep
 	ni->key_fingerprint = n->self_fpr;
 	ni->peer_key_fingerprint = n->peer_fpr;
 	ni->peer_url = ops->role == UDC_ROLE_CBS ? n->cfg->peer_listen : n->cfg->peer_connect;
+	if (ni->peer_url == NULL) /* cbs: every gemeente on a listener of its own */
+		ni->peer_url = "";
 	ni->peer_error = "";
 	ni->peer_reachable = -1;
 	if (ops->peer_connected) {
@@ -1420,8 +1422,8 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 	log_info("node %s (%s) ready: peer %s, control %s%s%s, %u crypto threads, key %s, peer key %s, "
 	    "%ld secrets in locked memory",
 	    node.cfg->name, ops->role == UDC_ROLE_CBS ? "cbs" : "gemeente",
-	    ops->role == UDC_ROLE_CBS ? node.cfg->peer_listen : node.cfg->peer_connect,
-	    node.cfg->control_socket, node.cfg->control_group ? " for group " : "",
+	    ops->role == UDC_ROLE_CBS ? (node.cfg->peer_listen ? node.cfg->peer_listen :
+	    "(listeners of the gemeenten)") : node.cfg->peer_connect, node.cfg->control_socket, node.cfg->control_group ? " for group " : "",
 	    node.cfg->control_group ? node.cfg->control_group : "", udc_workq_width(node.wq),
 	    node.self_fpr, node.peer_fpr, udc_secmem_live());
 	snprintf(err, sizeof(err), "%s node %s ready, peer key %s",

@@ -44,6 +44,7 @@
 
 struct gpipe {
 	uint32_t id;
+	int listener;  /* the NNG listener it came through (server) */
 	double added, last;
 	char addr[ADDR_MAX];
 };
@@ -85,6 +86,10 @@ struct udc_guard {
 	char last_failure[512];
 	char closed[512];          /* addresses of connections closed since the last scan */
 	unsigned long failures;
+	/* a listener's own cap ([gemeente ID] max_connections), besides the
+	 * node's: one gemeente's connections never push out another's */
+	struct { int listener, max; char what[48]; } limits[UDC_GUARD_LIMITS];
+	size_t nlimits;
 };
 
 static double
@@ -153,6 +158,42 @@ close_pipe_id(uint32_t id)
 	nng_pipe_close(p);
 }
 
+/* A new pipe on listener lid (caller holds g->mtx): if lid has a cap of
+ * its own and that many of its pipes are open, the longest idle of them
+ * makes room (its id in *close_id), else 1 (refuse the new one). */
+static int
+listener_room(struct udc_guard *g, int lid, double t, uint32_t *close_id)
+{
+	struct gpipe *victim = NULL;
+	size_t n = 0, k;
+
+	for (k = 0; k < g->nlimits && g->limits[k].listener != lid; k++)
+		;
+	if (k == g->nlimits)
+		return 0;
+	for (size_t i = 0; i < g->npipes; i++) {
+		if (g->pipes[i].listener != lid)
+			continue;
+		n++;
+		if (t - g->pipes[i].last >= 2.0 && (!victim || g->pipes[i].last < victim->last))
+			victim = &g->pipes[i];
+	}
+	if (n < (size_t)g->limits[k].max)
+		return 0;
+	if (victim == NULL) {
+		gwarn(g, "peer connections: %d open and busy on the listener of %s, the most allowed "
+		    "(its max_connections): a new connection was closed", g->limits[k].max,
+		    g->limits[k].what);
+		return 1;
+	}
+	gwarn(g, "peer connections: %d open on the listener of %s, the most allowed (its "
+	    "max_connections): closed the one idle longest (from %s) for a new one", g->limits[k].max,
+	    g->limits[k].what, victim->addr);
+	*close_id = victim->id;
+	*victim = g->pipes[--g->npipes];
+	return 0;
+}
+
 /* Pipes are closed after the lock is let go: NNG may call us back. */
 static void
 pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
@@ -160,10 +201,15 @@ pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	struct udc_guard *g = arg;
 	uint32_t id = (uint32_t)nng_pipe_id(p), close_id = 0;
 	double t = now_s();
+	int lid = nng_listener_id(nng_pipe_listener(p));
 
 	pthread_mutex_lock(&g->mtx);
 	if (ev == NNG_PIPE_EV_ADD_PRE) {
-		if (g->npipes >= (size_t)g->cfg->max_connections) {
+		if (listener_room(g, lid, t, &close_id) != 0) {
+			close_id = id;
+			goto out;
+		}
+		if (close_id == 0 && g->npipes >= (size_t)g->cfg->max_connections) {
 			/* Full: make room by the longest idle connection, if it has
 			 * been idle a while; a peer that holds every slot busy is
 			 * refused instead. */
@@ -197,6 +243,7 @@ pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		}
 		memset(&g->pipes[g->npipes], 0, sizeof(g->pipes[0]));
 		g->pipes[g->npipes].id = id;
+		g->pipes[g->npipes].listener = lid;
 		g->pipes[g->npipes].added = g->pipes[g->npipes].last = t;
 		g->npipes++;
 	} else if (ev == NNG_PIPE_EV_ADD_POST) {
@@ -219,6 +266,24 @@ out:
 	pthread_mutex_unlock(&g->mtx);
 	if (close_id)
 		close_pipe_id(close_id);
+}
+
+int
+udc_guard_listener_limit(struct udc_guard *g, int listener, int max, const char *what)
+{
+	int rv = 0;
+
+	pthread_mutex_lock(&g->mtx);
+	if (g->nlimits == UDC_GUARD_LIMITS) {
+		rv = UDC_ELIMIT;
+	} else {
+		g->limits[g->nlimits].listener = listener;
+		g->limits[g->nlimits].max = max;
+		snprintf(g->limits[g->nlimits].what, sizeof(g->limits[0].what), "%s", what);
+		g->nlimits++;
+	}
+	pthread_mutex_unlock(&g->mtx);
+	return rv;
 }
 
 void

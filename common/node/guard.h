@@ -33,6 +33,11 @@ struct udc_guard;
  * *out is the caller's, stopped and freed with udc_guard_stop. */
 int udc_guard_start(struct udc_guard **out, nng_socket s, const struct udc_config *cfg);
 void udc_guard_stop(struct udc_guard *g);
+/* Server: listener (an NNG listener id) takes at most max connections of
+ * its own, besides the node's cap; what names it in log lines ("gemeente
+ * ID").  At most UDC_GUARD_LIMITS listeners; UDC_ELIMIT beyond. */
+#define UDC_GUARD_LIMITS 256 /* UDC_PEERS_MAX of config.c */
+int udc_guard_listener_limit(struct udc_guard *g, int listener, int max, const char *what);
 /* A message arrived on pipe p (server): it is not idle. */
 void udc_guard_touch(struct udc_guard *g, nng_pipe p);
 /* The last connection failure seen (client), "" if none: for a round's

@@ -19,8 +19,12 @@ computes itself from the generated lists:
   a's key proposing under b's name; a on b's listener with a's certificate
   (TLS refuses it); a on b's listener with a certificate of b's CA (the
   proposal is refused: a proposes through the shared listener);
+- limits are per gemeente: a second round of a while one waits is refused
+  by [gemeente a] max_sessions while b's is accepted; b's listener holds at
+  most [gemeente b] max_connections connections;
 - per-gemeente state: STATE/peers/ID/{approvals,releases}, the audit log
-  names the gemeente of each proposed round.
+  names the gemeente of each proposed round, the metrics count each
+  gemeente's rounds.
 """
 import collections
 import csv
@@ -29,6 +33,8 @@ import json
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -162,9 +168,11 @@ def main():
         ("labels", fields(harness.CBS_LABELS)),
         ("gemeente a", [("name", "gemeente-a"), ("display_name", "Gemeente A"),
                         ("public_key", os.path.join(keys, "a.pub")),
-                        ("filter_column", "gemeentecode"), ("filter_value", GCODE["a"])]),
+                        ("filter_column", "gemeentecode"), ("filter_value", GCODE["a"]),
+                        ("max_sessions", "1")]),
         ("gemeente b", [("name", "gemeente-b"), ("public_key", os.path.join(keys, "b.pub")),
                         ("listen", "tls+tcp://127.0.0.1:%d" % own_b), ("ca_file", certs_b + "/ca.pem"),
+                        ("max_connections", "2"),
                         ("filter_column", "gemeentecode"), ("filter_value", GCODE["b"])]),
     ])
 
@@ -190,7 +198,8 @@ def main():
     as_b = gemeente("imp-name", "gemeente-b", "a", shared, certs, ga)
     a_on_b = gemeente("imp-tls", "gemeente-a", "a", own_b, certs, ga)
     a_on_b_ca = gemeente("imp-listener", "gemeente-a", "a", own_b, certs_b, ga)
-    nodes = [cbsd, node_a, node_b, as_b, a_on_b, a_on_b_ca]
+    a_twin = gemeente("a-twin", "gemeente-a", "a", shared, certs, ga)
+    nodes = [cbsd, node_a, node_b, as_b, a_on_b, a_on_b_ca, a_twin]
 
     spec = harness.write_spec(os.path.join(work, "spec.ini"), ["bsn"], min_cell=0, name="multi-bsn")
     only_b = harness.write_spec(os.path.join(work, "only-b.ini"), ["bsn"], min_cell=0, name="only-b",
@@ -199,18 +208,24 @@ def main():
     def start_round(g, sp):
         return g.ctl("round", "start", sp).stdout.strip()
 
-    def consent(rid, timeout=120):
-        """The CBS operator approves round rid once it waits for consent."""
+    def waiting(rid, timeout=120):
+        """Whether round rid comes to wait for the CBS operator's consent."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             st = cbsd.round_status(rid, timeout=30)
             if st.get("step", "").startswith("consent"):
-                cbsd.ctl("round", "approve", rid)
                 return True
             if st.get("state") in ("done", "failed"):
                 return False
             time.sleep(0.1)
         return False
+
+    def consent(rid, timeout=120):
+        """The CBS operator approves round rid once it waits for consent."""
+        if not waiting(rid, timeout):
+            return False
+        cbsd.ctl("round", "approve", rid)
+        return True
 
     def wait(g, rid):
         return g.ctl("round", "wait", rid, "--timeout", "300", check=False, timeout=600)
@@ -288,6 +303,25 @@ def main():
         T.check(proposed.get(ra, {}).get("gemeente") == "a" and proposed.get(rb, {}).get("gemeente") == "b",
                 "the audit log names the gemeente of each round")
 
+        # --- limits are per gemeente ([gemeente a] max_sessions = 1): while
+        # a round of a waits, a second node of a (same key and name; one
+        # gemeented runs one round at a time) is refused, b is not held up
+        rx = start_round(node_a, spec)
+        T.check(waiting(rx), "a's round waits for the CBS operator")
+        a_twin.start()
+        a_twin.ctl("spec", "approve", spec)
+        ry = start_round(a_twin, spec)
+        rc, err = refused_at_propose(a_twin, ry)
+        a_twin.stop()
+        T.check(rc == 3 and "[gemeente a] max_sessions" in err,
+                "a second round of a while one waits is refused by a's own limit: %r" % err[:160])
+        rz = start_round(node_b, only_b)
+        T.check(waiting(rz), "b's round is accepted meanwhile")
+        for rid in (rx, rz):
+            cbsd.ctl("round", "refuse", rid, "test over")
+        for g, rid in ((node_a, rx), (node_b, rz)):
+            wait(g, rid)
+
         # --- the history is per gemeente: a changed list of a cannot
         # release the spec again, b's releases are not a's
         ga2 = os.path.join(work, "a", "gemeente-less.csv")
@@ -349,11 +383,29 @@ def main():
         consent(r7)
         rc = wait(node_b, r7).returncode
         T.check(rc == 0, "gemeente b still runs rounds after the attacks (a spec of its own)")
+        # b's listener takes at most its max_connections (2): raw SP
+        # connections with b's certificate beyond that are closed
+        ctx = ssl.create_default_context(cafile=certs + "/ca.pem")
+        ctx.load_cert_chain(certs_b + "/gemeente.pem", certs_b + "/gemeente.key")
+        raw = []
+        for _ in range(4):
+            c = ctx.wrap_socket(socket.create_connection(("127.0.0.1", own_b), timeout=10),
+                                server_hostname="cbs.udclink.test")
+            c.sendall(b"\x00SP\x00\x00\x30\x00\x00")  # an SP header: req0
+            c.recv(8)
+            raw.append(c)
+        deadline = time.time() + 10
+        while time.time() < deadline and "on the listener of gemeente b, the most allowed" not in cbsd.read_log():
+            time.sleep(0.1)
+        T.check("on the listener of gemeente b, the most allowed" in cbsd.read_log(),
+                "b's listener holds at most [gemeente b] max_connections connections")
+        for c in raw:
+            c.close()
         metrics = cbsd.ctl("metrics").stdout
         T.check(re.search(r'udclink_peer_rounds\{peer="b",state="done"\} 2', metrics) is not None and
                 re.search(r'udclink_peer_rounds\{peer="a",state="done"\} 1', metrics) is not None,
                 "metrics count the rounds of each gemeente")
-        rcs = [n.stop() for n in (cbsd, node_a, node_b)] + [n.proc.returncode for n in (as_b, a_on_b, a_on_b_ca)]
+        rcs = [n.stop() for n in (cbsd, node_a, node_b)] + [n.proc.returncode for n in (as_b, a_on_b, a_on_b_ca, a_twin)]
         T.check(all(rc == 0 for rc in rcs), "every daemon exits cleanly (%s)" % rcs)
     except Exception as e:  # the logs say why
         T.check(False, "the test ran to its end: %s" % e)
