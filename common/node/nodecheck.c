@@ -281,6 +281,24 @@ check_keys(struct chk *c, const struct udc_config *cfg)
 			finding(c, 1, "[peer] public_key %s is this node's own key: pin the peer node's "
 			    "public key (its operator sends it)", cfg->peer_public_key);
 	}
+	/* a CBS node serving several gemeenten: each one's key, CA and input */
+	for (size_t i = 0; i < cfg->npeers; i++) {
+		const struct udc_peer_conf *p = &cfg->peers[i];
+		char what[96];
+
+		snprintf(what, sizeof(what), "[gemeente %s] public_key", p->id);
+		if (check_file(c, what, p->public_key, 0) == 0) {
+			if (udc_sign_pub_load(p->public_key, &peer, err, sizeof(err)) != 0)
+				finding(c, 1, "%s: %s", what, err);
+			else if (have_self && memcmp(&self, &peer, sizeof(self)) == 0)
+				finding(c, 1, "%s %s is this node's own key: pin the gemeente node's public "
+				    "key (its operator sends it)", what, p->public_key);
+		}
+		snprintf(what, sizeof(what), "[gemeente %s] ca_file", p->id);
+		check_file(c, what, p->ca_file, 0);
+		snprintf(what, sizeof(what), "[gemeente %s] input", p->id);
+		check_file(c, what, p->input_file, 0);
+	}
 }
 
 /* The configured columns against the header the input file has. */

@@ -237,6 +237,19 @@ def main():
     try:
         # the attackers start when their turn comes and stop after it: a
         # node that cannot pass TLS redials all the time
+        # --check-config checks each gemeente's key, CA and input too
+        def check_config():
+            return subprocess.run([harness.bin_path("cbsd"), "-c", cbs_conf, "--check-config"],
+                                  capture_output=True, text=True, timeout=60)
+        os.makedirs(os.path.join(work, "cbs-state"), exist_ok=True)
+        r = check_config()
+        T.check(r.returncode == 0 and r.stdout.strip().endswith("configuration OK"),
+                "cbsd --check-config passes the configuration with two gemeenten: %r" % r.stdout[-300:])
+        os.rename(os.path.join(keys, "b.pub"), os.path.join(keys, "b.pub.away"))
+        r = check_config()
+        os.rename(os.path.join(keys, "b.pub.away"), os.path.join(keys, "b.pub"))
+        T.check(r.returncode == 1 and "[gemeente b] public_key" in r.stdout,
+                "and names a gemeente's missing key: %r" % r.stdout.strip()[:300])
         for n in (cbsd, node_a, node_b):
             n.start()
 
