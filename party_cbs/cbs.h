@@ -190,7 +190,16 @@ struct cbs {
 	struct udc_ratelimit refusals;
 	struct udc_ratelimit proposals; /* signed proposals per minute, all gemeenten (under
 	                                 * refusal_mtx) */
+	/* several gemeenten: searches of every pinned key for the signer of a
+	 * proposal its claimed gemeente's key does not verify (one
+	 * verification per gemeente each), so that strangers cannot make the
+	 * node verify without bound (under refusal_mtx) */
+	struct udc_ratelimit key_searches;
 };
+
+/* Key searches let through at once, and per second after that. */
+#define CBS_KEY_SEARCH_BURST 20
+#define CBS_KEY_SEARCH_RATE 2.0
 
 /* Refusal entries let through at once, and per second after that. */
 #define CBS_REFUSAL_BURST 200

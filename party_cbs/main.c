@@ -114,6 +114,7 @@ cbs_start(struct udc_node *n, char *err, size_t errlen)
 	udc_ratelimit_init(&cb->refusals, CBS_REFUSAL_BURST, CBS_REFUSAL_RATE, cbs_now());
 	udc_ratelimit_init(&cb->proposals, (unsigned)n->cfg->proposals_per_minute,
 	    n->cfg->proposals_per_minute / 60.0, cbs_now());
+	udc_ratelimit_init(&cb->key_searches, CBS_KEY_SEARCH_BURST, CBS_KEY_SEARCH_RATE, cbs_now());
 	n->party = cb;
 	/* Per gemeente: its release history and privacy ledger (STATE/releases
 	 * and STATE/privacy-ledger for the one gemeente of a node without

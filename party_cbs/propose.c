@@ -191,7 +191,27 @@ identify(struct cbs *cb, const Udc__Envelope *req, const Udc__Propose *p, const 
 			return claimed;
 	}
 	/* Not the claimed gemeente's signature: whose then?  At most one
-	 * verification per gemeente served, all before any state is kept. */
+	 * verification per gemeente served, all before any state is kept, and
+	 * at most CBS_KEY_SEARCH_RATE searches a second after a burst: beyond
+	 * that the proposal is refused without naming its signer. */
+	{
+		uint64_t unused;
+		int ok;
+		pthread_mutex_lock(&cb->refusal_mtx);
+		ok = udc_ratelimit_take(&cb->key_searches, cbs_now(), &unused);
+		pthread_mutex_unlock(&cb->refusal_mtx);
+		if (!ok && claimed) {
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+			    "the proposal is not signed by the pinned key %s of gemeente %s", claimed->fpr,
+			    claimed->id);
+			return NULL;
+		}
+		if (!ok) {
+			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+			    "the proposal claims the name '%.64s', which is no gemeente of this node", name);
+			return NULL;
+		}
+	}
 	for (size_t i = 0; i < n->npeers; i++) {
 		const struct udc_node_peer *np = &n->peers[i];
 		if (np == claimed)
