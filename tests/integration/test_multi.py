@@ -29,7 +29,6 @@ computes itself from the generated lists:
 import collections
 import csv
 import io
-import json
 import os
 import re
 import shutil
