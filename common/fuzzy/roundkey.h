@@ -9,6 +9,8 @@
  *   secret = BLAKE2b-256(key = client_tx = server_rx,
  *                        "udclink/clk-secret/v1" || round_id || spec_hash)
  *
+ * (the tag with its terminating NUL byte, 22 bytes; tests/unit/test_roundkey.c
+ * writes the derivation out).
  * It is never written to a file or a log and lives in locked memory; a new
  * round gives a new secret, so encodings of different rounds do not compare.
  */
