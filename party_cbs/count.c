@@ -270,10 +270,7 @@ cbs_on_fetch(struct cbs *cb, struct session *s, const Udc__Envelope *req, struct
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "out of memory");
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		(*labbuf)[2 * i] = (uint8_t)(s->c.lab[from + i] & 0xff);
-		(*labbuf)[2 * i + 1] = (uint8_t)(s->c.lab[from + i] >> 8);
-	}
+	udc_wire_labels_pack(s->c.lab + from, n, *labbuf);
 	udc__chunk__init(ch);
 	ch->index = f->index;
 	ch->last = f->index + 1 == s->c_chunks;

@@ -591,8 +591,7 @@ release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 		goto out;
 	}
 	/* chunks of the stream csv || json, each within the peer's message size */
-	rl->chunk = (uint32_t)(cb->n->cfg->max_message > (1u << 20) + 4096 ? (1u << 20)
-	                                                                    : cb->n->cfg->max_message - 4096);
+	rl->chunk = (uint32_t)udc_wire_chunk_bytes(cb->n->cfg->max_message, 1u << 20);
 	{
 		char line[160], hex[65], jhex[65], rel[96];
 		struct udc_audit_field f[] = { UDC_AUDIT_S("round", s->idhex),

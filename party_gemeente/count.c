@@ -37,10 +37,7 @@ send_chunk(struct gem_round *r, const struct udc_blist *l, size_t from, size_t n
 
 	if ((labels = malloc(n * 2 + 1)) == NULL)
 		return UDC_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		labels[2 * i] = (uint8_t)(l->lab[from + i] & 0xff);
-		labels[2 * i + 1] = (uint8_t)(l->lab[from + i] >> 8);
-	}
+	udc_wire_labels_pack(l->lab + from, n, labels);
 	ch.index = index;
 	ch.last = last;
 	ch.n = (uint32_t)n;

@@ -233,14 +233,38 @@ udc_wire_body_name(Udc__Envelope__BodyCase c)
 }
 
 size_t
+udc_wire_payload_bytes(size_t max_message)
+{
+	return max_message > UDC_WIRE_ENVELOPE_BYTES ? max_message - UDC_WIRE_ENVELOPE_BYTES : 0;
+}
+
+size_t
 udc_wire_chunk_records(size_t configured, size_t max_message, size_t per_record)
 {
-	size_t fit = max_message > 4096 && per_record ? (max_message - 4096) / per_record : 1;
+	size_t payload = udc_wire_payload_bytes(max_message);
+	size_t fit = payload && per_record ? payload / per_record : 1;
 	size_t n = configured < fit ? configured : fit;
 
 	if (n > UDC_MAX_CHUNK_RECORDS)
 		n = UDC_MAX_CHUNK_RECORDS;
 	return n ? n : 1;
+}
+
+size_t
+udc_wire_chunk_bytes(size_t max_message, size_t cap)
+{
+	size_t payload = udc_wire_payload_bytes(max_message);
+
+	return payload < cap ? payload : cap;
+}
+
+void
+udc_wire_labels_pack(const uint16_t *lab, size_t n, uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = (uint8_t)(lab[i] & 0xff);
+		out[2 * i + 1] = (uint8_t)(lab[i] >> 8);
+	}
 }
 
 int

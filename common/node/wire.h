@@ -36,12 +36,22 @@ int udc_wire_encode(const Udc__Envelope *env, uint8_t **buf, size_t *len);
  * labels n*2 bytes each < nlabels.  UDC_EPROTO with a reason otherwise. */
 int udc_wire_check_chunk(const Udc__Chunk *ch, size_t nkeys, size_t max_n, size_t nlabels,
     char *err, size_t errlen);
+/* Bytes of a message of max_message bytes left for its payload: what is
+ * not kept for the envelope (UDC_WIRE_ENVELOPE_BYTES); 0 if nothing is. */
+#define UDC_WIRE_ENVELOPE_BYTES 4096
+size_t udc_wire_payload_bytes(size_t max_message);
 /* Records per chunk of a list whose records take per_record bytes on the
- * wire: the configured chunk_records, but never more than fit in a message
- * of max_message bytes (4 KiB left for the envelope) nor more than
+ * wire: the configured chunk_records, but never more than fit in the
+ * payload of a message of max_message bytes nor more than
  * UDC_MAX_CHUNK_RECORDS; at least 1.  The one rule both nodes chunk by. */
 size_t udc_wire_chunk_records(size_t configured, size_t max_message, size_t per_record);
-/* Little-endian uint16 label i of a chunk. */
+/* Bytes per piece of a release sent in pieces: the payload of a message of
+ * max_message bytes, at most cap. */
+size_t udc_wire_chunk_bytes(size_t max_message, size_t cap);
+/* Labels on the wire: uint16 each, little-endian, 2 bytes per record.
+ * udc_wire_labels_pack writes n labels into out (2 * n bytes, the
+ * caller's); udc_wire_label reads label i of a chunk. */
+void udc_wire_labels_pack(const uint16_t *lab, size_t n, uint8_t *out);
 static inline uint16_t
 udc_wire_label(const Udc__Chunk *ch, size_t i)
 {

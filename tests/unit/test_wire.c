@@ -1,8 +1,9 @@
 /*
  * test_wire.c - decoding of peer messages (common/node/wire.c): what a peer
  * writes in a string field reaches logs, the audit log and JSON only as
- * printable ASCII, while the data fields (bytes) arrive untouched; and the
- * envelope checks.
+ * printable ASCII, while the data fields (bytes) arrive untouched; the
+ * envelope checks; the one chunk-sizing rule and the label format both
+ * nodes use.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,12 +118,60 @@ test_envelope_refused(void **state)
 	assert_non_null(strstr(err, "without a body"));
 }
 
+/* Labels: two bytes each, low byte first, read back by udc_wire_label
+ * and checked against the label count by udc_wire_check_chunk. */
+static void
+test_labels(void **state)
+{
+	uint16_t lab[4] = { 0, 1, 0x1234, 0xffff };
+	uint8_t buf[8], points[4 * 32] = { 0 };
+	Udc__Chunk ch = UDC__CHUNK__INIT;
+	char err[128];
+
+	(void)state;
+	udc_wire_labels_pack(lab, 4, buf);
+	assert_memory_equal(buf, "\x00\x00\x01\x00\x34\x12\xff\xff", 8);
+	ch.n = 4;
+	ch.nkeys = 1;
+	ch.points.data = points;
+	ch.points.len = sizeof(points);
+	ch.labels.data = buf;
+	ch.labels.len = sizeof(buf);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(udc_wire_label(&ch, i), lab[i]);
+	assert_int_equal(udc_wire_check_chunk(&ch, 1, 4, 0x10000, err, sizeof(err)), 0);
+	assert_int_equal(udc_wire_check_chunk(&ch, 1, 4, 0xffff, err, sizeof(err)), UDC_EPROTO);
+	assert_non_null(strstr(err, "label 65535 out of range"));
+}
+
+/* Chunks: the configured count unless the message cannot hold it (4 KiB
+ * kept for the envelope), never above UDC_MAX_CHUNK_RECORDS, at least 1;
+ * release pieces: the payload, at most the cap. */
+static void
+test_chunk_sizing(void **state)
+{
+	(void)state;
+	assert_int_equal(udc_wire_payload_bytes(4096), 0);
+	assert_int_equal(udc_wire_payload_bytes(64 * 1024), 60 * 1024);
+	assert_int_equal(udc_wire_chunk_records(4096, 4u << 20, 66), 4096);
+	assert_int_equal(udc_wire_chunk_records(65536, 64 * 1024, 66), (60 * 1024) / 66);
+	assert_int_equal(udc_wire_chunk_records(65536, 4u << 20, 1), UDC_MAX_CHUNK_RECORDS);
+	assert_int_equal(udc_wire_chunk_records(16, 5000, 8192), 1);
+	assert_int_equal(udc_wire_chunk_records(16, 100, 32), 1);
+	assert_int_equal(udc_wire_chunk_records(0, 4u << 20, 32), 1);
+	assert_int_equal(udc_wire_chunk_bytes(4u << 20, 1u << 20), 1u << 20);
+	assert_int_equal(udc_wire_chunk_bytes(64 * 1024, 1u << 20), 60 * 1024);
+	assert_int_equal(udc_wire_chunk_bytes((1u << 20) + 4096, 1u << 20), 1u << 20);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_strings_cleaned),
 	    cmocka_unit_test(test_envelope_refused),
+	    cmocka_unit_test(test_labels),
+	    cmocka_unit_test(test_chunk_sizing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
