@@ -29,6 +29,7 @@
 #include "rounds.h"
 #include "secmem.h"
 #include "spec.h"
+#include "statepath.h"
 #include "store.h"
 #include "table.h"
 
@@ -505,7 +506,7 @@ write_doc(struct cbs *cb, struct session *s, const char *name, const struct doc_
 	FILE *f;
 	int rv;
 
-	snprintf(rel, sizeof(rel), "rounds/%s/%s", s->idhex, name);
+	udc_state_round(rel, sizeof(rel), s->idhex, name);
 	if ((rv = udc_store_begin(cb->n->cfg->state_dir, rel, &w)) != 0)
 		return rv;
 	if ((f = udc_store_stream(&w)) == NULL) {
@@ -602,7 +603,7 @@ release(struct cbs *cb, struct session *s, char *why, size_t whylen)
 		udc_hex(rl->csv_sha, 32, hex);
 		udc_hex(rl->json_sha, 32, jhex);
 		snprintf(line, sizeof(line), "signed by this node (CBS), key %s\n", cb->n->self_fpr);
-		snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", s->idhex);
+		udc_state_round(rel, sizeof(rel), s->idhex, "signer.txt");
 		udc_store_write(cb->n->cfg->state_dir, rel, line, strlen(line));
 		udc_result_sig_store(cb->n, s->idhex, rl->csv_sig);
 		udc_node_audit(cb->n, UDC_AUDIT_RESULT_RELEASED, f,
@@ -694,7 +695,7 @@ seal_done(struct cbs *cb, struct session *s)
 	udc_hex(s->seal_hash, 32, hex);
 	snprintf(json, sizeof(json), "{\"transcript_sha256\": \"%s\", \"gemeente_key\": \"%s\", "
 	    "\"cbs_key\": \"%s\", \"both_signed\": true}\n", hex, s->np->fpr, n->self_fpr);
-	snprintf(rel, sizeof(rel), "rounds/%s/transcript.json", s->idhex);
+	udc_state_round(rel, sizeof(rel), s->idhex, "transcript.json");
 	udc_store_write(n->cfg->state_dir, rel, json, strlen(json));
 	return 0;
 }
@@ -812,7 +813,7 @@ cbs_on_fetch_release(struct cbs *cb, struct session *s, const Udc__Envelope *req
 		int csv = pos < rl->csv_bytes;
 		uint64_t doc_end = csv ? rl->csv_bytes : total;
 
-		snprintf(rel, sizeof(rel), "rounds/%s/result.%s", s->idhex, csv ? "csv" : "json");
+		udc_state_round(rel, sizeof(rel), s->idhex, csv ? "result.csv" : "result.json");
 		rv = udc_store_pread(cb->n->cfg->state_dir, rel, csv ? pos : pos - rl->csv_bytes,
 		    rp->buf + done, (size_t)((end < doc_end ? end : doc_end) - pos), &got, NULL);
 		if (rv != 0 || got == 0) {

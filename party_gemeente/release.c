@@ -20,6 +20,7 @@
 #include "rounds.h"
 #include "secmem.h"
 #include "spec.h"
+#include "statepath.h"
 #include "store.h"
 #include "table.h"
 #include "transport.h"
@@ -164,10 +165,10 @@ gem_receive_release(struct gem_round *r, const Udc__Release *rl)
 
 	if ((rv = check_release(r, rl)) != 0)
 		return rv;
-	snprintf(rel, sizeof(rel), "rounds/%s/result.csv", r->job->idhex);
+	udc_state_round(rel, sizeof(rel), r->job->idhex, "result.csv");
 	if ((rv = udc_store_begin(state, rel, &w[0])) == 0) {
 		open = 1;
-		snprintf(rel, sizeof(rel), "rounds/%s/result.json", r->job->idhex);
+		udc_state_round(rel, sizeof(rel), r->job->idhex, "result.json");
 		if ((rv = udc_store_begin(state, rel, &w[1])) == 0)
 			open = 2;
 	}
@@ -194,7 +195,7 @@ gem_receive_release(struct gem_round *r, const Udc__Release *rl)
 	open = 0;
 	udc_result_sig_store(r->n, r->job->idhex, rl->csv_sig.data);
 	snprintf(line, sizeof(line), "signed by the CBS node's key %s (verified)\n", r->n->peer_fpr);
-	snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", r->job->idhex);
+	udc_state_round(rel, sizeof(rel), r->job->idhex, "signer.txt");
 	if ((rv = udc_store_write(state, rel, line, strlen(line))) != 0) {
 		gem_fail(r, "cannot store the release in %s: %s", state, udc_strerror(rv));
 		goto out;
@@ -205,7 +206,7 @@ gem_receive_release(struct gem_round *r, const Udc__Release *rl)
 		char *js = NULL, mline[512];
 		size_t jl = 0;
 
-		snprintf(rel, sizeof(rel), "rounds/%s/result.json", r->job->idhex);
+		udc_state_round(rel, sizeof(rel), r->job->idhex, "result.json");
 		if (udc_store_read(state, rel, 1u << 24, &js, &jl) == 0 &&
 		    udc_linkage_log_line_json(js, jl, mline, sizeof(mline)) == 0)
 			log_info("round %s: CBS %s", r->job->idhex, mline);
@@ -316,7 +317,7 @@ gem_seal(struct gem_round *r, Udc__Envelope **out)
 	udc_hex(th, 32, hex);
 	snprintf(json, sizeof(json), "{\"transcript_sha256\": \"%s\", \"gemeente_key\": \"%s\", "
 	    "\"cbs_key\": \"%s\", \"both_signed\": true}\n", hex, r->n->self_fpr, r->n->peer_fpr);
-	snprintf(rel, sizeof(rel), "rounds/%s/transcript.json", r->job->idhex);
+	udc_state_round(rel, sizeof(rel), r->job->idhex, "transcript.json");
 	if ((rv = udc_store_write(r->n->cfg->state_dir, rel, json, strlen(json))) != 0) {
 		gem_fail(r, "cannot store the transcript in %s: %s", r->n->cfg->state_dir,
 		    udc_strerror(rv));

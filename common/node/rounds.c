@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "statepath.h"
 #include "store.h"
 
 struct udc_rounds {
@@ -71,7 +72,7 @@ persist(struct udc_rounds *r, const struct udc_round *x)
 	json_decref(o);
 	if (txt == NULL)
 		return UDC_ENOMEM;
-	snprintf(rel, sizeof(rel), "rounds/%s/status.json", x->id);
+	udc_state_round(rel, sizeof(rel), x->id, "status.json");
 	rv = udc_store_write(r->state_dir, rel, txt, strlen(txt));
 	free(txt);
 	if (rv != 0)
@@ -143,7 +144,7 @@ udc_rounds_open(struct udc_rounds **out, const char *state_dir)
 		json_error_t je;
 		struct udc_round *x;
 
-		snprintf(rel, sizeof(rel), "rounds/%s/status.json", ids[i]);
+		udc_state_round(rel, sizeof(rel), ids[i], "status.json");
 		if (udc_store_read(state_dir, rel, 64 * 1024, &txt, NULL) != 0)
 			continue;
 		o = json_loads(txt, 0, &je);

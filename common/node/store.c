@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "err.h"
+#include "statepath.h"
 
 /* A directory of the node's state must be ours and closed to others: a
  * state directory another user can write lets that user plant files and
@@ -84,7 +85,7 @@ open_subdir(int dirfd, const char *name, int create, const char *shown, int *out
 int
 udc_store_init(const char *state_dir, char *err, size_t errlen)
 {
-	const char *sub[] = { "approvals", "rounds", "releases" };
+	const char *sub[] = { UDC_STATE_APPROVALS, UDC_STATE_ROUNDS, UDC_STATE_RELEASES };
 	char shown[4200];
 	int root, fd, rv;
 
@@ -441,7 +442,7 @@ udc_store_rounds(const char *state_dir, char ***ids, size_t *n)
 	char **v = NULL;
 	size_t cnt = 0, cap = 0;
 
-	snprintf(path, sizeof(path), "%s/rounds", state_dir);
+	udc_state_dir(path, sizeof(path), state_dir, UDC_STATE_ROUNDS);
 	if ((d = opendir(path)) == NULL)
 		return UDC_EIO;
 	while ((e = readdir(d)) != NULL) {

@@ -5,7 +5,7 @@ udc_unit_test(test_result
           ${PROJECT_SOURCE_DIR}/common/release/table.c ${PROJECT_SOURCE_DIR}/common/release/linked.c
           ${PROJECT_SOURCE_DIR}/common/release/history.c ${PROJECT_SOURCE_DIR}/common/release/protect.c
           ${PROJECT_SOURCE_DIR}/common/release/lpaudit.c ${PROJECT_SOURCE_DIR}/common/release/bipartite.c
-          ${PROJECT_SOURCE_DIR}/common/release/disclosure.c ${PROJECT_SOURCE_DIR}/common/node/store.c
+          ${PROJECT_SOURCE_DIR}/common/release/disclosure.c ${PROJECT_SOURCE_DIR}/common/node/store.c ${PROJECT_SOURCE_DIR}/common/node/statepath.c
           ${PROJECT_SOURCE_DIR}/common/base/rand.c
           ${PROJECT_SOURCE_DIR}/common/input/input.c
           ${PROJECT_SOURCE_DIR}/common/input/csv.c ${PROJECT_SOURCE_DIR}/common/input/fields.c

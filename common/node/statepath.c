@@ -1,0 +1,39 @@
+/*
+ * statepath.c - the state directory's file names (statepath.h).
+ */
+#include "statepath.h"
+
+#include <stdio.h>
+
+#include "err.h"
+
+static const char *const approval_ext[] = {
+	[UDC_APPROVAL_SPEC] = ".spec",
+	[UDC_APPROVAL_SIG] = ".sig",
+	[UDC_APPROVAL_SCHEMA] = ".schema.json",
+};
+
+static int
+fits(int n, size_t outlen)
+{
+	return n >= 0 && (size_t)n < outlen ? 0 : UDC_ELIMIT;
+}
+
+int
+udc_state_approval(char *out, size_t outlen, const char *hash_hex, enum udc_approval_file f)
+{
+	return fits(snprintf(out, outlen, UDC_STATE_APPROVALS "/%s%s", hash_hex, approval_ext[f]),
+	    outlen);
+}
+
+int
+udc_state_round(char *out, size_t outlen, const char *idhex, const char *name)
+{
+	return fits(snprintf(out, outlen, UDC_STATE_ROUNDS "/%s/%s", idhex, name), outlen);
+}
+
+int
+udc_state_dir(char *out, size_t outlen, const char *state_dir, const char *sub)
+{
+	return fits(snprintf(out, outlen, "%s/%s", state_dir, sub), outlen);
+}
