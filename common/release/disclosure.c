@@ -417,11 +417,35 @@ rat_le(struct udc_rational a, struct udc_rational b)
 }
 
 int
+udc_ledger_charge(const struct udc_disclosure_params *p, uint64_t sensitivity,
+                  struct udc_rational *charged)
+{
+	struct udc_ledger *l = NULL;
+	struct udc_rational cost;
+	uint64_t d;
+	int rv;
+
+	if (sensitivity > UINT32_MAX)
+		return UDC_ELIMIT; /* times a 32-bit epsilon numerator: fits in 64 bits */
+	cost.num = sensitivity * p->eps_num;
+	cost.den = p->eps_den;
+	d = gcd64(cost.num, cost.den);
+	if (d > 1) {
+		cost.num /= d;
+		cost.den /= d;
+	}
+	if ((rv = udc_ledger_open(&l, p->ledger_path)) == 0 &&
+	    (rv = udc_ledger_spend(l, p->population, p->spec_hash, cost, p->budget)) == 0)
+		*charged = cost;
+	udc_ledger_close(l);
+	return rv;
+}
+
+int
 udc_disclose(struct udc_table *t, const struct udc_disclosure_params *p,
              struct udc_disclosure_report *rep)
 {
 	struct udc_disclosure_report r = {0};
-	struct udc_ledger *l = NULL;
 	int rv;
 
 	r.charged.den = 1;
@@ -439,25 +463,16 @@ udc_disclose(struct udc_table *t, const struct udc_disclosure_params *p,
 		 * L1 sensitivity 2, so the release costs 2 * eps.  The charge is
 		 * written before any noise is drawn: a crash then wastes budget
 		 * but never spends it unrecorded. */
-		struct udc_rational cost = {2 * (uint64_t)p->eps_num, p->eps_den};
-		uint64_t d = gcd64(cost.num, cost.den);
-
-		cost.num /= d;
-		cost.den /= d;
-		if ((rv = udc_ledger_open(&l, p->ledger_path)) != 0)
-			goto out;
-		if ((rv = udc_ledger_spend(l, p->population, p->spec_hash, cost, p->budget)) != 0) {
+		if ((rv = udc_ledger_charge(p, 2, &r.charged)) != 0) {
 			r.budget_spent = rv == UDC_EREFUSED;
 			goto out;
 		}
-		r.charged = cost;
 		if ((rv = udc_disclose_noise(t, p->eps_num, p->eps_den)) != 0)
 			goto out;
 	}
 	udc_disclose_round(t, p->round_base);
 	rv = 0;
 out:
-	udc_ledger_close(l);
 	if (rep != NULL)
 		*rep = r;
 	return rv;

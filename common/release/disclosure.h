@@ -115,5 +115,15 @@ void udc_ledger_spent(const struct udc_ledger *l, const uint8_t population[32],
 int udc_ledger_spend(struct udc_ledger *l, const uint8_t population[32],
                      const uint8_t spec_hash[32], struct udc_rational cost,
                      struct udc_rational budget);
+/*
+ * The one budget check of a noisy release: charges sensitivity * eps
+ * (p->eps_num / p->eps_den, reduced) to the ledger at p->ledger_path for
+ * (p->population, p->spec_hash) against p->budget, before any noise is
+ * drawn.  0 with the charge in *charged; UDC_EREFUSED if the budget would
+ * be exceeded (nothing charged); UDC_ELIMIT for a sensitivity above 2^32;
+ * otherwise the ledger's error (UDC_EPARSE, UDC_EIO).
+ */
+int udc_ledger_charge(const struct udc_disclosure_params *p, uint64_t sensitivity,
+                      struct udc_rational *charged);
 
 #endif

@@ -1459,24 +1459,11 @@ out:
 	return rv;
 }
 
-static uint64_t
-gcd64(uint64_t a, uint64_t b)
-{
-	while (b != 0) {
-		uint64_t r = a % b;
-
-		a = b;
-		b = r;
-	}
-	return a;
-}
-
 int
 udc_linked_disclose(struct udc_linked *l, const struct udc_disclosure_params *p,
                     struct udc_linked_report *rep, char *why, size_t whylen)
 {
 	struct udc_linked_report r;
-	struct udc_ledger *lg = NULL;
 	int rv;
 
 	memset(&r, 0, sizeof(r));
@@ -1494,25 +1481,11 @@ udc_linked_disclose(struct udc_linked *l, const struct udc_disclosure_params *p,
 	if (p->eps_num > 0) {
 		/* Written before any draw: a crash wastes budget, never spends
 		 * it unrecorded. */
-		struct udc_rational cost = {r.sensitivity * p->eps_num, p->eps_den};
-		uint64_t d;
-
-		if (r.sensitivity > UINT32_MAX) {
-			rv = UDC_ELIMIT;
-			goto out;
-		}
-		d = gcd64(cost.num, cost.den);
-		if (d > 1) {
-			cost.num /= d;
-			cost.den /= d;
-		}
-		if ((rv = udc_ledger_open(&lg, p->ledger_path)) != 0 ||
-		    (rv = udc_ledger_spend(lg, p->population, p->spec_hash, cost, p->budget)) != 0) {
+		if ((rv = udc_ledger_charge(p, r.sensitivity, &r.charged)) != 0) {
 			if (rv == UDC_EREFUSED)
 				lsetf(why, whylen, "the privacy budget of this spec on this CBS data is spent");
 			goto out;
 		}
-		r.charged = cost;
 	}
 	for (size_t id = 0; id < l->ncells; id++) {
 		struct lcell *cl = &l->cells[id];
@@ -1541,7 +1514,6 @@ udc_linked_disclose(struct udc_linked *l, const struct udc_disclosure_params *p,
 	}
 	rv = 0;
 out:
-	udc_ledger_close(lg);
 	if (rep != NULL)
 		*rep = r;
 	return rv;
