@@ -10,6 +10,7 @@
  *   rounds/ID/result.csv, result.json, result.sig, signer.txt,
  *             transcript.json    a round's documents (each party's release.c)
  *   releases/INPUT.json          the CBS node's release history (history.h)
+ *   privacy-ledger               the CBS node's privacy-budget ledger (disclosure.h)
  *
  * HASH is the spec's SHA-256 and ID the round id, both lower-case hex.
  */
@@ -21,6 +22,7 @@
 #define UDC_STATE_APPROVALS "approvals"
 #define UDC_STATE_ROUNDS "rounds"
 #define UDC_STATE_RELEASES "releases"
+#define UDC_STATE_LEDGER "privacy-ledger"
 
 enum udc_approval_file {
 	UDC_APPROVAL_SPEC,   /* .spec */
