@@ -1,7 +1,14 @@
 /*
- * release.c - the end of a round at the gemeente: ask for the result,
- * check its signature and store it, then sign the transcript with the CBS
- * node and exchange signed audit heads.
+ * release.c - the end of a round at the gemeente.
+ *
+ *   Finish  commit to our input (digest, tuples uploaded, input report),
+ *           signed; the CBS node links and counts.
+ *   Seal    sign the transcript hash with the CBS node and exchange signed
+ *           audit heads; the CBS node answers, once its disclosure control
+ *           has run, with a description of the release (sizes, hashes,
+ *           signatures).
+ *   then    fetch the release in pieces, check its hashes and the CBS
+ *           node's signatures, and store result.csv and result.json.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,10 +1,12 @@
 /*
  * round.c - the gemeente's side of a round, step by step.
  *
- *   exact:   read + blind own list (H(k)^a) -> propose
- *   fuzzy, combined: propose -> phase 1 (link.c) -> count list H(handle)^a
- *   then:    upload -> wait for the CBS list -> fetch, raise to a (H(k)^ba)
- *            -> shuffle, return -> finish -> store the released table -> seal
+ *   propose (propose.c) and wait for the CBS operator's consent, then
+ *   exact:   read + blind own list (H(k)^a), shuffle
+ *   fuzzy, combined: phase 1 (link.c) -> count list H(handle)^a
+ *   then (count.c): upload, while a second thread waits for the CBS list,
+ *            fetches it and raises it to a (H(k)^ba) -> shuffle, return
+ *   then (release.c): finish -> seal -> fetch and store the release
  *
  * On any failure the CBS node is told (Abort) and the round is marked failed
  * with the reason; the daemon carries on.

@@ -2,9 +2,9 @@
  * linkage.c - exact keys first (combined mode), then Dice on the encodings
  * of the records still unlinked; the linkage report.
  *
- * Moved out of the CBS session so that it can be tested on lists built by
- * hand: the session only hands over its lists and turns the pairs into the
- * count list.
+ * Kept out of the CBS party so that it can be tested on lists built by
+ * hand: party_cbs/link.c only hands over its lists and turns the pairs into
+ * the count list.
  */
 #include "linkage.h"
 

@@ -6,7 +6,7 @@
  * No threads of its own (the matcher may use the given pool), no sockets, no
  * session: the inputs are the two lists as the CBS node holds them after
  * phase 1, the outputs the pairs, which of the CBS records were linked and
- * the report that goes into the round's metadata.  party_cbs/session.c turns
+ * the report that goes into the round's metadata.  party_cbs/link.c turns
  * the pairs into the count list.
  */
 #ifndef UDC_LINKAGE_H

@@ -1,5 +1,8 @@
 /*
- * daemon.c - process wiring common to both nodes.
+ * daemon.c - process wiring common to both nodes: start-up and shutdown,
+ * the control handlers (spec approve/list/revoke, round status/list/result,
+ * node status, metrics, audit verify; round start and decide go to the
+ * party), approvals and their signatures, loading approved specs.
  *
  * Threads: main (waits for a signal), control (serves udcctl on its Unix
  * socket, ctl.c: one request at a time, every command is quick), the worker

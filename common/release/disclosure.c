@@ -1,6 +1,7 @@
 /*
- * disclosure.c - secondary suppression, rounding, integer noise, the
- * privacy-budget ledger and the release store.
+ * disclosure.c - disclosure control of the full cross: primary and
+ * secondary suppression, rounding, integer noise, and the privacy-budget
+ * ledger with the one budget check (udc_ledger_charge) linked.c uses too.
  *
  * Secondary suppression works on the table as a bipartite graph.  Rows are
  * the gemeente groups plus one row U for the CBS-only margin; columns are
@@ -229,7 +230,8 @@ uniform64(uint64_t n)
  * interval of true ones; its sums would drift by up to base / 2 per entry in
  * one direction.  With random rounding the sum of k rounded entries differs
  * from the true sum by less than k * base and is unbiased.  Repeating a
- * release to average the rounding away is stopped by the release store.
+ * release to average the rounding away is stopped by the release history
+ * (history.h).
  */
 void
 udc_disclose_round(struct udc_table *t, unsigned base)

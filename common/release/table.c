@@ -1,10 +1,12 @@
 /*
- * table.c - the linked-count table, its margins, and disclosure control.
+ * table.c - the linked-count table and its margins.
  *
- * The CBS node counts into a udc_table, applies primary suppression, and
- * writes the released table as CSV with the spec's dimension names and
- * values as labels.  A suppressed entry is zeroed here, so no later step can
- * let the true count leave the node by mistake.
+ * The CBS node counts into a udc_table and writes the released table as CSV
+ * with the spec's dimension names and values as labels (a suppressed entry
+ * as empty).  Disclosure control is disclosure.c's (the full cross) and
+ * linked.c's (linked tables); udc_table_disclose here is primary
+ * suppression alone (only the tests call it), which zeroes what it
+ * suppresses so that no later step can let the true count out by mistake.
  */
 #include "table.h"
 

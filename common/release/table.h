@@ -1,11 +1,11 @@
 /*
- * table.h - the linked-count table, its margins, and disclosure control.
+ * table.h - the linked-count table and its margins.
  *
  * cells[g * ncats + c] counts linked persons with gemeente group g and CBS
  * category c; g_unlinked[g] counts gemeente records not linked, c_unlinked[c]
- * CBS records not linked.  udc_table_disclose applies the spec's rules and
- * marks suppressed entries; a released table carries 0 in suppressed entries
- * so the true value never leaves the CBS node.
+ * CBS records not linked.  A released table carries 0 in suppressed entries
+ * so the true value never leaves the CBS node.  Disclosure control:
+ * disclosure.h (the full cross), linked.h (linked tables).
  */
 #ifndef UDC_TABLE_H
 #define UDC_TABLE_H
