@@ -191,10 +191,10 @@ gem_wait_cbs(struct gem_round *r, uint64_t *c_records, uint32_t *c_chunks)
 
 struct download_job {
 	struct gem_round *r;
-	struct udc_blist *c;
+	struct udc_blist *cbs_list;
 	const struct udc_scalar *a;
 	uint64_t c_records;
-	pthread_mutex_t m; /* c */
+	pthread_mutex_t m; /* cbs_list */
 };
 
 /* Fetches CBS chunk i and raises it to a (while another lane fetches). */
@@ -215,7 +215,7 @@ download_one(void *arg, size_t i)
 	if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_C_CHUNK, &rep)) != 0)
 		return rv;
 	ch = rep->c_chunk;
-	if ((rv = udc_wire_check_chunk(ch, r->cnkeys, UDC_MAX_CHUNK_RECORDS,
+	if ((rv = udc_wire_check_chunk(ch, r->count_nkeys, UDC_MAX_CHUNK_RECORDS,
 	    r->spec->ncells[UDC_SIDE_CBS], why, sizeof(why))) != 0 || ch->index != i) {
 		gem_fail(r, "bad chunk from the CBS node: %s", rv ? why : "index mismatch");
 		udc_wire_free(rep);
@@ -228,7 +228,7 @@ download_one(void *arg, size_t i)
 		return rv;
 	}
 	pthread_mutex_lock(&d->m);
-	if (d->c->n + ch->n > d->c_records) {
+	if (d->cbs_list->n + ch->n > d->c_records) {
 		pthread_mutex_unlock(&d->m);
 		gem_fail(r, "the CBS node sent more records than the %llu it announced",
 		    (unsigned long long)d->c_records);
@@ -236,10 +236,10 @@ download_one(void *arg, size_t i)
 		return UDC_EPROTO;
 	}
 	for (uint32_t k = 0; k < ch->n; k++)
-		d->c->lab[d->c->n + k] = udc_wire_label(ch, k);
-	memcpy(udc_blist_pt(d->c, d->c->n, 0), ch->points.data, ch->points.len);
-	d->c->n += ch->n;
-	udc_rounds_records(d->r->n->rounds, d->r->job->idhex, "download", d->c->n, d->c_records);
+		d->cbs_list->lab[d->cbs_list->n + k] = udc_wire_label(ch, k);
+	memcpy(udc_blist_pt(d->cbs_list, d->cbs_list->n, 0), ch->points.data, ch->points.len);
+	d->cbs_list->n += ch->n;
+	udc_rounds_records(d->r->n->rounds, d->r->job->idhex, "download", d->cbs_list->n, d->c_records);
 	pthread_mutex_unlock(&d->m);
 	udc_wire_free(rep);
 	return 0;
@@ -248,10 +248,10 @@ download_one(void *arg, size_t i)
 /* The CBS list, fetched and raised to a chunk by chunk, several chunks in
  * flight; its order does not matter (the gemeente shuffles it anyway). */
 int
-gem_download(struct gem_round *r, struct udc_blist *c, const struct udc_scalar *a, uint64_t c_records,
+gem_download(struct gem_round *r, struct udc_blist *cbs_list, const struct udc_scalar *a, uint64_t c_records,
     uint32_t c_chunks)
 {
-	struct download_job d = { .r = r, .c = c, .a = a, .c_records = c_records };
+	struct download_job d = { .r = r, .cbs_list = cbs_list, .a = a, .c_records = c_records };
 	int rv;
 
 	if (c_records > UDC_MAX_CHUNK_RECORDS * (uint64_t)c_chunks || c_records > 100000000ULL) {
@@ -259,7 +259,7 @@ gem_download(struct gem_round *r, struct udc_blist *c, const struct udc_scalar *
 		    c_chunks);
 		return UDC_EPROTO;
 	}
-	if ((rv = udc_blist_reserve(c, (size_t)c_records)) != 0) {
+	if ((rv = udc_blist_reserve(cbs_list, (size_t)c_records)) != 0) {
 		gem_fail(r, "cannot hold %llu CBS records: %s", (unsigned long long)c_records, udc_strerror(rv));
 		return rv;
 	}
@@ -268,8 +268,8 @@ gem_download(struct gem_round *r, struct udc_blist *c, const struct udc_scalar *
 	pthread_mutex_destroy(&d.m);
 	if (rv != 0)
 		return rv;
-	if (c->n != c_records) {
-		gem_fail(r, "the CBS node sent %zu records, announced %llu", c->n, (unsigned long long)c_records);
+	if (cbs_list->n != c_records) {
+		gem_fail(r, "the CBS node sent %zu records, announced %llu", cbs_list->n, (unsigned long long)c_records);
 		return UDC_EPROTO;
 	}
 	return 0;

@@ -80,13 +80,13 @@ out:
 /* Combined mode: raise the CBS records' exact keys to a and send them back
  * in the CBS node's order (they carry no labels; CBS needs to know its own). */
 static int
-return_own(struct gem_round *r, const struct udc_scalar *a, uint32_t own_chunks, uint64_t own_records)
+return_cbs_keys(struct gem_round *r, const struct udc_scalar *a, uint32_t cbs_chunks, uint64_t cbs_records)
 {
 	uint64_t seen = 0;
 	char why[256];
 	int rv;
 
-	for (uint32_t i = 0; i < own_chunks; i++) {
+	for (uint32_t i = 0; i < cbs_chunks; i++) {
 		Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL, *ack = NULL;
 		Udc__Fetch f = UDC__FETCH__INIT;
 		Udc__Chunk *ch;
@@ -99,7 +99,7 @@ return_own(struct gem_round *r, const struct udc_scalar *a, uint32_t own_chunks,
 			return rv;
 		ch = rep->c_chunk;
 		if ((rv = udc_wire_check_chunk(ch, r->spec->nkeys, UDC_MAX_CHUNK_RECORDS, 1, why,
-		    sizeof(why))) != 0 || ch->index != i || seen + ch->n > own_records) {
+		    sizeof(why))) != 0 || ch->index != i || seen + ch->n > cbs_records) {
 			gem_fail(r, "bad chunk from the CBS node: %s", rv ? why : "index or count mismatch");
 			udc_wire_free(rep);
 			return UDC_EPROTO;
@@ -118,11 +118,11 @@ return_own(struct gem_round *r, const struct udc_scalar *a, uint32_t own_chunks,
 		udc_wire_free(ack);
 		if (rv != 0)
 			return rv;
-		udc_rounds_records(r->n->rounds, r->job->idhex, "link-return", seen, own_records);
+		udc_rounds_records(r->n->rounds, r->job->idhex, "link-return", seen, cbs_records);
 	}
-	if (seen != own_records) {
+	if (seen != cbs_records) {
 		gem_fail(r, "the CBS node sent %llu records, announced %llu", (unsigned long long)seen,
-		    (unsigned long long)own_records);
+		    (unsigned long long)cbs_records);
 		return UDC_EPROTO;
 	}
 	return 0;
@@ -137,15 +137,15 @@ return_own(struct gem_round *r, const struct udc_scalar *a, uint32_t own_chunks,
 int
 gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct udc_input_opts *io,
     struct udc_kx *kx, const uint8_t peer[32], struct udc_blist *count,
-    struct udc_input_stats *gst)
+    struct udc_input_stats *in_stats)
 {
 	struct udc_clkctx *clk = NULL;
-	struct udc_blist g;
+	struct udc_blist linkrecs;
 	uint8_t *secret = NULL;
 	size_t clk_bytes;
 	int rv;
 
-	udc_blist_init(&g, r->spec->nkeys, 0);
+	udc_blist_init(&linkrecs, r->spec->nkeys, 0);
 	if ((secret = udc_secmem_alloc(UDC_CLK_SECRET_BYTES)) == NULL) {
 		gem_fail(r, "cannot set up the round secret");
 		rv = UDC_ENOMEM;
@@ -161,28 +161,28 @@ gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct 
 	if (rv != 0)
 		goto out;
 	clk_bytes = udc_clkctx_bytes(clk);
-	udc_blist_set_extra(&g, udc_clkctx_ext_bytes(clk));
+	udc_blist_set_extra(&linkrecs, udc_clkctx_ext_bytes(clk));
 	gem_step(r, "reading", 0);
-	if ((rv = udc_blist_from_input_ext(&g, io, r->job->round_id, a, r->n->wq, udc_clkctx_fill, clk,
-	    gst, r->err, sizeof(r->err))) != 0)
+	if ((rv = udc_blist_from_input_ext(&linkrecs, io, r->job->round_id, a, r->n->wq, udc_clkctx_fill, clk,
+	    in_stats, r->err, sizeof(r->err))) != 0)
 		goto out;
 	if (r->err[0]) { /* the keepalive lost the CBS node while we read */
 		rv = UDC_EPEER;
 		goto out;
 	}
-	if ((rv = gem_check_rejects(r, gst)) != 0)
+	if ((rv = gem_check_rejects(r, in_stats)) != 0)
 		goto out;
 	udc_clkctx_free(clk);
 	clk = NULL;
 	log_info("round %s: %s: %llu rows, %llu encoded", r->job->idhex, io->path,
-	    (unsigned long long)gst->rows, (unsigned long long)g.n);
-	if (g.n == 0) {
-		gem_fail(r, "%s: no usable records (%llu rows read)", io->path, (unsigned long long)gst->rows);
+	    (unsigned long long)in_stats->rows, (unsigned long long)linkrecs.n);
+	if (linkrecs.n == 0) {
+		gem_fail(r, "%s: no usable records (%llu rows read)", io->path, (unsigned long long)in_stats->rows);
 		rv = UDC_EINVAL;
 		goto out;
 	}
-	udc_blist_shuffle(&g);
-	if ((rv = upload_link(r, &g, clk_bytes)) != 0)
+	udc_blist_shuffle(&linkrecs);
+	if ((rv = upload_link(r, &linkrecs, clk_bytes)) != 0)
 		goto out;
 	/* Wait for CBS: its own list (combined), then its linkage. */
 	for (int returned = r->spec->mode != UDC_MODE_COMBINED;;) {
@@ -191,10 +191,10 @@ gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct 
 			goto out;
 		Udc__StatusReply *sr = rep->status_reply;
 		if (!returned && sr->link_ready) {
-			uint32_t oc = sr->own_chunks;
-			uint64_t orec = sr->own_records;
+			uint32_t nchunks = sr->own_chunks;
+			uint64_t nrecords = sr->own_records;
 			udc_wire_free(rep);
-			if ((rv = return_own(r, a, oc, orec)) != 0)
+			if ((rv = return_cbs_keys(r, a, nchunks, nrecords)) != 0)
 				goto out;
 			returned = 1;
 			continue;
@@ -208,14 +208,14 @@ gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct 
 	}
 	/* The count list: H(handle)^a with the group label, nothing else. */
 	udc_blist_init(count, 1, 0);
-	if ((rv = udc_blist_reserve(count, g.n)) != 0)
+	if ((rv = udc_blist_reserve(count, linkrecs.n)) != 0)
 		goto out;
-	for (size_t i = 0; i < g.n; i++) {
+	for (size_t i = 0; i < linkrecs.n; i++) {
 		udc_hash_to_group(udc_blist_pt(count, i, 0), r->job->round_id, UDC_KEY_HANDLE,
-		    (const char *)udc_blist_ext(&g, i), 32);
-		count->lab[i] = g.lab[i];
+		    (const char *)udc_blist_ext(&linkrecs, i), 32);
+		count->lab[i] = linkrecs.lab[i];
 	}
-	count->n = g.n;
+	count->n = linkrecs.n;
 	if ((rv = udc_blist_blind(count, a, r->n->wq)) != 0) {
 		gem_fail(r, "cannot blind the handles");
 		goto out;
@@ -228,6 +228,6 @@ gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct 
 out:
 	udc_secmem_free(secret);
 	udc_clkctx_free(clk);
-	udc_blist_free(&g);
+	udc_blist_free(&linkrecs);
 	return rv;
 }

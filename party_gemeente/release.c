@@ -39,7 +39,7 @@
  * of tuples we uploaded, signed) and wait until CBS has linked and counted.
  * The table itself comes with the seal. */
 int
-gem_finish(struct gem_round *r, const struct udc_input_stats *gst, uint64_t records)
+gem_finish(struct gem_round *r, const struct udc_input_stats *in_stats, uint64_t records)
 {
 	Udc__Finish fin = UDC__FINISH__INIT;
 	Udc__InputReport rep = UDC__INPUT_REPORT__INIT;
@@ -47,7 +47,7 @@ gem_finish(struct gem_round *r, const struct udc_input_stats *gst, uint64_t reco
 	size_t plen;
 	int rv;
 
-	if ((rv = udc_report_to_proto(gst, r->spec, &rep)) != 0)
+	if ((rv = udc_report_to_proto(in_stats, r->spec, &rep)) != 0)
 		return rv;
 	plen = udc__input_report__get_packed_size(&rep);
 	if ((packed = malloc(plen ? plen : 1)) == NULL) {

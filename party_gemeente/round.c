@@ -38,8 +38,8 @@
 /* Reads our list: hashed, blinded (and encoded), its digest taken while
  * it is read; the CBS session is kept alive meanwhile. */
 static int
-read_list(struct gem_round *r, struct udc_input_opts *io, struct udc_blist *g,
-    const struct udc_scalar *a, struct udc_input_stats *gst)
+read_list(struct gem_round *r, struct udc_input_opts *io, struct udc_blist *ours,
+    const struct udc_scalar *a, struct udc_input_stats *in_stats)
 {
 	int rv;
 
@@ -47,13 +47,13 @@ read_list(struct gem_round *r, struct udc_input_opts *io, struct udc_blist *g,
 	io->progress = gem_read_progress;
 	io->progress_arg = r;
 	gem_step(r, "reading", 0);
-	if ((rv = udc_blist_from_input(g, io, r->job->round_id, a, r->n->wq, gst, r->err,
+	if ((rv = udc_blist_from_input(ours, io, r->job->round_id, a, r->n->wq, in_stats, r->err,
 	    sizeof(r->err))) != 0)
 		return rv;
 	if (r->err[0])
 		return UDC_EPEER; /* the keepalive lost the CBS node while we read */
 	log_info("round %s: %s: %llu rows, %llu used, %zu blinded", r->job->idhex, io->path,
-	    (unsigned long long)gst->rows, (unsigned long long)gst->accepted, g->n);
+	    (unsigned long long)in_stats->rows, (unsigned long long)in_stats->accepted, ours->n);
 	return 0;
 }
 
@@ -61,11 +61,11 @@ read_list(struct gem_round *r, struct udc_input_opts *io, struct udc_blist *g,
  * fails the round rather than linking what is left, unless the operator
  * said otherwise for this round. */
 int
-gem_check_rejects(struct gem_round *r, const struct udc_input_stats *gst)
+gem_check_rejects(struct gem_round *r, const struct udc_input_stats *in_stats)
 {
 	char why[400];
 
-	if (udc_node_input_read(r->n, r->job->idhex, gst, r->job->accept_rejects, why,
+	if (udc_node_input_read(r->n, r->job->idhex, in_stats, r->job->accept_rejects, why,
 	    sizeof(why)) == 0)
 		return 0;
 	gem_fail(r, "%s: %s; fix the file, raise [input] reject_limit, or start the round with "
@@ -77,7 +77,7 @@ gem_check_rejects(struct gem_round *r, const struct udc_input_stats *gst)
  * thread of its own next to the upload. */
 struct fetch_arg {
 	struct gem_round *r;
-	struct udc_blist *c;
+	struct udc_blist *cbs_list;
 	const struct udc_scalar *a;
 	int rv;
 };
@@ -91,7 +91,7 @@ fetch_cbs_list_now(struct fetch_arg *fa)
 
 	if ((rv = gem_wait_cbs(fa->r, &c_records, &c_chunks)) != 0)
 		return rv;
-	return gem_download(fa->r, fa->c, fa->a, c_records, c_chunks);
+	return gem_download(fa->r, fa->cbs_list, fa->a, c_records, c_chunks);
 }
 
 static void *
@@ -109,8 +109,8 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 	struct gem_round r = { .n = n, .job = job };
 	struct udc_scalar *a = NULL;
 	struct udc_kx *kx = NULL;
-	struct udc_blist g, c;
-	struct udc_input_stats gst;
+	struct udc_blist ours, cbs_list;
+	struct udc_input_stats in_stats;
 	struct udc_input_opts io;
 	Udc__Envelope *res = NULL;
 	uint8_t peer_kx[UDC_KX_PUBLIC_BYTES];
@@ -118,16 +118,16 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 	int rv;
 
 	pthread_mutex_init(&r.mtx, NULL);
-	memset(&gst, 0, sizeof(gst));
-	udc_blist_init(&g, 1, 0);
-	udc_blist_init(&c, 1, 0);
+	memset(&in_stats, 0, sizeof(in_stats));
+	udc_blist_init(&ours, 1, 0);
+	udc_blist_init(&cbs_list, 1, 0);
 	if ((rv = udc_spec_from_texts(job->spec_text, job->spec_len, job->schema_text, job->schema_len,
 	    "spec", &r.spec, r.err, sizeof(r.err))) != 0)
 		goto done;
 	udc_spec_hash_hex(r.spec, r.spec_hex);
-	r.cnkeys = udc_spec_fuzzy(r.spec) ? 1 : r.spec->nkeys;
-	udc_blist_init(&g, r.spec->nkeys, n->cfg->max_records);
-	udc_blist_init(&c, r.cnkeys, 0);
+	r.count_nkeys = udc_spec_fuzzy(r.spec) ? 1 : r.spec->nkeys;
+	udc_blist_init(&ours, r.spec->nkeys, n->cfg->max_records);
+	udc_blist_init(&cbs_list, r.count_nkeys, 0);
 	log_info("round %s: started (spec '%s')", job->idhex, r.spec->name);
 	udc_transcript_init(&r.tx);
 	{
@@ -159,32 +159,32 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 		io.progress = gem_read_progress;
 		io.progress_arg = &r;
 		gem_step(&r, "reading", 0);
-		if ((rv = gem_linkage_phase(&r, a, &io, kx, peer_kx, &g, &gst)) != 0)
+		if ((rv = gem_linkage_phase(&r, a, &io, kx, peer_kx, &ours, &in_stats)) != 0)
 			goto done;
 		udc_kx_free(kx);
 		kx = NULL;
 	} else {
-		if ((rv = read_list(&r, &io, &g, a, &gst)) != 0)
+		if ((rv = read_list(&r, &io, &ours, a, &in_stats)) != 0)
 			goto done;
-		if ((rv = gem_check_rejects(&r, &gst)) != 0)
+		if ((rv = gem_check_rejects(&r, &in_stats)) != 0)
 			goto done;
-		if (g.n == 0) {
+		if (ours.n == 0) {
 			gem_fail(&r, "%s: no usable records (%llu rows read)", io.path,
-			    (unsigned long long)gst.rows);
+			    (unsigned long long)in_stats.rows);
 			goto done;
 		}
-		udc_blist_shuffle(&g);
+		udc_blist_shuffle(&ours);
 	}
-	uploaded = g.n;
+	uploaded = ours.n;
 	/* Both nodes compute at once: the CBS node raises our tuples to b
 	 * while we fetch and raise its list to a. */
 	{
-		struct fetch_arg fa = { .r = &r, .c = &c, .a = a };
+		struct fetch_arg fa = { .r = &r, .cbs_list = &cbs_list, .a = a };
 		pthread_t t;
 		int threaded = pthread_create(&t, NULL, fetch_cbs_list, &fa) == 0;
 		if (!threaded)
 			fa.rv = fetch_cbs_list_now(&fa);
-		rv = gem_upload(&r, &g, UDC__ENVELOPE__BODY_G_CHUNK, "upload");
+		rv = gem_upload(&r, &ours, UDC__ENVELOPE__BODY_G_CHUNK, "upload");
 		if (threaded)
 			pthread_join(t, NULL);
 		if (rv == 0)
@@ -192,17 +192,17 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 		if (rv != 0)
 			goto done;
 	}
-	udc_blist_free(&g);
+	udc_blist_free(&ours);
 	/* a is no longer needed: wipe it before the long tail of the round. */
 	udc_scalar_free(a);
 	a = NULL;
 	/* A fresh shuffle: CBS must not tell which of its records came back where. */
-	udc_blist_shuffle(&c);
-	if ((rv = gem_upload(&r, &c, UDC__ENVELOPE__BODY_R_CHUNK, "return")) != 0)
+	udc_blist_shuffle(&cbs_list);
+	if ((rv = gem_upload(&r, &cbs_list, UDC__ENVELOPE__BODY_R_CHUNK, "return")) != 0)
 		goto done;
-	udc_blist_free(&c);
+	udc_blist_free(&cbs_list);
 	gem_step(&r, "counting", 0);
-	if ((rv = gem_finish(&r, &gst, uploaded)) != 0)
+	if ((rv = gem_finish(&r, &in_stats, uploaded)) != 0)
 		goto done;
 	gem_step(&r, "seal", 0);
 	if ((rv = gem_seal(&r, &res)) != 0)
@@ -213,14 +213,14 @@ done:
 	udc_wire_free(res);
 	udc_scalar_free(a);
 	udc_kx_free(kx);
-	udc_blist_free(&g);
-	udc_blist_free(&c);
-	if (gst.rows) {
+	udc_blist_free(&ours);
+	udc_blist_free(&cbs_list);
+	if (in_stats.rows) {
 		char hex[65];
 		udc_hex(r.input_digest, 32, hex);
 		struct udc_audit_field f[] = { UDC_AUDIT_S("round", job->idhex),
-			UDC_AUDIT_S("file_sha256", hex), UDC_AUDIT_I("rows", gst.rows),
-			UDC_AUDIT_I("used", gst.accepted) };
+			UDC_AUDIT_S("file_sha256", hex), UDC_AUDIT_I("rows", in_stats.rows),
+			UDC_AUDIT_I("used", in_stats.accepted) };
 		udc_node_audit(n, UDC_AUDIT_INPUT_DIGEST, f, UDC_AUDIT_NFIELDS(f));
 	}
 	if (r.err[0] || rv != 0) {

@@ -26,7 +26,7 @@ struct gem_round {
 	uint64_t reqid;
 	char err[512];
 	int peer_aborted; /* the CBS side already knows the round failed */
-	size_t cnkeys;    /* keys per tuple in the count: the spec's, or 1 (handles) */
+	size_t count_nkeys;    /* keys per tuple in the count: the spec's, or 1 (handles) */
 	int peer_answered; /* the CBS node answered at least once in this round */
 	unsigned conn_mark; /* pipes_added when the round began */
 	int conn_up;        /* a connection was up when the round began */
@@ -39,7 +39,7 @@ struct gem_round {
 
 /* round.c: fails the round if more rows were rejected than [input]
  * reject_limit allows (unless the round was started with --accept-rejects). */
-int gem_check_rejects(struct gem_round *r, const struct udc_input_stats *gst);
+int gem_check_rejects(struct gem_round *r, const struct udc_input_stats *in_stats);
 
 /* peer.c */
 /* Keeps the first reason the round failed for (thread safe). */
@@ -69,20 +69,20 @@ void gem_read_progress(void *arg, uint64_t done, uint64_t total);
 struct udc_kx;
 int gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a,
     const struct udc_input_opts *io, struct udc_kx *kx, const uint8_t peer_kx[32],
-    struct udc_blist *count, struct udc_input_stats *gst);
+    struct udc_blist *count, struct udc_input_stats *in_stats);
 
 /* count.c */
 int gem_upload(struct gem_round *r, const struct udc_blist *l, Udc__Envelope__BodyCase kind,
     const char *stepname);
 int gem_wait_cbs(struct gem_round *r, uint64_t *c_records, uint32_t *c_chunks);
-int gem_download(struct gem_round *r, struct udc_blist *c, const struct udc_scalar *a,
+int gem_download(struct gem_round *r, struct udc_blist *cbs_list, const struct udc_scalar *a,
     uint64_t c_records, uint32_t c_chunks);
 
 /* release.c: commit to our input (signed) and wait for the count; seal the
  * transcript (*out holds the Seal reply, which says what was released);
  * fetch the release, check its signatures and hashes, store it and tell
  * the CBS node it arrived. */
-int gem_finish(struct gem_round *r, const struct udc_input_stats *gst, uint64_t records);
+int gem_finish(struct gem_round *r, const struct udc_input_stats *in_stats, uint64_t records);
 int gem_seal(struct gem_round *r, Udc__Envelope **out);
 int gem_receive_release(struct gem_round *r, const Udc__Release *rl);
 
