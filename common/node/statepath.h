@@ -13,6 +13,10 @@
  *   privacy-ledger               the CBS node's privacy-budget ledger (disclosure.h)
  *
  * HASH is the spec's SHA-256 and ID the round id, both lower-case hex.
+ *
+ * Not yet here: a CBS node serving several gemeenten keeps each one's
+ * approvals, releases and privacy-ledger under STATE/peers/<id>/; that
+ * prefix is still spelled in store.c (udc_store_*_in) and party_cbs/main.c.
  */
 #ifndef UDC_STATEPATH_H
 #define UDC_STATEPATH_H
