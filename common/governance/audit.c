@@ -38,6 +38,8 @@
 /* Peers whose heads one verification tracks; a node has one peer. */
 #define PEERS_MAX 8
 
+#define AUDIT_PEERS 64
+
 struct udc_audit {
 	pthread_mutex_t mu;
 	int fd;
@@ -48,11 +50,15 @@ struct udc_audit {
 	unsigned every;
 	uint64_t uncovered; /* ordinary entries since the last checkpoint */
 	int broken;         /* a write failed: the tail of the file is unknown */
-	/* The last head recorded from the peer in this process. */
-	int have_peer;
-	struct udc_sign_pub peer_pub;
-	uint64_t peer_seq;
-	uint8_t peer_hash[32];
+	/* The last head recorded from each peer key in this process (a CBS
+	 * node may serve several gemeenten; beyond AUDIT_PEERS keys the
+	 * oldest slot is reused). */
+	struct peer_mem {
+		struct udc_sign_pub pub;
+		uint64_t seq;
+		uint8_t hash[32];
+	} peers[AUDIT_PEERS];
+	size_t npeers, next_peer;
 };
 
 /* A parsed, self-consistent entry. */
@@ -705,6 +711,7 @@ udc_audit_peer_head(struct udc_audit *log, const char *peer_name, const struct u
 	char sig[UDC_SIGN_SIG_B64_SIZE];
 	json_t *fields = NULL;
 	int conflict = 0, rv;
+	size_t i;
 
 	if (log == NULL || peer_name == NULL || peer == NULL || h == NULL || peer_name[0] == '\0')
 		return UDC_EINVAL;
@@ -724,16 +731,30 @@ udc_audit_peer_head(struct udc_audit *log, const char *peer_name, const struct u
 	if (fields == NULL)
 		return UDC_ENOMEM;
 	pthread_mutex_lock(&log->mu);
-	if (log->have_peer && memcmp(log->peer_pub.pk, peer->pk, sizeof(peer->pk)) == 0 &&
-	    (h->seq < log->peer_seq ||
-	     (h->seq == log->peer_seq && memcmp(h->hash, log->peer_hash, 32) != 0)))
+	for (i = 0; i < log->npeers; i++)
+		if (memcmp(log->peers[i].pub.pk, peer->pk, sizeof(peer->pk)) == 0)
+			break;
+	if (i < log->npeers && (h->seq < log->peers[i].seq ||
+	    (h->seq == log->peers[i].seq && memcmp(h->hash, log->peers[i].hash, 32) != 0)))
 		conflict = 1;
 	/* Recorded even when it conflicts: it is the peer's signed evidence. */
 	if ((rv = append_ordinary_locked(log, UDC_AUDIT_PEER_HEAD, fields)) == 0) {
-		log->have_peer = 1;
-		log->peer_pub = *peer;
-		log->peer_seq = h->seq;
-		memcpy(log->peer_hash, h->hash, 32);
+		struct peer_mem *pm;
+
+		if (i < log->npeers) {
+			pm = &log->peers[i];
+		} else if (log->npeers < AUDIT_PEERS) {
+			pm = &log->peers[log->npeers++];
+		} else {
+			pm = &log->peers[log->next_peer];
+			log->next_peer = (log->next_peer + 1) % AUDIT_PEERS;
+		}
+		/* a conflicting (older) head does not replace the newest seen */
+		if (!conflict) {
+			pm->pub = *peer;
+			pm->seq = h->seq;
+			memcpy(pm->hash, h->hash, 32);
+		}
 	}
 	pthread_mutex_unlock(&log->mu);
 	json_decref(fields);

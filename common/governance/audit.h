@@ -158,7 +158,8 @@ int udc_audit_verify_signed_head(const struct udc_sign_pub *peer,
  * "cbs").  A bad signature is refused (UDC_ECRYPTO, nothing written).  A head
  * that conflicts with the last one recorded from the same key in this
  * process (lower seq, or the same seq with another hash) is recorded, as
- * signed evidence, and UDC_EPEER returned. */
+ * signed evidence, and UDC_EPEER returned.  The last head is kept per key
+ * (up to 64 keys), so heads of several peers may alternate. */
 int udc_audit_peer_head(struct udc_audit *log, const char *peer_name,
                         const struct udc_sign_pub *peer, const struct udc_audit_signed_head *h);
 

@@ -760,6 +760,47 @@ test_peer_heads(void **state)
 	}
 }
 
+/* A CBS node records the heads of several gemeenten, alternating: a head of
+ * one that goes back is caught though another's came in between. */
+static void
+test_peer_heads_alternating(void **state)
+{
+	struct udc_audit_opts oa = {key_a, 0}, ob = {key_b, 0};
+	struct udc_audit_signed_head a_early, a_late, b_head;
+	struct udc_audit *la = NULL, *lb = NULL, *lr = NULL;
+	char pa[128], pb[128], pr[128], err[256];
+	struct udc_audit_field f[] = {UDC_AUDIT_S("round", "r1")};
+
+	(void)state;
+	path_in(pa, sizeof(pa), "alt-a.log");
+	path_in(pb, sizeof(pb), "alt-b.log");
+	path_in(pr, sizeof(pr), "alt-recorder.log");
+	unlink(pa);
+	unlink(pb);
+	unlink(pr);
+	assert_int_equal(udc_audit_open(pa, &oa, &la, err, sizeof(err)), 0);
+	assert_int_equal(udc_audit_open(pb, &ob, &lb, err, sizeof(err)), 0);
+	assert_int_equal(udc_audit_open(pr, &ob, &lr, err, sizeof(err)), 0);
+	assert_int_equal(udc_audit_append(la, UDC_AUDIT_ROUND_PROPOSED, f, 1), 0);
+	assert_int_equal(udc_audit_checkpoint(la, &a_early), 0);
+	assert_int_equal(udc_audit_append(la, UDC_AUDIT_ROUND_DONE, f, 1), 0);
+	assert_int_equal(udc_audit_checkpoint(la, &a_late), 0);
+	assert_int_equal(udc_audit_append(lb, UDC_AUDIT_ROUND_PROPOSED, f, 1), 0);
+	assert_int_equal(udc_audit_checkpoint(lb, &b_head), 0);
+
+	assert_int_equal(udc_audit_peer_head(lr, "gemeente-a", &pub_a, &a_late), 0);
+	assert_int_equal(udc_audit_peer_head(lr, "gemeente-b", &pub_b, &b_head), 0);
+	/* a's older head after b's: still a's rollback */
+	assert_int_equal(udc_audit_peer_head(lr, "gemeente-a", &pub_a, &a_early), UDC_EPEER);
+	/* and b's own head again is no conflict */
+	assert_int_equal(udc_audit_peer_head(lr, "gemeente-b", &pub_b, &b_head), 0);
+	/* a's newest head again is no conflict either: the older one did not replace it */
+	assert_int_equal(udc_audit_peer_head(lr, "gemeente-a", &pub_a, &a_late), 0);
+	udc_audit_close(la);
+	udc_audit_close(lb);
+	udc_audit_close(lr);
+}
+
 int
 main(void)
 {
@@ -778,6 +819,7 @@ main(void)
 	    cmocka_unit_test(test_concurrent_appends),
 	    cmocka_unit_test(test_field_limits),
 	    cmocka_unit_test(test_peer_heads),
+	    cmocka_unit_test(test_peer_heads_alternating),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
