@@ -265,12 +265,18 @@ read_spec(const char *path, uint8_t **text, size_t *len, uint8_t **schema, size_
 static json_t *
 round_json(const Udcctl__RoundInfo *r)
 {
-	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:o, s:o, s:s, s:s}", "round_id",
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:o, s:o, s:s, s:s}", "round_id",
 	    r->round_id, "state", r->state, "step", r->step, "progress_permille", (json_int_t)r->progress,
 	    "records_done", (json_int_t)r->records_done, "records_total", (json_int_t)r->records_total,
 	    "spec_hash", r->spec_hash, "spec_name", r->spec_name ? r->spec_name : "", "started",
 	    json_time(r->started), "finished", json_time(r->finished), "error", r->error ? r->error : "",
 	    "input", r->input ? r->input : "");
+
+	/* only a CBS node serving several gemeenten names one: the fields of
+	 * every other node stay as they were */
+	if (o != NULL && r->peer && r->peer[0])
+		json_object_set_new(o, "peer", json_string(r->peer));
+	return o;
 }
 
 static void
@@ -286,6 +292,8 @@ print_round(const Udcctl__RoundInfo *r)
 		    (unsigned long long)r->records_total);
 	printf("spec:     %s\nname:     %s\nstarted:  %s\nfinished: %s\n", r->spec_hash,
 	    r->spec_name && r->spec_name[0] ? r->spec_name : "-", ts, te);
+	if (r->peer && r->peer[0])
+		printf("gemeente: %s\n", r->peer);
 	if (r->input && r->input[0])
 		printf("input:    %s\n", r->input);
 	if (r->error && r->error[0])
@@ -498,8 +506,12 @@ cmd_round_list(struct ctx *c, int argc, char **argv)
 			    !strcmp(r->state, "failed") ? (r->error && r->error[0] ? r->error : "failed") : "-";
 			fmt_time(r->started, ts, sizeof(ts));
 			fmt_time(r->finished, te, sizeof(te));
-			snprintf(spec, sizeof(spec), "%s", r->spec_name && r->spec_name[0] ? r->spec_name :
-			    r->spec_hash);
+			if (r->peer && r->peer[0])
+				snprintf(spec, sizeof(spec), "%s/%s", r->peer, r->spec_name && r->spec_name[0] ?
+				    r->spec_name : r->spec_hash);
+			else
+				snprintf(spec, sizeof(spec), "%s", r->spec_name && r->spec_name[0] ? r->spec_name :
+				    r->spec_hash);
 			printf("%-32s  %-7s  %-13s  %-28s  %-20s  %-20s  %s\n", r->round_id, r->state, r->step,
 			    spec, ts, te, outcome);
 		}
@@ -926,16 +938,25 @@ cmd_spec_list(struct ctx *c, int argc, char **argv)
 		return rv;
 	if (c->json) {
 		json_t *a = json_array();
-		for (size_t i = 0; i < rep->n_specs; i++)
-			json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "spec_hash", rep->specs[i]->spec_hash,
-			    "name", rep->specs[i]->name, "approved", json_time(rep->specs[i]->approved)));
+		for (size_t i = 0; i < rep->n_specs; i++) {
+			json_t *o = json_pack("{s:s, s:s, s:o}", "spec_hash", rep->specs[i]->spec_hash, "name",
+			    rep->specs[i]->name, "approved", json_time(rep->specs[i]->approved));
+
+			if (o != NULL && rep->specs[i]->peer && rep->specs[i]->peer[0])
+				json_object_set_new(o, "peer", json_string(rep->specs[i]->peer));
+			json_array_append_new(a, o);
+		}
 		emit(json_pack("{s:o}", "specs", a));
 	} else {
 		printf("%-64s  %-20s  %s\n", "SPEC HASH", "APPROVED", "NAME");
 		for (size_t i = 0; i < rep->n_specs; i++) {
 			char t[32];
 			fmt_time(rep->specs[i]->approved, t, sizeof(t));
-			printf("%-64s  %-20s  %s\n", rep->specs[i]->spec_hash, t, rep->specs[i]->name);
+			if (rep->specs[i]->peer && rep->specs[i]->peer[0])
+				printf("%-64s  %-20s  %s (gemeente %s)\n", rep->specs[i]->spec_hash, t,
+				    rep->specs[i]->name, rep->specs[i]->peer);
+			else
+				printf("%-64s  %-20s  %s\n", rep->specs[i]->spec_hash, t, rep->specs[i]->name);
 		}
 	}
 	udcctl__reply__free_unpacked(rep, NULL);

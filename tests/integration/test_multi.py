@@ -29,6 +29,7 @@ computes itself from the generated lists:
 import collections
 import csv
 import io
+import json
 import os
 import re
 import shutil
@@ -306,6 +307,14 @@ def main():
                     "(%d linked)" % (p, sum(v for k, v in want.items() if k[0] == "linked")))
             if got != want:
                 print("differences (first 10):", list(((got - want) + (want - got)).items())[:10])
+        rl = json.loads(cbsd.ctl("--json", "round", "list").stdout)
+        peers = {r["round_id"]: r.get("peer") for r in rl.get("rounds", [])}
+        T.check(peers.get(ra) == "a" and peers.get(rb) == "b",
+                "udcctl round list at the CBS node names each round's gemeente: %r" % peers)
+        sl = json.loads(cbsd.ctl("--json", "spec", "list").stdout)
+        T.check(sorted((x["spec_hash"] == spec_hash, x.get("peer")) for x in sl.get("specs", [])
+                       if x["spec_hash"] == spec_hash) == [(True, "a"), (True, "b")],
+                "udcctl spec list at the CBS node names the gemeente of each approval: %r" % sl)
         T.check(len(os.listdir(os.path.join(st, "peers", "a", "releases"))) > 0 and
                 len(os.listdir(os.path.join(st, "peers", "b", "releases"))) > 0 and
                 not [f for f in os.listdir(os.path.join(st, "releases")) if f.endswith(".json")],
