@@ -221,6 +221,8 @@ struct cbs_reply {
 	Udc__Counted counted;
 	Udc__Release release;
 	Udc__ReleaseChunk release_chunk;
+	uint8_t reply_sig[64];    /* a refused proposal's signed answer points here: it
+	                           * must live until dispatch packs the reply */
 	uint8_t *buf;             /* bytes a chunk reply points into; freed by dispatch */
 };
 

@@ -296,7 +296,6 @@ cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req, struc
 	struct cbs_peer *cp;
 	char idhex[33], hex[65] = "", err[256] = "";
 	uint8_t approval[UDC_SIGN_BYTES], sd[UDC_PROPOSAL_SIGDATA_BYTES], ph[32];
-	uint8_t reply_sig[UDC_SIGN_BYTES];
 	long long now = udc_now();
 
 	udc_round_id_hex(req->round_id.data, idhex);
@@ -547,7 +546,8 @@ cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req, struc
 refuse:
 	pr->accepted = 0;
 	pr->reason = rp->reason;
-	if (sign_reply(cb, ph, pr, reply_sig) != 0)
+	/* not a local buffer: the reply is packed after this handler returns */
+	if (sign_reply(cb, ph, pr, rp->reply_sig) != 0)
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_INTERNAL, "cannot sign the answer");
 	note_refusal(cb, np, idhex, hex[0] ? hex : "-", rp->reason);
 	udc_spec_free(spec);

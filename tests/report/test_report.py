@@ -669,28 +669,43 @@ def laplace_bound(eps, n, alpha=0.05):
 def noisy(persons):
     """A release with rounding (base 5) and noise (epsilon 1/2): the report's stated bounds
     are the documented ones, and every interval holds the truth in each table whose released
-    cells all lie within those bounds of the truth (the 95% event; the test checks it)."""
+    cells all lie within those bounds of the truth (the 95% event; the test checks it).
+    Noise is drawn once per distinct cell, so the tables share their margins' noise: when no
+    table lies within its bound (under 1% of runs) the experiment is drawn again on other
+    data, at most three times, and the test says so."""
     T = harness.Checks()
-    work = tempfile.mkdtemp(prefix="udc-report-noisy-")
-    print("test directory: %s" % work)
-    gcsv, ccsv = harness.gen_population(work, persons, 20261205)
-    spec, text = study_spec(work)
-    text = text.replace("pad_categories = max", "pad_categories = max\nround_base = 5\n"
-                        "noise_epsilon = 1/2\nnoise_budget = 20")
-    with open(spec, "w", encoding="utf-8") as f:
-        f.write(text)
     area, inds = read_config(CONFIG)
-    with harness.Cluster(gcsv, ccsv) as cl:
-        cl.start()
-        cl.approve(spec)
-        rid, _ = cl.run_round(spec)
-        docs = os.path.join(work, "round")
-        shutil.copytree(os.path.join(cl.dir, "gemeente-state", "rounds", rid), docs)
+    for attempt in range(3):
+        work = tempfile.mkdtemp(prefix="udc-report-noisy-")
+        print("test directory: %s" % work)
+        gcsv, ccsv = harness.gen_population(work, persons, 20261205 + attempt)
+        spec, text = study_spec(work)
+        text = text.replace("pad_categories = max", "pad_categories = max\nround_base = 5\n"
+                            "noise_epsilon = 1/2\nnoise_budget = 20")
+        with open(spec, "w", encoding="utf-8") as f:
+            f.write(text)
+        with harness.Cluster(gcsv, ccsv) as cl:
+            cl.start()
+            cl.approve(spec)
+            rid, _ = cl.run_round(spec)
+            docs = os.path.join(work, "round")
+            shutil.copytree(os.path.join(cl.dir, "gemeente-state", "rounds", rid), docs)
+        rel = read_release(os.path.join(docs, "result.csv"))
+        truth = truth_counts(gcsv, ccsv, text)
+        sound = set()
+        for ind in inds:
+            cells = {k: v for k, v in rel.items() if k[0] == ind["table"]}
+            n = sum(1 for c, s in cells.values() if not s)
+            worst = max(abs(c - truth[k]) for k, (c, s) in cells.items() if not s)
+            if worst <= laplace_bound(0.5, n) + 4:
+                sound.add(ind["table"])
+        if sound:
+            break
+        print("attempt %d: no table lies within its 95%% bound (a shared margin's noise); "
+              "drawing the experiment again on other data" % (attempt + 1))
     meta = json.load(open(os.path.join(docs, "result.json"), encoding="utf-8"))["metadata"]
     T.check(meta.get("round_base") == 5 and meta.get("noise_epsilon_per_entry") == "1/2",
             "the release says it is rounded to 5 and noised at epsilon 1/2")
-    rel = read_release(os.path.join(docs, "result.csv"))
-    truth = truth_counts(gcsv, ccsv, text)
     codes = sorted({dict(k[1]).get(area) for k in rel if k[0] == inds[0]["table"]} - {None})
     out = os.path.join(work, "out")
     run_report(T, docs, out)
