@@ -20,6 +20,7 @@
 #include "cbs.h"
 #include "err.h"
 #include "log.h"
+#include "statepath.h"
 
 static void *
 service(void *p)
@@ -130,9 +131,13 @@ cbs_start(struct udc_node *n, char *err, size_t errlen)
 
 		cp->max_sessions = pc ? pc->max_sessions : n->cfg->max_sessions;
 		udc_ratelimit_init(&cp->proposals, (unsigned)ppm, ppm / 60.0, cbs_now());
-		snprintf(cp->ledger, sizeof(cp->ledger), "%s/%sprivacy-ledger", n->cfg->state_dir,
-		    n->peers[i].prefix);
-		snprintf(dir, sizeof(dir), "%s/%sreleases", n->cfg->state_dir, n->peers[i].prefix);
+		if (udc_state_dir_in(cp->ledger, sizeof(cp->ledger), n->cfg->state_dir, n->peers[i].prefix,
+		    UDC_STATE_LEDGER) != 0 ||
+		    udc_state_dir_in(dir, sizeof(dir), n->cfg->state_dir, n->peers[i].prefix,
+		    UDC_STATE_RELEASES) != 0) {
+			snprintf(err, errlen, "%s: the state directory's path is too long", n->cfg->state_dir);
+			return UDC_ELIMIT;
+		}
 		if (udc_history_open(&cp->history, dir) != 0) {
 			snprintf(err, errlen, "%s: cannot open the release history", dir);
 			return UDC_ENOMEM;

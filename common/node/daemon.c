@@ -35,6 +35,7 @@
 #include "secmem.h"
 #include "spec.h"
 #include "input.h"
+#include "statepath.h"
 #include "store.h"
 #include "transport.h"
 #include "workq.h"
@@ -107,7 +108,7 @@ udc_result_sig_store(struct udc_node *n, const char *idhex, const uint8_t sig[64
 	char rel[96];
 	int rv;
 
-	snprintf(rel, sizeof(rel), "rounds/%s/result.sig", idhex);
+	udc_state_round(rel, sizeof(rel), idhex, "result.sig");
 	if ((rv = udc_store_write(n->cfg->state_dir, rel, sig, 64)) != 0)
 		log_warnx("round %s: cannot store the result signature: %s", idhex, udc_strerror(rv));
 }
@@ -136,8 +137,8 @@ udc_approval_load_in(struct udc_node *n, const char *prefix, const char *hex,
 	size_t len = 0;
 	int rv;
 
-	snprintf(rel, sizeof(rel), "%sapprovals/%s.sig", prefix, hex);
-	if ((rv = udc_store_read(n->cfg->state_dir, rel, 1024, &buf, &len)) != 0)
+	if ((rv = udc_state_approval_in(rel, sizeof(rel), prefix, hex, UDC_APPROVAL_SIG)) != 0 ||
+	    (rv = udc_store_read(n->cfg->state_dir, rel, 1024, &buf, &len)) != 0)
 		return rv == UDC_ENOTFOUND ? UDC_ENOTFOUND : rv;
 	if (len != UDC_SIGN_BYTES || sodium_hex2bin(hash, 32, hex, 64, NULL, NULL, NULL) != 0) {
 		free(buf);
@@ -243,8 +244,8 @@ spec_name_in(const struct udc_node *n, const char *prefix, const char *hex, char
 	size_t len = 0;
 
 	out[0] = '\0';
-	snprintf(rel, sizeof(rel), "%sapprovals/%s.spec", prefix, hex);
-	if (udc_store_read(n->cfg->state_dir, rel, 1024 * 1024, &text, &len) != 0)
+	if (udc_state_approval_in(rel, sizeof(rel), prefix, hex, UDC_APPROVAL_SPEC) != 0 ||
+	    udc_store_read(n->cfg->state_dir, rel, 1024 * 1024, &text, &len) != 0)
 		return;
 	if (udc_spec_parse(text, len, rel, &spec, err, sizeof(err)) == 0) {
 		snprintf(out, outlen, "%s", spec->name);
@@ -277,7 +278,7 @@ udc_unapproved_message(const struct udc_node *n, const struct udc_spec *spec, ch
 	struct dirent *e;
 
 	udc_spec_hash_hex(spec, hex);
-	snprintf(dir, sizeof(dir), "%s/approvals", n->cfg->state_dir);
+	udc_state_dir(dir, sizeof(dir), n->cfg->state_dir, UDC_STATE_APPROVALS);
 	if ((d = opendir(dir)) != NULL) {
 		while (!old[0] && (e = readdir(d)) != NULL) {
 			if (strlen(e->d_name) != 69 || strcmp(e->d_name + 64, ".spec") != 0)
@@ -368,18 +369,18 @@ udc_spec_load_approved_in(const char *state_dir, const char *prefix, const char 
 	size_t len = 0, slen = 0;
 	int rv;
 
-	snprintf(rel, sizeof(rel), "%sapprovals/%s.spec", prefix, hex);
-	if ((rv = udc_store_read(state_dir, rel, 1024 * 1024, &text, &len)) != 0) {
+	if ((rv = udc_state_approval_in(rel, sizeof(rel), prefix, hex, UDC_APPROVAL_SPEC)) != 0 ||
+	    (rv = udc_store_read(state_dir, rel, 1024 * 1024, &text, &len)) != 0) {
 		snprintf(err, errlen, "%s: %s", rel, udc_strerror(rv));
 		return rv;
 	}
-	snprintf(rel, sizeof(rel), "%sapprovals/%s.schema.json", prefix, hex);
+	udc_state_approval_in(rel, sizeof(rel), prefix, hex, UDC_APPROVAL_SCHEMA);
 	rv = udc_store_read(state_dir, rel, 1024 * 1024, &schema, &slen);
 	if (rv != 0 && rv != UDC_ENOTFOUND) {
 		snprintf(err, errlen, "%s: %s", rel, udc_strerror(rv));
 		goto out;
 	}
-	snprintf(rel, sizeof(rel), "%sapprovals/%s.spec", prefix, hex);
+	udc_state_approval_in(rel, sizeof(rel), prefix, hex, UDC_APPROVAL_SPEC);
 	if ((rv = udc_spec_from_texts((uint8_t *)text, len, (uint8_t *)schema, slen, rel, out, err,
 	    errlen)) != 0)
 		goto out;
@@ -479,8 +480,8 @@ ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, const struct udc_c
 	 * alone, as the gemeente checks it. */
 	if (spec->schema_json) {
 		char rel[192];
-		snprintf(rel, sizeof(rel), "%sapprovals/%s.schema.json", prefix, hex);
-		rv = udc_store_write(n->cfg->state_dir, rel, spec->schema_json, spec->schema_len);
+		if ((rv = udc_state_approval_in(rel, sizeof(rel), prefix, hex, UDC_APPROVAL_SCHEMA)) == 0)
+			rv = udc_store_write(n->cfg->state_dir, rel, spec->schema_json, spec->schema_len);
 	}
 	if (rv == 0) {
 		/* The approval is this node's signature over the spec hash; the
@@ -488,7 +489,7 @@ ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, const struct udc_c
 		uint8_t sig[UDC_SIGN_BYTES];
 		char rel[192];
 		if ((rv = udc_sign(n->sk, UDC_SIGN_APPROVAL, spec->hash, 32, sig)) == 0) {
-			snprintf(rel, sizeof(rel), "%sapprovals/%s.sig", prefix, hex);
+			udc_state_approval_in(rel, sizeof(rel), prefix, hex, UDC_APPROVAL_SIG);
 			rv = udc_store_write(n->cfg->state_dir, rel, sig, sizeof(sig));
 		}
 	}
@@ -536,7 +537,7 @@ ctl_result(struct udc_node *n, const Udcctl__RoundQuery *q, Udcctl__Reply *rep, 
 	}
 	/* A piece at a time: a release of millions of cells never has to fit
 	 * in one reply (udcctl asks until it has total_bytes). */
-	snprintf(rel, sizeof(rel), "rounds/%s/result.%s", x.id, fmt);
+	udc_state_round(rel, sizeof(rel), x.id, strcmp(fmt, "csv") == 0 ? "result.csv" : "result.json");
 	{
 		size_t want = q->max_bytes && q->max_bytes < RESULT_PIECE ? q->max_bytes : RESULT_PIECE;
 		size_t got = 0;
@@ -555,11 +556,11 @@ ctl_result(struct udc_node *n, const Udcctl__RoundQuery *q, Udcctl__Reply *rep, 
 		rep->data.len = got;
 		rep->total_bytes = size;
 	}
-	snprintf(rel, sizeof(rel), "rounds/%s/signer.txt", x.id);
+	udc_state_round(rel, sizeof(rel), x.id, "signer.txt");
 	if (udc_store_read(n->cfg->state_dir, rel, 1024, signer, NULL) == 0)
 		rep->signer = *signer;
 	/* The signature covers the CSV form (udc_result_sigdata). */
-	snprintf(rel, sizeof(rel), "rounds/%s/result.sig", x.id);
+	udc_state_round(rel, sizeof(rel), x.id, "result.sig");
 	if (strcmp(fmt, "csv") == 0 &&
 	    udc_store_read(n->cfg->state_dir, rel, 64, sig, &siglen) == 0 && siglen == 64) {
 		rep->result_sig.data = (uint8_t *)*sig;
@@ -627,7 +628,7 @@ ctl_spec_list(struct udc_node *n, Udcctl__Reply *rep, Udcctl__SpecInfo **infos,
 		const struct udc_node_peer *np = n->multi ? &n->peers[pi] : NULL;
 		const char *prefix = np ? np->prefix : "";
 
-		snprintf(dir, sizeof(dir), "%s/%sapprovals", n->cfg->state_dir, prefix);
+		udc_state_dir_in(dir, sizeof(dir), n->cfg->state_dir, prefix, UDC_STATE_APPROVALS);
 		if ((d = opendir(dir)) == NULL) {
 			if (np && errno == ENOENT)
 				continue;
@@ -693,9 +694,11 @@ static void
 ctl_spec_revoke(struct udc_node *n, const Udcctl__SpecRevoke *r, const struct udc_ctl_peer *who,
     Udcctl__Reply *rep, char *buf, size_t buflen)
 {
-	static const char *const ext[] = { ".sig", ".spec", ".schema.json" };
+	/* The signature first: without it the approval no longer counts. */
+	static const enum udc_approval_file files[] = { UDC_APPROVAL_SIG, UDC_APPROVAL_SPEC,
+		UDC_APPROVAL_SCHEMA };
 	const struct udc_node_peer *np;
-	char path[4400], name[256], forwhom[128] = "";
+	char path[4400], rel[192], name[256], forwhom[128] = "";
 	const char *hex = r->spec_hash, *prefix;
 
 	if (!is_hash_hex(hex)) {
@@ -715,9 +718,9 @@ ctl_spec_revoke(struct udc_node *n, const Udcctl__SpecRevoke *r, const struct ud
 		return;
 	}
 	spec_name_in(n, prefix, hex, name, sizeof(name));
-	/* The signature first: without it the approval no longer counts. */
-	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%sapprovals/%s%s", n->cfg->state_dir, prefix, hex, ext[i]);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		udc_state_approval_in(rel, sizeof(rel), prefix, hex, files[i]);
+		udc_state_dir(path, sizeof(path), n->cfg->state_dir, rel);
 		if (unlink(path) != 0 && errno != ENOENT) {
 			udc_reply_error(rep, UDC_EIO, buf, buflen, "cannot remove %s: %s", path, strerror(errno));
 			return;
@@ -842,8 +845,8 @@ ctl_node_status(struct udc_node *n, const struct udc_party_ops *ops, Udcctl__Rep
 		free(all);
 	}
 	for (size_t pi = 0; pi < (n->multi ? n->npeers : 1); pi++) {
-		snprintf(dir, sizeof(dir), "%s/%sapprovals", n->cfg->state_dir,
-		    n->multi ? n->peers[pi].prefix : "");
+		udc_state_dir_in(dir, sizeof(dir), n->cfg->state_dir, n->multi ? n->peers[pi].prefix : "",
+		    UDC_STATE_APPROVALS);
 		if ((d = opendir(dir)) != NULL) {
 			while ((e = readdir(d)) != NULL)
 				nspec += has_suffix(e->d_name, ".sig");
@@ -1214,7 +1217,7 @@ static int
 peers_setup(struct udc_node *n, char *err, size_t errlen)
 {
 	const struct udc_config *cfg = n->cfg;
-	static const char *const sub[] = { "approvals", "releases" };
+	static const char *const sub[] = { UDC_STATE_APPROVALS, UDC_STATE_RELEASES };
 	int rv;
 
 	n->multi = cfg->npeers > 0;
@@ -1238,7 +1241,11 @@ peers_setup(struct udc_node *n, char *err, size_t errlen)
 		np->conf = pc;
 		np->id = pc->id;
 		np->display = pc->display_name;
-		snprintf(np->prefix, sizeof(np->prefix), "peers/%s/", pc->id);
+		if (udc_state_peer_prefix(np->prefix, sizeof(np->prefix), pc->id) != 0) {
+			snprintf(err, errlen, "%s:%d: [gemeente %s]: the name is too long", cfg->path,
+			    pc->line, pc->id);
+			return UDC_ELIMIT;
+		}
 		if ((rv = udc_sign_pub_load(pc->public_key, &np->pub, e2, sizeof(e2))) != 0) {
 			snprintf(err, errlen, "%s:%d: [gemeente %s] public_key: %s", cfg->path, pc->line,
 			    pc->id, e2);
@@ -1258,7 +1265,7 @@ peers_setup(struct udc_node *n, char *err, size_t errlen)
 				return UDC_EINVAL;
 			}
 		for (size_t k = 0; k < sizeof(sub) / sizeof(sub[0]); k++) {
-			snprintf(rel, sizeof(rel), "peers/%s/%s", pc->id, sub[k]);
+			udc_state_rel_in(rel, sizeof(rel), np->prefix, sub[k]);
 			if ((rv = udc_store_mkdirs(cfg->state_dir, rel, e2, sizeof(e2))) != 0) {
 				snprintf(err, errlen, "state directory: %s", e2);
 				return rv;

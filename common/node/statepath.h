@@ -12,11 +12,13 @@
  *   releases/INPUT.json          the CBS node's release history (history.h)
  *   privacy-ledger               the CBS node's privacy-budget ledger (disclosure.h)
  *
- * HASH is the spec's SHA-256 and ID the round id, both lower-case hex.
+ *   peers/GID/approvals/...      at a CBS node that serves several gemeenten
+ *   peers/GID/releases/...       ([gemeente GID] sections), each one's own
+ *   peers/GID/privacy-ledger     approvals, release history and ledger
  *
- * Not yet here: a CBS node serving several gemeenten keeps each one's
- * approvals, releases and privacy-ledger under STATE/peers/<id>/; that
- * prefix is still spelled in store.c (udc_store_*_in) and party_cbs/main.c.
+ * HASH is the spec's SHA-256 and ID the round id, both lower-case hex; GID
+ * a gemeente's name from cbsd.conf.  A PREFIX below is "" for a node's own
+ * files, or peers/GID/ (udc_state_peer_prefix) for one gemeente's.
  */
 #ifndef UDC_STATEPATH_H
 #define UDC_STATEPATH_H
@@ -37,9 +39,19 @@ enum udc_approval_file {
 /* approvals/HASH<ext> into out: 0, or UDC_ELIMIT if out is too small
  * (out then holds a truncated path that names no file of the node). */
 int udc_state_approval(char *out, size_t outlen, const char *hash_hex, enum udc_approval_file f);
+/* PREFIXapprovals/HASH<ext>: 0 or UDC_ELIMIT as above. */
+int udc_state_approval_in(char *out, size_t outlen, const char *prefix, const char *hash_hex,
+    enum udc_approval_file f);
 /* rounds/ID/NAME into out: 0 or UDC_ELIMIT as above. */
 int udc_state_round(char *out, size_t outlen, const char *idhex, const char *name);
 /* STATE/SUB (one of UDC_STATE_*), an absolute or cwd-relative path. */
 int udc_state_dir(char *out, size_t outlen, const char *state_dir, const char *sub);
+/* STATE/PREFIXSUB, as udc_state_dir. */
+int udc_state_dir_in(char *out, size_t outlen, const char *state_dir, const char *prefix,
+    const char *sub);
+/* PREFIXSUB relative to STATE, as store.h's functions take it. */
+int udc_state_rel_in(char *out, size_t outlen, const char *prefix, const char *sub);
+/* peers/GID/ into out, the prefix of one gemeente's files: 0 or UDC_ELIMIT. */
+int udc_state_peer_prefix(char *out, size_t outlen, const char *gid);
 
 #endif

@@ -406,8 +406,10 @@ udc_store_approve_in(const char *state_dir, const char *prefix, const char *hash
     const void *text, size_t len)
 {
 	char rel[192];
+	int rv;
 
-	snprintf(rel, sizeof(rel), "%sapprovals/%s.spec", prefix, hash_hex);
+	if ((rv = udc_state_approval_in(rel, sizeof(rel), prefix, hash_hex, UDC_APPROVAL_SPEC)) != 0)
+		return rv;
 	return udc_store_write(state_dir, rel, text, len);
 }
 
@@ -420,10 +422,12 @@ udc_store_is_approved(const char *state_dir, const char *hash_hex)
 int
 udc_store_is_approved_in(const char *state_dir, const char *prefix, const char *hash_hex)
 {
-	char path[4400];
+	char path[4400], rel[192];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%sapprovals/%s.spec", state_dir, prefix, hash_hex);
+	if (udc_state_approval_in(rel, sizeof(rel), prefix, hash_hex, UDC_APPROVAL_SPEC) != 0 ||
+	    udc_state_dir(path, sizeof(path), state_dir, rel) != 0)
+		return 0;
 	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 

@@ -8,7 +8,10 @@
  * refuse links and anything that is not a regular file; pread reads
  * pieces and reports the size.  Register: states and steps persist, a
  * round still running when the daemon stopped comes back failed with the
- * step it was in, the input summary survives a restart.
+ * step it was in, the input summary survives a restart.  Layout: the
+ * state directory's paths as docs/operations.md and cbsd.conf(5) name
+ * them, one gemeente's files under peers/GID/, and a name too long for
+ * its buffer refused rather than cut.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +30,7 @@
 
 #include "err.h"
 #include "rounds.h"
+#include "statepath.h"
 #include "store.h"
 
 static char dir[64];
@@ -245,6 +249,34 @@ test_round_ids(void **state)
 	assert_int_equal(udc_round_id_parse("../../../../../../etc/passwd/xxxx", back), UDC_EINVAL);
 }
 
+static void
+test_layout(void **state)
+{
+	char p[64], pre[32], big[4096];
+	const char *h = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+	(void)state;
+	assert_int_equal(udc_state_approval(p, sizeof(p), h, UDC_APPROVAL_SIG), UDC_ELIMIT);
+	assert_int_equal(udc_state_approval(big, sizeof(big), h, UDC_APPROVAL_SPEC), 0);
+	assert_string_equal(big, "approvals/00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff.spec");
+	assert_int_equal(udc_state_peer_prefix(pre, sizeof(pre), "rotterdam"), 0);
+	assert_string_equal(pre, "peers/rotterdam/");
+	assert_int_equal(udc_state_approval_in(big, sizeof(big), pre, h, UDC_APPROVAL_SCHEMA), 0);
+	assert_string_equal(big, "peers/rotterdam/approvals/00112233445566778899aabbccddeeff"
+	    "00112233445566778899aabbccddeeff.schema.json");
+	assert_int_equal(udc_state_dir_in(big, sizeof(big), "/var/lib/udclink", pre, UDC_STATE_LEDGER), 0);
+	assert_string_equal(big, "/var/lib/udclink/peers/rotterdam/privacy-ledger");
+	assert_int_equal(udc_state_dir(big, sizeof(big), "/var/lib/udclink", UDC_STATE_RELEASES), 0);
+	assert_string_equal(big, "/var/lib/udclink/releases");
+	assert_int_equal(udc_state_rel_in(big, sizeof(big), pre, UDC_STATE_APPROVALS), 0);
+	assert_string_equal(big, "peers/rotterdam/approvals");
+	assert_int_equal(udc_state_round(big, sizeof(big), "0123456789abcdef0123456789abcdef", "result.csv"), 0);
+	assert_string_equal(big, "rounds/0123456789abcdef0123456789abcdef/result.csv");
+	/* too long: refused, never a shorter path that names another file */
+	assert_int_equal(udc_state_peer_prefix(pre, sizeof(pre), "a-gemeente-with-a-very-long-name"), UDC_ELIMIT);
+	assert_int_equal(udc_state_dir_in(p, sizeof(p), "/var/lib/udclink/with/a/long/path", pre, "releases-x"), UDC_ELIMIT);
+}
+
 int
 main(void)
 {
@@ -254,6 +286,7 @@ main(void)
 	    cmocka_unit_test(test_stream),
 	    cmocka_unit_test(test_rounds_persist),
 	    cmocka_unit_test(test_round_ids),
+	    cmocka_unit_test(test_layout),
 	};
 
 	if (sodium_init() < 0)
