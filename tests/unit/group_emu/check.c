@@ -82,16 +82,16 @@ build_needs(void)
 	uint8_t b[64];
 
 	for (size_t i = 0; i < 16; i++) {
-		unhex(b, 32, emu_multiples[i]);
+		unhex(b, 32, rfc9496_multiples[i]);
 		add_need("RFC 9496 A.1 encoding in valid", OP_V, 0, b, 32);
 	}
-	for (size_t i = 0; i < EMU_NBAD; i++) {
-		unhex(b, 32, emu_bad[i]);
+	for (size_t i = 0; i < RFC9496_NBAD; i++) {
+		unhex(b, 32, rfc9496_bad[i]);
 		add_need("RFC 9496 A.2 encoding in valid", OP_V, 0, b, 32);
 		add_need("RFC 9496 A.2 encoding in mul", OP_M, 0, b, 32);
 	}
-	for (size_t i = 0; i < EMU_NMAP; i++) {
-		unhex(b, 64, emu_map[i][0]);
+	for (size_t i = 0; i < RFC9496_NMAP; i++) {
+		unhex(b, 64, rfc9496_map[i][0]);
 		add_need("RFC 9496 A.3 digest in from_hash", OP_F, 0, b, 64);
 	}
 	memset(b, 0, 32);
@@ -109,7 +109,7 @@ build_needs(void)
 	b[0] = 1;
 	add_need("scalar 1 in mul", OP_M, 1, b, 32);
 	add_need("scalar 1 in hash_mul", OP_H, 1, b, 32);
-	memcpy(b, emu_L, 32);
+	memcpy(b, rfc9496_L, 32);
 	b[0] -= 1;
 	add_need("scalar L - 1 in mul", OP_M, 1, b, 32);
 	add_need("scalar L - 1 in hash_mul", OP_H, 1, b, 32);
@@ -315,7 +315,7 @@ main(int argc, char **argv)
 	{
 		uint8_t g[32];
 
-		unhex(g, 32, emu_multiples[1]);
+		unhex(g, 32, rfc9496_multiples[1]);
 		g[31] |= 0x80;
 		bit255 = crypto_core_ristretto255_is_valid_point(g) == 1;
 	}

@@ -355,36 +355,36 @@ check_known(const struct udc_group_impl *im)
 
 	/* A.1: k B = k times B, k = 0..15 (0: refused, zero) */
 	for (int i = 0; i < 8; i++)
-		unhex(pts + i * 32, emu_multiples[1], 32);
+		unhex(pts + i * 32, rfc9496_multiples[1], 32);
 	for (int kk = 0; kk < 16; kk++) {
 		memset(s, 0, sizeof(s));
 		s[0] = (uint8_t)kk;
 		udc_group_key_prepare(&k, s);
 		im->mul(out, ok, &k, pts, 8);
-		unhex(want, emu_multiples[kk], 32);
+		unhex(want, rfc9496_multiples[kk], 32);
 		for (int i = 0; i < 8; i++)
 			check(ok[i] == (kk != 0) && memcmp(out + i * 32, want, 32) == 0,
 			      "A.1 multiple");
 	}
 	/* A.2 */
-	for (size_t j = 0; j < EMU_NBAD; j += 8) {
-		size_t n = EMU_NBAD - j < 8 ? EMU_NBAD - j : 8;
+	for (size_t j = 0; j < RFC9496_NBAD; j += 8) {
+		size_t n = RFC9496_NBAD - j < 8 ? RFC9496_NBAD - j : 8;
 
 		for (size_t i = 0; i < n; i++)
-			unhex(pts + i * 32, emu_bad[j + i], 32);
+			unhex(pts + i * 32, rfc9496_bad[j + i], 32);
 		im->valid(ok, pts, n);
 		for (size_t i = 0; i < n; i++)
 			check(ok[i] == 0, "A.2 refused");
 	}
 	/* A.3 */
-	for (size_t j = 0; j < EMU_NMAP; j += 8) {
-		size_t n = EMU_NMAP - j < 8 ? EMU_NMAP - j : 8;
+	for (size_t j = 0; j < RFC9496_NMAP; j += 8) {
+		size_t n = RFC9496_NMAP - j < 8 ? RFC9496_NMAP - j : 8;
 
 		for (size_t i = 0; i < n; i++)
-			unhex(h + i * 64, emu_map[j + i][0], 64);
+			unhex(h + i * 64, rfc9496_map[j + i][0], 64);
 		im->from_hash(out, h, n);
 		for (size_t i = 0; i < n; i++) {
-			unhex(want, emu_map[j + i][1], 32);
+			unhex(want, rfc9496_map[j + i][1], 32);
 			check(memcmp(out + i * 32, want, 32) == 0, "A.3 map");
 		}
 	}
@@ -497,14 +497,14 @@ edge_cases(void)
 
 	/* valid: A.1, A.2, and encodings around the canonical check */
 	for (int i = 0; i < 16; i++)
-		unhex(e_pts + i * 32, emu_multiples[i], 32);
+		unhex(e_pts + i * 32, rfc9496_multiples[i], 32);
 	emit_all('V', NULL, e_pts, 16);
-	for (size_t i = 0; i < EMU_NBAD; i++)
-		unhex(e_pts + i * 32, emu_bad[i], 32);
-	emit_all('V', NULL, e_pts, EMU_NBAD);
+	for (size_t i = 0; i < RFC9496_NBAD; i++)
+		unhex(e_pts + i * 32, rfc9496_bad[i], 32);
+	emit_all('V', NULL, e_pts, RFC9496_NBAD);
 	memset(s, 0, sizeof(s));
 	s[0] = 7;
-	emit_all('M', s, e_pts, EMU_NBAD);
+	emit_all('M', s, e_pts, RFC9496_NBAD);
 	memset(e_pts, 0, sizeof(e_pts));
 	n = 1; /* the identity */
 	for (int k = -1; k <= 18; k++, n++) { /* p - 1 .. p + 18 */
@@ -515,9 +515,9 @@ edge_cases(void)
 	for (int k = 1; k <= 6; k++, n++)
 		e_pts[n * 32] = (uint8_t)k;
 	for (int k = 1; k <= 8; k++) { /* the sign bit and bit 255 flipped */
-		unhex(e_pts + n * 32, emu_multiples[k], 32);
+		unhex(e_pts + n * 32, rfc9496_multiples[k], 32);
 		e_pts[n++ * 32] ^= 1;
-		unhex(e_pts + n * 32, emu_multiples[k], 32);
+		unhex(e_pts + n * 32, rfc9496_multiples[k], 32);
 		e_pts[n++ * 32 + 31] ^= 0x80;
 	}
 	e_pts[n++ * 32 + 31] = 0x80; /* the identity with bit 255 */
@@ -530,9 +530,9 @@ edge_cases(void)
 	emit_all('M', s, e_pts, n);
 
 	/* from_hash: A.3, and digests whose halves are at the map's edges */
-	for (size_t i = 0; i < EMU_NMAP; i++)
-		unhex(e_h + i * 64, emu_map[i][0], 64);
-	emit_all('F', NULL, e_h, EMU_NMAP);
+	for (size_t i = 0; i < RFC9496_NMAP; i++)
+		unhex(e_h + i * 64, rfc9496_map[i][0], 64);
+	emit_all('F', NULL, e_h, RFC9496_NMAP);
 	{
 		static const int lows[] = {0x00, 0x01, 0xec, 0xed, 0xee, 0xff};
 
@@ -564,10 +564,10 @@ edge_cases(void)
 	ns++;              /* 0 */
 	scal[ns++][0] = 1; /* 1 */
 	scal[ns++][0] = 2;
-	memcpy(scal[ns], emu_L, 32);
+	memcpy(scal[ns], rfc9496_L, 32);
 	scal[ns++][0] -= 1; /* L - 1 */
-	memcpy(scal[ns++], emu_L, 32);
-	memcpy(scal[ns], emu_L, 32);
+	memcpy(scal[ns++], rfc9496_L, 32);
+	memcpy(scal[ns], rfc9496_L, 32);
 	scal[ns++][0] += 1;    /* L + 1 */
 	scal[ns++][31] = 0x10; /* 2^252 */
 	memset(scal[ns], 0xff, 32);
@@ -582,11 +582,11 @@ edge_cases(void)
 	rnd_bytes(scal[ns], 32);
 	scal[ns++][31] |= 0x80;
 	for (int i = 0; i < 8; i++)
-		unhex(e_pts + i * 32, emu_multiples[i + 1], 32);
+		unhex(e_pts + i * 32, rfc9496_multiples[i + 1], 32);
 	memset(e_pts + 8 * 32, 0, 32); /* the identity */
-	unhex(e_pts + 9 * 32, emu_bad[3], 32);
-	unhex(e_pts + 10 * 32, emu_multiples[9], 32);
-	unhex(e_pts + 11 * 32, emu_bad[12], 32);
+	unhex(e_pts + 9 * 32, rfc9496_bad[3], 32);
+	unhex(e_pts + 10 * 32, rfc9496_multiples[9], 32);
+	unhex(e_pts + 11 * 32, rfc9496_bad[12], 32);
 	rnd_bytes(e_h, 11 * 64);
 	for (size_t i = 0; i < ns; i++) {
 		emit_all('M', scal[i], e_pts, 12);

@@ -1,14 +1,15 @@
 /*
- * rfc9496.h - the RFC 9496 test vectors, for the emulated IFMA test: the
- * payload (main.c) feeds them to the IFMA builds, the host checker
- * (check.c) requires that each of them went through and came out as
- * libsodium says.  The same vectors as tests/unit/test_group_diff.c.
+ * rfc9496.h - the RFC 9496 test vectors (appendix A), in one place for
+ * every test that uses them: test_group_diff.c and test_blind.c on the
+ * host, and the emulated IFMA test, whose payload (main.c) feeds them to
+ * the IFMA builds while the host checker (check.c) requires that each went
+ * through and came out as libsodium says.  Freestanding: no includes.
  */
 #ifndef UDC_GROUP_EMU_RFC9496_H
 #define UDC_GROUP_EMU_RFC9496_H
 
 /* RFC 9496 A.1: the encodings of 0B..15B. */
-static const char *const emu_multiples[16] = {
+static const char *const rfc9496_multiples[16] = {
     "0000000000000000000000000000000000000000000000000000000000000000",
     "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76",
     "6a493210f7499cd17fecb510ae0cea23a110e8d5b901f8acadd3095c73a3b919",
@@ -28,7 +29,7 @@ static const char *const emu_multiples[16] = {
 };
 
 /* RFC 9496 A.2: encodings every decoder refuses. */
-static const char *const emu_bad[] = {
+static const char *const rfc9496_bad[] = {
     /* non-canonical field encodings */
     "00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
     "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
@@ -64,10 +65,10 @@ static const char *const emu_bad[] = {
     /* s = -1: y = 0 */
     "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
 };
-#define EMU_NBAD (sizeof(emu_bad) / sizeof(emu_bad[0]))
+#define RFC9496_NBAD (sizeof(rfc9496_bad) / sizeof(rfc9496_bad[0]))
 
 /* RFC 9496 A.3: 64 uniform bytes -> element. */
-static const char *const emu_map[][2] = {
+static const char *const rfc9496_map[][2] = {
     {"5d1be09e3d0c82fc538112490e35701979d99e06ca3e2b5b54bffe8b4dc772c1"
      "4d98b696a1bbfb5ca32c436cc61c16563790306c79eaca7705668b47dffe5bb6",
      "3066f82a1a747d45120d1740f14358531a8f04bbffe6a819f86dfe50f44a0a46"},
@@ -102,10 +103,10 @@ static const char *const emu_map[][2] = {
      "1200000000000000000000000000000000000000000000000000000000000080",
      "304282791023b73128d277bdcb5c7746ef2eac08dde9f2983379cb8e5ef0517f"},
 };
-#define EMU_NMAP (sizeof(emu_map) / sizeof(emu_map[0]))
+#define RFC9496_NMAP (sizeof(rfc9496_map) / sizeof(rfc9496_map[0]))
 
 /* L, the group order, little endian. */
-static const unsigned char emu_L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+static const unsigned char rfc9496_L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
                                         0xa2, 0xde, 0xf9, 0xde, 0x14, 0,    0,    0,    0,    0,    0,
                                         0,    0,    0,    0,    0,    0,    0,    0,    0,    0x10};
 
