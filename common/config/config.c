@@ -185,12 +185,7 @@ resolve_path(const char *dir, const char *value)
 static int
 valid_dim_name(const char *s)
 {
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
+	return udc_ini_is_name(s, SIZE_MAX);
 }
 
 /* Sets key k of the struct at obj (a struct udc_config, or a struct
@@ -270,15 +265,11 @@ set_scalar(struct cfg_ctx *c, const struct cfg_key *k, void *obj, const char *va
 		if (copy == NULL)
 			return oom(c);
 		for (item = copy; item != NULL; item = next) {
-			char *e, **a;
+			char **a;
 
 			if ((next = strchr(item, ',')) != NULL)
 				*next++ = '\0';
-			while (isspace((unsigned char)*item))
-				item++;
-			e = item + strlen(item);
-			while (e > item && isspace((unsigned char)e[-1]))
-				*--e = '\0';
+			item = udc_ini_trim(item);
 			if (!udc_field_name_valid(item)) {
 				int r = fail(c, "%s: '%s' is not a field name", k->key, item);
 				free(copy);

@@ -47,4 +47,11 @@ char *udc_ini_read_line(char *buf, int size, void *stream);
 int udc_ini_parse(struct udc_ini_lines *l, ini_handler h, void *user, const char *name, char *err,
                   size_t errlen);
 
+/* The white space at both ends of s cut off (in place); returns the first
+ * byte that is not white space. */
+char *udc_ini_trim(char *s);
+/* 1 if s is a name of the INI files (a dimension, table, attribute):
+ * 1 .. max bytes of a-z, 0-9 and '_'; else 0. */
+int udc_ini_is_name(const char *s, size_t max);
+
 #endif

@@ -18,7 +18,6 @@
 #include "clk.h"
 #include "iniread.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <sodium.h>
@@ -188,28 +187,9 @@ check_text(const char *s)
 static int
 valid_dim_name(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > SPEC_MAX_DIM_NAME)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
+	return udc_ini_is_name(s, SPEC_MAX_DIM_NAME);
 }
 
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
 
 /*
  * Calls fn for each comma-separated item of one line's value, trimmed.  A
@@ -228,7 +208,7 @@ for_each_item(struct spec_ctx *c, const char *value, const char *what,
 	for (item = copy; item != NULL && ok; item = next, first = 0) {
 		if ((next = strchr(item, ',')) != NULL)
 			*next++ = '\0';
-		item = trim(item);
+		item = udc_ini_trim(item);
 		if (*item == '\0') {
 			if (next == NULL && !first)
 				break; /* "a, b," */
@@ -287,7 +267,7 @@ resolve_key(struct spec_ctx *c, size_t idx, char *err, size_t errlen)
 
 		if ((next = strchr(part, '+')) != NULL)
 			*next++ = '\0';
-		part = trim(part);
+		part = udc_ini_trim(part);
 		if (*part == '\0') {
 			snprintf(err, errlen, "%s:%d: empty field name in match key", c->name, line);
 			return UDC_EPARSE;

@@ -9,7 +9,6 @@
 #include "reportconf.h"
 #include "iniread.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -74,31 +73,6 @@ struct rctx {
 #define fail(x, ...) udc_ini_fail(&(x)->ln, __VA_ARGS__)
 #define oom(x) udc_ini_oom(&(x)->ln)
 
-static int
-valid_name(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
-}
-
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
 
 /* "dim=value, dim=value" into sel; 1, or 0 after fail(). */
 static int
@@ -114,13 +88,13 @@ parse_sel(struct rctx *x, const char *key, const char *value, struct udc_rconf_s
 		char *eq = strchr(item, '='), *d, *v;
 
 		if (eq == NULL) {
-			rv = fail(x, "%s: '%s' is not dim=value", key, trim(item));
+			rv = fail(x, "%s: '%s' is not dim=value", key, udc_ini_trim(item));
 			goto out;
 		}
 		*eq = '\0';
-		d = trim(item);
-		v = trim(eq + 1);
-		if (!valid_name(d, 32)) {
+		d = udc_ini_trim(item);
+		v = udc_ini_trim(eq + 1);
+		if (!udc_ini_is_name(d, 32)) {
 			rv = fail(x, "%s: dimension '%s' must be 1 to 32 of a-z, 0-9 and _", key, d);
 			goto out;
 		}
@@ -170,7 +144,7 @@ set_key(struct rctx *x, enum rkey k, const char *key, const char *value)
 	case RK_TITLE:
 		return set_str(x, &c->title, value);
 	case RK_AREA:
-		if (!valid_name(value, 32))
+		if (!udc_ini_is_name(value, 32))
 			return fail(x, "area: '%s' is not a dimension name (1 to 32 of a-z, 0-9 and "
 			            "_)", value);
 		c->line_area = x->ln.lineno;
@@ -200,7 +174,7 @@ set_key(struct rctx *x, enum rkey k, const char *key, const char *value)
 	case RK_I_TITLE:
 		return set_str(x, &ind->title, value);
 	case RK_I_TABLE:
-		if (!valid_name(value, 32))
+		if (!udc_ini_is_name(value, 32))
 			return fail(x, "table: '%s' is not a table name (1 to 32 of a-z, 0-9 and _)",
 			            value);
 		ind->line_table = x->ln.lineno;
@@ -265,7 +239,7 @@ new_section(struct rctx *x, const char *section)
 
 		while (*name == ' ')
 			name++;
-		if (!valid_name(name, 32)) {
+		if (!udc_ini_is_name(name, 32)) {
 			x->ln.lineno = header_line(x, name, 0);
 			return fail(x, "indicator name '%s' must be 1 to 32 of a-z, 0-9 and _", name);
 		}
