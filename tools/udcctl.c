@@ -236,25 +236,28 @@ read_file(const char *path, uint8_t **out, size_t *len, size_t max)
 	return 0;
 }
 
-/* Reads SPEC and, for fuzzy and combined modes, the CLK schema it names
- * (relative to the spec file's directory), for sending to the daemon. */
+/* Reads SPEC into text and, for fuzzy and combined modes, the CLK schema it
+ * names (relative to the spec file's directory) into schema, for sending to
+ * the daemon.  The caller frees both .data (NULL when not read). */
 static int
-read_spec(const char *path, uint8_t **text, size_t *len, uint8_t **schema, size_t *slen)
+read_spec(const char *path, ProtobufCBinaryData *text, ProtobufCBinaryData *schema)
 {
 	struct udc_spec *spec = NULL;
 	char err[512], spath[4096];
 	int rv;
 
-	*schema = NULL;
-	*slen = 0;
-	if ((rv = read_file(path, text, len, SPEC_MAX)) != 0)
+	text->data = schema->data = NULL;
+	text->len = schema->len = 0;
+	if ((rv = read_file(path, &text->data, &text->len, SPEC_MAX)) != 0)
 		return rv;
-	if (udc_spec_parse((const char *)*text, *len, path, &spec, err, sizeof(err)) != 0)
+	if (udc_spec_parse((const char *)text->data, text->len, path, &spec, err, sizeof(err)) != 0)
 		return 0; /* the daemon reports the error with its line */
 	if (udc_spec_fuzzy(spec)) {
 		udc_spec_schema_path(path, spec, spath, sizeof(spath));
-		if ((rv = read_file(spath, schema, slen, SPEC_MAX)) != 0)
-			free(*text);
+		if ((rv = read_file(spath, &schema->data, &schema->len, SPEC_MAX)) != 0) {
+			free(text->data);
+			text->data = NULL;
+		}
 	}
 	udc_spec_free(spec);
 	return rv;
@@ -447,18 +450,12 @@ cmd_round_start(struct ctx *c, int argc, char **argv)
 	Udcctl__Request req = UDCCTL__REQUEST__INIT;
 	Udcctl__RoundStart st = UDCCTL__ROUND_START__INIT;
 	Udcctl__Reply *rep = NULL;
-	uint8_t *text, *schema;
-	size_t len, slen;
 	int rv;
 
 	if (argc != 1)
 		return EX_USAGE;
-	if ((rv = read_spec(argv[0], &text, &len, &schema, &slen)) != 0)
+	if ((rv = read_spec(argv[0], &st.spec_text, &st.schema_text)) != 0)
 		return rv;
-	st.spec_text.data = text;
-	st.spec_text.len = len;
-	st.schema_text.data = schema;
-	st.schema_text.len = slen;
 	st.accept_rejects = c->accept_rejects;
 	req.cmd_case = UDCCTL__REQUEST__CMD_ROUND_START;
 	req.round_start = &st;
@@ -472,8 +469,8 @@ cmd_round_start(struct ctx *c, int argc, char **argv)
 	}
 	if (rep)
 		udcctl__reply__free_unpacked(rep, NULL);
-	free(text);
-	free(schema);
+	free(st.spec_text.data);
+	free(st.schema_text.data);
 	return rv;
 }
 
@@ -868,18 +865,12 @@ cmd_spec_approve(struct ctx *c, int argc, char **argv)
 	Udcctl__Request req = UDCCTL__REQUEST__INIT;
 	Udcctl__SpecApprove a = UDCCTL__SPEC_APPROVE__INIT;
 	Udcctl__Reply *rep = NULL;
-	uint8_t *text, *schema;
-	size_t len, slen;
 	int rv;
 
 	if (argc != 1)
 		return EX_USAGE;
-	if ((rv = read_spec(argv[0], &text, &len, &schema, &slen)) != 0)
+	if ((rv = read_spec(argv[0], &a.spec_text, &a.schema_text)) != 0)
 		return rv;
-	a.spec_text.data = text;
-	a.spec_text.len = len;
-	a.schema_text.data = schema;
-	a.schema_text.len = slen;
 	a.source = argv[0];
 	a.peer = (char *)(c->peer ? c->peer : "");
 	req.cmd_case = UDCCTL__REQUEST__CMD_SPEC_APPROVE;
@@ -891,8 +882,8 @@ cmd_spec_approve(struct ctx *c, int argc, char **argv)
 			printf("%s\n", rep->text);
 		udcctl__reply__free_unpacked(rep, NULL);
 	}
-	free(text);
-	free(schema);
+	free(a.spec_text.data);
+	free(a.schema_text.data);
 	return rv;
 }
 
