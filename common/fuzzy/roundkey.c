@@ -95,8 +95,11 @@ udc_balance_perm(const uint8_t secret[UDC_CLK_SECRET_BYTES], size_t nbits, uint3
 	    UDC_CLK_SECRET_BYTES);
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint32_t)i;
+	/* One keystream: the first buffer holds blocks 0 .. 63, each refill
+	 * the next 64 blocks (protocol version 1 restarted at block 1, so
+	 * filters of more than 512 bits drew from blocks 1 .. 63 twice). */
 	crypto_stream_chacha20(buf, sizeof(buf), nonce, key);
-	uint64_t ctr = 1;
+	uint64_t ctr = sizeof(buf) / 64;
 	for (size_t i = n; i > 1; i--) {
 		/* Unbiased draw in [0, i) by rejection from the keystream. */
 		uint32_t lim = (uint32_t)(-(uint32_t)i % (uint32_t)i), r;

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include "wire.pb-c.h"
 
-#define UDC_PROTO_VERSION 1
+#define UDC_PROTO_VERSION 2
 #define UDC_MAX_CHUNK_RECORDS 65536
 /* The most bytes a node accepts for either document of a release. */
 #define UDC_RELEASE_MAX_BYTES (4ull << 30)

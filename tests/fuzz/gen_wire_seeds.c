@@ -182,7 +182,7 @@ simple(void)
 	p.g_records = 1000;
 
 	/* envelope-level near misses */
-	env.version = 2;
+	env.version = UDC_PROTO_VERSION + 1;
 	emit("bad_version", &env);
 	env.version = UDC_PROTO_VERSION;
 	env.round_id.data = shortid;

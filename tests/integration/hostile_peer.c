@@ -426,10 +426,10 @@ case_decode(struct hp *h)
 	}
 
 	env_init(h, &req, rid);
-	req.version = 2;
+	req.version = 1; /* the version before UDC_PROTO_VERSION 2 */
 	req.body_case = UDC__ENVELOPE__BODY_STATUS;
 	req.status = &st;
-	req_error(h, "envelope with version 2", &req, UDC__ERROR_CODE__ERR_VERSION, "version 2");
+	req_error(h, "envelope with version 1", &req, UDC__ERROR_CODE__ERR_VERSION, "version 1");
 
 	env_init(h, &req, rid);
 	req.round_id.len = 15;

@@ -102,12 +102,14 @@ test_bad_peer_key(void **state)
 	udc_kx_free(NULL); /* a no-op */
 }
 
-/* The permutation from its definition.  Only for 2 * nbits <= 1024 draws
- * that fit the first 4096 bytes of keystream (see the report on refills). */
+/* The permutation from its definition: a Fisher-Yates shuffle drawing
+ * 32-bit words, little endian, from one ChaCha20 keystream (key from the
+ * secret, nonce "balance"), each below 2^32 mod i rejected. */
 static void
 expected_perm(const uint8_t secret[32], size_t nbits, uint32_t *p)
 {
-	uint8_t key[32], nonce[8] = { 'b', 'a', 'l', 'a', 'n', 'c', 'e', 0 }, ks[4096];
+	static uint8_t ks[65536];
+	uint8_t key[32], nonce[8] = { 'b', 'a', 'l', 'a', 'n', 'c', 'e', 0 };
 	size_t n = 2 * nbits, used = 0;
 
 	crypto_generichash(key, 32, (const uint8_t *)"udclink/balance/v1", 18, secret, 32);
@@ -162,10 +164,18 @@ test_balance_perm(void **state)
 	free(p2);
 
 	/* Filters as long as clkhash's (1024 bits) need more keystream than
-	 * the first buffer: still a permutation, and the same one twice. */
+	 * the first buffer: the refills continue the keystream (the definition
+	 * above reads it in one piece), still a permutation, the same twice. */
+	static uint32_t want_long[2 * 4096];
 	assert_int_equal(udc_balance_perm(secret, 1024, &p), 0);
+	expected_perm(secret, 1024, want_long);
+	assert_memory_equal(p, want_long, 2048 * sizeof(*p));
 	assert_int_equal(udc_balance_perm(secret, 1024, &p2), 0);
 	assert_memory_equal(p, p2, 2048 * sizeof(*p));
+	free(p2);
+	assert_int_equal(udc_balance_perm(secret, 4096, &p2), 0);
+	expected_perm(secret, 4096, want_long);
+	assert_memory_equal(p2, want_long, 8192 * sizeof(*p2));
 	uint8_t seen2[2048] = { 0 };
 	for (size_t i = 0; i < 2048; i++) {
 		assert_true(p[i] < 2048);

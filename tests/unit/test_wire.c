@@ -100,11 +100,16 @@ test_envelope_refused(void **state)
 	udc__abort__init(&ab);
 	env.body_case = UDC__ENVELOPE__BODY_ABORT;
 	env.abort = &ab;
-	env.version = 2;
+	env.version = UDC_PROTO_VERSION + 1; /* a newer peer */
 	out = roundtrip(&env, &rv, err, sizeof(err));
 	assert_null(out);
 	assert_int_equal(rv, UDC_EPROTO);
-	assert_non_null(strstr(err, "protocol version 2"));
+	assert_non_null(strstr(err, "protocol version 3"));
+	env.version = UDC_PROTO_VERSION - 1; /* an older one: version 1 balanced filters otherwise */
+	out = roundtrip(&env, &rv, err, sizeof(err));
+	assert_null(out);
+	assert_int_equal(rv, UDC_EPROTO);
+	assert_non_null(strstr(err, "protocol version 1"));
 	env.version = UDC_PROTO_VERSION;
 	env.round_id.len = 15;
 	out = roundtrip(&env, &rv, err, sizeof(err));
