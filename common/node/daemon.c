@@ -1362,6 +1362,13 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* NNG would start with a certificate and someone else's key and fail
+	 * every handshake later with a message that names neither file. */
+	if (node.cfg->cert_file && node.cfg->key_file &&
+	    (rv = udc_tls_pair_check(node.cfg->cert_file, node.cfg->key_file, err, sizeof(err))) != 0) {
+		log_errorx("%s: %s", cfgpath, err);
+		goto out;
+	}
 	if ((rv = udc_sign_key_load(node.cfg->signing_key, &node.sk, err, sizeof(err))) != 0 ||
 	    (node.cfg->peer_public_key != NULL &&
 	    (rv = udc_sign_pub_load(node.cfg->peer_public_key, &node.peer_pub, err, sizeof(err))) != 0)) {

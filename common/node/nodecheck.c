@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <libgen.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -200,6 +201,43 @@ check_expiry(struct chk *c, const char *what, const char *path, X509 *x)
 		    (long long)((na - now) / 86400));
 	if (nb > now)
 		finding(c, 1, "%s %s: not valid before %lld (clock wrong?)", what, path, (long long)nb);
+}
+
+int
+udc_tls_pair_check(const char *cert_file, const char *key_file, char *err, size_t errlen)
+{
+	X509 *cert = NULL;
+	EVP_PKEY *key = NULL;
+	FILE *f;
+	int rv = 0;
+
+	char why[4400];
+
+	if ((cert = load_cert(cert_file, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "[tls] cert_file %s", why);
+		return UDC_EPARSE;
+	}
+	if ((f = fopen(key_file, "r")) == NULL) {
+		snprintf(err, errlen, "[tls] key_file %s: %s", key_file, strerror(errno));
+		rv = UDC_EIO;
+		goto out;
+	}
+	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (key == NULL) {
+		snprintf(err, errlen, "[tls] key_file %s: no PEM private key in it (or it is encrypted)",
+		    key_file);
+		rv = UDC_EPARSE;
+	} else if (X509_check_private_key(cert, key) != 1) {
+		snprintf(err, errlen, "[tls] cert_file %s and key_file %s do not belong together: the "
+		    "certificate was issued for another key", cert_file, key_file);
+		rv = UDC_EINVAL;
+	}
+out:
+	ERR_clear_error();
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return rv;
 }
 
 static void

@@ -19,6 +19,13 @@ struct udc_config;
  * number of errors (warnings do not count). */
 int udc_config_check_deep(const struct udc_config *cfg, FILE *out);
 
+/* Whether [tls] cert_file was issued for [tls] key_file: 0, or UDC_EINVAL
+ * with the reason in err (UDC_EIO / UDC_EPARSE when a file cannot be read
+ * or holds no PEM certificate or key).  Daemons run it at start-up: NNG
+ * 1.5 (mbedTLS) accepts a certificate with another certificate's key and
+ * only fails each handshake later. */
+int udc_tls_pair_check(const char *cert_file, const char *key_file, char *err, size_t errlen);
+
 /* Expiry (unix seconds) of the first certificate in a PEM file, and
  * whether it is a CA.  0, or UDC_EIO / UDC_EPARSE with err set (err may be
  * NULL). */

@@ -402,6 +402,20 @@ def check_config(work):
             return r
         r = with_conf("gemeente.key", "cbs.key")
         T.check(r.returncode == 1 and "do not belong together" in r.stdout, "certificate and key differ: %r" % r.stdout)
+        # The daemon itself refuses to start with them (NNG would start and
+        # fail every handshake later without naming either file).
+        with open(g.conf, "w") as f:
+            f.write(conf.replace("gemeente.key", "cbs.key"))
+        try:
+            r = subprocess.run([harness.bin_path(g.prog), "-c", g.conf, "-d"], capture_output=True, text=True,
+                               timeout=60)
+        finally:
+            with open(g.conf, "w") as f:
+                f.write(conf)
+        out = r.stdout + r.stderr
+        T.check(r.returncode != 0 and "do not belong together" in out and "gemeente.pem" in out and
+                "cbs.key" in out, "the daemon does not start with another certificate's key: %d %r" %
+                (r.returncode, out[-400:]))
         r = with_conf("ca.pem", "cbs.pem")
         T.check(r.returncode == 1 and "is not a CA" in r.stdout, "a node certificate as CA: %r" % r.stdout)
         other = os.path.join(cl.dir, "other")
