@@ -112,6 +112,8 @@ struct session {
 	struct udc_blist c;
 	uint64_t *dummies;        /* per category */
 	uint64_t *cat_records;    /* per category: our records before padding */
+	uint64_t *mag_sum, *mag_n; /* spec with groups: per category x group, the
+	                            * attribute's sum and values (magest.h) */
 	struct udc_input_stats cst;
 	size_t c_chunk;           /* records per outgoing chunk */
 	size_t c_sent;            /* records in c (kept when c is freed) */
@@ -358,6 +360,16 @@ void cbs_on_raised_keys(struct cbs *cb, struct session *s, const Udc__Envelope *
 
 /* count.c: the blinded count */
 void *cbs_count_prepare_thread(void *arg);
+/* groups.c: our list for a spec with groups (magest.h): read with each
+ * record's attribute, every category split into its groups, the labels
+ * set to category x group; *gsum and *gn (the caller frees them) get the
+ * attribute's sum and values per category x group.  As
+ * udc_blist_from_input, or UDC_EREFUSED when a category cannot be grouped
+ * (err says which). */
+int cbs_groups_read(const struct udc_spec *spec, struct udc_blist *c,
+    const struct udc_input_opts *io, const uint8_t rid[16], const struct udc_scalar *b,
+    struct udc_workq *wq, struct udc_input_stats *st, uint64_t **gsum, uint64_t **gn, char *err,
+    size_t errlen);
 void cbs_on_gemeente_tuples(struct cbs *cb, struct session *s, const Udc__Envelope *req,
     struct cbs_reply *rp);
 void cbs_on_status(struct cbs *cb, struct session *s, const Udc__Envelope *req,

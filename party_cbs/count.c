@@ -34,7 +34,7 @@ cbs_count_prepare_thread(void *p)
 	struct udc_input_opts io;
 	struct udc_blist c;
 	struct udc_input_stats st;
-	uint64_t *dummies = NULL, *cats = NULL;
+	uint64_t *dummies = NULL, *cats = NULL, *gsum = NULL, *gn = NULL;
 	size_t ncats = spec->ncells[UDC_SIDE_CBS];
 	uint8_t digest[32];
 	char err[512] = "";
@@ -47,7 +47,11 @@ cbs_count_prepare_thread(void *p)
 	udc_node_peer_input_opts(n, s->np, spec, &io);
 	io.digest = digest;
 	/* s->b is only freed once prep_done is set, so reading it is safe. */
-	rv = udc_blist_from_input(&c, &io, s->rid, s->b, n->wq, &st, err, sizeof(err));
+	if (udc_spec_grouped_attr(spec) >= 0)
+		rv = cbs_groups_read(spec, &c, &io, s->rid, s->b, n->wq, &st, &gsum, &gn, err,
+		    sizeof(err));
+	else
+		rv = udc_blist_from_input(&c, &io, s->rid, s->b, n->wq, &st, err, sizeof(err));
 	if (rv == 0 && udc_node_input_read(n, s->idhex, &st, 0, err, sizeof(err)) != 0) {
 		size_t o = strlen(err);
 		snprintf(err + o, sizeof(err) - o, " ([input] reject_limit at the CBS node)");
@@ -71,16 +75,22 @@ cbs_count_prepare_thread(void *p)
 		udc_blist_free(&c);
 		free(dummies);
 		free(cats);
+		free(gsum);
+		free(gn);
 		sess_release_data(s);
 	} else if (rv != 0) {
 		udc_blist_free(&c);
 		free(dummies);
 		free(cats);
+		free(gsum);
+		free(gn);
 		sess_fail(cb, s, "CBS input: %s", err[0] ? err : udc_strerror(rv));
 	} else {
 		memcpy(s->input_digest, digest, 32);
 		sess_own_digest(cb, s);
 		s->cat_records = cats;
+		s->mag_sum = gsum;
+		s->mag_n = gn;
 		s->c = c;
 		s->c_sent = c.n;
 		s->dummies = dummies;

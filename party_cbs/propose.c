@@ -449,7 +449,7 @@ cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req, struc
 		    hex, err);
 		goto refuse;
 	}
-	if (udc_spec_first_sum(spec) != NULL) {
+	if (udc_spec_first_sum(spec) != NULL && udc_spec_fuzzy(spec)) {
 		snprintf(rp->reason, sizeof(rp->reason), "spec %s sums an attribute; %s", hex,
 		    UDC_SPEC_NO_SUMS);
 		goto refuse;

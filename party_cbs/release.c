@@ -467,6 +467,10 @@ release_linked(struct cbs *cb, struct session *s, struct udc_linked *l,
 	    spec->round_base ? "; counts rounded at random to a multiple of the base" : "",
 	    spec->eps_num ? "; discrete Laplace noise charged to the privacy budget" : "");
 out:
+	/* sums: group-mean estimates from the released counts (magest.h) */
+	if (rv == 0 && udc_spec_grouped_attr(spec) >= 0 &&
+	    (rv = udc_linked_estimate(l, s->mag_sum, s->mag_n, why, whylen)) != 0 && !why[0])
+		snprintf(why, whylen, "the estimates of the sums failed: %s", udc_strerror(rv));
 	udc_history_keys_free(keys, nd);
 	free(sens);
 	free(vals);

@@ -77,6 +77,8 @@ sess_free(struct session *s)
 	sess_release_data(s);
 	free(s->dummies);
 	free(s->cat_records);
+	free(s->mag_sum);
+	free(s->mag_n);
 	free(s->grp_records);
 	free(s->own_unlinked);
 	udc_table_free(s->counted);

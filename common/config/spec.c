@@ -97,6 +97,8 @@ struct raw_table {
 struct raw_attr {
 	char *name;
 	int line;
+	unsigned groups; /* 0: not given */
+	int groups_line;
 };
 
 struct spec_ctx {
@@ -906,9 +908,42 @@ recode_key(struct spec_ctx *c, const char *name, const char *key, const char *va
 	return list_start(c, &v->src, "value", value);
 }
 
+/* [attributes] NAME.groups = N: the quantile groups of NAME per CBS
+ * category (docs/operations.md, "Tables"); NAME may come before or after. */
+static int
+attr_groups_key(struct spec_ctx *c, const char *key, size_t namelen, const char *value)
+{
+	struct raw_attr *a = NULL;
+	char *end;
+	unsigned long v;
+
+	for (size_t i = 0; i < c->nattrs; i++)
+		if (strlen(c->attrs[i].name) == namelen && strncmp(c->attrs[i].name, key, namelen) == 0)
+			a = &c->attrs[i];
+	if (a == NULL)
+		return fail(c, "'%s': declare the attribute (%.*s = cbs) before its groups", key,
+		            (int)namelen, key);
+	if (a->groups_line)
+		return fail(c, "duplicate key '%s' in [attributes] (first on line %d)", key,
+		            a->groups_line);
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || v < 1 ||
+	    v > UDC_SPEC_MAX_GROUPS)
+		return fail(c, "%s must be a whole number from 1 to %d, not '%s'", key,
+		            UDC_SPEC_MAX_GROUPS, value);
+	a->groups = (unsigned)v;
+	a->groups_line = c->ln.lineno;
+	return 1;
+}
+
 static int
 attr_key(struct spec_ctx *c, const char *key, const char *value)
 {
+	size_t kl = strlen(key);
+
+	if (kl > 7 && strcmp(key + kl - 7, ".groups") == 0)
+		return attr_groups_key(c, key, kl - 7, value);
 	if (!valid_dim_name(key))
 		return fail(c, "attribute name '%s' must be 1 to %d characters from a-z, 0-9 and _",
 		            key, SPEC_MAX_DIM_NAME);
@@ -1040,9 +1075,15 @@ static void
 canonical_tables(struct strbuf *b, const struct udc_spec *spec)
 {
 	for (size_t i = 0; i < spec->nattrs; i++) {
+		char num[32];
+
 		sb_add(b, "attribute.");
 		sb_add(b, spec->attrs[i].name);
 		sb_add(b, "=cbs\n");
+		sb_add(b, "attribute.");
+		sb_add(b, spec->attrs[i].name);
+		snprintf(num, sizeof(num), ".groups=%u\n", spec->attrs[i].groups);
+		sb_add(b, num);
 	}
 	for (size_t i = 0; i < spec->nrecodes; i++) {
 		const struct udc_recode *r = &spec->recodes[i];
@@ -1079,6 +1120,10 @@ canonical_tables(struct strbuf *b, const struct udc_spec *spec)
 	for (size_t i = 0; i < spec->ntables; i++) {
 		const struct udc_tablespec *t = &spec->tables[i];
 
+		/* generated from a sum table and the attribute's groups: both are
+		 * in the canonical form already */
+		if (t->generated_for)
+			continue;
 		sb_add(b, "table.");
 		sb_add(b, t->name);
 		sb_add(b, ".population=");
@@ -1182,7 +1227,7 @@ spec_canonical(const struct udc_spec *spec)
 		sb_add(&b, "\n");
 	}
 	for (int s = 0; s < 2; s++) {
-		for (size_t i = 0; i < spec->ndims[s]; i++) {
+		for (size_t i = 0; i < udc_spec_input_dims(spec, s); i++) {
 			const struct udc_dim *d = &spec->dims[s][i];
 			sb_add(&b, side_name[s]);
 			sb_add(&b, ".");
@@ -1554,6 +1599,121 @@ resolve_table(struct spec_ctx *c, struct raw_table *rt, struct udc_tablespec *t,
 	return 0;
 }
 
+/* The hidden CBS dimension "<attr>_group" (values 1..groups, the last CBS
+ * dimension, no input column) and, per table that sums the attribute, the
+ * generated table "<table>_groups": the table's dimensions and conditions
+ * with the group dimension last.  Its counts are what the sum table's
+ * estimates are computed from, so it is protected with every other table
+ * and released (docs/governance.md, "Magnitudes"). */
+static int
+add_group_dim(struct spec_ctx *c, size_t a, char *err, size_t errlen)
+{
+	struct udc_spec *spec = c->spec;
+	struct udc_attr *at = &spec->attrs[a];
+	struct udc_dim *d;
+	struct udc_dimref r;
+	char name[SPEC_MAX_DIM_NAME + 16];
+	size_t nt = spec->ntables, gd, total = 0;
+
+	snprintf(name, sizeof(name), "%s_group", at->name);
+	if (find_dim(spec, name, &r) == 0)
+		return ferr(c, err, errlen, c->attrs[a].line,
+		            "attribute %s: its group dimension %s has the name of a dimension or "
+		            "recode", at->name, name);
+	if (spec->ndims[UDC_SIDE_CBS] == UDC_MAX_DIMS)
+		return ferr(c, err, errlen, c->attrs[a].line,
+		            "attribute %s: [cbs] has %d dimensions, and its groups need one more",
+		            at->name, UDC_MAX_DIMS);
+	if (spec->ncells[UDC_SIDE_CBS] * at->groups > SPEC_MAX_SIDE_CELLS ||
+	    spec->ncells[0] * spec->ncells[UDC_SIDE_CBS] * at->groups > SPEC_MAX_TABLE)
+		return ferr(c, err, errlen, c->attrs[a].line,
+		            "attribute %s: %zu CBS categories x %u groups is more than the count "
+		            "can hold", at->name, spec->ncells[UDC_SIDE_CBS], at->groups);
+	gd = spec->ndims[UDC_SIDE_CBS];
+	d = &spec->dims[UDC_SIDE_CBS][gd];
+	memset(d, 0, sizeof(*d));
+	if ((d->name = strdup(name)) == NULL ||
+	    (d->values = calloc(at->groups, sizeof(*d->values))) == NULL)
+		return UDC_ENOMEM;
+	spec->ndims[UDC_SIDE_CBS]++;
+	spec->nhidden++;
+	for (unsigned g = 0; g < at->groups; g++) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%u", g + 1);
+		if ((d->values[g] = strdup(v)) == NULL)
+			return UDC_ENOMEM;
+		d->nvalues = g + 1;
+	}
+	at->gdim = (int)gd;
+	spec->ncells[UDC_SIDE_CBS] *= at->groups;
+	for (size_t i = 0; i < nt; i++) {
+		struct udc_tablespec *t = &spec->tables[i], *f;
+
+		total += t->ncells;
+		if (t->sum != (int)a)
+			continue;
+		if (spec->ntables == UDC_MAX_TABLES)
+			return ferr(c, err, errlen, c->tables[i].line,
+			            "table %s: with the generated group tables, more than %d tables",
+			            t->name, UDC_MAX_TABLES);
+		if (t->ndims == UDC_MAX_TABLE_DIMS)
+			return ferr(c, err, errlen, c->tables[i].line,
+			            "table %s: its group table would have more than %d dimensions",
+			            t->name, UDC_MAX_TABLE_DIMS);
+		f = &spec->tables[spec->ntables];
+		memset(f, 0, sizeof(*f));
+		spec->ntables++;
+		if ((f->name = malloc(strlen(t->name) + 8)) == NULL)
+			return UDC_ENOMEM;
+		sprintf(f->name, "%s_groups", t->name);
+		for (size_t j = 0; j < nt; j++)
+			if (strcmp(spec->tables[j].name, f->name) == 0)
+				return ferr(c, err, errlen, c->tables[j].line,
+				            "table %s has the name of the group table of %s", f->name,
+				            t->name);
+		f->pop = t->pop;
+		f->sum = -1;
+		f->zeros_sensitive = t->zeros_sensitive;
+		f->generated_for = (int)i + 1;
+		t->gtable = (int)(spec->ntables - 1) + 1;
+		for (size_t j = 0; j < t->nwhere; j++) {
+			size_t n = udc_dimref_nvalues(spec, &t->where[j].dim);
+
+			f->where[j].dim = t->where[j].dim;
+			if ((f->where[j].allowed = malloc(n)) == NULL)
+				return UDC_ENOMEM;
+			memcpy(f->where[j].allowed, t->where[j].allowed, n);
+			f->nwhere = j + 1;
+		}
+		for (size_t j = 0; j <= t->ndims; j++) {
+			struct udc_tdim *fd = &f->dims[j];
+
+			if (j < t->ndims) {
+				fd->ref = t->dims[j].ref;
+				fd->ncats = t->dims[j].ncats;
+			} else {
+				fd->ref.side = UDC_SIDE_CBS;
+				fd->ref.recode = -1;
+				fd->ref.index = gd;
+				fd->ncats = at->groups;
+			}
+			if ((fd->cats = calloc(fd->ncats, sizeof(*fd->cats))) == NULL)
+				return UDC_ENOMEM;
+			for (size_t k = 0; k < fd->ncats; k++)
+				fd->cats[k] = j < t->ndims ? t->dims[j].cats[k] : (uint16_t)k;
+			f->ndims = j + 1;
+		}
+		f->ncells = t->ncells * (at->groups + 1);
+		total += f->ncells;
+	}
+	if (total > SPEC_MAX_RELEASED)
+		return ferr(c, err, errlen, c->attrs[a].line,
+		            "the tables with the group tables of %s have more than %d cells "
+		            "together (every total included)", at->name, SPEC_MAX_RELEASED);
+	return 0;
+}
+
 /* [table], [recode], [attributes] and the disclosure keys they bring. */
 static int
 resolve_tables(struct spec_ctx *c, char *err, size_t errlen)
@@ -1588,6 +1748,9 @@ resolve_tables(struct spec_ctx *c, char *err, size_t errlen)
 		spec->attrs[i].name = c->attrs[i].name;
 		c->attrs[i].name = NULL;
 		spec->attrs[i].side = UDC_SIDE_CBS;
+		spec->attrs[i].groups = c->attrs[i].groups ? c->attrs[i].groups
+		                                           : UDC_SPEC_DEFAULT_GROUPS;
+		spec->attrs[i].gdim = -1;
 		spec->nattrs = i + 1;
 	}
 	if ((rv = resolve_recodes(c, err, errlen)) != 0)
@@ -1627,6 +1790,12 @@ resolve_tables(struct spec_ctx *c, char *err, size_t errlen)
 		return ferr(c, err, errlen, c->contrib_line ? c->contrib_line : c->p_line,
 		            "%s is for tables with sum, and the spec has none",
 		            c->contrib_line ? "min_contributors" : "p_percent");
+	if (spec->nattrs > 1)
+		return ferr(c, err, errlen, c->attrs[1].line,
+		            "more than one attribute is summed: each adds a hidden CBS dimension "
+		            "(its quantile groups) to the count, so this version sums one");
+	if (spec->nattrs == 1 && (rv = add_group_dim(c, 0, err, errlen)) != 0)
+		return rv;
 	return 0;
 }
 

@@ -108,13 +108,24 @@ struct udc_tablespec {
 	int mean;            /* 1: release the mean (sum / count) too */
 	int zeros_sensitive; /* 1: zero cells are suppressed like small ones */
 	size_t ncells;       /* product over dims of (ncats + 1): every total */
+	/* Sums are group-mean estimates (docs/governance.md, "Magnitudes"): a
+	 * table with sum has a generated table of its dimensions and the
+	 * attribute's group dimension, whose counts the estimates come from. */
+	int gtable;          /* sum tables: 1 + the index of that generated table */
+	int generated_for;   /* generated tables: 1 + the index of its sum table; else 0 */
 };
 
 /* A numeric attribute of one side's input (whole, nonnegative numbers). */
 struct udc_attr {
 	char *name;
 	int side; /* UDC_SIDE_CBS: the only one supported */
+	unsigned groups; /* [attributes] NAME.groups: quantile groups per CBS category */
+	int gdim;        /* its hidden group dimension: dims[UDC_SIDE_CBS][gdim]; -1 if none */
 };
+
+/* Default and bounds of [attributes] NAME.groups. */
+#define UDC_SPEC_DEFAULT_GROUPS 4
+#define UDC_SPEC_MAX_GROUPS 16
 
 struct udc_spec {
 	char *name;
@@ -128,6 +139,9 @@ struct udc_spec {
 	size_t nkeys;
 	struct udc_dim dims[2][UDC_MAX_DIMS]; /* [side][i] */
 	size_t ndims[2];
+	/* The last nhidden CBS dimensions are no input column: each is the
+	 * quantile group of a summed attribute, computed by the CBS node. */
+	size_t nhidden;
 	size_t ncells[2];      /* product of nvalues per side: groups, categories */
 	unsigned min_cell;     /* default 10; 0 disables suppression */
 	enum udc_pad pad;      /* default UDC_PAD_MAX */
@@ -191,13 +205,20 @@ size_t udc_spec_cell_index(const struct udc_spec *spec, int side, const size_t *
 /* Inverse of udc_spec_cell_index. */
 void udc_spec_cell_split(const struct udc_spec *spec, int side, size_t cell, size_t *idx);
 
+/* Dimensions of side read from input columns (the hidden group
+ * dimensions of the CBS side excluded). */
+size_t udc_spec_input_dims(const struct udc_spec *spec, int side);
+/* The attribute a spec's CBS node groups its records by (the one summed
+ * attribute), or -1. */
+int udc_spec_grouped_attr(const struct udc_spec *spec);
+
 /* 1 if the spec has [table ...] sections (the linked-table release). */
 int udc_spec_has_tables(const struct udc_spec *spec);
 /* The first table that sums an attribute, or NULL. */
 const struct udc_tablespec *udc_spec_first_sum(const struct udc_spec *spec);
-/* Why the nodes cannot run a spec that sums an attribute (one sentence). */
-#define UDC_SPEC_NO_SUMS "this version releases counts only: summing an attribute needs its values " \
-    "per linked person at the CBS node, which the count protocol deliberately does not give it " \
+/* Why the nodes cannot run a fuzzy or combined spec that sums an attribute. */
+#define UDC_SPEC_NO_SUMS "sums are estimated from quantile groups that the CBS node assigns " \
+    "while it reads its list for the exact count; this version does that in mode exact only " \
     "(docs/governance.md, Magnitudes)"
 /* Name, number of values and value text of a base dimension or recode. */
 const char *udc_dimref_name(const struct udc_spec *spec, const struct udc_dimref *r);

@@ -87,3 +87,18 @@ udc_population_name(enum udc_population p)
 
 	return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "?";
 }
+
+size_t
+udc_spec_input_dims(const struct udc_spec *spec, int side)
+{
+	return side == UDC_SIDE_CBS ? spec->ndims[side] - spec->nhidden : spec->ndims[side];
+}
+
+int
+udc_spec_grouped_attr(const struct udc_spec *spec)
+{
+	for (size_t i = 0; i < spec->nattrs; i++)
+		if (spec->attrs[i].gdim >= 0)
+			return (int)i;
+	return -1;
+}

@@ -31,8 +31,12 @@
 static const char *const reject_names[UDC_REJ_MAX] = {
     [UDC_REJ_CSV] = "malformed_csv",       [UDC_REJ_UTF8] = "invalid_utf8",
     [UDC_REJ_LABEL] = "label_not_allowed", [UDC_REJ_NO_KEY] = "no_match_key", [UDC_REJ_ENCODE] = "clk_encoding",
-    [UDC_REJ_DUPLICATE] = "duplicate",
+    [UDC_REJ_DUPLICATE] = "duplicate", [UDC_REJ_ATTR] = "attribute_invalid",
 };
+
+/* The largest attribute value taken (whole euros): sums of millions of
+ * them stay far inside 64 bits. */
+#define INPUT_MAX_ATTR 1000000000000ULL
 
 static struct udc_fieldset builtin_set;
 
@@ -62,6 +66,7 @@ struct input_ctx {
 	int lcol[UDC_MAX_DIMS]; /* CSV column per label dimension */
 	size_t ndims;
 	int fcol;               /* the filter's column, -1 if none */
+	int acol;               /* the attribute's column, -1 if none */
 
 	struct udc_inrec *recs; /* the chunk */
 	size_t nrecs, chunk;
@@ -122,6 +127,14 @@ input_map_columns(struct input_ctx *ic, char *err, size_t errlen)
 			         "not in header; %s", path, o->label_columns[i], dim, hint);
 			return UDC_EPARSE;
 		}
+	}
+	ic->acol = -1;
+	if (o->attr_column != NULL && (ic->acol = udc_csv_find_col(ic->csv, o->attr_column)) < 0) {
+		char hint[768];
+		udc_csv_header_hint(ic->csv, hint, sizeof(hint));
+		snprintf(err, errlen, "%s: column '%s' (the summed attribute, [labels] in the node's "
+		         "configuration) not in header; %s", path, o->attr_column, hint);
+		return UDC_EPARSE;
 	}
 	ic->fcol = -1;
 	if (o->filter_column != NULL &&
@@ -223,7 +236,7 @@ input_labels(struct input_ctx *ic, char **row, uint32_t *cell)
 {
 	const struct udc_spec *spec = ic->opts->spec;
 	int side = ic->opts->side;
-	size_t idx[UDC_MAX_DIMS];
+	size_t idx[UDC_MAX_DIMS] = {0}; /* a hidden group dimension stays at 0 */
 	char buf[UDC_NORM_MAX];
 	const char *first_dim = NULL;
 	int first_empty = 0;
@@ -251,6 +264,29 @@ input_labels(struct input_ctx *ic, char **row, uint32_t *cell)
 		return -1;
 	}
 	*cell = (uint32_t)udc_spec_cell_index(spec, side, idx);
+	return 0;
+}
+
+/* A whole number of euros, 0 .. INPUT_MAX_ATTR, blanks around it allowed:
+ * 0 and the value, or -1. */
+static int
+input_attr(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t n = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (; *s >= '0' && *s <= '9'; s++, n++) {
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > INPUT_MAX_ATTR)
+			return -1;
+	}
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (n == 0 || *s != '\0')
+		return -1;
+	*out = v;
 	return 0;
 }
 
@@ -509,7 +545,7 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 	          udc_fielddef_is_builtin(&ic.fs->f[UDC_F_PREFIX]);
 	if (ic.pair && (ic.use & ((1u << UDC_F_SURNAME) | (1u << UDC_F_PREFIX))))
 		ic.use |= (1u << UDC_F_SURNAME) | (1u << UDC_F_PREFIX);
-	ic.ndims = opts->spec->ndims[opts->side];
+	ic.ndims = udc_spec_input_dims(opts->spec, opts->side);
 	ic.chunk = opts->chunk ? opts->chunk : INPUT_DEFAULT_CHUNK;
 
 	if ((rv = udc_csv_open(&ic.csv, opts->path, opts->delimiter ? opts->delimiter : ',', err,
@@ -538,6 +574,7 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 	for (;;) {
 		uint32_t bad;
 		uint32_t cell = 0;
+		uint64_t attr = 0;
 		size_t need, nkeys_ok;
 
 		rv = udc_csv_next(ic.csv, &row);
@@ -577,6 +614,11 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 		input_normalise(&ic, row, norm, val, &bad);
 		if (input_labels(&ic, row, &cell) != 0)
 			continue;
+		if (ic.acol >= 0 && input_attr(row[ic.acol], &attr) != 0) {
+			input_reject(&ic, UDC_REJ_ATTR, "attribute '%s' is not a whole number of euros "
+			             ">= 0", opts->attr_column);
+			continue;
+		}
 		need = input_need(opts->spec, ic.nf, val, len, keyok, &nkeys_ok);
 		/* In fuzzy and combined modes a record without an exact key still
 		 * goes to the Dice step if it has a field to encode: those are the
@@ -605,6 +647,7 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 				               udc_csv_size(ic.csv));
 		}
 		input_add(&ic, cell, val, len, keyok);
+		ic.recs[ic.nrecs - 1].attr = attr;
 	}
 	if ((rv = input_flush(&ic, cb, ctx)) != 0)
 		goto out;

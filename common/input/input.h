@@ -28,6 +28,7 @@ enum udc_reject {
 	UDC_REJ_NO_KEY,    /* no match key could be formed */
 	UDC_REJ_DUPLICATE, /* every key of the record is shared with another record (set by the node) */
 	UDC_REJ_ENCODE,    /* the CLK schema refused the record's values (set by the node) */
+	UDC_REJ_ATTR,      /* the summed attribute is not a whole number of euros >= 0 */
 	UDC_REJ_MAX
 };
 const char *udc_reject_name(int reason);
@@ -62,7 +63,9 @@ struct udc_input_stats {
 };
 
 struct udc_inrec {
-	uint32_t label;                 /* cell index on this side (udc_spec_cell_index) */
+	uint32_t label;                 /* cell index on this side (udc_spec_cell_index; a
+	                                 * hidden group dimension at 0) */
+	uint64_t attr;                  /* the value of opts->attr_column, 0 without */
 	char *key[UDC_MAX_KEYS];        /* normalised key, NULL if missing */
 	char *field[UDC_MAX_FIELDS];    /* normalised fields (spec's field set), NULL if missing */
 };
@@ -77,7 +80,10 @@ struct udc_input_opts {
 	const char *columns[UDC_MAX_FIELDS];   /* CSV column per field of the spec's field set; NULL = unmapped */
 	const struct udc_spec *spec;
 	enum udc_side side;
-	const char *label_columns[UDC_MAX_DIMS]; /* CSV column per dim of this side */
+	const char *label_columns[UDC_MAX_DIMS]; /* CSV column per input dim of this side */
+	/* if set: the column of the spec's summed attribute (whole euros, >= 0;
+	 * any other value rejects the row as UDC_REJ_ATTR) */
+	const char *attr_column;
 	size_t chunk;                          /* records per callback (default 4096) */
 	int check_invalid;                     /* 1: enforce max_invalid */
 	double max_invalid;                    /* share of rows a used field may fail */

@@ -198,10 +198,17 @@ udc_node_input_opts(const struct udc_node *n, const struct udc_spec *spec, int s
 	io->spec = spec;
 	io->side = side;
 	io->chunk = n->cfg->chunk_records;
-	for (size_t d = 0; d < spec->ndims[side]; d++) {
+	for (size_t d = 0; d < udc_spec_input_dims(spec, side); d++) {
 		io->label_columns[d] = udc_config_label_column(n->cfg, spec->dims[side][d].name);
 		if (io->label_columns[d] == NULL)
 			return spec->dims[side][d].name;
+	}
+	/* the summed attribute's column is mapped in [labels] like a dimension */
+	if (side == UDC_SIDE_CBS && udc_spec_grouped_attr(spec) >= 0) {
+		const char *name = spec->attrs[udc_spec_grouped_attr(spec)].name;
+
+		if ((io->attr_column = udc_config_label_column(n->cfg, name)) == NULL)
+			return name;
 	}
 	return NULL;
 }
@@ -224,11 +231,17 @@ udc_node_peer_input_opts(const struct udc_node *n, const struct udc_node_peer *n
 		io->columns[f] = udc_config_peer_field_column(n->cfg, p, spec->fields.f[f].name);
 	io->filter_column = p->filter_column;
 	io->filter_value = p->filter_value;
-	for (size_t d = 0; d < spec->ndims[UDC_SIDE_CBS]; d++) {
+	for (size_t d = 0; d < udc_spec_input_dims(spec, UDC_SIDE_CBS); d++) {
 		io->label_columns[d] = udc_config_peer_label_column(n->cfg, p,
 		    spec->dims[UDC_SIDE_CBS][d].name);
 		if (io->label_columns[d] == NULL)
 			return spec->dims[UDC_SIDE_CBS][d].name;
+	}
+	if (udc_spec_grouped_attr(spec) >= 0) {
+		const char *name = spec->attrs[udc_spec_grouped_attr(spec)].name;
+
+		if ((io->attr_column = udc_config_peer_label_column(n->cfg, p, name)) == NULL)
+			return name;
 	}
 	return NULL;
 }
@@ -467,7 +480,7 @@ ctl_approve(struct udc_node *n, const Udcctl__SpecApprove *a, const struct udc_c
 		udc_reply_error(rep, rv, buf, buflen, "%s", err);
 		return;
 	}
-	if (udc_spec_first_sum(spec) != NULL) {
+	if (udc_spec_first_sum(spec) != NULL && udc_spec_fuzzy(spec)) {
 		udc_reply_error(rep, UDC_EINVAL, buf, buflen, "%s: table %s sums %s; %s", src,
 		    udc_spec_first_sum(spec)->name, spec->attrs[udc_spec_first_sum(spec)->sum].name,
 		    UDC_SPEC_NO_SUMS);

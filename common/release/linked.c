@@ -16,6 +16,10 @@
 #include "history.h"
 #include "linked_int.h"
 
+/* The sum columns where the sums are group-mean estimates (a spec with
+ * groups has no exact sums). */
+#define SUM_EST_COLS ",sum_estimate,sum_suppressed,mean_estimate"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -1040,7 +1044,7 @@ udc_linked_new(struct udc_linked **out, const struct udc_spec *spec, const struc
 		return UDC_EINVAL;
 	}
 	for (size_t t = 0; t < spec->ntables; t++)
-		if (spec->tables[t].sum >= 0 && (mags == NULL || mags[spec->tables[t].sum].cells == NULL ||
+		if (spec->tables[t].sum >= 0 && !spec->tables[t].gtable && (mags == NULL || mags[spec->tables[t].sum].cells == NULL ||
 		                                 mags[spec->tables[t].sum].c_unlinked == NULL)) {
 			lsetf(why, whylen, "table %s sums %s, and no values of it were given",
 			      spec->tables[t].name, spec->attrs[spec->tables[t].sum].name);
@@ -1119,7 +1123,7 @@ udc_linked_new(struct udc_linked **out, const struct udc_spec *spec, const struc
 	for (size_t t = 0; t < spec->ntables; t++) {
 		if ((rv = table_values(l, t, valued, why, whylen)) != 0)
 			goto out;
-		if (spec->tables[t].sum >= 0 && (rv = table_mags(l, t)) != 0)
+		if (spec->tables[t].sum >= 0 && !spec->tables[t].gtable && (rv = table_mags(l, t)) != 0)
 			goto out;
 	}
 	/* What the gemeente derives from its own list: any cell of its whole
@@ -1172,6 +1176,10 @@ udc_linked_free(struct udc_linked *l)
 		free(l->tables[t].cpart);
 		free(l->tables[t].cell);
 		free(l->tables[t].mcell);
+		free(l->tables[t].est);
+		free(l->tables[t].est_sup);
+		free(l->tables[t].gmean);
+		free(l->tables[t].gdef);
 	}
 	free(l->cells);
 	lmap_free(&l->cellmap);
@@ -1764,6 +1772,183 @@ udc_linked_get(const struct udc_linked *l, size_t t, size_t k, struct udc_linked
 			out->hi = m->hi;
 		}
 	}
+	if (tb->est != NULL) {
+		out->has_sum = 1;
+		out->sum_suppressed = tb->est_sup[k] != 0;
+		out->sum_reason = out->sum_suppressed ? UDC_REASON_COUNT : UDC_REASON_NONE;
+		out->sum = out->sum_suppressed ? 0 : tb->est[k];
+		out->mean = tb->ts->mean && !out->suppressed && !out->sum_suppressed;
+	}
+	return 0;
+}
+
+/* --- group-mean estimates (docs/governance.md, "Magnitudes") --- */
+
+/* The CBS part of cell k of table tb: its coordinates on the table's CBS
+ * dimensions in mixed radix (ncats + 1 each, the total included). */
+static size_t
+est_part(const struct ltable *tb, size_t k)
+{
+	size_t p = 0;
+
+	for (size_t i = 0; i < tb->ndims; i++)
+		if (tb->ts->dims[i].ref.side == UDC_SIDE_CBS)
+			p = p * tb->radix[i] + (k / tb->stride[i]) % tb->radix[i];
+	return p;
+}
+
+/* Whether CBS cell c (base value idx per CBS dimension) is in CBS part p of
+ * table ts: every CBS condition allows it and on every CBS dimension of the
+ * table its value is the part's category (or the part is the total). */
+static int
+est_in_part(const struct udc_spec *spec, const struct ltable *tb, const size_t *idx, size_t p)
+{
+	const struct udc_tablespec *ts = tb->ts;
+
+	for (size_t i = 0; i < ts->nwhere; i++) {
+		const struct udc_where *w = &ts->where[i];
+
+		if (w->dim.side == UDC_SIDE_CBS &&
+		    !w->allowed[udc_dimref_of_base(spec, &w->dim, idx[udc_dimref_base(spec, &w->dim)])])
+			return 0;
+	}
+	for (size_t i = tb->ndims; i-- > 0;) {
+		const struct udc_tdim *d = &ts->dims[i];
+		size_t coord, v;
+
+		if (d->ref.side != UDC_SIDE_CBS)
+			continue;
+		coord = p % tb->radix[i];
+		p /= tb->radix[i];
+		v = udc_dimref_of_base(spec, &d->ref, idx[udc_dimref_base(spec, &d->ref)]);
+		if (coord < d->ncats && d->cats[coord] != v)
+			return 0;
+	}
+	return 1;
+}
+
+int
+udc_linked_estimated(const struct udc_linked *l, size_t t)
+{
+	return t < l->ntables && l->tables[t].est != NULL;
+}
+
+int
+udc_linked_group_means(const struct udc_linked *l, size_t t, size_t k, uint64_t *means,
+                       uint8_t *defined)
+{
+	const struct ltable *tb;
+	size_t p;
+
+	if (t >= l->ntables || l->tables[t].est == NULL || k >= l->tables[t].ncells)
+		return UDC_EINVAL;
+	tb = &l->tables[t];
+	p = est_part(tb, k);
+	memcpy(means, tb->gmean + p * tb->ngroups, tb->ngroups * sizeof(*means));
+	memcpy(defined, tb->gdef + p * tb->ngroups, tb->ngroups);
+	return 0;
+}
+
+/* The estimates of sum table t from the released counts of its group
+ * table f. */
+static int
+estimate_table(struct udc_linked *l, size_t t, const uint64_t *gsum, const uint64_t *gn)
+{
+	const struct udc_spec *spec = l->spec;
+	struct ltable *tb = &l->tables[t], *fb = &l->tables[tb->ts->gtable - 1];
+	const struct udc_attr *at = &spec->attrs[tb->ts->sum];
+	size_t G = at->groups, nparts = 1, idx[UDC_MAX_DIMS], fc[UDC_MAX_TABLE_DIMS];
+	unsigned __int128 *ps = NULL;
+	uint64_t *pn = NULL;
+	int rv = UDC_ENOMEM;
+
+	for (size_t i = 0; i < tb->ndims; i++)
+		if (tb->ts->dims[i].ref.side == UDC_SIDE_CBS)
+			nparts *= tb->radix[i];
+	tb->ngroups = (unsigned)G;
+	if ((tb->est = calloc(tb->ncells, sizeof(*tb->est))) == NULL ||
+	    (tb->est_sup = calloc(tb->ncells, 1)) == NULL ||
+	    (tb->gmean = calloc(nparts * G, sizeof(*tb->gmean))) == NULL ||
+	    (tb->gdef = calloc(nparts * G, 1)) == NULL ||
+	    (ps = calloc(nparts * G, sizeof(*ps))) == NULL ||
+	    (pn = calloc(nparts * G, sizeof(*pn))) == NULL)
+		goto out;
+	/* the means: over every CBS record of the part's categories in group g */
+	for (size_t c = 0; c < l->C; c++) {
+		size_t g;
+
+		if (gn[c] == 0)
+			continue;
+		udc_spec_cell_split(spec, UDC_SIDE_CBS, c, idx);
+		g = idx[at->gdim];
+		for (size_t p = 0; p < nparts; p++)
+			if (est_in_part(spec, tb, idx, p)) {
+				ps[p * G + g] += gsum[c];
+				pn[p * G + g] += gn[c];
+			}
+	}
+	for (size_t i = 0; i < nparts * G; i++)
+		if (pn[i] > 0) {
+			tb->gdef[i] = 1;
+			tb->gmean[i] = (uint64_t)((ps[i] * 2 + pn[i]) / (2 * (unsigned __int128)pn[i]));
+		}
+	/* per cell: the group table's cells (k, g), the group dimension last */
+	for (size_t k = 0; k < tb->ncells; k++) {
+		const struct lcell *cl = &l->cells[tb->cell[k]];
+		size_t p = est_part(tb, k);
+		unsigned __int128 e = 0;
+		int sup = (cl->flags & LC_SUP) != 0;
+
+		udc_linked_coords(l, t, k, fc);
+		for (size_t g = 0; g < G && !sup; g++) {
+			const struct lcell *fcl;
+
+			fc[tb->ndims] = g;
+			fcl = &l->cells[fb->cell[udc_linked_index(l, tb->ts->gtable - 1, fc)]];
+			if (fcl->flags & LC_SUP)
+				sup = 1;
+			else if (tb->gdef[p * G + g])
+				e += (unsigned __int128)fcl->out * tb->gmean[p * G + g];
+			else if (fcl->out != 0)
+				sup = 1; /* noise on a cell no record can be in: no mean to use */
+		}
+		tb->est_sup[k] = (uint8_t)sup;
+		tb->est[k] = sup || e > UINT64_MAX ? 0 : (uint64_t)e;
+		tb->est_sup[k] |= e > UINT64_MAX;
+	}
+	rv = 0;
+out:
+	free(ps);
+	free(pn);
+	return rv;
+}
+
+int
+udc_linked_estimate(struct udc_linked *l, const uint64_t *gsum, const uint64_t *gn, char *why,
+                    size_t whylen)
+{
+	int rv;
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (!l->suppressed && !l->disclosed && !l->marked) {
+		lsetf(why, whylen, "estimates come after the release");
+		return UDC_EINVAL;
+	}
+	for (size_t t = 0; t < l->ntables; t++) {
+		const struct udc_tablespec *ts = l->tables[t].ts;
+
+		if (ts->sum < 0 || !ts->gtable)
+			continue;
+		if (gsum == NULL || gn == NULL || (size_t)(ts->gtable - 1) >= l->ntables) {
+			lsetf(why, whylen, "table %s: no group sums were given", ts->name);
+			return UDC_EINVAL;
+		}
+		if (l->tables[t].est != NULL)
+			continue;
+		if ((rv = estimate_table(l, t, gsum, gn)) != 0)
+			return rv;
+	}
 	return 0;
 }
 
@@ -1844,11 +2029,11 @@ udc_linked_write_csv(const struct udc_linked *l, size_t t, FILE *f)
 	if (t >= l->ntables)
 		return UDC_EINVAL;
 	tb = &l->tables[t];
-	sums = tb->mcell != NULL;
+	sums = tb->mcell != NULL || tb->est != NULL;
 	for (size_t i = 0; i < tb->ndims && rv == 0; i++)
 		rv = csv_field(f, udc_dimref_name(spec, &tb->ts->dims[i].ref), i == 0);
 	if (rv != 0 || fprintf(f, "%scount,suppressed%s\n", tb->ndims ? "," : "",
-	                       sums ? ",sum,sum_suppressed,mean" : "") < 0)
+	                       !sums ? "" : tb->est ? SUM_EST_COLS : ",sum,sum_suppressed,mean") < 0)
 		return UDC_EIO;
 	for (size_t k = 0; k < tb->ncells; k++) {
 		struct udc_linked_cell c;
@@ -1877,12 +2062,13 @@ udc_linked_write_long_csv(const struct udc_linked *l, FILE *f)
 	const struct udc_spec *spec = l->spec;
 	struct udc_dimref cols[UDC_MAX_TABLES * UDC_MAX_TABLE_DIMS];
 	size_t ncols = 0, coords[UDC_MAX_TABLE_DIMS];
-	int rv, sums = 0;
+	int rv, sums = 0, est = 0;
 
 	for (size_t t = 0; t < l->ntables; t++) {
 		const struct ltable *tb = &l->tables[t];
 
-		sums |= tb->mcell != NULL;
+		sums |= tb->mcell != NULL || tb->est != NULL;
+		est |= tb->est != NULL;
 		for (size_t i = 0; i < tb->ndims; i++) {
 			size_t j;
 
@@ -1897,7 +2083,8 @@ udc_linked_write_long_csv(const struct udc_linked *l, FILE *f)
 	for (size_t j = 0; j < ncols; j++)
 		if ((rv = csv_field(f, udc_dimref_name(spec, &cols[j]), 0)) != 0)
 			return rv;
-	if (fprintf(f, ",count,suppressed%s\n", sums ? ",sum,sum_suppressed,mean" : "") < 0)
+	if (fprintf(f, ",count,suppressed%s\n",
+	            !sums ? "" : est ? SUM_EST_COLS : ",sum,sum_suppressed,mean") < 0)
 		return UDC_EIO;
 	for (size_t t = 0; t < l->ntables; t++) {
 		const struct ltable *tb = &l->tables[t];

@@ -207,6 +207,31 @@ struct udc_linked_cell {
 int udc_linked_get(const struct udc_linked *l, size_t t, size_t k, struct udc_linked_cell *out);
 
 /*
+ * Group-mean estimates (docs/governance.md, "Magnitudes"), for a spec whose
+ * summed attribute has groups (a hidden CBS dimension, udc_attr.gdim):
+ * after the release (udc_linked_disclose or udc_linked_replay), the sum of
+ * every cell of a table with sum is estimated as the sum over groups g of
+ * the released count of (cell, g) in the table's generated group table
+ * times the mean of the attribute over every CBS record of group g in the
+ * cell's CBS categories (the whole CBS input, rounded to whole euros).  An
+ * estimate is withheld when its count or any count it is made of is
+ * suppressed.  gsum and gn hold per CBS cell (spec->ncells[UDC_SIDE_CBS],
+ * category x group) the sum and the number of the attribute's values over
+ * the whole CBS input; only read.  Returns 0, UDC_EINVAL (why says why),
+ * UDC_ENOMEM.
+ */
+int udc_linked_estimate(struct udc_linked *l, const uint64_t *gsum, const uint64_t *gn, char *why,
+                        size_t whylen);
+/* The group means behind the estimate of cell k of sum table t: means[g]
+ * and defined[g] (0: no CBS record of the cell's categories is in group g)
+ * for g below the attribute's groups.  Returns 0, or UDC_EINVAL (no
+ * estimates for t). */
+int udc_linked_group_means(const struct udc_linked *l, size_t t, size_t k, uint64_t *means,
+                           uint8_t *defined);
+/* 1 if table t's sums are group-mean estimates. */
+int udc_linked_estimated(const struct udc_linked *l, size_t t);
+
+/*
  * Table t as CSV: a header with the table's dimension names, then "count",
  * "suppressed" (and "sum", "sum_suppressed", "mean" for tables with sums);
  * one row per cell, an empty label for a total, an empty count (sum, mean)

@@ -91,6 +91,15 @@ struct ltable {
 	int32_t *gpart, *cpart;            /* per row / column: finest cell part, -1: not in */
 	uint32_t *cell;                    /* per table cell: distinct count cell */
 	uint32_t *mcell;                   /* per table cell: distinct sum cell (sum tables) */
+	/* group-mean estimates (sum tables of a spec with groups), after
+	 * udc_linked_estimate: per cell the estimate and whether it is withheld;
+	 * per CBS part of a cell (mixed radix over the table's CBS dimensions,
+	 * totals included) and group, the group mean and whether it exists */
+	uint64_t *est;
+	uint8_t *est_sup;
+	uint64_t *gmean;
+	uint8_t *gdef;
+	unsigned ngroups;
 };
 
 /* A map from 64-bit keys to 32-bit values, open addressing. */

@@ -296,6 +296,53 @@ out:
 	return rv;
 }
 
+/* How the sums of table t are estimated (docs/governance.md, "Magnitudes"):
+ * the method, the groups, the group table and, per combination of the
+ * table's CBS categories (a cell whose gemeente dimensions are all totals
+ * stands for it), the mean of each group. */
+static json_t *
+estimate_json(const struct udc_spec *spec, const struct udc_linked *l, size_t t)
+{
+	const struct udc_tablespec *ts = &spec->tables[t];
+	const struct udc_attr *at = &spec->attrs[ts->sum];
+	json_t *o = json_object(), *means = json_array();
+	size_t n = udc_linked_ncells(l, t), coords[UDC_MAX_TABLE_DIMS];
+	uint64_t gm[UDC_SPEC_MAX_GROUPS];
+	uint8_t def[UDC_SPEC_MAX_GROUPS];
+
+	json_object_set_new(o, "method", json_string("group_mean"));
+	json_object_set_new(o, "note", json_string("sum_estimate = sum over groups of the released "
+	    "count of the cell in the group and the group's mean over the whole CBS input; "
+	    "exact sums are not computed (the CBS node does not learn which of its records linked)"));
+	json_object_set_new(o, "groups", json_integer((json_int_t)at->groups));
+	json_object_set_new(o, "group_dimension", json_string(spec->dims[UDC_SIDE_CBS][at->gdim].name));
+	json_object_set_new(o, "group_table", json_string(spec->tables[ts->gtable - 1].name));
+	for (size_t k = 0; k < n; k++) {
+		json_t *e, *cats, *ms;
+		int whole = 1;
+
+		udc_linked_coords(l, t, k, coords);
+		for (size_t i = 0; i < ts->ndims; i++)
+			if (ts->dims[i].ref.side == UDC_SIDE_GEMEENTE && coords[i] != ts->dims[i].ncats)
+				whole = 0;
+		if (!whole || udc_linked_group_means(l, t, k, gm, def) != 0)
+			continue;
+		cats = json_object();
+		for (size_t i = 0; i < ts->ndims; i++)
+			if (ts->dims[i].ref.side == UDC_SIDE_CBS)
+				json_object_set_new(cats, udc_dimref_name(spec, &ts->dims[i].ref),
+				    json_string(coords[i] == ts->dims[i].ncats ? "" :
+				    udc_dimref_value(spec, &ts->dims[i].ref, ts->dims[i].cats[coords[i]])));
+		ms = json_array();
+		for (unsigned g = 0; g < at->groups; g++)
+			json_array_append_new(ms, def[g] ? json_integer((json_int_t)gm[g]) : json_null());
+		e = json_pack("{s:o, s:o}", "categories", cats, "group_means", ms);
+		json_array_append_new(means, e);
+	}
+	json_object_set_new(o, "means", means);
+	return o;
+}
+
 static json_t *
 table_json(const struct udc_spec *spec, const struct udc_linked *l, size_t t)
 {
@@ -338,7 +385,11 @@ table_json(const struct udc_spec *spec, const struct udc_linked *l, size_t t)
 		json_object_set_new(o, "sum", json_string(spec->attrs[ts->sum].name));
 		json_object_set_new(o, "mean", json_boolean(ts->mean));
 		json_object_set_new(o, "sums_suppressed", json_integer((json_int_t)sum_supp));
+		if (udc_linked_estimated(l, t))
+			json_object_set_new(o, "estimate", estimate_json(spec, l, t));
 	}
+	if (ts->generated_for)
+		json_object_set_new(o, "groups_of", json_string(spec->tables[ts->generated_for - 1].name));
 	json_object_set_new(o, "zeros_sensitive", json_boolean(ts->zeros_sensitive));
 	json_object_set_new(o, "cells", json_integer((json_int_t)n));
 	json_object_set_new(o, "suppressed", json_integer((json_int_t)supp));

@@ -5,6 +5,7 @@ udc_unit_test(test_cbs_rules
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_cbs_rules.c
           ${PROJECT_SOURCE_DIR}/party_cbs/dispatch.c ${PROJECT_SOURCE_DIR}/party_cbs/session.c
           ${PROJECT_SOURCE_DIR}/party_cbs/propose.c ${PROJECT_SOURCE_DIR}/party_cbs/link.c
-          ${PROJECT_SOURCE_DIR}/party_cbs/count.c ${PROJECT_SOURCE_DIR}/party_cbs/release.c
+          ${PROJECT_SOURCE_DIR}/party_cbs/count.c ${PROJECT_SOURCE_DIR}/party_cbs/groups.c
+          ${PROJECT_SOURCE_DIR}/party_cbs/release.c
   LIBS udccommon)
 target_include_directories(test_cbs_rules PRIVATE ${PROJECT_SOURCE_DIR}/party_cbs)

@@ -4,7 +4,7 @@
 # shared-margin leak of tables protected alone, magnitudes, noise.
 udc_unit_test(test_linked
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_linked.c
-          ${PROJECT_SOURCE_DIR}/common/release/linked.c ${PROJECT_SOURCE_DIR}/common/release/history.c ${PROJECT_SOURCE_DIR}/common/release/protect.c
+          ${PROJECT_SOURCE_DIR}/common/release/linked.c ${PROJECT_SOURCE_DIR}/common/release/magest.c ${PROJECT_SOURCE_DIR}/common/release/history.c ${PROJECT_SOURCE_DIR}/common/release/protect.c
           ${PROJECT_SOURCE_DIR}/common/release/lpaudit.c ${PROJECT_SOURCE_DIR}/common/release/bipartite.c
           ${PROJECT_SOURCE_DIR}/common/release/disclosure.c ${PROJECT_SOURCE_DIR}/common/release/table.c
           ${PROJECT_SOURCE_DIR}/common/config/spec.c ${PROJECT_SOURCE_DIR}/common/config/iniread.c

@@ -806,6 +806,7 @@ static const char tables_canonical[] = "udclink-spec 2\n"
                                        "gemeente.pas=ja,nee\n"
                                        "cbs.income=a,b,c\n"
                                        "attribute.inkomen=cbs\n"
+                                       "attribute.inkomen.groups=4\n"
                                        "recode.laag=cbs.income\n"
                                        "recode.laag.ja=a,b\n"
                                        "recode.laag.nee=c\n"
@@ -826,7 +827,7 @@ static const char tables_canonical[] = "udclink-spec 2\n"
                                        "p_percent=15\n";
 /* printf '<tables_canonical>' | sha256sum */
 static const char tables_hash[] =
-    "e6a1f9b5a93ec3489bc7aaaf2d5d775ec7869f6fafbfcda4d297605453cc5609";
+    "97e6ba596c6e6e5b950db2b25c54cd5d644796d5740607f10cfeb2cb21496a32";
 
 static void
 test_tables_canonical(void **state)
@@ -840,7 +841,26 @@ test_tables_canonical(void **state)
 	udc_spec_hash_hex(spec, hex);
 	assert_string_equal(hex, tables_hash);
 	assert_true(udc_spec_has_tables(spec));
-	assert_int_equal(spec->ntables, 3);
+	/* the three tables, then the group table generated for wijk_inc */
+	assert_int_equal(spec->ntables, 4);
+	assert_string_equal(spec->tables[3].name, "wijk_inc_groups");
+	assert_int_equal(spec->tables[3].generated_for, 3);
+	assert_int_equal(spec->tables[2].gtable, 4);
+	assert_int_equal(spec->tables[3].ndims, 2);
+	assert_int_equal(spec->tables[3].dims[1].ref.side, UDC_SIDE_CBS);
+	assert_int_equal(spec->tables[3].dims[1].ref.index, 1);
+	assert_int_equal(spec->tables[3].dims[1].ncats, 4);
+	assert_int_equal(spec->tables[3].ncells, 4 * 5);
+	/* the hidden group dimension: last on the CBS side, no input column */
+	assert_int_equal(spec->ndims[UDC_SIDE_CBS], 2);
+	assert_int_equal(spec->nhidden, 1);
+	assert_int_equal(udc_spec_input_dims(spec, UDC_SIDE_CBS), 1);
+	assert_string_equal(spec->dims[UDC_SIDE_CBS][1].name, "inkomen_group");
+	assert_string_equal(spec->dims[UDC_SIDE_CBS][1].values[3], "4");
+	assert_int_equal(spec->ncells[UDC_SIDE_CBS], 3 * 4);
+	assert_int_equal(spec->attrs[0].groups, 4);
+	assert_int_equal(spec->attrs[0].gdim, 1);
+	assert_int_equal(udc_spec_grouped_attr(spec), 0);
 	/* sorted by name */
 	assert_string_equal(spec->tables[0].name, "pas_elig");
 	assert_string_equal(spec->tables[1].name, "reach");
@@ -895,6 +915,7 @@ test_tables_hash(void **state)
 	    {"where.laag = ja", "where.laag = ja ; eligible"},
 	    {"[disclosure]\n", "[disclosure]\nmin_contributors = 3\n"},
 	    {"population = linked\n", ""},
+	    {"inkomen = cbs\n", "inkomen = cbs\ninkomen.groups = 4\n"}, /* the default */
 	};
 	static const char *const other[][2] = {
 	    {"dims = wijk,\n   pas", "dims = pas, wijk"},
@@ -908,6 +929,7 @@ test_tables_hash(void **state)
 	    {"ja = b, a", "ja = a"},
 	    {"[table reach]", "[table reached]"},
 	    {"ja = b, a\nnee = c", "nee = c\nja = b, a"}, /* a recode's value order */
+	    {"inkomen = cbs\n", "inkomen = cbs\ninkomen.groups = 3\n"},
 	};
 	char hex[65];
 
@@ -1021,6 +1043,16 @@ test_tables_errors(void **state)
 	           "t.spec:9: attribute inc has the name of a dimension of [cbs]");
 	expect_err(TH "[attributes]\nx=cbs\n[table t]\ndims=w\n",
 	           "t.spec:9: attribute x is summed by no table");
+	expect_err(TH "[attributes]\nx=cbs\nx.groups=0\n[table t]\nsum=x\n",
+	           "t.spec:10: x.groups must be a whole number from 1 to 16, not '0'");
+	expect_err(TH "[attributes]\nx=cbs\nx.groups=17\n[table t]\nsum=x\n",
+	           "t.spec:10: x.groups must be a whole number from 1 to 16");
+	expect_err(TH "[attributes]\ny.groups=2\n",
+	           "t.spec:9: 'y.groups': declare the attribute (y = cbs) before its groups");
+	expect_err(TH "[attributes]\nx=cbs\ny=cbs\n[table t]\nsum=x\n[table u]\nsum=y\n",
+	           "t.spec:10: more than one attribute is summed");
+	expect_err(TH "[attributes]\nx=cbs\n[table t]\nsum=x\n[table t_groups]\ndims=w\n",
+	           "t.spec:13: table t_groups has the name of the group table of t");
 	expect_err(TH "[recode r]\nfrom=inc\nx=a\ny=b\n[table t]\ndims=w\n",
 	           "t.spec:9: recode r is used by no table");
 	expect_err(TH "[recode r]\nfrom=nope\nx=a\n[table t]\ndims=r\n",
