@@ -48,9 +48,57 @@ struct mgroup {
 };
 
 int
-udc_mag_group(const uint64_t *vals, size_t n, unsigned ngroups, unsigned min_cell,
-              unsigned min_contrib, unsigned p_percent, uint8_t *grp, char *why, size_t whylen)
+udc_mag_bounds(const uint64_t *vals, size_t n, unsigned ngroups, uint64_t *bounds)
 {
+	uint64_t *s;
+
+	if (ngroups == 0 || ngroups > 256)
+		return UDC_EINVAL;
+	for (unsigned g = 0; g < ngroups; g++)
+		bounds[g] = g == 0 ? 0 : UINT64_MAX;
+	if (n == 0)
+		return 0;
+	if ((s = malloc(n * sizeof(*s))) == NULL)
+		return UDC_ENOMEM;
+	memcpy(s, vals, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_u64);
+	/* slots by rank; a run of equal values goes where its first one does,
+	 * so a slot's lower bound is the first value placed in it */
+	for (size_t r = 0; r < n;) {
+		size_t e = r;
+		unsigned slot = (unsigned)((unsigned __int128)r * ngroups / n);
+
+		while (e < n && s[e] == s[r])
+			e++;
+		if (slot > 0 && bounds[slot] == UINT64_MAX)
+			bounds[slot] = s[r];
+		r = e;
+	}
+	/* a slot no value reached takes the next one's bound, and stays empty */
+	for (unsigned g = ngroups - 1; g-- > 1;)
+		if (bounds[g] == UINT64_MAX)
+			bounds[g] = bounds[g + 1];
+	free(s);
+	return 0;
+}
+
+/* The slot of value v: the last one whose lower bound is at most v. */
+static unsigned
+slot_of(const uint64_t *bounds, unsigned ngroups, uint64_t v)
+{
+	unsigned g = 0;
+
+	while (g + 1 < ngroups && bounds[g + 1] <= v)
+		g++;
+	return g;
+}
+
+int
+udc_mag_group(const uint64_t *vals, size_t n, unsigned ngroups, const uint64_t *bounds,
+              unsigned min_cell, unsigned min_contrib, unsigned p_percent, uint8_t *grp, char *why,
+              size_t whylen)
+{
+	uint64_t own[256];
 	static const char *const rule[] = {"", "min_cell", "min_contributors", "the p%-rule"};
 	uint64_t *s = NULL;
 	struct mgroup *gs = NULL;
@@ -63,14 +111,20 @@ udc_mag_group(const uint64_t *vals, size_t n, unsigned ngroups, unsigned min_cel
 		return 0;
 	if (ngroups == 0 || ngroups > 256)
 		return UDC_EINVAL;
+	if (bounds == NULL) {
+		if ((rv = udc_mag_bounds(vals, n, ngroups, own)) != 0)
+			return rv;
+		bounds = own;
+		rv = UDC_ENOMEM;
+	}
 	if ((s = malloc(n * sizeof(*s))) == NULL || (gs = calloc(ngroups, sizeof(*gs))) == NULL)
 		goto out;
 	memcpy(s, vals, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_u64);
-	/* slots by rank; a run of equal values goes where its first one does */
+	/* the values of each slot, in order (equal values share a slot) */
 	for (size_t r = 0; r < n;) {
 		size_t e = r;
-		unsigned slot = (unsigned)((unsigned __int128)r * ngroups / n);
+		unsigned slot = slot_of(bounds, ngroups, s[r]);
 
 		while (e < n && s[e] == s[r])
 			e++;
@@ -130,6 +184,7 @@ udc_mag_regroup(const struct udc_spec *spec, uint16_t *lab, const uint64_t *vals
 {
 	int a = udc_spec_grouped_attr(spec);
 	size_t G, ncats, *start = NULL, *order = NULL;
+	uint64_t bounds[UDC_SPEC_MAX_GROUPS];
 	uint64_t *v = NULL;
 	uint8_t *grp = NULL;
 	int rv = UDC_ENOMEM;
@@ -166,6 +221,11 @@ udc_mag_regroup(const struct udc_spec *spec, uint16_t *lab, const uint64_t *vals
 			order[fill[lab[i] / G]++] = i;
 		free(fill);
 	}
+	/* the slots' bounds: quantiles of the whole list, so that a group
+	 * means the same range of values in every category */
+	if ((rv = udc_mag_bounds(vals, n, (unsigned)G, bounds)) != 0)
+		goto out;
+	rv = UDC_ENOMEM;
 	for (size_t c = 0; c < ncats; c++) {
 		size_t lo = start[c], m = start[c + 1] - lo;
 		int ng;
@@ -174,7 +234,7 @@ udc_mag_regroup(const struct udc_spec *spec, uint16_t *lab, const uint64_t *vals
 			continue;
 		for (size_t j = 0; j < m; j++)
 			v[j] = vals[order[lo + j]];
-		ng = udc_mag_group(v, m, (unsigned)G, spec->min_cell, spec->min_contributors,
+		ng = udc_mag_group(v, m, (unsigned)G, bounds, spec->min_cell, spec->min_contributors,
 		                   spec->p_percent, grp, NULL, 0);
 		if (ng < 0) {
 			char name[256] = "";

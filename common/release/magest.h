@@ -4,8 +4,8 @@
  *
  * The CBS node never learns which of its records linked, so it cannot sum
  * an attribute per cell.  Instead it splits the records of each CBS
- * category into groups by the attribute (quantiles by rank, ties kept
- * together), and the group becomes a hidden CBS dimension of the blinded
+ * category into groups by the attribute (the quantiles of the whole list,
+ * ties kept together), and the group becomes a hidden CBS dimension of the blinded
  * count: the count then tells how many linked persons of each group are in
  * each cell, and a cell's sum is estimated from the groups' means over the
  * whole CBS input (udc_linked_estimate).  Every group must hold min_cell
@@ -29,27 +29,39 @@ int udc_mag_group_check(const uint64_t *sorted, size_t n, unsigned min_cell, uns
                         unsigned p_percent);
 
 /*
- * Groups n values (any order) into at most ngroups groups, deterministically:
- * sorted by value, value v goes to slot floor(r * ngroups / n) where r is
- * the rank (from 0) of the first value equal to v, so ties share a group;
- * then, while some group fails udc_mag_group_check, the lowest failing one
- * is merged with the next group (the last one with the one before).  A
- * group is named by the lowest slot in it.  grp[i] receives the slot of
- * value i.  Returns the number of groups, or UDC_EREFUSED when the values
- * fail min_contributors or the p%-rule even as one group (why says which
- * rule; no value is named), UDC_ENOMEM.  Values that are fewer than
- * min_cell in all form one group (the caller's rule on small categories
- * applies).
+ * The lower bounds of ngroups slots over n values (any order): sorted by
+ * value, the value of rank r (from 0) falls in slot floor(r * ngroups / n),
+ * and a run of equal values where its first one does; bounds[s] is the
+ * first value placed in slot s (bounds[0] = 0).  A slot no value reached
+ * gets the next one's bound (UINT64_MAX for the last), so it stays empty.
+ * Returns 0, UDC_EINVAL (ngroups 0 or above 256), UDC_ENOMEM.
  */
-int udc_mag_group(const uint64_t *vals, size_t n, unsigned ngroups, unsigned min_cell,
-                  unsigned min_contrib, unsigned p_percent, uint8_t *grp, char *why,
-                  size_t whylen);
+int udc_mag_bounds(const uint64_t *vals, size_t n, unsigned ngroups, uint64_t *bounds);
+
+/*
+ * Groups n values (any order) into at most ngroups groups, deterministically:
+ * value v goes to the last slot whose bound is at most v (bounds: ngroups
+ * lower bounds from udc_mag_bounds, or NULL for the bounds of these values
+ * themselves); then, while some group fails udc_mag_group_check, the lowest
+ * failing one is merged with the next group (the last one with the one
+ * before).  A group is named by the lowest slot in it.  grp[i] receives the
+ * slot of value i.  Returns the number of groups, or UDC_EREFUSED when the
+ * values fail min_contributors or the p%-rule even as one group (why says
+ * which rule; no value is named), UDC_ENOMEM, UDC_EINVAL.  Values that are
+ * fewer than min_cell in all form one group (the caller's rule on small
+ * categories applies).
+ */
+int udc_mag_group(const uint64_t *vals, size_t n, unsigned ngroups, const uint64_t *bounds,
+                  unsigned min_cell, unsigned min_contrib, unsigned p_percent, uint8_t *grp,
+                  char *why, size_t whylen);
 
 /*
  * The CBS list of a spec with groups (spec->attrs[a].gdim, the last CBS
  * dimension): lab[i] is record i's CBS cell with group index 0, vals[i] its
- * attribute.  Groups every category (udc_mag_group with the spec's
- * min_cell, min_contributors, p_percent), sets lab[i] to the cell of its
+ * attribute.  Takes the slots' bounds over the whole list (udc_mag_bounds:
+ * a group is one range of values in every category, so group means pooled
+ * over categories stay meaningful), groups every category with them
+ * (udc_mag_group with the spec's min_cell, min_contributors, p_percent), sets lab[i] to the cell of its
  * group, and fills gsum and gn (spec->ncells[UDC_SIDE_CBS] entries each,
  * the caller's) with the sum and number of values per cell.  Returns 0,
  * UDC_EREFUSED (why names the category), UDC_EINVAL (a label out of range),
