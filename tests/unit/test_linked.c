@@ -27,6 +27,7 @@
 
 #include "err.h"
 #include "linked.h"
+#include "magest.h"
 #include "rand.h"
 #include "spec.h"
 
@@ -964,6 +965,225 @@ test_magnitudes(void **state)
  * its column total and the grand total, and r's wijk and total: 6 cells.
  * So a release at epsilon 1/10 costs 6/10 = 3/5.
  */
+/* --- group-mean estimates (magest.h, udc_linked_estimate) --- */
+
+/* The grouping against expectations worked out by hand. */
+static void
+test_grouping(void **state)
+{
+	uint64_t b[4];
+	uint8_t grp[16];
+	char why[256];
+
+	(void)state;
+	/* the p%-rule on its own: 10 + 10 + 80: 10 >= 10% of 80; 5 + 10 + 85 fails */
+	assert_int_equal(udc_mag_group_check((const uint64_t[]){10, 10, 80}, 3, 3, 3, 10), 0);
+	assert_int_equal(udc_mag_group_check((const uint64_t[]){5, 10, 85}, 3, 3, 3, 10), 3);
+	assert_int_equal(udc_mag_group_check((const uint64_t[]){0, 0, 5, 6}, 4, 3, 3, 0), 2);
+	assert_int_equal(udc_mag_group_check((const uint64_t[]){5, 6}, 2, 3, 1, 0), 1);
+
+	/* ties: ranks 0..7, slot r * 4 / 8; the run 3,3,3 starts at rank 2 and
+	 * stays in slot 1, so slot 2 holds only the 6 */
+	{
+		const uint64_t v[8] = {7, 3, 1, 3, 8, 2, 6, 3};
+		const uint8_t want[8] = {3, 1, 0, 1, 3, 0, 2, 1};
+
+		assert_int_equal(udc_mag_bounds(v, 8, 4, b), 0);
+		assert_true(b[0] == 0 && b[1] == 3 && b[2] == 6 && b[3] == 7);
+		assert_int_equal(udc_mag_group(v, 8, 4, NULL, 1, 1, 0, grp, why, sizeof(why)), 4);
+		assert_memory_equal(grp, want, 8);
+		/* min_cell 2: the lone 6 is merged with the next group, named 2 */
+		const uint8_t want2[8] = {2, 1, 0, 1, 2, 0, 2, 1};
+		assert_int_equal(udc_mag_group(v, 8, 4, NULL, 2, 1, 0, grp, why, sizeof(why)), 3);
+		assert_memory_equal(grp, want2, 8);
+	}
+	/* min_cell 3: slots r * 4 / 9 give {1,2,3} {4,5} {6,7} {8,9}; {4,5} is
+	 * merged with the next one, then the last, {8,9}, with the one before */
+	{
+		const uint64_t v[9] = {9, 1, 2, 3, 4, 5, 6, 7, 8};
+		const uint8_t want[9] = {1, 0, 0, 0, 1, 1, 1, 1, 1};
+
+		assert_int_equal(udc_mag_group(v, 9, 4, NULL, 3, 1, 0, grp, why, sizeof(why)), 2);
+		assert_memory_equal(grp, want, 9);
+	}
+	/* the p%-rule on a group: a group of two always fails it (nothing is
+	 * left beside the two largest); {1,2,3,4}: 3 >= 10% of 4 passes;
+	 * {5,6,7,100}: 11 >= 10% of 100 passes */
+	{
+		const uint64_t v[8] = {1, 2, 3, 4, 5, 6, 7, 100};
+		const uint8_t want[8] = {0, 0, 0, 0, 2, 2, 2, 2};
+
+		assert_int_equal(udc_mag_group(v, 8, 4, NULL, 1, 1, 10, grp, why, sizeof(why)), 2);
+		assert_memory_equal(grp, want, 8);
+		/* with p 15, {5,6,7,100} fails (11 < 15) and is merged with the one
+		 * before: everything in one group, 21 >= 15 */
+		assert_int_equal(udc_mag_group(v, 8, 4, NULL, 1, 1, 15, grp, why, sizeof(why)), 1);
+	}
+	/* min_contributors: four zeros are no group of 3 contributors; all
+	 * eight together are */
+	{
+		const uint64_t v[8] = {0, 0, 0, 0, 5, 6, 7, 8};
+
+		assert_int_equal(udc_mag_group(v, 8, 2, NULL, 2, 3, 0, grp, why, sizeof(why)), 1);
+		for (size_t i = 0; i < 8; i++)
+			assert_int_equal(grp[i], 0);
+	}
+	/* one contributor among zeros: not even the whole can be released */
+	{
+		const uint64_t v[8] = {0, 0, 0, 0, 0, 0, 0, 1000};
+
+		assert_int_equal(udc_mag_group(v, 8, 2, NULL, 2, 3, 0, grp, why, sizeof(why)),
+		                 UDC_EREFUSED);
+		assert_non_null(strstr(why, "min_contributors"));
+		assert_null(strstr(why, "1000"));
+	}
+	/* fewer than min_cell in all: one group, left to the category rule */
+	assert_int_equal(udc_mag_group((const uint64_t[]){1, 2, 3}, 3, 4, NULL, 10, 1, 0, grp, why,
+	                               sizeof(why)), 1);
+	/* bounds from elsewhere (the whole list): 1, 2 below 10, 11, 12 above */
+	{
+		const uint64_t bb[2] = {0, 10};
+		const uint64_t v[4] = {12, 1, 11, 2};
+		const uint8_t want[4] = {1, 0, 1, 0};
+
+		assert_int_equal(udc_mag_group(v, 4, 2, bb, 2, 1, 0, grp, why, sizeof(why)), 2);
+		assert_memory_equal(grp, want, 4);
+	}
+	/* an empty last slot (every value tied): bound UINT64_MAX, one group */
+	{
+		const uint64_t v[4] = {5, 5, 5, 5};
+
+		assert_int_equal(udc_mag_bounds(v, 4, 3, b), 0);
+		assert_true(b[1] == UINT64_MAX && b[2] == UINT64_MAX);
+		assert_int_equal(udc_mag_group(v, 4, 3, NULL, 1, 1, 0, grp, why, sizeof(why)), 1);
+	}
+}
+
+/* The CBS list relabelled: category x group, with the groups' sums. */
+static void
+test_regroup(void **state)
+{
+	static const char text[] = "[spec]\nname=r\nkeys=bsn\n[gemeente]\nw = w1\n"
+	                           "[cbs]\nk = a, b\n[attributes]\ninkomen = cbs\ninkomen.groups = 2\n"
+	                           "[table inc]\ndims = w\nsum = inkomen\n"
+	                           "[disclosure]\nmin_cell = 2\nmin_contributors = 1\np_percent = 0\n";
+	struct udc_spec *spec = spec_of(text);
+	/* the whole list's bounds: 8 values, slot r * 2 / 8: {1,2,3,4} | {10,20,30,40} */
+	uint16_t lab[8] = {0, 0, 0, 0, 2, 2, 2, 2};  /* category a: 0, b: 1 (x 2 groups) */
+	const uint64_t v[8] = {1, 2, 10, 20, 3, 4, 30, 40};
+	const uint16_t want[8] = {0, 0, 1, 1, 2, 2, 3, 3};
+	uint64_t gsum[4], gn[4];
+	char why[256];
+
+	(void)state;
+	assert_int_equal(spec->ncells[UDC_SIDE_CBS], 4);
+	assert_int_equal(udc_mag_regroup(spec, lab, v, 8, gsum, gn, why, sizeof(why)), 0);
+	assert_memory_equal(lab, want, sizeof(want));
+	assert_true(gsum[0] == 3 && gsum[1] == 30 && gsum[2] == 7 && gsum[3] == 70);
+	assert_true(gn[0] == 2 && gn[1] == 2 && gn[2] == 2 && gn[3] == 2);
+	/* a label with a group already set is refused */
+	lab[0] = 1;
+	assert_int_equal(udc_mag_regroup(spec, lab, v, 8, gsum, gn, why, sizeof(why)), UDC_EINVAL);
+	udc_spec_free(spec);
+}
+
+/*
+ * The attack the group table's protection stops.  Wijk w1 has 7 linked
+ * children, 5 in the low group and 2 in the high one (a count below
+ * min_cell 3).  Released without protection, the estimate of w1 and its
+ * count give the 2 back: n_high = (sum - count * mean_low) / (mean_high -
+ * mean_low).  The release suppresses (w1, high), protects it, withholds
+ * w1's estimate, and releases the others as count x mean.
+ */
+static void
+test_estimate_attack(void **state)
+{
+	static const char text[] = "[spec]\nname=e\nkeys=bsn\n[gemeente]\nw = w1, w2, w3\n"
+	                           "[cbs]\nk = a\n[attributes]\ninkomen = cbs\ninkomen.groups = 2\n"
+	                           "[table inc]\ndims = w\nsum = inkomen\nmean = yes\n"
+	                           "[disclosure]\nmin_cell = 3\n";
+	struct udc_spec *spec = spec_of(text);
+	struct udc_table *t = counts_of(spec);
+	/* per CBS cell (a, group): the whole CBS list's sums and sizes: means
+	 * 1000 and 3000.5, rounded half up to 3001 */
+	const uint64_t gsum[2] = {30 * 1000, 30 * 3000 + 15}, gn[2] = {30, 30};
+	const uint64_t n[3][2] = {{5, 2}, {4, 6}, {7, 8}};
+	size_t ti = tindex(spec, "inc"), fi = tindex(spec, "inc_groups");
+	struct udc_linked *l;
+	struct udc_linked_report rep;
+	struct udc_linked_cell c;
+	uint64_t means[2];
+	uint8_t def[2];
+	char why[512];
+
+	(void)state;
+	for (size_t w = 0; w < 3; w++) {
+		t->cells[w * 2 + 0] = n[w][0];
+		t->cells[w * 2 + 1] = n[w][1];
+		t->g_unlinked[w] = 4;
+	}
+	t->c_unlinked[0] = 30 - 16;
+	t->c_unlinked[1] = 30 - 16;
+	/* without protection: the estimate and the count name the small group */
+	{
+		uint64_t est = n[0][0] * 1000 + n[0][1] * 3001, cnt = n[0][0] + n[0][1];
+		assert_int_equal((est - cnt * 1000) / (3001 - 1000), 2);
+	}
+	assert_int_equal(udc_linked_new(&l, spec, t, NULL, why, sizeof(why)), 0);
+	if (udc_linked_suppress(l, &rep, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	assert_int_equal(udc_linked_estimate(l, gsum, gn, why, sizeof(why)), 0);
+	assert_true(udc_linked_estimated(l, ti));
+	assert_false(udc_linked_estimated(l, fi));
+	/* (w1, high) = 2 is suppressed, and so is w1's estimate */
+	udc_linked_get(l, fi, udc_linked_index(l, fi, (const size_t[]){0, 1}), &c);
+	assert_true(c.suppressed);
+	udc_linked_get(l, ti, 0, &c);
+	assert_true(c.has_sum && c.sum_suppressed);
+	assert_false(c.mean);
+	/* every released estimate is count(w, g) x mean(g) over released counts */
+	for (size_t w = 0; w < 4; w++) {
+		struct udc_linked_cell g0, g1;
+
+		udc_linked_get(l, ti, w, &c);
+		udc_linked_get(l, fi, udc_linked_index(l, fi, (const size_t[]){w, 0}), &g0);
+		udc_linked_get(l, fi, udc_linked_index(l, fi, (const size_t[]){w, 1}), &g1);
+		assert_int_equal(c.sum_suppressed, c.suppressed || g0.suppressed || g1.suppressed);
+		if (!c.sum_suppressed)
+			assert_int_equal(c.sum, g0.count * 1000 + g1.count * 3001);
+	}
+	/* w3 with its 7 and 8 is released: 7 * 1000 + 8 * 3001 */
+	udc_linked_get(l, ti, 2, &c);
+	assert_false(c.sum_suppressed);
+	assert_int_equal(c.sum, 7 * 1000 + 8 * 3001);
+	assert_true(c.mean);
+	assert_int_equal(udc_linked_group_means(l, ti, 2, means, def), 0);
+	assert_true(means[0] == 1000 && means[1] == 3001 && def[0] && def[1]);
+	/* and the LP: no suppressed count, (w1, high) included, is narrowed
+	 * below the protection by everything released */
+	if (udc_linked_audit(l, 1, &rep, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	assert_true(rep.audited > 0);
+	assert_int_equal(rep.audit_short, 0);
+	/* the CSV says estimate */
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		assert_int_equal(udc_linked_write_csv(l, ti, f), 0);
+		fclose(f);
+		assert_non_null(strstr(buf, "w,count,suppressed,sum_estimate,sum_suppressed,"
+		                            "mean_estimate\n"));
+		if (strstr(buf, "w3,15,0,31008,0,2067.20\n") == NULL)
+			fail_msg("%s", buf);
+		free(buf);
+	}
+	udc_linked_free(l);
+	udc_table_free(t);
+	udc_spec_free(spec);
+}
+
 static void
 test_noise(void **state)
 {
@@ -1165,6 +1385,8 @@ main(void)
 	    cmocka_unit_test(test_two_way),     cmocka_unit_test(test_magnitudes),
 	    cmocka_unit_test(test_noise),       cmocka_unit_test(test_sensitive_zeros),
 	    cmocka_unit_test(test_force),       cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_grouping),    cmocka_unit_test(test_regroup),
+	    cmocka_unit_test(test_estimate_attack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
