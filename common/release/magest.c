@@ -41,10 +41,12 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* A group: the sorted values [lo, hi) and its name (the lowest slot). */
+/* A group: the sorted values [lo, hi), its name (a slot) and the size of
+ * the slot's values it was named after. */
 struct mgroup {
 	size_t lo, hi;
 	unsigned slot;
+	size_t named;
 };
 
 int
@@ -131,9 +133,11 @@ udc_mag_group(const uint64_t *vals, size_t n, unsigned ngroups, const uint64_t *
 		if (ng > 0 && gs[ng - 1].slot == slot)
 			gs[ng - 1].hi = e;
 		else
-			gs[ng++] = (struct mgroup){r, e, slot};
+			gs[ng++] = (struct mgroup){r, e, slot, 0};
 		r = e;
 	}
+	for (size_t i = 0; i < ng; i++)
+		gs[i].named = gs[i].hi - gs[i].lo;
 	/* merge the lowest failing group with a neighbour until all pass */
 	for (;;) {
 		size_t i;
@@ -146,6 +150,12 @@ udc_mag_group(const uint64_t *vals, size_t n, unsigned ngroups, const uint64_t *
 			break;
 		if (i + 1 == ng)
 			i--;
+		/* the name of the larger part (the lower on a tie): a few values
+		 * at the edge of a slot do not carry the rest under their name */
+		if (gs[i + 1].named > gs[i].named) {
+			gs[i].slot = gs[i + 1].slot;
+			gs[i].named = gs[i + 1].named;
+		}
 		gs[i].hi = gs[i + 1].hi;
 		memmove(&gs[i + 1], &gs[i + 2], (ng - i - 2) * sizeof(*gs));
 		ng--;

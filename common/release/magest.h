@@ -44,7 +44,10 @@ int udc_mag_bounds(const uint64_t *vals, size_t n, unsigned ngroups, uint64_t *b
  * lower bounds from udc_mag_bounds, or NULL for the bounds of these values
  * themselves); then, while some group fails udc_mag_group_check, the lowest
  * failing one is merged with the next group (the last one with the one
- * before).  A group is named by the lowest slot in it.  grp[i] receives the
+ * before).  A merged group keeps the name (slot) of the larger of the two
+ * parts' names, by the number of values that slot brought (the lower on a
+ * tie), so a few values at a slot's edge do not rename the rest.  grp[i]
+ * receives the
  * slot of value i.  Returns the number of groups, or UDC_EREFUSED when the
  * values fail min_contributors or the p%-rule even as one group (why says
  * which rule; no value is named), UDC_ENOMEM, UDC_EINVAL.  Values that are

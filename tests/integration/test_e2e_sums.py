@@ -9,7 +9,8 @@ generated lists with its own reading of the rules, not the project's code:
   the quantiles of the whole CBS list: the value of rank r falls in slot
   floor(r * G / n), a run of equal values where its first one does; in each
   category the lowest failing group is merged with the next one, the last
-  with the one before, until every group holds min_cell values,
+  with the one before, named after the part whose slot brought more values
+  (the lower on a tie), until every group holds min_cell values,
   min_contributors nonzero ones and passes the p%-rule);
 - the counts of every cell of every generated group table, the group means
   over the whole CBS list (rounded half up to whole euros), and the
@@ -117,22 +118,26 @@ def bounds_of(values):
 def grouping(values, lo):
     """value -> group slot in one category, by the documented rule"""
     slot = lambda v: max(g for g in range(G) if lo[g] <= v)
-    groups = []  # [slot, [values]]
+    groups = []  # [slot, [values], values the slot it is named after brought]
     for v in sorted(values):
         if groups and groups[-1][0] == slot(v):
             groups[-1][1].append(v)
         else:
-            groups.append([slot(v), [v]])
+            groups.append([slot(v), [v], 0])
+    for gr in groups:
+        gr[2] = len(gr[1])
     while len(groups) > 1:
-        bad = [i for i, (_, v) in enumerate(groups) if not passes(v)]
+        bad = [i for i, (_, v, _) in enumerate(groups) if not passes(v)]
         if not bad:
             break
         i = bad[0]
         if i == len(groups) - 1:
             i -= 1
+        if groups[i + 1][2] > groups[i][2]:  # the larger part names it, the lower on a tie
+            groups[i][0], groups[i][2] = groups[i + 1][0], groups[i + 1][2]
         groups[i][1].extend(groups[i + 1][1])
         del groups[i + 1]
-    return {v: sl for sl, vs in groups for v in vs}
+    return {v: sl for sl, vs, _ in groups for v in vs}
 
 
 def main():
@@ -290,11 +295,13 @@ def main():
         t = tables[key[0]]
         cell = dict(zip(t["dims"], key[1:]))
         true = sum(r["inc"] for k, r in records if matches(t, cell, k, r))
-        errs.append(abs(int(rec["sum_estimate"]) - true) / true if true else 0.0)
+        errs.append((abs(int(rec["sum_estimate"]) - true) / true if true else 0.0, key, rec["count"],
+                     rec["sum_estimate"], true))
     if errs:
         errs.sort()
-        print("estimates against the true sums: median error %.2f%%, largest %.2f%% (%d cells)"
-              % (100 * errs[len(errs) // 2], 100 * errs[-1], len(errs)))
+        print("estimates against the true sums: median error %.2f%%, largest %.2f%% (%d cells); "
+              "the largest: %s, count %s, estimate %s, true %d"
+              % ((100 * errs[len(errs) // 2][0], 100 * errs[-1][0], len(errs)) + errs[-1][1:]))
     T.check(not bad_rule, "an estimate is released exactly when its count and every group count it "
             "uses are%s" % ("" if not bad_rule else ": " + repr(bad_rule[:5])))
     T.check(not bad_est and released > 0, "every released estimate (%d of %d) and mean equals the "

@@ -992,13 +992,25 @@ test_grouping(void **state)
 		assert_true(b[0] == 0 && b[1] == 3 && b[2] == 6 && b[3] == 7);
 		assert_int_equal(udc_mag_group(v, 8, 4, NULL, 1, 1, 0, grp, why, sizeof(why)), 4);
 		assert_memory_equal(grp, want, 8);
-		/* min_cell 2: the lone 6 is merged with the next group, named 2 */
-		const uint8_t want2[8] = {2, 1, 0, 1, 2, 0, 2, 1};
+		/* min_cell 2: the lone 6 is merged with the next group, whose name
+		 * (slot 3, two values) the larger part gives */
+		const uint8_t want2[8] = {3, 1, 0, 1, 3, 0, 3, 1};
 		assert_int_equal(udc_mag_group(v, 8, 4, NULL, 2, 1, 0, grp, why, sizeof(why)), 3);
 		assert_memory_equal(grp, want2, 8);
 	}
+	/* naming by the larger part: {1} {2,3,4} with min_cell 2 is one group
+	 * named 1 (slot 1 brought three values), not 0 */
+	{
+		const uint64_t bb[2] = {0, 2};
+		const uint64_t v[4] = {4, 1, 3, 2};
+
+		assert_int_equal(udc_mag_group(v, 4, 2, bb, 2, 1, 0, grp, why, sizeof(why)), 1);
+		for (size_t i = 0; i < 4; i++)
+			assert_int_equal(grp[i], 1);
+	}
 	/* min_cell 3: slots r * 4 / 9 give {1,2,3} {4,5} {6,7} {8,9}; {4,5} is
-	 * merged with the next one, then the last, {8,9}, with the one before */
+	 * merged with the next one (parts of two: the lower name, 1), then the
+	 * last, {8,9}, with the one before (two against two: 1 again) */
 	{
 		const uint64_t v[9] = {9, 1, 2, 3, 4, 5, 6, 7, 8};
 		const uint8_t want[9] = {1, 0, 0, 0, 1, 1, 1, 1, 1};
