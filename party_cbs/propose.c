@@ -467,7 +467,7 @@ cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req, struc
 		const char *dim = udc_node_peer_input_opts(n, np, spec, &io);
 		if (dim != NULL) {
 			snprintf(rp->reason, sizeof(rp->reason),
-			    "the CBS node maps no column for category '%s' ([labels]%s%s%s in %s)", dim,
+			    "the CBS node maps no column for category or attribute '%s' ([labels]%s%s%s in %s)", dim,
 			    n->multi ? " or label.DIM of [gemeente " : "", np->id, n->multi ? "]" : "",
 			    n->cfg->path);
 			goto refuse;

@@ -230,6 +230,20 @@ def main():
         rid, _ = cl.run_round(spec_path)
         out = cl.gemeente.ctl("round", "result", rid).stdout
         meta = json.loads(cl.gemeente.ctl("round", "result", rid, "--format", "json").stdout)
+        # the report reads a release with estimates and group tables
+        docs = os.path.join(cl.dir, "gemeente-state", "rounds", rid)
+        conf = os.path.join(work, "sums.report")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write("[report]\ntitle = Uitkering per stadsdeel\narea = stadsdeel\n\n"
+                    "[indicator uitkering]\ntitle = Met uitkering\ntable = deel_count\n"
+                    "numerator = uitkering=ja\n")
+        r = harness.subprocess.run([harness.bin_path("udc-report"), "-c", conf, "-o",
+                                    os.path.join(work, "report"), "-q",
+                                    os.path.join(docs, "result.csv"), os.path.join(docs, "result.json")],
+                                   capture_output=True, text=True, timeout=120)
+        T.check(r.returncode == 0 and os.path.exists(os.path.join(work, "report", "report.html")),
+                "udc-report reads the release with estimates and group tables: rc %d %s"
+                % (r.returncode, r.stderr.strip()))
 
     rows = list(csv.reader(io.StringIO(out)))
     header = rows[0]
