@@ -468,9 +468,16 @@ release_linked(struct cbs *cb, struct session *s, struct udc_linked *l,
 	    spec->eps_num ? "; discrete Laplace noise charged to the privacy budget" : "");
 out:
 	/* sums: group-mean estimates from the released counts (magest.h) */
-	if (rv == 0 && udc_spec_grouped_attr(spec) >= 0 &&
-	    (rv = udc_linked_estimate(l, s->mag_sum, s->mag_n, why, whylen)) != 0 && !why[0])
-		snprintf(why, whylen, "the estimates of the sums failed: %s", udc_strerror(rv));
+	if (rv == 0 && udc_spec_grouped_attr(spec) >= 0) {
+		size_t o = strlen(note);
+
+		if ((rv = udc_linked_estimate(l, s->mag_sum, s->mag_n, why, whylen)) != 0 && !why[0])
+			snprintf(why, whylen, "the estimates of the sums failed: %s", udc_strerror(rv));
+		if (o < notelen)
+			snprintf(note + o, notelen - o, "; sums and means are estimates from the released "
+			    "counts per group of %s and the groups' means (docs/governance.md, Magnitudes)",
+			    spec->attrs[udc_spec_grouped_attr(spec)].name);
+	}
 	udc_history_keys_free(keys, nd);
 	free(sens);
 	free(vals);

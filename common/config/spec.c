@@ -1632,11 +1632,11 @@ add_group_dim(struct spec_ctx *c, size_t a, char *err, size_t errlen)
 	gd = spec->ndims[UDC_SIDE_CBS];
 	d = &spec->dims[UDC_SIDE_CBS][gd];
 	memset(d, 0, sizeof(*d));
+	spec->ndims[UDC_SIDE_CBS]++; /* udc_spec_free frees what follows */
+	spec->nhidden++;
 	if ((d->name = strdup(name)) == NULL ||
 	    (d->values = calloc(at->groups, sizeof(*d->values))) == NULL)
 		return UDC_ENOMEM;
-	spec->ndims[UDC_SIDE_CBS]++;
-	spec->nhidden++;
 	for (unsigned g = 0; g < at->groups; g++) {
 		char v[16];
 
