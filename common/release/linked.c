@@ -16,10 +16,6 @@
 #include "history.h"
 #include "linked_int.h"
 
-/* The sum columns where the sums are group-mean estimates (a spec with
- * groups has no exact sums). */
-#define SUM_EST_COLS ",sum_estimate,sum_suppressed,mean_estimate"
-
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -27,6 +23,10 @@
 
 #include "err.h"
 #include "rand.h"
+
+/* The sum columns where the sums are group-mean estimates (a spec with
+ * groups has no exact sums). */
+#define SUM_EST_COLS ",sum_estimate,sum_suppressed,mean_estimate"
 
 /* --- small helpers --- */
 
@@ -1044,8 +1044,9 @@ udc_linked_new(struct udc_linked **out, const struct udc_spec *spec, const struc
 		return UDC_EINVAL;
 	}
 	for (size_t t = 0; t < spec->ntables; t++)
-		if (spec->tables[t].sum >= 0 && !spec->tables[t].gtable && (mags == NULL || mags[spec->tables[t].sum].cells == NULL ||
-		                                 mags[spec->tables[t].sum].c_unlinked == NULL)) {
+		if (spec->tables[t].sum >= 0 && !spec->tables[t].gtable &&
+		    (mags == NULL || mags[spec->tables[t].sum].cells == NULL ||
+		     mags[spec->tables[t].sum].c_unlinked == NULL)) {
 			lsetf(why, whylen, "table %s sums %s, and no values of it were given",
 			      spec->tables[t].name, spec->attrs[spec->tables[t].sum].name);
 			return UDC_EINVAL;
@@ -1918,6 +1919,14 @@ estimate_table(struct udc_linked *l, size_t t, const uint64_t *gsum, const uint6
 	}
 	rv = 0;
 out:
+	if (rv != 0) {
+		free(tb->est);
+		free(tb->est_sup);
+		free(tb->gmean);
+		free(tb->gdef);
+		tb->est = tb->gmean = NULL;
+		tb->est_sup = tb->gdef = NULL;
+	}
 	free(ps);
 	free(pn);
 	return rv;
