@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -266,6 +268,46 @@ udc_req_call(nng_socket s, const void *buf, size_t len, nng_msg **reply)
 	return 0;
 }
 
+/*
+ * A simulated network latency for the benchmark (scripts/bench.sh, docs/
+ * benchmarks.md): UDC_BENCH_PEER_DELAY_MS=D holds every request made with
+ * udc_req_call_ctx D ms before it is sent and its reply D ms after it
+ * arrived, i.e. D ms one way and 2D ms per round trip, as `tc qdisc ...
+ * netem delay D` on the link would (bandwidth is not limited).  Each request
+ * waits on its own thread, so requests in flight at once overlap their
+ * delays as they would on a real link.  Read once; unset, empty or 0: no
+ * delay; anything but 0..10000 is ignored.  Only for measuring: it changes
+ * no message and no check.
+ */
+static pthread_once_t delay_once = PTHREAD_ONCE_INIT;
+static int delay_ms;
+
+static void
+delay_read(void)
+{
+	const char *e = getenv("UDC_BENCH_PEER_DELAY_MS");
+	char *end;
+	long v;
+
+	if (e == NULL || *e == '\0')
+		return;
+	errno = 0;
+	v = strtol(e, &end, 10);
+	if (errno == 0 && *end == '\0' && v >= 0 && v <= 10000)
+		delay_ms = (int)v;
+}
+
+static void
+delay_wait(void)
+{
+	pthread_once(&delay_once, delay_read);
+	if (delay_ms > 0) {
+		struct timespec ts = { delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+}
+
 int
 udc_req_call_ctx(nng_socket s, int timeout_ms, int resend_ms, const void *buf, size_t len,
     nng_msg **reply)
@@ -282,6 +324,7 @@ udc_req_call_ctx(nng_socket s, int timeout_ms, int resend_ms, const void *buf, s
 	    (nrv = nng_aio_alloc(&aio, NULL, NULL)) != 0 || (nrv = nng_msg_alloc(&m, len)) != 0)
 		goto out;
 	memcpy(nng_msg_body(m), buf, len);
+	delay_wait(); /* the request on its way (benchmark only, see above) */
 	nng_aio_set_timeout(aio, timeout_ms);
 	nng_aio_set_msg(aio, m);
 	nng_ctx_send(ctx, aio);
@@ -293,8 +336,10 @@ udc_req_call_ctx(nng_socket s, int timeout_ms, int resend_ms, const void *buf, s
 	nng_aio_set_timeout(aio, timeout_ms);
 	nng_ctx_recv(ctx, aio);
 	nng_aio_wait(aio);
-	if ((nrv = nng_aio_result(aio)) == 0)
+	if ((nrv = nng_aio_result(aio)) == 0) {
 		*reply = nng_aio_get_msg(aio);
+		delay_wait(); /* the reply on its way back */
+	}
 out:
 	if (aio)
 		nng_aio_free(aio);

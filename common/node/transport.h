@@ -34,7 +34,9 @@ int udc_peer_open_cbs(nng_socket *out, const struct udc_config *cfg, int *listen
 int udc_req_call(nng_socket s, const void *buf, size_t len, nng_msg **reply);
 /* The same on a context of its own, so that several requests may be in
  * flight on one socket (one per calling thread): resend after resend_ms,
- * give up after timeout_ms.  *reply is the caller's. */
+ * give up after timeout_ms.  *reply is the caller's.  The benchmark's
+ * UDC_BENCH_PEER_DELAY_MS=D (environment) adds D ms before the send and D ms
+ * after the reply, a simulated WAN latency (transport.c). */
 int udc_req_call_ctx(nng_socket s, int timeout_ms, int resend_ms, const void *buf, size_t len,
     nng_msg **reply);
 /* Maps an NNG error to a udc_err. */
