@@ -4,8 +4,9 @@
  *   propose (propose.c) and wait for the CBS operator's consent, then
  *   exact:   read + blind own list (H(k)^a), shuffle
  *   fuzzy, combined: phase 1 (link.c) -> count list H(handle)^a
- *   then (count.c): upload, while a second thread waits for the CBS list,
- *            fetches it and raises it to a (H(k)^ba) -> shuffle, return
+ *   then (count.c): wait until the CBS list is ready, then upload while a
+ *            second thread fetches the CBS list and raises it to a
+ *            (H(k)^ba) -> shuffle, return
  *   then (release.c): finish -> seal -> fetch and store the release
  *
  * On any failure the CBS node is told (Abort) and the round is marked failed
@@ -73,33 +74,23 @@ gem_check_rejects(struct gem_round *r, const struct udc_input_stats *in_stats)
 	return UDC_EREFUSED;
 }
 
-/* The CBS list: wait until it is ready, fetch it and raise it to a, on a
- * thread of its own next to the upload. */
+/* The CBS list, fetched and raised to a on a thread of its own next to the
+ * upload. */
 struct fetch_arg {
 	struct gem_round *r;
 	struct udc_blist *cbs_list;
 	const struct udc_scalar *a;
+	uint64_t c_records;
+	uint32_t c_chunks;
 	int rv;
 };
-
-static int
-fetch_cbs_list_now(struct fetch_arg *fa)
-{
-	uint64_t c_records = 0;
-	uint32_t c_chunks = 0;
-	int rv;
-
-	if ((rv = gem_wait_cbs(fa->r, &c_records, &c_chunks)) != 0)
-		return rv;
-	return gem_download(fa->r, fa->cbs_list, fa->a, c_records, c_chunks);
-}
 
 static void *
 fetch_cbs_list(void *p)
 {
 	struct fetch_arg *fa = p;
 
-	fa->rv = fetch_cbs_list_now(fa);
+	fa->rv = gem_download(fa->r, fa->cbs_list, fa->a, fa->c_records, fa->c_chunks);
 	return NULL;
 }
 
@@ -176,14 +167,22 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 		udc_blist_shuffle(&ours);
 	}
 	uploaded = ours.n;
-	/* Both nodes compute at once: the CBS node raises our tuples to b
-	 * while we fetch and raise its list to a. */
+	/* Wait for the CBS list before uploading ours: the CBS node's own list
+	 * is what we wait for, and raising our tuples would take the CBS node's
+	 * cores from it; once it is ready both nodes compute at once, the CBS
+	 * node raising our tuples to b while we fetch and raise its list to a.
+	 * (Uploading at once made a slower CBS node prepare and raise in turn
+	 * while we waited, then wait while we raised: docs/benchmarks.md.) */
 	{
 		struct fetch_arg fa = { .r = &r, .cbs_list = &cbs_list, .a = a };
 		pthread_t t;
-		int threaded = pthread_create(&t, NULL, fetch_cbs_list, &fa) == 0;
+		int threaded;
+
+		if ((rv = gem_wait_cbs(&r, &fa.c_records, &fa.c_chunks)) != 0)
+			goto done;
+		threaded = pthread_create(&t, NULL, fetch_cbs_list, &fa) == 0;
 		if (!threaded)
-			fa.rv = fetch_cbs_list_now(&fa);
+			fa.rv = gem_download(&r, &cbs_list, a, fa.c_records, fa.c_chunks);
 		rv = gem_upload(&r, &ours, UDC__ENVELOPE__BODY_G_CHUNK, "upload");
 		if (threaded)
 			pthread_join(t, NULL);
