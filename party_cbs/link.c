@@ -132,6 +132,7 @@ link_thread(void *p)
 	const struct udc_spec *spec = s->spec;
 	size_t ng = s->gl.n, nown = s->own.n, ncats = spec->ncells[UDC_SIDE_CBS];
 	int64_t *pair = NULL;
+	size_t *linked = NULL;
 	uint8_t *own_done = NULL;
 	uint64_t *dummies = NULL, *unl = NULL;
 	struct udc_linkage_in li;
@@ -144,10 +145,11 @@ link_thread(void *p)
 	memset(&rep, 0, sizeof(rep));
 	udc_blist_init(&c, 1, 0);
 	pair = malloc((ng ? ng : 1) * sizeof(*pair));
+	linked = malloc((ng ? ng : 1) * sizeof(*linked));
 	own_done = calloc(nown ? nown : 1, 1);
 	dummies = calloc(ncats, sizeof(*dummies));
 	unl = calloc(ncats, sizeof(*unl));
-	if (!pair || !own_done || !dummies || !unl)
+	if (!pair || !linked || !own_done || !dummies || !unl)
 		goto out;
 	memset(&li, 0, sizeof(li));
 	li.spec = spec;
@@ -170,18 +172,20 @@ link_thread(void *p)
 	for (size_t k = 0; k < nown; k++)
 		if (!own_done[k])
 			unl[s->own.lab[k]]++;
-	/* The count list: one tuple per link, with our category. */
-	if ((rv = udc_blist_reserve(&c, ng)) != 0)
-		goto out;
-	for (size_t i = 0; i < ng; i++) {
-		if (pair[i] < 0)
-			continue;
-		udc_hash_to_group(udc_blist_pt(&c, c.n, 0), s->rid, UDC_KEY_HANDLE,
-		    (const char *)udc_blist_ext(&s->gl, i), 32);
-		c.lab[c.n++] = s->own.lab[pair[i]];
+	/* The count list: one tuple per link, H(handle)^b with our category,
+	 * hashed and blinded on the pool. */
+	{
+		size_t nl = 0;
+
+		for (size_t i = 0; i < ng; i++)
+			if (pair[i] >= 0)
+				linked[nl++] = i;
+		if ((rv = udc_linkage_count_points(&c, nl ? udc_blist_ext(&s->gl, 0) : NULL,
+		    s->gl.extra, linked, nl, s->b, s->rid, cb->n->wq)) != 0)
+			goto out;
+		for (size_t k = 0; k < nl; k++)
+			c.lab[k] = s->own.lab[pair[linked[k]]];
 	}
-	if ((rv = udc_blist_blind(&c, s->b, cb->n->wq)) != 0)
-		goto out;
 	if (spec->pad == UDC_PAD_MAX && (rv = udc_blist_pad(&c, ncats, dummies)) != 0)
 		goto out;
 	udc_blist_shuffle(&c);
@@ -225,6 +229,7 @@ out:
 	}
 	pthread_mutex_unlock(&s->mtx);
 	free(pair);
+	free(linked);
 	free(own_done);
 	free(dummies);
 	free(unl);

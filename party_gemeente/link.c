@@ -15,6 +15,7 @@
 #include "blind.h"
 #include "clkctx.h"
 #include "err.h"
+#include "linkage.h"
 #include "log.h"
 #include "result.h"
 #include "roundkey.h"
@@ -184,8 +185,10 @@ gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct 
 	udc_blist_shuffle(&linkrecs);
 	if ((rv = upload_link(r, &linkrecs, clk_bytes)) != 0)
 		goto out;
-	/* Wait for CBS: its own list (combined), then its linkage. */
-	for (int returned = r->spec->mode != UDC_MODE_COMBINED;;) {
+	/* Wait for CBS: its own list (combined), then its linkage.  The count
+	 * list does not depend on the links: it is built while CBS links (in
+	 * combined mode once CBS has its keys back, which it waits for). */
+	for (int returned = r->spec->mode != UDC_MODE_COMBINED, counted = 0;;) {
 		Udc__Envelope *rep = NULL;
 		if ((rv = gem_status(r, &rep)) != 0)
 			goto out;
@@ -201,24 +204,23 @@ gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct 
 		}
 		int linked = sr->linked;
 		udc_wire_free(rep);
+		if (returned && !counted) {
+			/* The count list: H(handle)^a with the group label, nothing
+			 * else; hashed and blinded on the pool. */
+			udc_blist_init(count, 1, 0);
+			if ((rv = udc_linkage_count_points(count, udc_blist_ext(&linkrecs, 0),
+			    linkrecs.extra, NULL, linkrecs.n, a, r->job->round_id, r->n->wq)) != 0) {
+				gem_fail(r, "cannot blind the handles");
+				goto out;
+			}
+			memcpy(count->lab, linkrecs.lab, linkrecs.n * sizeof(*count->lab));
+			counted = 1;
+			continue; /* that took a while: ask again at once */
+		}
 		if (linked && returned)
 			break;
 		gem_step(r, "linking", 0);
 		usleep(100 * 1000);
-	}
-	/* The count list: H(handle)^a with the group label, nothing else. */
-	udc_blist_init(count, 1, 0);
-	if ((rv = udc_blist_reserve(count, linkrecs.n)) != 0)
-		goto out;
-	for (size_t i = 0; i < linkrecs.n; i++) {
-		udc_hash_to_group(udc_blist_pt(count, i, 0), r->job->round_id, UDC_KEY_HANDLE,
-		    (const char *)udc_blist_ext(&linkrecs, i), 32);
-		count->lab[i] = linkrecs.lab[i];
-	}
-	count->n = linkrecs.n;
-	if ((rv = udc_blist_blind(count, a, r->n->wq)) != 0) {
-		gem_fail(r, "cannot blind the handles");
-		goto out;
 	}
 	/* Record i of the count list is record i of the phase-1 list until
 	 * this shuffle: without it CBS, which knows which of its records each

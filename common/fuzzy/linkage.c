@@ -14,11 +14,13 @@
 
 #include <time.h>
 
+#include "blind.h"
 #include "dice.h"
 #include "err.h"
 #include "link.h"
 #include "scoremodel.h"
 #include "spec.h"
+#include "workq.h"
 
 static double
 mono(void)
@@ -193,4 +195,58 @@ out:
 	free(wa);
 	free(wb);
 	return rv;
+}
+
+/* The count list's points, a range at a time on the pool. */
+struct count_ctx {
+	struct udc_blist *out;
+	const uint8_t *handles;
+	size_t stride;
+	const size_t *idx;
+	const struct udc_scalar *s;
+	const uint8_t *round_id;
+};
+
+static int
+count_range(void *arg, size_t begin, size_t end)
+{
+	struct count_ctx *c = arg;
+	struct udc_hash_item item[64];
+	int rv = 0;
+
+	while (begin < end) {
+		size_t m = end - begin < 64 ? end - begin : 64;
+
+		for (size_t k = 0; k < m; k++) {
+			size_t i = begin + k, at = c->idx ? c->idx[i] : i;
+			item[k] = (struct udc_hash_item){
+				.key_index = UDC_KEY_HANDLE,
+				.value = (const char *)c->handles + at * c->stride,
+				.len = UDC_LINKAGE_HANDLE_BYTES,
+				.out = udc_blist_pt(c->out, i, 0),
+			};
+		}
+		if (udc_hash_blind_items(c->s, c->round_id, item, m) != 0)
+			rv = UDC_ECRYPTO;
+		begin += m;
+	}
+	return rv;
+}
+
+int
+udc_linkage_count_points(struct udc_blist *out, const uint8_t *handles, size_t stride,
+                         const size_t *idx, size_t n, const struct udc_scalar *s,
+                         const uint8_t round_id[16], struct udc_workq *wq)
+{
+	struct count_ctx c = { out, handles, stride, idx, s, round_id };
+	int rv;
+
+	if (out->nkeys != 1 || out->n != 0)
+		return UDC_EINVAL;
+	if ((rv = udc_blist_reserve(out, n)) != 0)
+		return rv;
+	if ((rv = udc_workq_parallel(wq, n, 64, count_range, &c)) != 0)
+		return rv;
+	out->n = n;
+	return 0;
 }

@@ -85,4 +85,18 @@ struct udc_linkage_report {
 int udc_linkage_run(const struct udc_linkage_in *in, int64_t *pair, uint8_t *own_linked,
                     struct udc_linkage_report *rep, char *why, size_t whylen);
 
+struct udc_scalar;
+/*
+ * The count list of a fuzzy or combined round at either node: point i of
+ * out (an empty list of one key; n records are reserved) becomes s * H(round_id,
+ * UDC_KEY_HANDLE, handle), where handle is the 32-byte link handle at
+ * handles + idx[i] * stride (idx NULL: i * stride), hashed and blinded in
+ * groups of eight on the pool (wq may be NULL).  Sets out->n = n; labels
+ * are the caller's.  0, UDC_ENOMEM or UDC_ECRYPTO (an identity result,
+ * never in practice).
+ */
+int udc_linkage_count_points(struct udc_blist *out, const uint8_t *handles, size_t stride,
+                             const size_t *idx, size_t n, const struct udc_scalar *s,
+                             const uint8_t round_id[16], struct udc_workq *wq);
+
 #endif

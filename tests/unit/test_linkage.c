@@ -19,13 +19,16 @@
 
 #include <stdio.h>
 
+#include "blind.h"
 #include "blist.h"
 #include "clkctx.h"
 #include "err.h"
 #include "input.h"
 #include "linkage.h"
 #include "log.h"
+#include "secmem.h"
 #include "spec.h"
+#include "workq.h"
 
 #define ENC_BYTES 32 /* 256-bit filters */
 
@@ -665,10 +668,62 @@ test_generated_auto(void **st)
 	}
 }
 
+/* The count list's points on the pool (udc_linkage_count_points) are what
+ * one thread computes one at a time: udc_blind of udc_hash_to_group of the
+ * handle, for every index of a sparse selection, strided records, a tail
+ * that is not a multiple of the batch, with and without a pool. */
+static void
+test_count_points(void **state)
+{
+	enum { NREC = 1237, STRIDE = 32 + 7 };
+	uint8_t rid[16], *recs = malloc(NREC * STRIDE), want[32];
+	size_t *idx = malloc(NREC * sizeof(*idx)), nidx = 0;
+	struct udc_scalar *s = NULL;
+	struct udc_workq *wq = NULL;
+	struct udc_blist out;
+
+	(void)state;
+	assert_non_null(recs);
+	assert_non_null(idx);
+	for (size_t i = 0; i < sizeof(rid); i++)
+		rid[i] = (uint8_t)(i * 7 + 1);
+	for (size_t i = 0; i < NREC * STRIDE; i++)
+		recs[i] = (uint8_t)(i * 2654435761u >> 13);
+	for (size_t i = 0; i < NREC; i++)
+		if (i % 3 != 1)
+			idx[nidx++] = NREC - 1 - i; /* out of order, every other third left out */
+	assert_int_equal(udc_scalar_new(&s), 0);
+	assert_int_equal(udc_workq_new(&wq, 3), 0);
+	for (int pass = 0; pass < 2; pass++) {
+		udc_blist_init(&out, 1, 0);
+		assert_int_equal(udc_linkage_count_points(&out, recs, STRIDE, pass ? NULL : idx,
+		    pass ? NREC : nidx, s, rid, pass ? NULL : wq), 0);
+		assert_int_equal(out.n, pass ? NREC : nidx);
+		for (size_t i = 0; i < out.n; i++) {
+			size_t at = pass ? i : idx[i];
+			udc_hash_to_group(want, rid, UDC_KEY_HANDLE, (const char *)recs + at * STRIDE, 32);
+			assert_int_equal(udc_blind(want, s, want), 0);
+			assert_memory_equal(udc_blist_pt(&out, i, 0), want, 32);
+		}
+		/* only an empty list of one key */
+		assert_int_equal(udc_linkage_count_points(&out, recs, STRIDE, NULL, 1, s, rid, wq),
+		    UDC_EINVAL);
+		udc_blist_free(&out);
+	}
+	udc_blist_init(&out, 2, 0);
+	assert_int_equal(udc_linkage_count_points(&out, recs, STRIDE, NULL, 1, s, rid, wq), UDC_EINVAL);
+	udc_blist_free(&out);
+	udc_workq_free(wq);
+	udc_scalar_free(s);
+	free(idx);
+	free(recs);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_count_points),
 	    cmocka_unit_test(test_fuzzy_planted),
 	    cmocka_unit_test(test_combined_exact_first),
 	    cmocka_unit_test(test_inconsistent),
@@ -678,6 +733,7 @@ main(void)
 	};
 
 	log_init("test_linkage", UDC_LOG_ERR, 0);
-
+	if (udc_secmem_init() != 0) /* round scalars (test_count_points) */
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
