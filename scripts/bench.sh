@@ -7,6 +7,7 @@
 #   scripts/bench.sh                  default run (~20-25 min on 2 cores)
 #   BENCH_QUICK=1 scripts/bench.sh    smoke run, small sizes (~3 min)
 #   BENCH_SKIP_PSI=1                  leave out the OpenMined PSI peer
+#   BENCH_SKIP_3KEY_LARGE=1           leave out the 1M x 1M three-key round
 #   BUILD_DIR=DIR                     build directory (default build-bench)
 #   BENCH_REF=REV                     build that commit (git archive) instead
 #                                     of the working tree; the benchmark's own
@@ -21,6 +22,7 @@ BUILD_DIR=${BUILD_DIR:-$here/build-bench}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$here/$BUILD_DIR ;; esac
 QUICK=${BENCH_QUICK:-0}
 SKIP_PSI=${BENCH_SKIP_PSI:-0}
+SKIP_3KL=${BENCH_SKIP_3KEY_LARGE:-0}
 REF=${BENCH_REF:-}
 DOC=${BENCH_DOC:-$here/docs/benchmarks.md}
 SEED=${BENCH_SEED:-1}
@@ -31,6 +33,9 @@ data=$BUILD_DIR/bench-data
 mkdir -p "$out" "$data"
 log() { printf 'bench: %s\n' "$*" >&2; }
 t_start=$(date +%s)
+# CPU pressure (microseconds in which some task waited for a CPU) over the run
+psi_cpu() { awk '/^some/ { sub("total=", "", $5); print $5 }' /proc/pressure/cpu 2>/dev/null || echo 0; }
+p_start=$(psi_cpu)
 
 if [ "$QUICK" = 1 ]; then
 	SMALL=${BENCH_SMALL:-10000}; LARGE=${BENCH_LARGE:-50000}; FUZZY_N=$SMALL; PSI_N=$SMALL
@@ -113,9 +118,15 @@ for f in "$tb"/bench_*; do
 	n=$(basename "$f")
 	case $n in bench_crypto|bench_clk|bench_fuzzy) continue ;; esac
 	[ -x "$f" ] || continue
-	case $n in bench_dedupe) arg=$LARGE ;; *) arg=$MICRO_S ;; esac
+	case $n in
+	bench_dedupe) arg=$LARGE ;;
+	# tools with arguments of their own (city lists, schema, sizes): run
+	# by hand, see their headers
+	bench_fields|bench_linked) log "micro: $n not run here (needs its own arguments)"; continue ;;
+	*) arg=$MICRO_S ;;
+	esac
 	log "micro: $n $arg"
-	"$f" "$arg" | tee "$out/$n.txt"
+	"$f" "$arg" | tee "$out/$n.txt" || log "$n failed (exit $?); going on"
 done
 
 # --- 4. data ------------------------------------------------------------------
@@ -135,30 +146,37 @@ gen "$LARGE"
 
 # --- 5. full rounds -----------------------------------------------------------
 K3='["bsn", "surname+birth_date+postcode", "given_names+surname+birth_date"]'
-r() { # name persons keys pad [mode [pin [scoring]]]
-	printf '{"name": "%s", "persons": %s, "gemeente": "%s", "cbs": "%s", "keys": %s, "pad": "%s", "mode": "%s", "schema": "%s", "pin": %s, "scoring": "%s"}' \
+r() { # name persons keys pad [mode [pin [scoring [extra JSON fields]]]]
+	printf '{"name": "%s", "persons": %s, "gemeente": "%s", "cbs": "%s", "keys": %s, "pad": "%s", "mode": "%s", "schema": "%s", "pin": %s, "scoring": "%s"%s}' \
 		"$1" "$2" "$data/g_$2.csv" "$data/c_$2.csv" "$3" "$4" "${5:-exact}" \
 		"$here/docs/examples/denhaag-clk-$([ "${7:-record}" = fields ] && echo fields-)schema.json" \
-		"${6:-false}" "${7:-record}"
+		"${6:-false}" "${7:-record}" "${8:+, $8}"
 }
+# The Den Haag study spec as users run it (docs/examples), its labels mapped
+# to the generator's columns.
+DH="\"spec_file\": \"$here/docs/examples/denhaag-kinderarmoede.spec\", \"labels_g\": {\"wijk\": \"wijk\", \"age_band\": \"leeftijdsklasse\", \"ooievaarspas\": \"ooievaarspas\"}, \"labels_c\": {\"income_band\": \"income_band\", \"uitkering\": \"uitkering\"}"
 rm -f "$out/rounds.json"
 rounds=(
 	"$(r exact-1key-small "$SMALL" '["bsn"]' none)"
+	"$(r exact-1key-small-portable "$SMALL" '["bsn"]' none exact false record '"env": {"UDC_GROUP_BACKEND": "portable"}')"
 	"$(r exact-3key-small "$SMALL" "$K3" none)"
 	"$(r exact-1key-small-padmax "$SMALL" '["bsn"]' max)"
+	"$(r denhaag-study-small "$SMALL" "$K3" max exact false record "$DH")"
 	"$(r fuzzy-small "$FUZZY_N" '[]' none fuzzy)"
 	"$(r fuzzy-small-fields "$FUZZY_N" '[]' none fuzzy false fields)"
 	"$(r exact-1key-small-2nodes "$SMALL" '["bsn"]' none exact true)"
-	"$(r exact-1key-large "$LARGE" '["bsn"]' none)"
-	"$(r exact-3key-large "$LARGE" "$K3" none)"
+	"$(r exact-1key-small-2nodes-wan20 "$SMALL" '["bsn"]' none exact true record '"delay_ms": 20')"
 )
+nsmall=${#rounds[@]}
+rounds+=("$(r exact-1key-large "$LARGE" '["bsn"]' none)")
+[ "$SKIP_3KL" = 1 ] || rounds+=("$(r exact-3key-large "$LARGE" "$K3" none)")
 log "rounds: ${#rounds[@]}"
-python3 "$here/scripts/bench/rounds.py" --bin "$obj" --work "$out/rounds" --out "$out/rounds.json" "${rounds[@]:0:6}"
+python3 "$here/scripts/bench/rounds.py" --bin "$obj" --work "$out/rounds" --out "$out/rounds.json" "${rounds[@]:0:$nsmall}"
 # The multiplication rate once more, next to the large rounds: the report
 # divides by the best all-core rate of the run (the most demanding bound).
 log "micro: bench_crypto again, before the large rounds"
 "$tb/bench_crypto" "$MICRO_S" >"$out/bench_crypto.2.txt"
-python3 "$here/scripts/bench/rounds.py" --bin "$obj" --work "$out/rounds" --out "$out/rounds.json" "${rounds[@]:6}"
+python3 "$here/scripts/bench/rounds.py" --bin "$obj" --work "$out/rounds" --out "$out/rounds.json" "${rounds[@]:$nsmall}"
 
 # --- 6. the peer: OpenMined PSI ------------------------------------------------
 rm -f "$out/psi.json" "$out/psi.err"
@@ -190,6 +208,9 @@ else
 fi
 
 # --- 7. report -----------------------------------------------------------------
+p_end=$(psi_cpu)
+elapsed=$(( $(date +%s) - t_start ))
 python3 "$here/scripts/bench/report.py" --out "$out" --doc "$DOC" --quick "$QUICK" \
-	--elapsed $(( $(date +%s) - t_start ))
+	--elapsed "$elapsed" --pressure "$(awk -v a="$p_start" -v b="$p_end" -v t="$elapsed" \
+		'BEGIN { if (t > 0 && b > a) printf "some task waited for a CPU %.0f%% of the time", (b - a) / 1e4 / t; else print "not read" }')"
 log "done in $(( $(date +%s) - t_start )) s; report in $DOC, raw figures in $out"

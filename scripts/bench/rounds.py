@@ -116,10 +116,11 @@ class Node:
         self.log = os.path.join(work, role + ".log")
         self.proc = None
 
-    def start(self):
+    def start(self, env=None):
         with open(self.log, "wb") as logf:
             pin = ["taskset", "-c", str(self.cpu)] if self.cpu is not None else []
-            self.proc = subprocess.Popen(pin + [self.prog, "-c", self.conf, "-d"], stdout=logf, stderr=logf)
+            self.proc = subprocess.Popen(pin + [self.prog, "-c", self.conf, "-d"], stdout=logf, stderr=logf,
+                                         env=dict(os.environ, **(env or {})))
 
     def ctl(self, udcctl, *args, check=True, timeout=120):
         r = subprocess.run([udcctl, "-c", self.conf, "-t", "60"] + list(args),
@@ -216,23 +217,46 @@ def write_spec(work, r):
     return path
 
 
+def runnable(pid):
+    """1 if some thread of pid is running or waiting for a CPU (state R)."""
+    d = "/proc/%d/task" % pid
+    for t in os.listdir(d):
+        try:
+            with open("%s/%s/stat" % (d, t)) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "R":
+                    return 1
+        except OSError:
+            pass
+    return 0
+
+
 class Sampler(threading.Thread):
-    """VmRSS of both daemons every 0.25 s, with the gemeente's current step."""
+    """VmRSS of both daemons every 0.25 s, with the gemeente's current step;
+    and every 0.05 s whether each daemon has a thread that is running or
+    waiting for a CPU (state R in /proc/PID/task/TID/stat).  The share of
+    samples in which a daemon wanted a CPU does not depend on how much of the
+    CPU other jobs of this shared machine took meanwhile (they stretch the
+    round, not the shares), so it tells which party waited for the other."""
 
     def __init__(self, pids):
         super().__init__(daemon=True)
         self.pids, self.step, self.samples = pids, "start", []
+        self.busy = []   # (t, step, [0/1 per daemon])
         self.stop_ev = threading.Event()
 
     def run(self):
         t0 = time.time()
+        k = 0
         while not self.stop_ev.is_set():
+            t = round(time.time() - t0, 2)
             try:
-                self.samples.append((round(time.time() - t0, 2), self.step,
-                                     [status_kb(p, "VmRSS") for p in self.pids]))
+                self.busy.append((t, self.step, [runnable(p) for p in self.pids]))
+                if k % 5 == 0:
+                    self.samples.append((t, self.step, [status_kb(p, "VmRSS") for p in self.pids]))
             except OSError:
                 pass
-            self.stop_ev.wait(0.25)
+            k += 1
+            self.stop_ev.wait(0.05)
 
 
 def run_round(args, r, certs):
@@ -246,17 +270,30 @@ def run_round(args, r, certs):
     # machine acts as two one-core nodes: shows what overlaps and what waits.
     pin = r.get("pin", False)
     workers = 1 if pin else args.workers
-    gconf = write_conf(work, "gemeente", port, r["gemeente"], certs, {"age_band": "leeftijdsklasse"}, workers, keys)
-    cconf = write_conf(work, "cbs", port, r["cbs"], certs, {"uitkering": "uitkering"}, workers, keys)
-    spec = write_spec(work, r)
+    gconf = write_conf(work, "gemeente", port, r["gemeente"], certs,
+                       r.get("labels_g", {"age_band": "leeftijdsklasse"}), workers, keys)
+    cconf = write_conf(work, "cbs", port, r["cbs"], certs, r.get("labels_c", {"uitkering": "uitkering"}),
+                       workers, keys)
+    if r.get("spec_file"):   # a spec as users write it (docs/examples), unchanged
+        spec = os.path.join(work, os.path.basename(r["spec_file"]))
+        shutil.copy(r["spec_file"], spec)
+    else:
+        spec = write_spec(work, r)
+    # "env": environment of both daemons (e.g. UDC_GROUP_BACKEND)
+    env = dict(r.get("env", {}))
     cbs = Node(work, "cbs", os.path.join(bindir, "party_cbs", "cbsd"), cconf, 1 if pin else None)
     gem = Node(work, "gemeente", os.path.join(bindir, "party_gemeente", "gemeented"), gconf, 0 if pin else None)
+    # "delay_ms": a simulated WAN latency, D ms each way on every request of
+    # the gemeente (transport.c, UDC_BENCH_PEER_DELAY_MS): this kernel has
+    # no netem.
+    delay = int(r.get("delay_ms", 0))
     res = {"name": r["name"], "mode": r.get("mode", "exact"), "keys": r.get("keys", []),
-           "pad": r.get("pad", "none"), "persons": r.get("persons"), "pin": pin}
+           "pad": r.get("pad", "none"), "persons": r.get("persons"), "pin": pin, "delay_ms": delay,
+           "spec": r.get("spec_file"), "env": r.get("env", {})}
     try:
-        cbs.start()
+        cbs.start(env)
         cbs.wait_ready(udcctl)
-        gem.start()
+        gem.start(dict(env, **({"UDC_BENCH_PEER_DELAY_MS": str(delay)} if delay else {})))
         gem.wait_ready(udcctl)
         for n in (gem, cbs):
             n.ctl(udcctl, "spec", "approve", spec)
@@ -320,6 +357,22 @@ def run_round(args, r, certs):
                 best = max(sampler.samples, key=lambda s: s[2][i])
                 res.setdefault("peak_at", {})[role] = {"t": best[0], "step": best[1], "rss": best[2][i] * 1024}
         res["rss_trace"] = sampler.samples[:: max(1, len(sampler.samples) // 200)]
+        # Shares of the round in which each daemon wanted a CPU, and both at once.
+        if sampler.busy:
+            nb = len(sampler.busy)
+            g = sum(b[2][0] for b in sampler.busy) / nb
+            c = sum(b[2][1] for b in sampler.busy) / nb
+            both = sum(b[2][0] and b[2][1] for b in sampler.busy) / nb
+            res["busy"] = {"gemeente": round(g, 3), "cbs": round(c, 3), "both": round(both, 3),
+                           "samples": nb}
+            per = {}
+            for t, st, b in sampler.busy:
+                e = per.setdefault(st, [0, 0, 0])
+                e[0] += 1
+                e[1] += b[0]
+                e[2] += b[1]
+            res["busy_steps"] = [(st, round(e[0] / nb, 3), round(e[1] / e[0], 2), round(e[2] / e[0], 2))
+                                 for st, e in per.items()]
         glog, clog = gem.read_log(), cbs.read_log()
         m = re.search(r"(\d+) rows, (\d+) used, (\d+) blinded", glog)
         if m:
@@ -327,6 +380,9 @@ def run_round(args, r, certs):
         m = re.search(r"(\d+) rows, (\d+) used, (\d+) tuples after padding", clog)
         if m:
             res["c_rows"], res["c_used"], res["c_tuples"] = map(int, m.groups())
+        m = re.search(r"group backend (\S+)", clog)
+        if m:
+            res["backend"] = m.group(1)
         m = re.search(r"(\d+) rows, (\d+) encoded", glog)
         if m:
             res["g_rows"], res["g_used"] = map(int, m.groups())
