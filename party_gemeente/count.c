@@ -61,10 +61,17 @@ send_chunk(struct gem_round *r, const struct udc_blist *l, size_t from, size_t n
 	return rv;
 }
 
-/* Requests in flight at once in an upload or a download: the CBS node
- * works on one chunk while the next travels. */
-#define UPLOAD_LANES 4
-#define DOWNLOAD_LANES 2
+/* Requests in flight at once in an upload (and the return) or a download:
+ * the CBS node works on some chunks while others travel.  On a WAN every
+ * lane waits a round trip per chunk, so there must be enough lanes to cover
+ * it: the CBS node validates a returned chunk in about a millisecond, and a
+ * server's pool raises a downloaded one in tens of milliseconds.  With
+ * 40 ms round trips, four upload lanes would spend ~44 s waiting on the
+ * return of an 18M list and two download lanes keep an 8-core pool 75 %
+ * busy (docs/scaling.md, section 5, which has the measurement).  The CBS
+ * node serves four requests at a time; the others wait in its queue. */
+#define UPLOAD_LANES 8
+#define DOWNLOAD_LANES 4
 
 /* Runs fn(arg, i) for i in [0, n) on `width` threads (the caller's among
  * them), each taking the next index; stops at the first error. */
