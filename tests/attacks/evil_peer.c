@@ -270,11 +270,14 @@ on_status(struct evil *e, const Udc__Envelope *req)
 
 	env_reply(req, &rep);
 	sr.linked = e->l_done;
-	if (e->g_done) {
-		/* our "list": as many tuples as the gemeente sent, categories in
-		 * a known order */
+	/* As a real CBS node: the count list is ready once linked, whether or
+	 * not the gemeente has uploaded yet (the gemeente waits for it before
+	 * it uploads). */
+	if (e->l_done || e->g_done) {
+		/* our "list": as many tuples as the gemeente sends (one count
+		 * record per phase-1 record), categories in a known order */
 		if (e->nc == 0) {
-			e->nc = e->ng ? e->ng : 1;
+			e->nc = e->ng ? e->ng : e->nclk ? e->nclk : 1;
 			e->clab = calloc(e->nc, sizeof(*e->clab));
 			for (size_t i = 0; i < e->nc; i++)
 				e->clab[i] = (uint16_t)randombytes_uniform((uint32_t)e->spec->ncells[UDC_SIDE_CBS]);
