@@ -27,7 +27,10 @@ run per start.  Per round it measures:
 Usage: rounds.py --bin BUILD_DIR --work DIR --out results.json ROUND_JSON...
 where each ROUND_JSON is {"name":..., "gemeente":csv, "cbs":csv, "mode":
 "exact"|"fuzzy", "keys":[...], "pad":"none"|"max", "schema": path,
-"scoring": "record"|"fields" (fuzzy; default record)}.
+"scoring": "record"|"fields" (fuzzy; default record)} and optionally "pin"
+(two one-core nodes), "delay_ms" (simulated latency each way), "env" (both
+daemons' environment), "spec_file" with "labels_g"/"labels_c" (a spec as
+written, instead of the generated one), "chunk_records" (default 4096).
 """
 import argparse
 import json
@@ -169,7 +172,7 @@ def make_keys(bindir, keys):
     return keys
 
 
-def write_conf(work, role, port, csv, certs, labels, workers, keys=None):
+def write_conf(work, role, port, csv, certs, labels, workers, keys=None, chunk=4096):
     state = os.path.join(work, role + "-state")
     shutil.rmtree(state, ignore_errors=True)
     path = os.path.join(work, role + ".conf")
@@ -189,7 +192,7 @@ def write_conf(work, role, port, csv, certs, labels, workers, keys=None):
             f.write("connect = tls+tcp://127.0.0.1:%d\nserver_name = cbs.udclink.test\n" % port)
         # Generous timeouts: on a loaded 2-core machine one chunk or the
         # final count of a 1M round can take longer than the defaults.
-        f.write("timeout = 900\nresend = 300\nchunk_records = 4096\nsession_idle = 900\n\n")
+        f.write("timeout = 900\nresend = 300\nchunk_records = %d\nsession_idle = 900\n\n" % chunk)
         f.write("[tls]\nca_file = %s/ca.pem\ncert_file = %s/%s.pem\nkey_file = %s/%s.key\n\n"
                 % (certs, certs, role, certs, role))
         f.write("[input]\nfile = %s\nreject_limit = 10%%\n\n[fields]\n" % os.path.abspath(csv))
@@ -271,9 +274,10 @@ def run_round(args, r, certs):
     pin = r.get("pin", False)
     workers = 1 if pin else args.workers
     gconf = write_conf(work, "gemeente", port, r["gemeente"], certs,
-                       r.get("labels_g", {"age_band": "leeftijdsklasse"}), workers, keys)
+                       r.get("labels_g", {"age_band": "leeftijdsklasse"}), workers, keys,
+                       r.get("chunk_records", 4096))
     cconf = write_conf(work, "cbs", port, r["cbs"], certs, r.get("labels_c", {"uitkering": "uitkering"}),
-                       workers, keys)
+                       workers, keys, r.get("chunk_records", 4096))
     if r.get("spec_file"):   # a spec as users write it (docs/examples), unchanged
         spec = os.path.join(work, os.path.basename(r["spec_file"]))
         shutil.copy(r["spec_file"], spec)
