@@ -268,6 +268,8 @@ def main():
             r["cpu_s"]["gemeente"], r["cpu_s"]["cbs"], mb(r["peak_rss"]["gemeente"]), mb(r["peak_rss"]["cbs"]),
             r["bpr"][0], r["bpr"][1], mb(r["bytes"]["gemeente_to_cbs"]), mb(r["bytes"]["cbs_to_gemeente"]),
             r["wire_per_rec"], r.get("links_total")))
+    if not any(r["name"] == "exact-3key-large" for r in rounds):
+        both("| exact-3key-large | 3 | none | not run (BENCH_SKIP_3KEY_LARGE=1) | | | | | | | |")
     both("")
     both("B/rec on wire: bytes both ways / (gemeente records + CBS tuples).  Steps (seconds since "
          "`round start` at which the gemeente first reported each step) and where the peak RSS was "
@@ -673,7 +675,7 @@ def proposals(bl, extra, rounds, blind_1, hash_1, cores):
             mults_tot = sum(mults(large1)[0].values())
             p1 = mults_tot * valid / 1e6 / cores
             w2 = large1["wall_s"] - gain - p1
-            out.append("- **Together, for the 1.25 x target** (%s, wall %.1f s, bound %.1f s): the excess over "
+            out.append("- **Together, for the 1.25 x target of 2026-11** (%s, wall %.1f s, bound %.1f s): the excess over "
                        "the ideal phases is %.1f s (table in section 3), of which hashing is not part (the "
                        "bound counts multiplications only; hashing is %.1f s of the ideal).  P1 saves ~%.1f s "
                        "(%.1f us x %d mults / %d cores), P6 ~%.1f s, P2 ~1 s (two sorts of %d points): wall "
@@ -695,12 +697,12 @@ def proposals(bl, extra, rounds, blind_1, hash_1, cores):
         out.append("- **P4, party_gemeente/round.c, count.c: the parties compute at the same time.**  The gemeente "
                    "proposes before it reads, so CBS prepares its list while the gemeente blinds its own; it "
                    "waits until the CBS list is ready and then uploads its chunks (raised at CBS) while a second "
-                   "thread fetches and raises the CBS chunks; four upload and two download requests are in "
-                   "flight at once, each on an NNG context of its own, and CBS serves four at a time.  "
-                   "(Uploading before the CBS list was ready made a CBS node that was still preparing "
-                   "share its core between preparing and raising, while the gemeente, which needs only the "
-                   "prepared list, waited, and then waited itself while the gemeente raised: measured 1.19 x "
-                   "the larger party's work from the busy shares, 1.05 after.)  Measured here (%s, two "
+                   "thread fetches and raises the CBS chunks; several upload and download requests are in "
+                   "flight at once (party_gemeente/count.c), each on an NNG context of its own, and CBS serves "
+                   "four at a time.  (Uploading before the CBS list was ready made a CBS node that was still "
+                   "preparing share its core between preparing and raising while the gemeente, which needs "
+                   "only the prepared list, waited; CBS then waited while the gemeente raised: 1.19 x the "
+                   "larger party's work from the busy shares, 1.05 after, measured on 2026-12-03.)  Measured here (%s, two "
                    "one-core nodes): work gemeente %.1f s, CBS %.1f s; busy %.0f%% / %.0f%% of the round; wall "
                    "%.1f s under load %.1f; before P4 (2026-11-27): 23.4 s wall for 10.4 + 10.4 s of work, "
                    "the sum." % (
