@@ -15,6 +15,7 @@
  */
 #include "history.h"
 #include "linked_int.h"
+#include "magest.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -1233,7 +1234,7 @@ primary(struct udc_linked *l, struct udc_linked_report *rep)
 			r = UDC_REASON_COUNT;
 		else if (m->n < spec->min_contributors)
 			r = UDC_REASON_CONTRIBUTORS;
-		else if (100 * rest < p * m->top1)
+		else if (udc_mag_dominated(m->sum, m->top1, m->top2, spec->p_percent))
 			r = UDC_REASON_DOMINANCE;
 		if (r == UDC_REASON_NONE)
 			continue;

@@ -10,12 +10,18 @@
 #include "magest.h"
 
 int
+udc_mag_dominated(unsigned __int128 sum, uint64_t x1, uint64_t x2, unsigned p_percent)
+{
+	return p_percent > 0 && (sum - x1 - x2) * 100 < (unsigned __int128)p_percent * x1;
+}
+
+int
 udc_mag_group_check(const uint64_t *v, size_t n, unsigned min_cell, unsigned min_contrib,
                     unsigned p_percent)
 {
 	unsigned __int128 sum = 0;
-	size_t nz = 0;
 	uint64_t x1, x2;
+	size_t nz = 0;
 
 	if (n < min_cell || n == 0)
 		return 1;
@@ -27,8 +33,7 @@ udc_mag_group_check(const uint64_t *v, size_t n, unsigned min_cell, unsigned min
 		return 2;
 	x1 = v[n - 1];
 	x2 = n > 1 ? v[n - 2] : 0;
-	if (p_percent > 0 &&
-	    (sum - x1 - x2) * 100 < (unsigned __int128)p_percent * x1)
+	if (udc_mag_dominated(sum, x1, x2, p_percent))
 		return 3;
 	return 0;
 }

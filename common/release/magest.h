@@ -20,6 +20,11 @@
 
 #include "spec.h"
 
+/* The p%-rule: 1 if a sum whose two largest contributions are x1 >= x2 is
+ * dominated, sum - x1 - x2 < p/100 * x1 (p 0: never).  In 128 bits: a sum
+ * of millions of incomes, times 100, does not fit 64. */
+int udc_mag_dominated(unsigned __int128 sum, uint64_t x1, uint64_t x2, unsigned p_percent);
+
 /* Whether a set of values passes as a group: at least min_cell values, at
  * least min_contrib of them nonzero, and the p%-rule (sum - x1 - x2 >=
  * p/100 * x1 for the two largest x1 >= x2; p 0: off).  Returns 0 when it

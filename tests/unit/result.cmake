@@ -2,7 +2,7 @@
 # report's wire form, the linkage report in the released JSON.
 udc_unit_test(test_result
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_result.c ${PROJECT_SOURCE_DIR}/common/release/result.c
-          ${PROJECT_SOURCE_DIR}/common/release/table.c ${PROJECT_SOURCE_DIR}/common/release/linked.c
+          ${PROJECT_SOURCE_DIR}/common/release/table.c ${PROJECT_SOURCE_DIR}/common/release/linked.c ${PROJECT_SOURCE_DIR}/common/release/magest.c
           ${PROJECT_SOURCE_DIR}/common/release/history.c ${PROJECT_SOURCE_DIR}/common/release/protect.c
           ${PROJECT_SOURCE_DIR}/common/release/lpaudit.c ${PROJECT_SOURCE_DIR}/common/release/bipartite.c
           ${PROJECT_SOURCE_DIR}/common/release/disclosure.c ${PROJECT_SOURCE_DIR}/common/node/store.c ${PROJECT_SOURCE_DIR}/common/node/statepath.c
