@@ -274,9 +274,9 @@ check_tls(struct chk *c, const struct udc_config *cfg)
 			finding(c, 1, "[tls] key_file %s: no PEM private key in it (or it is encrypted)",
 			    cfg->key_file);
 	}
-	if (cert && key && X509_check_private_key(cert, key) != 1)
-		finding(c, 1, "[tls] cert_file %s and key_file %s do not belong together: the certificate "
-		    "was issued for another key", cfg->cert_file, cfg->key_file);
+	/* The same check the daemons make at start-up, with its message. */
+	if (cert && key && udc_tls_pair_check(cfg->cert_file, cfg->key_file, err, sizeof(err)) != 0)
+		finding(c, 1, "%s", err);
 	if (cert && ca) {
 		if ((store = X509_STORE_new()) != NULL && X509_STORE_add_cert(store, ca) == 1 &&
 		    (ctx = X509_STORE_CTX_new()) != NULL && X509_STORE_CTX_init(ctx, store, cert, NULL) == 1) {
