@@ -485,8 +485,12 @@ def dos(work):
         t0 = time.time()
         rid, r = cl.run_round(spec, expect_ok=False, timeout=120)
         T.check(r.returncode == 0, "a real round runs meanwhile (%.1f s)" % (time.time() - t0))
-        T.check("was not taken within" in cl.cbs.read_log(),
-                "the CBS log says a reply was not taken and the connection closed")
+        # the stuck reply waits send_timeout from when the socket filled,
+        # which a fast round can beat: wait for that timer, with margin
+        t0 = time.time()
+        T.check(cl.cbs.wait_log("was not taken within", limits["send_timeout"] + 15),
+                "the CBS log says a reply was not taken and the connection closed (after %.1f s more)"
+                % (time.time() - t0))
         greedy.close()
         # (d) a flood of proposals nobody can attribute
         rounds_dir = os.path.join(cl.dir, "cbs-state", "rounds")

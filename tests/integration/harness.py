@@ -159,6 +159,17 @@ class Node:
         except OSError:
             return ""
 
+    def wait_log(self, text, timeout):
+        """True once the node's log holds text, polled for up to timeout seconds
+        (for what a node logs after a timer of its own runs out)."""
+        end = time.time() + timeout
+        while True:
+            if text in self.read_log():
+                return True
+            if time.time() >= end:
+                return False
+            time.sleep(0.2)
+
 
 class Cluster:
     def __init__(self, gemeente_csv, cbs_csv, peer_timeout=20, resend=5, chunk=1024, session_idle=60,
