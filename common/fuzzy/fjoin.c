@@ -3,36 +3,50 @@
  *
  * A pair's field score is S = sum_f 2|A_f & B_f| / sum_f (|A_f| + |B_f|)
  * over the features F present on both sides (D_f = |A_f| + |B_f|).  Some
- * features are indexed, each with a threshold tau_f; the others are not.
- * If no indexed feature of the pair reached its threshold, then
- *     S < (sum_indexed tau_f D_f + sum_other D_f) / sum_F D_f,
+ * features are looked up, each with a threshold tau_f; a pair "passes" a
+ * looked-up feature if both have it and its own Dice reaches tau_f.  The
+ * join finds the pairs that pass one of a family of conjunctions: a single
+ * feature, or two features together ("surname and birth date").  A pair it
+ * does not find passes a set P of features that contains no conjunction, so
+ * P lies inside one of the maximal such sets U_1..U_m (the patterns, found
+ * by enumeration).  For a pattern U, the features outside U (looked up) are
+ * below their thresholds and the others are at most 1, so
+ *     S < (sum_{F in U or left out} D_f + sum_{F not in U} tau_f D_f) / sum_F D_f,
  * which is at most t when
- *     margin(A) + margin(B) >= 0,   margin(X) = sum_{f in F} c_f |X_f|,
- * with c_f = t - tau_f for an indexed feature and c_f = t - 1 for the
- * others.  So every pair with S >= t and margin(A) + margin(B) >= 0 has an
- * indexed feature whose own Dice reaches its threshold, and is found by
- * looking each indexed feature up at its threshold.  A pair whose margins do
- * not add up is compared directly, as exhaustive comparison would.  No pair
- * at or above the threshold is lost: that is a proof, not a probability
- * (docs/fuzzy.md).  F depends on the pair only through which features each
- * side has, so records are grouped by that mask (classes) and margins are
- * computed per record and class of the other side.
+ *     margin_U(A) + margin_U(B) >= 0,   margin_U(X) = sum_{f in F} c_Uf |X_f|,
+ * with c_Uf = t - tau_f for a looked-up feature outside U and t - 1 for
+ * the others.  So every pair with S >= t whose margins add up for every
+ * pattern is found by the conjunctions; a pair whose margins do not add up
+ * is compared directly, as exhaustive comparison would.  No pair at or
+ * above the threshold is lost: that is a proof, not a probability
+ * (docs/fuzzy.md).  With single features only there is one pattern (the
+ * empty set) and this is the plain disjunction.  F depends on the pair only
+ * through which features each side has, so records are grouped by that
+ * mask (classes) and margins are computed per record and class of the
+ * other side.
  *
  * A feature whose similarity is all or nothing (an exact encoding of a
  * date) may take a low threshold at no cost, and its c_f = t - tau_f then
  * pays for the features left out (sex, a house number) and for higher
- * thresholds on the costly ones (names, postcodes).
+ * thresholds on the costly ones (names, postcodes).  Conjunctions are what
+ * keeps the candidates growing with n rather than n^2: pairs that share a
+ * surname are a fixed share of all pairs, pairs that share a surname and a
+ * birth date are not.
  *
  * Looking a feature up is done on values, not records: equal filters are
  * one value, and the values of a feature are far fewer than the records
  * (birth dates, surnames, postcodes).  Each value of A is compared with
  * every B value in its popcount window; the B records of the values at or
- * above the threshold are candidates.  A pair found through an earlier
- * feature is not compared again.
+ * above the threshold pass that feature.  A conjunction of two features is
+ * driven by one of them (the cheaper): the pairs that pass the driver are
+ * checked against the other feature, whose B filters are copied in the
+ * driver's value order so that the check streams.  A pair found through an
+ * earlier pass is not compared again.
  *
- * The planner picks the features and thresholds from the number of values,
- * a sample of each feature's similarity mass and a sample of the records'
- * margins; if comparing every pair is cheaper it says so.
+ * The planner picks the features, thresholds and conjunctions from the
+ * number of values, a sample of each feature's similarity mass (and of the
+ * pairs that pass a feature, for the conjunctions) and a sample of the
+ * records' margins; if comparing every pair is cheaper it says so.
  */
 #include "fuzzy_impl.h"
 
@@ -51,15 +65,25 @@
 #define FJ_HBINS 1000        /* similarity histogram of the estimate */
 #define FJ_CHUNK 256         /* B values compared together */
 #define FJ_NONE UINT32_MAX
+#define FJ_MAX_CONJ 64       /* conjunctions of a plan */
+#define FJ_MAX_PAT 64        /* patterns (maximal sets passing no conjunction) */
+#define FJ_CONJ_SEGS 12      /* conjunctions are planned for up to this many features */
+#define FJ_GRID 20           /* thresholds 0.05 apart */
+#define FJ_JOINT_MIN 0.3     /* a conjunction's driver has a threshold >= this */
+#define FJ_JOINT_PAIRS 65536 /* sampled pairs per feature for the conjunctions */
+#define FJ_MAX_BOUND_BYTES (4ULL << 30) /* margin tables, at most */
 
 /* Costs in CPU nanoseconds, measured on the machine of docs/fuzzy.md (20,000
  * generated persons): one value compared with one value (four words), one
  * candidate found through a value (its B record fetched, checked against
  * the earlier features, scored), one pair compared exhaustively (streamed,
- * six features). */
+ * six features), one pair of a driver checked against a conjunction's
+ * other feature (streamed), one pair compared directly (fetched). */
 #define FJ_C_SCAN 1.5
 #define FJ_C_CAND 150.0
 #define FJ_C_EXH 17.0
+#define FJ_C_CHECK 4.0
+#define FJ_C_DIRECT 60.0 /* one pair compared directly (B record fetched) */
 
 struct fvals {
 	uint32_t nv;               /* distinct non-empty filters in A and B */
@@ -74,29 +98,56 @@ struct fvals {
 	double hist[FJ_HBINS + 1]; /* plan: sampled B records per similarity bin */
 	size_t sampled;            /* plan: A records sampled */
 	size_t a_with;             /* A records with the feature */
+	/* plan: weight of the sampled pairs that reach the grid threshold i on
+	 * this feature and j on feature g: joint[(g * (FJ_GRID + 1) + i) *
+	 * (FJ_GRID + 1) + j], cumulated over i' >= i, j' >= j */
+	double *joint;
+	/* a pass driven by this feature: the B filters of the other features of
+	 * its conjunctions, in b_rec order (jf[g]: segw words each, jp[g]: the
+	 * popcounts), NULL for the features not checked */
+	uint64_t *jf[UDC_FUZZY_MAX_SEGMENTS];
+	uint32_t *jp[UDC_FUZZY_MAX_SEGMENTS];
+};
+
+/* What a plan looks up: the features and their thresholds, the
+ * conjunctions (feature masks) and the feature that drives each, the
+ * patterns and their coefficients. */
+struct shape {
+	uint64_t strong;
+	double tau[UDC_FUZZY_MAX_SEGMENTS];
+	unsigned nconj;
+	uint64_t conj[FJ_MAX_CONJ];
+	uint8_t driver[FJ_MAX_CONJ];
+	unsigned npat;
+	uint64_t pat[FJ_MAX_PAT];
+	double coef[FJ_MAX_PAT][UDC_FUZZY_MAX_SEGMENTS]; /* c_Uf per pattern */
 };
 
 struct fjoin {
 	size_t nseg, segw;
 	double t;
-	uint64_t strong;                     /* features looked up */
-	double tau[UDC_FUZZY_MAX_SEGMENTS];  /* their thresholds */
-	double coef[UDC_FUZZY_MAX_SEGMENTS]; /* t - tau_f, or t - 1 for the others */
-	struct fvals *fv;                    /* per feature */
-	uint32_t *va, *vb;                   /* value per record and feature, FJ_NONE if empty */
+	struct shape sh;  /* what is looked up, and the patterns */
+	struct fvals *fv; /* per feature */
+	uint32_t *va, *vb; /* value per record and feature, FJ_NONE if empty */
 	unsigned ncls_a, ncls_b;
 	uint64_t cls_mask_a[FJ_MAX_CLASSES], cls_mask_b[FJ_MAX_CLASSES];
 	uint16_t *cls_a, *cls_b;
-	double *mbmin;                 /* [cb * ncls_a + ca]: smallest margin of a B of class cb
-	                                * against class ca, among those looked up */
+	double *mam; /* [(i * ncls_b + cb) * npat + k]: margin of A record i against
+	              * class cb for pattern k */
+	double *mbm; /* [(b * ncls_a + ca) * npat + k]: the same for B record b */
 	uint32_t *bcls_off, *bcls_rec; /* B records by class */
-	uint8_t *bdir;                 /* B records compared directly with some A class */
-	uint32_t *dl_off, *dl_rec;     /* per A class: the B records compared directly with it */
-	uint8_t *adir; /* [i * ncls_b + cb]: A record i compared directly with class cb */
-	unsigned order[UDC_FUZZY_MAX_SEGMENTS]; /* looked-up features, pass order */
+	uint32_t *bsort; /* [(ca * npat + k) * n_b + bcls_off[cb] ...]: the B records
+	                  * of class cb, ascending margin against ca for pattern k */
+	/* passes, one per driving feature, in order: the driver, whether it is
+	 * looked up alone (every pair passing it is a candidate), else the
+	 * conjunctions it drives (masks) and the other features they check */
 	unsigned norder;
+	unsigned order[UDC_FUZZY_MAX_SEGMENTS];
+	uint8_t alone[UDC_FUZZY_MAX_SEGMENTS];
+	uint64_t checks[UDC_FUZZY_MAX_SEGMENTS];
 	unsigned pass;         /* the pass being scored */
-	uint64_t direct_pairs; /* pairs compared directly */
+	atomic_uint_fast64_t direct_pairs; /* pairs compared directly */
+	atomic_uint_fast64_t checked; /* pairs of a driver checked against a conjunction */
 };
 
 static const uint64_t *
@@ -293,19 +344,24 @@ value_window(const struct fvals *fv, uint32_t p, double tau, size_t *lo, size_t 
 	*hi = l;
 }
 
-/* ---------- margins per record and class ---------- */
+/* ---------- margins per record, class and pattern ---------- */
 
-/* A record's margin (popcounts pops, own mask m) against a class of mask o:
- * sum over the features both have of c_f |X_f|. */
+/* A record's margin for pattern k (popcounts pops, own mask m) against a
+ * class of mask o: sum over the features both have of c_kf |X_f|.  If the
+ * two share a feature but none that must fail under the pattern, the bound
+ * is not strict (it is S <= 1), so the pair is compared directly: -1. */
 static double
-margin_of(const struct fjoin *fj, const uint32_t *pops, uint64_t m, uint64_t o)
+margin_of(const struct shape *sh, unsigned k, const uint32_t *pops, uint64_t m, uint64_t o)
 {
+	uint64_t both = m & o;
 	double r = 0;
 
-	for (uint64_t x = m & o; x != 0; x &= x - 1) {
-		size_t k = (size_t)__builtin_ctzll(x);
+	if (both != 0 && (both & sh->strong & ~sh->pat[k]) == 0)
+		return -1.0;
+	for (uint64_t x = both; x != 0; x &= x - 1) {
+		size_t s = (size_t)__builtin_ctzll(x);
 
-		r += fj->coef[k] * pops[k];
+		r += sh->coef[k][s] * pops[s];
 	}
 	return r;
 }
@@ -322,24 +378,60 @@ class_of(uint64_t *masks, unsigned *n, uint64_t m)
 	return (int)(*n)++;
 }
 
-/* 1 if B record b is compared directly with A records of class ca: its
- * margin against that class is negative. */
-static int
-b_direct(const struct ctx *c, const struct fjoin *fj, uint32_t b, unsigned ca)
+/* Margins of A record i against class cb, one per pattern. */
+static const double *
+a_margins(const struct fjoin *fj, size_t i, unsigned cb)
 {
-	return fj->bdir[b] &&
-	       margin_of(fj, c->pbs + (size_t)b * c->nseg, c->mb[b], fj->cls_mask_a[ca]) < 0;
+	return fj->mam + ((size_t)i * fj->ncls_b + cb) * fj->sh.npat;
 }
 
-/* Classes of both sides, the B records compared directly with each A
- * class, the smallest margin of the others, B by class, and which classes
- * each A record is compared with directly.  UDC_ELIMIT if there are too
- * many classes. */
+/* Margins of B record b against class ca, one per pattern. */
+static const double *
+b_margins(const struct fjoin *fj, size_t b, unsigned ca)
+{
+	return fj->mbm + ((size_t)b * fj->ncls_a + ca) * fj->sh.npat;
+}
+
+/* 1 if the pair (A record i, B record b) is compared directly: for some
+ * pattern its margins do not add up. */
+static int
+is_direct(const struct fjoin *fj, size_t i, uint32_t b)
+{
+	const double *x = a_margins(fj, i, fj->cls_b[b]), *y = b_margins(fj, b, fj->cls_a[i]);
+
+	for (unsigned k = 0; k < fj->sh.npat; k++)
+		if (x[k] + y[k] < 0)
+			return 1;
+	return 0;
+}
+
+struct keyed {
+	double m;
+	uint32_t b;
+};
+
+static int
+cmp_keyed(const void *x, const void *y)
+{
+	const struct keyed *p = x, *q = y;
+
+	if (p->m != q->m)
+		return (p->m > q->m) - (p->m < q->m);
+	return (p->b > q->b) - (p->b < q->b);
+}
+
+/* Classes of both sides, the margins of every record against every class
+ * of the other side for every pattern, B by class, and for each A class
+ * and pattern the B records of each class in ascending order of their
+ * margin (so that the direct pairs of an A record are a prefix).
+ * UDC_ELIMIT if there are too many classes or the tables would be too
+ * large (the caller then compares every pair, which is exact too). */
 static int
 build_bounds(struct ctx *c, struct fjoin *fj)
 {
-	size_t i, nc;
-	uint32_t *cnt = NULL, *acnt = NULL, *dcnt = NULL;
+	size_t i, np = fj->sh.npat, nsort;
+	uint32_t *cnt = NULL;
+	struct keyed *tmp = NULL;
 	int rv = UDC_ENOMEM;
 
 	fj->ncls_a = fj->ncls_b = 0;
@@ -355,94 +447,88 @@ build_bounds(struct ctx *c, struct fjoin *fj)
 			return UDC_ELIMIT;
 		fj->cls_b[i] = (uint16_t)k;
 	}
-	nc = (size_t)fj->ncls_a * fj->ncls_b;
-	if ((fj->mbmin = malloc((nc ? nc : 1) * sizeof(*fj->mbmin))) == NULL ||
-	    (fj->bdir = calloc(c->n_b ? c->n_b : 1, 1)) == NULL ||
+	nsort = (size_t)fj->ncls_a * np;
+	/* 8 bytes per margin, 4 per sorted entry */
+	if (((double)c->n_a * fj->ncls_b + (double)c->n_b * fj->ncls_a * 1.5) * (double)np * 8.0 >
+	    (double)FJ_MAX_BOUND_BYTES)
+		return UDC_ELIMIT;
+	if ((fj->mam = malloc((c->n_a ? c->n_a : 1) * fj->ncls_b * np * sizeof(double))) == NULL ||
+	    (fj->mbm = malloc((c->n_b ? c->n_b : 1) * fj->ncls_a * np * sizeof(double))) == NULL ||
+	    (fj->bsort = malloc((c->n_b ? c->n_b : 1) * nsort * sizeof(uint32_t))) == NULL ||
 	    (fj->bcls_off = calloc(fj->ncls_b + 1, sizeof(*fj->bcls_off))) == NULL ||
 	    (fj->bcls_rec = malloc((c->n_b ? c->n_b : 1) * sizeof(*fj->bcls_rec))) == NULL ||
-	    (fj->dl_off = calloc(fj->ncls_a + 1, sizeof(*fj->dl_off))) == NULL ||
 	    (cnt = calloc(fj->ncls_b + 1, sizeof(*cnt))) == NULL ||
-	    (acnt = calloc(fj->ncls_a + 1, sizeof(*acnt))) == NULL ||
-	    (dcnt = calloc(fj->ncls_a + 1, sizeof(*dcnt))) == NULL ||
-	    (fj->adir = malloc((c->n_a ? c->n_a : 1) * fj->ncls_b)) == NULL)
+	    (tmp = malloc((c->n_b ? c->n_b : 1) * sizeof(*tmp))) == NULL)
 		goto out;
-	for (i = 0; i < nc; i++)
-		fj->mbmin[i] = INFINITY;
 	for (i = 0; i < c->n_a; i++)
-		acnt[fj->cls_a[i]]++;
+		for (unsigned cb = 0; cb < fj->ncls_b; cb++)
+			for (unsigned k = 0; k < np; k++)
+				fj->mam[(i * fj->ncls_b + cb) * np + k] =
+				    margin_of(&fj->sh, k, c->pas + i * c->nseg, c->ma[i],
+				              fj->cls_mask_b[cb]);
 	for (i = 0; i < c->n_b; i++) {
-		const uint32_t *pops = c->pbs + i * c->nseg;
-		unsigned cb = fj->cls_b[i];
-
-		for (unsigned ca = 0; ca < fj->ncls_a; ca++) {
-			double m = margin_of(fj, pops, c->mb[i], fj->cls_mask_a[ca]);
-			double *slot = &fj->mbmin[(size_t)cb * fj->ncls_a + ca];
-
-			if (m < 0) {
-				fj->bdir[i] = 1;
-				dcnt[ca]++;
-			} else if (m < *slot) {
-				*slot = m;
-			}
-		}
-		cnt[cb]++;
+		for (unsigned ca = 0; ca < fj->ncls_a; ca++)
+			for (unsigned k = 0; k < np; k++)
+				fj->mbm[(i * fj->ncls_a + ca) * np + k] =
+				    margin_of(&fj->sh, k, c->pbs + i * c->nseg, c->mb[i],
+				              fj->cls_mask_a[ca]);
+		cnt[fj->cls_b[i]]++;
 	}
 	for (unsigned k = 0; k < fj->ncls_b; k++)
 		fj->bcls_off[k + 1] = fj->bcls_off[k] + cnt[k];
-	for (unsigned k = 0; k < fj->ncls_a; k++)
-		fj->dl_off[k + 1] = fj->dl_off[k] + dcnt[k];
-	if ((fj->dl_rec = malloc((fj->dl_off[fj->ncls_a] ? fj->dl_off[fj->ncls_a] : 1) *
-	                         sizeof(*fj->dl_rec))) == NULL)
-		goto out;
 	memset(cnt, 0, (fj->ncls_b + 1) * sizeof(*cnt));
-	memset(dcnt, 0, (fj->ncls_a + 1) * sizeof(*dcnt));
-	fj->direct_pairs = 0;
 	for (i = 0; i < c->n_b; i++) {
 		unsigned cb = fj->cls_b[i];
 
 		fj->bcls_rec[fj->bcls_off[cb] + cnt[cb]++] = (uint32_t)i;
-		if (!fj->bdir[i])
-			continue;
-		for (unsigned ca = 0; ca < fj->ncls_a; ca++)
-			if (b_direct(c, fj, (uint32_t)i, ca)) {
-				fj->dl_rec[fj->dl_off[ca] + dcnt[ca]++] = (uint32_t)i;
-				fj->direct_pairs += acnt[ca];
-			}
 	}
-	/* A record i is looked up against class cb when its margin and the
-	 * smallest margin of the B records looked up there add up */
-	for (i = 0; i < c->n_a; i++) {
-		const uint32_t *pops = c->pas + i * c->nseg;
-		unsigned ca = fj->cls_a[i];
+	for (size_t x = 0; x < nsort; x++) {
+		uint32_t *list = fj->bsort + x * c->n_b;
 
-		for (unsigned cb = 0; cb < fj->ncls_b; cb++) {
-			double mb = fj->mbmin[(size_t)cb * fj->ncls_a + ca];
-			int d = mb != INFINITY &&
-			        margin_of(fj, pops, c->ma[i], fj->cls_mask_b[cb]) + mb < 0;
-
-			fj->adir[i * fj->ncls_b + cb] = (uint8_t)d;
-			if (d)
-				fj->direct_pairs += fj->bcls_off[cb + 1] - fj->bcls_off[cb];
+		/* class ca = x / np, pattern k = x % np */
+		for (i = 0; i < c->n_b; i++) {
+			tmp[i].b = fj->bcls_rec[i];
+			tmp[i].m = fj->mbm[(size_t)tmp[i].b * fj->ncls_a * np + x];
 		}
+		for (unsigned cb = 0; cb < fj->ncls_b; cb++)
+			qsort(tmp + fj->bcls_off[cb], fj->bcls_off[cb + 1] - fj->bcls_off[cb],
+			      sizeof(*tmp), cmp_keyed);
+		for (i = 0; i < c->n_b; i++)
+			list[i] = tmp[i].b;
 	}
 	rv = 0;
 out:
 	free(cnt);
-	free(acnt);
-	free(dcnt);
+	free(tmp);
 	return rv;
 }
 
 /* ---------- planning ---------- */
 
+/* The grid step a similarity reaches: the largest i with d >= i / FJ_GRID
+ * (as reaches() decides it, leaning up). */
+static unsigned
+grid_of(double d)
+{
+	double x = floor((d + FJ_EPS) * FJ_GRID);
+
+	return x < 0 ? 0 : x > FJ_GRID ? FJ_GRID : (unsigned)x;
+}
+
 /* Sampled similarity mass of feature s: for FJ_SAMPLE A records with the
- * feature, the B records at each similarity (every B value compared). */
+ * feature, the B records at each similarity (every B value compared).
+ * With joint set (conjunctions planned), a second round over the same A
+ * records samples the B records at or above FJ_JOINT_MIN on s, at most
+ * about FJ_JOINT_PAIRS of them, and counts how far each pair gets on every
+ * other feature. */
 static int
-sample_mass(struct ctx *c, struct fjoin *fj, size_t s, uint64_t seed)
+sample_mass(struct ctx *c, struct fjoin *fj, size_t s, uint64_t seed, int joint)
 {
 	struct fvals *fv = &fj->fv[s];
 	uint32_t cnt[FJ_CHUNK];
-	size_t tries;
+	size_t tries, g, nseg = c->nseg, G = FJ_GRID + 1;
+	uint64_t seed0 = seed, pick = 0x51ed;
+	double above = 0, rate, w;
 
 	memset(fv->hist, 0, sizeof(fv->hist));
 	fv->sampled = 0;
@@ -468,6 +554,71 @@ sample_mass(struct ctx *c, struct fjoin *fj, size_t s, uint64_t seed)
 		}
 		fv->sampled++;
 	}
+	if (!joint || fv->sampled == 0)
+		return 0;
+	if ((fv->joint = calloc(nseg * G * G, sizeof(*fv->joint))) == NULL)
+		return UDC_ENOMEM;
+	for (size_t b = (size_t)floor(FJ_JOINT_MIN * FJ_HBINS); b <= FJ_HBINS; b++)
+		above += fv->hist[b];
+	if (above <= 0)
+		return 0;
+	rate = above > FJ_JOINT_PAIRS ? FJ_JOINT_PAIRS / above : 1.0;
+	/* each sampled pair stands for this many pairs of A x B */
+	w = (double)fv->a_with / (double)fv->sampled / rate;
+	seed = seed0;
+	for (size_t done = 0, t2 = 0; done < fv->sampled && t2 < 8 * FJ_SAMPLE; t2++) {
+		size_t i = fz_splitmix64(&seed) % c->n_a;
+		uint32_t pa = c->pas[i * c->nseg + s];
+		const uint64_t *q = seg_a(c, i, s);
+
+		if (pa == 0)
+			continue;
+		done++;
+		for (size_t j = 0; j < fv->nbv; j += FJ_CHUNK) {
+			size_t m = fv->nbv - j < FJ_CHUNK ? fv->nbv - j : FJ_CHUNK;
+
+			udc_dice_and_counts(q, fv->bv_f + j * c->segw, m, c->segw, cnt);
+			for (size_t k = 0; k < m; k++) {
+				uint32_t v = fv->bv[j + k];
+				double d = udc_dice_from_counts(cnt[k], pa, fv->bv_pop[j + k]);
+				unsigned ds;
+
+				if (d < FJ_JOINT_MIN)
+					continue;
+				ds = grid_of(d);
+				for (uint32_t x = fv->b_off[v]; x < fv->b_off[v + 1]; x++) {
+					uint32_t b = fv->b_rec[x];
+
+					if (rate < 1.0 &&
+					    (double)(fz_splitmix64(&pick) >> 11) * 0x1p-53 >= rate)
+						continue;
+					for (g = 0; g < nseg; g++) {
+						uint32_t p1 = c->pas[i * nseg + g];
+						uint32_t p2 = c->pbs[(size_t)b * nseg + g];
+						unsigned gs;
+
+						if (g == s || p1 == 0 || p2 == 0)
+							continue;
+						gs = grid_of(udc_dice_from_counts(
+						    udc_dice_and_count(seg_a(c, i, g), seg_b(c, b, g),
+						                       c->segw),
+						    p1, p2));
+						fv->joint[(g * G + ds) * G + gs] += w;
+					}
+				}
+			}
+		}
+	}
+	/* cumulate: >= i on s and >= j on g */
+	for (g = 0; g < nseg; g++) {
+		double *t = fv->joint + g * G * G;
+
+		for (size_t i = G; i-- > 0;)
+			for (size_t j = G; j-- > 0;)
+				t[i * G + j] += (i + 1 < G ? t[(i + 1) * G + j] : 0) +
+				                (j + 1 < G ? t[i * G + j + 1] : 0) -
+				                (i + 1 < G && j + 1 < G ? t[(i + 1) * G + j + 1] : 0);
+	}
 	return 0;
 }
 
@@ -486,62 +637,208 @@ mass_at(const struct fvals *fv, double tau)
 	return m / (double)fv->sampled * (double)fv->a_with;
 }
 
-/* The records the plan's margins are estimated on. */
+/* Estimated pairs passing feature s at tau_s and feature g at tau_g: from
+ * the joint sample when s was sampled there at tau_s, else (unknown) those
+ * passing s. */
+static double
+joint_at(const struct fvals *fv, size_t g, double ts, double tg)
+{
+	size_t G = FJ_GRID + 1;
+	unsigned i = grid_of(ts), j = grid_of(tg);
+
+	if (fv->joint == NULL || ts < FJ_JOINT_MIN - FJ_EPS)
+		return mass_at(fv, ts);
+	return fv->joint[(g * G + i) * G + j];
+}
+
+#define FJ_PLAN_CLASSES 16 /* plan: the most common feature masks of each side */
+
+/* The records the plan's margins are estimated on, grouped by the most
+ * common feature masks of each side (the rest are left out). */
 struct plan_sample {
 	size_t n, na;   /* records; the first na are A's */
 	uint32_t *pops; /* n * nseg */
 	uint64_t *mask;
+	unsigned ncls[2];                        /* classes of A, of B */
+	uint64_t cmask[2][FJ_PLAN_CLASSES];      /* their masks */
+	size_t coff[2][FJ_PLAN_CLASSES + 1];     /* their records in rec[] */
+	size_t *rec;                             /* sample indices by class */
+	size_t nin[2];                           /* records of each side in a class */
 };
 
-/* A plan: each feature looked up at a threshold, or left out (tau 2). */
+/* A plan: each feature looked up at a threshold, or left out (tau 2);
+ * looked up alone, or paired with the features of edge[s] (symmetric). */
 struct plan {
 	double tau[UDC_FUZZY_MAX_SEGMENTS];
+	uint64_t alone;
+	uint64_t edge[UDC_FUZZY_MAX_SEGMENTS];
 	double cost;
 };
 
-#define FJ_OUT 2.0 /* a feature left out */
+#define FJ_OUT 2.0       /* a feature left out */
+#define FJ_MAX_PAIRED 10 /* features in conjunctions of two, at most */
+#define FJ_MBINS 256     /* plan: margins binned by halves, -64 to 64 */
 
-/* Estimated cost (ns) of a plan: the value comparisons and candidates of
- * each feature looked up, and the pairs of the records whose margin is
- * negative, compared directly. */
+/* Estimated cost (ns) of comparing every value of feature s of A with
+ * the B values (the popcount window ignored). */
+static double
+scan_cost(const struct ctx *c, const struct fvals *fv)
+{
+	return (double)fv->nav * (double)fv->nbv * FJ_C_SCAN * (double)c->segw / 4.0;
+}
+
+/* Cost of driving conjunctions with feature s at tau: its values compared,
+ * and every pair passing it checked. */
+static double
+drive_cost(const struct ctx *c, const struct fjoin *fj, size_t s, double tau)
+{
+	return scan_cost(c, &fj->fv[s]) + mass_at(&fj->fv[s], tau) * FJ_C_CHECK;
+}
+
+/* The shape of plan pl: conjunctions, drivers, patterns, coefficients.
+ * Returns 0, or -1 if the plan is not possible (nothing looked up, too
+ * many conjunctions, patterns or paired features). */
+static int
+plan_shape(const struct ctx *c, const struct fjoin *fj, const struct plan *pl, struct shape *sh)
+{
+	uint64_t paired, e[UDC_FUZZY_MAX_SEGMENTS];
+	size_t s, g, nseg = c->nseg;
+	unsigned idx[FJ_MAX_PAIRED], np = 0;
+
+	memset(sh, 0, offsetof(struct shape, coef));
+	for (s = 0; s < nseg; s++)
+		if (pl->tau[s] <= 1.0) {
+			sh->strong |= 1ULL << s;
+			sh->tau[s] = pl->tau[s];
+		}
+	if (sh->strong == 0)
+		return -1;
+	paired = sh->strong & ~pl->alone;
+	for (s = 0; s < nseg; s++) {
+		e[s] = 0;
+		if (!(paired & (1ULL << s)))
+			continue;
+		e[s] = pl->edge[s] & paired & ~(1ULL << s);
+		if (np == FJ_MAX_PAIRED)
+			return -1;
+		idx[np++] = (unsigned)s;
+	}
+	for (s = 0; s < nseg; s++) {
+		if (!(sh->strong & pl->alone & (1ULL << s)))
+			continue;
+		if (sh->nconj == FJ_MAX_CONJ)
+			return -1;
+		sh->driver[sh->nconj] = (uint8_t)s;
+		sh->conj[sh->nconj++] = 1ULL << s;
+	}
+	for (s = 0; s < nseg; s++)
+		for (g = s + 1; g < nseg; g++) {
+			if (!(e[s] & (1ULL << g)))
+				continue;
+			if (sh->nconj == FJ_MAX_CONJ)
+				return -1;
+			sh->driver[sh->nconj] =
+			    (uint8_t)(drive_cost(c, fj, g, sh->tau[g]) <
+			                      drive_cost(c, fj, s, sh->tau[s])
+			                  ? g
+			                  : s);
+			sh->conj[sh->nconj++] = 1ULL << s | 1ULL << g;
+		}
+	if (sh->nconj == 0)
+		return -1;
+	/* patterns: the maximal sets of paired features with no edge inside
+	 * (the features looked up alone are in none) */
+	for (uint32_t sub = 0; sub < (1u << np); sub++) {
+		uint64_t m = 0;
+		int ok = 1;
+
+		for (unsigned x = 0; x < np; x++)
+			if (sub & (1u << x))
+				m |= 1ULL << idx[x];
+		for (unsigned x = 0; x < np && ok; x++)
+			if (m & (1ULL << idx[x]))
+				ok = (e[idx[x]] & m) == 0;
+		for (unsigned x = 0; x < np && ok; x++)
+			if (!(m & (1ULL << idx[x])))
+				ok = (e[idx[x]] & m) != 0; /* not maximal otherwise */
+		if (!ok)
+			continue;
+		if (sh->npat == FJ_MAX_PAT)
+			return -1;
+		sh->pat[sh->npat++] = m;
+	}
+	for (unsigned k = 0; k < sh->npat; k++)
+		for (s = 0; s < nseg; s++)
+			sh->coef[k][s] = (sh->strong & ~sh->pat[k] & (1ULL << s)) ? c->t - sh->tau[s]
+			                                                          : c->t - 1.0;
+	return 0;
+}
+
+/* Estimated cost (ns) of a plan: the value comparisons of each driving
+ * feature, the pairs it checks, the candidates, and the pairs of the
+ * records with a negative margin for some pattern, compared directly. */
 static double
 plan_cost(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps,
-          const double *tau)
+          const struct plan *pl)
 {
-	double coef[UDC_FUZZY_MAX_SEGMENTS], cost = 0;
-	size_t da = 0, db = 0, i, s, nlook = 0;
+	struct shape sh;
+	double cost = 0, direct = 0;
+	uint64_t drives = 0, alone;
 
-	for (s = 0; s < c->nseg; s++) {
-		const struct fvals *fv = &fj->fv[s];
-
-		if (tau[s] > 1.0) {
-			coef[s] = c->t - 1.0;
-			continue;
-		}
-		coef[s] = c->t - tau[s];
-		nlook++;
-		cost += (double)fv->nav * (double)fv->nbv * FJ_C_SCAN * (double)c->segw / 4.0 +
-		        mass_at(fv, tau[s]) * FJ_C_CAND;
-	}
-	if (nlook == 0)
+	if (plan_shape(c, fj, pl, &sh) != 0)
 		return INFINITY;
-	for (i = 0; i < ps->n; i++) {
-		double m = 0;
+	alone = sh.strong & pl->alone;
+	for (unsigned j = 0; j < sh.nconj; j++) {
+		size_t d = sh.driver[j];
+		uint64_t other = sh.conj[j] & ~(1ULL << d);
 
-		for (uint64_t x = ps->mask[i]; x != 0; x &= x - 1) {
-			s = (size_t)__builtin_ctzll(x);
-			m += coef[s] * ps->pops[i * c->nseg + s];
+		if (!(drives & (1ULL << d))) {
+			drives |= 1ULL << d;
+			cost += scan_cost(c, &fj->fv[d]) +
+			        mass_at(&fj->fv[d], sh.tau[d]) *
+			            ((alone & (1ULL << d)) ? FJ_C_CAND : FJ_C_CHECK);
 		}
-		if (m < 0) {
-			if (i < ps->na)
-				da++;
-			else
-				db++;
+		if (other != 0 && !(alone & (1ULL << d))) {
+			size_t g = (size_t)__builtin_ctzll(other);
+
+			cost += joint_at(&fj->fv[d], g, sh.tau[d], sh.tau[g]) * FJ_C_CAND;
 		}
 	}
-	cost += ((ps->na ? (double)da / (double)ps->na : 0) +
-	         (ps->n > ps->na ? (double)db / (double)(ps->n - ps->na) : 0)) *
-	        (double)c->n_a * (double)c->n_b * FJ_C_EXH;
+	/* the pairs whose margins do not add up for a pattern (the sum over
+	 * the patterns, an upper bound), per pair of classes: margins binned
+	 * down to halves */
+	for (unsigned k = 0; k < sh.npat && ps->nin[0] && ps->nin[1]; k++) {
+		double pairs = 0;
+
+		for (unsigned ca = 0; ca < ps->ncls[0]; ca++)
+			for (unsigned cb = 0; cb < ps->ncls[1]; cb++) {
+				double ha[FJ_MBINS], hb[FJ_MBINS];
+				uint64_t ma = ps->cmask[0][ca], mb = ps->cmask[1][cb];
+
+				memset(ha, 0, sizeof(ha));
+				memset(hb, 0, sizeof(hb));
+				for (int side = 0; side < 2; side++)
+					for (size_t x = ps->coff[side][side ? cb : ca];
+					     x < ps->coff[side][(side ? cb : ca) + 1]; x++) {
+						size_t r = ps->rec[x];
+						double m = margin_of(&sh, k, ps->pops + r * c->nseg,
+						                     side ? mb : ma, side ? ma : mb);
+						double y = floor(m * 2.0) + FJ_MBINS / 2;
+						size_t bin = y < 0                ? 0
+						             : y >= FJ_MBINS ? FJ_MBINS - 1
+						                                  : (size_t)y;
+
+						(side ? hb : ha)[bin]++;
+					}
+				/* bins x + y < FJ_MBINS: the sum may be below 0 */
+				for (size_t y = 1; y < FJ_MBINS; y++)
+					hb[y] += hb[y - 1];
+				for (size_t x = 0; x < FJ_MBINS; x++)
+					pairs += ha[x] * hb[FJ_MBINS - x - 1];
+			}
+		direct += pairs / ((double)ps->nin[0] * (double)ps->nin[1]);
+	}
+	cost += (direct < 1 ? direct : 1) * (double)c->n_a * (double)c->n_b * FJ_C_DIRECT;
 	return cost;
 }
 
@@ -553,7 +850,7 @@ cmp_double(const void *x, const void *y)
 	return (p > q) - (p < q);
 }
 
-/* The best plan that looks up the features of strong, all at one
+/* The best plan that looks up the features of strong alone, all at one
  * threshold: t - (1 - t) rho for a quantile of the records' rho (weak bits
  * over looked-up bits), rounded down to the 0.05 grid. */
 static void
@@ -561,8 +858,9 @@ plan_uniform(const struct ctx *c, const struct fjoin *fj, const struct plan_samp
              uint64_t strong, double *rho, struct plan *best)
 {
 	static const double q[] = {0.99, 0.999, 0.9999, 1.0};
-	double tau[UDC_FUZZY_MAX_SEGMENTS];
+	struct plan pl;
 
+	memset(&pl, 0, sizeof(pl));
 	for (size_t i = 0; i < ps->n; i++) {
 		double w = 0, st = 0;
 
@@ -579,7 +877,7 @@ plan_uniform(const struct ctx *c, const struct fjoin *fj, const struct plan_samp
 	qsort(rho, ps->n, sizeof(*rho), cmp_double);
 	for (size_t k = 0; k < sizeof(q) / sizeof(q[0]); k++) {
 		size_t at = (size_t)ceil(q[k] * (double)ps->n);
-		double t1, cost;
+		double t1;
 
 		at = at == 0 ? 0 : at - 1;
 		if (at >= ps->n || !isfinite(rho[at]))
@@ -588,32 +886,105 @@ plan_uniform(const struct ctx *c, const struct fjoin *fj, const struct plan_samp
 		if (t1 < 0.05)
 			continue;
 		for (size_t s = 0; s < c->nseg; s++)
-			tau[s] = (strong & (1ULL << s)) ? t1 : FJ_OUT;
-		cost = plan_cost(c, fj, ps, tau);
-		if (cost < best->cost) {
-			best->cost = cost;
-			memcpy(best->tau, tau, sizeof(tau));
-		}
+			pl.tau[s] = (strong & (1ULL << s)) ? t1 : FJ_OUT;
+		pl.alone = strong;
+		pl.cost = plan_cost(c, fj, ps, &pl);
+		if (pl.cost < best->cost)
+			*best = pl;
 	}
 }
 
-/* Starting from the best uniform plan (every choice of features while
- * there are few, else leaving out one at a time), a coordinate descent over
- * each feature's threshold (0.05 to 1 in steps of 0.05, or left out). */
+/* A coordinate descent from cur: each feature's threshold (0.05 to 1 in
+ * steps of 0.05, or left out) and, with pairs set, whether it is looked up
+ * alone or paired with every other paired feature; then each pair of
+ * paired features dropped or kept. */
+/* 1 if the plan has a conjunction of two features. */
 static int
-plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps,
+has_pair(const struct ctx *c, const struct fjoin *fj, const struct plan *pl)
+{
+	struct shape sh;
+
+	if (plan_shape(c, fj, pl, &sh) != 0)
+		return 0;
+	for (unsigned j = 0; j < sh.nconj; j++)
+		if (__builtin_popcountll(sh.conj[j]) > 1)
+			return 1;
+	return 0;
+}
+
+static void
+plan_descend(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps,
+             struct plan *cur, int pairs, int need_pair)
+{
+	int improved = 1, sweeps = 0;
+	uint64_t all = c->nseg >= 64 ? ~0ULL : (1ULL << c->nseg) - 1;
+
+	while (improved && sweeps++ < 30) {
+		improved = 0;
+		for (size_t s = 0; s < c->nseg; s++) {
+			for (int role = 0; role < (pairs ? 2 : 1); role++)
+				for (int k = 1; k <= 21; k++) {
+					struct plan try = *cur;
+
+					try.tau[s] = k == 21 ? FJ_OUT : k * 0.05;
+					if (role == 0) {
+						try.alone |= 1ULL << s;
+					} else {
+						try.alone &= ~(1ULL << s);
+						try.edge[s] = all;
+						for (size_t g = 0; g < c->nseg; g++)
+							try.edge[g] |= 1ULL << s;
+					}
+					if (try.tau[s] == cur->tau[s] && try.alone == cur->alone &&
+					    try.edge[s] == cur->edge[s])
+						continue;
+					try.cost = plan_cost(c, fj, ps, &try);
+					if (try.cost < cur->cost - 1e-9 * cur->cost &&
+					    (!need_pair || has_pair(c, fj, &try))) {
+						*cur = try;
+						improved = 1;
+					}
+				}
+		}
+		for (size_t s = 0; pairs && s < c->nseg; s++)
+			for (size_t g = s + 1; g < c->nseg; g++) {
+				struct plan try = *cur;
+
+				try.edge[s] ^= 1ULL << g;
+				try.edge[g] ^= 1ULL << s;
+				try.cost = plan_cost(c, fj, ps, &try);
+				if (try.cost < cur->cost - 1e-9 * cur->cost &&
+				    (!need_pair || has_pair(c, fj, &try))) {
+					*cur = try;
+					improved = 1;
+				}
+			}
+	}
+}
+
+/* The best plan of single features (form 0 or UDC_FUZZY_JOIN_SINGLE):
+ * from the best uniform plan (every choice of features while there are
+ * few, else leaving out one at a time), a coordinate descent.  With
+ * conjunctions (form 0 or UDC_FUZZY_JOIN_PAIRS, and few features): also
+ * from every choice of paired features at a uniform threshold, a descent
+ * over thresholds, roles and pairs; the cheaper wins (PAIRS: the best plan
+ * with a conjunction of two). */
+static int
+plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps, int form,
             struct plan *best)
 {
+	static const double tu[] = {0.4, 0.5, 0.6, 0.7, 0.8};
 	uint64_t all = c->nseg >= 64 ? ~0ULL : (1ULL << c->nseg) - 1;
 	struct plan cur;
 	double *rho;
-	int improved = 1, sweeps = 0;
 
 	if ((rho = malloc((ps->n ? ps->n : 1) * sizeof(*rho))) == NULL)
 		return UDC_ENOMEM;
+	memset(&cur, 0, sizeof(cur));
 	for (size_t s = 0; s < c->nseg; s++)
 		cur.tau[s] = floor(c->t * 20.0 + 1e-9) / 20.0;
-	cur.cost = plan_cost(c, fj, ps, cur.tau);
+	cur.alone = all;
+	cur.cost = plan_cost(c, fj, ps, &cur);
 	if (c->nseg <= 8) {
 		for (uint64_t strong = 1; strong <= all; strong++)
 			plan_uniform(c, fj, ps, strong, rho, &cur);
@@ -626,10 +997,11 @@ plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sampl
 			uint64_t pick = 0;
 
 			for (size_t s = 0; s < c->nseg; s++) {
-				struct plan try = {{0}, INFINITY};
+				struct plan try;
 
 				if (!(strong & (1ULL << s)))
 					continue;
+				try.cost = INFINITY;
 				plan_uniform(c, fj, ps, strong & ~(1ULL << s), rho, &try);
 				if (try.cost < step.cost) {
 					step = try;
@@ -643,28 +1015,48 @@ plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sampl
 		}
 	}
 	free(rho);
-	while (improved && sweeps++ < 30) {
-		improved = 0;
-		for (size_t s = 0; s < c->nseg; s++) {
-			double keep = cur.tau[s];
+	plan_descend(c, fj, ps, &cur, 0, 0);
+	*best = cur;
+	if (form == UDC_FUZZY_JOIN_SINGLE || c->nseg > FJ_CONJ_SEGS)
+		return 0;
+	if (form == UDC_FUZZY_JOIN_PAIRS)
+		best->cost = INFINITY;
+	{
+		struct plan start, pc;
 
-			for (int k = 1; k <= 21; k++) {
-				double v = k == 21 ? FJ_OUT : k * 0.05, cost;
+		memset(&start, 0, sizeof(start));
+		start.cost = INFINITY;
+		for (uint64_t sub = 1; sub <= all; sub++) {
+			int n = __builtin_popcountll(sub);
 
-				if (v == keep)
-					continue;
-				cur.tau[s] = v;
-				cost = plan_cost(c, fj, ps, cur.tau);
-				if (cost < cur.cost - 1e-9 * cur.cost) {
-					cur.cost = cost;
-					keep = v;
-					improved = 1;
+			if (n < 2 || n > FJ_MAX_PAIRED || (c->nseg > 8 && sub != all))
+				continue;
+			for (size_t k = 0; k < sizeof(tu) / sizeof(tu[0]); k++) {
+				struct plan pl;
+
+				memset(&pl, 0, sizeof(pl));
+				for (size_t s = 0; s < c->nseg; s++) {
+					pl.tau[s] = (sub & (1ULL << s)) ? tu[k] : FJ_OUT;
+					pl.edge[s] = sub;
 				}
+				pl.cost = plan_cost(c, fj, ps, &pl);
+				if (pl.cost < start.cost)
+					start = pl;
 			}
-			cur.tau[s] = keep;
+		}
+		if (isfinite(start.cost)) {
+			plan_descend(c, fj, ps, &start, 1, form == UDC_FUZZY_JOIN_PAIRS);
+			if (start.cost < best->cost)
+				*best = start;
+		}
+		/* from the single features' plan, allowed to pair them */
+		if (form != UDC_FUZZY_JOIN_PAIRS) {
+			pc = cur;
+			plan_descend(c, fj, ps, &pc, 1, 0);
+			if (pc.cost < best->cost)
+				*best = pc;
 		}
 	}
-	*best = cur;
 	return 0;
 }
 
@@ -681,6 +1073,11 @@ free_values(struct fvals *fv)
 	free(fv->bv);
 	free(fv->bv_pop);
 	free(fv->bv_f);
+	free(fv->joint);
+	for (size_t g = 0; g < UDC_FUZZY_MAX_SEGMENTS; g++) {
+		free(fv->jf[g]);
+		free(fv->jp[g]);
+	}
 	memset(fv, 0, sizeof(*fv));
 }
 
@@ -697,14 +1094,114 @@ udc_fjoin_free(struct fjoin *fj)
 	free(fj->vb);
 	free(fj->cls_a);
 	free(fj->cls_b);
-	free(fj->mbmin);
+	free(fj->mam);
+	free(fj->mbm);
+	free(fj->bsort);
 	free(fj->bcls_off);
 	free(fj->bcls_rec);
-	free(fj->bdir);
-	free(fj->dl_off);
-	free(fj->dl_rec);
-	free(fj->adir);
 	free(fj);
+}
+
+/* The passes of the plan: one per driving feature, the most selective
+ * first (later ones skip what it found), and the B filters each checks,
+ * copied in its value order. */
+static int
+build_passes(struct ctx *c, struct fjoin *fj, uint64_t alone)
+{
+	const struct shape *sh = &fj->sh;
+	double mass[UDC_FUZZY_MAX_SEGMENTS];
+	uint64_t drives = 0;
+
+	for (unsigned j = 0; j < sh->nconj; j++) {
+		size_t d = sh->driver[j];
+
+		drives |= 1ULL << d;
+		fj->checks[d] |= sh->conj[j] & ~(1ULL << d);
+	}
+	fj->norder = 0;
+	for (size_t s = 0; s < c->nseg; s++) {
+		unsigned k;
+
+		if (!(drives & (1ULL << s)))
+			continue;
+		k = fj->norder++;
+		mass[s] = mass_at(&fj->fv[s], sh->tau[s]);
+		while (k > 0 && mass[fj->order[k - 1]] > mass[s]) {
+			fj->order[k] = fj->order[k - 1];
+			k--;
+		}
+		fj->order[k] = (unsigned)s;
+	}
+	for (unsigned k = 0; k < fj->norder; k++) {
+		size_t d = fj->order[k];
+		struct fvals *fv = &fj->fv[d];
+		size_t n = fv->b_off[fv->nv];
+
+		fj->alone[k] = (alone >> d) & 1;
+		if (fj->alone[k])
+			fj->checks[d] = 0;
+		for (uint64_t x = fj->checks[d]; x != 0; x &= x - 1) {
+			size_t g = (size_t)__builtin_ctzll(x);
+
+			if ((fv->jf[g] = malloc((n ? n : 1) * c->segw * sizeof(uint64_t))) == NULL ||
+			    (fv->jp[g] = malloc((n ? n : 1) * sizeof(uint32_t))) == NULL)
+				return UDC_ENOMEM;
+			for (size_t y = 0; y < n; y++) {
+				uint32_t b = fv->b_rec[y];
+
+				memcpy(fv->jf[g] + y * c->segw, seg_b(c, b, g),
+				       c->segw * sizeof(uint64_t));
+				fv->jp[g][y] = c->pbs[(size_t)b * c->nseg + g];
+			}
+		}
+	}
+	return 0;
+}
+
+/* Groups the sampled records of each side by the most common masks. */
+static void
+plan_classes(struct plan_sample *ps)
+{
+	for (int side = 0; side < 2; side++) {
+		size_t lo = side ? ps->na : 0, hi = side ? ps->n : ps->na, cnt[64] = {0};
+		uint64_t masks[64];
+		unsigned nm = 0, keep;
+
+		for (size_t i = lo; i < hi; i++) {
+			unsigned k;
+
+			for (k = 0; k < nm && masks[k] != ps->mask[i]; k++)
+				;
+			if (k == nm && nm < 64)
+				masks[nm++] = ps->mask[i];
+			if (k < nm)
+				cnt[k]++;
+		}
+		/* the most common first */
+		for (unsigned x = 1; x < nm; x++)
+			for (unsigned y = x; y > 0 && cnt[y] > cnt[y - 1]; y--) {
+				size_t tc = cnt[y];
+				uint64_t tm = masks[y];
+
+				cnt[y] = cnt[y - 1];
+				masks[y] = masks[y - 1];
+				cnt[y - 1] = tc;
+				masks[y - 1] = tm;
+			}
+		keep = nm < FJ_PLAN_CLASSES ? nm : FJ_PLAN_CLASSES;
+		ps->ncls[side] = keep;
+		ps->coff[side][0] = side ? ps->coff[0][ps->ncls[0]] : 0;
+		for (unsigned k = 0; k < keep; k++) {
+			size_t o = ps->coff[side][k];
+
+			ps->cmask[side][k] = masks[k];
+			for (size_t i = lo; i < hi; i++)
+				if (ps->mask[i] == masks[k])
+					ps->rec[o++] = i;
+			ps->coff[side][k + 1] = o;
+		}
+		ps->nin[side] = ps->coff[side][keep] - ps->coff[side][0];
+	}
 }
 
 int
@@ -713,16 +1210,17 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 {
 	struct fjoin *fj;
 	struct plan best;
-	struct plan_sample ps = {0, 0, NULL, NULL};
+	struct plan_sample ps;
 	size_t nra = c->n_a < FJ_PLAN_RECORDS ? c->n_a : FJ_PLAN_RECORDS;
 	size_t nrb = c->n_b < FJ_PLAN_RECORDS ? c->n_b : FJ_PLAN_RECORDS;
 	double exhaustive = (double)c->n_a * (double)c->n_b * FJ_C_EXH, tmin = 1.0;
-	double order_mass[UDC_FUZZY_MAX_SEGMENTS];
-	uint64_t seed = p->seed ^ 0xf301;
+	uint64_t seed = p->seed ^ 0xf301, drivers = 0;
+	int joint = c->nseg <= FJ_CONJ_SEGS && p->join_form != UDC_FUZZY_JOIN_SINGLE;
 	int rv;
 
 	(void)wq;
 	*use = 0;
+	memset(&ps, 0, sizeof(ps));
 	if (c->nseg < 2 || c->n_a == 0 || c->n_b == 0)
 		return 0;
 	if ((fj = calloc(1, sizeof(*fj))) == NULL)
@@ -737,11 +1235,12 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 	    (fj->cls_a = malloc(c->n_a * sizeof(*fj->cls_a))) == NULL ||
 	    (fj->cls_b = malloc(c->n_b * sizeof(*fj->cls_b))) == NULL ||
 	    (ps.pops = malloc((nra + nrb) * c->nseg * sizeof(*ps.pops))) == NULL ||
-	    (ps.mask = malloc((nra + nrb) * sizeof(*ps.mask))) == NULL)
+	    (ps.mask = malloc((nra + nrb) * sizeof(*ps.mask))) == NULL ||
+	    (ps.rec = malloc((nra + nrb) * sizeof(*ps.rec))) == NULL)
 		goto fail;
 	for (size_t s = 0; s < c->nseg; s++)
 		if ((rv = build_values(c, fj, s)) != 0 ||
-		    (rv = sample_mass(c, fj, s, seed + s)) != 0)
+		    (rv = sample_mass(c, fj, s, seed + s, joint)) != 0)
 			goto fail;
 	/* records spread evenly over both sides, for the margins */
 	ps.na = nra;
@@ -754,81 +1253,93 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 		       c->nseg * sizeof(*ps.pops));
 		ps.mask[i] = is_a ? c->ma[r] : c->mb[r];
 	}
-	if ((rv = plan_search(c, fj, &ps, &best)) != 0)
+	plan_classes(&ps);
+	if ((rv = plan_search(c, fj, &ps, (int)p->join_form, &best)) != 0)
 		goto fail;
 	free(ps.pops);
 	free(ps.mask);
+	free(ps.rec);
 	ps.pops = NULL;
 	ps.mask = NULL;
-	if (!isfinite(best.cost) || (p->blocking == UDC_FUZZY_AUTO && !(best.cost < exhaustive))) {
+	ps.rec = NULL;
+	if (!isfinite(best.cost) || (p->blocking == UDC_FUZZY_AUTO && !(best.cost < exhaustive)) ||
+	    plan_shape(c, fj, &best, &fj->sh) != 0) {
 		udc_fjoin_free(fj);
 		return 0;
 	}
-	fj->strong = 0;
+	for (unsigned j = 0; j < fj->sh.nconj; j++)
+		drivers |= 1ULL << fj->sh.driver[j];
 	for (size_t s = 0; s < c->nseg; s++) {
-		if (best.tau[s] <= 1.0) {
-			fj->strong |= 1ULL << s;
-			fj->tau[s] = best.tau[s];
-			fj->coef[s] = c->t - best.tau[s];
-			if (best.tau[s] < tmin)
-				tmin = best.tau[s];
-		} else {
-			fj->coef[s] = c->t - 1.0;
+		free(fj->fv[s].joint);
+		fj->fv[s].joint = NULL;
+		if (fj->sh.strong & (1ULL << s) && fj->sh.tau[s] < tmin)
+			tmin = fj->sh.tau[s];
+		/* a feature only checked needs no values */
+		if (!(drivers & (1ULL << s)))
 			free_values(&fj->fv[s]);
-		}
 	}
 	if ((rv = build_bounds(c, fj)) != 0) {
 		udc_fjoin_free(fj);
 		/* too many feature masks: compare every pair (still exact) */
 		return rv == UDC_ELIMIT ? 0 : rv;
 	}
-	/* the most selective feature first: later ones skip what it found */
-	fj->norder = 0;
-	for (size_t s = 0; s < c->nseg; s++)
-		if (fj->strong & (1ULL << s)) {
-			unsigned k = fj->norder++;
-
-			order_mass[s] = mass_at(&fj->fv[s], fj->tau[s]);
-			while (k > 0 && order_mass[fj->order[k - 1]] > order_mass[s]) {
-				fj->order[k] = fj->order[k - 1];
-				k--;
-			}
-			fj->order[k] = (unsigned)s;
-		}
+	if ((rv = build_passes(c, fj, best.alone & fj->sh.strong)) != 0) {
+		udc_fjoin_free(fj);
+		return rv;
+	}
 	c->fj = fj;
 	*use = 1;
-	st->join_features = fj->strong;
+	st->join_features = fj->sh.strong;
 	st->join_tau = tmin;
 	for (size_t s = 0; s < c->nseg && s < UDC_FUZZY_MAX_SEGMENTS; s++)
-		st->join_feature_tau[s] = (fj->strong & (1ULL << s)) ? fj->tau[s] : 0;
-	st->join_direct_pairs = fj->direct_pairs;
+		st->join_feature_tau[s] = (fj->sh.strong & (1ULL << s)) ? fj->sh.tau[s] : 0;
+	for (unsigned k = 0; k < fj->norder; k++) {
+		size_t d = fj->order[k];
+
+		st->join_alone |= (uint64_t)fj->alone[k] << d;
+		st->join_pairs[d] = fj->checks[d];
+	}
+	st->join_patterns = fj->sh.npat;
 	st->join_estimate = best.cost;
 	st->exhaustive_estimate = exhaustive;
 	return 0;
 fail:
 	free(ps.pops);
 	free(ps.mask);
+	free(ps.rec);
 	udc_fjoin_free(fj);
 	return rv;
 }
 
 /* ---------- scoring ---------- */
 
-/* 1 if an earlier pass (features order[0..pass)) found A record i and B
- * record b: a looked-up feature both have reaches its threshold. */
+/* 1 if A record i and B record b pass feature s. */
+static int
+passes(const struct ctx *c, const struct fjoin *fj, size_t s, size_t i, uint32_t b)
+{
+	uint32_t pa = c->pas[i * c->nseg + s], pb = c->pbs[(size_t)b * c->nseg + s];
+
+	return pa != 0 && pb != 0 &&
+	       reaches(udc_dice_and_count(seg_a(c, i, s), seg_b(c, b, s), c->segw), pa, pb,
+	               fj->sh.tau[s]);
+}
+
+/* 1 if an earlier pass (order[0..pass)) found A record i and B record b:
+ * they pass its driver and, unless that is looked up alone, one of the
+ * features it checks. */
 static int
 found_before(const struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i, uint32_t b)
 {
-	uint64_t both = c->ma[i] & c->mb[b];
-
 	for (unsigned k = 0; k < pass; k++) {
-		size_t s = fj->order[k];
+		size_t d = fj->order[k];
 
-		if (!(both & (1ULL << s)))
+		if (!passes(c, fj, d, i, b))
 			continue;
-		if (reaches(udc_dice_and_count(seg_a(c, i, s), seg_b(c, b, s), c->segw),
-		            c->pas[i * c->nseg + s], c->pbs[(size_t)b * c->nseg + s], fj->tau[s]))
+		if (fj->alone[k])
 			return 1;
+		for (uint64_t x = fj->checks[d]; x != 0; x &= x - 1)
+			if (passes(c, fj, (size_t)__builtin_ctzll(x), i, b))
+				return 1;
 	}
 	return 0;
 }
@@ -858,68 +1369,130 @@ flush(struct ctx *c, const struct fjoin *fj, unsigned pass, int check_before, si
 		fz_consider(c, h, nh, k, batch[j], qa, c->pa[i], i);
 }
 
-/* The candidates of A record i through B value v of the pass's feature:
- * its B records, but for those compared directly. */
+/* What a pass collects for one A record: its heap, counters, the batch. */
+struct collect {
+	struct cand *h;
+	unsigned nh;
+	struct counters *k;
+	uint32_t batch[BATCH];
+	size_t nb;
+	struct scratch *sc; /* a query: stamps instead of earlier passes */
+	uint32_t epoch;
+	uint64_t checked, direct;
+};
+
+/* B record b is a candidate of A record i in pass: unless compared
+ * directly or (a query) seen already. */
 static void
-value_candidates(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i, uint32_t v,
-                 struct cand *h, unsigned *nh, struct counters *k, uint32_t *batch, size_t *nb,
-                 struct scratch *sc, uint32_t epoch)
+take(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i, uint32_t b,
+     struct collect *co)
 {
-	const struct fvals *fv = &fj->fv[fj->order[pass]];
-	const uint8_t *adir = fj->adir + i * fj->ncls_b;
-	unsigned ca = fj->cls_a[i];
-
-	for (uint32_t x = fv->b_off[v]; x < fv->b_off[v + 1]; x++) {
-		uint32_t b = fv->b_rec[x];
-
-		if (adir[fj->cls_b[b]] || b_direct(c, fj, b, ca))
-			continue;
-		if (sc != NULL) {
-			if (sc->stamp[b] == epoch)
-				continue;
-			sc->stamp[b] = epoch;
-		}
-		batch[(*nb)++] = b;
-		if (*nb == BATCH) {
-			flush(c, fj, pass, sc == NULL, i, h, nh, k, batch, *nb);
-			*nb = 0;
-		}
+	if (is_direct(fj, i, b))
+		return;
+	if (co->sc != NULL) {
+		if (co->sc->stamp[b] == co->epoch)
+			return;
+		co->sc->stamp[b] = co->epoch;
+	}
+	co->batch[co->nb++] = b;
+	if (co->nb == BATCH) {
+		flush(c, fj, pass, co->sc == NULL, i, co->h, &co->nh, co->k, co->batch, co->nb);
+		co->nb = 0;
 	}
 }
 
-/* The B records A record i is compared with directly: every B of the
- * classes its margin sends there, and those whose margin sends them there
- * (each once). */
+/* The candidates of A record i through B value v of the pass's driver: its
+ * B records if the driver is looked up alone, else those that pass one of
+ * the features the pass checks (their filters stream from the copies). */
 static void
-direct_candidates(struct ctx *c, const struct fjoin *fj, size_t i, struct cand *h, unsigned *nh,
-                  struct counters *k, uint32_t *batch, size_t *nb)
+value_candidates(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i, uint32_t v,
+                 struct collect *co)
 {
-	const uint8_t *adir = fj->adir + i * fj->ncls_b;
-	unsigned ca = fj->cls_a[i];
+	size_t d = fj->order[pass];
+	const struct fvals *fv = &fj->fv[d];
+	uint32_t lo = fv->b_off[v], hi = fv->b_off[v + 1];
+	uint32_t cnt[FJ_CHUNK];
+	uint8_t fire[FJ_CHUNK];
+
+	if (fj->alone[pass]) {
+		for (uint32_t x = lo; x < hi; x++)
+			take(c, fj, pass, i, fv->b_rec[x], co);
+		return;
+	}
+	co->checked += hi - lo;
+	for (uint32_t x0 = lo; x0 < hi; x0 += FJ_CHUNK) {
+		size_t m = hi - x0 < FJ_CHUNK ? hi - x0 : FJ_CHUNK;
+		int any = 0;
+
+		memset(fire, 0, m);
+		for (uint64_t x = fj->checks[d]; x != 0; x &= x - 1) {
+			size_t g = (size_t)__builtin_ctzll(x);
+			uint32_t pa = c->pas[i * c->nseg + g];
+			const uint32_t *pb = fv->jp[g] + x0;
+			double lim = fj->sh.tau[g] - 2 * FJ_EPS;
+
+			if (pa == 0)
+				continue;
+			udc_dice_and_counts(seg_a(c, i, g), fv->jf[g] + (size_t)x0 * c->segw, m,
+			                    c->segw, cnt);
+			for (size_t y = 0; y < m; y++) {
+				/* a multiplication rejects most; the score decides */
+				if (fire[y] || pb[y] == 0 ||
+				    2.0 * cnt[y] < lim * (double)(pa + pb[y]) ||
+				    !reaches(cnt[y], pa, pb[y], fj->sh.tau[g]))
+					continue;
+				fire[y] = 1;
+				any = 1;
+			}
+		}
+		if (!any)
+			continue;
+		for (size_t y = 0; y < m; y++)
+			if (fire[y])
+				take(c, fj, pass, i, fv->b_rec[x0 + y], co);
+	}
+}
+
+/* The B records A record i is compared with directly: for each class of
+ * B and each pattern, the prefix of the B records (ascending margin) whose
+ * margin does not make up for the record's, but for those an earlier
+ * pattern took already. */
+static void
+direct_candidates(struct ctx *c, const struct fjoin *fj, size_t i, struct collect *co)
+{
+	unsigned ca = fj->cls_a[i], np = fj->sh.npat;
+	uint64_t n = 0;
 
 	for (unsigned cb = 0; cb < fj->ncls_b; cb++) {
-		if (!adir[cb])
-			continue;
-		for (uint32_t x = fj->bcls_off[cb]; x < fj->bcls_off[cb + 1]; x++) {
-			uint32_t b = fj->bcls_rec[x];
+		const double *ma = a_margins(fj, i, cb);
 
-			if (b_direct(c, fj, b, ca))
-				continue; /* in the list below */
-			batch[(*nb)++] = b;
-			if (*nb == BATCH) {
-				flush(c, fj, 0, 0, i, h, nh, k, batch, *nb);
-				*nb = 0;
+		for (unsigned k = 0; k < np; k++) {
+			const uint32_t *list = fj->bsort + ((size_t)ca * np + k) * c->n_b;
+
+			for (uint32_t x = fj->bcls_off[cb]; x < fj->bcls_off[cb + 1]; x++) {
+				uint32_t b = list[x];
+				const double *mb = b_margins(fj, b, ca);
+				unsigned e;
+
+				if (ma[k] + mb[k] >= 0)
+					break;
+				for (e = 0; e < k && ma[e] + mb[e] >= 0; e++)
+					;
+				if (e < k)
+					continue; /* taken for pattern e */
+				n++;
+				co->batch[co->nb++] = b;
+				if (co->nb == BATCH) {
+					flush(c, fj, 0, 0, i, co->h, &co->nh, co->k, co->batch,
+					      co->nb);
+					co->nb = 0;
+				}
 			}
 		}
 	}
-	for (uint32_t x = fj->dl_off[ca]; x < fj->dl_off[ca + 1]; x++) {
-		batch[(*nb)++] = fj->dl_rec[x];
-		if (*nb == BATCH) {
-			flush(c, fj, 0, 0, i, h, nh, k, batch, *nb);
-			*nb = 0;
-		}
-	}
+	co->direct += n;
 }
+
 
 /* The B values of a feature at or above tau from a filter (popcount pa),
  * into *buf; SIZE_MAX when out of memory. */
@@ -956,7 +1529,8 @@ neighbours(const struct ctx *c, const struct fvals *fv, const uint64_t *q, uint3
 	return n;
 }
 
-/* One pass over a range of the A values of the pass's feature. */
+
+/* One pass over a range of the A values of the pass's driver. */
 static int
 pass_range(void *arg, size_t begin, size_t end)
 {
@@ -966,33 +1540,38 @@ pass_range(void *arg, size_t begin, size_t end)
 	size_t s = fj->order[pass];
 	const struct fvals *fv = &fj->fv[s];
 	struct counters k = {0, 0, 0, 0};
+	struct collect co;
 	uint32_t *buf = NULL;
 	size_t cap = 0;
-	uint32_t batch[BATCH];
+	uint64_t checked = 0;
 
+	memset(&co, 0, sizeof(co));
+	co.k = &k;
 	for (size_t x = begin; x < end; x++) {
 		uint32_t u = fv->av[x], first = fv->a_rec[fv->a_off[u]];
 		size_t nn =
-		    neighbours(c, fv, seg_a(c, first, s), fv->pop[u], fj->tau[s], &buf, &cap);
+		    neighbours(c, fv, seg_a(c, first, s), fv->pop[u], fj->sh.tau[s], &buf, &cap);
 
 		if (nn == SIZE_MAX) {
 			free(buf);
 			return UDC_ENOMEM;
 		}
 		for (uint32_t y = fv->a_off[u]; y < fv->a_off[u + 1]; y++) {
-			size_t i = fv->a_rec[y], nb = 0;
-			struct cand *h = c->cands + i * c->topk;
-			unsigned nh = c->ncand[i];
+			size_t i = fv->a_rec[y];
 
+			co.h = c->cands + i * c->topk;
+			co.nh = c->ncand[i];
+			co.nb = 0;
 			for (size_t z = 0; z < nn; z++)
-				value_candidates(c, fj, pass, i, buf[z], h, &nh, &k, batch, &nb,
-				                 NULL, 0);
-			flush(c, fj, pass, 1, i, h, &nh, &k, batch, nb);
-			c->ncand[i] = (uint8_t)nh;
+				value_candidates(c, fj, pass, i, buf[z], &co);
+			flush(c, fj, pass, 1, i, co.h, &co.nh, &k, co.batch, co.nb);
+			c->ncand[i] = (uint8_t)co.nh;
 		}
 	}
+	checked = co.checked;
 	free(buf);
 	fz_counters_flush(c, &k);
+	atomic_fetch_add(&fj->checked, checked);
 	return 0;
 }
 
@@ -1002,19 +1581,21 @@ direct_range(void *arg, size_t begin, size_t end)
 {
 	struct ctx *c = arg;
 	struct counters k = {0, 0, 0, 0};
-	uint32_t batch[BATCH];
+	struct collect co;
 
+	memset(&co, 0, sizeof(co));
+	co.k = &k;
 	for (size_t i = begin; i < end; i++) {
-		struct cand *h = c->cands + i * c->topk;
-		unsigned nh = c->ncand[i];
-		size_t nb = 0;
-
-		direct_candidates(c, c->fj, i, h, &nh, &k, batch, &nb);
-		flush(c, c->fj, 0, 0, i, h, &nh, &k, batch, nb);
-		fz_sort_best_first(h, nh);
-		c->ncand[i] = (uint8_t)nh;
+		co.h = c->cands + i * c->topk;
+		co.nh = c->ncand[i];
+		co.nb = 0;
+		direct_candidates(c, c->fj, i, &co);
+		flush(c, c->fj, 0, 0, i, co.h, &co.nh, &k, co.batch, co.nb);
+		fz_sort_best_first(co.h, co.nh);
+		c->ncand[i] = (uint8_t)co.nh;
 	}
 	fz_counters_flush(c, &k);
+	atomic_fetch_add(&c->fj->direct_pairs, co.direct);
 	return 0;
 }
 
@@ -1041,46 +1622,56 @@ udc_fjoin_score(struct ctx *c, struct udc_workq *wq)
 }
 
 void
+udc_fjoin_counts(struct fjoin *fj, uint64_t *checked, uint64_t *direct)
+{
+	*checked = atomic_load(&fj->checked);
+	*direct = atomic_load(&fj->direct_pairs);
+}
+
+void
 udc_fjoin_query(struct ctx *c, struct scratch *sc, size_t i, struct counters *k)
 {
 	struct fjoin *fj = c->fj;
-	struct cand *h = c->cands + i * c->topk;
-	uint32_t epoch = fz_scratch_epoch(c, sc), batch[BATCH];
+	struct collect co;
 	uint32_t *buf = NULL;
-	size_t cap = 0, nb = 0;
-	unsigned nh = 0;
+	size_t cap = 0;
 
+	memset(&co, 0, sizeof(co));
+	co.h = c->cands + i * c->topk;
+	co.k = k;
+	co.sc = sc;
+	co.epoch = fz_scratch_epoch(c, sc);
 	for (unsigned pass = 0; pass < fj->norder; pass++) {
 		size_t s = fj->order[pass], nn;
 		uint32_t pa = c->pas[i * c->nseg + s];
 
 		if (pa == 0)
 			continue;
-		nn = neighbours(c, &fj->fv[s], seg_a(c, i, s), pa, fj->tau[s], &buf, &cap);
+		nn = neighbours(c, &fj->fv[s], seg_a(c, i, s), pa, fj->sh.tau[s], &buf, &cap);
 		if (nn == SIZE_MAX)
 			goto all;
 		for (size_t z = 0; z < nn; z++)
-			value_candidates(c, fj, pass, i, buf[z], h, &nh, k, batch, &nb, sc, epoch);
+			value_candidates(c, fj, pass, i, buf[z], &co);
 	}
 	free(buf);
-	direct_candidates(c, fj, i, h, &nh, k, batch, &nb);
+	direct_candidates(c, fj, i, &co);
 	goto done;
 all:
 	/* out of memory for a list: every B record not seen yet, which is
 	 * exact too (the direct ones are among them) */
 	free(buf);
 	for (size_t b = 0; b < c->n_b; b++) {
-		if (sc->stamp[b] == epoch)
+		if (sc->stamp[b] == co.epoch)
 			continue;
-		sc->stamp[b] = epoch;
-		batch[nb++] = (uint32_t)b;
-		if (nb == BATCH) {
-			flush(c, fj, 0, 0, i, h, &nh, k, batch, nb);
-			nb = 0;
+		sc->stamp[b] = co.epoch;
+		co.batch[co.nb++] = (uint32_t)b;
+		if (co.nb == BATCH) {
+			flush(c, fj, 0, 0, i, co.h, &co.nh, k, co.batch, co.nb);
+			co.nb = 0;
 		}
 	}
 done:
-	flush(c, fj, 0, 0, i, h, &nh, k, batch, nb);
-	fz_sort_best_first(h, nh);
-	c->ncand[i] = (uint8_t)nh;
+	flush(c, fj, 0, 0, i, co.h, &co.nh, k, co.batch, co.nb);
+	fz_sort_best_first(co.h, co.nh);
+	c->ncand[i] = (uint8_t)co.nh;
 }

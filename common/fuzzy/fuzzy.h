@@ -77,6 +77,13 @@ enum udc_fuzzy_blocking {
 	UDC_FUZZY_JOIN = 3,       /* field scoring: the feature join (fjoin.c), exact */
 };
 
+/* Field scoring, the feature join: what it may look up. */
+enum udc_fuzzy_join_form {
+	UDC_FUZZY_JOIN_ANY = 0,    /* the cheapest plan (default) */
+	UDC_FUZZY_JOIN_SINGLE = 1, /* single features only (a disjunction) */
+	UDC_FUZZY_JOIN_PAIRS = 2,  /* at least one conjunction of two (tests) */
+};
+
 struct udc_fuzzy_params {
 	double threshold;                 /* link only if the score >= threshold, (0, 1] */
 	enum udc_fuzzy_blocking blocking; /* default AUTO */
@@ -87,6 +94,7 @@ struct udc_fuzzy_params {
 	int size_filter;                  /* 1 = popcount bound (default); 0 for reference runs */
 	uint64_t seed;                    /* choice of the LSH bit positions */
 	unsigned segments;                /* 0 or 1: record scoring; n > 1: field scoring */
+	enum udc_fuzzy_join_form join_form; /* default ANY */
 };
 
 struct udc_fuzzy_stats {
@@ -104,8 +112,16 @@ struct udc_fuzzy_stats {
 	double lsh_pair_recall;        /* P(candidate) for a pair at the threshold */
 	size_t outliers_a, outliers_b; /* records above the design popcount */
 	/* the feature join: features looked up (bit s) and their thresholds,
-	 * pairs compared directly, estimated costs (ns) */
+	 * those looked up alone, the conjunctions of two (bit g of
+	 * join_pairs[s]: s and g, driven by s), the patterns (sets of features
+	 * passing no conjunction) the bound covers, the pairs of a driver
+	 * checked against a conjunction's other feature, pairs compared
+	 * directly, estimated costs (ns) */
 	uint64_t join_features;
+	uint64_t join_alone;
+	uint64_t join_pairs[UDC_FUZZY_MAX_SEGMENTS];
+	unsigned join_patterns;
+	uint64_t join_checked;
 	double join_tau;                /* the lowest of the features' thresholds */
 	double join_feature_tau[UDC_FUZZY_MAX_SEGMENTS]; /* per feature joined */
 	uint64_t join_direct_pairs;

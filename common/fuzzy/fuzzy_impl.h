@@ -108,5 +108,8 @@ int udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_f
 int udc_fjoin_score(struct ctx *c, struct udc_workq *wq);
 void udc_fjoin_query(struct ctx *c, struct scratch *sc, size_t i, struct counters *k);
 void udc_fjoin_free(struct fjoin *fj);
+/* Pairs of a driving feature checked against a conjunction's other one,
+ * pairs compared directly (the scoring pass). */
+void udc_fjoin_counts(struct fjoin *fj, uint64_t *checked, uint64_t *direct);
 
 #endif

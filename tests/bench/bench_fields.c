@@ -11,7 +11,9 @@
  * truth_id; with "both" also the exhaustive run and the true links the join
  * lost (it must be 0), with "estimate" the model of the best-match scores.
  * Usage: bench_fields GEMEENTE.csv CBS.csv SCHEMA.json THRESHOLD
- *                     [join|exhaustive|auto|both]
+ *                     [join|exhaustive|auto|both [any|single|pairs]]
+ * The last word restricts the join's plan (udc_fuzzy_join_form): single
+ * features only, or at least one conjunction of two.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +124,17 @@ quality(const struct udc_fuzzy_result *r, const struct side *a, const struct sid
 	free(inb);
 }
 
+static enum udc_fuzzy_join_form form = UDC_FUZZY_JOIN_ANY;
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static struct udc_fuzzy_result *
 link_run(const char *what, enum udc_fuzzy_blocking bl, double t, unsigned segs,
          struct udc_workq *wq, const struct side *a, const struct side *b, size_t nbits)
@@ -129,33 +142,44 @@ link_run(const char *what, enum udc_fuzzy_blocking bl, double t, unsigned segs,
 	struct udc_fuzzy_params p;
 	struct udc_fuzzy_result *r = NULL;
 	const struct udc_fuzzy_stats *st;
-	double t0 = now();
+	double t0 = now(), c0 = cpu_now();
 	int rv;
 
 	udc_fuzzy_params_default(&p);
 	p.threshold = t;
 	p.segments = segs;
 	p.blocking = bl;
+	p.join_form = form;
 	if ((rv = udc_fuzzy_link(&r, &p, wq, a->f, a->n, b->f, b->n, nbits)) != 0) {
 		fprintf(stderr, "bench_fields: %s\n", udc_strerror(rv));
 		exit(1);
 	}
 	st = &r->stats;
-	printf("%s: %.1f s (plan and index %.1f, score %.1f, resolve %.1f); blocking %s; "
-	       "compared %llu of %llu pairs (x%.1f)\n",
-	       what, now() - t0, st->secs_index, st->secs_score, st->secs_resolve,
+	printf("%s: %.1f s wall, %.1f CPU-s (plan and index %.1f, score %.1f, resolve %.1f); "
+	       "blocking %s; compared %llu of %llu pairs (x%.1f), %zu links\n",
+	       what, now() - t0, cpu_now() - c0, st->secs_index, st->secs_score, st->secs_resolve,
 	       st->blocking == UDC_FUZZY_JOIN ? "feature join" : "exhaustive",
 	       (unsigned long long)st->compared, (unsigned long long)st->pairs_total,
-	       st->reduction);
+	       st->reduction, r->nlinks);
 	if (st->blocking == UDC_FUZZY_JOIN) {
 		printf("  thresholds per feature:");
 		for (unsigned s = 0; s < segs; s++)
 			if (st->join_features & (1ULL << s))
-				printf(" %u:%.2f", s, st->join_feature_tau[s]);
+				printf(" %u:%.2f%s", s, st->join_feature_tau[s],
+				       (st->join_alone & (1ULL << s)) ? " alone" : "");
 			else
 				printf(" %u:-", s);
-		printf("; %llu pairs compared directly\n",
-		       (unsigned long long)st->join_direct_pairs);
+		printf("\n  conjunctions of two (driver+other):");
+		for (unsigned s = 0; s < segs; s++)
+			for (unsigned g = 0; g < segs; g++)
+				if (st->join_pairs[s] & (1ULL << g))
+					printf(" %u+%u", s, g);
+		printf("; %u patterns; %llu driver pairs checked, %llu candidates, %llu pairs "
+		       "compared directly; estimated %.1f s against %.1f s for every pair\n",
+		       st->join_patterns, (unsigned long long)st->join_checked,
+		       (unsigned long long)st->candidates,
+		       (unsigned long long)st->join_direct_pairs, st->join_estimate / 1e9,
+		       st->exhaustive_estimate / 1e9);
 	}
 	return r;
 }
@@ -169,6 +193,7 @@ main(int argc, char **argv)
 	                               "[cbs]\nincome_band = 0-100, 100-130, 130-200, 200+\n"
 	                               "[fuzzy]\nschema = %s\nscoring = fields\nthreshold = %s\n";
 	const char *mode = argc > 5 ? argv[5] : "join";
+	const char *fm = argc > 6 ? argv[6] : "any";
 	struct udc_spec *spec = NULL;
 	struct side a, b;
 	struct udc_workq *wq = NULL;
@@ -183,7 +208,15 @@ main(int argc, char **argv)
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: bench_fields GEMEENTE.csv CBS.csv SCHEMA.json THRESHOLD "
-		                "[join|exhaustive|auto|both]\n");
+		                "[join|exhaustive|auto|both [any|single|pairs]]\n");
+		return 2;
+	}
+	if (strcmp(fm, "single") == 0)
+		form = UDC_FUZZY_JOIN_SINGLE;
+	else if (strcmp(fm, "pairs") == 0)
+		form = UDC_FUZZY_JOIN_PAIRS;
+	else if (strcmp(fm, "any") != 0) {
+		fprintf(stderr, "bench_fields: plan %s is not any, single or pairs\n", fm);
 		return 2;
 	}
 	snprintf(text, sizeof(text), spec_fmt, argv[3], argv[4]);

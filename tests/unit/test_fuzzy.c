@@ -36,6 +36,8 @@ static size_t scale = 1;
 /* filters per record: 1 = record scoring, n > 1 = field scoring (run(),
  * the brute-force reference and check_links() follow it) */
 static unsigned segs = 1;
+/* the feature join's plan (field scoring): any, single features, pairs */
+static enum udc_fuzzy_join_form jform = UDC_FUZZY_JOIN_ANY;
 
 static uint64_t
 rnd(uint64_t *s)
@@ -175,6 +177,7 @@ run(const uint64_t *a, size_t n_a, const uint64_t *b, size_t n_b, size_t nbits, 
 	p.topk = topk;
 	p.size_filter = size_filter;
 	p.segments = segs;
+	p.join_form = jform;
 	assert_int_equal(udc_fuzzy_link(&r, &p, q, a, n_a, b, n_b, nbits), 0);
 	assert_non_null(r);
 	return r;
@@ -603,6 +606,133 @@ test_join_equals_exhaustive(void **state)
 	free(b);
 }
 
+/*
+ * Records of SPREAD_SEGS features whose scores spread over the whole range
+ * around every threshold: B draws each feature from a pool of values (one
+ * feature of few values, one all-or-nothing like a date: sparse and
+ * random); A copies a B record and then, per feature independently, keeps
+ * it, flips each bit with a probability up to 0.5, replaces it by another
+ * value of the pool, or drops it, or is unrelated.  Pairs at every score
+ * and every combination of features above and below their thresholds.
+ */
+#define SPREAD_SEGS 6
+static void
+make_spread(uint64_t **a, size_t n_a, uint64_t **b, size_t n_b, uint64_t seed)
+{
+	static const size_t pool[SPREAD_SEGS] = {900, 400, 1500, 2, 700, 60};
+	static const double dens[SPREAD_SEGS] = {0.30, 0.25, 0.10, 0.04, 0.15, 0.06};
+	size_t nbits = SPREAD_SEGS * 256, nw = udc_dice_nwords(nbits), sw = 4, i, k;
+	uint64_t s = seed, *vals[SPREAD_SEGS];
+
+	*a = calloc(n_a, nw * 8);
+	*b = calloc(n_b, nw * 8);
+	assert_non_null(*a);
+	assert_non_null(*b);
+	for (k = 0; k < SPREAD_SEGS; k++) {
+		assert_non_null(vals[k] = malloc(pool[k] * sw * 8));
+		for (i = 0; i < pool[k]; i++)
+			random_filter(vals[k] + i * sw, 256, dens[k], &s);
+	}
+	for (i = 0; i < n_b; i++)
+		for (k = 0; k < SPREAD_SEGS; k++) {
+			double u = (double)(rnd(&s) >> 11) / 9007199254740992.0;
+
+			if (rnd(&s) % 100 < 3)
+				continue;
+			memcpy(*b + i * nw + k * sw, vals[k] + (size_t)(u * u * (double)pool[k]) * sw,
+			       sw * 8);
+		}
+	for (i = 0; i < n_a; i++) {
+		int unrelated = rnd(&s) % 4 == 0;
+
+		memcpy(*a + i * nw, *b + (rnd(&s) % n_b) * nw, nw * 8);
+		for (k = 0; k < SPREAD_SEGS; k++) {
+			uint64_t *f = *a + i * nw + k * sw;
+			unsigned r = (unsigned)(rnd(&s) % 100);
+
+			if (unrelated || (r >= 50 && r < 65))
+				memcpy(f, vals[k] + rnd(&s) % pool[k] * sw, sw * 8);
+			else if (r >= 65 && r < 70)
+				memset(f, 0, sw * 8);
+			else if (r >= 70)
+				noisy_copy(f, f, 256, (double)(rnd(&s) % 500) / 1000.0, &s);
+		}
+	}
+	for (k = 0; k < SPREAD_SEGS; k++)
+		free(vals[k]);
+}
+
+/* The feature join with conjunctions of two features (forced) and as the
+ * planner chooses, on the spread records: every pair at or above the
+ * threshold is compared (the count of compared pairs at or above it equals
+ * that of comparing every pair, with no record queried again and no pair
+ * compared twice), and the links are those of comparing every pair, bit for
+ * bit, on one thread and two. */
+static void
+test_join_pairs_lossless(void **state)
+{
+	static const double ts[] = {0.6, 0.7, 0.75, 0.8, 0.9};
+	size_t nbits = SPREAD_SEGS * 256, n_a = 3000 / scale, n_b = 2500 / scale, i, f;
+	uint64_t *a, *b;
+
+	(void)state;
+	make_spread(&a, n_a, &b, n_b, 31);
+	segs = SPREAD_SEGS;
+	for (i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		struct udc_fuzzy_result *re;
+
+		jform = UDC_FUZZY_JOIN_ANY;
+		re = run(a, n_a, b, n_b, nbits, ts[i], UDC_FUZZY_EXHAUSTIVE, UDC_FUZZY_MAX_TOPK, 1,
+		         wq);
+		for (f = 0; f < 3; f++) {
+			static const enum udc_fuzzy_join_form forms[] = {
+			    UDC_FUZZY_JOIN_PAIRS, UDC_FUZZY_JOIN_ANY, UDC_FUZZY_JOIN_SINGLE};
+			struct udc_fuzzy_result *rj, *r1;
+			unsigned npairs = 0;
+
+			jform = forms[f];
+			rj = run(a, n_a, b, n_b, nbits, ts[i], UDC_FUZZY_JOIN, UDC_FUZZY_MAX_TOPK, 1, wq);
+			r1 = run(a, n_a, b, n_b, nbits, ts[i], UDC_FUZZY_JOIN, 1, 1, NULL);
+			for (size_t s = 0; s < SPREAD_SEGS; s++)
+				npairs += (unsigned)__builtin_popcountll(rj->stats.join_pairs[s]);
+			print_message("t %.2f, plan %s: %zu links (every pair: %zu); features %llx, "
+			              "alone %llx, %u conjunctions of two, %u patterns; %llu driver "
+			              "pairs checked, %llu candidates, %llu direct; compared %llu of "
+			              "%llu (x%.1f), %llu at or above the threshold\n",
+			              ts[i], f == 0 ? "pairs" : f == 1 ? "any" : "single", rj->nlinks,
+			              re->nlinks, (unsigned long long)rj->stats.join_features,
+			              (unsigned long long)rj->stats.join_alone, npairs,
+			              rj->stats.join_patterns,
+			              (unsigned long long)rj->stats.join_checked,
+			              (unsigned long long)rj->stats.candidates,
+			              (unsigned long long)rj->stats.join_direct_pairs,
+			              (unsigned long long)rj->stats.compared,
+			              (unsigned long long)rj->stats.pairs_total, rj->stats.reduction,
+			              (unsigned long long)rj->stats.above_threshold);
+			assert_int_equal(rj->stats.blocking, UDC_FUZZY_JOIN);
+			if (f == 0)
+				assert_true(npairs > 0 && rj->stats.join_patterns > 0);
+			if (f == 2)
+				assert_int_equal(npairs, 0);
+			assert_true(rj->stats.compared < rj->stats.pairs_total);
+			/* every pair at or above the threshold was compared, once */
+			assert_int_equal(rj->stats.requeries, 0);
+			assert_int_equal(re->stats.requeries, 0);
+			assert_int_equal(rj->stats.above_threshold, re->stats.above_threshold);
+			assert_same_links(rj, re);
+			assert_same_links(r1, re); /* topk 1: many queried again */
+			check_links(rj, a, b, n_b, nbits, ts[i]);
+			udc_fuzzy_result_free(rj);
+			udc_fuzzy_result_free(r1);
+		}
+		udc_fuzzy_result_free(re);
+	}
+	jform = UDC_FUZZY_JOIN_ANY;
+	segs = 1;
+	free(a);
+	free(b);
+}
+
 static void
 test_params(void **state)
 {
@@ -806,8 +936,9 @@ quality(const struct quality_case *qc)
 	const char *secret = getenv("UDC_FUZZY_TEST_SECRET"); /* for measuring only */
 	size_t nbits, i, lost = 0;
 	double t;
-	struct udc_fuzzy_result *rl, *re, *r64;
+	struct udc_fuzzy_result *rl, *re, *r64, *rp;
 	struct quality q;
+	unsigned npairs = 0;
 
 	if (secret == NULL)
 		secret = "udclink fuzzy test secret";
@@ -871,6 +1002,20 @@ quality(const struct quality_case *qc)
 		              (unsigned long long)rl->stats.pairs_total, rl->stats.reduction);
 		assert_int_equal(lost, 0);
 		assert_same_links(rl, re);
+		/* and with conjunctions of two features (forced) */
+		jform = UDC_FUZZY_JOIN_PAIRS;
+		rp = run(A.filters, A.n, B.filters, B.n, nbits, t, UDC_FUZZY_JOIN, 8, 1, wq);
+		jform = UDC_FUZZY_JOIN_ANY;
+		for (i = 0; i < segs; i++)
+			npairs += (unsigned)__builtin_popcountll(rp->stats.join_pairs[i]);
+		print_message("join with conjunctions: %u of two, %u patterns, compared %llu "
+		              "(x%.1f), %llu direct\n",
+		              npairs, rp->stats.join_patterns, (unsigned long long)rp->stats.compared,
+		              rp->stats.reduction, (unsigned long long)rp->stats.join_direct_pairs);
+		assert_int_equal(rp->stats.blocking, UDC_FUZZY_JOIN);
+		assert_true(npairs > 0);
+		assert_same_links(rp, re);
+		udc_fuzzy_result_free(rp);
 	}
 	/* topk 8 against 64: the bounded lists lose nothing here */
 	assert_same_links(re, r64);
@@ -1137,6 +1282,7 @@ main(void)
 	    cmocka_unit_test(test_fields_matches_brute_force),
 	    cmocka_unit_test(test_fields_blocked_random),
 	    cmocka_unit_test(test_join_equals_exhaustive),
+	    cmocka_unit_test(test_join_pairs_lossless),
 	    cmocka_unit_test(test_quality_febrl),
 	    cmocka_unit_test(test_quality_anonlink),
 	    cmocka_unit_test(test_quality_febrl_fields),
