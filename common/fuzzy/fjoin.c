@@ -69,7 +69,6 @@
 #define FJ_MAX_PAT 64        /* patterns (maximal sets passing no conjunction) */
 #define FJ_CONJ_SEGS 12      /* conjunctions are planned for up to this many features */
 #define FJ_GRID 20           /* thresholds 0.05 apart */
-#define FJ_JOINT_MIN 0.3     /* a conjunction's driver has a threshold >= this */
 #define FJ_JOINT_PAIRS 65536 /* sampled pairs per feature for the conjunctions */
 #define FJ_MAX_BOUND_BYTES (4ULL << 30) /* margin tables, at most */
 
@@ -98,10 +97,12 @@ struct fvals {
 	double hist[FJ_HBINS + 1]; /* plan: sampled B records per similarity bin */
 	size_t sampled;            /* plan: A records sampled */
 	size_t a_with;             /* A records with the feature */
-	/* plan: weight of the sampled pairs that reach the grid threshold i on
-	 * this feature and j on feature g: joint[(g * (FJ_GRID + 1) + i) *
-	 * (FJ_GRID + 1) + j], cumulated over i' >= i, j' >= j */
-	double *joint;
+	/* plan: a sample of the pairs at or above jmin on this
+	 * feature, each standing for jw pairs: the grid step each reaches on
+	 * every feature (jbin[r * nseg + g], 255 if one side lacks it) */
+	uint8_t *jbin;
+	size_t jn;
+	double jw, jmin; /* jmin: the threshold of that sample */
 	/* a pass driven by this feature: the B filters of the other features of
 	 * its conjunctions, in b_rec order (jf[g]: segw words each, jp[g]: the
 	 * popcounts), NULL for the features not checked */
@@ -120,6 +121,7 @@ struct shape {
 	uint8_t driver[FJ_MAX_CONJ];
 	unsigned npat;
 	uint64_t pat[FJ_MAX_PAT];
+	double pshare[FJ_MAX_PAT]; /* plan: estimated share of pairs compared directly */
 	double coef[FJ_MAX_PAT][UDC_FUZZY_MAX_SEGMENTS]; /* c_Uf per pattern */
 };
 
@@ -145,6 +147,8 @@ struct fjoin {
 	unsigned order[UDC_FUZZY_MAX_SEGMENTS];
 	uint8_t alone[UDC_FUZZY_MAX_SEGMENTS];
 	uint64_t checks[UDC_FUZZY_MAX_SEGMENTS];
+	unsigned pconj_off[UDC_FUZZY_MAX_SEGMENTS + 1];
+	uint64_t pconj[FJ_MAX_CONJ]; /* per pass: each conjunction's other features */
 	unsigned pass;         /* the pass being scored */
 	atomic_uint_fast64_t direct_pairs; /* pairs compared directly */
 	atomic_uint_fast64_t checked; /* pairs of a driver checked against a conjunction */
@@ -515,10 +519,25 @@ grid_of(double d)
 	return x < 0 ? 0 : x > FJ_GRID ? FJ_GRID : (unsigned)x;
 }
 
+/* Estimated candidates of feature s at tau (A records with the feature x
+ * the mean B records at or above tau per sampled record). */
+static double
+mass_at(const struct fvals *fv, double tau)
+{
+	double m = 0;
+	size_t b = tau <= 0 ? 0 : (size_t)floor(tau * FJ_HBINS);
+
+	if (fv->sampled == 0)
+		return 0;
+	for (; b <= FJ_HBINS; b++)
+		m += fv->hist[b];
+	return m / (double)fv->sampled * (double)fv->a_with;
+}
+
 /* Sampled similarity mass of feature s: for FJ_SAMPLE A records with the
  * feature, the B records at each similarity (every B value compared).
  * With joint set (conjunctions planned), a second round over the same A
- * records samples the B records at or above FJ_JOINT_MIN on s, at most
+ * records samples the B records at or above the lowest threshold at which at most a tenth of the pairs pass s, at most
  * about FJ_JOINT_PAIRS of them, and counts how far each pair gets on every
  * other feature. */
 static int
@@ -526,9 +545,9 @@ sample_mass(struct ctx *c, struct fjoin *fj, size_t s, uint64_t seed, int joint)
 {
 	struct fvals *fv = &fj->fv[s];
 	uint32_t cnt[FJ_CHUNK];
-	size_t tries, g, nseg = c->nseg, G = FJ_GRID + 1;
+	size_t tries, g, nseg = c->nseg;
 	uint64_t seed0 = seed, pick = 0x51ed;
-	double above = 0, rate, w;
+	double above = 0, rate;
 
 	memset(fv->hist, 0, sizeof(fv->hist));
 	fv->sampled = 0;
@@ -556,15 +575,21 @@ sample_mass(struct ctx *c, struct fjoin *fj, size_t s, uint64_t seed, int joint)
 	}
 	if (!joint || fv->sampled == 0)
 		return 0;
-	if ((fv->joint = calloc(nseg * G * G, sizeof(*fv->joint))) == NULL)
-		return UDC_ENOMEM;
-	for (size_t b = (size_t)floor(FJ_JOINT_MIN * FJ_HBINS); b <= FJ_HBINS; b++)
+	/* the lowest step at which at most a tenth of the pairs pass */
+	for (fv->jmin = 2 * 1.0 / FJ_GRID; fv->jmin < 1.0; fv->jmin += 1.0 / FJ_GRID)
+		if (mass_at(fv, fv->jmin) <= 0.1 * (double)fv->a_with * (double)c->n_b)
+			break;
+	fv->jmin = floor(fv->jmin * FJ_GRID + 0.5) / FJ_GRID;
+	for (size_t b = (size_t)floor(fv->jmin * FJ_HBINS); b <= FJ_HBINS; b++)
 		above += fv->hist[b];
 	if (above <= 0)
 		return 0;
 	rate = above > FJ_JOINT_PAIRS ? FJ_JOINT_PAIRS / above : 1.0;
+	if ((fv->jbin = malloc((FJ_JOINT_PAIRS + FJ_JOINT_PAIRS / 4 + 64) * nseg)) == NULL)
+		return UDC_ENOMEM;
 	/* each sampled pair stands for this many pairs of A x B */
-	w = (double)fv->a_with / (double)fv->sampled / rate;
+	fv->jw = (double)fv->a_with / (double)fv->sampled / rate;
+	fv->jn = 0;
 	seed = seed0;
 	for (size_t done = 0, t2 = 0; done < fv->sampled && t2 < 8 * FJ_SAMPLE; t2++) {
 		size_t i = fz_splitmix64(&seed) % c->n_a;
@@ -581,77 +606,69 @@ sample_mass(struct ctx *c, struct fjoin *fj, size_t s, uint64_t seed, int joint)
 			for (size_t k = 0; k < m; k++) {
 				uint32_t v = fv->bv[j + k];
 				double d = udc_dice_from_counts(cnt[k], pa, fv->bv_pop[j + k]);
-				unsigned ds;
 
-				if (d < FJ_JOINT_MIN)
+				if (d < fv->jmin - FJ_EPS)
 					continue;
-				ds = grid_of(d);
 				for (uint32_t x = fv->b_off[v]; x < fv->b_off[v + 1]; x++) {
 					uint32_t b = fv->b_rec[x];
+					uint8_t *row;
 
 					if (rate < 1.0 &&
 					    (double)(fz_splitmix64(&pick) >> 11) * 0x1p-53 >= rate)
 						continue;
+					if (fv->jn == FJ_JOINT_PAIRS + FJ_JOINT_PAIRS / 4 + 64)
+						goto full; /* more than expected: the rest is left out */
+					row = fv->jbin + fv->jn++ * nseg;
 					for (g = 0; g < nseg; g++) {
 						uint32_t p1 = c->pas[i * nseg + g];
 						uint32_t p2 = c->pbs[(size_t)b * nseg + g];
-						unsigned gs;
 
-						if (g == s || p1 == 0 || p2 == 0)
-							continue;
-						gs = grid_of(udc_dice_from_counts(
-						    udc_dice_and_count(seg_a(c, i, g), seg_b(c, b, g),
-						                       c->segw),
-						    p1, p2));
-						fv->joint[(g * G + ds) * G + gs] += w;
+						row[g] = p1 == 0 || p2 == 0
+						             ? 255
+						             : (uint8_t)grid_of(udc_dice_from_counts(
+						                   udc_dice_and_count(seg_a(c, i, g),
+						                                      seg_b(c, b, g), c->segw),
+						                   p1, p2));
 					}
 				}
 			}
 		}
 	}
-	/* cumulate: >= i on s and >= j on g */
-	for (g = 0; g < nseg; g++) {
-		double *t = fv->joint + g * G * G;
-
-		for (size_t i = G; i-- > 0;)
-			for (size_t j = G; j-- > 0;)
-				t[i * G + j] += (i + 1 < G ? t[(i + 1) * G + j] : 0) +
-				                (j + 1 < G ? t[i * G + j + 1] : 0) -
-				                (i + 1 < G && j + 1 < G ? t[(i + 1) * G + j + 1] : 0);
-	}
+full:
 	return 0;
 }
 
-/* Estimated candidates of feature s at tau (A records with the feature x
- * the mean B records at or above tau per sampled record). */
+/* Estimated pairs passing every feature of conj (thresholds tau) among
+ * those passing feature s: from the sample of the pairs passing s when s
+ * was sampled at tau_s, else (unknown) every pair passing s. */
 static double
-mass_at(const struct fvals *fv, double tau)
+conj_at(const struct fvals *fv, size_t nseg, uint64_t conj, const double *tau, size_t s)
 {
-	double m = 0;
-	size_t b = tau <= 0 ? 0 : (size_t)floor(tau * FJ_HBINS);
+	unsigned need[UDC_FUZZY_MAX_SEGMENTS];
+	size_t n = 0, hit = 0;
+	size_t idx[UDC_FUZZY_MAX_SEGMENTS];
 
-	if (fv->sampled == 0)
-		return 0;
-	for (; b <= FJ_HBINS; b++)
-		m += fv->hist[b];
-	return m / (double)fv->sampled * (double)fv->a_with;
+	if (fv->jbin == NULL || tau[s] < fv->jmin - FJ_EPS)
+		return mass_at(fv, tau[s]);
+	for (uint64_t x = conj; x != 0; x &= x - 1) {
+		size_t g = (size_t)__builtin_ctzll(x);
+
+		idx[n] = g;
+		need[n++] = grid_of(tau[g]);
+	}
+	for (size_t r = 0; r < fv->jn; r++) {
+		const uint8_t *row = fv->jbin + r * nseg;
+		size_t k;
+
+		for (k = 0; k < n && row[idx[k]] != 255 && row[idx[k]] >= need[k]; k++)
+			;
+		hit += k == n;
+	}
+	return (double)hit * fv->jw;
 }
 
-/* Estimated pairs passing feature s at tau_s and feature g at tau_g: from
- * the joint sample when s was sampled there at tau_s, else (unknown) those
- * passing s. */
-static double
-joint_at(const struct fvals *fv, size_t g, double ts, double tg)
-{
-	size_t G = FJ_GRID + 1;
-	unsigned i = grid_of(ts), j = grid_of(tg);
-
-	if (fv->joint == NULL || ts < FJ_JOINT_MIN - FJ_EPS)
-		return mass_at(fv, ts);
-	return fv->joint[(g * G + i) * G + j];
-}
-
-#define FJ_PLAN_CLASSES 16 /* plan: the most common feature masks of each side */
+#define FJ_PLAN_CLASSES 6 /* plan: the most common feature masks of each side */
+#define FJ_SHARE_RECORDS 2500 /* plan: records per side a pattern's share is estimated on */
 
 /* The records the plan's margins are estimated on, grouped by the most
  * common feature masks of each side (the rest are left out). */
@@ -667,17 +684,19 @@ struct plan_sample {
 };
 
 /* A plan: each feature looked up at a threshold, or left out (tau 2);
- * looked up alone, or paired with the features of edge[s] (symmetric). */
+ * with fam 0 each looked-up feature is a conjunction of its own (a
+ * disjunction), with fam 1 the conjunctions are those the margins need:
+ * the smallest sets of features whose passing alone leaves more than a
+ * small share of the pairs' margins short (plan_shape). */
 struct plan {
 	double tau[UDC_FUZZY_MAX_SEGMENTS];
-	uint64_t alone;
-	uint64_t edge[UDC_FUZZY_MAX_SEGMENTS];
+	int fam;
 	double cost;
 };
 
-#define FJ_OUT 2.0       /* a feature left out */
-#define FJ_MAX_PAIRED 10 /* features in conjunctions of two, at most */
-#define FJ_MBINS 256     /* plan: margins binned by halves, -64 to 64 */
+#define FJ_OUT 2.0     /* a feature left out */
+#define FJ_MAX_FAM 8   /* looked-up features of a plan with conjunctions, at most */
+#define FJ_MBINS 256   /* plan: margins binned by halves, -64 to 64 */
 
 /* Estimated cost (ns) of comparing every value of feature s of A with
  * the B values (the popcount window ignored). */
@@ -695,102 +714,216 @@ drive_cost(const struct ctx *c, const struct fjoin *fj, size_t s, double tau)
 	return scan_cost(c, &fj->fv[s]) + mass_at(&fj->fv[s], tau) * FJ_C_CHECK;
 }
 
-/* The shape of plan pl: conjunctions, drivers, patterns, coefficients.
- * Returns 0, or -1 if the plan is not possible (nothing looked up, too
- * many conjunctions, patterns or paired features). */
-static int
-plan_shape(const struct ctx *c, const struct fjoin *fj, const struct plan *pl, struct shape *sh)
+/* Estimated share of all pairs whose margins for pattern k of sh do not
+ * add up (so they are compared directly): per pair of the sample's feature
+ * masks, the margins of each side binned down to halves, and the pairs of
+ * bins whose sum may be below 0. */
+static double
+pattern_share(const struct ctx *c, const struct plan_sample *ps, const struct shape *sh,
+              unsigned k)
 {
-	uint64_t paired, e[UDC_FUZZY_MAX_SEGMENTS];
-	size_t s, g, nseg = c->nseg;
-	unsigned idx[FJ_MAX_PAIRED], np = 0;
+	double pairs = 0, na = 0, nb = 0;
+	size_t step[2];
+
+	if (ps->nin[0] == 0 || ps->nin[1] == 0)
+		return 0;
+	for (int side = 0; side < 2; side++)
+		step[side] = ps->nin[side] > FJ_SHARE_RECORDS ? ps->nin[side] / FJ_SHARE_RECORDS : 1;
+	for (unsigned ca = 0; ca < ps->ncls[0]; ca++)
+		for (unsigned cb = 0; cb < ps->ncls[1]; cb++) {
+			double ha[FJ_MBINS], hb[FJ_MBINS];
+			uint64_t ma = ps->cmask[0][ca], mb = ps->cmask[1][cb];
+			int any = 0;
+
+			memset(ha, 0, sizeof(ha));
+			memset(hb, 0, sizeof(hb));
+			for (int side = 0; side < 2; side++)
+				for (size_t x = ps->coff[side][side ? cb : ca];
+				     x < ps->coff[side][(side ? cb : ca) + 1]; x += step[side]) {
+					size_t r = ps->rec[x];
+					double m = margin_of(sh, k, ps->pops + r * c->nseg, side ? mb : ma,
+					                     side ? ma : mb);
+					double y = floor(m * 2.0) + FJ_MBINS / 2;
+					size_t bin = y < 0 ? 0 : y >= FJ_MBINS ? FJ_MBINS - 1 : (size_t)y;
+
+					(side ? hb : ha)[bin]++;
+					any |= bin < FJ_MBINS / 2;
+				}
+			if (!any)
+				continue; /* no margin below 0 on either side */
+			for (size_t y = 1; y < FJ_MBINS; y++)
+				hb[y] += hb[y - 1];
+			for (size_t x = 0; x < FJ_MBINS; x++)
+				pairs += ha[x] * hb[FJ_MBINS - x - 1];
+		}
+	for (unsigned ca = 0; ca < ps->ncls[0]; ca++)
+		for (size_t x = ps->coff[0][ca]; x < ps->coff[0][ca + 1]; x += step[0])
+			na++;
+	for (unsigned cb = 0; cb < ps->ncls[1]; cb++)
+		for (size_t x = ps->coff[1][cb]; x < ps->coff[1][cb + 1]; x += step[1])
+			nb++;
+	return pairs / (na * nb);
+}
+
+/* Coefficients of pattern k of sh (features looked up outside it: t -
+ * tau, the others t - 1). */
+static void
+pattern_coef(const struct ctx *c, struct shape *sh, unsigned k)
+{
+	for (size_t s = 0; s < c->nseg; s++)
+		sh->coef[k][s] = (sh->strong & ~sh->pat[k] & (1ULL << s)) ? c->t - sh->tau[s]
+		                                                          : c->t - 1.0;
+}
+
+/* The share of pairs that may be compared directly for one pattern before
+ * the plan would rather find them: a million pairs, or 10^-7 of all. */
+static double
+share_limit(const struct ctx *c)
+{
+	double n = (double)c->n_a * (double)c->n_b, lim = 1e6 / (n > 0 ? n : 1);
+
+	return lim > 1e-7 ? lim : 1e-7;
+}
+
+/* The shape of plan pl: conjunctions, drivers, patterns, coefficients and
+ * the patterns' estimated shares of direct pairs.  Returns 0, or -1 if the
+ * plan is not possible (nothing looked up, too many conjunctions, patterns
+ * or features, or every pair would be compared directly). */
+static int
+plan_shape(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps,
+           const struct plan *pl, struct shape *sh)
+{
+	size_t s, nseg = c->nseg;
+	unsigned idx[FJ_MAX_FAM], n = 0;
 
 	memset(sh, 0, offsetof(struct shape, coef));
 	for (s = 0; s < nseg; s++)
 		if (pl->tau[s] <= 1.0) {
 			sh->strong |= 1ULL << s;
 			sh->tau[s] = pl->tau[s];
+			if (n < FJ_MAX_FAM)
+				idx[n] = (unsigned)s;
+			n++;
 		}
 	if (sh->strong == 0)
 		return -1;
-	paired = sh->strong & ~pl->alone;
-	for (s = 0; s < nseg; s++) {
-		e[s] = 0;
-		if (!(paired & (1ULL << s)))
-			continue;
-		e[s] = pl->edge[s] & paired & ~(1ULL << s);
-		if (np == FJ_MAX_PAIRED)
-			return -1;
-		idx[np++] = (unsigned)s;
-	}
-	for (s = 0; s < nseg; s++) {
-		if (!(sh->strong & pl->alone & (1ULL << s)))
-			continue;
-		if (sh->nconj == FJ_MAX_CONJ)
-			return -1;
-		sh->driver[sh->nconj] = (uint8_t)s;
-		sh->conj[sh->nconj++] = 1ULL << s;
-	}
-	for (s = 0; s < nseg; s++)
-		for (g = s + 1; g < nseg; g++) {
-			if (!(e[s] & (1ULL << g)))
+	if (!pl->fam) {
+		for (s = 0; s < nseg; s++) {
+			if (!(sh->strong & (1ULL << s)))
 				continue;
 			if (sh->nconj == FJ_MAX_CONJ)
 				return -1;
-			sh->driver[sh->nconj] =
-			    (uint8_t)(drive_cost(c, fj, g, sh->tau[g]) <
-			                      drive_cost(c, fj, s, sh->tau[s])
-			                  ? g
-			                  : s);
-			sh->conj[sh->nconj++] = 1ULL << s | 1ULL << g;
+			sh->driver[sh->nconj] = (uint8_t)s;
+			sh->conj[sh->nconj++] = 1ULL << s;
 		}
-	if (sh->nconj == 0)
-		return -1;
-	/* patterns: the maximal sets of paired features with no edge inside
-	 * (the features looked up alone are in none) */
-	for (uint32_t sub = 0; sub < (1u << np); sub++) {
-		uint64_t m = 0;
-		int ok = 1;
-
-		for (unsigned x = 0; x < np; x++)
-			if (sub & (1u << x))
-				m |= 1ULL << idx[x];
-		for (unsigned x = 0; x < np && ok; x++)
-			if (m & (1ULL << idx[x]))
-				ok = (e[idx[x]] & m) == 0;
-		for (unsigned x = 0; x < np && ok; x++)
-			if (!(m & (1ULL << idx[x])))
-				ok = (e[idx[x]] & m) != 0; /* not maximal otherwise */
-		if (!ok)
-			continue;
-		if (sh->npat == FJ_MAX_PAT)
-			return -1;
-		sh->pat[sh->npat++] = m;
+		sh->npat = 1;
+		sh->pat[0] = 0;
+		pattern_coef(c, sh, 0);
+		sh->pshare[0] = pattern_share(c, ps, sh, 0);
+		return 0;
 	}
-	for (unsigned k = 0; k < sh->npat; k++)
-		for (s = 0; s < nseg; s++)
-			sh->coef[k][s] = (sh->strong & ~sh->pat[k] & (1ULL << s)) ? c->t - sh->tau[s]
-			                                                          : c->t - 1.0;
+	if (n > FJ_MAX_FAM)
+		return -1;
+	{
+		/* state of each subset of the looked-up features (as passing):
+		 * 1 safe (its share of short margins within the limit), 2 not */
+		uint8_t st[1u << FJ_MAX_FAM];
+		double share[1u << FJ_MAX_FAM], lim = share_limit(c);
+		struct shape one = *sh;
+
+		one.npat = 1;
+		for (unsigned level = 0; level <= n; level++)
+			for (uint32_t sub = 0; sub < (1u << n); sub++) {
+				uint64_t m = 0;
+				int bad = 0;
+
+				if ((unsigned)__builtin_popcount(sub) != level)
+					continue;
+				for (unsigned x = 0; x < n; x++)
+					if (sub & (1u << x)) {
+						m |= 1ULL << idx[x];
+						bad |= st[sub & ~(1u << x)] == 2;
+					}
+				if (bad) {
+					st[sub] = 2; /* contains a conjunction */
+					continue;
+				}
+				one.pat[0] = m;
+				pattern_coef(c, &one, 0);
+				share[sub] = pattern_share(c, ps, &one, 0);
+				if (share[sub] <= lim) {
+					st[sub] = 1;
+					continue;
+				}
+				/* a smallest set that must be found: a conjunction */
+				st[sub] = 2;
+				if (sub == 0 || sh->nconj == FJ_MAX_CONJ)
+					return -1;
+				sh->conj[sh->nconj++] = m;
+			}
+		for (uint32_t sub = 0; sub < (1u << n); sub++) {
+			int maximal = st[sub] == 1;
+			uint64_t m = 0;
+
+			for (unsigned x = 0; x < n && maximal; x++)
+				if (!(sub & (1u << x)))
+					maximal = st[sub | (1u << x)] == 2;
+			if (!maximal)
+				continue;
+			if (sh->npat == FJ_MAX_PAT)
+				return -1;
+			for (unsigned x = 0; x < n; x++)
+				if (sub & (1u << x))
+					m |= 1ULL << idx[x];
+			sh->pshare[sh->npat] = share[sub];
+			sh->pat[sh->npat++] = m;
+		}
+		if (sh->nconj == 0)
+			return -1;
+		/* each conjunction driven by its cheapest feature */
+		for (unsigned j = 0; j < sh->nconj; j++) {
+			double best = INFINITY;
+
+			for (uint64_t x = sh->conj[j]; x != 0; x &= x - 1) {
+				size_t g = (size_t)__builtin_ctzll(x);
+				double dc = drive_cost(c, fj, g, sh->tau[g]);
+
+				if (dc < best) {
+					best = dc;
+					sh->driver[j] = (uint8_t)g;
+				}
+			}
+		}
+		for (unsigned k = 0; k < sh->npat; k++)
+			pattern_coef(c, sh, k);
+	}
 	return 0;
 }
 
 /* Estimated cost (ns) of a plan: the value comparisons of each driving
- * feature, the pairs it checks, the candidates, and the pairs of the
- * records with a negative margin for some pattern, compared directly. */
+ * feature, the pairs it checks, the candidates, and the pairs compared
+ * directly (the patterns' shares, summed: an upper bound). */
 static double
 plan_cost(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps,
-          const struct plan *pl)
+          const struct plan *pl, int need_conj)
 {
 	struct shape sh;
 	double cost = 0, direct = 0;
-	uint64_t drives = 0, alone;
+	uint64_t drives = 0, alone = 0;
+	int wide = 0;
 
-	if (plan_shape(c, fj, pl, &sh) != 0)
+	if (plan_shape(c, fj, ps, pl, &sh) != 0)
 		return INFINITY;
-	alone = sh.strong & pl->alone;
+	for (unsigned j = 0; j < sh.nconj; j++) {
+		if (__builtin_popcountll(sh.conj[j]) == 1)
+			alone |= sh.conj[j];
+		else
+			wide = 1;
+	}
+	if (need_conj && !wide)
+		return INFINITY;
 	for (unsigned j = 0; j < sh.nconj; j++) {
 		size_t d = sh.driver[j];
-		uint64_t other = sh.conj[j] & ~(1ULL << d);
 
 		if (!(drives & (1ULL << d))) {
 			drives |= 1ULL << d;
@@ -798,46 +931,11 @@ plan_cost(const struct ctx *c, const struct fjoin *fj, const struct plan_sample 
 			        mass_at(&fj->fv[d], sh.tau[d]) *
 			            ((alone & (1ULL << d)) ? FJ_C_CAND : FJ_C_CHECK);
 		}
-		if (other != 0 && !(alone & (1ULL << d))) {
-			size_t g = (size_t)__builtin_ctzll(other);
-
-			cost += joint_at(&fj->fv[d], g, sh.tau[d], sh.tau[g]) * FJ_C_CAND;
-		}
+		if (!(alone & (1ULL << d)))
+			cost += conj_at(&fj->fv[d], c->nseg, sh.conj[j], sh.tau, d) * FJ_C_CAND;
 	}
-	/* the pairs whose margins do not add up for a pattern (the sum over
-	 * the patterns, an upper bound), per pair of classes: margins binned
-	 * down to halves */
-	for (unsigned k = 0; k < sh.npat && ps->nin[0] && ps->nin[1]; k++) {
-		double pairs = 0;
-
-		for (unsigned ca = 0; ca < ps->ncls[0]; ca++)
-			for (unsigned cb = 0; cb < ps->ncls[1]; cb++) {
-				double ha[FJ_MBINS], hb[FJ_MBINS];
-				uint64_t ma = ps->cmask[0][ca], mb = ps->cmask[1][cb];
-
-				memset(ha, 0, sizeof(ha));
-				memset(hb, 0, sizeof(hb));
-				for (int side = 0; side < 2; side++)
-					for (size_t x = ps->coff[side][side ? cb : ca];
-					     x < ps->coff[side][(side ? cb : ca) + 1]; x++) {
-						size_t r = ps->rec[x];
-						double m = margin_of(&sh, k, ps->pops + r * c->nseg,
-						                     side ? mb : ma, side ? ma : mb);
-						double y = floor(m * 2.0) + FJ_MBINS / 2;
-						size_t bin = y < 0                ? 0
-						             : y >= FJ_MBINS ? FJ_MBINS - 1
-						                                  : (size_t)y;
-
-						(side ? hb : ha)[bin]++;
-					}
-				/* bins x + y < FJ_MBINS: the sum may be below 0 */
-				for (size_t y = 1; y < FJ_MBINS; y++)
-					hb[y] += hb[y - 1];
-				for (size_t x = 0; x < FJ_MBINS; x++)
-					pairs += ha[x] * hb[FJ_MBINS - x - 1];
-			}
-		direct += pairs / ((double)ps->nin[0] * (double)ps->nin[1]);
-	}
+	for (unsigned k = 0; k < sh.npat; k++)
+		direct += sh.pshare[k];
 	cost += (direct < 1 ? direct : 1) * (double)c->n_a * (double)c->n_b * FJ_C_DIRECT;
 	return cost;
 }
@@ -887,74 +985,32 @@ plan_uniform(const struct ctx *c, const struct fjoin *fj, const struct plan_samp
 			continue;
 		for (size_t s = 0; s < c->nseg; s++)
 			pl.tau[s] = (strong & (1ULL << s)) ? t1 : FJ_OUT;
-		pl.alone = strong;
-		pl.cost = plan_cost(c, fj, ps, &pl);
+		pl.cost = plan_cost(c, fj, ps, &pl, 0);
 		if (pl.cost < best->cost)
 			*best = pl;
 	}
 }
 
-/* A coordinate descent from cur: each feature's threshold (0.05 to 1 in
- * steps of 0.05, or left out) and, with pairs set, whether it is looked up
- * alone or paired with every other paired feature; then each pair of
- * paired features dropped or kept. */
-/* 1 if the plan has a conjunction of two features. */
-static int
-has_pair(const struct ctx *c, const struct fjoin *fj, const struct plan *pl)
-{
-	struct shape sh;
-
-	if (plan_shape(c, fj, pl, &sh) != 0)
-		return 0;
-	for (unsigned j = 0; j < sh.nconj; j++)
-		if (__builtin_popcountll(sh.conj[j]) > 1)
-			return 1;
-	return 0;
-}
-
+/* A coordinate descent from cur over each feature's threshold (0.05 to 1
+ * in steps of 0.05, or left out). */
 static void
 plan_descend(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps,
-             struct plan *cur, int pairs, int need_pair)
+             struct plan *cur, int need_conj)
 {
 	int improved = 1, sweeps = 0;
-	uint64_t all = c->nseg >= 64 ? ~0ULL : (1ULL << c->nseg) - 1;
 
-	while (improved && sweeps++ < 30) {
+	/* a plan with conjunctions costs more to evaluate: fewer sweeps */
+	while (improved && sweeps++ < (cur->fam ? 4 : 30)) {
 		improved = 0;
-		for (size_t s = 0; s < c->nseg; s++) {
-			for (int role = 0; role < (pairs ? 2 : 1); role++)
-				for (int k = 1; k <= 21; k++) {
-					struct plan try = *cur;
-
-					try.tau[s] = k == 21 ? FJ_OUT : k * 0.05;
-					if (role == 0) {
-						try.alone |= 1ULL << s;
-					} else {
-						try.alone &= ~(1ULL << s);
-						try.edge[s] = all;
-						for (size_t g = 0; g < c->nseg; g++)
-							try.edge[g] |= 1ULL << s;
-					}
-					if (try.tau[s] == cur->tau[s] && try.alone == cur->alone &&
-					    try.edge[s] == cur->edge[s])
-						continue;
-					try.cost = plan_cost(c, fj, ps, &try);
-					if (try.cost < cur->cost - 1e-9 * cur->cost &&
-					    (!need_pair || has_pair(c, fj, &try))) {
-						*cur = try;
-						improved = 1;
-					}
-				}
-		}
-		for (size_t s = 0; pairs && s < c->nseg; s++)
-			for (size_t g = s + 1; g < c->nseg; g++) {
+		for (size_t s = 0; s < c->nseg; s++)
+			for (int k = 1; k <= 21; k++) {
 				struct plan try = *cur;
 
-				try.edge[s] ^= 1ULL << g;
-				try.edge[g] ^= 1ULL << s;
-				try.cost = plan_cost(c, fj, ps, &try);
-				if (try.cost < cur->cost - 1e-9 * cur->cost &&
-				    (!need_pair || has_pair(c, fj, &try))) {
+				try.tau[s] = k == 21 ? FJ_OUT : k * 0.05;
+				if (try.tau[s] == cur->tau[s])
+					continue;
+				try.cost = plan_cost(c, fj, ps, &try, need_conj);
+				if (try.cost < cur->cost - 1e-9 * cur->cost) {
 					*cur = try;
 					improved = 1;
 				}
@@ -962,19 +1018,19 @@ plan_descend(const struct ctx *c, const struct fjoin *fj, const struct plan_samp
 	}
 }
 
-/* The best plan of single features (form 0 or UDC_FUZZY_JOIN_SINGLE):
- * from the best uniform plan (every choice of features while there are
- * few, else leaving out one at a time), a coordinate descent.  With
- * conjunctions (form 0 or UDC_FUZZY_JOIN_PAIRS, and few features): also
- * from every choice of paired features at a uniform threshold, a descent
- * over thresholds, roles and pairs; the cheaper wins (PAIRS: the best plan
- * with a conjunction of two). */
+/* The best plan of single features (form ANY or SINGLE): from the best
+ * uniform plan (every choice of features while there are few, else leaving
+ * out one at a time), a coordinate descent.  With conjunctions (form ANY
+ * or CONJ, and few features): from every uniform threshold for all
+ * features and for all but one, a coordinate descent over the thresholds,
+ * the conjunctions following from them; the cheaper plan wins (CONJ: the
+ * best plan with a conjunction of two features or more). */
 static int
 plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps, int form,
             struct plan *best)
 {
-	static const double tu[] = {0.4, 0.5, 0.6, 0.7, 0.8};
 	uint64_t all = c->nseg >= 64 ? ~0ULL : (1ULL << c->nseg) - 1;
+	int need = form == UDC_FUZZY_JOIN_PAIRS;
 	struct plan cur;
 	double *rho;
 
@@ -983,8 +1039,7 @@ plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sampl
 	memset(&cur, 0, sizeof(cur));
 	for (size_t s = 0; s < c->nseg; s++)
 		cur.tau[s] = floor(c->t * 20.0 + 1e-9) / 20.0;
-	cur.alone = all;
-	cur.cost = plan_cost(c, fj, ps, &cur);
+	cur.cost = plan_cost(c, fj, ps, &cur, 0);
 	if (c->nseg <= 8) {
 		for (uint64_t strong = 1; strong <= all; strong++)
 			plan_uniform(c, fj, ps, strong, rho, &cur);
@@ -1015,46 +1070,33 @@ plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sampl
 		}
 	}
 	free(rho);
-	plan_descend(c, fj, ps, &cur, 0, 0);
+	plan_descend(c, fj, ps, &cur, 0);
 	*best = cur;
+	if (need)
+		best->cost = INFINITY;
 	if (form == UDC_FUZZY_JOIN_SINGLE || c->nseg > FJ_CONJ_SEGS)
 		return 0;
-	if (form == UDC_FUZZY_JOIN_PAIRS)
-		best->cost = INFINITY;
 	{
-		struct plan start, pc;
+		struct plan start;
 
 		memset(&start, 0, sizeof(start));
 		start.cost = INFINITY;
-		for (uint64_t sub = 1; sub <= all; sub++) {
-			int n = __builtin_popcountll(sub);
-
-			if (n < 2 || n > FJ_MAX_PAIRED || (c->nseg > 8 && sub != all))
-				continue;
-			for (size_t k = 0; k < sizeof(tu) / sizeof(tu[0]); k++) {
+		for (size_t out = 0; out <= c->nseg; out++)
+			for (int k = 4; k <= 14; k += 2) {
 				struct plan pl;
 
 				memset(&pl, 0, sizeof(pl));
-				for (size_t s = 0; s < c->nseg; s++) {
-					pl.tau[s] = (sub & (1ULL << s)) ? tu[k] : FJ_OUT;
-					pl.edge[s] = sub;
-				}
-				pl.cost = plan_cost(c, fj, ps, &pl);
+				pl.fam = 1;
+				for (size_t s = 0; s < c->nseg; s++)
+					pl.tau[s] = s == out ? FJ_OUT : k * 0.05;
+				pl.cost = plan_cost(c, fj, ps, &pl, need);
 				if (pl.cost < start.cost)
 					start = pl;
 			}
-		}
 		if (isfinite(start.cost)) {
-			plan_descend(c, fj, ps, &start, 1, form == UDC_FUZZY_JOIN_PAIRS);
+			plan_descend(c, fj, ps, &start, need);
 			if (start.cost < best->cost)
 				*best = start;
-		}
-		/* from the single features' plan, allowed to pair them */
-		if (form != UDC_FUZZY_JOIN_PAIRS) {
-			pc = cur;
-			plan_descend(c, fj, ps, &pc, 1, 0);
-			if (pc.cost < best->cost)
-				*best = pc;
 		}
 	}
 	return 0;
@@ -1073,7 +1115,7 @@ free_values(struct fvals *fv)
 	free(fv->bv);
 	free(fv->bv_pop);
 	free(fv->bv_f);
-	free(fv->joint);
+	free(fv->jbin);
 	for (size_t g = 0; g < UDC_FUZZY_MAX_SEGMENTS; g++) {
 		free(fv->jf[g]);
 		free(fv->jp[g]);
@@ -1106,18 +1148,14 @@ udc_fjoin_free(struct fjoin *fj)
  * first (later ones skip what it found), and the B filters each checks,
  * copied in its value order. */
 static int
-build_passes(struct ctx *c, struct fjoin *fj, uint64_t alone)
+build_passes(struct ctx *c, struct fjoin *fj)
 {
 	const struct shape *sh = &fj->sh;
 	double mass[UDC_FUZZY_MAX_SEGMENTS];
 	uint64_t drives = 0;
 
-	for (unsigned j = 0; j < sh->nconj; j++) {
-		size_t d = sh->driver[j];
-
-		drives |= 1ULL << d;
-		fj->checks[d] |= sh->conj[j] & ~(1ULL << d);
-	}
+	for (unsigned j = 0; j < sh->nconj; j++)
+		drives |= 1ULL << sh->driver[j];
 	fj->norder = 0;
 	for (size_t s = 0; s < c->nseg; s++) {
 		unsigned k;
@@ -1132,14 +1170,32 @@ build_passes(struct ctx *c, struct fjoin *fj, uint64_t alone)
 		}
 		fj->order[k] = (unsigned)s;
 	}
+	fj->pconj_off[0] = 0;
 	for (unsigned k = 0; k < fj->norder; k++) {
 		size_t d = fj->order[k];
 		struct fvals *fv = &fj->fv[d];
 		size_t n = fv->b_off[fv->nv];
+		unsigned o = fj->pconj_off[k];
 
-		fj->alone[k] = (alone >> d) & 1;
-		if (fj->alone[k])
+		fj->alone[k] = 0;
+		fj->checks[d] = 0;
+		for (unsigned j = 0; j < sh->nconj; j++) {
+			uint64_t other = sh->conj[j] & ~(1ULL << d);
+
+			if (sh->driver[j] != d)
+				continue;
+			if (other == 0)
+				fj->alone[k] = 1;
+			fj->pconj[o++] = other;
+			fj->checks[d] |= other;
+		}
+		if (fj->alone[k]) {
+			/* every pair passing the driver is a candidate */
+			o = fj->pconj_off[k];
+			fj->pconj[o++] = 0;
 			fj->checks[d] = 0;
+		}
+		fj->pconj_off[k + 1] = o;
 		for (uint64_t x = fj->checks[d]; x != 0; x &= x - 1) {
 			size_t g = (size_t)__builtin_ctzll(x);
 
@@ -1216,7 +1272,7 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 	double exhaustive = (double)c->n_a * (double)c->n_b * FJ_C_EXH, tmin = 1.0;
 	uint64_t seed = p->seed ^ 0xf301, drivers = 0;
 	int joint = c->nseg <= FJ_CONJ_SEGS && p->join_form != UDC_FUZZY_JOIN_SINGLE;
-	int rv;
+	int rv, shaped;
 
 	(void)wq;
 	*use = 0;
@@ -1256,22 +1312,22 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 	plan_classes(&ps);
 	if ((rv = plan_search(c, fj, &ps, (int)p->join_form, &best)) != 0)
 		goto fail;
+	shaped = isfinite(best.cost) && plan_shape(c, fj, &ps, &best, &fj->sh) == 0;
 	free(ps.pops);
 	free(ps.mask);
 	free(ps.rec);
 	ps.pops = NULL;
 	ps.mask = NULL;
 	ps.rec = NULL;
-	if (!isfinite(best.cost) || (p->blocking == UDC_FUZZY_AUTO && !(best.cost < exhaustive)) ||
-	    plan_shape(c, fj, &best, &fj->sh) != 0) {
+	if (!shaped || (p->blocking == UDC_FUZZY_AUTO && !(best.cost < exhaustive))) {
 		udc_fjoin_free(fj);
 		return 0;
 	}
 	for (unsigned j = 0; j < fj->sh.nconj; j++)
 		drivers |= 1ULL << fj->sh.driver[j];
 	for (size_t s = 0; s < c->nseg; s++) {
-		free(fj->fv[s].joint);
-		fj->fv[s].joint = NULL;
+		free(fj->fv[s].jbin);
+		fj->fv[s].jbin = NULL;
 		if (fj->sh.strong & (1ULL << s) && fj->sh.tau[s] < tmin)
 			tmin = fj->sh.tau[s];
 		/* a feature only checked needs no values */
@@ -1283,7 +1339,7 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 		/* too many feature masks: compare every pair (still exact) */
 		return rv == UDC_ELIMIT ? 0 : rv;
 	}
-	if ((rv = build_passes(c, fj, best.alone & fj->sh.strong)) != 0) {
+	if ((rv = build_passes(c, fj)) != 0) {
 		udc_fjoin_free(fj);
 		return rv;
 	}
@@ -1293,11 +1349,13 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 	st->join_tau = tmin;
 	for (size_t s = 0; s < c->nseg && s < UDC_FUZZY_MAX_SEGMENTS; s++)
 		st->join_feature_tau[s] = (fj->sh.strong & (1ULL << s)) ? fj->sh.tau[s] : 0;
-	for (unsigned k = 0; k < fj->norder; k++) {
-		size_t d = fj->order[k];
-
-		st->join_alone |= (uint64_t)fj->alone[k] << d;
-		st->join_pairs[d] = fj->checks[d];
+	for (unsigned k = 0; k < fj->norder; k++)
+		st->join_alone |= (uint64_t)fj->alone[k] << fj->order[k];
+	st->join_nconj = 0;
+	for (unsigned j = 0; j < fj->sh.nconj && j < UDC_FUZZY_MAX_CONJ; j++) {
+		st->join_conj[j] = fj->sh.conj[j];
+		st->join_conj_driver[j] = fj->sh.driver[j];
+		st->join_nconj++;
 	}
 	st->join_patterns = fj->sh.npat;
 	st->join_estimate = best.cost;
@@ -1335,11 +1393,15 @@ found_before(const struct ctx *c, const struct fjoin *fj, unsigned pass, size_t 
 
 		if (!passes(c, fj, d, i, b))
 			continue;
-		if (fj->alone[k])
-			return 1;
-		for (uint64_t x = fj->checks[d]; x != 0; x &= x - 1)
-			if (passes(c, fj, (size_t)__builtin_ctzll(x), i, b))
-				return 1;
+		for (unsigned j = fj->pconj_off[k]; j < fj->pconj_off[k + 1]; j++) {
+			uint64_t x = fj->pconj[j];
+
+			for (; x != 0; x &= x - 1)
+				if (!passes(c, fj, (size_t)__builtin_ctzll(x), i, b))
+					break;
+			if (x == 0)
+				return 1; /* every feature of the conjunction passes */
+		}
 	}
 	return 0;
 }
@@ -1412,7 +1474,7 @@ value_candidates(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i,
 	const struct fvals *fv = &fj->fv[d];
 	uint32_t lo = fv->b_off[v], hi = fv->b_off[v + 1];
 	uint32_t cnt[FJ_CHUNK];
-	uint8_t fire[FJ_CHUNK];
+	uint64_t gp[FJ_CHUNK];
 
 	if (fj->alone[pass]) {
 		for (uint32_t x = lo; x < hi; x++)
@@ -1422,9 +1484,10 @@ value_candidates(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i,
 	co->checked += hi - lo;
 	for (uint32_t x0 = lo; x0 < hi; x0 += FJ_CHUNK) {
 		size_t m = hi - x0 < FJ_CHUNK ? hi - x0 : FJ_CHUNK;
-		int any = 0;
+		uint64_t seen = 0;
 
-		memset(fire, 0, m);
+		/* gp[y]: the features checked that the pair passes */
+		memset(gp, 0, m * sizeof(*gp));
 		for (uint64_t x = fj->checks[d]; x != 0; x &= x - 1) {
 			size_t g = (size_t)__builtin_ctzll(x);
 			uint32_t pa = c->pas[i * c->nseg + g];
@@ -1437,19 +1500,24 @@ value_candidates(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i,
 			                    c->segw, cnt);
 			for (size_t y = 0; y < m; y++) {
 				/* a multiplication rejects most; the score decides */
-				if (fire[y] || pb[y] == 0 ||
-				    2.0 * cnt[y] < lim * (double)(pa + pb[y]) ||
+				if (pb[y] == 0 || 2.0 * cnt[y] < lim * (double)(pa + pb[y]) ||
 				    !reaches(cnt[y], pa, pb[y], fj->sh.tau[g]))
 					continue;
-				fire[y] = 1;
-				any = 1;
+				gp[y] |= 1ULL << g;
+				seen |= 1ULL << g;
 			}
 		}
-		if (!any)
+		if (seen == 0)
 			continue;
-		for (size_t y = 0; y < m; y++)
-			if (fire[y])
-				take(c, fj, pass, i, fv->b_rec[x0 + y], co);
+		for (size_t y = 0; y < m; y++) {
+			if (gp[y] == 0)
+				continue;
+			for (unsigned j = fj->pconj_off[pass]; j < fj->pconj_off[pass + 1]; j++)
+				if ((gp[y] & fj->pconj[j]) == fj->pconj[j]) {
+					take(c, fj, pass, i, fv->b_rec[x0 + y], co);
+					break;
+				}
+		}
 	}
 }
 

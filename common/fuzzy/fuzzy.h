@@ -62,6 +62,7 @@ struct udc_workq;
  * [.95, 1]; a band below the threshold is empty. */
 #define UDC_FUZZY_NBANDS 4
 #define UDC_FUZZY_MAX_SEGMENTS 64
+#define UDC_FUZZY_MAX_CONJ 64 /* conjunctions of the feature join's plan */
 /* Field scoring: the features present on both sides must hold at least this
  * share of each record's bits, or the pair scores 0 (two records that share
  * only a field with few values, such as sex, are no evidence). */
@@ -81,7 +82,8 @@ enum udc_fuzzy_blocking {
 enum udc_fuzzy_join_form {
 	UDC_FUZZY_JOIN_ANY = 0,    /* the cheapest plan (default) */
 	UDC_FUZZY_JOIN_SINGLE = 1, /* single features only (a disjunction) */
-	UDC_FUZZY_JOIN_PAIRS = 2,  /* at least one conjunction of two (tests) */
+	UDC_FUZZY_JOIN_PAIRS = 2,  /* at least one conjunction of two features or
+	                            * more (tests) */
 };
 
 struct udc_fuzzy_params {
@@ -112,14 +114,16 @@ struct udc_fuzzy_stats {
 	double lsh_pair_recall;        /* P(candidate) for a pair at the threshold */
 	size_t outliers_a, outliers_b; /* records above the design popcount */
 	/* the feature join: features looked up (bit s) and their thresholds,
-	 * those looked up alone, the conjunctions of two (bit g of
-	 * join_pairs[s]: s and g, driven by s), the patterns (sets of features
-	 * passing no conjunction) the bound covers, the pairs of a driver
-	 * checked against a conjunction's other feature, pairs compared
-	 * directly, estimated costs (ns) */
+	 * those looked up alone, the conjunctions (feature masks) and the
+	 * feature that drives each, the patterns (sets of features passing no
+	 * conjunction) the bound covers, the pairs of a driver checked against
+	 * a conjunction's other features, pairs compared directly, estimated
+	 * costs (ns) */
 	uint64_t join_features;
 	uint64_t join_alone;
-	uint64_t join_pairs[UDC_FUZZY_MAX_SEGMENTS];
+	unsigned join_nconj;
+	uint64_t join_conj[UDC_FUZZY_MAX_CONJ];
+	unsigned join_conj_driver[UDC_FUZZY_MAX_CONJ];
 	unsigned join_patterns;
 	uint64_t join_checked;
 	double join_tau;                /* the lowest of the features' thresholds */

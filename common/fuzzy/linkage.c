@@ -164,6 +164,7 @@ udc_linkage_run(const struct udc_linkage_in *in, int64_t *pair, uint8_t *own_lin
 	fp.segments = (unsigned)in->segments;
 	fp.seed = in->seed;
 	fp.blocking = in->blocking;
+	fp.join_form = in->join_form;
 	if (na && nb && (rv = model_and_threshold(in, wa, na, wb, nb, rep, why, whylen)) != 0)
 		goto out;
 	fp.threshold = rep->threshold / 1000.0;

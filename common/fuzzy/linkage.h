@@ -47,6 +47,7 @@ struct udc_linkage_in {
 	uint64_t seed;                    /* the matcher's LSH positions, the model's sample */
 	struct udc_workq *wq;             /* may be NULL */
 	enum udc_fuzzy_blocking blocking; /* AUTO (0) unless a test forces one */
+	enum udc_fuzzy_join_form join_form; /* ANY (0) unless a test forces one */
 };
 
 struct udc_linkage_report {

@@ -169,11 +169,13 @@ link_run(const char *what, enum udc_fuzzy_blocking bl, double t, unsigned segs,
 				       (st->join_alone & (1ULL << s)) ? " alone" : "");
 			else
 				printf(" %u:-", s);
-		printf("\n  conjunctions of two (driver+other):");
-		for (unsigned s = 0; s < segs; s++)
-			for (unsigned g = 0; g < segs; g++)
-				if (st->join_pairs[s] & (1ULL << g))
-					printf(" %u+%u", s, g);
+		printf("\n  conjunctions (driver: features):");
+		for (unsigned j = 0; j < st->join_nconj; j++) {
+			printf(" %u:", st->join_conj_driver[j]);
+			for (unsigned s = 0; s < segs; s++)
+				if (st->join_conj[j] & (1ULL << s))
+					printf("%s%u", (st->join_conj[j] & ((1ULL << s) - 1)) ? "+" : "", s);
+		}
 		printf("; %u patterns; %llu driver pairs checked, %llu candidates, %llu pairs "
 		       "compared directly; estimated %.1f s against %.1f s for every pair\n",
 		       st->join_patterns, (unsigned long long)st->join_checked,

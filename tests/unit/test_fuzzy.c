@@ -671,8 +671,8 @@ make_spread(uint64_t **a, size_t n_a, uint64_t **b, size_t n_b, uint64_t seed)
 static void
 test_join_pairs_lossless(void **state)
 {
-	static const double ts[] = {0.6, 0.7, 0.75, 0.8, 0.9};
-	size_t nbits = SPREAD_SEGS * 256, n_a = 3000 / scale, n_b = 2500 / scale, i, f;
+	static const double ts[] = {0.6, 0.75, 0.9};
+	size_t nbits = SPREAD_SEGS * 256, n_a = 2000 / scale, n_b = 1600 / scale, i, f;
 	uint64_t *a, *b;
 
 	(void)state;
@@ -693,10 +693,10 @@ test_join_pairs_lossless(void **state)
 			jform = forms[f];
 			rj = run(a, n_a, b, n_b, nbits, ts[i], UDC_FUZZY_JOIN, UDC_FUZZY_MAX_TOPK, 1, wq);
 			r1 = run(a, n_a, b, n_b, nbits, ts[i], UDC_FUZZY_JOIN, 1, 1, NULL);
-			for (size_t s = 0; s < SPREAD_SEGS; s++)
-				npairs += (unsigned)__builtin_popcountll(rj->stats.join_pairs[s]);
+			for (unsigned j = 0; j < rj->stats.join_nconj; j++)
+				npairs += __builtin_popcountll(rj->stats.join_conj[j]) > 1;
 			print_message("t %.2f, plan %s: %zu links (every pair: %zu); features %llx, "
-			              "alone %llx, %u conjunctions of two, %u patterns; %llu driver "
+			              "alone %llx, %u conjunctions of two or more, %u patterns; %llu driver "
 			              "pairs checked, %llu candidates, %llu direct; compared %llu of "
 			              "%llu (x%.1f), %llu at or above the threshold\n",
 			              ts[i], f == 0 ? "pairs" : f == 1 ? "any" : "single", rj->nlinks,
@@ -1006,14 +1006,22 @@ quality(const struct quality_case *qc)
 		jform = UDC_FUZZY_JOIN_PAIRS;
 		rp = run(A.filters, A.n, B.filters, B.n, nbits, t, UDC_FUZZY_JOIN, 8, 1, wq);
 		jform = UDC_FUZZY_JOIN_ANY;
-		for (i = 0; i < segs; i++)
-			npairs += (unsigned)__builtin_popcountll(rp->stats.join_pairs[i]);
-		print_message("join with conjunctions: %u of two, %u patterns, compared %llu "
+		for (i = 0; i < rp->stats.join_nconj; i++)
+			npairs += __builtin_popcountll(rp->stats.join_conj[i]) > 1;
+		print_message("join with conjunctions: %u of two or more, %u patterns, compared %llu "
 		              "(x%.1f), %llu direct\n",
 		              npairs, rp->stats.join_patterns, (unsigned long long)rp->stats.compared,
 		              rp->stats.reduction, (unsigned long long)rp->stats.join_direct_pairs);
-		assert_int_equal(rp->stats.blocking, UDC_FUZZY_JOIN);
-		assert_true(npairs > 0);
+		if (rp->stats.blocking == UDC_FUZZY_JOIN) {
+			assert_true(npairs > 0);
+		} else {
+			/* more features than a plan with conjunctions takes
+			 * (FEBRL: nine), or none needed: every pair compared */
+			print_message("no plan with conjunctions for %zu features: not checked "
+			              "here\n",
+			              (size_t)segs);
+			assert_int_equal(rp->stats.blocking, UDC_FUZZY_EXHAUSTIVE);
+		}
 		assert_same_links(rp, re);
 		udc_fuzzy_result_free(rp);
 	}

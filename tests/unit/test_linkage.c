@@ -526,6 +526,8 @@ gen_truth(const int64_t *pair, const struct gen_side *a, const struct gen_side *
 	return q;
 }
 
+static enum udc_fuzzy_join_form gen_form = UDC_FUZZY_JOIN_ANY;
+
 static void
 gen_run(const struct udc_spec *lk, struct udc_blist *g, struct udc_blist *own,
         const struct gen_side *sa, enum udc_fuzzy_blocking bl, int64_t *pair, uint8_t *linked,
@@ -543,6 +545,7 @@ gen_run(const struct udc_spec *lk, struct udc_blist *g, struct udc_blist *own,
 	in.segments = udc_clkctx_segments(sa->clk);
 	in.seed = 99;
 	in.blocking = bl;
+	in.join_form = gen_form;
 	if (udc_linkage_run(&in, pair, linked, rep, why, sizeof(why)) != 0)
 		fail_msg("%s", why);
 }
@@ -563,11 +566,12 @@ test_generated_fields_lossless(void **st)
 	                               "scoring = fields\nthreshold = 0.80\n");
 	struct udc_blist g, own;
 	struct gen_side sa, sb;
-	struct udc_linkage_report rj, re, ra;
-	int64_t *pj, *pe, *pa;
+	struct udc_linkage_report rj, re, ra, rc;
+	int64_t *pj, *pe, *pa, *pc;
 	uint8_t *lj;
 	struct truth q;
 	size_t diff = 0, lost = 0;
+	unsigned nwide = 0;
 	(void)st;
 
 	gen_read("gemeente.csv", 1, rd, lk, &g, &sa);
@@ -575,13 +579,27 @@ test_generated_fields_lossless(void **st)
 	assert_non_null(pj = malloc(g.n * sizeof(*pj)));
 	assert_non_null(pe = malloc(g.n * sizeof(*pe)));
 	assert_non_null(pa = malloc(g.n * sizeof(*pa)));
+	assert_non_null(pc = malloc(g.n * sizeof(*pc)));
 	assert_non_null(lj = malloc(own.n));
 	gen_run(lk, &g, &own, &sa, UDC_FUZZY_JOIN, pj, lj, &rj);
 	gen_run(lk, &g, &own, &sa, UDC_FUZZY_EXHAUSTIVE, pe, lj, &re);
 	gen_run(lk, &g, &own, &sa, UDC_FUZZY_AUTO, pa, lj, &ra);
+	/* the join with conjunctions of several features (forced) */
+	gen_form = UDC_FUZZY_JOIN_PAIRS;
+	gen_run(lk, &g, &own, &sa, UDC_FUZZY_JOIN, pc, lj, &rc);
+	gen_form = UDC_FUZZY_JOIN_ANY;
+	for (unsigned j = 0; j < rc.stats.join_nconj; j++)
+		nwide += __builtin_popcountll(rc.stats.join_conj[j]) > 1;
+	print_message("join with conjunctions (forced): %u of several features, %u patterns; "
+	              "%llu pairs compared (x%.1f), %llu of them directly, %.2f s\n",
+	              nwide, rc.stats.join_patterns, (unsigned long long)rc.stats.compared,
+	              rc.stats.reduction, (unsigned long long)rc.stats.join_direct_pairs,
+	              rc.stats.secs_index + rc.stats.secs_score + rc.stats.secs_resolve);
 	assert_int_equal(rj.stats.blocking, UDC_FUZZY_JOIN);
+	assert_int_equal(rc.stats.blocking, UDC_FUZZY_JOIN);
+	assert_true(nwide > 0);
 	for (size_t i = 0; i < g.n; i++) {
-		diff += pj[i] != pe[i] || pa[i] != pe[i];
+		diff += pj[i] != pe[i] || pa[i] != pe[i] || pc[i] != pe[i];
 		lost += pe[i] >= 0 && sa.id[i] == sb.id[pe[i]] && pj[i] != pe[i];
 	}
 	q = gen_truth(pj, &sa, &sb);
@@ -602,6 +620,7 @@ test_generated_fields_lossless(void **st)
 	free(pj);
 	free(pe);
 	free(pa);
+	free(pc);
 	free(lj);
 	free(sa.id);
 	free(sb.id);
