@@ -776,13 +776,14 @@ pattern_coef(const struct ctx *c, struct shape *sh, unsigned k)
 }
 
 /* The share of pairs that may be compared directly for one pattern before
- * the plan would rather find them: a million pairs, or 10^-7 of all. */
+ * the plan would rather find them: a million pairs, but at least 10^-7 and
+ * at most 1% of all. */
 static double
 share_limit(const struct ctx *c)
 {
 	double n = (double)c->n_a * (double)c->n_b, lim = 1e6 / (n > 0 ? n : 1);
 
-	return lim > 1e-7 ? lim : 1e-7;
+	return lim < 1e-7 ? 1e-7 : lim > 0.01 ? 0.01 : lim;
 }
 
 /* The shape of plan pl: conjunctions, drivers, patterns, coefficients and

@@ -25,10 +25,12 @@
  * so a field missing on one side neither counts for nor against the pair
  * (with no field missing this is the Dice of the concatenated filters).  The
  * popcount bound does not hold for it and is off.  Its blocking is the
- * feature join (fjoin.c): a pair at or above the threshold must reach a
- * bound derived from the threshold on one of the indexed features, and
- * those are searched exactly, value against value, so no such pair is lost;
- * AUTO uses it where it is estimated cheaper than comparing every pair.
+ * feature join (fjoin.c): a pair at or above the threshold either passes
+ * one of the plan's conjunctions of features (each feature's own Dice at
+ * or above a bound derived from the threshold), which are searched
+ * exactly, value against value, or its margins show it may not, and then
+ * it is compared directly; so no such pair is lost.  AUTO uses it where it
+ * is estimated cheaper than comparing every pair.
  *
  * Memory is bounded by the inputs, never by the number of pairs above the
  * threshold: each A record keeps only its topk best candidates; the greedy
