@@ -67,7 +67,7 @@
 #define FJ_NONE UINT32_MAX
 #define FJ_MAX_CONJ 64       /* conjunctions of a plan */
 #define FJ_MAX_PAT 64        /* patterns (maximal sets passing no conjunction) */
-#define FJ_CONJ_SEGS 12      /* conjunctions are planned for up to this many features */
+#define FJ_CONJ_SEGS 8       /* conjunctions are planned for up to this many features (FJ_MAX_FAM) */
 #define FJ_GRID 20           /* thresholds 0.05 apart */
 #define FJ_JOINT_PAIRS 65536 /* sampled pairs per feature for the conjunctions */
 #define FJ_MAX_BOUND_BYTES (4ULL << 30) /* margin tables, at most */
@@ -681,6 +681,13 @@ struct plan_sample {
 	size_t coff[2][FJ_PLAN_CLASSES + 1];     /* their records in rec[] */
 	size_t *rec;                             /* sample indices by class */
 	size_t nin[2];                           /* records of each side in a class */
+	/* the records a pattern's share is estimated on (at most
+	 * FJ_SHARE_RECORDS a side, evenly spaced in each class): their
+	 * popcounts by class, soff[side][class] the first */
+	double *sp;
+	size_t soff[2][FJ_PLAN_CLASSES + 1];
+	/* the planner's work so far: margins binned (margin_hist) */
+	uint64_t *work;
 };
 
 /* A plan: each feature looked up at a threshold, or left out (tau 2);
@@ -695,6 +702,7 @@ struct plan {
 };
 
 #define FJ_OUT 2.0     /* a feature left out */
+#define FJ_C_PLAN 20.0 /* plan: one sampled margin binned (ns) */
 #define FJ_MAX_FAM 8   /* looked-up features of a plan with conjunctions, at most */
 #define FJ_MBINS 256   /* plan: margins binned by halves, -64 to 64 */
 
@@ -714,41 +722,69 @@ drive_cost(const struct ctx *c, const struct fjoin *fj, size_t s, double tau)
 	return scan_cost(c, &fj->fv[s]) + mass_at(&fj->fv[s], tau) * FJ_C_CHECK;
 }
 
+/* The histogram of the margins for pattern k of the sampled records
+ * [lo, hi) of ps->sp against a class: bins of halves, -64 to 64.  Returns
+ * whether a margin is below 0. */
+static int
+margin_hist(const struct ctx *c, const struct plan_sample *ps, const double *co,
+            const size_t *ix, size_t ns, size_t lo, size_t hi, double *h)
+{
+	int any = 0;
+
+	*ps->work += hi - lo;
+	memset(h, 0, FJ_MBINS * sizeof(*h));
+	for (size_t x = lo; x < hi; x++) {
+		const double *pp = ps->sp + x * c->nseg;
+		double m = 0, y;
+		size_t bin;
+
+		for (size_t j = 0; j < ns; j++)
+			m += co[j] * pp[ix[j]];
+		y = floor(m * 2.0) + FJ_MBINS / 2;
+		bin = y < 0 ? 0 : y >= FJ_MBINS ? FJ_MBINS - 1 : (size_t)y;
+		h[bin]++;
+		any |= bin < FJ_MBINS / 2;
+	}
+	return any;
+}
+
 /* Estimated share of all pairs whose margins for pattern k of sh do not
  * add up (so they are compared directly): per pair of the sample's feature
  * masks, the margins of each side binned down to halves, and the pairs of
- * bins whose sum may be below 0. */
+ * bins whose sum may be below 0.  (margin_of's sums, over the sampled
+ * records laid out by class in ps->sp: the planner's inner loop.) */
 static double
 pattern_share(const struct ctx *c, const struct plan_sample *ps, const struct shape *sh,
               unsigned k)
 {
-	double pairs = 0, na = 0, nb = 0;
-	size_t step[2];
+	double pairs = 0, na = (double)(ps->soff[0][ps->ncls[0]] - ps->soff[0][0]),
+	       nb = (double)(ps->soff[1][ps->ncls[1]] - ps->soff[1][0]);
 
-	if (ps->nin[0] == 0 || ps->nin[1] == 0)
+	if (na == 0 || nb == 0)
 		return 0;
-	for (int side = 0; side < 2; side++)
-		step[side] = ps->nin[side] > FJ_SHARE_RECORDS ? ps->nin[side] / FJ_SHARE_RECORDS : 1;
 	for (unsigned ca = 0; ca < ps->ncls[0]; ca++)
 		for (unsigned cb = 0; cb < ps->ncls[1]; cb++) {
-			double ha[FJ_MBINS], hb[FJ_MBINS];
-			uint64_t ma = ps->cmask[0][ca], mb = ps->cmask[1][cb];
-			int any = 0;
+			double ha[FJ_MBINS], hb[FJ_MBINS], co[UDC_FUZZY_MAX_SEGMENTS];
+			size_t ix[UDC_FUZZY_MAX_SEGMENTS], ns = 0;
+			uint64_t both = ps->cmask[0][ca] & ps->cmask[1][cb];
+			int any;
 
-			memset(ha, 0, sizeof(ha));
-			memset(hb, 0, sizeof(hb));
-			for (int side = 0; side < 2; side++)
-				for (size_t x = ps->coff[side][side ? cb : ca];
-				     x < ps->coff[side][(side ? cb : ca) + 1]; x += step[side]) {
-					size_t r = ps->rec[x];
-					double m = margin_of(sh, k, ps->pops + r * c->nseg, side ? mb : ma,
-					                     side ? ma : mb);
-					double y = floor(m * 2.0) + FJ_MBINS / 2;
-					size_t bin = y < 0 ? 0 : y >= FJ_MBINS ? FJ_MBINS - 1 : (size_t)y;
+			if (both == 0)
+				continue; /* margins 0: never short */
+			if ((both & sh->strong & ~sh->pat[k]) == 0) {
+				/* margin_of's -1: every pair of the two classes */
+				pairs += (double)(ps->soff[0][ca + 1] - ps->soff[0][ca]) *
+				         (double)(ps->soff[1][cb + 1] - ps->soff[1][cb]);
+				continue;
+			}
+			for (uint64_t x = both; x != 0; x &= x - 1) {
+				size_t s = (size_t)__builtin_ctzll(x);
 
-					(side ? hb : ha)[bin]++;
-					any |= bin < FJ_MBINS / 2;
-				}
+				ix[ns] = s;
+				co[ns++] = sh->coef[k][s];
+			}
+			any = margin_hist(c, ps, co, ix, ns, ps->soff[0][ca], ps->soff[0][ca + 1], ha);
+			any |= margin_hist(c, ps, co, ix, ns, ps->soff[1][cb], ps->soff[1][cb + 1], hb);
 			if (!any)
 				continue; /* no margin below 0 on either side */
 			for (size_t y = 1; y < FJ_MBINS; y++)
@@ -756,12 +792,6 @@ pattern_share(const struct ctx *c, const struct plan_sample *ps, const struct sh
 			for (size_t x = 0; x < FJ_MBINS; x++)
 				pairs += ha[x] * hb[FJ_MBINS - x - 1];
 		}
-	for (unsigned ca = 0; ca < ps->ncls[0]; ca++)
-		for (size_t x = ps->coff[0][ca]; x < ps->coff[0][ca + 1]; x += step[0])
-			na++;
-	for (unsigned cb = 0; cb < ps->ncls[1]; cb++)
-		for (size_t x = ps->coff[1][cb]; x < ps->coff[1][cb + 1]; x += step[1])
-			nb++;
 	return pairs / (na * nb);
 }
 
@@ -992,8 +1022,18 @@ plan_uniform(const struct ctx *c, const struct fjoin *fj, const struct plan_samp
 	}
 }
 
+/* Whether planning has cost more than the plan at cost would take to run:
+ * searching further cannot pay (counted in work, not time, so that the plan
+ * does not depend on the machine's load). */
+static int
+plan_spent(const struct plan_sample *ps, double cost)
+{
+	return isfinite(cost) && (double)*ps->work * FJ_C_PLAN > cost;
+}
+
 /* A coordinate descent from cur over each feature's threshold (0.05 to 1
- * in steps of 0.05, or left out). */
+ * in steps of 0.05, or left out), while planning costs less than the plan
+ * found. */
 static void
 plan_descend(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps,
              struct plan *cur, int need_conj)
@@ -1006,6 +1046,9 @@ plan_descend(const struct ctx *c, const struct fjoin *fj, const struct plan_samp
 		for (size_t s = 0; s < c->nseg; s++)
 			for (int k = 1; k <= 21; k++) {
 				struct plan try = *cur;
+
+				if (plan_spent(ps, cur->cost))
+					return;
 
 				try.tau[s] = k == 21 ? FJ_OUT : k * 0.05;
 				if (try.tau[s] == cur->tau[s])
@@ -1086,6 +1129,12 @@ plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sampl
 			for (int k = 4; k <= 14; k += 2) {
 				struct plan pl;
 
+				/* not worth more planning (form PAIRS: once one
+				 * start with a conjunction is found) */
+				if (plan_spent(ps, best->cost) ||
+				    (need && plan_spent(ps, start.cost)))
+					goto searched;
+
 				memset(&pl, 0, sizeof(pl));
 				pl.fam = 1;
 				for (size_t s = 0; s < c->nseg; s++)
@@ -1094,6 +1143,7 @@ plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sampl
 				if (pl.cost < start.cost)
 					start = pl;
 			}
+	searched:
 		if (isfinite(start.cost)) {
 			plan_descend(c, fj, ps, &start, need);
 			if (start.cost < best->cost)
@@ -1217,7 +1267,7 @@ build_passes(struct ctx *c, struct fjoin *fj)
 
 /* Groups the sampled records of each side by the most common masks. */
 static void
-plan_classes(struct plan_sample *ps)
+plan_classes(struct plan_sample *ps, size_t nseg)
 {
 	for (int side = 0; side < 2; side++) {
 		size_t lo = side ? ps->na : 0, hi = side ? ps->n : ps->na, cnt[64] = {0};
@@ -1259,6 +1309,17 @@ plan_classes(struct plan_sample *ps)
 		}
 		ps->nin[side] = ps->coff[side][keep] - ps->coff[side][0];
 	}
+	for (int side = 0, o = 0; side < 2; side++) {
+		size_t step = ps->nin[side] > FJ_SHARE_RECORDS ? ps->nin[side] / FJ_SHARE_RECORDS : 1;
+
+		for (unsigned k = 0; k < ps->ncls[side]; k++) {
+			ps->soff[side][k] = (size_t)o;
+			for (size_t x = ps->coff[side][k]; x < ps->coff[side][k + 1]; x += step, o++)
+				for (size_t s = 0; s < nseg; s++)
+					ps->sp[(size_t)o * nseg + s] = ps->pops[ps->rec[x] * nseg + s];
+		}
+		ps->soff[side][ps->ncls[side]] = (size_t)o;
+	}
 }
 
 int
@@ -1271,13 +1332,14 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 	size_t nra = c->n_a < FJ_PLAN_RECORDS ? c->n_a : FJ_PLAN_RECORDS;
 	size_t nrb = c->n_b < FJ_PLAN_RECORDS ? c->n_b : FJ_PLAN_RECORDS;
 	double exhaustive = (double)c->n_a * (double)c->n_b * FJ_C_EXH, tmin = 1.0;
-	uint64_t seed = p->seed ^ 0xf301, drivers = 0;
+	uint64_t seed = p->seed ^ 0xf301, drivers = 0, work = 0;
 	int joint = c->nseg <= FJ_CONJ_SEGS && p->join_form != UDC_FUZZY_JOIN_SINGLE;
 	int rv, shaped;
 
 	(void)wq;
 	*use = 0;
 	memset(&ps, 0, sizeof(ps));
+	ps.work = &work;
 	if (c->nseg < 2 || c->n_a == 0 || c->n_b == 0)
 		return 0;
 	if ((fj = calloc(1, sizeof(*fj))) == NULL)
@@ -1293,7 +1355,8 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 	    (fj->cls_b = malloc(c->n_b * sizeof(*fj->cls_b))) == NULL ||
 	    (ps.pops = malloc((nra + nrb) * c->nseg * sizeof(*ps.pops))) == NULL ||
 	    (ps.mask = malloc((nra + nrb) * sizeof(*ps.mask))) == NULL ||
-	    (ps.rec = malloc((nra + nrb) * sizeof(*ps.rec))) == NULL)
+	    (ps.rec = malloc((nra + nrb) * sizeof(*ps.rec))) == NULL ||
+	    (ps.sp = malloc((nra + nrb) * c->nseg * sizeof(*ps.sp))) == NULL)
 		goto fail;
 	for (size_t s = 0; s < c->nseg; s++)
 		if ((rv = build_values(c, fj, s)) != 0 ||
@@ -1310,13 +1373,15 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 		       c->nseg * sizeof(*ps.pops));
 		ps.mask[i] = is_a ? c->ma[r] : c->mb[r];
 	}
-	plan_classes(&ps);
+	plan_classes(&ps, c->nseg);
 	if ((rv = plan_search(c, fj, &ps, (int)p->join_form, &best)) != 0)
 		goto fail;
 	shaped = isfinite(best.cost) && plan_shape(c, fj, &ps, &best, &fj->sh) == 0;
 	free(ps.pops);
 	free(ps.mask);
 	free(ps.rec);
+	free(ps.sp);
+	ps.sp = NULL;
 	ps.pops = NULL;
 	ps.mask = NULL;
 	ps.rec = NULL;
@@ -1366,6 +1431,7 @@ fail:
 	free(ps.pops);
 	free(ps.mask);
 	free(ps.rec);
+	free(ps.sp);
 	udc_fjoin_free(fj);
 	return rv;
 }
