@@ -279,7 +279,9 @@ const struct cbs_rule *cbs_gate(const struct session *s, const Udc__Envelope *re
 /* session.c */
 struct session *sess_get(struct cbs *cb, const uint8_t rid[16]);
 void sess_put(struct cbs *cb, struct session *s);
-void sess_add(struct cbs *cb, struct session *s);
+/* Adds s unless a session of its round id exists: then returns that one,
+ * with a reference (sess_put), and s is still the caller's to free. */
+struct session *sess_add(struct cbs *cb, struct session *s);
 void sess_free(struct session *s);
 void sess_release_data(struct session *s);
 /* The one place a session changes state; logs "from -> to" (caller holds s->mtx). */

@@ -524,7 +524,22 @@ cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req, struc
 		return;
 	}
 	pr->reply_sig.data = s->reply_sig;
-	sess_add(cb, s);
+	{
+		/* Another worker made this round's session since the lookup
+		 * above (copies of one proposal at once): answer as to a resend. */
+		struct session *o = sess_add(cb, s);
+
+		if (o != NULL) {
+			sess_free(s);
+			udc__propose_reply__init(pr);
+			pr->cbs_name = n->cfg->name;
+			pthread_mutex_lock(&o->mtx);
+			answer_resent(cb, o, p, idhex, rp);
+			pthread_mutex_unlock(&o->mtx);
+			sess_put(cb, o);
+			return;
+		}
+	}
 	udc_rounds_add_peer(n->rounds, idhex, hex, "running", np->id);
 	udc_rounds_update(n->rounds, idhex, "running", cbs_state_name(s->state), 0, NULL);
 	{

@@ -145,13 +145,25 @@ sess_put(struct cbs *cb, struct session *s)
 	pthread_mutex_unlock(&cb->mtx);
 }
 
-void
+struct session *
 sess_add(struct cbs *cb, struct session *s)
 {
+	struct session *o;
+
+	/* The lookup and the insertion under one lock: copies of one proposal
+	 * handled at once by several workers make one session, not several. */
 	pthread_mutex_lock(&cb->mtx);
-	s->next = cb->sessions;
-	cb->sessions = s;
+	for (o = cb->sessions; o; o = o->next)
+		if (memcmp(o->rid, s->rid, 16) == 0)
+			break;
+	if (o) {
+		o->refs++;
+	} else {
+		s->next = cb->sessions;
+		cb->sessions = s;
+	}
 	pthread_mutex_unlock(&cb->mtx);
+	return o;
 }
 
 int

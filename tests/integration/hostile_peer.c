@@ -20,6 +20,7 @@
  * refused ("already ran").  --only replay runs just that case.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,10 +330,12 @@ commit_finish(struct hp *h, const uint8_t *rid, uint64_t records, const struct u
 	fin->commit_sig.len = 64;
 }
 
+/* The proposal propose_ex sends, built into req and p (pointing to static
+ * buffers: valid until the next call). */
 static int
-propose_ex(struct hp *h, const uint8_t *rid, const uint8_t *hash, size_t hashlen, const uint8_t *sig,
-    size_t siglen, uint64_t g_records, const struct udc_sign_key *signer, long age,
-    const uint8_t *cbs_key, Udc__Envelope *req, Udc__Propose *p, Udc__Envelope **rep)
+propose_build(struct hp *h, const uint8_t *rid, const uint8_t *hash, size_t hashlen,
+    const uint8_t *sig, size_t siglen, uint64_t g_records, const struct udc_sign_key *signer,
+    long age, const uint8_t *cbs_key, Udc__Envelope *req, Udc__Propose *p)
 {
 	static uint8_t mysig[UDC_SIGN_BYTES], psig[UDC_SIGN_BYTES], ckey[32];
 	struct udc_proposal prop;
@@ -375,6 +378,20 @@ propose_ex(struct hp *h, const uint8_t *rid, const uint8_t *hash, size_t hashlen
 	env_init(h, req, rid);
 	req->body_case = UDC__ENVELOPE__BODY_PROPOSE;
 	req->propose = p;
+	return 0;
+}
+
+static int
+propose_ex(struct hp *h, const uint8_t *rid, const uint8_t *hash, size_t hashlen, const uint8_t *sig,
+    size_t siglen, uint64_t g_records, const struct udc_sign_key *signer, long age,
+    const uint8_t *cbs_key, Udc__Envelope *req, Udc__Propose *p, Udc__Envelope **rep)
+{
+	int rv;
+
+	*rep = NULL;
+	if ((rv = propose_build(h, rid, hash, hashlen, sig, siglen, g_records, signer, age, cbs_key,
+	    req, p)) != 0)
+		return rv;
 	return call_env(h, req, rep);
 }
 
@@ -1223,6 +1240,96 @@ case_sessions(struct hp *h, int n)
 	    "refused for max_sessions", n, accepted, limited);
 }
 
+/* One copy of a proposal sent on a context of its own. */
+struct copy {
+	nng_socket s;
+	const uint8_t *buf;
+	size_t len;
+	Udc__Envelope *rep;
+	int rv;
+};
+
+static void *
+copy_send(void *arg)
+{
+	struct copy *c = arg;
+	nng_msg *m = NULL;
+	char why[256];
+
+	c->rv = udc_req_call_ctx(c->s, CALL_TIMEOUT_MS, 600 * 1000, c->buf, c->len, &m);
+	if (c->rv == 0 && udc_wire_decode(nng_msg_body(m), nng_msg_len(m), &c->rep, why,
+	    sizeof(why)) != 0)
+		c->rep = NULL;
+	if (m)
+		nng_msg_free(m);
+	return NULL;
+}
+
+/* A gemeente (or a replayer) that sends n copies of one signed proposal at
+ * once, for three rounds: the CBS node's workers take them side by side,
+ * and each round must still get one session.  Every copy is accepted with
+ * the same signed answer (a resend); two sessions under one round id would
+ * be a second computation under that id, and would use up max_sessions
+ * (test_attacks.py counts the sessions in the CBS audit log). */
+static void
+case_same_round(struct hp *h, int n)
+{
+	struct copy c[64];
+	pthread_t t[64];
+
+	if (n > 64)
+		n = 64;
+	for (int r = 0; r < 3; r++) {
+		Udc__Envelope req;
+		Udc__Propose p;
+		uint8_t rid[16], *buf = NULL;
+		size_t len = 0;
+		int accepted = 0, same = 0, started = 0;
+		char hex[33];
+
+		randombytes_buf(rid, sizeof(rid));
+		udc_round_id_hex(rid, hex);
+		if (propose_build(h, rid, h->spec->hash, 32, NULL, 0, 10, h->sk, 0, NULL, &req, &p) != 0 ||
+		    udc_wire_encode(&req, &buf, &len) != 0) {
+			check(h, 0, "same-round: cannot build the proposal");
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			c[i] = (struct copy){ .s = h->s, .buf = buf, .len = len };
+			if (pthread_create(&t[i], NULL, copy_send, &c[i]) != 0)
+				break;
+			started++;
+		}
+		for (int i = 0; i < started; i++)
+			pthread_join(t[i], NULL);
+		for (int i = 0; i < started; i++) {
+			const Udc__ProposeReply *pr = c[i].rep && c[i].rep->body_case ==
+			    UDC__ENVELOPE__BODY_PROPOSE_REPLY ? c[i].rep->propose_reply : NULL;
+			const Udc__ProposeReply *p0 = c[0].rep && c[0].rep->body_case ==
+			    UDC__ENVELOPE__BODY_PROPOSE_REPLY ? c[0].rep->propose_reply : NULL;
+
+			if (pr && pr->accepted)
+				accepted++;
+			else
+				printf("   copy %d: %s%s\n", i, c[i].rv ? udc_strerror(c[i].rv) :
+				    c[i].rep ? udc_wire_body_name(c[i].rep->body_case) : "undecodable",
+				    c[i].rep && c[i].rep->body_case == UDC__ENVELOPE__BODY_ERROR ?
+				    c[i].rep->error->reason : "");
+			if (pr && p0 && pr->reply_sig.len == p0->reply_sig.len &&
+			    memcmp(pr->reply_sig.data, p0->reply_sig.data, pr->reply_sig.len) == 0)
+				same++;
+		}
+		printf("same-round: round %s: %d copies at once, %d accepted, %d with the first's "
+		    "signed answer\n", hex, started, accepted, same);
+		check(h, started == n && accepted == n && same == n,
+		    "same-round: %d copies of one proposal at once: all accepted with one signed "
+		    "answer (%d accepted, %d the same)", n, accepted, same);
+		for (int i = 0; i < started; i++)
+			udc_wire_free(c[i].rep);
+		free(buf);
+	}
+}
+
 /* A proposal announcing 10^8 records, then one chunk of one record: the
  * CBS node must not reserve memory for what was only announced. */
 static void
@@ -1267,7 +1374,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: hostile_peer -c GEMEENTE_CONF -s SPEC [-k SIGNING_KEY] [-r ROUND_ID]... [--only replay]\n"
 	    "       [--only flood --flood N] [--only stranger] [--only propose-flood --flood N]\n"
-	    "       [--only sessions --flood N] [--only huge]\n"
+	    "       [--only sessions --flood N] [--only huge] [--only same-round --flood N]\n"
 	    "       [--ca F] [--cert F] [--key F] [--connect URL] [--server-name N] [--max-message BYTES]\n"
 	    "       [--cbs-pub F]\n");
 	exit(2);
@@ -1323,10 +1430,11 @@ main(int argc, char **argv)
 		usage();
 	if (only && strcmp(only, "replay") != 0 && strcmp(only, "flood") != 0 &&
 	    strcmp(only, "stranger") != 0 && strcmp(only, "propose-flood") != 0 &&
-	    strcmp(only, "sessions") != 0 && strcmp(only, "huge") != 0)
+	    strcmp(only, "sessions") != 0 && strcmp(only, "huge") != 0 &&
+	    strcmp(only, "same-round") != 0)
 		usage();
 	if (only && (strcmp(only, "flood") == 0 || strcmp(only, "propose-flood") == 0 ||
-	    strcmp(only, "sessions") == 0) && flood <= 0)
+	    strcmp(only, "sessions") == 0 || strcmp(only, "same-round") == 0) && flood <= 0)
 		usage();
 	if (sodium_init() < 0) {
 		fprintf(stderr, "hostile_peer: sodium_init failed\n");
@@ -1416,6 +1524,8 @@ main(int argc, char **argv)
 		case_sessions(&h, flood);
 	if (only && strcmp(only, "huge") == 0)
 		case_huge(&h);
+	if (only && strcmp(only, "same-round") == 0)
+		case_same_round(&h, flood);
 	if (flood > 0 && strcmp(only ? only : "", "flood") == 0)
 		case_flood(&h, flood);
 	for (size_t i = 0; i < nreplay; i++) {
