@@ -34,6 +34,10 @@
 #define CTL_REQUEST_MS 10000
 #define CTL_IDLE_MS 60000
 #define CTL_REPLY_MS 30000
+/* An idle loop still comes round this often, so that its beat is never
+ * older than this when it is alive: the watchdog pings only a beat younger
+ * than half of WatchdogSec (daemon.c), and a test runs with 2 s. */
+#define CTL_TICK_MS 250
 
 struct conn {
 	int fd;
@@ -244,7 +248,7 @@ ctl_thread(void *p)
 	int map[CTL_CONNS + 2];
 
 	for (;;) {
-		int np = 0, timeout = 1000;
+		int np = 0, timeout = CTL_TICK_MS;
 		long long t = now_ms();
 
 		atomic_store(&c->beat, t);

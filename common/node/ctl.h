@@ -50,7 +50,7 @@ void udc_ctl_close(struct udc_ctl *c);
 void udc_ctl_counts(const struct udc_ctl *c, uint64_t *requests, uint64_t *dropped);
 
 /* Milliseconds since the serving thread last went round its loop (it does
- * at least once a second): the watchdog's sign that it is not stuck. */
+ * at least every 250 ms): the watchdog's sign that it is not stuck. */
 long long udc_ctl_stalled_ms(const struct udc_ctl *c);
 
 /* Client side.  udc_ctl_connect: 0, UDC_ENOTFOUND (no socket there),
