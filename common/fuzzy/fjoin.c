@@ -71,6 +71,9 @@
 #define FJ_GRID 20           /* thresholds 0.05 apart */
 #define FJ_JOINT_PAIRS 65536 /* sampled pairs per feature for the conjunctions */
 #define FJ_MAX_BOUND_BYTES (4ULL << 30) /* margin tables, at most */
+#define FJ_MAX_LEV UDC_FUZZY_JOIN_LEVELS /* thresholds of one feature (a ladder) */
+#define FJ_MAX_STATES 4096   /* plan: state vectors of a family, at most */
+#define FJ_MAX_PASS (UDC_FUZZY_MAX_SEGMENTS * FJ_MAX_LEV)
 
 /* Costs in CPU nanoseconds, measured on the machine of docs/fuzzy.md (20,000
  * generated persons): one value compared with one value (four words), one
@@ -110,19 +113,30 @@ struct fvals {
 	uint32_t *jp[UDC_FUZZY_MAX_SEGMENTS];
 };
 
-/* What a plan looks up: the features and their thresholds, the
- * conjunctions (feature masks) and the feature that drives each, the
- * patterns and their coefficients. */
+/* The levels a conjunction requires: m[l] holds the features it needs at
+ * level l + 1 or higher (m[l] within m[l - 1]; m[0]: the features named). */
+struct lreq {
+	uint64_t m[FJ_MAX_LEV];
+};
+
+/* What a plan looks up: the features and their ladders of thresholds
+ * (lad[s][0] < lad[s][1] < ..., nlev[s] of them; one for a plain plan), the
+ * conjunctions (the features named, the levels required) and the feature
+ * that drives each, the patterns (state vectors: per feature the highest
+ * level a pair below every conjunction may reach) and their coefficients. */
 struct shape {
 	uint64_t strong;
-	double tau[UDC_FUZZY_MAX_SEGMENTS];
+	unsigned nlev[UDC_FUZZY_MAX_SEGMENTS];
+	double lad[UDC_FUZZY_MAX_SEGMENTS][FJ_MAX_LEV];
 	unsigned nconj;
 	uint64_t conj[FJ_MAX_CONJ];
+	struct lreq req[FJ_MAX_CONJ];
 	uint8_t driver[FJ_MAX_CONJ];
 	unsigned npat;
-	uint64_t pat[FJ_MAX_PAT];
+	uint64_t pfail[FJ_MAX_PAT]; /* looked-up features below their top level */
+	uint8_t pu[FJ_MAX_PAT][UDC_FUZZY_MAX_SEGMENTS]; /* the state vector */
 	double pshare[FJ_MAX_PAT]; /* plan: estimated share of pairs compared directly */
-	double coef[FJ_MAX_PAT][UDC_FUZZY_MAX_SEGMENTS]; /* c_Uf per pattern */
+	double coef[FJ_MAX_PAT][UDC_FUZZY_MAX_SEGMENTS]; /* c_uf per pattern */
 };
 
 struct fjoin {
@@ -140,15 +154,19 @@ struct fjoin {
 	uint32_t *bcls_off, *bcls_rec; /* B records by class */
 	uint32_t *bsort; /* [(ca * npat + k) * n_b + bcls_off[cb] ...]: the B records
 	                  * of class cb, ascending margin against ca for pattern k */
-	/* passes, one per driving feature, in order: the driver, whether it is
-	 * looked up alone (every pair passing it is a candidate), else the
-	 * conjunctions it drives (masks) and the other features they check */
+	/* passes, one per driving feature and level, in order: the driver and
+	 * its level (1 = its lowest threshold), whether it is looked up alone
+	 * at that level (every pair passing it is a candidate), else the
+	 * conjunctions it drives there and the other features they check (the
+	 * levels each needs) */
 	unsigned norder;
-	unsigned order[UDC_FUZZY_MAX_SEGMENTS];
-	uint8_t alone[UDC_FUZZY_MAX_SEGMENTS];
-	uint64_t checks[UDC_FUZZY_MAX_SEGMENTS];
-	unsigned pconj_off[UDC_FUZZY_MAX_SEGMENTS + 1];
-	uint64_t pconj[FJ_MAX_CONJ]; /* per pass: each conjunction's other features */
+	unsigned order[FJ_MAX_PASS];
+	uint8_t plev[FJ_MAX_PASS];
+	uint8_t alone[FJ_MAX_PASS];
+	uint8_t pnl[FJ_MAX_PASS]; /* levels its conjunctions check (1 to FJ_MAX_LEV) */
+	uint64_t checks[FJ_MAX_PASS];
+	unsigned pconj_off[FJ_MAX_PASS + 1];
+	struct lreq pconj[FJ_MAX_CONJ]; /* per pass: each conjunction's other features */
 	unsigned pass;         /* the pass being scored */
 	atomic_uint_fast64_t direct_pairs; /* pairs compared directly */
 	atomic_uint_fast64_t checked; /* pairs of a driver checked against a conjunction */
@@ -348,19 +366,38 @@ value_window(const struct fvals *fv, uint32_t p, double tau, size_t *lo, size_t 
 	*hi = l;
 }
 
+/* The level of feature g a conjunction requires (0: not named). */
+static unsigned
+req_level(const struct lreq *r, size_t g)
+{
+	unsigned l = 0;
+
+	while (l < FJ_MAX_LEV && (r->m[l] & (1ULL << g)))
+		l++;
+	return l;
+}
+
+/* The threshold of feature g a conjunction requires (it names g). */
+static double
+req_tau(const struct shape *sh, const struct lreq *r, size_t g)
+{
+	return sh->lad[g][req_level(r, g) - 1];
+}
+
 /* ---------- margins per record, class and pattern ---------- */
 
 /* A record's margin for pattern k (popcounts pops, own mask m) against a
  * class of mask o: sum over the features both have of c_kf |X_f|.  If the
- * two share a feature but none that must fail under the pattern, the bound
- * is not strict (it is S <= 1), so the pair is compared directly: -1. */
+ * two share a feature but none that must stay below a threshold under the
+ * pattern, the bound is not strict (it is S <= 1), so the pair is compared
+ * directly: -1. */
 static double
 margin_of(const struct shape *sh, unsigned k, const uint32_t *pops, uint64_t m, uint64_t o)
 {
 	uint64_t both = m & o;
 	double r = 0;
 
-	if (both != 0 && (both & sh->strong & ~sh->pat[k]) == 0)
+	if (both != 0 && (both & sh->pfail[k]) == 0)
 		return -1.0;
 	for (uint64_t x = both; x != 0; x &= x - 1) {
 		size_t s = (size_t)__builtin_ctzll(x);
@@ -638,23 +675,25 @@ full:
 	return 0;
 }
 
-/* Estimated pairs passing every feature of conj (thresholds tau) among
- * those passing feature s: from the sample of the pairs passing s when s
- * was sampled at tau_s, else (unknown) every pair passing s. */
+/* Estimated pairs passing every feature of conjunction j of sh (each at
+ * the level it requires) among those passing feature s: from the sample of
+ * the pairs passing s when s was sampled at that threshold, else (unknown)
+ * every pair passing s. */
 static double
-conj_at(const struct fvals *fv, size_t nseg, uint64_t conj, const double *tau, size_t s)
+conj_at(const struct fvals *fv, size_t nseg, const struct shape *sh, unsigned j, size_t s)
 {
 	unsigned need[UDC_FUZZY_MAX_SEGMENTS];
 	size_t n = 0, hit = 0;
 	size_t idx[UDC_FUZZY_MAX_SEGMENTS];
+	double ts = req_tau(sh, &sh->req[j], s);
 
-	if (fv->jbin == NULL || tau[s] < fv->jmin - FJ_EPS)
-		return mass_at(fv, tau[s]);
-	for (uint64_t x = conj; x != 0; x &= x - 1) {
+	if (fv->jbin == NULL || ts < fv->jmin - FJ_EPS)
+		return mass_at(fv, ts);
+	for (uint64_t x = sh->conj[j]; x != 0; x &= x - 1) {
 		size_t g = (size_t)__builtin_ctzll(x);
 
 		idx[n] = g;
-		need[n++] = grid_of(tau[g]);
+		need[n++] = grid_of(req_tau(sh, &sh->req[j], g));
 	}
 	for (size_t r = 0; r < fv->jn; r++) {
 		const uint8_t *row = fv->jbin + r * nseg;
@@ -693,13 +732,19 @@ struct plan_sample {
 /* A plan: each feature looked up at a threshold, or left out (tau 2);
  * with fam 0 each looked-up feature is a conjunction of its own (a
  * disjunction), with fam 1 the conjunctions are those the margins need:
- * the smallest sets of features whose passing alone leaves more than a
- * small share of the pairs' margins short (plan_shape). */
+ * the smallest state vectors whose passing alone leaves more than a
+ * small share of the pairs' margins short (plan_shape).  With fam 1 a
+ * feature may have higher thresholds too (up, ascending above tau; 0:
+ * none), a ladder. */
 struct plan {
 	double tau[UDC_FUZZY_MAX_SEGMENTS];
+	double up[UDC_FUZZY_MAX_SEGMENTS][FJ_MAX_LEV - 1];
 	int fam;
 	double cost;
 };
+
+#define FJ_NEED_CONJ 1   /* plan_cost: a conjunction of two features or more */
+#define FJ_NEED_LADDER 2 /* plan_cost: a conjunction needing a second level */
 
 #define FJ_OUT 2.0     /* a feature left out */
 #define FJ_C_PLAN 20.0 /* plan: one sampled margin binned (ns) */
@@ -771,7 +816,7 @@ pattern_share(const struct ctx *c, const struct plan_sample *ps, const struct sh
 
 			if (both == 0)
 				continue; /* margins 0: never short */
-			if ((both & sh->strong & ~sh->pat[k]) == 0) {
+			if ((both & sh->pfail[k]) == 0) {
 				/* margin_of's -1: every pair of the two classes */
 				pairs += (double)(ps->soff[0][ca + 1] - ps->soff[0][ca]) *
 				         (double)(ps->soff[1][cb + 1] - ps->soff[1][cb]);
@@ -795,14 +840,23 @@ pattern_share(const struct ctx *c, const struct plan_sample *ps, const struct sh
 	return pairs / (na * nb);
 }
 
-/* Coefficients of pattern k of sh (features looked up outside it: t -
- * tau, the others t - 1). */
+/* Pattern k of sh is the state vector u (per feature, the highest level a
+ * pair it covers may reach; 0 for a feature not looked up): the features
+ * below their top level, and the coefficients c_kf = t - tau_f^{u_f + 1}
+ * (the next threshold up, which the pair stays below) for those, t - 1 for
+ * the others. */
 static void
-pattern_coef(const struct ctx *c, struct shape *sh, unsigned k)
+pattern_set(const struct ctx *c, struct shape *sh, unsigned k, const uint8_t *u)
 {
-	for (size_t s = 0; s < c->nseg; s++)
-		sh->coef[k][s] = (sh->strong & ~sh->pat[k] & (1ULL << s)) ? c->t - sh->tau[s]
-		                                                          : c->t - 1.0;
+	sh->pfail[k] = 0;
+	for (size_t s = 0; s < c->nseg; s++) {
+		int below = (sh->strong & (1ULL << s)) && u[s] < sh->nlev[s];
+
+		sh->pu[k][s] = u[s];
+		if (below)
+			sh->pfail[k] |= 1ULL << s;
+		sh->coef[k][s] = below ? c->t - sh->lad[s][u[s]] : c->t - 1.0;
+	}
 }
 
 /* The share of pairs that may be compared directly for one pattern before
@@ -817,21 +871,37 @@ share_limit(const struct ctx *c)
 }
 
 /* The shape of plan pl: conjunctions, drivers, patterns, coefficients and
- * the patterns' estimated shares of direct pairs.  Returns 0, or -1 if the
- * plan is not possible (nothing looked up, too many conjunctions, patterns
- * or features, or every pair would be compared directly). */
+ * the patterns' estimated shares of direct pairs.  A state vector gives
+ * each looked-up feature a level (0 to its number of thresholds); the
+ * vectors are taken by their sum of levels, a vector above an unsafe one
+ * is unsafe, and a vector whose share of short margins (the pairs at or
+ * below it everywhere bounded as pattern) exceeds the limit is a smallest
+ * one that must be found: a conjunction.  The unsafe vectors are thus the
+ * upward closure of the conjunctions, the patterns the largest safe ones,
+ * and a pair that passes no conjunction has a safe state, below one of
+ * them.  With one threshold per feature a vector is a set of features,
+ * taken in the order of the plain plan.  Returns 0, or -1 if the plan is
+ * not possible (nothing looked up, too many conjunctions, patterns,
+ * features or states, or every pair would be compared directly). */
 static int
 plan_shape(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps,
            const struct plan *pl, struct shape *sh)
 {
 	size_t s, nseg = c->nseg;
 	unsigned idx[FJ_MAX_FAM], n = 0;
+	uint8_t u[UDC_FUZZY_MAX_SEGMENTS];
 
-	memset(sh, 0, offsetof(struct shape, coef));
+	memset(sh, 0, offsetof(struct shape, pshare));
+	memset(u, 0, sizeof(u));
 	for (s = 0; s < nseg; s++)
 		if (pl->tau[s] <= 1.0) {
 			sh->strong |= 1ULL << s;
-			sh->tau[s] = pl->tau[s];
+			sh->lad[s][0] = pl->tau[s];
+			sh->nlev[s] = 1;
+			for (unsigned l = 0; pl->fam && l + 1 < FJ_MAX_LEV; l++)
+				if (pl->up[s][l] > sh->lad[s][sh->nlev[s] - 1] + FJ_EPS &&
+				    pl->up[s][l] <= 1.0)
+					sh->lad[s][sh->nlev[s]++] = pl->up[s][l];
 			if (n < FJ_MAX_FAM)
 				idx[n] = (unsigned)s;
 			n++;
@@ -845,79 +915,98 @@ plan_shape(const struct ctx *c, const struct fjoin *fj, const struct plan_sample
 			if (sh->nconj == FJ_MAX_CONJ)
 				return -1;
 			sh->driver[sh->nconj] = (uint8_t)s;
+			sh->req[sh->nconj].m[0] = 1ULL << s;
 			sh->conj[sh->nconj++] = 1ULL << s;
 		}
 		sh->npat = 1;
-		sh->pat[0] = 0;
-		pattern_coef(c, sh, 0);
+		pattern_set(c, sh, 0, u);
 		sh->pshare[0] = pattern_share(c, ps, sh, 0);
 		return 0;
 	}
 	if (n > FJ_MAX_FAM)
 		return -1;
 	{
-		/* state of each subset of the looked-up features (as passing):
-		 * 1 safe (its share of short margins within the limit), 2 not */
-		uint8_t st[1u << FJ_MAX_FAM];
-		double share[1u << FJ_MAX_FAM], lim = share_limit(c);
-		struct shape one = *sh;
+		/* state of each vector (mixed radix: digit x is the level of
+		 * feature idx[x], stride[x] apart): 1 safe (its share of short
+		 * margins within the limit), 2 not */
+		uint8_t st[FJ_MAX_STATES];
+		double share[FJ_MAX_STATES], lim = share_limit(c);
+		uint32_t stride[FJ_MAX_FAM], nst = 1;
+		unsigned top = 0;
+		struct shape one;
 
+		for (unsigned x = 0; x < n; x++) {
+			stride[x] = nst;
+			nst *= sh->nlev[idx[x]] + 1;
+			top += sh->nlev[idx[x]];
+			if (nst > FJ_MAX_STATES)
+				return -1;
+		}
+		one = *sh;
 		one.npat = 1;
-		for (unsigned level = 0; level <= n; level++)
-			for (uint32_t sub = 0; sub < (1u << n); sub++) {
-				uint64_t m = 0;
+		for (unsigned level = 0; level <= top; level++)
+			for (uint32_t v = 0; v < nst; v++) {
+				unsigned d[FJ_MAX_FAM], sum = 0;
 				int bad = 0;
 
-				if ((unsigned)__builtin_popcount(sub) != level)
+				for (unsigned x = 0; x < n; x++) {
+					d[x] = (v / stride[x]) % (sh->nlev[idx[x]] + 1);
+					sum += d[x];
+				}
+				if (sum != level)
 					continue;
-				for (unsigned x = 0; x < n; x++)
-					if (sub & (1u << x)) {
-						m |= 1ULL << idx[x];
-						bad |= st[sub & ~(1u << x)] == 2;
-					}
+				for (unsigned x = 0; x < n; x++) {
+					u[idx[x]] = (uint8_t)d[x];
+					if (d[x] > 0)
+						bad |= st[v - stride[x]] == 2;
+				}
 				if (bad) {
-					st[sub] = 2; /* contains a conjunction */
+					st[v] = 2; /* above a conjunction */
 					continue;
 				}
-				one.pat[0] = m;
-				pattern_coef(c, &one, 0);
-				share[sub] = pattern_share(c, ps, &one, 0);
-				if (share[sub] <= lim) {
-					st[sub] = 1;
+				pattern_set(c, &one, 0, u);
+				share[v] = pattern_share(c, ps, &one, 0);
+				if (share[v] <= lim) {
+					st[v] = 1;
 					continue;
 				}
-				/* a smallest set that must be found: a conjunction */
-				st[sub] = 2;
-				if (sub == 0 || sh->nconj == FJ_MAX_CONJ)
+				/* a smallest vector that must be found: a conjunction */
+				st[v] = 2;
+				if (v == 0 || sh->nconj == FJ_MAX_CONJ)
 					return -1;
-				sh->conj[sh->nconj++] = m;
+				for (unsigned x = 0; x < n; x++)
+					for (unsigned l = 0; l < d[x]; l++)
+						sh->req[sh->nconj].m[l] |= 1ULL << idx[x];
+				sh->conj[sh->nconj] = sh->req[sh->nconj].m[0];
+				sh->nconj++;
 			}
-		for (uint32_t sub = 0; sub < (1u << n); sub++) {
-			int maximal = st[sub] == 1;
-			uint64_t m = 0;
+		for (uint32_t v = 0; v < nst; v++) {
+			int maximal = st[v] == 1;
 
-			for (unsigned x = 0; x < n && maximal; x++)
-				if (!(sub & (1u << x)))
-					maximal = st[sub | (1u << x)] == 2;
+			for (unsigned x = 0; x < n; x++) {
+				unsigned dx = (v / stride[x]) % (sh->nlev[idx[x]] + 1);
+
+				u[idx[x]] = (uint8_t)dx;
+				if (maximal && dx < sh->nlev[idx[x]])
+					maximal = st[v + stride[x]] == 2;
+			}
 			if (!maximal)
 				continue;
 			if (sh->npat == FJ_MAX_PAT)
 				return -1;
-			for (unsigned x = 0; x < n; x++)
-				if (sub & (1u << x))
-					m |= 1ULL << idx[x];
-			sh->pshare[sh->npat] = share[sub];
-			sh->pat[sh->npat++] = m;
+			sh->pshare[sh->npat] = share[v];
+			pattern_set(c, sh, sh->npat++, u);
 		}
 		if (sh->nconj == 0)
 			return -1;
-		/* each conjunction driven by its cheapest feature */
+		/* each conjunction driven by its cheapest feature (at the
+		 * level it requires) */
 		for (unsigned j = 0; j < sh->nconj; j++) {
 			double best = INFINITY;
 
 			for (uint64_t x = sh->conj[j]; x != 0; x &= x - 1) {
 				size_t g = (size_t)__builtin_ctzll(x);
-				double dc = drive_cost(c, fj, g, sh->tau[g]);
+				double dc = drive_cost(c, fj, g, req_tau(sh, &sh->req[j], g));
 
 				if (dc < best) {
 					best = dc;
@@ -925,45 +1014,50 @@ plan_shape(const struct ctx *c, const struct fjoin *fj, const struct plan_sample
 				}
 			}
 		}
-		for (unsigned k = 0; k < sh->npat; k++)
-			pattern_coef(c, sh, k);
 	}
 	return 0;
 }
 
 /* Estimated cost (ns) of a plan: the value comparisons of each driving
- * feature, the pairs it checks, the candidates, and the pairs compared
- * directly (the patterns' shares, summed: an upper bound). */
+ * feature and level, the pairs it checks, the candidates, and the pairs
+ * compared directly (the patterns' shares, summed: an upper bound).  need
+ * (FJ_NEED_*): what the plan must have, else its cost is infinite. */
 static double
 plan_cost(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps,
-          const struct plan *pl, int need_conj)
+          const struct plan *pl, int need)
 {
 	struct shape sh;
 	double cost = 0, direct = 0;
-	uint64_t drives = 0, alone = 0;
-	int wide = 0;
+	uint64_t drives[FJ_MAX_LEV] = {0}, alone[FJ_MAX_LEV] = {0};
+	int wide = 0, ladder = 0;
 
 	if (plan_shape(c, fj, ps, pl, &sh) != 0)
 		return INFINITY;
 	for (unsigned j = 0; j < sh.nconj; j++) {
+		unsigned L = req_level(&sh.req[j], sh.driver[j]);
+
 		if (__builtin_popcountll(sh.conj[j]) == 1)
-			alone |= sh.conj[j];
+			alone[L - 1] |= sh.conj[j];
 		else
 			wide = 1;
+		ladder |= sh.req[j].m[1] != 0;
 	}
-	if (need_conj && !wide)
+	if ((need & FJ_NEED_CONJ) && !wide)
+		return INFINITY;
+	if ((need & FJ_NEED_LADDER) && !ladder)
 		return INFINITY;
 	for (unsigned j = 0; j < sh.nconj; j++) {
 		size_t d = sh.driver[j];
+		unsigned L = req_level(&sh.req[j], d);
 
-		if (!(drives & (1ULL << d))) {
-			drives |= 1ULL << d;
+		if (!(drives[L - 1] & (1ULL << d))) {
+			drives[L - 1] |= 1ULL << d;
 			cost += scan_cost(c, &fj->fv[d]) +
-			        mass_at(&fj->fv[d], sh.tau[d]) *
-			            ((alone & (1ULL << d)) ? FJ_C_CAND : FJ_C_CHECK);
+			        mass_at(&fj->fv[d], sh.lad[d][L - 1]) *
+			            ((alone[L - 1] & (1ULL << d)) ? FJ_C_CAND : FJ_C_CHECK);
 		}
-		if (!(alone & (1ULL << d)))
-			cost += conj_at(&fj->fv[d], c->nseg, sh.conj[j], sh.tau, d) * FJ_C_CAND;
+		if (!(alone[L - 1] & (1ULL << d)))
+			cost += conj_at(&fj->fv[d], c->nseg, &sh, j, d) * FJ_C_CAND;
 	}
 	for (unsigned k = 0; k < sh.npat; k++)
 		direct += sh.pshare[k];
@@ -1032,34 +1126,84 @@ plan_spent(const struct plan_sample *ps, double cost)
 }
 
 /* A coordinate descent from cur over each feature's threshold (0.05 to 1
- * in steps of 0.05, or left out), while planning costs less than the plan
- * found. */
+ * in steps of 0.05, or left out), and with ladder set over its higher
+ * thresholds too (each 0.05 to 1, or none; the third only with a second),
+ * while planning costs less than the plan found. */
 static void
 plan_descend(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps,
-             struct plan *cur, int need_conj)
+             struct plan *cur, int need, int ladder)
 {
-	int improved = 1, sweeps = 0;
+	int improved = 1, sweeps = 0, nl = ladder ? FJ_MAX_LEV : 1;
 
 	/* a plan with conjunctions costs more to evaluate: fewer sweeps */
 	while (improved && sweeps++ < (cur->fam ? 4 : 30)) {
 		improved = 0;
 		for (size_t s = 0; s < c->nseg; s++)
-			for (int k = 1; k <= 21; k++) {
-				struct plan try = *cur;
+			for (int l = 0; l < nl; l++)
+				for (int k = 1; k <= 21; k++) {
+					struct plan try = *cur;
+					double *x = l == 0 ? &try.tau[s] : &try.up[s][l - 1];
 
-				if (plan_spent(ps, cur->cost))
-					return;
-
-				try.tau[s] = k == 21 ? FJ_OUT : k * 0.05;
-				if (try.tau[s] == cur->tau[s])
-					continue;
-				try.cost = plan_cost(c, fj, ps, &try, need_conj);
-				if (try.cost < cur->cost - 1e-9 * cur->cost) {
-					*cur = try;
-					improved = 1;
+					if (plan_spent(ps, cur->cost))
+						return;
+					if (l > 0 && (cur->tau[s] > 1.0 ||
+					              (l > 1 && cur->up[s][l - 2] == 0)))
+						break;
+					*x = k == 21 ? (l == 0 ? FJ_OUT : 0) : k * 0.05;
+					if (l > 0 && *x != 0 && *x <= (l == 1 ? try.tau[s] : try.up[s][l - 2]))
+						continue; /* not above the level below */
+					if (*x == (l == 0 ? cur->tau[s] : cur->up[s][l - 1]))
+						continue;
+					try.cost = plan_cost(c, fj, ps, &try, need);
+					if (try.cost < cur->cost - 1e-9 * cur->cost) {
+						*cur = try;
+						improved = 1;
+					}
 				}
+	}
+}
+
+/* Ladders (form ANY, or LADDER: one is needed): from the best plan with
+ * conjunctions, each looked-up feature given a second threshold, from
+ * its own (lowered by up to 0.2) to 1, the best of them then improved by
+ * a coordinate descent over every level; taken if it is cheaper than best
+ * (LADDER: if it exists).  Within the planning budget of the cheaper of
+ * best and the ladder found. */
+static void
+plan_ladder(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps, int need,
+            const struct plan *from, struct plan *best)
+{
+	struct plan lp, base = *from;
+	int nd = need ? FJ_NEED_CONJ | FJ_NEED_LADDER : 0;
+
+	/* from a disjunction: its thresholds, as a family */
+	base.fam = 1;
+	lp.cost = INFINITY;
+	for (size_t s = 0; s < c->nseg; s++) {
+		if (base.tau[s] > 1.0)
+			continue;
+		for (int lo = 0; lo <= 4; lo++)
+			for (int k = 1; k <= 20; k++) {
+				struct plan try = base;
+
+				if (plan_spent(ps, best->cost < lp.cost ? best->cost : lp.cost) &&
+				    (!need || isfinite(lp.cost)))
+					goto found;
+				try.tau[s] = base.tau[s] - lo * 0.05;
+				if (try.tau[s] < 0.05 - FJ_EPS || k * 0.05 <= try.tau[s] + FJ_EPS)
+					continue;
+				try.up[s][0] = k * 0.05;
+				try.cost = plan_cost(c, fj, ps, &try, nd);
+				if (try.cost < lp.cost)
+					lp = try;
 			}
 	}
+found:
+	if (!isfinite(lp.cost))
+		return;
+	plan_descend(c, fj, ps, &lp, nd, 1);
+	if (need || lp.cost < best->cost)
+		*best = lp;
 }
 
 /* The best plan of single features (form ANY or SINGLE): from the best
@@ -1074,7 +1218,7 @@ plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sampl
             struct plan *best)
 {
 	uint64_t all = c->nseg >= 64 ? ~0ULL : (1ULL << c->nseg) - 1;
-	int need = form == UDC_FUZZY_JOIN_PAIRS;
+	int need = form == UDC_FUZZY_JOIN_PAIRS || form == UDC_FUZZY_JOIN_LADDER;
 	struct plan cur;
 	double *rho;
 
@@ -1114,7 +1258,7 @@ plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sampl
 		}
 	}
 	free(rho);
-	plan_descend(c, fj, ps, &cur, 0);
+	plan_descend(c, fj, ps, &cur, 0, 0);
 	*best = cur;
 	if (need)
 		best->cost = INFINITY;
@@ -1139,16 +1283,19 @@ plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sampl
 				pl.fam = 1;
 				for (size_t s = 0; s < c->nseg; s++)
 					pl.tau[s] = s == out ? FJ_OUT : k * 0.05;
-				pl.cost = plan_cost(c, fj, ps, &pl, need);
+				pl.cost = plan_cost(c, fj, ps, &pl, need ? FJ_NEED_CONJ : 0);
 				if (pl.cost < start.cost)
 					start = pl;
 			}
 	searched:
 		if (isfinite(start.cost)) {
-			plan_descend(c, fj, ps, &start, need);
-			if (start.cost < best->cost)
+			plan_descend(c, fj, ps, &start, need ? FJ_NEED_CONJ : 0, 0);
+			if (form != UDC_FUZZY_JOIN_LADDER && start.cost < best->cost)
 				*best = start;
 		}
+		if (form == UDC_FUZZY_JOIN_ANY || form == UDC_FUZZY_JOIN_LADDER)
+			plan_ladder(c, fj, ps, form == UDC_FUZZY_JOIN_LADDER,
+			            isfinite(start.cost) ? &start : best, best);
 	}
 	return 0;
 }
@@ -1195,32 +1342,38 @@ udc_fjoin_free(struct fjoin *fj)
 	free(fj);
 }
 
-/* The passes of the plan: one per driving feature, the most selective
- * first (later ones skip what it found), and the B filters each checks,
- * copied in its value order. */
+/* The passes of the plan: one per driving feature and level, the most
+ * selective first (later ones skip what it found), and the B filters each
+ * checks, copied in its driver's value order (once per driver). */
 static int
 build_passes(struct ctx *c, struct fjoin *fj)
 {
 	const struct shape *sh = &fj->sh;
-	double mass[UDC_FUZZY_MAX_SEGMENTS];
-	uint64_t drives = 0;
+	double mass[FJ_MAX_PASS];
+	uint64_t drives[FJ_MAX_LEV] = {0};
 
 	for (unsigned j = 0; j < sh->nconj; j++)
-		drives |= 1ULL << sh->driver[j];
+		drives[req_level(&sh->req[j], sh->driver[j]) - 1] |= 1ULL << sh->driver[j];
 	fj->norder = 0;
-	for (size_t s = 0; s < c->nseg; s++) {
-		unsigned k;
+	for (size_t s = 0; s < c->nseg; s++)
+		for (unsigned l = 0; l < FJ_MAX_LEV; l++) {
+			unsigned k;
+			double m;
 
-		if (!(drives & (1ULL << s)))
-			continue;
-		k = fj->norder++;
-		mass[s] = mass_at(&fj->fv[s], sh->tau[s]);
-		while (k > 0 && mass[fj->order[k - 1]] > mass[s]) {
-			fj->order[k] = fj->order[k - 1];
-			k--;
+			if (!(drives[l] & (1ULL << s)))
+				continue;
+			k = fj->norder++;
+			m = mass_at(&fj->fv[s], sh->lad[s][l]);
+			while (k > 0 && mass[k - 1] > m) {
+				fj->order[k] = fj->order[k - 1];
+				fj->plev[k] = fj->plev[k - 1];
+				mass[k] = mass[k - 1];
+				k--;
+			}
+			fj->order[k] = (unsigned)s;
+			fj->plev[k] = (uint8_t)(l + 1);
+			mass[k] = m;
 		}
-		fj->order[k] = (unsigned)s;
-	}
 	fj->pconj_off[0] = 0;
 	for (unsigned k = 0; k < fj->norder; k++) {
 		size_t d = fj->order[k];
@@ -1229,27 +1382,36 @@ build_passes(struct ctx *c, struct fjoin *fj)
 		unsigned o = fj->pconj_off[k];
 
 		fj->alone[k] = 0;
-		fj->checks[d] = 0;
+		fj->checks[k] = 0;
 		for (unsigned j = 0; j < sh->nconj; j++) {
-			uint64_t other = sh->conj[j] & ~(1ULL << d);
+			struct lreq other = sh->req[j];
 
-			if (sh->driver[j] != d)
+			if (sh->driver[j] != d || req_level(&other, d) != fj->plev[k])
 				continue;
-			if (other == 0)
+			for (unsigned l = 0; l < FJ_MAX_LEV; l++)
+				other.m[l] &= ~(1ULL << d);
+			if (other.m[0] == 0)
 				fj->alone[k] = 1;
 			fj->pconj[o++] = other;
-			fj->checks[d] |= other;
+			fj->checks[k] |= other.m[0];
 		}
 		if (fj->alone[k]) {
 			/* every pair passing the driver is a candidate */
 			o = fj->pconj_off[k];
-			fj->pconj[o++] = 0;
-			fj->checks[d] = 0;
+			memset(&fj->pconj[o++], 0, sizeof(fj->pconj[0]));
+			fj->checks[k] = 0;
 		}
 		fj->pconj_off[k + 1] = o;
-		for (uint64_t x = fj->checks[d]; x != 0; x &= x - 1) {
+		fj->pnl[k] = 1;
+		for (unsigned j = fj->pconj_off[k]; j < o; j++)
+			for (unsigned l = 1; l < FJ_MAX_LEV; l++)
+				if (fj->pconj[j].m[l] != 0 && fj->pnl[k] < l + 1)
+					fj->pnl[k] = (uint8_t)(l + 1);
+		for (uint64_t x = fj->checks[k]; x != 0; x &= x - 1) {
 			size_t g = (size_t)__builtin_ctzll(x);
 
+			if (fv->jf[g] != NULL)
+				continue; /* copied for another level */
 			if ((fv->jf[g] = malloc((n ? n : 1) * c->segw * sizeof(uint64_t))) == NULL ||
 			    (fv->jp[g] = malloc((n ? n : 1) * sizeof(uint32_t))) == NULL)
 				return UDC_ENOMEM;
@@ -1394,8 +1556,8 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 	for (size_t s = 0; s < c->nseg; s++) {
 		free(fj->fv[s].jbin);
 		fj->fv[s].jbin = NULL;
-		if (fj->sh.strong & (1ULL << s) && fj->sh.tau[s] < tmin)
-			tmin = fj->sh.tau[s];
+		if (fj->sh.strong & (1ULL << s) && fj->sh.lad[s][0] < tmin)
+			tmin = fj->sh.lad[s][0];
 		/* a feature only checked needs no values */
 		if (!(drivers & (1ULL << s)))
 			free_values(&fj->fv[s]);
@@ -1414,13 +1576,22 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 	st->join_features = fj->sh.strong;
 	st->join_tau = tmin;
 	for (size_t s = 0; s < c->nseg && s < UDC_FUZZY_MAX_SEGMENTS; s++)
-		st->join_feature_tau[s] = (fj->sh.strong & (1ULL << s)) ? fj->sh.tau[s] : 0;
+	{
+		st->join_feature_tau[s] = (fj->sh.strong & (1ULL << s)) ? fj->sh.lad[s][0] : 0;
+		st->join_levels[s] = fj->sh.nlev[s];
+		for (unsigned l = 0; l < fj->sh.nlev[s]; l++)
+			st->join_ladder[s][l] = fj->sh.lad[s][l];
+		if (fj->sh.nlev[s] > 1)
+			st->join_ladders |= 1ULL << s;
+	}
 	for (unsigned k = 0; k < fj->norder; k++)
 		st->join_alone |= (uint64_t)fj->alone[k] << fj->order[k];
 	st->join_nconj = 0;
 	for (unsigned j = 0; j < fj->sh.nconj && j < UDC_FUZZY_MAX_CONJ; j++) {
 		st->join_conj[j] = fj->sh.conj[j];
 		st->join_conj_driver[j] = fj->sh.driver[j];
+		for (unsigned l = 1; l < FJ_MAX_LEV; l++)
+			st->join_conj_up[j][l - 1] = fj->sh.req[j].m[l];
 		st->join_nconj++;
 	}
 	st->join_patterns = fj->sh.npat;
@@ -1438,34 +1609,36 @@ fail:
 
 /* ---------- scoring ---------- */
 
-/* 1 if A record i and B record b pass feature s. */
+/* 1 if A record i and B record b pass feature s at threshold tau. */
 static int
-passes(const struct ctx *c, const struct fjoin *fj, size_t s, size_t i, uint32_t b)
+passes(const struct ctx *c, size_t s, double tau, size_t i, uint32_t b)
 {
 	uint32_t pa = c->pas[i * c->nseg + s], pb = c->pbs[(size_t)b * c->nseg + s];
 
 	return pa != 0 && pb != 0 &&
-	       reaches(udc_dice_and_count(seg_a(c, i, s), seg_b(c, b, s), c->segw), pa, pb,
-	               fj->sh.tau[s]);
+	       reaches(udc_dice_and_count(seg_a(c, i, s), seg_b(c, b, s), c->segw), pa, pb, tau);
 }
 
 /* 1 if an earlier pass (order[0..pass)) found A record i and B record b:
- * they pass its driver and, unless that is looked up alone, one of the
- * features it checks. */
+ * they pass its driver at its level and, unless that is looked up alone,
+ * every feature of one of its conjunctions at the level it needs. */
 static int
 found_before(const struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i, uint32_t b)
 {
 	for (unsigned k = 0; k < pass; k++) {
 		size_t d = fj->order[k];
 
-		if (!passes(c, fj, d, i, b))
+		if (!passes(c, d, fj->sh.lad[d][fj->plev[k] - 1], i, b))
 			continue;
 		for (unsigned j = fj->pconj_off[k]; j < fj->pconj_off[k + 1]; j++) {
-			uint64_t x = fj->pconj[j];
+			uint64_t x = fj->pconj[j].m[0];
 
-			for (; x != 0; x &= x - 1)
-				if (!passes(c, fj, (size_t)__builtin_ctzll(x), i, b))
+			for (; x != 0; x &= x - 1) {
+				size_t g = (size_t)__builtin_ctzll(x);
+
+				if (!passes(c, g, req_tau(&fj->sh, &fj->pconj[j], g), i, b))
 					break;
+			}
 			if (x == 0)
 				return 1; /* every feature of the conjunction passes */
 		}
@@ -1541,7 +1714,8 @@ value_candidates(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i,
 	const struct fvals *fv = &fj->fv[d];
 	uint32_t lo = fv->b_off[v], hi = fv->b_off[v + 1];
 	uint32_t cnt[FJ_CHUNK];
-	uint64_t gp[FJ_CHUNK];
+	uint64_t gp[FJ_MAX_LEV][FJ_CHUNK];
+	unsigned nl = fj->pnl[pass];
 
 	if (fj->alone[pass]) {
 		for (uint32_t x = lo; x < hi; x++)
@@ -1553,13 +1727,17 @@ value_candidates(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i,
 		size_t m = hi - x0 < FJ_CHUNK ? hi - x0 : FJ_CHUNK;
 		uint64_t seen = 0;
 
-		/* gp[y]: the features checked that the pair passes */
-		memset(gp, 0, m * sizeof(*gp));
-		for (uint64_t x = fj->checks[d]; x != 0; x &= x - 1) {
+		/* gp[l][y]: the features checked that the pair passes at
+		 * level l + 1 or higher */
+		for (unsigned l = 0; l < nl; l++)
+			memset(gp[l], 0, m * sizeof(gp[l][0]));
+		for (uint64_t x = fj->checks[pass]; x != 0; x &= x - 1) {
 			size_t g = (size_t)__builtin_ctzll(x);
 			uint32_t pa = c->pas[i * c->nseg + g];
 			const uint32_t *pb = fv->jp[g] + x0;
-			double lim = fj->sh.tau[g] - 2 * FJ_EPS;
+			const double *lad = fj->sh.lad[g];
+			double lim = lad[0] - 2 * FJ_EPS;
+			unsigned ng = fj->sh.nlev[g] < nl ? fj->sh.nlev[g] : nl;
 
 			if (pa == 0)
 				continue;
@@ -1568,22 +1746,30 @@ value_candidates(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i,
 			for (size_t y = 0; y < m; y++) {
 				/* a multiplication rejects most; the score decides */
 				if (pb[y] == 0 || 2.0 * cnt[y] < lim * (double)(pa + pb[y]) ||
-				    !reaches(cnt[y], pa, pb[y], fj->sh.tau[g]))
+				    !reaches(cnt[y], pa, pb[y], lad[0]))
 					continue;
-				gp[y] |= 1ULL << g;
+				gp[0][y] |= 1ULL << g;
 				seen |= 1ULL << g;
+				for (unsigned l = 1; l < ng && reaches(cnt[y], pa, pb[y], lad[l]); l++)
+					gp[l][y] |= 1ULL << g;
 			}
 		}
 		if (seen == 0)
 			continue;
 		for (size_t y = 0; y < m; y++) {
-			if (gp[y] == 0)
+			if (gp[0][y] == 0)
 				continue;
-			for (unsigned j = fj->pconj_off[pass]; j < fj->pconj_off[pass + 1]; j++)
-				if ((gp[y] & fj->pconj[j]) == fj->pconj[j]) {
+			for (unsigned j = fj->pconj_off[pass]; j < fj->pconj_off[pass + 1]; j++) {
+				const struct lreq *r = &fj->pconj[j];
+				unsigned l;
+
+				for (l = 0; l < nl && (gp[l][y] & r->m[l]) == r->m[l]; l++)
+					;
+				if (l == nl) {
 					take(c, fj, pass, i, fv->b_rec[x0 + y], co);
 					break;
 				}
+			}
 		}
 	}
 }
@@ -1628,7 +1814,6 @@ direct_candidates(struct ctx *c, const struct fjoin *fj, size_t i, struct collec
 	co->direct += n;
 }
 
-
 /* The B values of a feature at or above tau from a filter (popcount pa),
  * into *buf; SIZE_MAX when out of memory. */
 static size_t
@@ -1664,7 +1849,6 @@ neighbours(const struct ctx *c, const struct fvals *fv, const uint64_t *q, uint3
 	return n;
 }
 
-
 /* One pass over a range of the A values of the pass's driver. */
 static int
 pass_range(void *arg, size_t begin, size_t end)
@@ -1685,7 +1869,8 @@ pass_range(void *arg, size_t begin, size_t end)
 	for (size_t x = begin; x < end; x++) {
 		uint32_t u = fv->av[x], first = fv->a_rec[fv->a_off[u]];
 		size_t nn =
-		    neighbours(c, fv, seg_a(c, first, s), fv->pop[u], fj->sh.tau[s], &buf, &cap);
+		    neighbours(c, fv, seg_a(c, first, s), fv->pop[u], fj->sh.lad[s][fj->plev[pass] - 1],
+		               &buf, &cap);
 
 		if (nn == SIZE_MAX) {
 			free(buf);
@@ -1782,7 +1967,8 @@ udc_fjoin_query(struct ctx *c, struct scratch *sc, size_t i, struct counters *k)
 
 		if (pa == 0)
 			continue;
-		nn = neighbours(c, &fj->fv[s], seg_a(c, i, s), pa, fj->sh.tau[s], &buf, &cap);
+		nn = neighbours(c, &fj->fv[s], seg_a(c, i, s), pa, fj->sh.lad[s][fj->plev[pass] - 1],
+		                &buf, &cap);
 		if (nn == SIZE_MAX)
 			goto all;
 		for (size_t z = 0; z < nn; z++)

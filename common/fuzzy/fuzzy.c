@@ -1049,7 +1049,7 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 	    !(p->lsh_recall > 0.0 && p->lsh_recall < 1.0) || p->lsh_bits > 64 ||
 	    (p->lsh_bits > nbits) || (int)p->blocking < 0 || p->blocking > UDC_FUZZY_JOIN ||
 	    (p->blocking == UDC_FUZZY_JOIN && p->segments < 2) ||
-	    (int)p->join_form < 0 || p->join_form > UDC_FUZZY_JOIN_PAIRS ||
+	    (int)p->join_form < 0 || p->join_form > UDC_FUZZY_JOIN_LADDER ||
 	    (n_a > 0 && a == NULL) || (n_b > 0 && b == NULL) ||
 	    p->segments > UDC_FUZZY_MAX_SEGMENTS ||
 	    (p->segments > 1 && (nbits % p->segments != 0 || (nbits / p->segments) % 64 != 0)))

@@ -65,6 +65,7 @@ struct udc_workq;
 #define UDC_FUZZY_NBANDS 4
 #define UDC_FUZZY_MAX_SEGMENTS 64
 #define UDC_FUZZY_MAX_CONJ 64 /* conjunctions of the feature join's plan */
+#define UDC_FUZZY_JOIN_LEVELS 3 /* thresholds of one feature in the join (a ladder), at most */
 /* Field scoring: the features present on both sides must hold at least this
  * share of each record's bits, or the pair scores 0 (two records that share
  * only a field with few values, such as sex, are no evidence). */
@@ -86,6 +87,8 @@ enum udc_fuzzy_join_form {
 	UDC_FUZZY_JOIN_SINGLE = 1, /* single features only (a disjunction) */
 	UDC_FUZZY_JOIN_PAIRS = 2,  /* at least one conjunction of two features or
 	                            * more (tests) */
+	UDC_FUZZY_JOIN_LADDER = 3, /* a ladder: at least one conjunction that needs
+	                            * a feature above its lowest threshold (tests) */
 };
 
 struct udc_fuzzy_params {
@@ -129,7 +132,14 @@ struct udc_fuzzy_stats {
 	unsigned join_patterns;
 	uint64_t join_checked;
 	double join_tau;                /* the lowest of the features' thresholds */
-	double join_feature_tau[UDC_FUZZY_MAX_SEGMENTS]; /* per feature joined */
+	double join_feature_tau[UDC_FUZZY_MAX_SEGMENTS]; /* per feature joined (its lowest) */
+	/* ladders: each feature's thresholds (ascending, join_levels of them),
+	 * the features with more than one, and per conjunction the features it
+	 * needs at the second level or higher ([0]) and at the third ([1]) */
+	unsigned join_levels[UDC_FUZZY_MAX_SEGMENTS];
+	double join_ladder[UDC_FUZZY_MAX_SEGMENTS][UDC_FUZZY_JOIN_LEVELS];
+	uint64_t join_ladders;
+	uint64_t join_conj_up[UDC_FUZZY_MAX_CONJ][UDC_FUZZY_JOIN_LEVELS - 1];
 	uint64_t join_direct_pairs;
 	double join_estimate, exhaustive_estimate;
 	double secs_index, secs_score, secs_resolve;

@@ -662,8 +662,9 @@ make_spread(uint64_t **a, size_t n_a, uint64_t **b, size_t n_b, uint64_t seed)
 		free(vals[k]);
 }
 
-/* The feature join with conjunctions of two features (forced) and as the
- * planner chooses, on the spread records: every pair at or above the
+/* The feature join with conjunctions of two features (forced), as the
+ * planner chooses, with single features and with a ladder (a feature at two
+ * thresholds or more, forced), on the spread records: every pair at or above the
  * threshold is compared (the count of compared pairs at or above it equals
  * that of comparing every pair, with no record queried again and no pair
  * compared twice), and the links are those of comparing every pair, bit for
@@ -684,24 +685,30 @@ test_join_pairs_lossless(void **state)
 		jform = UDC_FUZZY_JOIN_ANY;
 		re = run(a, n_a, b, n_b, nbits, ts[i], UDC_FUZZY_EXHAUSTIVE, UDC_FUZZY_MAX_TOPK, 1,
 		         wq);
-		for (f = 0; f < 3; f++) {
+		for (f = 0; f < 4; f++) {
 			static const enum udc_fuzzy_join_form forms[] = {
-			    UDC_FUZZY_JOIN_PAIRS, UDC_FUZZY_JOIN_ANY, UDC_FUZZY_JOIN_SINGLE};
+			    UDC_FUZZY_JOIN_PAIRS, UDC_FUZZY_JOIN_ANY, UDC_FUZZY_JOIN_SINGLE,
+			    UDC_FUZZY_JOIN_LADDER};
+			static const char *names[] = {"pairs", "any", "single", "ladder"};
 			struct udc_fuzzy_result *rj, *r1;
-			unsigned npairs = 0;
+			unsigned npairs = 0, nup = 0;
 
 			jform = forms[f];
 			rj = run(a, n_a, b, n_b, nbits, ts[i], UDC_FUZZY_JOIN, UDC_FUZZY_MAX_TOPK, 1, wq);
 			r1 = run(a, n_a, b, n_b, nbits, ts[i], UDC_FUZZY_JOIN, 1, 1, NULL);
-			for (unsigned j = 0; j < rj->stats.join_nconj; j++)
+			for (unsigned j = 0; j < rj->stats.join_nconj; j++) {
 				npairs += __builtin_popcountll(rj->stats.join_conj[j]) > 1;
+				nup += rj->stats.join_conj_up[j][0] != 0;
+			}
 			print_message("t %.2f, plan %s: %zu links (every pair: %zu); features %llx, "
-			              "alone %llx, %u conjunctions of two or more, %u patterns; %llu driver "
+			              "ladders %llx, alone %llx, %u conjunctions of two or more, %u "
+			              "needing a second level, %u patterns; %llu driver "
 			              "pairs checked, %llu candidates, %llu direct; compared %llu of "
 			              "%llu (x%.1f), %llu at or above the threshold\n",
-			              ts[i], f == 0 ? "pairs" : f == 1 ? "any" : "single", rj->nlinks,
-			              re->nlinks, (unsigned long long)rj->stats.join_features,
-			              (unsigned long long)rj->stats.join_alone, npairs,
+			              ts[i], names[f], rj->nlinks, re->nlinks,
+			              (unsigned long long)rj->stats.join_features,
+			              (unsigned long long)rj->stats.join_ladders,
+			              (unsigned long long)rj->stats.join_alone, npairs, nup,
 			              rj->stats.join_patterns,
 			              (unsigned long long)rj->stats.join_checked,
 			              (unsigned long long)rj->stats.candidates,
@@ -714,6 +721,14 @@ test_join_pairs_lossless(void **state)
 				assert_true(npairs > 0 && rj->stats.join_patterns > 0);
 			if (f == 2)
 				assert_int_equal(npairs, 0);
+			if (f == 2 || f == 0)
+				assert_int_equal(rj->stats.join_ladders, 0);
+			if (f == 3) {
+				/* a feature at two thresholds or more, and a
+				 * conjunction that needs the second */
+				assert_true(rj->stats.join_ladders != 0 && nup > 0);
+				assert_true(rj->stats.join_patterns > 0);
+			}
 			assert_true(rj->stats.compared < rj->stats.pairs_total);
 			/* every pair at or above the threshold was compared, once */
 			assert_int_equal(rj->stats.requeries, 0);

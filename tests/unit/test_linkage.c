@@ -566,12 +566,12 @@ test_generated_fields_lossless(void **st)
 	                               "scoring = fields\nthreshold = 0.80\n");
 	struct udc_blist g, own;
 	struct gen_side sa, sb;
-	struct udc_linkage_report rj, re, ra, rc;
-	int64_t *pj, *pe, *pa, *pc;
+	struct udc_linkage_report rj, re, ra, rc, rl;
+	int64_t *pj, *pe, *pa, *pc, *pl;
 	uint8_t *lj;
 	struct truth q;
-	size_t diff = 0, lost = 0;
-	unsigned nwide = 0;
+	size_t diff = 0, lost = 0, lost_l = 0;
+	unsigned nwide = 0, nup = 0;
 	(void)st;
 
 	gen_read("gemeente.csv", 1, rd, lk, &g, &sa);
@@ -580,6 +580,7 @@ test_generated_fields_lossless(void **st)
 	assert_non_null(pe = malloc(g.n * sizeof(*pe)));
 	assert_non_null(pa = malloc(g.n * sizeof(*pa)));
 	assert_non_null(pc = malloc(g.n * sizeof(*pc)));
+	assert_non_null(pl = malloc(g.n * sizeof(*pl)));
 	assert_non_null(lj = malloc(own.n));
 	gen_run(lk, &g, &own, &sa, UDC_FUZZY_JOIN, pj, lj, &rj);
 	gen_run(lk, &g, &own, &sa, UDC_FUZZY_EXHAUSTIVE, pe, lj, &re);
@@ -587,9 +588,21 @@ test_generated_fields_lossless(void **st)
 	/* the join with conjunctions of several features (forced) */
 	gen_form = UDC_FUZZY_JOIN_PAIRS;
 	gen_run(lk, &g, &own, &sa, UDC_FUZZY_JOIN, pc, lj, &rc);
+	/* the join with a ladder: a feature at two thresholds or more (forced) */
+	gen_form = UDC_FUZZY_JOIN_LADDER;
+	gen_run(lk, &g, &own, &sa, UDC_FUZZY_JOIN, pl, lj, &rl);
 	gen_form = UDC_FUZZY_JOIN_ANY;
 	for (unsigned j = 0; j < rc.stats.join_nconj; j++)
 		nwide += __builtin_popcountll(rc.stats.join_conj[j]) > 1;
+	for (unsigned j = 0; j < rl.stats.join_nconj; j++)
+		nup += rl.stats.join_conj_up[j][0] != 0;
+	print_message("join with a ladder (forced): features %llx at two thresholds or more, "
+	              "%u conjunctions needing a second level, %u patterns; %llu pairs compared "
+	              "(x%.1f), %llu of them directly, %.2f s\n",
+	              (unsigned long long)rl.stats.join_ladders, nup, rl.stats.join_patterns,
+	              (unsigned long long)rl.stats.compared, rl.stats.reduction,
+	              (unsigned long long)rl.stats.join_direct_pairs,
+	              rl.stats.secs_index + rl.stats.secs_score + rl.stats.secs_resolve);
 	print_message("join with conjunctions (forced): %u of several features, %u patterns; "
 	              "%llu pairs compared (x%.1f), %llu of them directly, %.2f s\n",
 	              nwide, rc.stats.join_patterns, (unsigned long long)rc.stats.compared,
@@ -597,10 +610,13 @@ test_generated_fields_lossless(void **st)
 	              rc.stats.secs_index + rc.stats.secs_score + rc.stats.secs_resolve);
 	assert_int_equal(rj.stats.blocking, UDC_FUZZY_JOIN);
 	assert_int_equal(rc.stats.blocking, UDC_FUZZY_JOIN);
+	assert_int_equal(rl.stats.blocking, UDC_FUZZY_JOIN);
 	assert_true(nwide > 0);
+	assert_true(rl.stats.join_ladders != 0 && nup > 0);
 	for (size_t i = 0; i < g.n; i++) {
-		diff += pj[i] != pe[i] || pa[i] != pe[i] || pc[i] != pe[i];
+		diff += pj[i] != pe[i] || pa[i] != pe[i] || pc[i] != pe[i] || pl[i] != pe[i];
 		lost += pe[i] >= 0 && sa.id[i] == sb.id[pe[i]] && pj[i] != pe[i];
+		lost_l += pe[i] >= 0 && sa.id[i] == sb.id[pe[i]] && pl[i] != pe[i];
 	}
 	q = gen_truth(pj, &sa, &sb);
 	print_message("generated %zu x %zu, field scoring at 0.80: every pair %llu compared; join "
@@ -615,12 +631,15 @@ test_generated_fields_lossless(void **st)
 	              (double)q.tp / (double)q.pairs, lost);
 	assert_int_equal(diff, 0);
 	assert_int_equal(lost, 0);
+	assert_int_equal(lost_l, 0);
+	print_message("true links lost by the ladder: %zu\n", lost_l);
 	assert_true(rj.stats.compared < re.stats.compared);
 	assert_true((double)q.tp / (double)q.pairs >= 0.99);
 	free(pj);
 	free(pe);
 	free(pa);
 	free(pc);
+	free(pl);
 	free(lj);
 	free(sa.id);
 	free(sb.id);
