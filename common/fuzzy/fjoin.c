@@ -3,27 +3,40 @@
  *
  * A pair's field score is S = sum_f 2|A_f & B_f| / sum_f (|A_f| + |B_f|)
  * over the features F present on both sides (D_f = |A_f| + |B_f|).  Some
- * features are looked up, each with a threshold tau_f; a pair "passes" a
- * looked-up feature if both have it and its own Dice reaches tau_f.  The
- * join finds the pairs that pass one of a family of conjunctions: a single
- * feature, or two features together ("surname and birth date").  A pair it
- * does not find passes a set P of features that contains no conjunction, so
- * P lies inside one of the maximal such sets U_1..U_m (the patterns, found
- * by enumeration).  For a pattern U, the features outside U (looked up) are
- * below their thresholds and the others are at most 1, so
- *     S < (sum_{F in U or left out} D_f + sum_{F not in U} tau_f D_f) / sum_F D_f,
+ * features are looked up, each at a ladder of thresholds tau_f^1 < ... <
+ * tau_f^{L_f} (L_f at most FJ_MAX_LEV; one in a plain plan).  A pair's
+ * state on f is the highest level it passes: the largest l with its own
+ * Dice on f at or above tau_f^l, 0 if none or if one side lacks f.  The
+ * join finds the pairs that pass one of a family of conjunctions, each a
+ * vector of required levels ("surname at level 1 and birth date at level
+ * 1", "given names at level 2"): a pair passes it if its state is at least
+ * that on every feature named.  A pair it does not find has a state vector
+ * s that dominates no conjunction, so s lies below one of the maximal such
+ * vectors u_1..u_m (the patterns, found by enumeration): s_f <= u_f for
+ * every f.  For a pattern u, a looked-up feature with u_f < L_f is below
+ * its next threshold up, tau_f^{u_f + 1} (as s_f <= u_f), and every
+ * feature is at most 1, so
+ *     S < (sum_{f at the top or left out} D_f
+ *          + sum_{f below the top} tau_f^{u_f + 1} D_f) / sum_F D_f,
  * which is at most t when
- *     margin_U(A) + margin_U(B) >= 0,   margin_U(X) = sum_{f in F} c_Uf |X_f|,
- * with c_Uf = t - tau_f for a looked-up feature outside U and t - 1 for
- * the others.  So every pair with S >= t whose margins add up for every
- * pattern is found by the conjunctions; a pair whose margins do not add up
- * is compared directly, as exhaustive comparison would.  No pair at or
- * above the threshold is lost: that is a proof, not a probability
- * (docs/fuzzy.md).  With single features only there is one pattern (the
- * empty set) and this is the plain disjunction.  F depends on the pair only
- * through which features each side has, so records are grouped by that
- * mask (classes) and margins are computed per record and class of the
- * other side.
+ *     margin_u(A) + margin_u(B) >= 0,   margin_u(X) = sum_{f in F} c_uf |X_f|,
+ * with c_uf = t - tau_f^{u_f + 1} for a looked-up feature below its top
+ * level in u and t - 1 for the others.  So every pair with S >= t whose
+ * margins add up for every pattern is found by the conjunctions; a pair
+ * whose margins do not add up is compared directly, as exhaustive
+ * comparison would.  No pair at or above the threshold is lost: that is a
+ * proof, not a probability (docs/fuzzy.md).  With one threshold per feature
+ * a state vector is a set of features (those passed), a pattern U the
+ * maximal set containing no conjunction and c_Uf = t - tau_f outside U;
+ * with single features only there is one pattern (nothing passed) and
+ * this is the plain disjunction.  F depends on the pair only through which
+ * features each side has, so records are grouped by that mask (classes)
+ * and margins are computed per record and class of the other side.
+ *
+ * A ladder is what lets a family be selective at every size: given names
+ * at a low threshold together with surname and postcode, at a high one
+ * with surname alone; with one threshold per feature the same margins
+ * would need the low threshold everywhere.
  *
  * A feature whose similarity is all or nothing (an exact encoding of a
  * date) may take a low threshold at no cost, and its c_f = t - tau_f then
@@ -40,13 +53,19 @@
  * above the threshold pass that feature.  A conjunction of two features is
  * driven by one of them (the cheaper): the pairs that pass the driver are
  * checked against the other feature, whose B filters are copied in the
- * driver's value order so that the check streams.  A pair found through an
- * earlier pass is not compared again.
+ * driver's value order so that the check streams.  There is one pass per
+ * driving feature: its values are compared at the lowest level it drives
+ * at, each B value found noted with the highest level it reaches, and the
+ * pairs of a value are candidates if the driver is looked up alone at that
+ * level, else checked against the conjunctions that level allows, each at
+ * the levels it requires.  A pair found through an earlier pass is not
+ * compared again.
  *
- * The planner picks the features, thresholds and conjunctions from the
- * number of values, a sample of each feature's similarity mass (and of the
- * pairs that pass a feature, for the conjunctions) and a sample of the
- * records' margins; if comparing every pair is cheaper it says so.
+ * The planner picks the features, thresholds (ladders among them) and
+ * conjunctions from the number of values, a sample of each feature's
+ * similarity mass (and of the pairs that pass a feature, for the
+ * conjunctions) and a sample of the records' margins; if comparing every
+ * pair is cheaper it says so.
  */
 #include "fuzzy_impl.h"
 
@@ -73,7 +92,6 @@
 #define FJ_MAX_BOUND_BYTES (4ULL << 30) /* margin tables, at most */
 #define FJ_MAX_LEV UDC_FUZZY_JOIN_LEVELS /* thresholds of one feature (a ladder) */
 #define FJ_MAX_STATES 4096   /* plan: state vectors of a family, at most */
-#define FJ_MAX_PASS (UDC_FUZZY_MAX_SEGMENTS * FJ_MAX_LEV)
 
 /* Costs in CPU nanoseconds, measured on the machine of docs/fuzzy.md (20,000
  * generated persons): one value compared with one value (four words), one
@@ -154,19 +172,22 @@ struct fjoin {
 	uint32_t *bcls_off, *bcls_rec; /* B records by class */
 	uint32_t *bsort; /* [(ca * npat + k) * n_b + bcls_off[cb] ...]: the B records
 	                  * of class cb, ascending margin against ca for pattern k */
-	/* passes, one per driving feature and level, in order: the driver and
-	 * its level (1 = its lowest threshold), whether it is looked up alone
-	 * at that level (every pair passing it is a candidate), else the
-	 * conjunctions it drives there and the other features they check (the
-	 * levels each needs) */
+	/* passes, one per driving feature, in order: the driver and the lowest
+	 * level it drives at (1 = its lowest threshold; its values are scanned
+	 * once, at that level's threshold, and each value's level noted), the
+	 * lowest level at which it is looked up alone (every pair passing it
+	 * there is a candidate; 0 if none), the other conjunctions it drives
+	 * (the driver's level each needs, its other features and their levels)
+	 * and the features they check */
 	unsigned norder;
-	unsigned order[FJ_MAX_PASS];
-	uint8_t plev[FJ_MAX_PASS];
-	uint8_t alone[FJ_MAX_PASS];
-	uint8_t pnl[FJ_MAX_PASS]; /* levels its conjunctions check (1 to FJ_MAX_LEV) */
-	uint64_t checks[FJ_MAX_PASS];
-	unsigned pconj_off[FJ_MAX_PASS + 1];
+	unsigned order[UDC_FUZZY_MAX_SEGMENTS];
+	uint8_t plev[UDC_FUZZY_MAX_SEGMENTS];
+	uint8_t alone[UDC_FUZZY_MAX_SEGMENTS];
+	uint8_t pnl[UDC_FUZZY_MAX_SEGMENTS]; /* levels its conjunctions check (1 to FJ_MAX_LEV) */
+	uint64_t checks[UDC_FUZZY_MAX_SEGMENTS];
+	unsigned pconj_off[UDC_FUZZY_MAX_SEGMENTS + 1];
 	struct lreq pconj[FJ_MAX_CONJ]; /* per pass: each conjunction's other features */
+	uint8_t pdl[FJ_MAX_CONJ];       /* and the driver's level it needs */
 	unsigned pass;         /* the pass being scored */
 	atomic_uint_fast64_t direct_pairs; /* pairs compared directly */
 	atomic_uint_fast64_t checked; /* pairs of a driver checked against a conjunction */
@@ -1028,35 +1049,46 @@ plan_cost(const struct ctx *c, const struct fjoin *fj, const struct plan_sample 
 {
 	struct shape sh;
 	double cost = 0, direct = 0;
-	uint64_t drives[FJ_MAX_LEV] = {0}, alone[FJ_MAX_LEV] = {0};
+	/* per driver: the lowest level it drives at, the lowest it is alone at */
+	unsigned lo[UDC_FUZZY_MAX_SEGMENTS] = {0}, al[UDC_FUZZY_MAX_SEGMENTS] = {0};
 	int wide = 0, ladder = 0;
 
 	if (plan_shape(c, fj, ps, pl, &sh) != 0)
 		return INFINITY;
 	for (unsigned j = 0; j < sh.nconj; j++) {
-		unsigned L = req_level(&sh.req[j], sh.driver[j]);
+		size_t d = sh.driver[j];
+		unsigned L = req_level(&sh.req[j], d);
 
-		if (__builtin_popcountll(sh.conj[j]) == 1)
-			alone[L - 1] |= sh.conj[j];
-		else
+		if (lo[d] == 0 || L < lo[d])
+			lo[d] = L;
+		if (__builtin_popcountll(sh.conj[j]) == 1) {
+			if (al[d] == 0 || L < al[d])
+				al[d] = L;
+		} else {
 			wide = 1;
+		}
 		ladder |= sh.req[j].m[1] != 0;
 	}
 	if ((need & FJ_NEED_CONJ) && !wide)
 		return INFINITY;
 	if ((need & FJ_NEED_LADDER) && !ladder)
 		return INFINITY;
+	/* each driver's values once; the pairs passing it at its lowest level
+	 * checked, or candidates from the level it is alone at */
+	for (size_t d = 0; d < c->nseg; d++) {
+		const struct fvals *fv = &fj->fv[d];
+		double mlo, mal;
+
+		if (lo[d] == 0)
+			continue;
+		mlo = mass_at(fv, sh.lad[d][lo[d] - 1]);
+		mal = al[d] ? mass_at(fv, sh.lad[d][al[d] - 1]) : 0;
+		cost += scan_cost(c, fv) + mal * FJ_C_CAND + (mlo - mal) * FJ_C_CHECK;
+	}
 	for (unsigned j = 0; j < sh.nconj; j++) {
 		size_t d = sh.driver[j];
-		unsigned L = req_level(&sh.req[j], d);
 
-		if (!(drives[L - 1] & (1ULL << d))) {
-			drives[L - 1] |= 1ULL << d;
-			cost += scan_cost(c, &fj->fv[d]) +
-			        mass_at(&fj->fv[d], sh.lad[d][L - 1]) *
-			            ((alone[L - 1] & (1ULL << d)) ? FJ_C_CAND : FJ_C_CHECK);
-		}
-		if (!(alone[L - 1] & (1ULL << d)))
+		if (al[d] == 0 || req_level(&sh.req[j], d) < al[d])
 			cost += conj_at(&fj->fv[d], c->nseg, &sh, j, d) * FJ_C_CAND;
 	}
 	for (unsigned k = 0; k < sh.npat; k++)
@@ -1342,38 +1374,44 @@ udc_fjoin_free(struct fjoin *fj)
 	free(fj);
 }
 
-/* The passes of the plan: one per driving feature and level, the most
- * selective first (later ones skip what it found), and the B filters each
- * checks, copied in its driver's value order (once per driver). */
+/* The passes of the plan: one per driving feature, the most selective
+ * first (later ones skip what it found), and the B filters each checks,
+ * copied in its value order.  A conjunction that needs the driver at or
+ * above the level at which it is looked up alone is left out (that finds
+ * its pairs). */
 static int
 build_passes(struct ctx *c, struct fjoin *fj)
 {
 	const struct shape *sh = &fj->sh;
-	double mass[FJ_MAX_PASS];
-	uint64_t drives[FJ_MAX_LEV] = {0};
+	double mass[UDC_FUZZY_MAX_SEGMENTS];
+	unsigned lo[UDC_FUZZY_MAX_SEGMENTS] = {0}, al[UDC_FUZZY_MAX_SEGMENTS] = {0};
 
-	for (unsigned j = 0; j < sh->nconj; j++)
-		drives[req_level(&sh->req[j], sh->driver[j]) - 1] |= 1ULL << sh->driver[j];
+	for (unsigned j = 0; j < sh->nconj; j++) {
+		size_t d = sh->driver[j];
+		unsigned L = req_level(&sh->req[j], d);
+
+		if (lo[d] == 0 || L < lo[d])
+			lo[d] = L;
+		if (sh->conj[j] == 1ULL << d && (al[d] == 0 || L < al[d]))
+			al[d] = L;
+	}
 	fj->norder = 0;
-	for (size_t s = 0; s < c->nseg; s++)
-		for (unsigned l = 0; l < FJ_MAX_LEV; l++) {
-			unsigned k;
-			double m;
+	for (size_t s = 0; s < c->nseg; s++) {
+		unsigned k;
+		double m;
 
-			if (!(drives[l] & (1ULL << s)))
-				continue;
-			k = fj->norder++;
-			m = mass_at(&fj->fv[s], sh->lad[s][l]);
-			while (k > 0 && mass[k - 1] > m) {
-				fj->order[k] = fj->order[k - 1];
-				fj->plev[k] = fj->plev[k - 1];
-				mass[k] = mass[k - 1];
-				k--;
-			}
-			fj->order[k] = (unsigned)s;
-			fj->plev[k] = (uint8_t)(l + 1);
-			mass[k] = m;
+		if (lo[s] == 0)
+			continue;
+		k = fj->norder++;
+		m = mass_at(&fj->fv[s], sh->lad[s][lo[s] - 1]);
+		while (k > 0 && mass[k - 1] > m) {
+			fj->order[k] = fj->order[k - 1];
+			mass[k] = mass[k - 1];
+			k--;
 		}
+		fj->order[k] = (unsigned)s;
+		mass[k] = m;
+	}
 	fj->pconj_off[0] = 0;
 	for (unsigned k = 0; k < fj->norder; k++) {
 		size_t d = fj->order[k];
@@ -1381,37 +1419,29 @@ build_passes(struct ctx *c, struct fjoin *fj)
 		size_t n = fv->b_off[fv->nv];
 		unsigned o = fj->pconj_off[k];
 
-		fj->alone[k] = 0;
+		fj->plev[k] = (uint8_t)lo[d];
+		fj->alone[k] = (uint8_t)al[d];
 		fj->checks[k] = 0;
+		fj->pnl[k] = 1;
 		for (unsigned j = 0; j < sh->nconj; j++) {
 			struct lreq other = sh->req[j];
+			unsigned L = req_level(&other, d);
 
-			if (sh->driver[j] != d || req_level(&other, d) != fj->plev[k])
+			if (sh->driver[j] != d || (al[d] != 0 && L >= al[d]))
 				continue;
-			for (unsigned l = 0; l < FJ_MAX_LEV; l++)
+			for (unsigned l = 0; l < FJ_MAX_LEV; l++) {
 				other.m[l] &= ~(1ULL << d);
-			if (other.m[0] == 0)
-				fj->alone[k] = 1;
+				if (other.m[l] != 0 && fj->pnl[k] < l + 1)
+					fj->pnl[k] = (uint8_t)(l + 1);
+			}
+			fj->pdl[o] = (uint8_t)L;
 			fj->pconj[o++] = other;
 			fj->checks[k] |= other.m[0];
 		}
-		if (fj->alone[k]) {
-			/* every pair passing the driver is a candidate */
-			o = fj->pconj_off[k];
-			memset(&fj->pconj[o++], 0, sizeof(fj->pconj[0]));
-			fj->checks[k] = 0;
-		}
 		fj->pconj_off[k + 1] = o;
-		fj->pnl[k] = 1;
-		for (unsigned j = fj->pconj_off[k]; j < o; j++)
-			for (unsigned l = 1; l < FJ_MAX_LEV; l++)
-				if (fj->pconj[j].m[l] != 0 && fj->pnl[k] < l + 1)
-					fj->pnl[k] = (uint8_t)(l + 1);
 		for (uint64_t x = fj->checks[k]; x != 0; x &= x - 1) {
 			size_t g = (size_t)__builtin_ctzll(x);
 
-			if (fv->jf[g] != NULL)
-				continue; /* copied for another level */
 			if ((fv->jf[g] = malloc((n ? n : 1) * c->segw * sizeof(uint64_t))) == NULL ||
 			    (fv->jp[g] = malloc((n ? n : 1) * sizeof(uint32_t))) == NULL)
 				return UDC_ENOMEM;
@@ -1585,7 +1615,7 @@ udc_fjoin_plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy
 			st->join_ladders |= 1ULL << s;
 	}
 	for (unsigned k = 0; k < fj->norder; k++)
-		st->join_alone |= (uint64_t)fj->alone[k] << fj->order[k];
+		st->join_alone |= (uint64_t)(fj->alone[k] != 0) << fj->order[k];
 	st->join_nconj = 0;
 	for (unsigned j = 0; j < fj->sh.nconj && j < UDC_FUZZY_MAX_CONJ; j++) {
 		st->join_conj[j] = fj->sh.conj[j];
@@ -1619,20 +1649,42 @@ passes(const struct ctx *c, size_t s, double tau, size_t i, uint32_t b)
 	       reaches(udc_dice_and_count(seg_a(c, i, s), seg_b(c, b, s), c->segw), pa, pb, tau);
 }
 
+/* The level feature s of A record i and B record b reaches (0: none, or
+ * one side lacks it). */
+static unsigned
+level_of(const struct ctx *c, const struct fjoin *fj, size_t s, size_t i, uint32_t b)
+{
+	uint32_t pa = c->pas[i * c->nseg + s], pb = c->pbs[(size_t)b * c->nseg + s], and;
+	unsigned l = 0;
+
+	if (pa == 0 || pb == 0)
+		return 0;
+	and = udc_dice_and_count(seg_a(c, i, s), seg_b(c, b, s), c->segw);
+	while (l < fj->sh.nlev[s] && reaches(and, pa, pb, fj->sh.lad[s][l]))
+		l++;
+	return l;
+}
+
 /* 1 if an earlier pass (order[0..pass)) found A record i and B record b:
- * they pass its driver at its level and, unless that is looked up alone,
- * every feature of one of its conjunctions at the level it needs. */
+ * they pass its driver at the level it is looked up alone at, or at the
+ * level one of its conjunctions needs and every other feature of that
+ * conjunction at the level it needs. */
 static int
 found_before(const struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i, uint32_t b)
 {
 	for (unsigned k = 0; k < pass; k++) {
 		size_t d = fj->order[k];
+		unsigned lv = level_of(c, fj, d, i, b);
 
-		if (!passes(c, d, fj->sh.lad[d][fj->plev[k] - 1], i, b))
+		if (lv < fj->plev[k])
 			continue;
+		if (fj->alone[k] != 0 && lv >= fj->alone[k])
+			return 1;
 		for (unsigned j = fj->pconj_off[k]; j < fj->pconj_off[k + 1]; j++) {
 			uint64_t x = fj->pconj[j].m[0];
 
+			if (fj->pdl[j] > lv)
+				continue;
 			for (; x != 0; x &= x - 1) {
 				size_t g = (size_t)__builtin_ctzll(x);
 
@@ -1703,12 +1755,13 @@ take(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i, uint32_t b,
 	}
 }
 
-/* The candidates of A record i through B value v of the pass's driver: its
- * B records if the driver is looked up alone, else those that pass one of
- * the features the pass checks (their filters stream from the copies). */
+/* The candidates of A record i through B value v of the pass's driver (at
+ * level lv): its B records if the driver is looked up alone at that level,
+ * else those that pass one of the conjunctions the value's level allows
+ * (the other features' filters stream from the copies). */
 static void
 value_candidates(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i, uint32_t v,
-                 struct collect *co)
+                 unsigned lv, struct collect *co)
 {
 	size_t d = fj->order[pass];
 	const struct fvals *fv = &fj->fv[d];
@@ -1717,10 +1770,18 @@ value_candidates(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i,
 	uint64_t gp[FJ_MAX_LEV][FJ_CHUNK];
 	unsigned nl = fj->pnl[pass];
 
-	if (fj->alone[pass]) {
+	if (fj->alone[pass] != 0 && lv >= fj->alone[pass]) {
 		for (uint32_t x = lo; x < hi; x++)
 			take(c, fj, pass, i, fv->b_rec[x], co);
 		return;
+	}
+	{
+		unsigned j;
+
+		for (j = fj->pconj_off[pass]; j < fj->pconj_off[pass + 1] && fj->pdl[j] > lv; j++)
+			;
+		if (j == fj->pconj_off[pass + 1])
+			return; /* no conjunction at this level */
 	}
 	co->checked += hi - lo;
 	for (uint32_t x0 = lo; x0 < hi; x0 += FJ_CHUNK) {
@@ -1763,6 +1824,8 @@ value_candidates(struct ctx *c, const struct fjoin *fj, unsigned pass, size_t i,
 				const struct lreq *r = &fj->pconj[j];
 				unsigned l;
 
+				if (fj->pdl[j] > lv)
+					continue;
 				for (l = 0; l < nl && (gp[l][y] & r->m[l]) == r->m[l]; l++)
 					;
 				if (l == nl) {
@@ -1814,12 +1877,16 @@ direct_candidates(struct ctx *c, const struct fjoin *fj, size_t i, struct collec
 	co->direct += n;
 }
 
-/* The B values of a feature at or above tau from a filter (popcount pa),
- * into *buf; SIZE_MAX when out of memory. */
+/* The B values of feature s at or above level lv0 of its ladder from a
+ * filter (popcount pa), into *buf, each with the level it reaches (level
+ * << 32 | value); SIZE_MAX when out of memory. */
 static size_t
-neighbours(const struct ctx *c, const struct fvals *fv, const uint64_t *q, uint32_t pa, double tau,
-           uint32_t **buf, size_t *cap)
+neighbours(const struct ctx *c, const struct fjoin *fj, size_t s, unsigned lv0, const uint64_t *q,
+           uint32_t pa, uint64_t **buf, size_t *cap)
 {
+	const struct fvals *fv = &fj->fv[s];
+	const double *lad = fj->sh.lad[s];
+	double tau = lad[lv0 - 1];
 	uint32_t cnt[FJ_CHUNK];
 	size_t lo, hi, n = 0;
 	double lim = tau - 2 * FJ_EPS;
@@ -1834,16 +1901,21 @@ neighbours(const struct ctx *c, const struct fvals *fv, const uint64_t *q, uint3
 			if (2.0 * cnt[x] < lim * (double)(pa + fv->bv_pop[j + x]) ||
 			    !reaches(cnt[x], pa, fv->bv_pop[j + x], tau))
 				continue;
+			unsigned lv = lv0;
+
 			if (n == *cap) {
 				size_t nc = *cap ? 2 * *cap : 256;
-				uint32_t *p = realloc(*buf, nc * sizeof(**buf));
+				uint64_t *p = realloc(*buf, nc * sizeof(**buf));
 
 				if (p == NULL)
 					return SIZE_MAX;
 				*buf = p;
 				*cap = nc;
 			}
-			(*buf)[n++] = fv->bv[j + x];
+			while (lv < fj->sh.nlev[s] &&
+			       reaches(cnt[x], pa, fv->bv_pop[j + x], lad[lv]))
+				lv++;
+			(*buf)[n++] = (uint64_t)lv << 32 | fv->bv[j + x];
 		}
 	}
 	return n;
@@ -1860,7 +1932,7 @@ pass_range(void *arg, size_t begin, size_t end)
 	const struct fvals *fv = &fj->fv[s];
 	struct counters k = {0, 0, 0, 0};
 	struct collect co;
-	uint32_t *buf = NULL;
+	uint64_t *buf = NULL;
 	size_t cap = 0;
 	uint64_t checked = 0;
 
@@ -1869,8 +1941,7 @@ pass_range(void *arg, size_t begin, size_t end)
 	for (size_t x = begin; x < end; x++) {
 		uint32_t u = fv->av[x], first = fv->a_rec[fv->a_off[u]];
 		size_t nn =
-		    neighbours(c, fv, seg_a(c, first, s), fv->pop[u], fj->sh.lad[s][fj->plev[pass] - 1],
-		               &buf, &cap);
+		    neighbours(c, fj, s, fj->plev[pass], seg_a(c, first, s), fv->pop[u], &buf, &cap);
 
 		if (nn == SIZE_MAX) {
 			free(buf);
@@ -1883,7 +1954,8 @@ pass_range(void *arg, size_t begin, size_t end)
 			co.nh = c->ncand[i];
 			co.nb = 0;
 			for (size_t z = 0; z < nn; z++)
-				value_candidates(c, fj, pass, i, buf[z], &co);
+				value_candidates(c, fj, pass, i, (uint32_t)buf[z],
+				                 (unsigned)(buf[z] >> 32), &co);
 			flush(c, fj, pass, 1, i, co.h, &co.nh, &k, co.batch, co.nb);
 			c->ncand[i] = (uint8_t)co.nh;
 		}
@@ -1953,7 +2025,7 @@ udc_fjoin_query(struct ctx *c, struct scratch *sc, size_t i, struct counters *k)
 {
 	struct fjoin *fj = c->fj;
 	struct collect co;
-	uint32_t *buf = NULL;
+	uint64_t *buf = NULL;
 	size_t cap = 0;
 
 	memset(&co, 0, sizeof(co));
@@ -1967,12 +2039,12 @@ udc_fjoin_query(struct ctx *c, struct scratch *sc, size_t i, struct counters *k)
 
 		if (pa == 0)
 			continue;
-		nn = neighbours(c, &fj->fv[s], seg_a(c, i, s), pa, fj->sh.lad[s][fj->plev[pass] - 1],
-		                &buf, &cap);
+		nn = neighbours(c, fj, s, fj->plev[pass], seg_a(c, i, s), pa, &buf, &cap);
 		if (nn == SIZE_MAX)
 			goto all;
 		for (size_t z = 0; z < nn; z++)
-			value_candidates(c, fj, pass, i, buf[z], &co);
+			value_candidates(c, fj, pass, i, (uint32_t)buf[z], (unsigned)(buf[z] >> 32),
+			                 &co);
 	}
 	free(buf);
 	direct_candidates(c, fj, i, &co);

@@ -11,9 +11,10 @@
  * truth_id; with "both" also the exhaustive run and the true links the join
  * lost (it must be 0), with "estimate" the model of the best-match scores.
  * Usage: bench_fields GEMEENTE.csv CBS.csv SCHEMA.json THRESHOLD
- *                     [join|exhaustive|auto|both [any|single|pairs]]
+ *                     [join|exhaustive|auto|both [any|single|pairs|ladder]]
  * The last word restricts the join's plan (udc_fuzzy_join_form): single
- * features only, or at least one conjunction of two.
+ * features only, at least one conjunction of two, or a ladder (a
+ * conjunction that needs a feature above its lowest threshold).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,17 +165,23 @@ link_run(const char *what, enum udc_fuzzy_blocking bl, double t, unsigned segs,
 	if (st->blocking == UDC_FUZZY_JOIN) {
 		printf("  thresholds per feature:");
 		for (unsigned s = 0; s < segs; s++)
-			if (st->join_features & (1ULL << s))
-				printf(" %u:%.2f%s", s, st->join_feature_tau[s],
-				       (st->join_alone & (1ULL << s)) ? " alone" : "");
-			else
+			if (st->join_features & (1ULL << s)) {
+				printf(" %u:%.2f", s, st->join_feature_tau[s]);
+				for (unsigned l = 1; l < st->join_levels[s]; l++)
+					printf("/%.2f", st->join_ladder[s][l]);
+				printf("%s", (st->join_alone & (1ULL << s)) ? " alone" : "");
+			} else {
 				printf(" %u:-", s);
+			}
+		/* a feature needed above its lowest threshold: ' (level 2), '' (3) */
 		printf("\n  conjunctions (driver: features):");
 		for (unsigned j = 0; j < st->join_nconj; j++) {
 			printf(" %u:", st->join_conj_driver[j]);
 			for (unsigned s = 0; s < segs; s++)
 				if (st->join_conj[j] & (1ULL << s))
-					printf("%s%u", (st->join_conj[j] & ((1ULL << s) - 1)) ? "+" : "", s);
+					printf("%s%u%s%s", (st->join_conj[j] & ((1ULL << s) - 1)) ? "+" : "", s,
+					       (st->join_conj_up[j][0] & (1ULL << s)) ? "'" : "",
+					       (st->join_conj_up[j][1] & (1ULL << s)) ? "'" : "");
 		}
 		printf("; %u patterns; %llu driver pairs checked, %llu candidates, %llu pairs "
 		       "compared directly; estimated %.1f s against %.1f s for every pair\n",
@@ -210,15 +217,17 @@ main(int argc, char **argv)
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: bench_fields GEMEENTE.csv CBS.csv SCHEMA.json THRESHOLD "
-		                "[join|exhaustive|auto|both [any|single|pairs]]\n");
+		                "[join|exhaustive|auto|both [any|single|pairs|ladder]]\n");
 		return 2;
 	}
 	if (strcmp(fm, "single") == 0)
 		form = UDC_FUZZY_JOIN_SINGLE;
 	else if (strcmp(fm, "pairs") == 0)
 		form = UDC_FUZZY_JOIN_PAIRS;
+	else if (strcmp(fm, "ladder") == 0)
+		form = UDC_FUZZY_JOIN_LADDER;
 	else if (strcmp(fm, "any") != 0) {
-		fprintf(stderr, "bench_fields: plan %s is not any, single or pairs\n", fm);
+		fprintf(stderr, "bench_fields: plan %s is not any, single, pairs or ladder\n", fm);
 		return 2;
 	}
 	snprintf(text, sizeof(text), spec_fmt, argv[3], argv[4]);
