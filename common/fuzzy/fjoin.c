@@ -1243,8 +1243,9 @@ found:
  * out one at a time), a coordinate descent.  With conjunctions (form ANY
  * or CONJ, and few features): from every uniform threshold for all
  * features and for all but one, a coordinate descent over the thresholds,
- * the conjunctions following from them; the cheaper plan wins (CONJ: the
- * best plan with a conjunction of two features or more). */
+ * the conjunctions following from them; the cheaper plan wins (PAIRS: the
+ * best plan with a conjunction of two features or more).  Then (ANY or
+ * LADDER) ladders from the best plan with conjunctions (plan_ladder). */
 static int
 plan_search(const struct ctx *c, const struct fjoin *fj, const struct plan_sample *ps, int form,
             struct plan *best)
