@@ -202,6 +202,14 @@ def peer_stopped(work):
         # 2. The CBS daemon dies (SIGKILL) during the upload and is restarted.
         rid2 = cl.gemeente.ctl("round", "start", spec).stdout.strip()
         wait_step(cl.gemeente, rid2, ("upload",))
+        # The gemeente proposes while it reads, so its step can say upload
+        # before the CBS node has taken the proposal: kill the CBS node only
+        # once it holds the round (what this case is about).
+        deadline = time.time() + 30
+        while time.time() < deadline and cl.cbs.round_status(rid2).get("state") != "running":
+            time.sleep(0.02)
+        T.check(cl.cbs.round_status(rid2).get("state") == "running",
+                "the CBS node holds round 2 before it is killed")
         cl.cbs.proc.kill()
         cl.cbs.proc.wait()
         r = cl.gemeente.ctl("round", "wait", rid2, check=False, timeout=120)
