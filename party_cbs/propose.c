@@ -241,18 +241,24 @@ identify(struct cbs *cb, const Udc__Envelope *req, const Udc__Propose *p, const 
 	return NULL;
 }
 
-/* The answer to a resent proposal: the same, signed answer as the first
- * time if it is byte for byte the same proposal; otherwise a refusal. */
+/* The answer to a proposal whose round already has session s (held with a
+ * reference, which this drops): the same, signed answer as the first time
+ * if it is byte for byte the same proposal through the same listener;
+ * otherwise a refusal. */
 static void
-answer_resent(struct cbs *cb, struct session *s, const Udc__Propose *p, const char *idhex,
-    struct cbs_reply *rp)
+answer_resent(struct cbs *cb, struct session *s, int listener, const Udc__Propose *p,
+    const char *idhex, struct cbs_reply *rp)
 {
 	Udc__ProposeReply *pr = &rp->propose_reply;
 
 	int same = p->proposal_sig.len == UDC_SIGN_BYTES &&
 	    memcmp(p->proposal_sig.data, s->proposal_sig, UDC_SIGN_BYTES) == 0;
 
-	if (!same && s->state >= SS_DELIVER) {
+	pthread_mutex_lock(&s->mtx);
+	if (listener != 0 && s->np->listener != 0 && s->np->listener != listener) {
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
+		    "round %s is already running under another proposal", idhex);
+	} else if (!same && s->state >= SS_DELIVER) {
 		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
 		    "round %s already ran on this node (%s)", idhex, cbs_state_name(s->state));
 	} else if (!same) {
@@ -275,7 +281,8 @@ answer_resent(struct cbs *cb, struct session *s, const Udc__Propose *p, const ch
 		pr->reply_sig.data = s->reply_sig;
 		pr->reply_sig.len = sizeof(s->reply_sig);
 	}
-	(void)cb;
+	pthread_mutex_unlock(&s->mtx);
+	sess_put(cb, s);
 }
 
 /*
@@ -305,14 +312,7 @@ cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req, struc
 	rp->env.propose_reply = pr;
 
 	if ((s = sess_get(cb, req->round_id.data)) != NULL) {
-		pthread_mutex_lock(&s->mtx);
-		if (listener != 0 && s->np->listener != 0 && s->np->listener != listener)
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_REFUSED,
-			    "round %s is already running under another proposal", idhex);
-		else
-			answer_resent(cb, s, p, idhex, rp);
-		pthread_mutex_unlock(&s->mtx);
-		sess_put(cb, s);
+		answer_resent(cb, s, listener, p, idhex, rp);
 		return;
 	}
 	{
@@ -533,10 +533,7 @@ cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req, struc
 			sess_free(s);
 			udc__propose_reply__init(pr);
 			pr->cbs_name = n->cfg->name;
-			pthread_mutex_lock(&o->mtx);
-			answer_resent(cb, o, p, idhex, rp);
-			pthread_mutex_unlock(&o->mtx);
-			sess_put(cb, o);
+			answer_resent(cb, o, listener, p, idhex, rp);
 			return;
 		}
 	}

@@ -122,15 +122,25 @@ sess_fail(struct cbs *cb, struct session *s, const char *fmt, ...)
 	udc_rounds_update(cb->n->rounds, s->idhex, "failed", NULL, 0, s->error);
 }
 
+/* The session of round rid, or NULL (caller holds cb->mtx). */
+static struct session *
+sess_find_locked(struct cbs *cb, const uint8_t rid[16])
+{
+	struct session *s;
+
+	for (s = cb->sessions; s; s = s->next)
+		if (memcmp(s->rid, rid, 16) == 0)
+			break;
+	return s;
+}
+
 struct session *
 sess_get(struct cbs *cb, const uint8_t rid[16])
 {
 	struct session *s;
 
 	pthread_mutex_lock(&cb->mtx);
-	for (s = cb->sessions; s; s = s->next)
-		if (memcmp(s->rid, rid, 16) == 0)
-			break;
+	s = sess_find_locked(cb, rid);
 	if (s)
 		s->refs++;
 	pthread_mutex_unlock(&cb->mtx);
@@ -153,10 +163,7 @@ sess_add(struct cbs *cb, struct session *s)
 	/* The lookup and the insertion under one lock: copies of one proposal
 	 * handled at once by several workers make one session, not several. */
 	pthread_mutex_lock(&cb->mtx);
-	for (o = cb->sessions; o; o = o->next)
-		if (memcmp(o->rid, s->rid, 16) == 0)
-			break;
-	if (o) {
+	if ((o = sess_find_locked(cb, s->rid)) != NULL) {
 		o->refs++;
 	} else {
 		s->next = cb->sessions;

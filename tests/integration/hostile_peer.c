@@ -1302,11 +1302,11 @@ case_same_round(struct hp *h, int n)
 		}
 		for (int i = 0; i < started; i++)
 			pthread_join(t[i], NULL);
+		const Udc__ProposeReply *p0 = started && c[0].rep && c[0].rep->body_case ==
+		    UDC__ENVELOPE__BODY_PROPOSE_REPLY ? c[0].rep->propose_reply : NULL;
 		for (int i = 0; i < started; i++) {
 			const Udc__ProposeReply *pr = c[i].rep && c[i].rep->body_case ==
 			    UDC__ENVELOPE__BODY_PROPOSE_REPLY ? c[i].rep->propose_reply : NULL;
-			const Udc__ProposeReply *p0 = c[0].rep && c[0].rep->body_case ==
-			    UDC__ENVELOPE__BODY_PROPOSE_REPLY ? c[0].rep->propose_reply : NULL;
 
 			if (pr && pr->accepted)
 				accepted++;
