@@ -260,10 +260,17 @@ def udcctl_scripts(work):
     show = json.loads(udcctl("--json", "spec", "show", spec).stdout)
     T.check(set(show) == {"file", "name", "mode", "spec_hash", "canonical"} and show["name"] == "ops-test",
             "spec show --json: %s" % sorted(show))
-    # chunks of 16 records: steps that move records take many messages, so
-    # round wait sees them under way
+    # chunks of 16 records: steps that move records take many messages; and
+    # 50 ms each way between the nodes (the transport's simulated latency,
+    # UDC_BENCH_PEER_DELAY_MS), so that they take seconds and round wait,
+    # which asks every 200 ms, sees them under way even on a fast machine
+    # (without it a 1,000-row round finished within a second there)
     with harness.Cluster(gcsv, ccsv, chunk=16) as cl:
-        cl.start()
+        os.environ["UDC_BENCH_PEER_DELAY_MS"] = "50"
+        try:
+            cl.start()
+        finally:
+            del os.environ["UDC_BENCH_PEER_DELAY_MS"]
         g, c = cl.gemeente, cl.cbs
         a = jrun(g, "spec", "approve", spec)
         T.check(show["spec_hash"] in a.get("message", ""), "the daemon approves the hash spec show printed")
