@@ -195,7 +195,7 @@ gem_receive_release(struct gem_round *r, const Udc__Release *rl)
 	}
 	rv = udc_store_commit(&w[0]);
 	if ((rv = rv ? rv : udc_store_commit(&w[1])) != 0) {
-		open = 0;
+		/* w[1] may still be open: the discard below removes it */
 		gem_fail(r, "cannot store the release in %s: %s", state, udc_strerror(rv));
 		goto out;
 	}

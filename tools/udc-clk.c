@@ -21,6 +21,7 @@
 #include "clk.h"
 #include "csv.h"
 #include "err.h"
+#include "file.h"
 #include "secmem.h"
 
 #define SECRET_MAX (64 * 1024)
@@ -73,18 +74,18 @@ usage(FILE *fp)
 	        progname, progname);
 }
 
-/* Reads the secret into locked memory; refuses a file others can read. */
+/* Reads the secret into locked memory; refuses a file others can read, or
+ * a link.  *out is freed with udc_file_free(.., UDC_FILE_SECRET). */
 static int
 read_secret(const char *path, uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
-	struct stat st;
-	uint8_t *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0;
-	ssize_t n;
-	int fd = -1, rv;
+	int rv;
 
 	*out = NULL;
-	if ((rv = udc_keyfile_check(path, err, errlen)) != 0) {
+	if ((rv = udc_file_read(path, SECRET_MAX, UDC_FILE_NOFOLLOW | UDC_FILE_PRIVATE |
+	    UDC_FILE_SECRET, &buf, &len, err, errlen)) != 0) {
 		if (rv == UDC_EPERM) {
 			size_t used = strlen(err);
 
@@ -93,53 +94,18 @@ read_secret(const char *path, uint8_t **out, size_t *outlen, char *err, size_t e
 		}
 		return rv;
 	}
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return UDC_EIO;
-	}
-	/* the file we read is the file we checked (no swap in between) */
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		snprintf(err, errlen,
-		         "%s: the secret file must be a regular file of mode 0600 or 0400 "
-		         "(chmod 600 %s)",
-		         path, path);
-		rv = UDC_EPERM;
-		goto out;
-	}
-	if ((buf = sodium_malloc(SECRET_MAX + 1)) == NULL) {
-		rv = UDC_ENOMEM;
-		goto out;
-	}
-	while ((n = read(fd, buf + len, SECRET_MAX + 1 - len)) > 0)
-		if ((len += (size_t)n) > SECRET_MAX)
-			break;
-	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rv = UDC_EIO;
-		goto out;
-	}
-	if (len > SECRET_MAX) {
-		snprintf(err, errlen, "%s: secret longer than %d bytes", path, SECRET_MAX);
-		rv = UDC_ELIMIT;
-		goto out;
-	}
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	if (len > 0 && buf[len - 1] == '\r')
 		len--;
 	if (len == 0) {
 		snprintf(err, errlen, "%s: empty secret", path);
-		rv = UDC_EINVAL;
-		goto out;
+		udc_file_free(buf, UDC_FILE_SECRET);
+		return UDC_EINVAL;
 	}
-	*out = buf;
+	*out = (uint8_t *)buf;
 	*outlen = len;
-	buf = NULL;
-	rv = 0;
-out:
-	sodium_free(buf);
-	close(fd);
-	return rv;
+	return 0;
 }
 
 struct hash_run {
@@ -178,9 +144,11 @@ hash_file(const struct hash_run *r, char *err, size_t errlen)
 	size_t secretlen = 0, nf, nb, fb, i, nrec = 0;
 	int *col = NULL, rv, tofile = strcmp(r->output, "-") != 0;
 	const char **vals = NULL;
-	char *b64 = NULL, *tmp = NULL;
+	char *b64 = NULL;
 	char **fields;
 	FILE *out = NULL;
+	struct udc_afile af;
+	int afopen = 0;
 
 	if ((rv = udc_clk_schema_load(&schema, r->schema_path, err, errlen)) != 0)
 		goto out;
@@ -196,7 +164,7 @@ hash_file(const struct hash_run *r, char *err, size_t errlen)
 	if ((rv = read_secret(r->secret_path, &secret, &secretlen, err, errlen)) != 0)
 		goto out;
 	rv = udc_clk_encoder_new(&enc, schema, secret, secretlen, err, errlen);
-	sodium_free(secret); /* the encoder holds what it needs */
+	udc_file_free((char *)secret, UDC_FILE_SECRET); /* the encoder holds what it needs */
 	secret = NULL;
 	if (rv != 0)
 		goto out;
@@ -235,20 +203,15 @@ hash_file(const struct hash_run *r, char *err, size_t errlen)
 	}
 
 	if (tofile) {
-		size_t tl = strlen(r->output) + 16;
-		int fd;
-		if ((tmp = malloc(tl)) == NULL) {
-			rv = UDC_ENOMEM;
+		/* a whole output or none: written aside, renamed when complete;
+		 * mode 0600, like the encodings' secret */
+		if ((rv = udc_afile_begin(&af, AT_FDCWD, r->output, NULL, 0600, 0, err,
+		    errlen)) != 0)
 			goto out;
-		}
-		snprintf(tmp, tl, "%s.tmpXXXXXX", r->output);
-		if ((fd = mkstemp(tmp)) < 0 || (out = fdopen(fd, "w")) == NULL) {
-			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			free(tmp);
-			tmp = NULL;
-			rv = UDC_EIO;
+		afopen = 1;
+		if ((out = udc_afile_stream(&af)) == NULL) {
+			snprintf(err, errlen, "%s: %s", r->output, strerror(errno));
+			rv = UDC_ENOMEM;
 			goto out;
 		}
 	} else {
@@ -309,27 +272,18 @@ hash_file(const struct hash_run *r, char *err, size_t errlen)
 		goto out;
 	}
 	if (tofile) {
-		FILE *o = out;
-		out = NULL;
-		if (fsync(fileno(o)) != 0 || fclose(o) != 0 || rename(tmp, r->output) != 0) {
-			snprintf(err, errlen, "%s: %s", r->output, strerror(errno));
-			rv = UDC_EIO;
+		out = NULL; /* the commit closes it */
+		afopen = 0;
+		if ((rv = udc_afile_commit(&af, err, errlen)) != 0)
 			goto out;
-		}
-		free(tmp);
-		tmp = NULL;
 	}
 	rv = 0;
 out:
-	if (out != NULL && out != stdout)
-		fclose(out);
-	if (tmp != NULL) {
-		unlink(tmp); /* never leave half an output behind */
-		free(tmp);
-	}
+	if (afopen)
+		udc_afile_discard(&af); /* never leave half an output behind */
 	if (clk != NULL)
 		sodium_memzero(clk, nb);
-	sodium_free(secret);
+	udc_file_free((char *)secret, UDC_FILE_SECRET);
 	udc_csv_close(csv);
 	udc_clk_encoder_free(enc);
 	udc_clk_schema_free(schema);

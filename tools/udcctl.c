@@ -35,6 +35,7 @@
 #include "daemon.h"
 #include "store.h"
 #include "err.h"
+#include "file.h"
 #include "report.h"
 #include "rounds.h"
 #include "sign.h"
@@ -214,25 +215,14 @@ simple(struct ctx *c, Udcctl__Request *req, Udcctl__Reply **rep)
 static int
 read_file(const char *path, uint8_t **out, size_t *len, size_t max)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	size_t n;
+	char err[4200], *buf = NULL;
+	int rv;
 
-	if (f == NULL) {
-		warnx_("%s: %s", path, strerror(errno));
-		return EX_UNREACHABLE;
+	if ((rv = udc_file_read(path, max, 0, &buf, len, err, sizeof(err))) != 0) {
+		warnx_("%s", err);
+		return rv == UDC_ELIMIT || rv == UDC_EPERM ? EX_USAGE : EX_UNREACHABLE;
 	}
-	buf = malloc(max + 1);
-	n = buf ? fread(buf, 1, max + 1, f) : 0;
-	fclose(f);
-	if (buf == NULL || n > max) {
-		warnx_("%s: larger than %zu bytes", path, max);
-		free(buf);
-		return EX_USAGE;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
+	*out = (uint8_t *)buf;
 	return 0;
 }
 

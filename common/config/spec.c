@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "file.h"
 #include "fuzzy.h"
 
 #define SPEC_MAX_FILE (1024 * 1024)
@@ -2162,8 +2163,7 @@ int
 udc_spec_load_with_schema(const char *path, struct udc_spec **out, char *err, size_t errlen)
 {
 	struct udc_spec *spec = NULL;
-	char spath[4096], *buf = NULL;
-	FILE *f = NULL;
+	char spath[4096], why[4200], *buf = NULL;
 	size_t n;
 	int rv;
 
@@ -2174,15 +2174,8 @@ udc_spec_load_with_schema(const char *path, struct udc_spec **out, char *err, si
 		return 0;
 	}
 	udc_spec_schema_path(path, spec, spath, sizeof(spath));
-	if ((f = fopen(spath, "rb")) == NULL || (buf = malloc(SPEC_MAX_FILE + 1)) == NULL) {
-		snprintf(err, errlen, "%s: schema %s: %s", path, spath, f ? "out of memory" : strerror(errno));
-		rv = f ? UDC_ENOMEM : UDC_EIO;
-		goto out;
-	}
-	n = fread(buf, 1, SPEC_MAX_FILE + 1, f);
-	if (n > SPEC_MAX_FILE) {
-		snprintf(err, errlen, "%s: larger than %d bytes", spath, SPEC_MAX_FILE);
-		rv = UDC_EPARSE;
+	if ((rv = udc_file_read(spath, SPEC_MAX_FILE, 0, &buf, &n, why, sizeof(why))) != 0) {
+		snprintf(err, errlen, "%s: schema %s", path, why);
 		goto out;
 	}
 	if ((rv = udc_spec_attach_schema(spec, buf, n, err, errlen)) != 0)
@@ -2190,8 +2183,6 @@ udc_spec_load_with_schema(const char *path, struct udc_spec **out, char *err, si
 	*out = spec;
 	spec = NULL;
 out:
-	if (f)
-		fclose(f);
 	free(buf);
 	udc_spec_free(spec);
 	return rv;

@@ -26,6 +26,7 @@
 
 #include "clk.h"
 #include "err.h"
+#include "file.h"
 #include "secmem.h"
 
 #define CLK_MAX_L (1u << 24) /* bits before folding */
@@ -932,45 +933,15 @@ out:
 int
 udc_clk_schema_load(struct udc_clk_schema **out, const char *path, char *err, size_t errlen)
 {
-	FILE *fp = NULL;
 	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	size_t len = 0;
 	int rv;
 
 	*out = NULL;
-	if ((fp = fopen(path, "rb")) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return UDC_EIO;
-	}
-	for (;;) {
-		if (len + 4096 > cap) {
-			char *nb;
-			cap = cap ? cap * 2 : 8192;
-			if (cap > (16u << 20)) {
-				seterr(err, errlen, "%s: schema file too large", path);
-				rv = UDC_ELIMIT;
-				goto out;
-			}
-			if ((nb = realloc(buf, cap)) == NULL) {
-				rv = UDC_ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, fp);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(fp)) {
-		seterr(err, errlen, "%s: read error", path);
-		rv = UDC_EIO;
-		goto out;
-	}
+	if ((rv = udc_file_read(path, 16u << 20, 0, &buf, &len, err, errlen)) != 0)
+		return rv;
 	rv = udc_clk_schema_parse(out, buf, len, path, err, errlen);
-out:
 	free(buf);
-	fclose(fp);
 	return rv;
 }
 

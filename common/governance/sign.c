@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <sodium.h>
 
 #include "err.h"
+#include "file.h"
 #include "secmem.h"
 
 #define SK_B64_LEN 88 /* base64 of 64 bytes, padded */
@@ -189,54 +191,18 @@ udc_sign_pub_parse(const char *text, size_t len, struct udc_sign_pub *pub)
 	return b64_exact(body, blen, pub->pk, sizeof(pub->pk));
 }
 
-/* Reads at most max bytes of an open file; more is an error (not a key file). */
-static int
-read_small(int fd, char *buf, size_t max, size_t *len)
-{
-	size_t off = 0;
-
-	for (;;) {
-		ssize_t r = read(fd, buf + off, max - off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return UDC_EIO;
-		}
-		if (r == 0)
-			break;
-		off += (size_t)r;
-		if (off == max)
-			return UDC_EPARSE;
-	}
-	*len = off;
-	return 0;
-}
-
 int
 udc_sign_pub_load(const char *path, struct udc_sign_pub *pub, char *err, size_t errlen)
 {
-	char buf[KEYFILE_MAX];
+	char *buf = NULL;
 	size_t len = 0;
-	int fd = -1, rv;
+	int rv;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		seterr(err, errlen, path, strerror(errno));
-		rv = UDC_EIO;
-		goto out;
-	}
-	if ((rv = read_small(fd, buf, sizeof(buf), &len)) != 0) {
-		seterr(err, errlen, path,
-		       rv == UDC_EIO ? strerror(errno) : "not a public key file");
-		goto out;
-	}
-	if ((rv = udc_sign_pub_parse(buf, len, pub)) != 0) {
+	if ((rv = udc_file_read(path, KEYFILE_MAX, 0, &buf, &len, err, errlen)) != 0)
+		return rv;
+	if ((rv = udc_sign_pub_parse(buf, len, pub)) != 0)
 		seterr(err, errlen, path, "not a udclink Ed25519 public key file");
-		goto out;
-	}
-	rv = 0;
-out:
-	if (fd >= 0)
-		close(fd);
+	free(buf);
 	return rv;
 }
 
@@ -249,35 +215,19 @@ udc_sign_key_load(const char *path, struct udc_sign_key **keyp, char *err, size_
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
 	const char *body;
 	size_t len = 0, blen;
-	struct stat st;
-	int fd = -1, rv;
+	int rv;
 
 	*keyp = NULL;
-	if ((rv = udc_keyfile_check(path, err, errlen)) != 0)
+	/* A regular file of mode 0600 or stricter, never through a link,
+	 * checked on the descriptor it is read from; read into locked memory. */
+	if ((rv = udc_file_read(path, KEYFILE_MAX, UDC_FILE_NOFOLLOW | UDC_FILE_PRIVATE |
+	    UDC_FILE_SECRET, &buf, &len, err, errlen)) != 0)
 		goto out;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		seterr(err, errlen, path, strerror(errno));
-		rv = UDC_EIO;
-		goto out;
-	}
-	/* Again on the descriptor: the path may have been swapped between the
-	 * check and the open. */
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		seterr(err, errlen, path, "not a regular file of mode 0600 or stricter");
-		rv = UDC_EPERM;
-		goto out;
-	}
-	buf = udc_secmem_alloc(KEYFILE_MAX);
 	key = udc_secmem_alloc(sizeof(*key));
 	chk = udc_secmem_alloc(crypto_sign_SECRETKEYBYTES);
-	if (buf == NULL || key == NULL || chk == NULL) {
+	if (key == NULL || chk == NULL) {
 		seterr(err, errlen, path, "out of locked memory");
 		rv = UDC_ENOMEM;
-		goto out;
-	}
-	if ((rv = read_small(fd, buf, KEYFILE_MAX, &len)) != 0) {
-		seterr(err, errlen, path,
-		       rv == UDC_EIO ? strerror(errno) : "not a secret key file");
 		goto out;
 	}
 	if (split_keyfile(buf, len, UDC_SIGN_SECRET_HEADER, &body, &blen) != 0 ||
@@ -299,9 +249,7 @@ udc_sign_key_load(const char *path, struct udc_sign_key **keyp, char *err, size_
 	key = NULL;
 	rv = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	udc_secmem_free(buf);
+	udc_file_free(buf, UDC_FILE_SECRET);
 	udc_secmem_free(chk);
 	udc_secmem_free(key);
 	return rv;
@@ -320,46 +268,24 @@ udc_sign_key_public(const struct udc_sign_key *key, struct udc_sign_pub *pub)
 	*pub = key->pub;
 }
 
-/* Creates path with O_EXCL and writes len bytes; removes it again on any
- * failure after creating it. */
+/* Writes a new file (never replacing one) of len bytes with the given mode:
+ * written under a temporary name and linked into place when complete. */
 static int
 write_new_file(const char *path, mode_t mode, const char *data, size_t len, char *err,
                size_t errlen)
 {
-	size_t off = 0;
-	int fd, rv;
+	struct udc_afile w;
+	int rv;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) < 0) {
-		rv = errno == EEXIST ? UDC_EEXIST : UDC_EIO;
-		seterr(err, errlen, path,
-		       rv == UDC_EEXIST ? "exists, refusing to overwrite" : strerror(errno));
+	if ((rv = udc_afile_begin(&w, AT_FDCWD, path, NULL, mode, UDC_AFILE_NOREPLACE, err,
+	    errlen)) != 0)
+		return rv;
+	if ((rv = udc_afile_write(&w, data, len)) != 0) {
+		seterr(err, errlen, path, strerror(errno));
+		udc_afile_discard(&w);
 		return rv;
 	}
-	/* The umask could only make it stricter, but be exact. */
-	if (mode == 0600 && fchmod(fd, mode) != 0)
-		goto fail;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	seterr(err, errlen, path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-	return UDC_EIO;
+	return udc_afile_commit(&w, err, errlen);
 }
 
 int

@@ -150,53 +150,26 @@ int
 udc_store_begin(const char *state_dir, const char *rel, struct udc_store_writer *w)
 {
 	const char *base;
-	uint8_t rnd[8];
-	int rv;
+	int dirfd, rv;
 
 	memset(w, 0, sizeof(*w));
-	w->fd = w->dirfd = -1;
-	if ((rv = walk(state_dir, rel, 1, &w->dirfd, &base)) != 0)
+	w->af.fd = w->af.dirfd = -1;
+	if ((rv = walk(state_dir, rel, 1, &dirfd, &base)) != 0)
 		return rv;
-	if (strlen(base) >= sizeof(w->base)) {
-		close(w->dirfd);
-		w->dirfd = -1;
-		return UDC_EINVAL;
-	}
-	snprintf(w->base, sizeof(w->base), "%s", base);
 	crypto_hash_sha256_init(&w->sha);
-	randombytes_buf(rnd, sizeof(rnd));
-	/* A fresh name, created exclusively and never through a link: nothing
-	 * planted in the directory can redirect the write. */
-	snprintf(w->tmp, sizeof(w->tmp), ".%.200s.tmp.%ld.%02x%02x%02x%02x%02x%02x%02x%02x", base,
-	    (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-	if ((w->fd = openat(w->dirfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) < 0) {
-		close(w->dirfd);
-		w->dirfd = -1;
-		return UDC_EIO;
-	}
-	return 0;
+	rv = udc_afile_begin(&w->af, dirfd, base, rel, 0600, 0, NULL, 0);
+	close(dirfd);
+	return rv;
 }
 
 int
 udc_store_append(struct udc_store_writer *w, const void *data, size_t len)
 {
-	size_t off = 0;
-
-	if (w->fd < 0)
+	if (w->af.fd < 0)
 		return UDC_EINVAL;
 	crypto_hash_sha256_update(&w->sha, data, len);
 	w->bytes += len;
-	while (off < len) {
-		ssize_t n = write(w->fd, (const char *)data + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return UDC_EIO;
-		}
-		off += (size_t)n;
-	}
-	return 0;
+	return udc_afile_write(&w->af, data, len);
 }
 
 void
@@ -222,33 +195,13 @@ udc_store_stream(struct udc_store_writer *w)
 int
 udc_store_commit(struct udc_store_writer *w)
 {
-	int rv = UDC_EIO;
-
-	if (w->fd < 0)
-		return UDC_EINVAL;
-	if (fsync(w->fd) == 0 && close(w->fd) == 0) {
-		w->fd = -1;
-		/* renameat replaces whatever is at base, a link included, and
-		 * never writes through it. */
-		if (renameat(w->dirfd, w->tmp, w->dirfd, w->base) == 0) {
-			fsync(w->dirfd);
-			rv = 0;
-		}
-	}
-	udc_store_discard(w);
-	return rv;
+	return udc_afile_commit(&w->af, NULL, 0);
 }
 
 void
 udc_store_discard(struct udc_store_writer *w)
 {
-	if (w->fd >= 0)
-		close(w->fd);
-	if (w->dirfd >= 0) {
-		unlinkat(w->dirfd, w->tmp, 0); /* nothing after a commit */
-		close(w->dirfd);
-	}
-	w->fd = w->dirfd = -1;
+	udc_afile_discard(&w->af);
 }
 
 int
@@ -321,43 +274,16 @@ udc_store_pread(const char *state_dir, const char *rel, uint64_t off, void *buf,
 int
 udc_store_read(const char *state_dir, const char *rel, size_t max, char **data, size_t *len)
 {
-	struct stat sb;
-	char *buf = NULL;
-	size_t n = 0;
-	int fd, rv;
+	const char *base;
+	int dfd, rv;
 
-	if ((rv = open_regular(state_dir, rel, &fd, &sb)) != 0)
+	if ((rv = walk(state_dir, rel, 0, &dfd, &base)) != 0)
 		return rv;
-	if ((buf = malloc(max + 1)) == NULL) {
-		rv = UDC_ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, max + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rv = UDC_EIO;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > max) {
-			rv = UDC_ELIMIT;
-			goto out;
-		}
-	}
-	buf[n] = '\0';
-	*data = buf;
-	buf = NULL;
-	if (len)
-		*len = n;
-	rv = 0;
-out:
-	free(buf);
-	close(fd);
-	return rv;
+	rv = udc_file_readat(dfd, base, rel, max, UDC_FILE_NOFOLLOW, data, len, NULL, 0);
+	close(dfd);
+	/* A link or a non-file where a state file belongs reads as broken, as
+	 * before: the state directory is the node's own. */
+	return rv == UDC_EPERM ? UDC_EIO : rv;
 }
 
 int

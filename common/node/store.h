@@ -19,6 +19,8 @@
 
 #include <sodium.h>
 
+#include "file.h"
+
 /* Creates STATE, STATE/approvals and STATE/rounds (mode 0700) if missing. */
 int udc_store_init(const char *state_dir, char *err, size_t errlen);
 /* Writes data atomically to STATE/<rel> (rel may contain one directory level,
@@ -29,8 +31,7 @@ int udc_store_write(const char *state_dir, const char *rel, const void *data, si
  * (also after a failed append) removes it.  Nothing is visible at rel
  * before the commit. */
 struct udc_store_writer {
-	int dirfd, fd;
-	char base[256], tmp[320];
+	struct udc_afile af;
 	uint64_t bytes;                 /* appended so far */
 	crypto_hash_sha256_state sha;   /* of what was appended */
 };

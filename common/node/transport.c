@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "file.h"
 #include "secmem.h"
 
 #define PEM_MAX (64 * 1024)
@@ -35,37 +36,6 @@ udc_nng_err(int nngrv)
 	case NNG_ECRYPTO: return UDC_ECRYPTO;
 	default: return UDC_EIO;
 	}
-}
-
-/* Reads a PEM file into a NUL-terminated buffer: locked memory for keys. */
-static int
-read_pem(const char *path, int secret, char **out, char *err, size_t errlen)
-{
-	char *buf;
-	ssize_t r;
-	size_t len = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return UDC_EIO;
-	}
-	buf = secret ? udc_secmem_alloc(PEM_MAX + 1) : malloc(PEM_MAX + 1);
-	if (buf == NULL) {
-		close(fd);
-		return UDC_ENOMEM;
-	}
-	while ((r = read(fd, buf + len, PEM_MAX - len)) > 0)
-		len += (size_t)r;
-	close(fd);
-	if (r < 0 || len == PEM_MAX) {
-		snprintf(err, errlen, "%s: %s", path, r < 0 ? strerror(errno) : "file too large");
-		secret ? udc_secmem_free(buf) : free(buf);
-		return UDC_EIO;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
 }
 
 /* ca_file: the CA trusted for the peer's certificate (NULL: [tls] ca_file). */
@@ -97,8 +67,10 @@ tls_config(nng_tls_config **out, const struct udc_config *cfg, const char *ca_fi
 		rv = UDC_EIO;
 		goto out;
 	}
-	if ((rv = read_pem(cfg->cert_file, 0, &cert, err, errlen)) != 0 ||
-	    (rv = read_pem(cfg->key_file, 1, &key, err, errlen)) != 0)
+	/* The key in locked memory, read from the descriptor checked. */
+	if ((rv = udc_file_read(cfg->cert_file, PEM_MAX, 0, &cert, NULL, err, errlen)) != 0 ||
+	    (rv = udc_file_read(cfg->key_file, PEM_MAX, UDC_FILE_SECRET | UDC_FILE_PRIVATE, &key,
+	    NULL, err, errlen)) != 0)
 		goto out;
 	if ((nrv = nng_tls_config_own_cert(tls, cert, key, NULL)) != 0) {
 		snprintf(err, errlen, "%s, %s: cannot load certificate and key: %s", cfg->cert_file,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "file.h"
 
 struct gctx {
 	const char *file;
@@ -165,31 +166,12 @@ udc_geomap_read(struct udc_geomap **out, const char *path, const char *code_prop
 	json_error_t je;
 	json_t *root = NULL, *feats;
 	char *buf = NULL;
-	FILE *fp;
 	size_t n;
 	int rv;
 
 	*out = NULL;
-	if ((fp = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return UDC_EIO;
-	}
-	if ((buf = malloc(UDC_GEO_MAX_FILE + 1)) == NULL) {
-		fclose(fp);
-		return oom(&g);
-	}
-	n = fread(buf, 1, UDC_GEO_MAX_FILE + 1, fp);
-	rv = ferror(fp) ? UDC_EIO : 0;
-	fclose(fp);
-	if (rv != 0) {
-		snprintf(err, errlen, "%s: read error", path);
-		goto out;
-	}
-	if (n > UDC_GEO_MAX_FILE) {
-		snprintf(err, errlen, "%s: larger than %u bytes", path, UDC_GEO_MAX_FILE);
-		rv = UDC_ELIMIT;
-		goto out;
-	}
+	if ((rv = udc_file_read(path, UDC_GEO_MAX_FILE, 0, &buf, &n, err, errlen)) != 0)
+		return rv;
 	if ((root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je)) == NULL) {
 		snprintf(err, errlen, "%s:%d: %s", path, je.line > 0 ? je.line : 1, je.text);
 		rv = UDC_EPARSE;

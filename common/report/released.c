@@ -14,6 +14,7 @@
 
 #include "csv.h"
 #include "err.h"
+#include "file.h"
 
 #define JSON_MAX_FILE (64u << 20) /* metadata and table descriptions only */
 #define NAME_MAX_LEN 256          /* table, dimension and category names */
@@ -468,33 +469,12 @@ read_json(struct udc_release *r, const char *path, char *err, size_t errlen)
 	json_error_t je;
 	json_t *root = NULL, *tables;
 	size_t total = 0;
-	FILE *f;
 	char *buf = NULL;
 	size_t n;
 	int rv;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return UDC_EIO;
-	}
-	if ((buf = malloc(JSON_MAX_FILE + 1)) == NULL) {
-		fclose(f);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return UDC_ENOMEM;
-	}
-	n = fread(buf, 1, JSON_MAX_FILE + 1, f);
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rv = UDC_EIO;
-		fclose(f);
-		goto out;
-	}
-	fclose(f);
-	if (n > JSON_MAX_FILE) {
-		snprintf(err, errlen, "%s: larger than %u bytes", path, JSON_MAX_FILE);
-		rv = UDC_ELIMIT;
-		goto out;
-	}
+	if ((rv = udc_file_read(path, JSON_MAX_FILE, 0, &buf, &n, err, errlen)) != 0)
+		return rv;
 	if ((root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je)) == NULL) {
 		snprintf(err, errlen, "%s:%d: %s", path, je.line > 0 ? je.line : 1, je.text);
 		rv = UDC_EPARSE;

@@ -6,6 +6,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "bounds.h"
 #include "err.h"
+#include "file.h"
 #include "released.h"
 #include "reportconf.h"
 
@@ -254,38 +256,34 @@ fill(enum what w, const struct udc_indicators *x, const struct udc_geomap *map,
 	return UDC_EINVAL;
 }
 
-/* OUTDIR/name through OUTDIR/.name.tmp, renamed into place when complete. */
+/* OUTDIR/name, written under a temporary name and renamed into place when
+ * complete. */
 static int
 write_file(const char *dir, const char *name, enum what w, const struct udc_indicators *x,
            const struct udc_geomap *map, const struct udc_report_opts *o, char *path,
            size_t pathlen, char *err, size_t errlen)
 {
-	char tmp[4096];
+	struct udc_afile af;
 	FILE *f;
 	int rv;
 
-	if ((size_t)snprintf(path, pathlen, "%s/%s", dir, name) >= pathlen ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= sizeof(tmp)) {
+	if ((size_t)snprintf(path, pathlen, "%s/%s", dir, name) >= pathlen) {
 		snprintf(err, errlen, "%s: path too long", dir);
 		return UDC_EINVAL;
 	}
-	if ((f = fopen(tmp, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return UDC_EIO;
+	if ((rv = udc_afile_begin(&af, AT_FDCWD, path, NULL, 0644, 0, err, errlen)) != 0)
+		return rv;
+	if ((f = udc_afile_stream(&af)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		udc_afile_discard(&af);
+		return UDC_ENOMEM;
 	}
-	rv = fill(w, x, map, o, f);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		rv = rv ? rv : UDC_EIO;
-	if (fclose(f) != 0 && rv == 0)
-		rv = UDC_EIO;
-	if (rv == 0 && rename(tmp, path) != 0)
-		rv = UDC_EIO;
-	if (rv != 0) {
-		snprintf(err, errlen, "%s: %s", path, rv == UDC_EIO ? strerror(errno)
-		         : udc_strerror(rv));
-		unlink(tmp);
+	if ((rv = fill(w, x, map, o, f)) != 0) {
+		snprintf(err, errlen, "%s: %s", path, udc_strerror(rv));
+		udc_afile_discard(&af);
+		return rv;
 	}
-	return rv;
+	return udc_afile_commit(&af, err, errlen);
 }
 
 int

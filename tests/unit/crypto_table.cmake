@@ -3,7 +3,7 @@ udc_unit_test(test_rand
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_rand.c ${PROJECT_SOURCE_DIR}/common/base/rand.c
   LIBS PkgConfig::SODIUM)
 udc_unit_test(test_secmem
-  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_secmem.c ${PROJECT_SOURCE_DIR}/common/base/secmem.c
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_secmem.c ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/base/file.c
           ${PROJECT_SOURCE_DIR}/common/base/err.c
   LIBS PkgConfig::SODIUM)
 udc_unit_test(test_workq
@@ -13,7 +13,7 @@ udc_unit_test(test_workq
 udc_unit_test(test_blind
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_blind.c ${PROJECT_SOURCE_DIR}/common/exact/blind.c ${UDC_GROUP_SRCS}
           ${PROJECT_SOURCE_DIR}/common/base/workq.c ${PROJECT_SOURCE_DIR}/common/base/rand.c
-          ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/base/err.c
+          ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/base/file.c ${PROJECT_SOURCE_DIR}/common/base/err.c
   LIBS PkgConfig::SODIUM Threads::Threads)
 udc_unit_test(test_table
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_table.c ${PROJECT_SOURCE_DIR}/common/release/table.c

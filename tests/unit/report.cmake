@@ -7,5 +7,5 @@ udc_unit_test(test_report
           ${PROJECT_SOURCE_DIR}/common/report/reportconf.c ${PROJECT_SOURCE_DIR}/common/report/indicators.c
           ${PROJECT_SOURCE_DIR}/common/report/geomap.c ${PROJECT_SOURCE_DIR}/common/report/html.c
           ${PROJECT_SOURCE_DIR}/common/report/report.c ${PROJECT_SOURCE_DIR}/common/config/iniread.c
-          ${PROJECT_SOURCE_DIR}/common/input/csv.c ${PROJECT_SOURCE_DIR}/common/base/err.c
+          ${PROJECT_SOURCE_DIR}/common/input/csv.c ${PROJECT_SOURCE_DIR}/common/base/err.c ${PROJECT_SOURCE_DIR}/common/base/file.c ${PROJECT_SOURCE_DIR}/common/base/secmem.c
   LIBS PkgConfig::INIH PkgConfig::JANSSON PkgConfig::SODIUM PkgConfig::UTF8PROC m)

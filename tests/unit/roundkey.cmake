@@ -3,5 +3,5 @@
 # libsodium calls.
 udc_unit_test(test_roundkey
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_roundkey.c ${PROJECT_SOURCE_DIR}/common/fuzzy/roundkey.c
-          ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/base/err.c
+          ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/base/file.c ${PROJECT_SOURCE_DIR}/common/base/err.c
   LIBS PkgConfig::SODIUM)

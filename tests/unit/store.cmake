@@ -3,6 +3,6 @@
 # pieces, persistence across a restart.
 udc_unit_test(test_store
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_store.c
-          ${PROJECT_SOURCE_DIR}/common/node/store.c ${PROJECT_SOURCE_DIR}/common/node/statepath.c ${PROJECT_SOURCE_DIR}/common/node/rounds.c
+          ${PROJECT_SOURCE_DIR}/common/node/store.c ${PROJECT_SOURCE_DIR}/common/base/file.c ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/node/statepath.c ${PROJECT_SOURCE_DIR}/common/node/rounds.c
           ${PROJECT_SOURCE_DIR}/common/base/log.c ${PROJECT_SOURCE_DIR}/common/base/err.c
   LIBS PkgConfig::SODIUM PkgConfig::JANSSON)
