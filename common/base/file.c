@@ -76,12 +76,8 @@ udc_file_readat(int dirfd, const char *name, const char *shown, size_t max, unsi
 		rv = UDC_EPERM;
 		goto out;
 	}
-	if ((uint64_t)st.st_size > max) {
-		snprintf(why, sizeof(why), "larger than %zu bytes", max);
-		seterr(err, errlen, shown, why);
-		rv = UDC_ELIMIT;
-		goto out;
-	}
+	if ((uint64_t)st.st_size > max)
+		goto too_large;
 	/* The size may change while we read: read up to max + 1 and refuse
 	 * what outgrew the limit. */
 	buf = (flags & UDC_FILE_SECRET) ? udc_secmem_alloc(max + 1) : malloc(max + 1);
@@ -103,12 +99,8 @@ udc_file_readat(int dirfd, const char *name, const char *shown, size_t max, unsi
 		if (r == 0)
 			break;
 		n += (size_t)r;
-		if (n > max) {
-			snprintf(why, sizeof(why), "larger than %zu bytes", max);
-			seterr(err, errlen, shown, why);
-			rv = UDC_ELIMIT;
-			goto out;
-		}
+		if (n > max)
+			goto too_large;
 	}
 	buf[n] = '\0';
 	*data = buf;
@@ -116,6 +108,11 @@ udc_file_readat(int dirfd, const char *name, const char *shown, size_t max, unsi
 	if (len != NULL)
 		*len = n;
 	rv = 0;
+	goto out;
+too_large:
+	snprintf(why, sizeof(why), "larger than %zu bytes", max);
+	seterr(err, errlen, shown, why);
+	rv = UDC_ELIMIT;
 out:
 	if (buf != NULL)
 		udc_file_free(buf, flags);
@@ -199,35 +196,14 @@ udc_afile_begin(struct udc_afile *w, int dirfd, const char *name, const char *sh
 	return 0;
 }
 
-int
-udc_afile_write(struct udc_afile *w, const void *data, size_t len)
+/* Writes all len bytes to fd; -1 (errno set) on failure. */
+static int
+write_all(int fd, const void *data, size_t len)
 {
 	size_t off = 0;
 
-	if (w->fd < 0)
-		return UDC_EINVAL;
-	if (w->stream != NULL && fflush(w->stream) != 0)
-		return UDC_EIO;
 	while (off < len) {
-		ssize_t n = write(w->fd, (const char *)data + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return UDC_EIO;
-		}
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-static ssize_t
-stream_write(void *cookie, const char *buf, size_t len)
-{
-	struct udc_afile *w = cookie;
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = write(w->fd, buf + off, len - off);
+		ssize_t n = write(fd, (const char *)data + off, len - off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -235,7 +211,25 @@ stream_write(void *cookie, const char *buf, size_t len)
 		}
 		off += (size_t)n;
 	}
-	return (ssize_t)len;
+	return 0;
+}
+
+int
+udc_afile_write(struct udc_afile *w, const void *data, size_t len)
+{
+	if (w->fd < 0)
+		return UDC_EINVAL;
+	if (w->stream != NULL && fflush(w->stream) != 0)
+		return UDC_EIO;
+	return write_all(w->fd, data, len) == 0 ? 0 : UDC_EIO;
+}
+
+static ssize_t
+stream_write(void *cookie, const char *buf, size_t len)
+{
+	struct udc_afile *w = cookie;
+
+	return write_all(w->fd, buf, len) == 0 ? (ssize_t)len : -1;
 }
 
 FILE *

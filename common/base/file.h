@@ -64,8 +64,9 @@ struct udc_afile {
 };
 
 /* Starts writing name (relative to dirfd; AT_FDCWD for a plain path) with
- * the given mode (less the umask, which can only make it stricter).  The directory descriptor is duplicated: the caller keeps
- * its own.  shown (NULL: name) is used in error texts. */
+ * the given mode (less the umask, which can only make it stricter).  The
+ * directory descriptor is duplicated: the caller keeps its own.  shown
+ * (NULL: name) is used in error texts. */
 int udc_afile_begin(struct udc_afile *w, int dirfd, const char *name, const char *shown,
     mode_t mode, unsigned flags, char *err, size_t errlen);
 /* Appends len bytes. */
