@@ -296,7 +296,14 @@ def stranger(work):
             out = os.path.join(work, "kx.json")
             evil = subprocess.Popen([tool("evil_peer"), "unsigned-kx", "-c", cl.cbs.conf, "-s", fz, "--out", out,
                                      "--seconds", "60"] + extra, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-            time.sleep(0.5)
+            # Propose only once the impostor listens: a fixed 0.5 s was too
+            # short on a loaded CI machine (the propose then timed out).
+            deadline = time.time() + 30
+            while time.time() < deadline and evil.poll() is None:
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", cl.port)) == 0:
+                        break
+                time.sleep(0.1)
             rid, r = cl.run_round(fz, expect_ok=False)
             evil.wait(timeout=90)
             res = json.load(open(out))
