@@ -884,6 +884,10 @@ recode_key(struct spec_ctx *c, const char *name, const char *key, const char *va
 	/* Any other key is a new value, the list its source values. */
 	if (check_text(key) != 0)
 		return fail(c, "value in %s is not UTF-8 text without control characters", name);
+	/* A value is a category of the recoded dimension: tables list it in
+	 * comma-separated where lists, and the canonical form too. */
+	if (strchr(key, ',') != NULL)
+		return fail(c, "value '%s' of recode %s contains ','", key, name);
 	for (size_t i = 0; i < r->nvals; i++)
 		if (strcmp(r->vals[i].name, key) == 0)
 			return fail(c, "duplicate value '%s' in recode %s (first on line %d)", key, name,

@@ -1062,6 +1062,8 @@ test_tables_errors(void **state)
 	           "t.spec:9: recode r: inc value 'b' is not mapped");
 	expect_err(TH "[recode r]\nfrom=inc\nx=a,b\ny=b\n[table t]\ndims=r\n",
 	           "t.spec:11: recode r: inc value 'b' is mapped twice");
+	expect_err(TH "[recode r]\nfrom=inc\nx,y=a,b\n[table t]\ndims=r\n",
+	           "t.spec:10: value 'x,y' of recode r contains ','");
 	expect_err(TH "[recode r]\nfrom=inc\nx=a,q\n[table t]\ndims=r\n",
 	           "t.spec:10: recode r: 'q' is not a value of inc");
 	expect_err(TH "[recode r]\nfrom=inc\nx=a\nx=b\n", "t.spec:11: duplicate value 'x' in recode r");
