@@ -164,7 +164,7 @@ link_thread(void *p)
 	if ((rv = udc_linkage_run(&li, pair, own_done, &rep, why, sizeof(why))) != 0)
 		goto out;
 	{
-		char line[512];
+		char line[768];
 
 		udc_linkage_log_line(&rep, line, sizeof(line));
 		log_info("round %s: %s", s->idhex, line);

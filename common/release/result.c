@@ -590,9 +590,19 @@ udc_linkage_log_line(const struct udc_linkage_report *r, char *buf, size_t len)
 	                 r->secs_model);
 
 	if (n > 0 && (size_t)n < len && r->model_sample > 0)
+		n += snprintf(buf + n, len - (size_t)n,
+		              "; estimated precision %.3f, recall %.3f there (%zu best-match scores)",
+		              r->est_precision, r->est_recall, r->model_sample);
+	/* what the blocking did, for tuning (docs/fuzzy.md, "Choice of P, k and L") */
+	if (n > 0 && (size_t)n < len && r->stats.blocking == UDC_FUZZY_LSH &&
+	    r->stats.lsh_tables > 0)
 		snprintf(buf + n, len - (size_t)n,
-		         "; estimated precision %.3f, recall %.3f there (%zu best-match scores)",
-		         r->est_precision, r->est_recall, r->model_sample);
+		         "; lsh %u bits x %u tables, design popcount %u, outliers %zu + %zu, "
+		         "%llu candidates, %llu pruned by popcount",
+		         r->stats.lsh_bits, r->stats.lsh_tables, r->stats.design_popcount,
+		         r->stats.outliers_a, r->stats.outliers_b,
+		         (unsigned long long)r->stats.candidates,
+		         (unsigned long long)r->stats.size_pruned);
 }
 
 static uint32_t

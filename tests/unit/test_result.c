@@ -168,12 +168,64 @@ test_linkage_json(void **st)
 	udc_spec_free(spec);
 }
 
+/* The log lines of the fuzzy step: the CBS node's from its report (with the
+ * LSH blocking's parameters), the gemeente's rebuilt from the released JSON
+ * (which does not carry them, so it says nothing about them rather than 0). */
+static void
+test_linkage_log_line(void **st)
+{
+	static const char text[] = "[spec]\nname=f\nmode=fuzzy\n[gemeente]\nw=a\n[cbs]\nc=x\n"
+	                           "[fuzzy]\nschema=s.json\n";
+	struct udc_spec *spec = NULL;
+	struct udc_table *t = NULL;
+	struct udc_result_meta m;
+	char err[256], line[768], *txt;
+	(void)st;
+
+	assert_int_equal(udc_spec_parse(text, strlen(text), "t.spec", &spec, err, sizeof(err)), 0);
+	assert_int_equal(udc_table_new(&t, spec->ncells[0], spec->ncells[1]), 0);
+	memset(&m, 0, sizeof(m));
+	m.spec = spec;
+	m.fuzzy_links = 94;
+	m.has_linkage = 1;
+	m.linkage.threshold = 850;
+	m.linkage.fuzzy_links = 94;
+	m.linkage.fuzzy_a = 99;
+	m.linkage.fuzzy_b = 98;
+	m.linkage.stats.blocking = UDC_FUZZY_LSH;
+	m.linkage.stats.compared = 1479;
+	m.linkage.stats.pairs_total = 9702;
+	m.linkage.stats.candidates = 2000;
+	m.linkage.stats.size_pruned = 521;
+	m.linkage.stats.lsh_bits = 17;
+	m.linkage.stats.lsh_tables = 40;
+	m.linkage.stats.design_popcount = 412;
+	m.linkage.stats.outliers_a = 3;
+	m.linkage.stats.outliers_b = 2;
+	m.linkage.stats.secs_score = 1.25;
+	udc_linkage_log_line(&m.linkage, line, sizeof(line));
+	assert_string_equal(line, "fuzzy step 99 x 98 records: 94 links at threshold 0.850, "
+	                          "blocking lsh, 1479 of 9702 pairs compared; matcher 1.25 s "
+	                          "(index 0.00, score 1.25, resolve 0.00), model 0.00 s; lsh 17 "
+	                          "bits x 40 tables, design popcount 412, outliers 3 + 2, 2000 "
+	                          "candidates, 521 pruned by popcount");
+	assert_non_null(txt = json_text(&m, t));
+	assert_int_equal(udc_linkage_log_line_json(txt, strlen(txt), line, sizeof(line)), 0);
+	assert_string_equal(line, "fuzzy step 99 x 98 records: 94 links at threshold 0.850, "
+	                          "blocking lsh, 1479 of 9702 pairs compared; matcher 1.25 s "
+	                          "(index 0.00, score 1.25, resolve 0.00), model 0.00 s");
+	free(txt);
+	udc_table_free(t);
+	udc_spec_free(spec);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_input_report),
 	    cmocka_unit_test(test_linkage_json),
+	    cmocka_unit_test(test_linkage_log_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
