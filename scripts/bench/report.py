@@ -61,7 +61,26 @@ def parse_blind(txt):
         m = re.search(pat, txt)
         if m:
             r[key] = float(m.group(1))
+    # the batch backends' table: the chosen backend's rates are what the
+    # rounds use (udc_blind_batch; own keys through udc_hash_blind_items,
+    # hashing and multiplication in one pass)
+    m = re.search(r"backend chosen here: (\w+)", txt)
+    r["backend"] = m.group(1) if m else None
+    r["batch"] = {}
+    for m in re.finditer(r"^(\w+)\s+path: (blind a chunk|hash\+blind keys) \(\w+\)\s+(\d+)", txt, re.M):
+        r["batch"].setdefault(m.group(1), {})["blind" if m.group(2) == "blind a chunk" else "hash_blind"] = \
+            float(m.group(3))
     return r
+
+
+def backend_rates(bl):
+    """One-core rates per CPU-second of the backend the rounds run: a
+    multiplication (validate + multiply a received point) and the hashing
+    that an own key adds to its multiplication, or (0, 0)."""
+    b = (bl.get("batch") or {}).get(bl.get("backend") or "", {})
+    if b.get("blind") and b.get("hash_blind") and b["hash_blind"] < b["blind"]:
+        return b["blind"], 1.0 / (1.0 / b["hash_blind"] - 1.0 / b["blind"])
+    return 0.0, 0.0
 
 
 def parse_fuzzy(txt):
@@ -236,6 +255,12 @@ def main():
     # --- rounds
     blind_all = crypto.get("batch", (0, 0))[1] or crypto.get("blind", (0, 0))[1]
     hash_all = crypto.get("hash", (0, 0))[1]
+    # bench_crypto times libsodium's hash to the group; the rounds hash own
+    # keys with the batch backend, fused with the multiplication: its extra
+    # cost (bench_blind) scaled by bench_crypto's all-core speedup of the batch
+    b1, h1 = backend_rates(bl)
+    if h1 and crypto.get("batch", (0, 0))[0]:
+        hash_all = h1 * crypto["batch"][1] / crypto["batch"][0]
     both("")
     both("## 2. Full rounds (both daemons on this machine, TLS on loopback)")
     both("")
@@ -343,15 +368,18 @@ def main():
     both("")
     both("bound = scalar multiplications the round needs / multiplications per second on all cores "
          "(udc_blind_batch over the pool, %.0f/s, this run); incl. hashing adds hashes to the group / "
-         "%.0f/s.  Both daemons share the %s cores, so the all-core rate is the right divisor." % (
-             blind_all, hash_all, cores))
+         "%.0f/s (the hashing an own key adds to its multiplication in the backend the rounds use, %s: "
+         "bench_blind's hash+blind keys against blind a chunk).  Both daemons share the %s cores, so the "
+         "all-core rate is the right divisor." % (blind_all, hash_all, bl.get("backend") or "libsodium", cores))
     both("")
     both("| round | mults: g own + c raises g + c own + g raises c | mults | hashes | bound s | incl. hashing s | CPU-time bound s | incl. hashing s | wall s | wall / bound | wall / bound incl. hashing | wall / CPU-time bound | wall / CPU-time bound incl. hashing | CPU / crypto CPU |")
     both("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     # one-core rates per CPU-second (bench_blind, thread CPU time) if there,
     # else bench_crypto's one-core wall-clock rates
-    blind_1 = bl.get("blind") or crypto.get("batch", (0, 0))[0] or crypto.get("blind", (0, 0))[0]
-    hash_1 = bl.get("hash") or crypto.get("hash", (0, 0))[0]
+    # (the batch backend's, the backend the rounds use, else libsodium's one point at a time)
+    blind_1, hash_1 = backend_rates(bl)
+    blind_1 = blind_1 or bl.get("blind") or crypto.get("batch", (0, 0))[0] or crypto.get("blind", (0, 0))[0]
+    hash_1 = hash_1 or bl.get("hash") or crypto.get("hash", (0, 0))[0]
     for r in ok_rounds:
         if r["mode"] != "exact" or not blind_all or r.get("pin") or r.get("env"):
             continue
@@ -371,12 +399,13 @@ def main():
             r["wall_s"] / r["bound_cpu_h"] if r["bound_cpu_h"] else 0, r["cpu_eff"]))
     both("")
     both("CPU-time bound: mults / one-core rate / %s cores (incl. hashing: + hashes / one-core rate), with the rates per "
-         "CPU-second of bench_blind (%.0f mults/s incl. validation, %.0f hashes/s): what the round would take "
+         "CPU-second of bench_blind, backend %s (%.0f mults/s incl. validation, %.0f hashes/s): what the round would take "
          "on this machine if it did nothing but group operations on every core, with no other load.  "
          "The wall-clock rates of bench_crypto above depend on what else runs at that moment (this machine "
          "is shared), so the first bound can even come out below the wall time of a round run in a quieter "
          "moment; the targets are judged on the stricter of the two.  CPU / crypto CPU: both daemons' CPU "
-         "time over the same crypto CPU time; 1.0 = nothing but group operations." % (cores, blind_1, hash_1))
+         "time over the same crypto CPU time; 1.0 = nothing but group operations." % (
+             cores, bl.get("backend") or "libsodium", blind_1, hash_1))
     pinned = [r for r in ok_rounds if r.get("pin") and blind_1 and hash_1]
     if pinned:
         both("")
