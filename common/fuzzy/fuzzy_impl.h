@@ -64,6 +64,10 @@ struct ctx {
 	uint8_t *tk;    /* tk[l]: bits per key of table l */
 	uint16_t *tseg; /* tseg[l]: its segment */
 	struct table *tables;
+	/* every table's offsets and entries, one mapping each (big_alloc) */
+	uint32_t *off_all;
+	struct entry *ent_all;
+	size_t off_bytes, ent_bytes;
 	uint32_t *dpop;   /* per segment: the design popcount */
 	uint8_t *indexed; /* per segment: has LSH tables */
 	uint32_t *bout;   /* B records above a design popcount, by popcount */
