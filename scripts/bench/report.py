@@ -351,7 +351,11 @@ def main():
         m = re.search(r"(\d+) of (\d+) pairs compared; matcher ([\d.]+) s \(index ([\d.]+), score ([\d.]+), "
                       r"resolve ([\d.]+)\)(?:, model ([\d.]+) s)?", clog)
         st = dict((k, t) for k, t in reversed(r["steps"]))
-        if m and "linking" in st and "upload" in st:
+        # the count phase starts with the first step after linking that the
+        # 200 ms polls saw (a fast count phase can go by between two polls)
+        nxt = [st[k] for k in ("upload", "download", "return", "seal") if k in st]
+        if m and "linking" in st and nxt:
+            st["upload"] = min(nxt)
             both("Where its time goes (CBS log and the gemeente's steps, wall seconds): reading and CLK "
                  "encoding %.1f, link upload %.1f, linking %.1f, of which the matcher %s (index %s, score %s, "
                  "resolve %s; %s of %s pairs compared, %.0fx fewer than all) and the model of the best-match "
