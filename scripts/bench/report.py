@@ -258,9 +258,14 @@ def main():
     # bench_crypto times libsodium's hash to the group; the rounds hash own
     # keys with the batch backend, fused with the multiplication: its extra
     # cost (bench_blind) scaled by bench_crypto's all-core speedup of the batch
-    b1, h1 = backend_rates(bl)
-    if h1 and crypto.get("batch", (0, 0))[0]:
-        hash_all = h1 * crypto["batch"][1] / crypto["batch"][0]
+    # One-core rates per CPU-second (bench_blind, thread CPU time): the batch
+    # backend's, the backend the rounds use; else libsodium's one point at a
+    # time; else bench_crypto's one-core wall-clock rates.
+    blind_1, hash_1 = backend_rates(bl)
+    if hash_1 and crypto.get("batch", (0, 0))[0]:
+        hash_all = hash_1 * crypto["batch"][1] / crypto["batch"][0]
+    blind_1 = blind_1 or bl.get("blind") or crypto.get("batch", (0, 0))[0] or crypto.get("blind", (0, 0))[0]
+    hash_1 = hash_1 or bl.get("hash") or crypto.get("hash", (0, 0))[0]
     both("")
     both("## 2. Full rounds (both daemons on this machine, TLS on loopback)")
     both("")
@@ -355,16 +360,16 @@ def main():
         # 200 ms polls saw (a fast count phase can go by between two polls)
         nxt = [st[k] for k in ("upload", "download", "return", "seal") if k in st]
         if m and "linking" in st and nxt:
-            st["upload"] = min(nxt)
+            count_start = min(nxt)
             both("Where its time goes (CBS log and the gemeente's steps, wall seconds): reading and CLK "
                  "encoding %.1f, link upload %.1f, linking %.1f, of which the matcher %s (index %s, score %s, "
                  "resolve %s; %s of %s pairs compared, %.0fx fewer than all) and the model of the best-match "
                  "scores %s; the count phase (the handles hashed and blinded at both nodes, then a one-key "
                  "exact round) %.1f." % (
                      st.get("link-upload", 0) - st.get("reading", 0), st["linking"] - st.get("link-upload", 0),
-                     st["upload"] - st["linking"], m.group(3), m.group(4), m.group(5), m.group(6), m.group(1),
+                     count_start - st["linking"], m.group(3), m.group(4), m.group(5), m.group(6), m.group(1),
                      m.group(2), int(m.group(2)) / max(1, int(m.group(1))), m.group(7) or "-",
-                     r["wall_s"] - st["upload"]))
+                     r["wall_s"] - count_start))
 
     # --- bounds
     both("")
@@ -378,12 +383,6 @@ def main():
     both("")
     both("| round | mults: g own + c raises g + c own + g raises c | mults | hashes | bound s | incl. hashing s | CPU-time bound s | incl. hashing s | wall s | wall / bound | wall / bound incl. hashing | wall / CPU-time bound | wall / CPU-time bound incl. hashing | CPU / crypto CPU |")
     both("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    # one-core rates per CPU-second (bench_blind, thread CPU time) if there,
-    # else bench_crypto's one-core wall-clock rates
-    # (the batch backend's, the backend the rounds use, else libsodium's one point at a time)
-    blind_1, hash_1 = backend_rates(bl)
-    blind_1 = blind_1 or bl.get("blind") or crypto.get("batch", (0, 0))[0] or crypto.get("blind", (0, 0))[0]
-    hash_1 = hash_1 or bl.get("hash") or crypto.get("hash", (0, 0))[0]
     for r in ok_rounds:
         if r["mode"] != "exact" or not blind_all or r.get("pin") or r.get("env"):
             continue
