@@ -1931,7 +1931,7 @@ pass_range(void *arg, size_t begin, size_t end)
 	unsigned pass = fj->pass;
 	size_t s = fj->order[pass];
 	const struct fvals *fv = &fj->fv[s];
-	struct counters k = {0, 0, 0, 0};
+	struct counters k = {0, 0, 0, 0, 0};
 	struct collect co;
 	uint64_t *buf = NULL;
 	size_t cap = 0;
@@ -1973,7 +1973,7 @@ static int
 direct_range(void *arg, size_t begin, size_t end)
 {
 	struct ctx *c = arg;
-	struct counters k = {0, 0, 0, 0};
+	struct counters k = {0, 0, 0, 0, 0};
 	struct collect co;
 
 	memset(&co, 0, sizeof(co));

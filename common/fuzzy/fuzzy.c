@@ -393,17 +393,22 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
 	uint32_t epoch = fz_scratch_epoch(c, sc), *hv = sc->hv, *lo = sc->lo, *hi = sc->hi;
 	uint32_t *batch = sc->batch;
 	size_t j, nb = 0;
-	unsigned l;
+	unsigned l, L = c->lpop != NULL ? c->lpop[pa] : c->L;
+
+	k->lookups += L;
 
 	/* Three passes over the tables: bucket numbers, bucket bounds, bucket
-	 * entries; each pass prefetches what the next one reads (a lookup is
-	 * two dependent cache misses, L lookups are independent). */
-	for (l = 0; l < c->L; l++) {
+	 * entries (a lookup is two dependent cache misses, L lookups are
+	 * independent).  The second pass prefetches the entries the third
+	 * reads.  The bucket bounds are not prefetched: a prefetch per table
+	 * in the first pass made the lookups 1.3-1.6x slower (bench_fields
+	 * record, 100k real CLKs, 256 tables per record, Zen 5), the loads of
+	 * the second pass overlap on their own. */
+	for (l = 0; l < L; l++) {
 		hv[l] = key_hash(extract(qa, c->pos + (size_t)l * MAXK, c->tk[l]), l);
 		lo[l] = c->rbits == 0 ? 0 : hv[l] >> (32 - c->rbits);
-		__builtin_prefetch(&c->tables[l].off[lo[l]]);
 	}
-	for (l = 0; l < c->L; l++) {
+	for (l = 0; l < L; l++) {
 		const uint32_t *off = c->tables[l].off + lo[l];
 
 		/* an empty filter has no bits to agree on: it shares the
@@ -417,7 +422,7 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
 		if (lo[l] < hi[l])
 			__builtin_prefetch(&c->tables[l].ent[lo[l]]);
 	}
-	for (l = 0; l < c->L; l++) {
+	for (l = 0; l < L; l++) {
 		const struct entry *ent = c->tables[l].ent;
 
 		for (j = lo[l]; j < hi[l]; j++) {
@@ -427,6 +432,11 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
 				continue;
 			sc->stamp[b] = epoch;
 			k->candidates++;
+			/* the popcount bound before the filter is fetched */
+			if (!size_ok(c, pa, c->pb[b])) {
+				k->size_pruned++;
+				continue;
+			}
 			batch[nb++] = b;
 			if (nb == BATCH) {
 				fz_consider_batch(c, h, nh, k, batch, nb, qa, pa, ia);
@@ -496,6 +506,7 @@ fz_counters_flush(struct ctx *c, const struct counters *k)
 	atomic_fetch_add(&c->size_pruned, k->size_pruned);
 	atomic_fetch_add(&c->compared, k->compared);
 	atomic_fetch_add(&c->above, k->above);
+	atomic_fetch_add(&c->lookups, k->lookups);
 }
 
 static int
@@ -503,7 +514,7 @@ score_range(void *arg, size_t begin, size_t end)
 {
 	struct ctx *c = arg;
 	struct scratch *sc = fz_scratch_get(c);
-	struct counters k = {0, 0, 0, 0};
+	struct counters k = {0, 0, 0, 0, 0};
 	size_t i;
 
 	for (i = begin; i < end; i++)
@@ -544,6 +555,29 @@ build_order(struct ctx *c)
 }
 
 /* One segment's LSH design. */
+/* Record scoring: the largest popcount <= P that the popcount bound lets
+ * pair with x (P without the bound). */
+static uint32_t
+partner_max(const struct ctx *c, uint32_t x, uint32_t P)
+{
+	uint32_t y;
+
+	for (y = P; y > x && !size_ok(c, x, y); y--)
+		;
+	return y;
+}
+
+/* The tables a record of popcount x needs when its partners are at most y:
+ * at the threshold the pair is at most (x + y)(1 - t) apart.  0 if no
+ * sane number of tables reaches the recall. */
+static unsigned
+tables_at(const struct ctx *c, uint32_t x, uint32_t y, unsigned k, double recall)
+{
+	double h = floor((double)(x + y) * (1.0 - c->t) + 1e-9);
+
+	return tables_for(hit_prob(c->segbits, h, k), recall);
+}
+
 struct seg_plan {
 	unsigned k, L;
 	uint32_t dpop;
@@ -563,7 +597,13 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
 	enum { NSAMPLE = 2048 };
 	static const double quantiles[] = {0.9, 0.95, 0.99, 0.995, 0.999, 1.0};
 	double hs[NSAMPLE], prod[NSAMPLE];
-	size_t *hist = NULL, ns = 0, i, nea = 0, neb = 0;
+	uint32_t spx[NSAMPLE], spy[NSAMPLE], *ymax = NULL;
+	size_t *hist = NULL, *ha = NULL, *hb = NULL, ns = 0, i, nea = 0, neb = 0;
+	unsigned *lx = NULL;
+	/* record scoring, tables chosen: a record looks in the tables its
+	 * popcount needs (plan_lpop), and the cost counts them so */
+	int perpop = c->nseg == 1 && p->lsh_tables == 0;
+	int rv = 0;
 	uint64_t seed = p->seed ^ 0x5eed ^ ((uint64_t)s << 40);
 	double na = (double)c->n_a, nb = (double)c->n_b, m = (double)c->segbits;
 	unsigned qi, kk;
@@ -591,14 +631,23 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
 
 		/* a pair with an empty filter never shares a bucket here */
 		hs[i] = px == 0 || py == 0 ? m : (double)px + py - 2.0 * and;
+		spx[i] = px;
+		spy[i] = py;
 	}
-	if ((hist = calloc(c->segbits + 1, sizeof(*hist))) == NULL)
-		return UDC_ENOMEM;
+	if ((hist = calloc(c->segbits + 1, sizeof(*hist))) == NULL ||
+	    (ha = calloc(c->segbits + 1, sizeof(*ha))) == NULL ||
+	    (hb = calloc(c->segbits + 1, sizeof(*hb))) == NULL ||
+	    (ymax = calloc(c->segbits + 1, sizeof(*ymax))) == NULL ||
+	    (lx = calloc(c->segbits + 1, sizeof(*lx))) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < c->n_a; i++)
-		hist[c->pas[i * c->nseg + s]]++;
+		ha[c->pas[i * c->nseg + s]]++;
 	for (i = 0; i < c->n_b; i++)
-		hist[c->pbs[i * c->nseg + s]]++;
-	hist[0] = 0;
+		hb[c->pbs[i * c->nseg + s]]++;
+	for (i = 1; i <= c->segbits; i++)
+		hist[i] = ha[i] + hb[i];
 
 	for (qi = 0; qi < sizeof(quantiles) / sizeof(quantiles[0]); qi++) {
 		size_t want = (size_t)ceil(quantiles[qi] * (double)(nea + neb)), acc = 0;
@@ -608,10 +657,12 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
 
 		for (P = 0; P < c->segbits && acc + hist[P] < want; P++)
 			acc += hist[P];
-		for (i = 0; i < c->n_a; i++)
-			oa += c->pas[i * c->nseg + s] > P;
-		for (i = 0; i < c->n_b; i++)
-			ob += c->pbs[i * c->nseg + s] > P;
+		for (i = P + 1; i <= c->segbits; i++) {
+			oa += (double)ha[i];
+			ob += (double)hb[i];
+		}
+		for (i = 1; perpop && i <= P; i++)
+			ymax[i] = partner_max(c, (uint32_t)i, P);
 		/* h = (|A| + |B|)(1 - Dice) <= 2 P (1 - t) */
 		hdesign = floor(2.0 * P * (1.0 - c->t) + 1e-9);
 		for (i = 0; i < ns; i++)
@@ -641,8 +692,28 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
 			 * table (key, two cache misses), per B record and table
 			 * (key, bucket fill), per candidate (a filter fetched
 			 * from memory), per direct comparison of an outlier */
-			cost = L * na * (12.0 + 0.3 * kk) + L * nb * (4.0 + 0.3 * kk) +
-			       L * na * nb * pc * 12.0 + (oa * nb + na * ob) * 3.0;
+			if (perpop) {
+				/* the same per table a record is in, and a pair
+				 * shares the tables of the smaller count */
+				double la = 0, lb = 0, pcl = 0;
+				uint32_t x;
+
+				for (x = 1; x <= P; x++) {
+					lx[x] = tables_at(c, x, ymax[x], kk, p->lsh_recall);
+					la += (double)ha[x] * lx[x];
+					lb += (double)hb[x] * lx[x];
+				}
+				for (i = 0; i < ns; i++)
+					if (spx[i] > 0 && spx[i] <= P && spy[i] > 0 && spy[i] <= P)
+						pcl += prod[i] * (lx[spx[i]] < lx[spy[i]] ? lx[spx[i]]
+						                                          : lx[spy[i]]);
+				pcl = ns ? pcl / (double)ns : 0.0;
+				cost = la * (12.0 + 0.3 * kk) + lb * (4.0 + 0.3 * kk) +
+				       na * nb * pcl * 12.0 + (oa * nb + na * ob) * 3.0;
+			} else {
+				cost = L * na * (12.0 + 0.3 * kk) + L * nb * (4.0 + 0.3 * kk) +
+				       L * na * nb * pc * 12.0 + (oa * nb + na * ob) * 3.0;
+			}
 			if (cost < sp->cost) {
 				sp->cost = cost;
 				sp->k = kk;
@@ -653,8 +724,13 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
 			}
 		}
 	}
+out:
 	free(hist);
-	return 0;
+	free(ha);
+	free(hb);
+	free(ymax);
+	free(lx);
+	return rv;
 }
 
 /* The blocking of the whole run: LSH tables for every segment (a pair whose
@@ -746,6 +822,41 @@ plan(struct ctx *c, const struct udc_fuzzy_params *p, struct udc_fuzzy_stats *st
 }
 
 /*
+ * Record scoring: the tables a record of popcount x needs.  The design covers
+ * a pair of two records at the design popcount P, Hamming distance up to
+ * 2 P (1 - t); a pair with x at the threshold is at most (x + y)(1 - t)
+ * apart, y the largest popcount <= P that the popcount bound lets pair with
+ * x, and fewer tables reach the recall at that distance.  A record is put in
+ * and looks in the first lpop[x] tables only: a pair at the threshold shares
+ * the first min(lpop[x], lpop[y]) tables, and both cover its distance.  On
+ * real CLKs most records are well below P (popcount 350 needs a third of the
+ * tables of popcount 508).  Not with forced tables or field scoring.
+ */
+static int
+plan_lpop(struct ctx *c, const struct udc_fuzzy_params *p)
+{
+	uint32_t P = c->dpop[0], x;
+	unsigned k;
+
+	if (c->mode != UDC_FUZZY_LSH || c->nseg != 1 || p->lsh_tables != 0 || c->L == 0)
+		return 0;
+	k = c->tk[0];
+	if ((c->lpop = malloc((c->segbits + 1) * sizeof(*c->lpop))) == NULL)
+		return UDC_ENOMEM;
+	for (x = 0; x <= c->segbits; x++) {
+		unsigned l = c->L;
+
+		if (x > 0 && x <= P) {
+			l = tables_at(c, x, partner_max(c, x, P), k, p->lsh_recall);
+			if (l == 0 || l > c->L)
+				l = c->L;
+		}
+		c->lpop[x] = (uint16_t)l;
+	}
+	return 0;
+}
+
+/*
  * The LSH tables are the matcher's largest and most randomly read memory
  * (100,000 CBS records on real CLKs: 413 tables, 540 MB): one lookup per
  * table and A record, each a TLB miss on 4 KB pages.  They are kept in two
@@ -791,14 +902,14 @@ build_table(void *arg, size_t begin, size_t end)
 		const uint16_t *pos = c->pos + l * MAXK;
 		size_t sg = c->tseg[l];
 
-		/* zero-filled mappings (build_lsh) */
+		/* zero-filled mappings (build_lsh, which placed tb->ent) */
 		tb->off = c->off_all + l * (nbk + 1);
-		tb->ent = c->ent_all + l * c->n_b;
 		/* B records above a design popcount are compared directly;
 		 * empty filters are not indexed */
 		for (i = 0; i < c->n_b; i++) {
 			hv[i] = 0;
-			if (c->pbs[i * c->nseg + sg] == 0 || outlier(c, c->pbs + i * c->nseg))
+			if (c->pbs[i * c->nseg + sg] == 0 || outlier(c, c->pbs + i * c->nseg) ||
+			    (c->lpop != NULL && l >= c->lpop[c->pbs[i]]))
 				continue;
 			hv[i] = key_hash(extract(c->b + i * c->nwords, pos, c->tk[l]), (unsigned)l);
 			tb->off[(c->rbits == 0 ? 0 : hv[i] >> (32 - c->rbits)) + 1]++;
@@ -809,7 +920,8 @@ build_table(void *arg, size_t begin, size_t end)
 		for (i = 0; i < c->n_b; i++) {
 			uint32_t bk;
 
-			if (c->pbs[i * c->nseg + sg] == 0 || outlier(c, c->pbs + i * c->nseg))
+			if (c->pbs[i * c->nseg + sg] == 0 || outlier(c, c->pbs + i * c->nseg) ||
+			    (c->lpop != NULL && l >= c->lpop[c->pbs[i]]))
 				continue;
 			bk = c->rbits == 0 ? 0 : hv[i] >> (32 - c->rbits);
 			tb->ent[tb->off[bk]].h = hv[i];
@@ -836,7 +948,7 @@ static int
 build_lsh(struct ctx *c, struct udc_workq *wq, uint64_t seed)
 {
 	uint16_t *perm = NULL;
-	size_t i, j, l;
+	size_t i, j, l, total, *nent = NULL, *cnt = NULL;
 	int rv;
 
 	c->rbits = 0;
@@ -879,12 +991,40 @@ build_lsh(struct ctx *c, struct udc_workq *wq, uint64_t seed)
 	for (j = 0; j < c->n_b; j++)
 		if (outlier(c, c->pbs + (size_t)c->order[j] * c->nseg))
 			c->bout[c->nbout++] = c->order[j];
+	/* table l holds the B records whose popcount needs more than l
+	 * tables (all indexed ones without lpop): entries packed table after
+	 * table */
+	if ((nent = calloc(c->L, sizeof(*nent))) == NULL ||
+	    (cnt = calloc(c->lpop != NULL ? c->segbits + 1 : c->nseg, sizeof(*cnt))) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
+	/* per popcount (lpop), else per segment: the records indexed */
+	for (j = 0; j < c->n_b; j++) {
+		const uint32_t *pbs = c->pbs + j * c->nseg;
+
+		for (i = 0; !outlier(c, pbs) && i < c->nseg; i++)
+			if (pbs[i] > 0)
+				cnt[c->lpop != NULL ? pbs[i] : i]++;
+	}
+	for (l = 0; l < c->L; l++)
+		if (c->lpop == NULL)
+			nent[l] = cnt[c->tseg[l]];
+		else
+			for (i = 1; i <= c->segbits; i++)
+				nent[l] += l < c->lpop[i] ? cnt[i] : 0;
 	c->off_bytes = (size_t)c->L * (((size_t)1 << c->rbits) + 1) * sizeof(*c->off_all);
-	c->ent_bytes = (size_t)c->L * c->n_b * sizeof(*c->ent_all);
+	for (l = 0, total = 0; l < c->L; l++)
+		total += nent[l];
+	c->ent_bytes = (total ? total : 1) * sizeof(*c->ent_all);
 	if ((c->off_all = big_alloc(c->off_bytes)) == NULL ||
 	    (c->ent_all = big_alloc(c->ent_bytes)) == NULL) {
 		rv = UDC_ENOMEM;
 		goto out;
+	}
+	for (l = 0, total = 0; l < c->L; l++) {
+		c->tables[l].ent = c->ent_all + total;
+		total += nent[l];
 	}
 	if (wq != NULL)
 		rv = udc_workq_parallel(wq, c->L, 1, build_table, c);
@@ -892,6 +1032,8 @@ build_lsh(struct ctx *c, struct udc_workq *wq, uint64_t seed)
 		rv = build_table(c, 0, c->L);
 out:
 	free(perm);
+	free(nent);
+	free(cnt);
 	return rv;
 }
 
@@ -939,7 +1081,7 @@ resolve(struct ctx *c, struct udc_fuzzy_result *r)
 	uint8_t *cur = NULL, *taken = NULL;
 	uint32_t *pq = NULL;
 	size_t n = 0, i;
-	struct counters k = {0, 0, 0, 0};
+	struct counters k = {0, 0, 0, 0, 0};
 	struct scratch *sc;
 	int rv = 0;
 
@@ -1050,6 +1192,7 @@ ctx_free(struct ctx *c)
 	free(c->tk);
 	free(c->tseg);
 	free(c->dpop);
+	free(c->lpop);
 	free(c->indexed);
 	big_free(c->off_all, c->off_bytes);
 	big_free(c->ent_all, c->ent_bytes);
@@ -1161,7 +1304,8 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 		for (i = 0; i < n_b * c.nseg; i++)
 			c.mb[i / c.nseg] |= (uint64_t)(c.pbs[i] > 0) << (i % c.nseg);
 	}
-	if ((rv = build_order(&c)) != 0 || (rv = plan(&c, p, &r->stats, wq)) != 0)
+	if ((rv = build_order(&c)) != 0 || (rv = plan(&c, p, &r->stats, wq)) != 0 ||
+	    (rv = plan_lpop(&c, p)) != 0)
 		goto out;
 	if (c.mode == UDC_FUZZY_EXHAUSTIVE) {
 		if ((c.sorted = malloc((n_b ? n_b : one) * c.nwords * sizeof(uint64_t))) == NULL) {
@@ -1198,6 +1342,7 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 	r->stats.blocking = c.mode;
 	if (c.mode == UDC_FUZZY_LSH) {
 		r->stats.lsh_tables = c.L;
+		r->stats.lsh_lookups = atomic_load(&c.lookups);
 		r->stats.outliers_b = c.nbout;
 		for (i = 0; i < n_a; i++)
 			r->stats.outliers_a += (size_t)outlier(&c, c.pas + i * c.nseg);
@@ -1238,9 +1383,30 @@ best_range(void *arg, size_t begin, size_t end)
 	for (size_t k = begin; k < end; k++) {
 		size_t i = ba->idx[k];
 		const uint64_t *q = c->a + i * c->nwords;
-		double best = 0;
+		uint64_t bn = 0, bd = 1;
+		double best;
 
-		for (size_t j = 0; j < c->n_b; j += 256) {
+		/* record scoring: the best score as the fraction bn / bd, a
+		 * block of 256 checked for a better one by multiplications
+		 * (no division per pair; the scan itself rarely finds one) */
+
+		for (size_t j = 0; c->nseg == 1 && j < c->n_b; j += 256) {
+			size_t m = c->n_b - j < 256 ? c->n_b - j : 256;
+			const uint32_t *pb = c->pb + j;
+			uint64_t pa = c->pa[i];
+			int hit = 0;
+
+			udc_dice_and_counts(q, c->b + j * c->nwords, m, c->nwords, cnt);
+			for (size_t x = 0; x < m; x++)
+				hit |= 2 * (uint64_t)cnt[x] * bd > bn * (pa + pb[x]);
+			for (size_t x = 0; hit && x < m; x++)
+				if (2 * (uint64_t)cnt[x] * bd > bn * (pa + pb[x])) {
+					bn = 2 * (uint64_t)cnt[x];
+					bd = pa + pb[x];
+				}
+		}
+		best = (double)bn / (double)bd;
+		for (size_t j = 0; c->nseg > 1 && j < c->n_b; j += 256) {
 			size_t m = c->n_b - j < 256 ? c->n_b - j : 256;
 
 			udc_dice_and_counts(q, c->b + j * c->nwords, m, c->nwords, cnt);

@@ -114,6 +114,7 @@ struct udc_fuzzy_stats {
 	double reduction;         /* pairs_total / compared (1 = no reduction) */
 	int blocking;             /* enum udc_fuzzy_blocking actually used */
 	unsigned lsh_bits, lsh_tables;
+	uint64_t lsh_lookups;          /* table lookups: each A record probes the tables its popcount needs */
 	unsigned design_popcount;      /* the LSH guarantee covers pairs up to this popcount */
 	unsigned hamming_design;       /* largest Hamming distance at the threshold */
 	double lsh_pair_recall;        /* P(candidate) for a pair at the threshold */

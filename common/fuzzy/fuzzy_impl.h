@@ -69,6 +69,10 @@ struct ctx {
 	struct entry *ent_all;
 	size_t off_bytes, ent_bytes;
 	uint32_t *dpop;   /* per segment: the design popcount */
+	/* record scoring: lpop[p] tables hold (and are probed by) a record of
+	 * popcount p, the tables its worst pair at the threshold needs; NULL:
+	 * all L */
+	uint16_t *lpop;
 	uint8_t *indexed; /* per segment: has LSH tables */
 	uint32_t *bout;   /* B records above a design popcount, by popcount */
 	size_t nbout;
@@ -82,11 +86,11 @@ struct ctx {
 
 	struct fjoin *fj; /* UDC_FUZZY_JOIN: the feature join (fjoin.c) */
 
-	atomic_uint_fast64_t candidates, size_pruned, compared, above;
+	atomic_uint_fast64_t candidates, size_pruned, compared, above, lookups;
 };
 
 struct counters {
-	uint64_t candidates, size_pruned, compared, above;
+	uint64_t candidates, size_pruned, compared, above, lookups;
 };
 
 double fz_now(void);

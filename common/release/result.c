@@ -597,9 +597,11 @@ udc_linkage_log_line(const struct udc_linkage_report *r, char *buf, size_t len)
 	if (n > 0 && (size_t)n < len && r->stats.blocking == UDC_FUZZY_LSH &&
 	    r->stats.lsh_tables > 0)
 		snprintf(buf + n, len - (size_t)n,
-		         "; lsh %u bits x %u tables, design popcount %u, outliers %zu + %zu, "
-		         "%llu candidates, %llu pruned by popcount",
-		         r->stats.lsh_bits, r->stats.lsh_tables, r->stats.design_popcount,
+		         "; lsh %u bits x %u tables (%.0f probed per record), design popcount %u, "
+		         "outliers %zu + %zu, %llu candidates, %llu pruned by popcount",
+		         r->stats.lsh_bits, r->stats.lsh_tables,
+		         r->fuzzy_a > 0 ? (double)r->stats.lsh_lookups / (double)r->fuzzy_a : 0.0,
+		         r->stats.design_popcount,
 		         r->stats.outliers_a, r->stats.outliers_b,
 		         (unsigned long long)r->stats.candidates,
 		         (unsigned long long)r->stats.size_pruned);

@@ -365,6 +365,130 @@ test_blocked_equals_exhaustive_random(void **state)
 	free(b);
 }
 
+/*
+ * Records of widely spread popcounts (150 to 560 of 1024 bits), each A record
+ * an edit of its B record just at the threshold: bits swapped (same
+ * popcount), bits removed (A smaller) or bits added (A larger), as many as
+ * the threshold allows.  A record probes (and a B record is put in) only the
+ * tables its popcount needs, so this is where too few tables would lose
+ * pairs: every planted pair must be found as often as the recall promises
+ * (0.999 a pair; 0.995 asked of 3,000 pairs), and the small records must
+ * probe fewer tables than the design's.
+ */
+static void
+test_lsh_popcount_spread(void **state)
+{
+	size_t nbits = 1024, nw = udc_dice_nwords(nbits), n = 3000 / scale, i, found = 0, planted;
+	double t = 0.8;
+	uint64_t s = 41, *a = malloc(n * nw * 8), *b = malloc(n * nw * 8);
+	struct udc_fuzzy_result *rl, *re;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	for (i = 0; i < n; i++) {
+		uint64_t *x = a + i * nw, *y = b + i * nw;
+		uint32_t p, e = 0, kind = (uint32_t)(i % 3), px, py, and;
+		size_t pos;
+
+		random_filter(y, nbits, 0.15 + 0.4 * (double)(i % 41) / 40.0, &s);
+		memcpy(x, y, nw * 8);
+		p = (uint32_t)udc_dice_popcount(y, nw);
+		/* the most edits that keep the pair at or above t */
+		for (;;) {
+			uint32_t k = e + 1;
+
+			px = kind == 1 ? p - k : kind == 2 ? p + k : p;
+			and = kind == 2 ? p : p - k;
+			if (k >= p || udc_dice_from_counts(and, px, p) < t)
+				break;
+			e = k;
+		}
+		/* remove e set bits (kinds 0 and 1), add e clear ones (0 and 2) */
+		for (uint32_t r = 0; kind != 2 && r < e;) {
+			pos = rnd(&s) % nbits;
+			if (x[pos / 64] >> (pos % 64) & 1 && y[pos / 64] >> (pos % 64) & 1) {
+				x[pos / 64] &= ~(1ULL << (pos % 64));
+				r++;
+			}
+		}
+		for (uint32_t r = 0; kind != 1 && r < e;) {
+			pos = rnd(&s) % nbits;
+			if (!(y[pos / 64] >> (pos % 64) & 1) && !(x[pos / 64] >> (pos % 64) & 1)) {
+				x[pos / 64] |= 1ULL << (pos % 64);
+				r++;
+			}
+		}
+		px = (uint32_t)udc_dice_popcount(x, nw);
+		py = (uint32_t)udc_dice_popcount(y, nw);
+		assert_true(udc_dice(x, y, nw) >= t);
+		/* one more edit would have fallen below t: at the threshold */
+		assert_true(udc_dice_from_counts(kind == 2 ? py : py - e - 1,
+		                                 kind == 1 ? px - 1 : kind == 2 ? px + 1 : px, py) < t);
+	}
+	rl = run(a, n, b, n, nbits, t, UDC_FUZZY_LSH, 8, 1, wq);
+	re = run(a, n, b, n, nbits, t, UDC_FUZZY_EXHAUSTIVE, 8, 1, wq);
+	print_stats("popcount spread lsh", rl);
+	print_message("  %.1f tables probed per A record of %u\n",
+	              (double)rl->stats.lsh_lookups / (double)n, rl->stats.lsh_tables);
+	check_links(rl, a, b, n, nbits, t);
+	for (i = 0, planted = 0; i < n; i++) {
+		planted += re->link[i] == (int64_t)i;
+		found += re->link[i] == (int64_t)i && rl->link[i] == (int64_t)i;
+	}
+	print_message("  %zu of %zu planted pairs found\n", found, planted);
+	assert_true(planted >= n * 99 / 100);
+	assert_true((double)found >= 0.995 * (double)planted);
+	assert_true(rl->stats.compared < rl->stats.pairs_total / 4);
+	/* the smallest records need far fewer tables than the design's */
+	assert_true(rl->stats.lsh_lookups < (uint64_t)n * rl->stats.lsh_tables * 3 / 4);
+	udc_fuzzy_result_free(rl);
+	udc_fuzzy_result_free(re);
+	free(a);
+	free(b);
+}
+
+/* The best-match scores the model of threshold = auto is fitted to: the
+ * largest Dice of each A record over all of B, as a pair by pair scan finds
+ * it, empty filters and ties included. */
+static void
+test_best_scores(void **state)
+{
+	size_t nbits = 1024, nw = udc_dice_nwords(nbits), n_a = 300, n_b = 1000, i, j;
+	uint64_t s = 5, *a = malloc(n_a * nw * 8), *b = malloc(n_b * nw * 8);
+	double *best = malloc(n_a * sizeof(*best));
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(best);
+	for (i = 0; i < n_b; i++)
+		random_filter(b + i * nw, nbits, i % 97 == 0 ? 0.0 : 0.05 + 0.4 * (double)(i % 13) / 12,
+		              &s);
+	for (i = 0; i < n_a; i++)
+		if (i % 3 == 0)
+			noisy_copy(a + i * nw, b + (rnd(&s) % n_b) * nw, nbits, 0.05, &s);
+		else if (i % 3 == 1) /* an exact copy: a tie at 1.0 with duplicates */
+			memcpy(a + i * nw, b + (i % n_b) * nw, nw * 8);
+		else
+			random_filter(a + i * nw, nbits, i % 50 == 2 ? 0.0 : 0.3, &s);
+	memcpy(b + 7 * nw, b + 1 * nw, nw * 8);
+	assert_int_equal(udc_fuzzy_best_scores(a, n_a, b, n_b, nbits, 1, n_a, 3, wq, best), 0);
+	for (i = 0; i < n_a; i++) {
+		double m = 0;
+
+		for (j = 0; j < n_b; j++) {
+			double d = udc_dice(a + i * nw, b + j * nw, nw);
+
+			m = d > m ? d : m;
+		}
+		assert_true(best[i] == m);
+	}
+	free(a);
+	free(b);
+	free(best);
+}
+
 static void
 test_blocked_equals_exhaustive_clustered(void **state)
 {
@@ -1302,6 +1426,8 @@ main(void)
 	    cmocka_unit_test(test_matches_brute_force),
 	    cmocka_unit_test(test_blocked_equals_exhaustive_random),
 	    cmocka_unit_test(test_blocked_equals_exhaustive_clustered),
+	    cmocka_unit_test(test_lsh_popcount_spread),
+	    cmocka_unit_test(test_best_scores),
 	    cmocka_unit_test(test_fields_matches_brute_force),
 	    cmocka_unit_test(test_fields_blocked_random),
 	    cmocka_unit_test(test_join_equals_exhaustive),

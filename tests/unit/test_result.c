@@ -199,6 +199,7 @@ test_linkage_log_line(void **st)
 	m.linkage.stats.size_pruned = 521;
 	m.linkage.stats.lsh_bits = 17;
 	m.linkage.stats.lsh_tables = 40;
+	m.linkage.stats.lsh_lookups = 99 * 31; /* 31 tables per record on average */
 	m.linkage.stats.design_popcount = 412;
 	m.linkage.stats.outliers_a = 3;
 	m.linkage.stats.outliers_b = 2;
@@ -207,8 +208,8 @@ test_linkage_log_line(void **st)
 	assert_string_equal(line, "fuzzy step 99 x 98 records: 94 links at threshold 0.850, "
 	                          "blocking lsh, 1479 of 9702 pairs compared; matcher 1.25 s "
 	                          "(index 0.00, score 1.25, resolve 0.00), model 0.00 s; lsh 17 "
-	                          "bits x 40 tables, design popcount 412, outliers 3 + 2, 2000 "
-	                          "candidates, 521 pruned by popcount");
+	                          "bits x 40 tables (31 probed per record), design popcount 412, "
+	                          "outliers 3 + 2, 2000 candidates, 521 pruned by popcount");
 	assert_non_null(txt = json_text(&m, t));
 	assert_int_equal(udc_linkage_log_line_json(txt, strlen(txt), line, sizeof(line)), 0);
 	assert_string_equal(line, "fuzzy step 99 x 98 records: 94 links at threshold 0.850, "
