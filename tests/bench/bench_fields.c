@@ -9,7 +9,11 @@
  * every core.  Prints the matcher's times (plan and index, score, resolve),
  * what the join looked up, the pairs compared, precision and recall against
  * truth_id; with "both" also the exhaustive run and the true links the join
- * lost (it must be 0), with "estimate" the model of the best-match scores.
+ * lost (it must be 0).  With "record" (or "lsh", forced) one filter per
+ * record, as the fuzzy-small benchmark round scores: the popcount spread,
+ * the LSH plan, and the time of the best-match scores that the model of
+ * threshold = auto fits (5,000 A records against all of B, the first 100
+ * checked pair by pair).
  * Usage: bench_fields GEMEENTE.csv CBS.csv SCHEMA.json THRESHOLD
  *                     [join|exhaustive|auto|both [any|single|pairs|ladder]]
  * The last word restricts the join's plan (udc_fuzzy_join_form): single
@@ -151,6 +155,8 @@ link_run(const char *what, enum udc_fuzzy_blocking bl, double t, unsigned segs,
 	p.segments = segs;
 	p.blocking = bl;
 	p.join_form = form;
+	if (getenv("BENCH_LSH_BITS") != NULL) /* to explore the cost model's choice */
+		p.lsh_bits = (unsigned)atoi(getenv("BENCH_LSH_BITS"));
 	if ((rv = udc_fuzzy_link(&r, &p, wq, a->f, a->n, b->f, b->n, nbits)) != 0) {
 		fprintf(stderr, "bench_fields: %s\n", udc_strerror(rv));
 		exit(1);
@@ -159,9 +165,19 @@ link_run(const char *what, enum udc_fuzzy_blocking bl, double t, unsigned segs,
 	printf("%s: %.1f s wall, %.1f CPU-s (plan and index %.1f, score %.1f, resolve %.1f); "
 	       "blocking %s; compared %llu of %llu pairs (x%.1f), %zu links\n",
 	       what, now() - t0, cpu_now() - c0, st->secs_index, st->secs_score, st->secs_resolve,
-	       st->blocking == UDC_FUZZY_JOIN ? "feature join" : "exhaustive",
+	       st->blocking == UDC_FUZZY_JOIN  ? "feature join"
+	       : st->blocking == UDC_FUZZY_LSH ? "lsh"
+	                                       : "exhaustive",
 	       (unsigned long long)st->compared, (unsigned long long)st->pairs_total,
 	       st->reduction, r->nlinks);
+	if (st->blocking == UDC_FUZZY_LSH)
+		printf("  lsh %u bits x %u tables (%.1f probed per record), design popcount %u, "
+		       "outliers %zu + %zu, %llu candidates, %llu pruned by size\n",
+		       st->lsh_bits, st->lsh_tables,
+		       a->n ? (double)st->lsh_lookups / (double)a->n : 0.0, st->design_popcount,
+		       st->outliers_a,
+		       st->outliers_b, (unsigned long long)st->candidates,
+		       (unsigned long long)st->size_pruned);
 	if (st->blocking == UDC_FUZZY_JOIN) {
 		printf("  thresholds per feature:");
 		for (unsigned s = 0; s < segs; s++)
@@ -200,7 +216,7 @@ main(int argc, char **argv)
 	                               "[fields]\ntruth = code\n"
 	                               "[gemeente]\nooievaarspas = ja, nee\n"
 	                               "[cbs]\nincome_band = 0-100, 100-130, 130-200, 200+\n"
-	                               "[fuzzy]\nschema = %s\nscoring = fields\nthreshold = %s\n";
+	                               "[fuzzy]\nschema = %s\nscoring = %s\nthreshold = %s\n";
 	const char *mode = argc > 5 ? argv[5] : "join";
 	const char *fm = argc > 6 ? argv[6] : "any";
 	struct udc_spec *spec = NULL;
@@ -214,6 +230,7 @@ main(int argc, char **argv)
 	double t0;
 	unsigned segs;
 	size_t nbits;
+	int record;
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: bench_fields GEMEENTE.csv CBS.csv SCHEMA.json THRESHOLD "
@@ -230,7 +247,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_fields: plan %s is not any, single, pairs or ladder\n", fm);
 		return 2;
 	}
-	snprintf(text, sizeof(text), spec_fmt, argv[3], argv[4]);
+	/* "record" and "lsh" score one filter per record (the fuzzy-small
+	 * benchmark round's matcher on the same lists) */
+	record = strcmp(mode, "record") == 0 || strcmp(mode, "lsh") == 0;
+	snprintf(text, sizeof(text), spec_fmt, argv[3], record ? "record" : "fields", argv[4]);
 	if (udc_spec_parse(text, strlen(text), "bench", &spec, err, sizeof(err)) != 0 ||
 	    (f = fopen(argv[3], "rb")) == NULL) {
 		fprintf(stderr, "bench_fields: %s\n", err[0] ? err : argv[3]);
@@ -267,7 +287,56 @@ main(int argc, char **argv)
 	printf("read and encoded %zu x %zu records (%u features of %zu bits) in %.1f s on %u "
 	       "threads, threshold %s\n",
 	       a.n, b.n, segs, nbits / segs, now() - t0, udc_workq_width(wq), argv[4]);
-	if (strcmp(mode, "exhaustive") != 0) {
+	if (record) {
+		/* the popcount spread decides how many tables the LSH needs */
+		for (int sd = 0; sd < 2; sd++) {
+			const struct side *x = sd ? &b : &a;
+			uint32_t *pc = malloc((x->n ? x->n : 1) * sizeof(*pc)), hist[65537] = {0};
+			static const double qs[] = {0.01, 0.1, 0.5, 0.9, 0.99};
+			size_t acc = 0, qi = 0, v;
+
+			if (pc == NULL)
+				return 1;
+			udc_dice_popcounts(x->f, x->n, x->nwords, pc);
+			for (size_t i = 0; i < x->n; i++)
+				hist[pc[i]]++;
+			printf("  popcount %s:", sd ? "B" : "A");
+			for (v = 0; v <= nbits && qi < 5; v++)
+				for (acc += hist[v]; qi < 5 && (double)acc >= qs[qi] * (double)x->n; qi++)
+					printf(" %g%% %zu", qs[qi] * 100, v);
+			printf("\n");
+			free(pc);
+		}
+		{
+			size_t ns = a.n < 5000 ? a.n : 5000, nc = a.n < 100 ? a.n : 100, bad = 0;
+			double *best = malloc((ns ? ns : 1) * sizeof(*best)), t1 = now();
+
+			if (best == NULL ||
+			    udc_fuzzy_best_scores(a.f, a.n, b.f, b.n, nbits, 1, ns, 1, wq, best) != 0) {
+				fprintf(stderr, "bench_fields: best-match scores failed\n");
+				return 1;
+			}
+			printf("best-match scores of %zu A records: %.2f s", ns, now() - t1);
+			/* the first nc records (a whole list is taken in order) */
+			if (udc_fuzzy_best_scores(a.f, nc, b.f, b.n, nbits, 1, nc, 1, wq, best) != 0)
+				return 1;
+			for (size_t i = 0; i < nc; i++) {
+				double m = 0;
+
+				for (size_t j = 0; j < b.n; j++) {
+					double d = udc_dice(a.f + i * a.nwords, b.f + j * b.nwords, a.nwords);
+
+					m = d > m ? d : m;
+				}
+				bad += m != best[i];
+			}
+			printf(", %zu of the first %zu differ from a pair by pair scan\n", bad, nc);
+			free(best);
+		}
+		rj = link_run(mode, strcmp(mode, "lsh") == 0 ? UDC_FUZZY_LSH : UDC_FUZZY_AUTO,
+		              atof(argv[4]), segs, wq, &a, &b, nbits);
+		quality(rj, &a, &b);
+	} else if (strcmp(mode, "exhaustive") != 0) {
 		rj = link_run(strcmp(mode, "auto") == 0 ? "auto" : "feature join",
 		              strcmp(mode, "auto") == 0 ? UDC_FUZZY_AUTO : UDC_FUZZY_JOIN,
 		              atof(argv[4]), segs, wq, &a, &b, nbits);
