@@ -1383,26 +1383,45 @@ best_range(void *arg, size_t begin, size_t end)
 	for (size_t k = begin; k < end; k++) {
 		size_t i = ba->idx[k];
 		const uint64_t *q = c->a + i * c->nwords;
-		uint64_t bn = 0, bd = 1;
+		uint64_t bn = 0, bd = 1, pa = c->pa[i];
 		double best;
+		size_t lo, hi;
 
-		/* record scoring: the best score as the fraction bn / bd, a
-		 * block of 256 checked for a better one by multiplications
-		 * (no division per pair; the scan itself rarely finds one) */
-
-		for (size_t j = 0; c->nseg == 1 && j < c->n_b; j += 256) {
-			size_t m = c->n_b - j < 256 ? c->n_b - j : 256;
-			const uint32_t *pb = c->pb + j;
-			uint64_t pa = c->pa[i];
+		/*
+		 * Record scoring: B in popcount order, scanned outwards from
+		 * the record's own popcount in blocks of 256, each side until
+		 * the popcount bound 2 min(pa, pb) / (pa + pb) of its nearest
+		 * remaining record cannot beat the best (a record with a true
+		 * match stops after a narrow window).  The best is kept as the
+		 * fraction bn / bd; a block is checked for a better score by
+		 * multiplications, no division per pair.
+		 */
+		lo = hi = c->nseg == 1 ? pop_bound(c->spop, 0, c->n_b, (uint32_t)pa, 0) : 0;
+		while (c->nseg == 1 && pa > 0) {
+			int down = lo > 0 && 2 * (uint64_t)c->spop[lo - 1] * bd > bn * (pa + c->spop[lo - 1]);
+			int up = hi < c->n_b && 2 * pa * bd > bn * (pa + c->spop[hi]);
+			size_t j, m;
 			int hit = 0;
 
-			udc_dice_and_counts(q, c->b + j * c->nwords, m, c->nwords, cnt);
+			if (!down && !up)
+				break;
+			/* the side whose nearest popcount is closer to pa */
+			if (down && (!up || pa - c->spop[lo - 1] <= c->spop[hi] - pa)) {
+				m = lo < 256 ? lo : 256;
+				j = lo - m;
+				lo = j;
+			} else {
+				m = c->n_b - hi < 256 ? c->n_b - hi : 256;
+				j = hi;
+				hi += m;
+			}
+			udc_dice_and_counts(q, c->sorted + j * c->nwords, m, c->nwords, cnt);
 			for (size_t x = 0; x < m; x++)
-				hit |= 2 * (uint64_t)cnt[x] * bd > bn * (pa + pb[x]);
+				hit |= 2 * (uint64_t)cnt[x] * bd > bn * (pa + c->spop[j + x]);
 			for (size_t x = 0; hit && x < m; x++)
-				if (2 * (uint64_t)cnt[x] * bd > bn * (pa + pb[x])) {
+				if (2 * (uint64_t)cnt[x] * bd > bn * (pa + c->spop[j + x])) {
 					bn = 2 * (uint64_t)cnt[x];
-					bd = pa + pb[x];
+					bd = pa + c->spop[j + x];
 				}
 		}
 		best = (double)bn / (double)bd;
@@ -1411,12 +1430,12 @@ best_range(void *arg, size_t begin, size_t end)
 
 			udc_dice_and_counts(q, c->b + j * c->nwords, m, c->nwords, cnt);
 			for (size_t x = 0; x < m; x++) {
-				uint32_t pa = c->pa[i], pb = c->pb[j + x];
+				uint32_t pas = c->pa[i], pbs = c->pb[j + x];
 				double sc;
 
-				if (c->nseg > 1 && !shared_pops(c, i, (uint32_t)(j + x), &pa, &pb))
+				if (!shared_pops(c, i, (uint32_t)(j + x), &pas, &pbs))
 					continue;
-				sc = udc_dice_from_counts(cnt[x], pa, pb);
+				sc = udc_dice_from_counts(cnt[x], pas, pbs);
 				if (sc > best)
 					best = sc;
 			}
@@ -1470,6 +1489,15 @@ udc_fuzzy_best_scores(const uint64_t *a, size_t n_a, const uint64_t *b, size_t n
 	} else {
 		c.pas = c.pa;
 		c.pbs = c.pb;
+		/* B in popcount order, the filters copied so (best_range) */
+		if ((c.order = malloc((n_b ? n_b : one) * sizeof(*c.order))) == NULL ||
+		    (c.spop = malloc((n_b ? n_b : one) * sizeof(*c.spop))) == NULL ||
+		    build_order(&c) != 0 ||
+		    (c.sorted = malloc((n_b ? n_b : one) * c.nwords * sizeof(uint64_t))) == NULL)
+			goto out;
+		for (i = 0; i < n_b; i++)
+			memcpy(c.sorted + i * c.nwords, b + (size_t)c.order[i] * c.nwords,
+			       c.nwords * sizeof(uint64_t));
 	}
 	/* the sample: every record, or a partial Fisher-Yates over A */
 	if (ns == n_a) {
@@ -1507,6 +1535,9 @@ out:
 	free(c.pb);
 	free(c.ma);
 	free(c.mb);
+	free(c.order);
+	free(c.spop);
+	free(c.sorted);
 	free(idx);
 	return rv;
 }
