@@ -24,6 +24,7 @@
 #include <sodium.h>
 #include <utf8proc.h>
 
+#include "blake2b.h"
 #include "clk.h"
 #include "err.h"
 #include "file.h"
@@ -95,6 +96,9 @@ struct udc_clk_encoder {
 	const struct udc_clk_schema *schema;
 	uint8_t *keys; /* sodium_malloc: nfields * 2 * keysize */
 	size_t keyslen;
+	/* per feature: blakeHash's state after its key block with salt "0"
+	 * (locked memory, like the keys); NULL if the key is over 64 bytes */
+	struct udc_blake2b_keyed *blake0;
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -1068,6 +1072,21 @@ udc_clk_encoder_new(struct udc_clk_encoder **out, const struct udc_clk_schema *s
 		rv = UDC_ECRYPTO;
 		goto out;
 	}
+	/* the first key of a feature keys its blakeHash; its first block is
+	 * the same for every token */
+	if (schema->keysize <= 64 &&
+	    (e->blake0 = udc_secmem_alloc(schema->nfields * sizeof(*e->blake0))) != NULL) {
+		uint8_t salt[crypto_generichash_blake2b_SALTBYTES] = {'0'};
+
+		for (size_t fi = 0; fi < schema->nfields; fi++)
+			udc_blake2b_keyed_init(&e->blake0[fi],
+			                       e->keys + fi * CLK_KEYS_PER_FIELD * schema->keysize,
+			                       schema->keysize, 64, salt, NULL);
+		sodium_mprotect_readonly(e->blake0);
+	} else if (schema->keysize <= 64) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
 	sodium_mprotect_readonly(e->keys);
 	*out = e;
 	e = NULL;
@@ -1084,6 +1103,7 @@ udc_clk_encoder_free(struct udc_clk_encoder *e)
 	if (e == NULL)
 		return;
 	udc_secmem_free(e->keys); /* wipes */
+	udc_secmem_free(e->blake0);
 	free(e);
 }
 
@@ -1553,21 +1573,27 @@ set_bit(uint8_t *bf, size_t i)
 }
 
 static void
-hash_blake(const uint8_t *key, size_t keylen, const uint8_t *tok, size_t toklen, unsigned k,
-           size_t l, uint8_t *bf)
+hash_blake(const uint8_t *key, size_t keylen, const struct udc_blake2b_keyed *st0,
+           const uint8_t *tok, size_t toklen, unsigned k, size_t l, uint8_t *bf)
 {
 	uint8_t h[64], salt[crypto_generichash_blake2b_SALTBYTES];
 	unsigned mac, i, done = 0;
 
 	/* blake2b(token, key=key, salt=str(i).encode()) with the default
-	 * 64-byte digest, read as 32 native (little-endian) uint16 */
+	 * 64-byte digest, read as 32 native (little-endian) uint16; salt "0"
+	 * (up to 32 bits a token, every schema we know) from the state that
+	 * has the key block already */
 	for (mac = 0; done < k; mac++) {
-		memset(salt, 0, sizeof(salt));
-		snprintf((char *)salt, sizeof(salt), "%u", mac);
-		if (salt[sizeof(salt) - 1] != 0) /* unreachable: k < 2^20 */
-			return;
-		crypto_generichash_blake2b_salt_personal(h, sizeof(h), tok, toklen, key, keylen,
-		                                         salt, NULL);
+		if (mac == 0 && st0 != NULL && toklen > 0) {
+			udc_blake2b_keyed_final(st0, tok, toklen, h);
+		} else {
+			memset(salt, 0, sizeof(salt));
+			snprintf((char *)salt, sizeof(salt), "%u", mac);
+			if (salt[sizeof(salt) - 1] != 0) /* unreachable: k < 2^20 */
+				return;
+			crypto_generichash_blake2b_salt_personal(h, sizeof(h), tok, toklen, key,
+			                                         keylen, salt, NULL);
+		}
 		for (i = 0; i < 32 && done < k; i++, done++)
 			set_bit(bf, (size_t)(h[2 * i] | (h[2 * i + 1] << 8)) & (l - 1));
 	}
@@ -1748,7 +1774,8 @@ encode(const struct udc_clk_encoder *enc, const char *const *values, size_t nval
 			size_t tl = tb.off[i + 1] - tb.off[i];
 			unsigned k = per + (i < extra);
 			if (f->hash == HASH_BLAKE) {
-				hash_blake(k0, s->keysize, t, tl, k, s->hash_l, bf);
+				hash_blake(k0, s->keysize, enc->blake0 ? &enc->blake0[fi] : NULL, t, tl,
+				           k, s->hash_l, bf);
 				continue;
 			}
 			if (tl + 8 > scratchlen) {

@@ -2,7 +2,7 @@
 # (every vector in tests/vectors/clkhash) and the Dice kernels (every code
 # path this CPU can run; the others are reported as skipped).
 udc_unit_test(test_clk
-  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_clk.c ${PROJECT_SOURCE_DIR}/common/fuzzy/clk.c ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/base/file.c
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_clk.c ${PROJECT_SOURCE_DIR}/common/fuzzy/clk.c ${PROJECT_SOURCE_DIR}/common/fuzzy/blake2b.c ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/base/file.c
           ${PROJECT_SOURCE_DIR}/common/base/err.c
   LIBS PkgConfig::SODIUM OpenSSL::Crypto PkgConfig::JANSSON PkgConfig::UTF8PROC m)
 udc_unit_test(test_dice

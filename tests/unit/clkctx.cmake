@@ -3,7 +3,7 @@
 # filters, field scoring, refusals.
 udc_unit_test(test_clkctx
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_clkctx.c ${PROJECT_SOURCE_DIR}/common/fuzzy/clkctx.c
-          ${PROJECT_SOURCE_DIR}/common/fuzzy/clk.c ${PROJECT_SOURCE_DIR}/common/fuzzy/roundkey.c
+          ${PROJECT_SOURCE_DIR}/common/fuzzy/clk.c ${PROJECT_SOURCE_DIR}/common/fuzzy/blake2b.c ${PROJECT_SOURCE_DIR}/common/fuzzy/roundkey.c
           ${PROJECT_SOURCE_DIR}/common/input/fields.c ${PROJECT_SOURCE_DIR}/common/input/normalize.c
           ${PROJECT_SOURCE_DIR}/common/base/rand.c ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/base/file.c
           ${PROJECT_SOURCE_DIR}/common/base/err.c

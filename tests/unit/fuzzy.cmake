@@ -4,7 +4,7 @@
 # sets N times (for valgrind).
 udc_unit_test(test_fuzzy
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_fuzzy.c ${PROJECT_SOURCE_DIR}/common/fuzzy/fuzzy.c ${PROJECT_SOURCE_DIR}/common/fuzzy/fjoin.c ${PROJECT_SOURCE_DIR}/common/fuzzy/scoremodel.c
-          ${PROJECT_SOURCE_DIR}/common/fuzzy/dice.c ${PROJECT_SOURCE_DIR}/common/fuzzy/clk.c ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/base/file.c
+          ${PROJECT_SOURCE_DIR}/common/fuzzy/dice.c ${PROJECT_SOURCE_DIR}/common/fuzzy/clk.c ${PROJECT_SOURCE_DIR}/common/fuzzy/blake2b.c ${PROJECT_SOURCE_DIR}/common/base/secmem.c ${PROJECT_SOURCE_DIR}/common/base/file.c
           ${PROJECT_SOURCE_DIR}/common/base/workq.c ${PROJECT_SOURCE_DIR}/common/input/csv.c
           ${PROJECT_SOURCE_DIR}/common/base/err.c
   LIBS PkgConfig::SODIUM OpenSSL::Crypto PkgConfig::JANSSON PkgConfig::UTF8PROC Threads::Threads m)

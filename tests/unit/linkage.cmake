@@ -8,7 +8,7 @@ udc_unit_test(test_linkage
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_linkage.c ${PROJECT_SOURCE_DIR}/common/fuzzy/linkage.c
           ${PROJECT_SOURCE_DIR}/common/fuzzy/fjoin.c ${PROJECT_SOURCE_DIR}/common/fuzzy/scoremodel.c
           ${PROJECT_SOURCE_DIR}/common/fuzzy/fuzzy.c ${PROJECT_SOURCE_DIR}/common/fuzzy/dice.c
-          ${PROJECT_SOURCE_DIR}/common/fuzzy/clk.c ${PROJECT_SOURCE_DIR}/common/fuzzy/clkctx.c
+          ${PROJECT_SOURCE_DIR}/common/fuzzy/clk.c ${PROJECT_SOURCE_DIR}/common/fuzzy/blake2b.c ${PROJECT_SOURCE_DIR}/common/fuzzy/clkctx.c
           ${PROJECT_SOURCE_DIR}/common/fuzzy/roundkey.c
           ${PROJECT_SOURCE_DIR}/common/exact/link.c ${PROJECT_SOURCE_DIR}/common/exact/blist.c
           ${PROJECT_SOURCE_DIR}/common/exact/blind.c ${UDC_GROUP_SRCS} ${PROJECT_SOURCE_DIR}/common/base/rand.c

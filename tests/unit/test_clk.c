@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "blake2b.h"
 #include "clk.h"
 #include "err.h"
 
@@ -114,6 +115,42 @@ run_vectors(const char *schema_name, const char *csv_name, const char *secret)
 	udc_clk_encoder_free(e);
 	udc_clk_schema_free(s);
 	return rows;
+}
+
+/* The keyed BLAKE2b that starts from the key block (clk.c's blakeHash for
+ * salt "0") against libsodium: random keys of 1-64 bytes, salts, personal
+ * strings or none, digests of 1-64 bytes, messages of 1-384 bytes (one
+ * block, exactly one and two blocks, several). */
+static void
+test_blake2b_keyed(void **state)
+{
+	uint8_t key[64], salt[16], pers[16], msg[384], want[64], got[64];
+	struct udc_blake2b_keyed st;
+
+	(void)state;
+	for (unsigned i = 0; i < 3000; i++) {
+		size_t keylen = 1 + randombytes_uniform(64), outlen = 1 + randombytes_uniform(64);
+		size_t len = i % 7 == 0 ? 128 * (1 + i % 3) : 1 + randombytes_uniform(300);
+		int np = (int)randombytes_uniform(2);
+
+		randombytes_buf(key, keylen);
+		randombytes_buf(salt, sizeof(salt));
+		randombytes_buf(pers, sizeof(pers));
+		randombytes_buf(msg, len);
+		assert_int_equal(crypto_generichash_blake2b_salt_personal(
+		                     want, outlen, msg, len, key, keylen, salt, np ? pers : NULL),
+		                 0);
+		assert_int_equal(
+		    udc_blake2b_keyed_init(&st, key, keylen, outlen, salt, np ? pers : NULL), 0);
+		assert_int_equal(udc_blake2b_keyed_final(&st, msg, len, got), 0);
+		assert_memory_equal(got, want, outlen);
+	}
+	/* what it cannot do: no key, a key or digest over 64 bytes, no message */
+	assert_int_equal(udc_blake2b_keyed_init(&st, key, 0, 64, NULL, NULL), -1);
+	assert_int_equal(udc_blake2b_keyed_init(&st, key, 65, 64, NULL, NULL), -1);
+	assert_int_equal(udc_blake2b_keyed_init(&st, key, 64, 65, NULL, NULL), -1);
+	assert_int_equal(udc_blake2b_keyed_init(&st, key, 64, 64, NULL, NULL), 0);
+	assert_int_equal(udc_blake2b_keyed_final(&st, msg, 0, got), -1);
 }
 
 static void
@@ -651,6 +688,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_blake2b_keyed),
 	    cmocka_unit_test(test_kat_tutorial),    cmocka_unit_test(test_kat_mixed),
 	    cmocka_unit_test(test_schema_refusals), cmocka_unit_test(test_missing_value),
 	    cmocka_unit_test(test_xor_folding),     cmocka_unit_test(test_value_validation),
