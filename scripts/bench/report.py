@@ -748,6 +748,14 @@ def proposals(bl, extra, rounds, blind_1, hash_1, cores):
                        read(os.path.join(OUT_DIR, "rounds", "%s-cbs.log" % r["name"])))
         blk = ("%s of %s pairs compared, %.0fx fewer than all pairs" % (
             ml.group(1), ml.group(2), int(ml.group(2)) / max(1, int(ml.group(1))))) if ml else "see the CBS log"
+        mlsh = re.search(r"lsh (\d+) bits x (\d+) tables \((\d+) probed per record\), design popcount (\d+), "
+                         r"outliers (\d+) \+ (\d+)",
+                         read(os.path.join(OUT_DIR, "rounds", "%s-cbs.log" % r["name"])))
+        if mlsh:
+            blk += ("; %s-bit keys, %s tables for the design popcount %s, %s probed per record on average "
+                    "(each record uses the tables its popcount needs), %s + %s records above the design "
+                    "compared directly" % (mlsh.group(1), mlsh.group(2), mlsh.group(4), mlsh.group(3),
+                                           mlsh.group(5), mlsh.group(6)))
         out.append("- **P5, party_cbs/link.c `link_thread`, party_gemeente/link.c: the link handles hashed "
                    "and blinded on the worker pool** (`udc_linkage_count_points`, common/fuzzy/linkage.c: hash "
                    "and multiplication in one pass, groups of eight for the batch backend), where one thread "
@@ -755,7 +763,7 @@ def proposals(bl, extra, rounds, blind_1, hash_1, cores):
                    "builds its count list while CBS links (it does not depend on the links), so on two nodes "
                    "it costs no wall time.  The larger part of the fuzzy round (steps: %s) is the matcher on "
                    "real CLKs, whose LSH blocking removes far fewer pairs than on bench_fuzzy's synthetic "
-                   "filters (%s), and the model of the best-match scores (section 2)." % (
+                   "filters (%s); section 2 splits the round's time." % (
                        links, 1e6 / hash_1, links / hash_1, r["name"], cores,
                        ", ".join("%s %.1f" % (st, t) for st, t in r["steps"]), blk))
     db = extra.get("bench_dice_block", "")
