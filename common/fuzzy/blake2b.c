@@ -4,7 +4,12 @@
  * Straight from RFC 7693: 12 rounds of G over a 128-byte block, parameter
  * block (digest length, key length, fanout 1, depth 1, salt, personal)
  * XORed into the IV.  Portable C; the one place it is used (clkhash's
- * blakeHash in clk.c) hashes short tokens, one block each.
+ * blakeHash in clk.c) hashes short tokens, one block each.  Measured on
+ * Zen 5 for a 3-byte token with a 64-byte key: 214-226 ns from the keyed
+ * state against 276-288 ns for libsodium's whole keyed hash (two blocks):
+ * libsodium's AVX2 compression is about twice as fast per block as this
+ * one, so skipping the key block saves a fifth, not a half.  Writing the
+ * rounds out instead of looping over sigma gained nothing measurable.
  */
 #include <string.h>
 
