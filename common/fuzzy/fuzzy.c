@@ -406,7 +406,7 @@ query_lsh(struct ctx *c, struct scratch *sc, struct cand *h, unsigned *nh, struc
 	 * the second pass overlap on their own. */
 	for (l = 0; l < L; l++) {
 		hv[l] = key_hash(extract(qa, c->pos + (size_t)l * MAXK, c->tk[l]), l);
-		lo[l] = c->rbits == 0 ? 0 : hv[l] >> (32 - c->rbits);
+		lo[l] = c->tables[l].rbits == 0 ? 0 : hv[l] >> (32 - c->tables[l].rbits);
 	}
 	for (l = 0; l < L; l++) {
 		const uint32_t *off = c->tables[l].off + lo[l];
@@ -858,8 +858,8 @@ plan_lpop(struct ctx *c, const struct udc_fuzzy_params *p)
 
 /*
  * The LSH tables are the matcher's largest and most randomly read memory
- * (100,000 CBS records on real CLKs: 413 tables, 540 MB): one lookup per
- * table and A record, each a TLB miss on 4 KB pages.  They are kept in two
+ * (100,000 CBS records on real CLKs: 523 tables, about 360 MB): one lookup
+ * per table and A record, each a TLB miss on 4 KB pages.  They are kept in two
  * anonymous mappings (zero-filled, so the offsets need no clearing) with
  * transparent huge pages asked for, where the kernel gives them (THP
  * "madvise" or "always"); otherwise they work as before.
@@ -892,7 +892,7 @@ static int
 build_table(void *arg, size_t begin, size_t end)
 {
 	struct ctx *c = arg;
-	size_t l, i, nbk = (size_t)1 << c->rbits;
+	size_t l, i, nbk;
 	uint32_t *hv = NULL;
 
 	if ((hv = malloc((c->n_b ? c->n_b : 1) * sizeof(*hv))) == NULL)
@@ -902,8 +902,8 @@ build_table(void *arg, size_t begin, size_t end)
 		const uint16_t *pos = c->pos + l * MAXK;
 		size_t sg = c->tseg[l];
 
-		/* zero-filled mappings (build_lsh, which placed tb->ent) */
-		tb->off = c->off_all + l * (nbk + 1);
+		/* zero-filled mappings (build_lsh placed tb->off, tb->ent) */
+		nbk = (size_t)1 << tb->rbits;
 		/* B records above a design popcount are compared directly;
 		 * empty filters are not indexed */
 		for (i = 0; i < c->n_b; i++) {
@@ -912,7 +912,7 @@ build_table(void *arg, size_t begin, size_t end)
 			    (c->lpop != NULL && l >= c->lpop[c->pbs[i]]))
 				continue;
 			hv[i] = key_hash(extract(c->b + i * c->nwords, pos, c->tk[l]), (unsigned)l);
-			tb->off[(c->rbits == 0 ? 0 : hv[i] >> (32 - c->rbits)) + 1]++;
+			tb->off[(tb->rbits == 0 ? 0 : hv[i] >> (32 - tb->rbits)) + 1]++;
 		}
 		for (i = 0; i < nbk; i++)
 			tb->off[i + 1] += tb->off[i];
@@ -923,7 +923,7 @@ build_table(void *arg, size_t begin, size_t end)
 			if (c->pbs[i * c->nseg + sg] == 0 || outlier(c, c->pbs + i * c->nseg) ||
 			    (c->lpop != NULL && l >= c->lpop[c->pbs[i]]))
 				continue;
-			bk = c->rbits == 0 ? 0 : hv[i] >> (32 - c->rbits);
+			bk = tb->rbits == 0 ? 0 : hv[i] >> (32 - tb->rbits);
 			tb->ent[tb->off[bk]].h = hv[i];
 			tb->ent[tb->off[bk]].b = (uint32_t)i;
 			tb->off[bk]++;
@@ -948,12 +948,9 @@ static int
 build_lsh(struct ctx *c, struct udc_workq *wq, uint64_t seed)
 {
 	uint16_t *perm = NULL;
-	size_t i, j, l, total, *nent = NULL, *cnt = NULL;
+	size_t i, j, l, total, offs, *nent = NULL, *cnt = NULL;
 	int rv;
 
-	c->rbits = 0;
-	while (c->rbits < 30 && ((size_t)1 << c->rbits) < c->n_b)
-		c->rbits++;
 	if ((perm = malloc(c->segbits * sizeof(*perm))) == NULL ||
 	    (c->pos = malloc(((size_t)c->L * MAXK + 1) * sizeof(*c->pos))) == NULL ||
 	    (c->tables = calloc(c->L, sizeof(*c->tables))) == NULL ||
@@ -1013,18 +1010,28 @@ build_lsh(struct ctx *c, struct udc_workq *wq, uint64_t seed)
 		else
 			for (i = 1; i <= c->segbits; i++)
 				nent[l] += l < c->lpop[i] ? cnt[i] : 0;
-	c->off_bytes = (size_t)c->L * (((size_t)1 << c->rbits) + 1) * sizeof(*c->off_all);
-	for (l = 0, total = 0; l < c->L; l++)
+	/* about one bucket per entry: later tables hold fewer records */
+	for (l = 0, total = 0, offs = 0; l < c->L; l++) {
+		unsigned rb = 0;
+
+		while (rb < 30 && ((size_t)1 << rb) < nent[l])
+			rb++;
+		c->tables[l].rbits = rb;
+		offs += ((size_t)1 << rb) + 1;
 		total += nent[l];
+	}
+	c->off_bytes = offs * sizeof(*c->off_all);
 	c->ent_bytes = (total ? total : 1) * sizeof(*c->ent_all);
 	if ((c->off_all = big_alloc(c->off_bytes)) == NULL ||
 	    (c->ent_all = big_alloc(c->ent_bytes)) == NULL) {
 		rv = UDC_ENOMEM;
 		goto out;
 	}
-	for (l = 0, total = 0; l < c->L; l++) {
+	for (l = 0, total = 0, offs = 0; l < c->L; l++) {
 		c->tables[l].ent = c->ent_all + total;
+		c->tables[l].off = c->off_all + offs;
 		total += nent[l];
+		offs += ((size_t)1 << c->tables[l].rbits) + 1;
 	}
 	if (wq != NULL)
 		rv = udc_workq_parallel(wq, c->L, 1, build_table, c);

@@ -26,6 +26,7 @@ struct entry {
 struct table {
 	uint32_t *off; /* (1 << rbits) + 1 bucket starts */
 	struct entry *ent;
+	unsigned rbits; /* bucket bits: about one bucket per entry of this table */
 };
 
 #define BATCH 64 /* candidates compared together */
@@ -59,7 +60,7 @@ struct ctx {
 	uint64_t *sorted; /* exhaustive mode: the filters in that order */
 
 	/* LSH: each table samples the bits of one segment */
-	unsigned L, rbits;
+	unsigned L;
 	uint16_t *pos;  /* L * MAXK bit positions (of the whole filter) */
 	uint8_t *tk;    /* tk[l]: bits per key of table l */
 	uint16_t *tseg; /* tseg[l]: its segment */
