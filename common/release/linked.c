@@ -629,6 +629,7 @@ pop_has(enum udc_population pop, int side, int *has_box, int *has_u)
 		*has_u = side == UDC_SIDE_GEMEENTE;
 		break;
 	default:
+		*has_box = *has_u = 0;
 		return UDC_EINVAL;
 	}
 	return 0;
