@@ -54,19 +54,51 @@ udc_random_uniform(uint32_t upper)
 	return r % upper;
 }
 
-/* Same as udc_random_uniform for shuffles longer than 2^32 elements. */
-static uint64_t
-random_uniform64(uint64_t upper)
+void
+udc_random_stream_init(struct udc_random_stream *r)
 {
-	uint64_t min, r;
+	r->pos = sizeof(r->buf);
+}
 
-	if (upper <= UINT32_MAX)
-		return udc_random_uniform((uint32_t)upper);
-	min = (uint64_t)(-upper) % upper;
-	do {
-		udc_random_buf(&r, sizeof(r));
-	} while (r < min);
-	return r % upper;
+static void
+stream_take(struct udc_random_stream *r, void *out, size_t n)
+{
+	if (r->pos + n > sizeof(r->buf)) {
+		udc_random_buf(r->buf, sizeof(r->buf));
+		r->pos = 0;
+	}
+	memcpy(out, r->buf + r->pos, n);
+	r->pos += n;
+}
+
+uint64_t
+udc_random_stream_uniform(struct udc_random_stream *r, uint64_t upper)
+{
+	if (upper < 2)
+		return 0;
+	/* 32-bit draws where they suffice; (-upper) % upper is 2^w mod upper */
+	if (upper <= UINT32_MAX) {
+		uint32_t u = (uint32_t)upper, min = (uint32_t)(-u) % u, x;
+
+		do {
+			stream_take(r, &x, sizeof(x));
+		} while (x < min);
+		return x % u;
+	} else {
+		uint64_t min = (uint64_t)(-upper) % upper, x;
+
+		do {
+			stream_take(r, &x, sizeof(x));
+		} while (x < min);
+		return x % upper;
+	}
+}
+
+void
+udc_random_stream_wipe(struct udc_random_stream *r)
+{
+	sodium_memzero(r->buf, sizeof(r->buf));
+	r->pos = sizeof(r->buf);
 }
 
 #define SWAP_CHUNK 64
@@ -93,17 +125,21 @@ udc_shuffle(void *base, size_t n, size_t size)
 	 * and a shuffle must never fail for want of memory. */
 	unsigned char tmp[SWAP_CHUNK];
 	unsigned char *p = base;
+	struct udc_random_stream rs;
 
 	if (n < 2 || size == 0)
 		return;
+	udc_random_stream_init(&rs);
 	/* Fisher-Yates, from the top: element i trades places with a uniform
 	 * j in [0, i], which gives each of the n! orders the same chance. */
 	for (size_t i = n - 1; i > 0; i--) {
-		size_t j = (size_t)random_uniform64((uint64_t)i + 1);
+		size_t j = (size_t)udc_random_stream_uniform(&rs, (uint64_t)i + 1);
 
 		if (j != i)
 			swap_elems(p + i * size, p + j * size, size, tmp);
 	}
-	/* Shuffled elements may be blinded keys or labels; leave no copy. */
+	/* Shuffled elements may be blinded keys or labels; leave no copy, nor
+	 * the randomness that says where they went. */
 	sodium_memzero(tmp, sizeof(tmp));
+	udc_random_stream_wipe(&rs);
 }

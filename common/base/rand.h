@@ -21,4 +21,17 @@ void udc_random_set_source(udc_random_fn fn, void *ctx);
 /* Fisher-Yates shuffle of n elements of size bytes each (n < 2^32). */
 void udc_shuffle(void *base, size_t n, size_t size);
 
+/* Many draws from one buffer of udc_random_buf output: libsodium's default
+ * source makes a getrandom() system call per request, which a shuffle of a
+ * million records paid a million times.  Wipe it after use. */
+struct udc_random_stream {
+	uint8_t buf[1024];
+	size_t pos;
+};
+
+void udc_random_stream_init(struct udc_random_stream *r);
+/* uniform in [0, upper), upper < 2 gives 0; rejection sampling as above */
+uint64_t udc_random_stream_uniform(struct udc_random_stream *r, uint64_t upper);
+void udc_random_stream_wipe(struct udc_random_stream *r);
+
 #endif

@@ -395,9 +395,11 @@ udc_blist_shuffle(struct udc_blist *l)
 {
 	uint8_t tmp[UDC_MAX_KEYS * 32];
 	size_t rec = l->nkeys * 32;
+	struct udc_random_stream rs;
 
+	udc_random_stream_init(&rs);
 	for (size_t i = l->n; i > 1; i--) {
-		size_t k = udc_random_uniform((uint32_t)i);
+		size_t k = (size_t)udc_random_stream_uniform(&rs, i);
 		size_t a = i - 1;
 		if (k == a)
 			continue;
@@ -413,6 +415,8 @@ udc_blist_shuffle(struct udc_blist *l)
 		if (l->extra)
 			swap_bytes(udc_blist_ext(l, a), udc_blist_ext(l, k), l->extra);
 	}
+	sodium_memzero(tmp, sizeof(tmp));
+	udc_random_stream_wipe(&rs);
 }
 
 int

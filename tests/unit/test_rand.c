@@ -88,6 +88,47 @@ test_uniform_rejects_low_values(void **state)
 	assert_int_equal(udc_random_uniform(0), 0);
 }
 
+/* A source that fills whole buffers from a script of 32-bit words (the
+ * stream asks for 1024 bytes at a time), zeros after the script; once the
+ * script is used up, all ones. */
+static void
+script_buf_fn(void *buf, size_t n, void *ctx)
+{
+	struct script *s = ctx;
+	uint32_t *w = buf;
+
+	assert_int_equal(n % sizeof(uint32_t), 0);
+	memset(buf, s->pos < s->n ? 0 : 0xff, n);
+	for (size_t i = 0; i < n / sizeof(uint32_t) && s->pos < s->n; i++)
+		w[i] = s->w[s->pos++];
+}
+
+static void
+test_stream_rejects_low_values(void **state)
+{
+	/* as test_uniform_rejects_low_values, through one buffer */
+	static const uint32_t w[] = {0, 5, 0, 0x7ffffffe, 0x7fffffff, 7};
+	struct script s = {w, 6, 0};
+	struct udc_random_stream rs;
+	uint64_t big = (1ULL << 33) + 1, x;
+
+	(void)state;
+	udc_random_set_source(script_buf_fn, &s);
+	udc_random_stream_init(&rs);
+	assert_int_equal(udc_random_stream_uniform(&rs, 3), 2);
+	assert_int_equal(udc_random_stream_uniform(&rs, 0x80000001u), 0x7fffffffu);
+	assert_int_equal(udc_random_stream_uniform(&rs, 16), 7);
+	assert_int_equal(udc_random_stream_uniform(&rs, 1), 0);
+	assert_int_equal(s.pos, 6); /* one buffer for all of it */
+	/* 64-bit bounds: 2^64 mod (2^33 + 1) values at the bottom are refused;
+	 * the rest of the buffer is zeros, so it takes a fresh one (all ones) */
+	x = udc_random_stream_uniform(&rs, big);
+	assert_true(x == UINT64_MAX % big);
+	udc_random_stream_wipe(&rs);
+	assert_int_equal(rs.buf[0], 0);
+	udc_random_set_source(NULL, NULL);
+}
+
 static void
 test_uniform_range_seeded(void **state)
 {
@@ -275,6 +316,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_uniform_rejects_low_values, teardown_source),
+	    cmocka_unit_test_teardown(test_stream_rejects_low_values, teardown_source),
 	    cmocka_unit_test_teardown(test_uniform_range_seeded, teardown_source),
 	    cmocka_unit_test_teardown(test_uniform_default_source, teardown_source),
 	    cmocka_unit_test_teardown(test_shuffle_is_permutation, teardown_source),
