@@ -700,6 +700,8 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
 
 				for (x = 1; x <= P; x++) {
 					lx[x] = tables_at(c, x, ymax[x], kk, p->lsh_recall);
+					if (lx[x] == 0 || lx[x] > L) /* as plan_lpop */
+						lx[x] = L;
 					la += (double)ha[x] * lx[x];
 					lb += (double)hb[x] * lx[x];
 				}
