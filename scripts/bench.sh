@@ -162,7 +162,7 @@ rounds=(
 	"$(r exact-3key-small "$SMALL" "$K3" none)"
 	"$(r exact-1key-small-padmax "$SMALL" '["bsn"]' max)"
 	"$(r denhaag-study-small "$SMALL" "$K3" max exact false record "$DH")"
-	"$(r fuzzy-small "$FUZZY_N" '[]' none fuzzy)"
+	"$(r fuzzy-small "$FUZZY_N" '[]' none fuzzy false record '"repeat": 3')"
 	"$(r fuzzy-small-fields "$FUZZY_N" '[]' none fuzzy false fields)"
 	"$(r exact-1key-small-2nodes "$SMALL" '["bsn"]' none exact true)"
 	"$(r exact-1key-small-2nodes-wan20 "$SMALL" '["bsn"]' none exact true record '"delay_ms": 20')"

@@ -560,9 +560,11 @@ def main():
             # field scoring compares every pair (docs/fuzzy.md, "Field
             # scoring at scale"): reported, not held to the CLK target
             continue
+        runs = (" (median of %d runs: %s s)" % (len(r["walls_s"]), ", ".join("%.1f" % w for w in r["walls_s"]))
+                if len(r.get("walls_s") or []) > 1 else "")
         target("%s (%s x %s) end to end < %.0f s" % (r["name"], r.get("g_used"), r.get("c_used"), TARGET_FUZZY_S),
-               r["wall_s"] < TARGET_FUZZY_S, "%.1f s%s" % (r["wall_s"], "" if r["wall_s"] < TARGET_FUZZY_S else
-                                                           ", missed by %.1f s" % (r["wall_s"] - TARGET_FUZZY_S)))
+               r["wall_s"] < TARGET_FUZZY_S, "%.1f s%s%s" % (r["wall_s"], runs, "" if r["wall_s"] < TARGET_FUZZY_S else
+                                                             ", missed by %.1f s" % (r["wall_s"] - TARGET_FUZZY_S)))
     avx = dice1.get("avx512-vpopcntdq")
     dblk = re.search(r"^8192\s+dice.c ands_avx512_16 \(reduce per filter\)\s+([\d.]+)",
                      extra.get("bench_dice_block", ""), re.M)
@@ -800,7 +802,9 @@ positives in `common/fuzzy/clk.c`), and then, in one run:
    configurations (TLS with certificates from `scripts/gen-certs.sh`, `chunk_records = 4096`,
    `workers = 0`, long peer timeouts so that a loaded machine cannot fail a round) and a spec with
    one gemeente dimension (age_band) and one CBS dimension (uitkering), `min_cell = 0`, starts
-   both daemons afresh for each round, approves the spec on both and runs one round:
+   both daemons afresh for each round, approves the spec on both and runs one round (fuzzy-small
+   three times, and the run of median wall time is reported with the other two walls: its
+   wall time varied by 2-3 s between runs on this shared machine, across a 10 s target):
    * wall: from `udcctl round start` until `udcctl round wait` returns (it polls every 200 ms);
    * CPU: utime + stime of each daemon (all threads) from `/proc/PID/stat`, before `round start`
      and after the round;
