@@ -554,7 +554,19 @@ build_order(struct ctx *c)
 	return 0;
 }
 
-/* One segment's LSH design. */
+/* The filters of B copied in popcount order (after build_order), for scans
+ * that stream them: exhaustive mode, the best-match scores. */
+static int
+sorted_copy(struct ctx *c)
+{
+	if ((c->sorted = malloc((c->n_b ? c->n_b : 1) * c->nwords * sizeof(uint64_t))) == NULL)
+		return UDC_ENOMEM;
+	for (size_t i = 0; i < c->n_b; i++)
+		memcpy(c->sorted + i * c->nwords, c->b + (size_t)c->order[i] * c->nwords,
+		       c->nwords * sizeof(uint64_t));
+	return 0;
+}
+
 /* Record scoring: the largest popcount <= P that the popcount bound lets
  * pair with x (P without the bound). */
 static uint32_t
@@ -568,16 +580,18 @@ partner_max(const struct ctx *c, uint32_t x, uint32_t P)
 }
 
 /* The tables a record of popcount x needs when its partners are at most y:
- * at the threshold the pair is at most (x + y)(1 - t) apart.  0 if no
- * sane number of tables reaches the recall. */
+ * at the threshold the pair is at most (x + y)(1 - t) apart.  At most L, the
+ * design's count (also where no sane number reaches the recall). */
 static unsigned
-tables_at(const struct ctx *c, uint32_t x, uint32_t y, unsigned k, double recall)
+tables_at(const struct ctx *c, uint32_t x, uint32_t y, unsigned k, double recall, unsigned L)
 {
 	double h = floor((double)(x + y) * (1.0 - c->t) + 1e-9);
+	unsigned l = tables_for(hit_prob(c->segbits, h, k), recall);
 
-	return tables_for(hit_prob(c->segbits, h, k), recall);
+	return l == 0 || l > L ? L : l;
 }
 
+/* One segment's LSH design. */
 struct seg_plan {
 	unsigned k, L;
 	uint32_t dpop;
@@ -699,9 +713,7 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
 				uint32_t x;
 
 				for (x = 1; x <= P; x++) {
-					lx[x] = tables_at(c, x, ymax[x], kk, p->lsh_recall);
-					if (lx[x] == 0 || lx[x] > L) /* as plan_lpop */
-						lx[x] = L;
+					lx[x] = tables_at(c, x, ymax[x], kk, p->lsh_recall, L);
 					la += (double)ha[x] * lx[x];
 					lb += (double)hb[x] * lx[x];
 				}
@@ -845,16 +857,10 @@ plan_lpop(struct ctx *c, const struct udc_fuzzy_params *p)
 	k = c->tk[0];
 	if ((c->lpop = malloc((c->segbits + 1) * sizeof(*c->lpop))) == NULL)
 		return UDC_ENOMEM;
-	for (x = 0; x <= c->segbits; x++) {
-		unsigned l = c->L;
-
-		if (x > 0 && x <= P) {
-			l = tables_at(c, x, partner_max(c, x, P), k, p->lsh_recall);
-			if (l == 0 || l > c->L)
-				l = c->L;
-		}
-		c->lpop[x] = (uint16_t)l;
-	}
+	for (x = 0; x <= c->segbits; x++)
+		c->lpop[x] = (uint16_t)(x > 0 && x <= P
+		                            ? tables_at(c, x, partner_max(c, x, P), k, p->lsh_recall, c->L)
+		                            : c->L);
 	return 0;
 }
 
@@ -890,6 +896,16 @@ big_free(void *p, size_t bytes)
 		munmap(p, bytes ? bytes : 1);
 }
 
+/* B record i has an entry in table l (of segment sg): not above a design
+ * popcount (compared directly), its filter sg not empty, and, with tables
+ * per popcount, l among the tables its popcount needs. */
+static int
+in_table(const struct ctx *c, size_t i, size_t l, size_t sg)
+{
+	return c->pbs[i * c->nseg + sg] > 0 && !outlier(c, c->pbs + i * c->nseg) &&
+	       (c->lpop == NULL || l < c->lpop[c->pbs[i]]);
+}
+
 static int
 build_table(void *arg, size_t begin, size_t end)
 {
@@ -906,12 +922,9 @@ build_table(void *arg, size_t begin, size_t end)
 
 		/* zero-filled mappings (build_lsh placed tb->off, tb->ent) */
 		nbk = (size_t)1 << tb->rbits;
-		/* B records above a design popcount are compared directly;
-		 * empty filters are not indexed */
 		for (i = 0; i < c->n_b; i++) {
 			hv[i] = 0;
-			if (c->pbs[i * c->nseg + sg] == 0 || outlier(c, c->pbs + i * c->nseg) ||
-			    (c->lpop != NULL && l >= c->lpop[c->pbs[i]]))
+			if (!in_table(c, i, l, sg))
 				continue;
 			hv[i] = key_hash(extract(c->b + i * c->nwords, pos, c->tk[l]), (unsigned)l);
 			tb->off[(tb->rbits == 0 ? 0 : hv[i] >> (32 - tb->rbits)) + 1]++;
@@ -922,8 +935,7 @@ build_table(void *arg, size_t begin, size_t end)
 		for (i = 0; i < c->n_b; i++) {
 			uint32_t bk;
 
-			if (c->pbs[i * c->nseg + sg] == 0 || outlier(c, c->pbs + i * c->nseg) ||
-			    (c->lpop != NULL && l >= c->lpop[c->pbs[i]]))
+			if (!in_table(c, i, l, sg))
 				continue;
 			bk = tb->rbits == 0 ? 0 : hv[i] >> (32 - tb->rbits);
 			tb->ent[tb->off[bk]].h = hv[i];
@@ -990,8 +1002,8 @@ build_lsh(struct ctx *c, struct udc_workq *wq, uint64_t seed)
 	for (j = 0; j < c->n_b; j++)
 		if (outlier(c, c->pbs + (size_t)c->order[j] * c->nseg))
 			c->bout[c->nbout++] = c->order[j];
-	/* table l holds the B records whose popcount needs more than l
-	 * tables (all indexed ones without lpop): entries packed table after
+	/* the entries of each table (in_table, counted per popcount or per
+	 * segment rather than per record and table), packed table after
 	 * table */
 	if ((nent = calloc(c->L, sizeof(*nent))) == NULL ||
 	    (cnt = calloc(c->lpop != NULL ? c->segbits + 1 : c->nseg, sizeof(*cnt))) == NULL) {
@@ -1317,13 +1329,8 @@ udc_fuzzy_link(struct udc_fuzzy_result **out, const struct udc_fuzzy_params *p,
 	    (rv = plan_lpop(&c, p)) != 0)
 		goto out;
 	if (c.mode == UDC_FUZZY_EXHAUSTIVE) {
-		if ((c.sorted = malloc((n_b ? n_b : one) * c.nwords * sizeof(uint64_t))) == NULL) {
-			rv = UDC_ENOMEM;
+		if ((rv = sorted_copy(&c)) != 0)
 			goto out;
-		}
-		for (i = 0; i < n_b; i++)
-			memcpy(c.sorted + i * c.nwords, b + (size_t)c.order[i] * c.nwords,
-			       c.nwords * sizeof(uint64_t));
 	} else if (c.mode == UDC_FUZZY_LSH && (rv = build_lsh(&c, wq, p->seed)) != 0) {
 		goto out;
 	}
@@ -1382,75 +1389,93 @@ struct best_arg {
 	double *out;
 };
 
+/* 1 if the fraction num / den is above bn / bd (all small: no overflow). */
+static int
+beats(uint64_t num, uint64_t den, uint64_t bn, uint64_t bd)
+{
+	return num * bd > bn * den;
+}
+
+/*
+ * Record scoring: the best score of A record i.  B in popcount order (sorted,
+ * spop), scanned outwards from the record's own popcount in blocks of 256,
+ * each side until the popcount bound 2 min(pa, pb) / (pa + pb) of its nearest
+ * remaining record cannot beat the best (a record with a true match stops
+ * after a narrow window).  The best is kept as the fraction bn / bd; a block
+ * is checked for a better score by multiplications, no division per pair.
+ */
+static double
+best_record(const struct ctx *c, size_t i, uint32_t cnt[256])
+{
+	const uint64_t *q = c->a + i * c->nwords;
+	uint64_t bn = 0, bd = 1, pa = c->pa[i];
+	size_t lo, hi;
+
+	lo = hi = pop_bound(c->spop, 0, c->n_b, (uint32_t)pa, 0);
+	while (pa > 0) {
+		int down = lo > 0 && beats(2 * (uint64_t)c->spop[lo - 1], pa + c->spop[lo - 1], bn, bd);
+		int up = hi < c->n_b && beats(2 * pa, pa + c->spop[hi], bn, bd);
+		size_t j, m;
+		int hit = 0;
+
+		if (!down && !up)
+			break;
+		/* the side whose nearest popcount is closer to pa */
+		if (down && (!up || pa - c->spop[lo - 1] <= c->spop[hi] - pa)) {
+			m = lo < 256 ? lo : 256;
+			j = lo - m;
+			lo = j;
+		} else {
+			m = c->n_b - hi < 256 ? c->n_b - hi : 256;
+			j = hi;
+			hi += m;
+		}
+		udc_dice_and_counts(q, c->sorted + j * c->nwords, m, c->nwords, cnt);
+		for (size_t x = 0; x < m; x++)
+			hit |= beats(2 * (uint64_t)cnt[x], pa + c->spop[j + x], bn, bd);
+		for (size_t x = 0; hit && x < m; x++)
+			if (beats(2 * (uint64_t)cnt[x], pa + c->spop[j + x], bn, bd)) {
+				bn = 2 * (uint64_t)cnt[x];
+				bd = pa + c->spop[j + x];
+			}
+	}
+	return (double)bn / (double)bd;
+}
+
+/* Field scoring: the best score of A record i over every B record. */
+static double
+best_fields(const struct ctx *c, size_t i, uint32_t cnt[256])
+{
+	const uint64_t *q = c->a + i * c->nwords;
+	double best = 0;
+
+	for (size_t j = 0; j < c->n_b; j += 256) {
+		size_t m = c->n_b - j < 256 ? c->n_b - j : 256;
+
+		udc_dice_and_counts(q, c->b + j * c->nwords, m, c->nwords, cnt);
+		for (size_t x = 0; x < m; x++) {
+			uint32_t pa = c->pa[i], pb = c->pb[j + x];
+			double sc;
+
+			if (!shared_pops(c, i, (uint32_t)(j + x), &pa, &pb))
+				continue;
+			sc = udc_dice_from_counts(cnt[x], pa, pb);
+			if (sc > best)
+				best = sc;
+		}
+	}
+	return best;
+}
+
 static int
 best_range(void *arg, size_t begin, size_t end)
 {
 	struct best_arg *ba = arg;
-	struct ctx *c = ba->c;
 	uint32_t cnt[256];
 
-	for (size_t k = begin; k < end; k++) {
-		size_t i = ba->idx[k];
-		const uint64_t *q = c->a + i * c->nwords;
-		uint64_t bn = 0, bd = 1, pa = c->pa[i];
-		double best;
-		size_t lo, hi;
-
-		/*
-		 * Record scoring: B in popcount order, scanned outwards from
-		 * the record's own popcount in blocks of 256, each side until
-		 * the popcount bound 2 min(pa, pb) / (pa + pb) of its nearest
-		 * remaining record cannot beat the best (a record with a true
-		 * match stops after a narrow window).  The best is kept as the
-		 * fraction bn / bd; a block is checked for a better score by
-		 * multiplications, no division per pair.
-		 */
-		lo = hi = c->nseg == 1 ? pop_bound(c->spop, 0, c->n_b, (uint32_t)pa, 0) : 0;
-		while (c->nseg == 1 && pa > 0) {
-			int down = lo > 0 && 2 * (uint64_t)c->spop[lo - 1] * bd > bn * (pa + c->spop[lo - 1]);
-			int up = hi < c->n_b && 2 * pa * bd > bn * (pa + c->spop[hi]);
-			size_t j, m;
-			int hit = 0;
-
-			if (!down && !up)
-				break;
-			/* the side whose nearest popcount is closer to pa */
-			if (down && (!up || pa - c->spop[lo - 1] <= c->spop[hi] - pa)) {
-				m = lo < 256 ? lo : 256;
-				j = lo - m;
-				lo = j;
-			} else {
-				m = c->n_b - hi < 256 ? c->n_b - hi : 256;
-				j = hi;
-				hi += m;
-			}
-			udc_dice_and_counts(q, c->sorted + j * c->nwords, m, c->nwords, cnt);
-			for (size_t x = 0; x < m; x++)
-				hit |= 2 * (uint64_t)cnt[x] * bd > bn * (pa + c->spop[j + x]);
-			for (size_t x = 0; hit && x < m; x++)
-				if (2 * (uint64_t)cnt[x] * bd > bn * (pa + c->spop[j + x])) {
-					bn = 2 * (uint64_t)cnt[x];
-					bd = pa + c->spop[j + x];
-				}
-		}
-		best = (double)bn / (double)bd;
-		for (size_t j = 0; c->nseg > 1 && j < c->n_b; j += 256) {
-			size_t m = c->n_b - j < 256 ? c->n_b - j : 256;
-
-			udc_dice_and_counts(q, c->b + j * c->nwords, m, c->nwords, cnt);
-			for (size_t x = 0; x < m; x++) {
-				uint32_t pas = c->pa[i], pbs = c->pb[j + x];
-				double sc;
-
-				if (!shared_pops(c, i, (uint32_t)(j + x), &pas, &pbs))
-					continue;
-				sc = udc_dice_from_counts(cnt[x], pas, pbs);
-				if (sc > best)
-					best = sc;
-			}
-		}
-		ba->out[k] = best;
-	}
+	for (size_t k = begin; k < end; k++)
+		ba->out[k] = ba->c->nseg == 1 ? best_record(ba->c, ba->idx[k], cnt)
+		                              : best_fields(ba->c, ba->idx[k], cnt);
 	return 0;
 }
 
@@ -1498,15 +1523,11 @@ udc_fuzzy_best_scores(const uint64_t *a, size_t n_a, const uint64_t *b, size_t n
 	} else {
 		c.pas = c.pa;
 		c.pbs = c.pb;
-		/* B in popcount order, the filters copied so (best_range) */
+		/* B in popcount order, the filters copied so (best_record) */
 		if ((c.order = malloc((n_b ? n_b : one) * sizeof(*c.order))) == NULL ||
 		    (c.spop = malloc((n_b ? n_b : one) * sizeof(*c.spop))) == NULL ||
-		    build_order(&c) != 0 ||
-		    (c.sorted = malloc((n_b ? n_b : one) * c.nwords * sizeof(uint64_t))) == NULL)
+		    build_order(&c) != 0 || sorted_copy(&c) != 0)
 			goto out;
-		for (i = 0; i < n_b; i++)
-			memcpy(c.sorted + i * c.nwords, b + (size_t)c.order[i] * c.nwords,
-			       c.nwords * sizeof(uint64_t));
 	}
 	/* the sample: every record, or a partial Fisher-Yates over A */
 	if (ns == n_a) {
