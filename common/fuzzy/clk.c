@@ -1074,18 +1074,18 @@ udc_clk_encoder_new(struct udc_clk_encoder **out, const struct udc_clk_schema *s
 	}
 	/* the first key of a feature keys its blakeHash; its first block is
 	 * the same for every token */
-	if (schema->keysize <= 64 &&
-	    (e->blake0 = udc_secmem_alloc(schema->nfields * sizeof(*e->blake0))) != NULL) {
+	if (schema->keysize <= 64) {
 		uint8_t salt[crypto_generichash_blake2b_SALTBYTES] = {'0'};
 
+		if ((e->blake0 = udc_secmem_alloc(schema->nfields * sizeof(*e->blake0))) == NULL) {
+			rv = UDC_ENOMEM;
+			goto out;
+		}
 		for (size_t fi = 0; fi < schema->nfields; fi++)
 			udc_blake2b_keyed_init(&e->blake0[fi],
 			                       e->keys + fi * CLK_KEYS_PER_FIELD * schema->keysize,
 			                       schema->keysize, 64, salt, NULL);
 		sodium_mprotect_readonly(e->blake0);
-	} else if (schema->keysize <= 64) {
-		rv = UDC_ENOMEM;
-		goto out;
 	}
 	sodium_mprotect_readonly(e->keys);
 	*out = e;

@@ -746,13 +746,12 @@ def proposals(bl, extra, rounds, blind_1, hash_1, cores):
     if fzr and hash_1:
         r = fzr[0]
         links = r.get("links_total") or 0
-        ml = re.search(r"(\d+) of (\d+) pairs compared",
-                       read(os.path.join(OUT_DIR, "rounds", "%s-cbs.log" % r["name"])))
+        cbs_log = read(os.path.join(OUT_DIR, "rounds", "%s-cbs.log" % r["name"]))
+        ml = re.search(r"(\d+) of (\d+) pairs compared", cbs_log)
         blk = ("%s of %s pairs compared, %.0fx fewer than all pairs" % (
             ml.group(1), ml.group(2), int(ml.group(2)) / max(1, int(ml.group(1))))) if ml else "see the CBS log"
         mlsh = re.search(r"lsh (\d+) bits x (\d+) tables \((\d+) probed per record\), design popcount (\d+), "
-                         r"outliers (\d+) \+ (\d+)",
-                         read(os.path.join(OUT_DIR, "rounds", "%s-cbs.log" % r["name"])))
+                         r"outliers (\d+) \+ (\d+)", cbs_log)
         if mlsh:
             blk += ("; %s-bit keys, %s tables for the design popcount %s, %s probed per record on average "
                     "(each record uses the tables its popcount needs), %s + %s records above the design "

@@ -431,22 +431,22 @@ def main():
         try:
             # "repeat": N runs the round N times and keeps the run with the
             # median wall time (its logs too); all walls are recorded
+            def copy_logs(src, dst):
+                for role in ("gemeente", "cbs"):
+                    path = os.path.join(args.work, "%s-%s%s.log" % (r["name"], role, src))
+                    if os.path.exists(path):
+                        shutil.copy(path, os.path.join(args.work, "%s-%s%s.log" % (r["name"], role, dst)))
+
             runs = []
             for k in range(max(1, int(r.get("repeat", 1)))):
                 res = run_round(args, r, certs)
-                for role in ("gemeente", "cbs"):
-                    src = os.path.join(args.work, "%s-%s.log" % (r["name"], role))
-                    if os.path.exists(src):
-                        shutil.copy(src, os.path.join(args.work, "%s-%s.run%d.log" % (r["name"], role, k)))
+                copy_logs("", ".run%d" % k)
                 runs.append((res["wall_s"], k, res))
             if len(runs) > 1:
                 runs.sort(key=lambda x: (x[0], x[1]))
                 _, k, res = runs[len(runs) // 2]
                 res["walls_s"] = sorted(x[0] for x in runs)
-                for role in ("gemeente", "cbs"):
-                    src = os.path.join(args.work, "%s-%s.run%d.log" % (r["name"], role, k))
-                    if os.path.exists(src):
-                        shutil.copy(src, os.path.join(args.work, "%s-%s.log" % (r["name"], role)))
+                copy_logs(".run%d" % k, "")
         except Exception as e:  # noqa: BLE001 - record and go on with the next round
             res = {"name": r["name"], "error": str(e)[-4000:]}
             print("bench: round %s FAILED: %s" % (r["name"], str(e)[-2000:]), file=sys.stderr, flush=True)
