@@ -13,9 +13,10 @@
  * record, as the fuzzy-small benchmark round scores: the popcount spread,
  * the LSH plan, and the time of the best-match scores that the model of
  * threshold = auto fits (5,000 A records against all of B, the first 100
- * checked pair by pair).
+ * checked pair by pair).  BENCH_LSH_BITS=k in the environment fixes the
+ * LSH key length, to explore the cost model's choice.
  * Usage: bench_fields GEMEENTE.csv CBS.csv SCHEMA.json THRESHOLD
- *                     [join|exhaustive|auto|both [any|single|pairs|ladder]]
+ *                     [join|exhaustive|auto|both|record|lsh [any|single|pairs|ladder]]
  * The last word restricts the join's plan (udc_fuzzy_join_form): single
  * features only, at least one conjunction of two, or a ladder (a
  * conjunction that needs a feature above its lowest threshold).
@@ -209,6 +210,64 @@ link_run(const char *what, enum udc_fuzzy_blocking bl, double t, unsigned segs,
 	return r;
 }
 
+/* The popcount spread of one side: it decides how many tables the LSH
+ * needs (docs/fuzzy.md, "Tables per popcount"). */
+static void
+popcount_spread(const char *name, const struct side *x, size_t nbits)
+{
+	static const double qs[] = {0.01, 0.1, 0.5, 0.9, 0.99};
+	uint32_t *pc = malloc((x->n ? x->n : 1) * sizeof(*pc));
+	size_t *hist = calloc(nbits + 1, sizeof(*hist)), acc = 0, qi = 0;
+
+	if (pc == NULL || hist == NULL) {
+		fprintf(stderr, "bench_fields: out of memory\n");
+		exit(1);
+	}
+	udc_dice_popcounts(x->f, x->n, x->nwords, pc);
+	for (size_t i = 0; i < x->n; i++)
+		hist[pc[i]]++;
+	printf("  popcount %s:", name);
+	for (size_t v = 0; v <= nbits && qi < 5; v++)
+		for (acc += hist[v]; qi < 5 && (double)acc >= qs[qi] * (double)x->n; qi++)
+			printf(" %g%% %zu", qs[qi] * 100, v);
+	printf("\n");
+	free(pc);
+	free(hist);
+}
+
+/* The best-match scores threshold = auto fits: 5,000 A records against all
+ * of B, timed; the first 100 (a whole list is taken in order) against a
+ * pair by pair scan. */
+static void
+best_scores_check(const struct side *a, const struct side *b, size_t nbits, struct udc_workq *wq)
+{
+	size_t ns = a->n < 5000 ? a->n : 5000, nc = a->n < 100 ? a->n : 100, bad = 0;
+	double *best = malloc((ns ? ns : 1) * sizeof(*best)), t1 = now();
+
+	if (best == NULL ||
+	    udc_fuzzy_best_scores(a->f, a->n, b->f, b->n, nbits, 1, ns, 1, wq, best) != 0) {
+		fprintf(stderr, "bench_fields: best-match scores failed\n");
+		exit(1);
+	}
+	printf("best-match scores of %zu A records: %.2f s", ns, now() - t1);
+	if (udc_fuzzy_best_scores(a->f, nc, b->f, b->n, nbits, 1, nc, 1, wq, best) != 0) {
+		fprintf(stderr, "bench_fields: best-match scores failed\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < nc; i++) {
+		double m = 0;
+
+		for (size_t j = 0; j < b->n; j++) {
+			double d = udc_dice(a->f + i * a->nwords, b->f + j * b->nwords, a->nwords);
+
+			m = d > m ? d : m;
+		}
+		bad += m != best[i];
+	}
+	printf(", %zu of the first %zu differ from a pair by pair scan\n", bad, nc);
+	free(best);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -234,7 +293,7 @@ main(int argc, char **argv)
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: bench_fields GEMEENTE.csv CBS.csv SCHEMA.json THRESHOLD "
-		                "[join|exhaustive|auto|both [any|single|pairs|ladder]]\n");
+		                "[join|exhaustive|auto|both|record|lsh [any|single|pairs|ladder]]\n");
 		return 2;
 	}
 	if (strcmp(fm, "single") == 0)
@@ -288,51 +347,9 @@ main(int argc, char **argv)
 	       "threads, threshold %s\n",
 	       a.n, b.n, segs, nbits / segs, now() - t0, udc_workq_width(wq), argv[4]);
 	if (record) {
-		/* the popcount spread decides how many tables the LSH needs */
-		for (int sd = 0; sd < 2; sd++) {
-			const struct side *x = sd ? &b : &a;
-			uint32_t *pc = malloc((x->n ? x->n : 1) * sizeof(*pc)), hist[65537] = {0};
-			static const double qs[] = {0.01, 0.1, 0.5, 0.9, 0.99};
-			size_t acc = 0, qi = 0, v;
-
-			if (pc == NULL)
-				return 1;
-			udc_dice_popcounts(x->f, x->n, x->nwords, pc);
-			for (size_t i = 0; i < x->n; i++)
-				hist[pc[i]]++;
-			printf("  popcount %s:", sd ? "B" : "A");
-			for (v = 0; v <= nbits && qi < 5; v++)
-				for (acc += hist[v]; qi < 5 && (double)acc >= qs[qi] * (double)x->n; qi++)
-					printf(" %g%% %zu", qs[qi] * 100, v);
-			printf("\n");
-			free(pc);
-		}
-		{
-			size_t ns = a.n < 5000 ? a.n : 5000, nc = a.n < 100 ? a.n : 100, bad = 0;
-			double *best = malloc((ns ? ns : 1) * sizeof(*best)), t1 = now();
-
-			if (best == NULL ||
-			    udc_fuzzy_best_scores(a.f, a.n, b.f, b.n, nbits, 1, ns, 1, wq, best) != 0) {
-				fprintf(stderr, "bench_fields: best-match scores failed\n");
-				return 1;
-			}
-			printf("best-match scores of %zu A records: %.2f s", ns, now() - t1);
-			/* the first nc records (a whole list is taken in order) */
-			if (udc_fuzzy_best_scores(a.f, nc, b.f, b.n, nbits, 1, nc, 1, wq, best) != 0)
-				return 1;
-			for (size_t i = 0; i < nc; i++) {
-				double m = 0;
-
-				for (size_t j = 0; j < b.n; j++) {
-					double d = udc_dice(a.f + i * a.nwords, b.f + j * b.nwords, a.nwords);
-
-					m = d > m ? d : m;
-				}
-				bad += m != best[i];
-			}
-			printf(", %zu of the first %zu differ from a pair by pair scan\n", bad, nc);
-			free(best);
-		}
+		popcount_spread("A", &a, nbits);
+		popcount_spread("B", &b, nbits);
+		best_scores_check(&a, &b, nbits, wq);
 		rj = link_run(mode, strcmp(mode, "lsh") == 0 ? UDC_FUZZY_LSH : UDC_FUZZY_AUTO,
 		              atof(argv[4]), segs, wq, &a, &b, nbits);
 		quality(rj, &a, &b);
