@@ -1416,7 +1416,10 @@ udc_daemon_main(int argc, char **argv, const struct udc_party_ops *ops)
 			goto out;
 		}
 	}
-	if ((rv = udc_workq_new(&node.wq, node.cfg->workers > 0 ? (unsigned)node.cfg->workers - 1 : 0)) != 0) {
+	/* workers = N: the calling thread and N - 1 pool threads; workers = 1
+	 * means no pool at all (udc_workq_new takes 0 as "one per core"). */
+	if (node.cfg->workers != 1 &&
+	    (rv = udc_workq_new(&node.wq, node.cfg->workers > 0 ? (unsigned)node.cfg->workers - 1 : 0)) != 0) {
 		log_errorx("worker pool: %s", udc_strerror(rv));
 		goto out;
 	}

@@ -265,7 +265,7 @@ def udcctl_scripts(work):
     # UDC_BENCH_PEER_DELAY_MS), so that they take seconds and round wait,
     # which asks every 200 ms, sees them under way even on a fast machine
     # (without it a 1,000-row round finished within a second there)
-    with harness.Cluster(gcsv, ccsv, chunk=16) as cl:
+    with harness.Cluster(gcsv, ccsv, chunk=16, gemeente_conf={"node": {"workers": "1"}}) as cl:
         os.environ["UDC_BENCH_PEER_DELAY_MS"] = "50"
         try:
             cl.start()
@@ -312,6 +312,12 @@ def udcctl_scripts(work):
                 "node status: peer reachable, last round, certificate expiry, disk")
         nc = jrun(c, "node", "status")
         T.check(nc.get("peer_reachable") is None and nc.get("role") == "cbs", "cbs node status: listening")
+        # workers = 1 is one crypto thread (it once started one per core);
+        # the default (0) is one per core
+        T.check(ns.get("limits", {}).get("workers") == 1 and
+                nc.get("limits", {}).get("workers") == os.cpu_count(),
+                "crypto threads: workers = 1 gives 1 (%r), the default one per core (%r of %d)" % (
+                    ns.get("limits", {}).get("workers"), nc.get("limits", {}).get("workers"), os.cpu_count()))
         m = udcctl("-c", g.conf, "metrics")
         T.check('udclink_rounds{state="done"} 1' in m.stdout and "udclink_round_duration_seconds_count 1"
                 in m.stdout, "metrics count the round: %r" % m.stdout[:200])
