@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "blind.h"
 #include "clkctx.h"
 #include "err.h"
@@ -188,6 +189,7 @@ gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct 
 	/* Wait for CBS: its own list (combined), then its linkage.  The count
 	 * list does not depend on the links: it is built while CBS links (in
 	 * combined mode once CBS has its keys back, which it waits for). */
+	struct udc_backoff b = UDC_BACKOFF_INIT(5, 100);
 	for (int returned = r->spec->mode != UDC_MODE_COMBINED, counted = 0;;) {
 		Udc__Envelope *rep = NULL;
 		if ((rv = gem_status(r, &rep)) != 0)
@@ -220,7 +222,7 @@ gem_linkage_phase(struct gem_round *r, const struct udc_scalar *a, const struct 
 		if (linked && returned)
 			break;
 		gem_step(r, "linking", 0);
-		usleep(100 * 1000);
+		udc_backoff_wait(&b);
 	}
 	/* Record i of the count list is record i of the phase-1 list until
 	 * this shuffle: without it CBS, which knows which of its records each

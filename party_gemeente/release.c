@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "blind.h"
 #include "clkctx.h"
 #include "err.h"
@@ -67,6 +68,7 @@ gem_finish(struct gem_round *r, const struct udc_input_stats *in_stats, uint64_t
 	fin.g_records = records;
 	fin.commit_sig.data = sig;
 	fin.commit_sig.len = sizeof(sig);
+	struct udc_backoff b = UDC_BACKOFF_INIT(2, 100);
 	for (;;) {
 		Udc__Envelope req = UDC__ENVELOPE__INIT, *reply = NULL;
 		int ready;
@@ -79,7 +81,7 @@ gem_finish(struct gem_round *r, const struct udc_input_stats *in_stats, uint64_t
 		udc_wire_free(reply);
 		if (ready)
 			break;
-		usleep(100 * 1000);
+		udc_backoff_wait(&b);
 	}
 out:
 	free(packed);
@@ -279,7 +281,9 @@ gem_seal(struct gem_round *r, Udc__Envelope **out)
 	req.body_case = UDC__ENVELOPE__BODY_SEAL;
 	req.seal = &sl;
 	/* Disclosure control of large tables takes a while: the CBS node says
-	 * so (pending) and we ask again. */
+	 * so (pending) and we ask again, soon at first (a small table takes
+	 * milliseconds). */
+	struct udc_backoff b = UDC_BACKOFF_INIT(2, 200);
 	for (;;) {
 		if ((rv = gem_call(r, &req, UDC__ENVELOPE__BODY_SEAL, &rep)) != 0)
 			return rv;
@@ -287,7 +291,7 @@ gem_seal(struct gem_round *r, Udc__Envelope **out)
 			break;
 		udc_wire_free(rep);
 		rep = NULL;
-		usleep(200 * 1000);
+		udc_backoff_wait(&b);
 	}
 	const Udc__Seal *ps = rep->seal;
 	if (ps->transcript_hash.len != 32 || memcmp(ps->transcript_hash.data, th, 32) != 0) {

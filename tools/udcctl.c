@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "backoff.h"
 #include "config.h"
 #include "ctl.h"
 #include "ctl.pb-c.h"
@@ -402,6 +403,9 @@ cmd_round_wait(struct ctx *c, int argc, char **argv)
 {
 	struct progress p = { .tty = isatty(STDERR_FILENO), .last_tenth = 100 };
 	long long deadline = c->wait_s > 0 ? now_ms() + (long long)c->wait_s * 1000 : 0;
+	/* the end of a round of seconds is seen within tens of ms; a round
+	 * of hours costs five questions a second */
+	struct udc_backoff b = UDC_BACKOFF_INIT(10, 200);
 	int rv;
 
 	if (argc != 1)
@@ -430,7 +434,7 @@ cmd_round_wait(struct ctx *c, int argc, char **argv)
 			warnx_("round %s not finished after %d s (--timeout); it goes on", argv[0], c->wait_s);
 			return EX_TIMEOUT;
 		}
-		usleep(200 * 1000);
+		udc_backoff_wait(&b);
 	}
 }
 
