@@ -26,7 +26,12 @@
 #include "ratelimit.h"
 #include "wire.h"
 
-#define CBS_SERVICE_THREADS 4
+/* Requests served at once: more than a gemeente's upload and download
+ * lanes together (party_gemeente/count.c, 8 + 4), so that its cheap fetches
+ * never wait in the queue behind uploads being raised (with 4, a one-core
+ * gemeente idled a third of the exchange).  The session limits hold however
+ * many are handled at once (sess_add). */
+#define CBS_SERVICE_THREADS 16
 #define CBS_MAX_RECORDS 100000000ULL /* per side and round */
 
 struct udc_scalar;
@@ -280,8 +285,14 @@ const struct cbs_rule *cbs_gate(const struct session *s, const Udc__Envelope *re
 struct session *sess_get(struct cbs *cb, const uint8_t rid[16]);
 void sess_put(struct cbs *cb, struct session *s);
 /* Adds s unless a session of its round id exists: then returns that one,
- * with a reference (sess_put), and s is still the caller's to free. */
-struct session *sess_add(struct cbs *cb, struct session *s);
+ * with a reference (sess_put), and s is still the caller's to free.  Also
+ * refuses (NULL, *full = 1 for all gemeenten, 2 for s's own) when max_all
+ * sessions, or max_mine of s's gemeente (if max_mine > 0), are running:
+ * the count and the insertion under one lock, so proposals handled at once
+ * by several service threads cannot together pass the limit. */
+struct session *sess_add(struct cbs *cb, struct session *s, int max_all, int max_mine, int *full);
+/* Sessions not yet finished, of all gemeenten (returned) and of np (*mine). */
+int sess_live(struct cbs *cb, const struct udc_node_peer *np, int *mine);
 void sess_free(struct session *s);
 void sess_release_data(struct session *s);
 /* The one place a session changes state; logs "from -> to" (caller holds s->mtx). */

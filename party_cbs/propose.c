@@ -135,21 +135,28 @@ sign_reply(struct cbs *cb, const uint8_t ph[32], Udc__ProposeReply *pr, uint8_t 
 	return 0;
 }
 
-/* Sessions not yet finished, of all gemeenten and of np (caller holds
- * nothing). */
-static int
-live_sessions(struct cbs *cb, const struct udc_node_peer *np, int *mine)
+/* A proposal refused because max_sessions rounds are running: of its own
+ * gemeente (full = 2) or of all (full = 1).  Logged apart from the
+ * (rate-limited) refusals: the gemeente's own proposals, at most
+ * proposals_per_minute of them. */
+static void
+refuse_full(struct cbs *cb, const struct udc_node_peer *np, const struct cbs_peer *cp, const char *idhex,
+    int full, struct cbs_reply *rp)
 {
-	int n = 0;
-
-	*mine = 0;
-	pthread_mutex_lock(&cb->mtx);
-	for (struct session *s = cb->sessions; s; s = s->next) {
-		n += s->state < SS_DELIVER;
-		*mine += s->state < SS_DELIVER && s->np == np;
+	if (full == 2) {
+		log_warnx("round %s of gemeente %s refused: %d of its rounds running, the most "
+		    "allowed ([gemeente %s] max_sessions)", idhex, np->id, cp->max_sessions, np->id);
+		cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
+		    "%d rounds of gemeente %s are running, the most this node runs at once for it "
+		    "([gemeente %s] max_sessions): try again when one has finished", cp->max_sessions,
+		    np->id, np->id);
+		return;
 	}
-	pthread_mutex_unlock(&cb->mtx);
-	return n;
+	log_warnx("round %s refused: %d rounds running, the most allowed ([peer] max_sessions)", idhex,
+	    cb->n->cfg->max_sessions);
+	cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
+	    "%d rounds are running, the most this node runs at once ([peer] max_sessions): "
+	    "try again when one has finished", cb->n->cfg->max_sessions);
 }
 
 /*
@@ -396,24 +403,10 @@ cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req, struc
 		}
 	}
 	{
-		int mine, all = live_sessions(cb, np, &mine);
-		if (n->multi && mine >= cp->max_sessions) {
-			log_warnx("round %s of gemeente %s refused: %d of its rounds running, the most "
-			    "allowed ([gemeente %s] max_sessions)", idhex, np->id, mine, np->id);
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
-			    "%d rounds of gemeente %s are running, the most this node runs at once for it "
-			    "([gemeente %s] max_sessions): try again when one has finished", mine, np->id,
-			    np->id);
-			return;
-		}
-		if (all >= n->cfg->max_sessions) {
-			/* logged apart from the (rate-limited) refusals: the gemeente's
-			 * own proposals, at most proposals_per_minute of them */
-			log_warnx("round %s refused: %d rounds running, the most allowed ([peer] "
-			    "max_sessions)", idhex, n->cfg->max_sessions);
-			cbs_reply_error(rp, UDC__ERROR_CODE__ERR_LIMIT,
-			    "%d rounds are running, the most this node runs at once ([peer] max_sessions): "
-			    "try again when one has finished", n->cfg->max_sessions);
+		/* a first look, before any work; sess_add decides */
+		int mine, all = sess_live(cb, np, &mine);
+		if ((n->multi && mine >= cp->max_sessions) || all >= n->cfg->max_sessions) {
+			refuse_full(cb, np, cp, idhex, n->multi && mine >= cp->max_sessions ? 2 : 1, rp);
 			return;
 		}
 	}
@@ -526,9 +519,19 @@ cbs_handle_propose(struct cbs *cb, int listener, const Udc__Envelope *req, struc
 	pr->reply_sig.data = s->reply_sig;
 	{
 		/* Another worker made this round's session since the lookup
-		 * above (copies of one proposal at once): answer as to a resend. */
-		struct session *o = sess_add(cb, s);
+		 * above (copies of one proposal at once): answer as to a resend.
+		 * Or other proposals took the last free sessions meanwhile. */
+		int full;
+		struct session *o = sess_add(cb, s, n->cfg->max_sessions, n->multi ? cp->max_sessions : 0,
+		    &full);
 
+		if (full) {
+			sess_free(s);
+			memset(pr, 0, sizeof(*pr));
+			udc__propose_reply__init(pr);
+			refuse_full(cb, np, cp, idhex, full, rp);
+			return;
+		}
 		if (o != NULL) {
 			sess_free(s);
 			udc__propose_reply__init(pr);

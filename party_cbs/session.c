@@ -155,19 +155,53 @@ sess_put(struct cbs *cb, struct session *s)
 	pthread_mutex_unlock(&cb->mtx);
 }
 
+static int
+sess_live_locked(struct cbs *cb, const struct udc_node_peer *np, int *mine)
+{
+	int n = 0;
+
+	*mine = 0;
+	for (struct session *s = cb->sessions; s; s = s->next) {
+		n += s->state < SS_DELIVER;
+		*mine += s->state < SS_DELIVER && s->np == np;
+	}
+	return n;
+}
+
+int
+sess_live(struct cbs *cb, const struct udc_node_peer *np, int *mine)
+{
+	int n;
+
+	pthread_mutex_lock(&cb->mtx);
+	n = sess_live_locked(cb, np, mine);
+	pthread_mutex_unlock(&cb->mtx);
+	return n;
+}
+
 struct session *
-sess_add(struct cbs *cb, struct session *s)
+sess_add(struct cbs *cb, struct session *s, int max_all, int max_mine, int *full)
 {
 	struct session *o;
+	int all, mine;
 
 	/* The lookup and the insertion under one lock: copies of one proposal
-	 * handled at once by several workers make one session, not several. */
+	 * handled at once by several workers make one session, not several;
+	 * and the limits hold however many proposals arrive at once. */
+	*full = 0;
 	pthread_mutex_lock(&cb->mtx);
 	if ((o = sess_find_locked(cb, s->rid)) != NULL) {
 		o->refs++;
 	} else {
-		s->next = cb->sessions;
-		cb->sessions = s;
+		all = sess_live_locked(cb, s->np, &mine);
+		if (max_mine > 0 && mine >= max_mine)
+			*full = 2;
+		else if (all >= max_all)
+			*full = 1;
+		else {
+			s->next = cb->sessions;
+			cb->sessions = s;
+		}
 	}
 	pthread_mutex_unlock(&cb->mtx);
 	return o;

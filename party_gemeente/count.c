@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "blind.h"
 #include "clkctx.h"
 #include "err.h"
@@ -69,7 +70,9 @@ send_chunk(struct gem_round *r, const struct udc_blist *l, size_t from, size_t n
  * 40 ms round trips, four upload lanes would spend ~44 s waiting on the
  * return of an 18M list and two download lanes keep an 8-core pool 75 %
  * busy (docs/scaling.md, section 5, which has the measurement).  The CBS
- * node serves four requests at a time; the others wait in its queue. */
+ * node serves sixteen requests at a time (CBS_SERVICE_THREADS), more than
+ * both kinds of lanes together: a fetch that waited behind uploads being
+ * raised left this node's core idle. */
 #define UPLOAD_LANES 8
 #define DOWNLOAD_LANES 4
 
@@ -169,6 +172,8 @@ gem_upload(struct gem_round *r, const struct udc_blist *l, Udc__Envelope__BodyCa
 int
 gem_wait_cbs(struct gem_round *r, uint64_t *c_records, uint32_t *c_chunks)
 {
+	struct udc_backoff b = UDC_BACKOFF_INIT(2, 100);
+
 	for (;;) {
 		Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
 		Udc__Status st = UDC__STATUS__INIT;
@@ -192,7 +197,7 @@ gem_wait_cbs(struct gem_round *r, uint64_t *c_records, uint32_t *c_chunks)
 		}
 		gem_step(r, "cbs-preparing", rep->status_reply->progress);
 		udc_wire_free(rep);
-		usleep(100 * 1000);
+		udc_backoff_wait(&b);
 	}
 }
 

@@ -20,6 +20,8 @@ One attack per command-line argument; each passes only if the attack fails
   latin1             9  an input in another encoding
   tls_failures      10  refused certificates leave a trace on both nodes
   same_round        11  copies of one signed proposal sent at once
+  sessions_at_once  12  more proposals of different rounds at once than
+                        max_sessions allows
 """
 import json
 import os
@@ -588,6 +590,34 @@ def same_round(work):
         T.check(r.returncode == 0, "a real round runs afterwards")
 
 
+# 12 --------------------------------------------------------------------------
+def sessions_at_once(work):
+    """Twelve proposals of twelve rounds sent at once (a gemeente, or a
+    client with its key, that wants more rounds than the CBS node runs at
+    once): the service threads take them side by side, and exactly
+    max_sessions (3 here) must be accepted.  The running sessions were once
+    counted before the proposal was checked and inserted after, so
+    proposals handled at once all passed the count."""
+    gcsv, ccsv = harness.gen_population(work, 1000, 612)
+    spec = harness.write_spec(os.path.join(work, "spec.ini"), ["bsn"], min_cell=0)
+    with harness.Cluster(gcsv, ccsv, session_idle=10, cbs_conf={"peer": {"max_sessions": 3}}) as cl:
+        cl.start()
+        cl.approve(spec)
+        r = hostile(cl, spec, os.path.join(cl.keys, "gemeente.sign"), "--only", "sessions-at-once",
+                    "--flood", "12")
+        m = re.search(r"sessions-at-once: (\d+) proposals at once, (\d+) accepted, (\d+) refused", r.stdout)
+        T.check(r.returncode == 0 and m is not None, "every proposal is accepted or refused for max_sessions")
+        T.check(m is not None and (int(m.group(2)), int(m.group(3))) == (3, 9),
+                "of 12 proposals at once 3 are accepted and 9 refused (max_sessions = 3): %s"
+                % (m.group(0) if m else r.stdout[-300:]))
+        proposed = [e for e in cl.cbs.audit_entries() if e["type"] == "round_proposed"]
+        T.check(len(proposed) == 3, "the CBS audit log records 3 proposed rounds (%d)" % len(proposed))
+        # the idle sessions go (session_idle 10 s); then a real round runs
+        time.sleep(10 + 3)
+        rid, r = cl.run_round(spec, expect_ok=False, timeout=120)
+        T.check(r.returncode == 0, "once they are dropped a real round runs")
+
+
 # 7 ---------------------------------------------------------------------------
 def state_dir(work):
     """A state directory another user can write (or that another user
@@ -716,6 +746,7 @@ ATTACKS = {
     "latin1": latin1,
     "tls_failures": tls_failures,
     "same_round": same_round,
+    "sessions_at_once": sessions_at_once,
 }
 
 

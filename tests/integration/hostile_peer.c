@@ -1330,6 +1330,63 @@ case_same_round(struct hp *h, int n)
 	}
 }
 
+/* n proposals of n different rounds at once, each on a context of its own:
+ * the CBS node's service threads handle them side by side, and no more
+ * than max_sessions may be accepted however they interleave (the count of
+ * running sessions and the insertion must be one step). */
+static void
+case_sessions_at_once(struct hp *h, int n)
+{
+	struct copy c[64];
+	pthread_t t[64];
+	uint8_t *buf[64];
+	int started = 0, accepted = 0, limited = 0, built = 0;
+
+	if (n > 64)
+		n = 64;
+	for (int i = 0; i < n; i++, built++) {
+		Udc__Envelope req;
+		Udc__Propose p;
+		uint8_t rid[16];
+		size_t len = 0;
+
+		randombytes_buf(rid, sizeof(rid));
+		buf[i] = NULL;
+		if (propose_build(h, rid, h->spec->hash, 32, NULL, 0, 10, h->sk, 0, NULL, &req, &p) != 0 ||
+		    udc_wire_encode(&req, &buf[i], &len) != 0) {
+			check(h, 0, "sessions-at-once: cannot build proposal %d", i);
+			break;
+		}
+		c[i] = (struct copy){ .s = h->s, .buf = buf[i], .len = len };
+	}
+	for (int i = 0; i < built; i++) {
+		if (pthread_create(&t[i], NULL, copy_send, &c[i]) != 0)
+			break;
+		started++;
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < started; i++) {
+		const Udc__Envelope *rep = c[i].rep;
+
+		if (rep && rep->body_case == UDC__ENVELOPE__BODY_PROPOSE_REPLY && rep->propose_reply->accepted)
+			accepted++;
+		else if (rep && rep->body_case == UDC__ENVELOPE__BODY_ERROR &&
+		    rep->error->code == UDC__ERROR_CODE__ERR_LIMIT && strstr(rep->error->reason, "max_sessions"))
+			limited++;
+		else
+			printf("   proposal %d: %s\n", i, c[i].rv ? udc_strerror(c[i].rv) :
+			    rep ? udc_wire_body_name(rep->body_case) : "undecodable");
+		udc_wire_free(c[i].rep);
+	}
+	for (int i = 0; i < built; i++)
+		free(buf[i]);
+	printf("sessions-at-once: %d proposals at once, %d accepted, %d refused at the limit\n", started,
+	    accepted, limited);
+	check(h, started == n && accepted + limited == n, "sessions-at-once: %d proposals at once: each "
+	    "accepted or refused for max_sessions (%d accepted, %d refused)", n, accepted, limited);
+}
+
 /* A proposal announcing 10^8 records, then one chunk of one record: the
  * CBS node must not reserve memory for what was only announced. */
 static void
@@ -1375,6 +1432,7 @@ usage(void)
 	    "usage: hostile_peer -c GEMEENTE_CONF -s SPEC [-k SIGNING_KEY] [-r ROUND_ID]... [--only replay]\n"
 	    "       [--only flood --flood N] [--only stranger] [--only propose-flood --flood N]\n"
 	    "       [--only sessions --flood N] [--only huge] [--only same-round --flood N]\n"
+	    "       [--only sessions-at-once --flood N]\n"
 	    "       [--ca F] [--cert F] [--key F] [--connect URL] [--server-name N] [--max-message BYTES]\n"
 	    "       [--cbs-pub F]\n");
 	exit(2);
@@ -1431,10 +1489,11 @@ main(int argc, char **argv)
 	if (only && strcmp(only, "replay") != 0 && strcmp(only, "flood") != 0 &&
 	    strcmp(only, "stranger") != 0 && strcmp(only, "propose-flood") != 0 &&
 	    strcmp(only, "sessions") != 0 && strcmp(only, "huge") != 0 &&
-	    strcmp(only, "same-round") != 0)
+	    strcmp(only, "same-round") != 0 && strcmp(only, "sessions-at-once") != 0)
 		usage();
 	if (only && (strcmp(only, "flood") == 0 || strcmp(only, "propose-flood") == 0 ||
-	    strcmp(only, "sessions") == 0 || strcmp(only, "same-round") == 0) && flood <= 0)
+	    strcmp(only, "sessions") == 0 || strcmp(only, "same-round") == 0 ||
+	    strcmp(only, "sessions-at-once") == 0) && flood <= 0)
 		usage();
 	if (sodium_init() < 0) {
 		fprintf(stderr, "hostile_peer: sodium_init failed\n");
@@ -1526,6 +1585,8 @@ main(int argc, char **argv)
 		case_huge(&h);
 	if (only && strcmp(only, "same-round") == 0)
 		case_same_round(&h, flood);
+	if (only && strcmp(only, "sessions-at-once") == 0)
+		case_sessions_at_once(&h, flood);
 	if (flood > 0 && strcmp(only ? only : "", "flood") == 0)
 		case_flood(&h, flood);
 	for (size_t i = 0; i < nreplay; i++) {
