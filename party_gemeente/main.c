@@ -16,6 +16,7 @@
 #include "rounds.h"
 #include "secmem.h"
 #include "transport.h"
+#include "wire.h"
 #include "spec.h"
 #include "store.h"
 
@@ -65,12 +66,66 @@ reset_peer(struct udc_node *n)
 	log_info("the connection to the CBS node was reset after a timeout");
 }
 
+/* Rounds this daemon was running when it stopped (a crash, a kill, a
+ * power cut) died with their scalars; the CBS node still holds their
+ * sessions, which would count against its max_sessions until its
+ * session_idle.  Tell it at once (Abort, best effort: if it cannot be
+ * reached within ABORT_WAIT_MS it fails them itself after session_idle). */
+#define ABORT_WAIT_MS 10000
+
+static void
+abort_interrupted(struct udc_node *n)
+{
+	struct udc_round x[16];
+	size_t k = udc_rounds_take_interrupted(n->rounds, x, sizeof(x) / sizeof(x[0]));
+
+	for (size_t i = 0; i < k; i++) {
+		Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
+		Udc__Abort ab = UDC__ABORT__INIT;
+		uint8_t rid[16], *buf = NULL;
+		char reason[128], why[256];
+		nng_msg *m = NULL;
+		size_t len;
+		int rv;
+
+		if (udc_round_id_parse(x[i].id, rid) != 0)
+			continue;
+		snprintf(reason, sizeof(reason), "the gemeente daemon restarted during the round (step '%s')",
+		    x[i].step);
+		ab.reason = reason;
+		req.version = UDC_PROTO_VERSION;
+		req.round_id.data = rid;
+		req.round_id.len = 16;
+		req.request_id = 1;
+		req.body_case = UDC__ENVELOPE__BODY_ABORT;
+		req.abort = &ab;
+		if ((rv = udc_wire_encode(&req, &buf, &len)) == 0)
+			rv = udc_req_call_ctx(n->peer, ABORT_WAIT_MS, ABORT_WAIT_MS, buf, len, &m);
+		free(buf);
+		if (rv == 0)
+			rv = udc_wire_decode(nng_msg_body(m), nng_msg_len(m), &rep, why, sizeof(why));
+		if (m)
+			nng_msg_free(m);
+		if (rv != 0)
+			log_warnx("round %s: interrupted; could not tell the CBS node (%s): it fails the round "
+			    "after its session_idle", x[i].id, udc_strerror(rv));
+		else if (rep->body_case == UDC__ENVELOPE__BODY_ACK)
+			log_info("round %s: interrupted; the CBS node was told and fails it too", x[i].id);
+		else
+			log_info("round %s: interrupted; the CBS node answered: %s", x[i].id,
+			    rep->body_case == UDC__ENVELOPE__BODY_ERROR && rep->error->reason ?
+			    rep->error->reason : udc_wire_body_name(rep->body_case));
+		udc_wire_free(rep);
+	}
+}
+
 static void *
 runner(void *p)
 {
 	struct udc_node *n = p;
 	struct gem *g = n->party;
 
+	abort_interrupted(n);
 	for (;;) {
 		struct gem_job *job;
 

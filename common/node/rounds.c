@@ -171,6 +171,7 @@ udc_rounds_open(struct udc_rounds **out, const char *state_dir)
 			snprintf(x->error, sizeof(x->error),
 			    "interrupted: the daemon stopped during step '%s'", x->step);
 			x->finished = (int64_t)time(NULL);
+			x->interrupted = 1;
 			persist(r, x);
 		}
 	}
@@ -179,6 +180,21 @@ udc_rounds_open(struct udc_rounds **out, const char *state_dir)
 		qsort(r->v, r->n, sizeof(r->v[0]), cmp_started);
 	*out = r;
 	return 0;
+}
+
+size_t
+udc_rounds_take_interrupted(struct udc_rounds *r, struct udc_round *out, size_t max)
+{
+	size_t k = 0;
+
+	pthread_mutex_lock(&r->mtx);
+	for (size_t i = 0; i < r->n && k < max; i++)
+		if (r->v[i].interrupted) {
+			r->v[i].interrupted = 0;
+			out[k++] = r->v[i];
+		}
+	pthread_mutex_unlock(&r->mtx);
+	return k;
 }
 
 void

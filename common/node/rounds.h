@@ -20,6 +20,7 @@ struct udc_round {
 	uint64_t records_total;    /* 0 = not known for this step */
 	char input[256];           /* what this node's input gave: rows read, used, rejected */
 	char peer[40];             /* a CBS node serving several gemeenten: the gemeente's ID */
+	int interrupted;           /* marked failed at open, the peer not yet told; in memory only */
 };
 
 struct udc_rounds;
@@ -28,6 +29,10 @@ struct udc_rounds;
  * daemon stopped is marked failed ("interrupted: ..."), since its scalars
  * died with the process. */
 int udc_rounds_open(struct udc_rounds **out, const char *state_dir);
+/* The rounds udc_rounds_open marked interrupted that the peer has not been
+ * told of: up to max of them, copied to out (their flag cleared); returns
+ * how many. */
+size_t udc_rounds_take_interrupted(struct udc_rounds *r, struct udc_round *out, size_t max);
 void udc_rounds_close(struct udc_rounds *r);
 int udc_rounds_add(struct udc_rounds *r, const char *id, const char *spec_hash, const char *state);
 /* The same for a round of gemeente peer (an ID of a [gemeente ID] section;

@@ -264,8 +264,9 @@ def kill_steps_gemeente(work):
             pending.append((rid, target, t_kill, st.get("state")))
             new_round_equals(cl, spec, ref, when)
             check_state_dirs(cl, when + ", after a new round")
-        # The CBS node fails the abandoned sessions after session_idle (10 s);
-        # checked here, at the end, so that the waits overlap with the rounds.
+        # The restarted gemeente aborts its interrupted round at the CBS node
+        # (else the CBS node would fail it after session_idle, 10 s);
+        # checked here, at the end, so that any waits overlap with the rounds.
         for rid, target, t_kill, gstate in pending:
             when = "gemeente killed at %s" % target
             deadline = t_kill + 10 + 15
@@ -281,8 +282,13 @@ def kill_steps_gemeente(work):
                 T.check(target == "counting" or gstate == "done",
                         "%s: the CBS side had finished before the kill (%r)" % (when, cst))
             else:
-                T.check(cst.get("state") == "failed" and "silent" in cst.get("error", ""),
-                        "%s: the CBS node fails its side with a clear reason: %r" % (when, cst.get("error")))
+                # the restarted gemeente told it (Abort), long before the
+                # CBS node's session_idle would have failed it as silent
+                T.check(cst.get("state") == "failed" and "restarted during the round" in cst.get("error", ""),
+                        "%s: the restarted gemeente told the CBS node, which fails its side with that "
+                        "reason: %r" % (when, cst.get("error")))
+                T.check(re.search(r"round %s: interrupted; the CBS node was told" % rid, cl.gemeente.read_log()),
+                        "%s: the gemeente's log says the CBS node was told" % when)
         check_state_dirs(cl, "gemeente kills, at the end")
         T.check(cl.gemeente.alive() and cl.cbs.alive(), "both daemons run at the end")
     finally:
