@@ -169,6 +169,9 @@ rounds=(
 )
 nsmall=${#rounds[@]}
 rounds+=("$(r exact-1key-large "$LARGE" '["bsn"]' none)")
+# two one-core nodes with ten times the work: the round's fixed steps
+# (proposal, count, seal) weigh little, the overlap of the exchange shows
+rounds+=("$(r exact-1key-large-2nodes "$LARGE" '["bsn"]' none exact true)")
 [ "$SKIP_3KL" = 1 ] || rounds+=("$(r exact-3key-large "$LARGE" "$K3" none)")
 log "rounds: ${#rounds[@]}"
 python3 "$here/scripts/bench/rounds.py" --bin "$obj" --work "$out/rounds" --out "$out/rounds.json" "${rounds[@]:0:$nsmall}"
