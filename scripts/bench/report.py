@@ -19,6 +19,7 @@ TARGET_BYTES_PER_REC = 400   # peak RSS per record, each daemon
 TARGET_FUZZY_S = 10.0        # fuzzy 100k x 100k end to end
 TARGET_DICE_M = 1000.0       # M comparisons/s/core, AVX-512 path
 CHUNK_RECORDS = 4096         # rounds.py's chunk_records (write_conf)
+SEQUENTIAL_REQUESTS = 6      # an exact round's requests that wait for each other (party_gemeente)
 TARGET_OVERLAP = 1.15        # two one-core nodes: wall <= 1.15 x the larger party's work
 TARGET_BACKEND = 4.0         # batch backend: >= 4x libsodium's multiplications per core-second
 OUT_DIR = "."
@@ -543,7 +544,9 @@ def main():
             # Issue 14 item 2 asks of the WAN round: no round trip per chunk.
             # One per chunk would add (the larger of the upload and the
             # download, which run side by side, plus the return) x RTT over
-            # the same round without delay.
+            # the same round without delay; the round's own sequential
+            # requests (proposal, status, finish, seal, release, delivered)
+            # add at least one round trip each whatever the chunks do.
             r0 = [x for x in ok_rounds if x.get("pin") and not x.get("delay_ms") and
                   x.get("persons") == r.get("persons") and x.get("keys") == r.get("keys")]
             gu = (r.get("gemeente_input") or {}).get("records_used", 0)
@@ -552,15 +555,17 @@ def main():
             path = max(chunks) + chunks[1]
             rtt = 2 * r["delay_ms"] / 1000
             if r0:
-                extra = r["wall_s"] - r0[0]["wall_s"]
-                target("%s (two one-core nodes, %d ms each way): no round trip per chunk, i.e. the delay adds "
-                       "less than a quarter of %d chunks x %.0f ms" % (r["name"], r["delay_ms"], path, 1000 * rtt),
-                       extra < path * rtt / 4,
-                       "+%.2f s over %s (%.1f s), against +%.1f s for a round trip per chunk (%d upload, %d "
-                       "download side by side, then %d returned, in chunks of %d); the rest is the round's own "
-                       "round trips (proposal, status, count, seal, release)" % (
-                           extra, r0[0]["name"], r0[0]["wall_s"], path * rtt, chunks[0], chunks[1], chunks[1],
-                           CHUNK_RECORDS))
+                added = r["wall_s"] - r0[0]["wall_s"]
+                per_chunks = added - SEQUENTIAL_REQUESTS * rtt
+                target("%s (two one-core nodes, %d ms each way): no round trip per chunk, i.e. the chunks "
+                       "add less than a quarter of %d chunks x %.0f ms" % (r["name"], r["delay_ms"], path, 1000 * rtt),
+                       per_chunks < path * rtt / 4,
+                       "the delay added %.2f s over %s (%.1f s): %.2f s for the round's %d sequential requests "
+                       "(proposal, status, finish, seal, release, delivered: one round trip each at least), "
+                       "%.2f s for the chunks, against %.1f s for a round trip per chunk (%d upload and %d "
+                       "download side by side, then %d returned, in chunks of %d; eight lanes would give %.2f s)" % (
+                           added, r0[0]["name"], r0[0]["wall_s"], SEQUENTIAL_REQUESTS * rtt, SEQUENTIAL_REQUESTS,
+                           per_chunks, path * rtt, chunks[0], chunks[1], chunks[1], CHUNK_RECORDS, path * rtt / 8))
     for r in ok_rounds:
         if r.get("pin") and not r.get("delay_ms") and "overlap" in r:
             g_work, c_work = r["work"]
@@ -664,9 +669,6 @@ def proposals(bl, extra, rounds, blind_1, hash_1, cores):
     large1, large3 = by.get("exact-1key-large"), by.get("exact-3key-large")
     vs = bl.get("valid_share")
     if vs and large1:
-        parts, hashes = mults(large1)
-        tot = sum(parts.values())
-        saved = tot * (1 / bl["blind"] - 1 / bl["mult"]) if bl.get("mult") else 0
         out.append("- **P1, common/exact/blind.c `udc_blind`: drop the separate `point_ok()` check.** "
                    "`crypto_scalarmult_ristretto255` already refuses a non-canonical encoding (its own "
                    "`ristretto255_frombytes`) and an identity result (which an identity input gives), so "
@@ -674,11 +676,10 @@ def proposals(bl, extra, rounds, blind_1, hash_1, cores):
                    "for the node's own points (straight from `ristretto255_from_hash`) the check is useless "
                    "anyway (checked against libsodium 1.0.18 on the identity, a non-canonical encoding and 100,000 "
                    "random 32-byte strings: the same accept/refuse decision every time).  Measured (bench_blind): validation is %.1f%% of `udc_blind` (%.1f of %.1f us).  "
-                   "Gain: %.1f%% of all blinding CPU; in %s: %.0f s of %.0f s daemon CPU.  Keep "
-                   "`is_valid_point` where points are stored without a multiplication (the returned tuples "
-                   "in party_cbs/session.c)." % (
-                       vs, 1e6 / bl["blind"] - 1e6 / bl["mult"], 1e6 / bl["blind"], vs, large1["name"], saved,
-                       large1["cpu_s"]["gemeente"] + large1["cpu_s"]["cbs"]))
+                   "Gain (in place): %.1f%% of all blinding CPU on the libsodium path; the batch backend "
+                   "decodes each point once anyway.  `is_valid_point` stays where points are stored without a "
+                   "multiplication (the returned tuples in party_cbs/session.c)." % (
+                       vs, 1e6 / bl["blind"] - 1e6 / bl["mult"], 1e6 / bl["blind"], vs))
     m = re.search(r"proposal\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*\n.*dedupe_key\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)",
                   extra.get("bench_dedupe", ""))
     if m and large1:
@@ -719,33 +720,25 @@ def proposals(bl, extra, rounds, blind_1, hash_1, cores):
         n1 = (large1.get("c_tuples") or 0) * len(large1["keys"])
         tail = "; in %s: %.1f s" % (large3["name"], (large3.get("c_tuples") or 0) * len(large3["keys"]) * v_us / 1e6) if large3 else ""
         out.append("- **P6, party_cbs/session.c (the RChunk handler): validate the returned points on the worker "
-                   "pool.**  Every returned point goes through `crypto_core_ristretto255_is_valid_point` in a "
-                   "plain loop on the service thread (%.2f us each, bench_blind), while the other cores idle: "
-                   "%d points = %.1f s on one thread in %s, whose return phase took %.1f s%s.  Run the loop "
-                   "with `udc_workq_parallel` (as the raising of chunks already does): /%d here, /16 on a "
-                   "16-core node.  (These points are only compared for equality, never multiplied, so an "
-                   "invalid encoding could not link anything anyway; the check fails the round early, which "
-                   "is worth keeping.)  At 18M CBS records it is 18M x K x %.2f us = %.0f s per key on one "
-                   "thread (scaling.md)." % (
-                       v_us, n1, n1 * v_us / 1e6, large1["name"], ret[0][2] if ret else 0, tail, cores,
-                       v_us, 18e6 * v_us / 1e6))
+                   "pool** (in place).  Every returned point went through libsodium's "
+                   "`crypto_core_ristretto255_is_valid_point` in a plain loop on the service thread (%.2f us "
+                   "each, bench_blind's libsodium figure) while the other cores idled: %d points = %.1f s on one "
+                   "thread in %s%s.  Now `udc_points_valid` runs them on the pool in the batch backend (valid "
+                   "in its table above), and the return phase of %s took %.1f s.  (These points are only "
+                   "compared for equality, never multiplied, so an invalid encoding could not link anything "
+                   "anyway; the check fails the round early, which is worth keeping.)" % (
+                       v_us, n1, n1 * v_us / 1e6, large1["name"], tail, large1["name"], ret[0][2] if ret else 0))
         if ph:
+            # P1, P2 and P6 are in place: what is left is section 3's phase
+            # table (an estimate of their savings on today's figures, as
+            # this line gave until 2026-12-04, counted them twice).
             exc = sum(x[2] - x[3] for x in ph)
-            gain = (large1.get("c_tuples") or 0) * len(large1["keys"]) * v_us / 1e6 * (1 - 1.0 / cores)
-            mults_tot = sum(mults(large1)[0].values())
-            p1 = mults_tot * valid / 1e6 / cores
-            w2 = large1["wall_s"] - gain - p1
-            out.append("- **Together, for the 1.25 x target of 2026-11** (%s, wall %.1f s, bound %.1f s): the excess over "
-                       "the ideal phases is %.1f s (table in section 3), of which hashing is not part (the "
-                       "bound counts multiplications only; hashing is %.1f s of the ideal).  P1 saves ~%.1f s "
-                       "(%.1f us x %d mults / %d cores), P6 ~%.1f s, P2 ~1 s (two sorts of %d points): wall "
-                       "~%.0f s = %.2f x today's bound.  P1 also makes the multiplications themselves cheaper, "
-                       "so a bound measured after it (%.0f mults/s/core) would be %.1f s and the ratio %.2f." % (
+            out.append("- **What is left of the 1M round's excess** (%s, wall %.1f s, bound %.1f s): %.1f s over "
+                       "the ideal phases, by phase in section 3's table; the CPU beyond the group operations "
+                       "(CPU / crypto CPU %.2f: reading and checking the rows, TLS, the join) and the phases only "
+                       "CBS computes (return, count, seal)." % (
                            large1["name"], large1["wall_s"], large1.get("bound", 0), exc,
-                           mults(large1)[1] / hash_1 / cores, p1, valid, mults_tot, cores, gain,
-                           large1.get("g_used") or 0, w2 - 1, (w2 - 1) / large1["bound"] if large1.get("bound") else 0,
-                           bl["mult"], mults_tot / bl["mult"] / cores,
-                           (w2 - 1) / (mults_tot / bl["mult"] / cores)))
+                           large1.get("cpu_eff", 0)))
     pin = [r for r in rounds if r.get("pin")]
     if pin and blind_1 and hash_1:
         r = pin[0]
