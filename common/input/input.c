@@ -5,7 +5,10 @@
  * buffers, checked against the spec's label values, and its match keys are
  * built; accepted rows are copied into a chunk whose record array and string
  * storage are allocated once and reused, so memory does not depend on the
- * size of the file.  Rows that cannot be used are counted by reason; the
+ * size of the file (two of each: the callback works on one chunk on a thread
+ * of its own while the next is read into the other, so parsing overlaps the
+ * hashing and blinding of the chunk before).  Rows that cannot be used are
+ * counted by reason; the
  * first few are described by file and line only, because these messages go
  * to the logs and a field's content is an identifier.
  */
@@ -72,7 +75,97 @@ struct input_ctx {
 	size_t nrecs, chunk;
 	char *pool; /* string storage of the chunk */
 	size_t used, cap;
+	struct udc_inrec *recs2; /* the other chunk, with the callback */
+	char *pool2;
+	struct handoff *ho;     /* the callback's thread; NULL: called in line */
 };
+
+/* The callback's thread: takes one chunk at a time from the reader. */
+struct handoff {
+	pthread_t t;
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int pending, quit, rv;  /* a chunk handed over; stop; the first error */
+	const struct udc_inrec *recs;
+	size_t n;
+	udc_input_cb cb;
+	void *ctx;
+};
+
+static void *
+handoff_main(void *arg)
+{
+	struct handoff *h = arg;
+
+	pthread_mutex_lock(&h->m);
+	for (;;) {
+		while (!h->pending && !h->quit)
+			pthread_cond_wait(&h->cv, &h->m);
+		if (!h->pending)
+			break;
+		pthread_mutex_unlock(&h->m);
+		int rv = h->rv ? 0 : h->cb(h->ctx, h->recs, h->n); /* nothing after an error */
+		pthread_mutex_lock(&h->m);
+		if (rv != 0 && h->rv == 0)
+			h->rv = rv;
+		h->pending = 0;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->m);
+	return NULL;
+}
+
+/* Waits until the callback has finished the chunk it has; its first error. */
+static int
+handoff_wait(struct handoff *h)
+{
+	int rv;
+
+	pthread_mutex_lock(&h->m);
+	while (h->pending)
+		pthread_cond_wait(&h->cv, &h->m);
+	rv = h->rv;
+	pthread_mutex_unlock(&h->m);
+	return rv;
+}
+
+/* A thread for the callback, or NULL (then it is called in line). */
+static struct handoff *
+handoff_start(udc_input_cb cb, void *ctx)
+{
+	struct handoff *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	h->cb = cb;
+	h->ctx = ctx;
+	pthread_mutex_init(&h->m, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	if (pthread_create(&h->t, NULL, handoff_main, h) != 0) {
+		pthread_mutex_destroy(&h->m);
+		pthread_cond_destroy(&h->cv);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* Lets the chunk in hand finish, then ends the thread. */
+static void
+handoff_stop(struct handoff *h)
+{
+	if (h == NULL)
+		return;
+	handoff_wait(h);
+	pthread_mutex_lock(&h->m);
+	h->quit = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->m);
+	pthread_join(h->t, NULL);
+	pthread_mutex_destroy(&h->m);
+	pthread_cond_destroy(&h->cv);
+	free(h);
+}
 
 /* Records a rejected row: counted always, described for the first few. */
 static void
@@ -380,13 +473,31 @@ input_add(struct input_ctx *ic, uint32_t cell, const char **val, const size_t *l
 	ic->st->accepted++;
 }
 
+/* Hands the chunk to the callback: to its thread, once it has finished the
+ * chunk before (whose buffers this one then takes over), or in line. */
 static int
 input_flush(struct input_ctx *ic, udc_input_cb cb, void *ctx)
 {
+	struct handoff *h = ic->ho;
 	int rv = 0;
 
-	if (ic->nrecs > 0)
+	if (ic->nrecs > 0 && h == NULL)
 		rv = cb(ctx, ic->recs, ic->nrecs);
+	else if (ic->nrecs > 0 && (rv = handoff_wait(h)) == 0) {
+		struct udc_inrec *r = ic->recs;
+		char *p = ic->pool;
+
+		pthread_mutex_lock(&h->m);
+		h->recs = r;
+		h->n = ic->nrecs;
+		h->pending = 1;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->m);
+		ic->recs = ic->recs2;
+		ic->pool = ic->pool2;
+		ic->recs2 = r;
+		ic->pool2 = p;
+	}
 	ic->nrecs = 0;
 	ic->used = 0;
 	return rv;
@@ -570,6 +681,10 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 		rv = UDC_ENOMEM;
 		goto out;
 	}
+	/* Without the second chunk or the thread the callback runs in line. */
+	if ((ic.recs2 = calloc(ic.chunk, sizeof(*ic.recs2))) != NULL &&
+	    (ic.pool2 = malloc(ic.cap)) != NULL)
+		ic.ho = handoff_start(cb, ctx);
 
 	for (;;) {
 		uint32_t bad;
@@ -649,7 +764,7 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 		input_add(&ic, cell, val, len, keyok);
 		ic.recs[ic.nrecs - 1].attr = attr;
 	}
-	if ((rv = input_flush(&ic, cb, ctx)) != 0)
+	if ((rv = input_flush(&ic, cb, ctx)) != 0 || (ic.ho && (rv = handoff_wait(ic.ho)) != 0))
 		goto out;
 	if (opts->digest)
 		udc_csv_digest(ic.csv, opts->digest);
@@ -657,8 +772,11 @@ udc_input_read(const struct udc_input_opts *opts, udc_input_cb cb, void *ctx,
 		opts->progress(opts->progress_arg, udc_csv_bytes_read(ic.csv), udc_csv_size(ic.csv));
 	rv = input_check_fields(&ic, err, errlen);
 out:
+	handoff_stop(ic.ho); /* before the buffers it may still read go */
 	free(ic.pool);
 	free(ic.recs);
+	free(ic.pool2);
+	free(ic.recs2);
 	udc_csv_close(ic.csv);
 	return rv;
 }

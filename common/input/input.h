@@ -71,7 +71,10 @@ struct udc_inrec {
 };
 
 /* Called with up to chunk records; pointers valid only during the call.
- * A nonzero return stops the read and is returned by udc_input_read. */
+ * A nonzero return stops the read (at the next chunk) and is returned by
+ * udc_input_read.  The calls come one at a time and in file order, but on
+ * a thread of their own while the next chunk is read: the callback must not
+ * touch the stats or anything else the reader uses. */
 typedef int (*udc_input_cb)(void *ctx, const struct udc_inrec *recs, size_t n);
 
 struct udc_input_opts {
