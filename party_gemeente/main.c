@@ -15,8 +15,8 @@
 #include "rand.h"
 #include "rounds.h"
 #include "secmem.h"
+#include "round.h"
 #include "transport.h"
-#include "wire.h"
 #include "spec.h"
 #include "store.h"
 
@@ -76,46 +76,39 @@ reset_peer(struct udc_node *n)
 static void
 abort_interrupted(struct udc_node *n)
 {
+	struct gem *g = n->party;
 	struct udc_round x[16];
 	size_t k = udc_rounds_take_interrupted(n->rounds, x, sizeof(x) / sizeof(x[0]));
 
 	for (size_t i = 0; i < k; i++) {
+		struct gem_job job = { .next = NULL };
+		struct gem_round r = { .n = n, .job = &job, .timeout_ms = ABORT_WAIT_MS };
 		Udc__Envelope req = UDC__ENVELOPE__INIT, *rep = NULL;
 		Udc__Abort ab = UDC__ABORT__INIT;
-		uint8_t rid[16], *buf = NULL;
-		char reason[128], why[256];
-		nng_msg *m = NULL;
-		size_t len;
-		int rv;
+		char reason[128];
 
-		if (udc_round_id_parse(x[i].id, rid) != 0)
+		if (udc_round_id_parse(x[i].id, job.round_id) != 0)
 			continue;
+		memcpy(job.idhex, x[i].id, sizeof(job.idhex));
+		pthread_mutex_init(&r.mtx, NULL);
+		udc_transcript_init(&r.tx);
+		r.conn_mark = atomic_load(&g->pipes_added);
+		r.conn_up = atomic_load(&g->pipes) > 0;
 		snprintf(reason, sizeof(reason), "the gemeente daemon restarted during the round (step '%s')",
 		    x[i].step);
 		ab.reason = reason;
-		req.version = UDC_PROTO_VERSION;
-		req.round_id.data = rid;
-		req.round_id.len = 16;
-		req.request_id = 1;
 		req.body_case = UDC__ENVELOPE__BODY_ABORT;
 		req.abort = &ab;
-		if ((rv = udc_wire_encode(&req, &buf, &len)) == 0)
-			rv = udc_req_call_ctx(n->peer, ABORT_WAIT_MS, ABORT_WAIT_MS, buf, len, &m);
-		free(buf);
-		if (rv == 0)
-			rv = udc_wire_decode(nng_msg_body(m), nng_msg_len(m), &rep, why, sizeof(why));
-		if (m)
-			nng_msg_free(m);
-		if (rv != 0)
-			log_warnx("round %s: interrupted; could not tell the CBS node (%s): it fails the round "
-			    "after its session_idle", x[i].id, udc_strerror(rv));
-		else if (rep->body_case == UDC__ENVELOPE__BODY_ACK)
-			log_info("round %s: interrupted; the CBS node was told and fails it too", x[i].id);
+		/* gem_call keeps why it failed in r.err (no answer, no
+		 * connection, the CBS node's refusal) */
+		if (gem_call(&r, &req, UDC__ENVELOPE__BODY_ACK, &rep) == 0)
+			log_info("round %s: interrupted; the CBS node was told and fails it too", job.idhex);
 		else
-			log_info("round %s: interrupted; the CBS node answered: %s", x[i].id,
-			    rep->body_case == UDC__ENVELOPE__BODY_ERROR && rep->error->reason ?
-			    rep->error->reason : udc_wire_body_name(rep->body_case));
+			log_warnx("round %s: interrupted; the CBS node was not told (%s): it fails the round "
+			    "after its session_idle", job.idhex, r.err);
 		udc_wire_free(rep);
+		udc_transcript_clear(&r.tx);
+		pthread_mutex_destroy(&r.mtx);
 	}
 }
 

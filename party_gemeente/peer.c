@@ -71,7 +71,7 @@ gem_call(struct gem_round *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, 
 	nng_msg *m = NULL;
 	Udc__Envelope *rep = NULL;
 	char why[256];
-	int rv;
+	int rv, timeout_ms;
 
 	req->version = UDC_PROTO_VERSION;
 	req->round_id.data = r->job->round_id;
@@ -81,8 +81,8 @@ gem_call(struct gem_round *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, 
 	pthread_mutex_unlock(&r->mtx);
 	if ((rv = udc_wire_encode(req, &buf, &len)) != 0)
 		return rv;
-	rv = udc_req_call_ctx(r->n->peer, r->n->cfg->peer_timeout_ms, r->n->cfg->resend_ms, buf, len,
-	    &m);
+	timeout_ms = r->timeout_ms ? r->timeout_ms : r->n->cfg->peer_timeout_ms;
+	rv = udc_req_call_ctx(r->n->peer, timeout_ms, r->n->cfg->resend_ms, buf, len, &m);
 	if (rv != 0)
 		free(buf);
 	if (rv == UDC_ETIMEDOUT) {
@@ -93,20 +93,18 @@ gem_call(struct gem_round *r, Udc__Envelope *req, Udc__Envelope__BodyCase want, 
 		if (r->peer_answered || r->conn_up || atomic_load(&g->pipes) > 0 ||
 		    atomic_load(&g->pipes_added) != r->conn_mark)
 			gem_fail(r, "lost the CBS node during %s: no answer within %d s",
-			    udc_wire_body_name(req->body_case), r->n->cfg->peer_timeout_ms / 1000);
+			    udc_wire_body_name(req->body_case), timeout_ms / 1000);
 		else {
 			char last[320];
 			unsigned long nf = udc_guard_last_failure(g->guard, last, sizeof(last));
 			if (nf)
 				gem_fail(r, "no TLS connection to the CBS node at %s within %d s: %s "
 				    "(%lu failed attempts; check both nodes' CA, certificates and "
-				    "server_name)", r->n->cfg->peer_connect,
-				    r->n->cfg->peer_timeout_ms / 1000, last, nf);
+				    "server_name)", r->n->cfg->peer_connect, timeout_ms / 1000, last, nf);
 			else
 				gem_fail(r, "no TLS connection to the CBS node at %s within %d s "
 				    "(unreachable, or a certificate was refused: check both nodes' CA "
-				    "and certificates)", r->n->cfg->peer_connect,
-				    r->n->cfg->peer_timeout_ms / 1000);
+				    "and certificates)", r->n->cfg->peer_connect, timeout_ms / 1000);
 		}
 		return rv;
 	}

@@ -35,6 +35,7 @@ struct gem_round {
 	uint8_t proposal_hash[32]; /* of what we signed when proposing */
 	int awaiting_consent;      /* the CBS operator has yet to approve the round */
 	long long last_call;       /* when the CBS node last answered (keepalive while reading) */
+	int timeout_ms;            /* of each request; 0: [peer] timeout */
 };
 
 /* round.c: fails the round if more rows were rejected than [input]
