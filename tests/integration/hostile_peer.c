@@ -1265,6 +1265,24 @@ copy_send(void *arg)
 	return NULL;
 }
 
+/* Sends c[0..n) at once, each on a thread of its own; returns how many were
+ * sent (all joined). */
+static int
+send_at_once(struct copy *c, int n)
+{
+	pthread_t t[64];
+	int started = 0;
+
+	for (int i = 0; i < n && i < 64; i++) {
+		if (pthread_create(&t[i], NULL, copy_send, &c[i]) != 0)
+			break;
+		started++;
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	return started;
+}
+
 /* A gemeente (or a replayer) that sends n copies of one signed proposal at
  * once, for three rounds: the CBS node's workers take them side by side,
  * and each round must still get one session.  Every copy is accepted with
@@ -1275,7 +1293,6 @@ static void
 case_same_round(struct hp *h, int n)
 {
 	struct copy c[64];
-	pthread_t t[64];
 
 	if (n > 64)
 		n = 64;
@@ -1284,7 +1301,7 @@ case_same_round(struct hp *h, int n)
 		Udc__Propose p;
 		uint8_t rid[16], *buf = NULL;
 		size_t len = 0;
-		int accepted = 0, same = 0, started = 0;
+		int accepted = 0, same = 0, started;
 		char hex[33];
 
 		randombytes_buf(rid, sizeof(rid));
@@ -1294,14 +1311,9 @@ case_same_round(struct hp *h, int n)
 			check(h, 0, "same-round: cannot build the proposal");
 			return;
 		}
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n; i++)
 			c[i] = (struct copy){ .s = h->s, .buf = buf, .len = len };
-			if (pthread_create(&t[i], NULL, copy_send, &c[i]) != 0)
-				break;
-			started++;
-		}
-		for (int i = 0; i < started; i++)
-			pthread_join(t[i], NULL);
+		started = send_at_once(c, n);
 		const Udc__ProposeReply *p0 = started && c[0].rep && c[0].rep->body_case ==
 		    UDC__ENVELOPE__BODY_PROPOSE_REPLY ? c[0].rep->propose_reply : NULL;
 		for (int i = 0; i < started; i++) {
@@ -1338,9 +1350,8 @@ static void
 case_sessions_at_once(struct hp *h, int n)
 {
 	struct copy c[64];
-	pthread_t t[64];
 	uint8_t *buf[64];
-	int started = 0, accepted = 0, limited = 0, built = 0;
+	int started, accepted = 0, limited = 0, built = 0;
 
 	if (n > 64)
 		n = 64;
@@ -1359,13 +1370,7 @@ case_sessions_at_once(struct hp *h, int n)
 		}
 		c[i] = (struct copy){ .s = h->s, .buf = buf[i], .len = len };
 	}
-	for (int i = 0; i < built; i++) {
-		if (pthread_create(&t[i], NULL, copy_send, &c[i]) != 0)
-			break;
-		started++;
-	}
-	for (int i = 0; i < started; i++)
-		pthread_join(t[i], NULL);
+	started = send_at_once(c, built);
 	for (int i = 0; i < started; i++) {
 		const Udc__Envelope *rep = c[i].rep;
 
