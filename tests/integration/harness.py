@@ -133,6 +133,17 @@ class Node:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def status_file(self, rid):
+        """The node's status.json for rid, or None (missing; written
+        atomically): read without starting udcctl, so a caller can poll it
+        every millisecond and catch a step that lasts a fraction of a second."""
+        try:
+            with open(os.path.join(self.cluster.dir, self.role + "-state", "rounds", rid,
+                                   "status.json")) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
     def round_status(self, rid, timeout=120):
         """udcctl round status, parsed into a dict (no state if the round is
         unknown), with udcctl's exit code and stderr as _rc and _stderr."""

@@ -167,12 +167,16 @@ def check_config(work):
 
 
 def wait_step(node, rid, steps, timeout=120):
+    """Polls the round's status.json every millisecond (a round's upload
+    can last a few tenths of a second, and the gemeente's step alternates
+    between upload and download meanwhile: asking udcctl every 20 ms missed
+    it) until it shows one of steps or the round ended."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        st = node.round_status(rid)
-        if st.get("step", "").split(" ")[0] in steps or st.get("state") in ("done", "failed"):
+        st = node.status_file(rid) or {}
+        if st.get("step") in steps or st.get("state") in ("done", "failed"):
             return st
-        time.sleep(0.02)
+        time.sleep(0.001)
     return node.round_status(rid)
 
 

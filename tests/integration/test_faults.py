@@ -76,15 +76,6 @@ def state_dir(node):
     return os.path.join(node.cluster.dir, node.role + "-state")
 
 
-def status_file(node, rid):
-    """The node's status.json for rid, or None (missing; written atomically)."""
-    try:
-        with open(os.path.join(state_dir(node), "rounds", rid, "status.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def result_csv(node, rid):
     r = node.ctl("round", "result", rid, "--format", "csv", check=False, timeout=60)
     return r.stdout if r.returncode == 0 else None
@@ -106,7 +97,7 @@ def wait_state(node, rid, states, timeout):
     deadline = time.time() + timeout
     st = None
     while time.time() < deadline:
-        st = status_file(node, rid)
+        st = node.status_file(rid)
         if st and st.get("state") in states:
             return st
         time.sleep(0.05)
@@ -149,7 +140,7 @@ def check_state_dirs(cl, when):
                         if not text.endswith("\n") or not rows or rows[0][0] != "kind" or \
                                 any(len(r) != len(rows[0]) for r in rows):
                             problems.append("%s:%s: truncated or ragged CSV" % (node.role, rel))
-                        st = status_file(node, os.path.basename(dirpath))
+                        st = node.status_file(os.path.basename(dirpath))
                         if st and st.get("state") == "done" and \
                                 not os.path.exists(os.path.join(dirpath, "result.json")):
                             problems.append("%s:%s: done without result.json" % (node.role, rel))
@@ -191,7 +182,7 @@ def kill_when(node, rid, target, order, timeout=300):
     deadline = time.time() + timeout
     st = None
     while time.time() < deadline:
-        st = status_file(node, rid)
+        st = node.status_file(rid)
         if st:
             step = st.get("step", "")
             if st.get("state") in ("done", "failed"):
@@ -200,7 +191,7 @@ def kill_when(node, rid, target, order, timeout=300):
                 node.proc.kill()
                 node.proc.wait()
                 # What the node had persisted at the moment it died.
-                return True, status_file(node, rid) or st
+                return True, node.status_file(rid) or st
             if step in order and step_rank(step, order) > ti:
                 return False, st
         time.sleep(0.001)
@@ -394,7 +385,7 @@ def concurrent_rounds(work):
         max_running = 0
         deadline = time.time() + 300
         while time.time() < deadline:
-            sts = [status_file(cl.gemeente, i) or {} for i in ids]
+            sts = [cl.gemeente.status_file(i) or {} for i in ids]
             max_running = max(max_running, sum(1 for s in sts if s.get("state") == "running"))
             if all(s.get("state") in ("done", "failed") for s in sts):
                 break
@@ -426,7 +417,7 @@ def peer_timeout(work):
             deadline = time.time() + 120
             st = None
             while time.time() < deadline:
-                st = status_file(cl.gemeente, rid) or {}
+                st = cl.gemeente.status_file(rid) or {}
                 if t_prop is None and st.get("step") == "propose":
                     t_prop = time.time()
                 if st.get("state") in ("done", "failed"):
@@ -452,7 +443,7 @@ def peer_timeout(work):
         rid2 = cl.gemeente.ctl("round", "start", spec).stdout.strip()
         deadline = time.time() + 120
         while time.time() < deadline:
-            st = status_file(cl.gemeente, rid2) or {}
+            st = cl.gemeente.status_file(rid2) or {}
             if (st.get("step") == "upload" and st.get("progress", 0) > 0) or st.get("state") in ("done", "failed"):
                 break
             time.sleep(0.002)
@@ -462,7 +453,7 @@ def peer_timeout(work):
         try:
             worst, n_ctl, cst = 0.0, 0, {}
             while time.time() < t_stop + idle + 20:
-                cst = status_file(cl.cbs, rid2) or {}
+                cst = cl.cbs.status_file(rid2) or {}
                 if cst.get("state") in ("failed", "done"):
                     break
                 ok, dt = serving(cl.cbs)
