@@ -26,7 +26,7 @@ struct entry {
 struct table {
 	uint32_t *off; /* (1 << rbits) + 1 bucket starts */
 	struct entry *ent;
-	unsigned rbits; /* bucket bits: about one bucket per entry of this table */
+	unsigned rbits; /* bucket bits: about two entries per bucket of this table */
 };
 
 #define BATCH 64 /* candidates compared together */
