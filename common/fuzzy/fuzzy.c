@@ -608,10 +608,17 @@ struct seg_plan {
 static int
 plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_plan *sp)
 {
-	enum { NSAMPLE = 2048 };
+	/* Random pairs sampled: the share that collides at k bits is set by
+	 * the few close pairs among them, so 2,048 pairs left it to chance:
+	 * three rounds on the same 100k lists (each with its own seed and
+	 * CLK secret) chose 20, 21 and 25 bits, and the matcher took 7.3, 6.9
+	 * and 4.6 s (benchmark run of 2026-12-04).  With 16,384 and the cost
+	 * of a candidate below, eight rounds chose 25 or 26 bits; 262,144
+	 * were no steadier and cost 0.3 s of planning. */
+	enum { NSAMPLE = 16384 };
 	static const double quantiles[] = {0.9, 0.95, 0.99, 0.995, 0.999, 1.0};
-	double hs[NSAMPLE], prod[NSAMPLE];
-	uint32_t spx[NSAMPLE], spy[NSAMPLE], *ymax = NULL;
+	double *hs = NULL, *prod = NULL;
+	uint32_t *spx = NULL, *spy = NULL, *ymax = NULL;
 	size_t *hist = NULL, *ha = NULL, *hb = NULL, ns = 0, i, nea = 0, neb = 0;
 	unsigned *lx = NULL;
 	/* record scoring, tables chosen: a record looks in the tables its
@@ -637,6 +644,11 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
 		return 0;
 	}
 	ns = c->n_a * c->n_b < NSAMPLE ? c->n_a * c->n_b : NSAMPLE;
+	if ((hs = malloc(ns * sizeof(*hs))) == NULL || (prod = malloc(ns * sizeof(*prod))) == NULL ||
+	    (spx = malloc(ns * sizeof(*spx))) == NULL || (spy = malloc(ns * sizeof(*spy))) == NULL) {
+		rv = UDC_ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < ns; i++) {
 		size_t x = fz_splitmix64(&seed) % c->n_a, y = fz_splitmix64(&seed) % c->n_b;
 		uint32_t px = c->pas[x * c->nseg + s], py = c->pbs[y * c->nseg + s];
@@ -722,8 +734,14 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
 						pcl += prod[i] * (lx[spx[i]] < lx[spy[i]] ? lx[spx[i]]
 						                                          : lx[spy[i]]);
 				pcl = ns ? pcl / (double)ns : 0.0;
+				/* a candidate at 17, not 12: bench_fields with
+				 * forced k on the 100k benchmark lists (record,
+				 * t = 0.85; 20 to 28 bits) fits 114 ns per probe
+				 * and its index entry against 62 ns per candidate,
+				 * 0.54 where 12 made it 0.39 and the model chose
+				 * 24 bits (8.7 CPU-s) over 25 to 27 (7.6-8.0) */
 				cost = la * (12.0 + 0.3 * kk) + lb * (4.0 + 0.3 * kk) +
-				       na * nb * pcl * 12.0 + (oa * nb + na * ob) * 3.0;
+				       na * nb * pcl * 17.0 + (oa * nb + na * ob) * 3.0;
 			} else {
 				cost = L * na * (12.0 + 0.3 * kk) + L * nb * (4.0 + 0.3 * kk) +
 				       L * na * nb * pc * 12.0 + (oa * nb + na * ob) * 3.0;
@@ -739,6 +757,10 @@ plan_seg(struct ctx *c, const struct udc_fuzzy_params *p, size_t s, struct seg_p
 		}
 	}
 out:
+	free(hs);
+	free(prod);
+	free(spx);
+	free(spy);
 	free(hist);
 	free(ha);
 	free(hb);

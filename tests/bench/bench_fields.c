@@ -158,6 +158,8 @@ link_run(const char *what, enum udc_fuzzy_blocking bl, double t, unsigned segs,
 	p.join_form = form;
 	if (getenv("BENCH_LSH_BITS") != NULL) /* to explore the cost model's choice */
 		p.lsh_bits = (unsigned)atoi(getenv("BENCH_LSH_BITS"));
+	if (getenv("BENCH_SEED") != NULL) /* the daemons draw a seed per round */
+		p.seed = strtoull(getenv("BENCH_SEED"), NULL, 0);
 	if ((rv = udc_fuzzy_link(&r, &p, wq, a->f, a->n, b->f, b->n, nbits)) != 0) {
 		fprintf(stderr, "bench_fields: %s\n", udc_strerror(rv));
 		exit(1);
