@@ -6,7 +6,7 @@
  * bytes and there is no cofactor to clear; the round scalar lives in locked,
  * read-only memory and every point from the peer is validated before use.
  * Single points go to libsodium; arrays go through group_batch.h in groups
- * of eight on the backend chosen for this CPU (the same bytes, faster where
+ * of UDC_GROUP_BATCH on the backend chosen for this CPU (the same bytes, faster where
  * AVX-512 IFMA runs).
  */
 #include "blind.h"

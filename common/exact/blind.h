@@ -44,7 +44,7 @@ struct udc_hash_item {
 	uint8_t *out; /* receives s * H(round_id, key_index, value) */
 };
 /* For each item, out = udc_blind of udc_hash_to_group (the same bytes),
- * in groups of eight on the calling thread.  UDC_ECRYPTO if a result is
+ * in groups of UDC_GROUP_BATCH on the calling thread.  UDC_ECRYPTO if a result is
  * the identity (that out is then zero; never happens in practice). */
 int udc_hash_blind_items(const struct udc_scalar *s, const uint8_t round_id[UDC_ROUND_ID_BYTES],
     const struct udc_hash_item *items, size_t n);

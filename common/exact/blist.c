@@ -104,7 +104,7 @@ struct build_ctx {
 };
 
 /* Keys of a range waiting to be hashed and blinded, or filled with random
- * points, in groups that keep the batch backend's eight lanes full. */
+ * points, in groups that keep the batch backend's lanes full. */
 enum { PENDING = 64 };
 
 struct pending {
@@ -357,7 +357,7 @@ udc_blist_pad(struct udc_blist *l, size_t nlabels, uint64_t *dummies)
 		add += max - cnt[c];
 	if ((rv = udc_blist_reserve(l, (size_t)add)) != 0)
 		goto out;
-	/* The dummies' points in one run, in groups of eight on the batch
+	/* The dummies' points in one run, in groups of UDC_GROUP_BATCH on the batch
 	 * backend: they are contiguous at the end of the list. */
 	if (add > 0 && l->nkeys > 0)
 		udc_random_points(udc_blist_pt(l, l->n, 0), (size_t)add * l->nkeys);

@@ -1,6 +1,6 @@
 /*
  * group_batch.c - choosing a backend for the ristretto255 operations, and
- * running them over arrays in groups of eight.
+ * running them over arrays in groups of each backend's lanes.
  *
  * Also the libsodium backend (a loop of libsodium calls: the reference and
  * the fallback) and the self-test that every vector backend passes before
@@ -88,6 +88,7 @@ ls_hash_mul(uint8_t *out, uint8_t *ok, const struct udc_group_key *k, const uint
 
 const struct udc_group_impl udc_group_libsodium_impl = {
     .name = "libsodium",
+    .lanes = UDC_GROUP_LANES,
     .valid = ls_valid,
     .mul = ls_mul,
     .from_hash = ls_from_hash,
@@ -211,6 +212,18 @@ impl_of(int b)
 }
 
 static size_t
+lanes_of(const struct udc_group_impl *im)
+{
+	return im->lanes != 0 && im->lanes <= UDC_GROUP_BATCH ? im->lanes : UDC_GROUP_LANES;
+}
+
+unsigned
+udc_group_backend_lanes(int b)
+{
+	return (unsigned)lanes_of(impl_of(b));
+}
+
+static size_t
 count_failed(uint8_t *ok, size_t n)
 {
 	size_t bad = 0;
@@ -227,8 +240,8 @@ udc_group_valid(int b, uint8_t *ok, const uint8_t *in, size_t n)
 	const struct udc_group_impl *im = impl_of(b);
 
 	probe();
-	for (size_t i = 0; i < n; i += UDC_GROUP_LANES) {
-		size_t m = n - i < UDC_GROUP_LANES ? n - i : UDC_GROUP_LANES;
+	for (size_t i = 0, L = lanes_of(im); i < n; i += L) {
+		size_t m = n - i < L ? n - i : L;
 
 		im->valid(ok + i, in + i * 32, m);
 		DECLASSIFY(ok + i, m);
@@ -244,8 +257,8 @@ udc_group_mul(int b, uint8_t *out, uint8_t *ok, const uint8_t s[32], const uint8
 
 	probe();
 	udc_group_key_prepare(&k, s);
-	for (size_t i = 0; i < n; i += UDC_GROUP_LANES) {
-		size_t m = n - i < UDC_GROUP_LANES ? n - i : UDC_GROUP_LANES;
+	for (size_t i = 0, L = lanes_of(im); i < n; i += L) {
+		size_t m = n - i < L ? n - i : L;
 
 		im->mul(out + i * 32, ok + i, &k, in + i * 32, m);
 		DECLASSIFY(out + i * 32, m * 32);
@@ -261,8 +274,8 @@ udc_group_from_hash(int b, uint8_t *out, const uint8_t *h, size_t n)
 	const struct udc_group_impl *im = impl_of(b);
 
 	probe();
-	for (size_t i = 0; i < n; i += UDC_GROUP_LANES) {
-		size_t m = n - i < UDC_GROUP_LANES ? n - i : UDC_GROUP_LANES;
+	for (size_t i = 0, L = lanes_of(im); i < n; i += L) {
+		size_t m = n - i < L ? n - i : L;
 
 		im->from_hash(out + i * 32, h + i * 64, m);
 	}
@@ -278,8 +291,8 @@ udc_group_hash_mul(int b, uint8_t *out, uint8_t *ok, const uint8_t s[32], const 
 
 	probe();
 	udc_group_key_prepare(&k, s);
-	for (size_t i = 0; i < n; i += UDC_GROUP_LANES) {
-		size_t m = n - i < UDC_GROUP_LANES ? n - i : UDC_GROUP_LANES;
+	for (size_t i = 0, L = lanes_of(im); i < n; i += L) {
+		size_t m = n - i < L ? n - i : L;
 
 		im->hash_mul(out + i * 32, ok + i, &k, h + i * 64, m);
 		DECLASSIFY(out + i * 32, m * 32);

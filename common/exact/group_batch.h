@@ -3,7 +3,9 @@
  * fastest backend this CPU runs.
  *
  * Backends: libsodium one point at a time (the reference, and the fallback
- * everywhere), and eight points at a time in radix 2^52 with AVX-512 IFMA,
+ * everywhere), and sixteen points at a time in radix 2^52 with AVX-512 IFMA
+ * (eight lanes in each of two registers, so that two chains of dependent
+ * multiply-adds overlap),
  * with a portable build of the same code (plain C lanes) that is slower than
  * libsodium and exists to prove the vector code constant time under
  * valgrind and to check the IFMA build lane by lane.  Every backend gives
@@ -40,8 +42,13 @@ enum udc_group_backend {
 	UDC_GROUP_AUTO = -1,
 };
 
-/* Lanes per group: how many points a vector backend computes at once. */
-#define UDC_GROUP_BATCH 8
+/* Points per group: the most any backend computes at once (ifma: sixteen,
+ * eight lanes in each of two registers); callers that hash or check points
+ * group by group hand over this many at a time. */
+#define UDC_GROUP_BATCH 16
+
+/* Points backend b computes in one call (16 for ifma, 8 for the others). */
+unsigned udc_group_backend_lanes(int b);
 
 /* "libsodium", "portable", "ifma", "ifma256"; "?" for anything else. */
 const char *udc_group_backend_name(int b);

@@ -3,8 +3,9 @@
  *
  * Internal to group_batch.c, the backends (group_portable.c, group_ifma.c,
  * the libsodium loop in group_batch.c) and their tests.  A backend works on
- * up to UDC_GROUP_LANES points per call; group_batch.c cuts longer arrays
- * into such groups, prepares the scalar and picks the backend.
+ * up to its `lanes` points per call (UDC_GROUP_LANES if it leaves that 0;
+ * sixteen for ifma); group_batch.c cuts longer arrays into such groups,
+ * prepares the scalar and picks the backend.
  */
 #ifndef UDC_GROUP_IMPL_H
 #define UDC_GROUP_IMPL_H
@@ -70,13 +71,15 @@ udc_group_cpu_ifma(uint32_t max_leaf, uint32_t ecx1, uint32_t xcr0, uint32_t ebx
 }
 
 /*
- * n <= UDC_GROUP_LANES everywhere; points are packed 32-byte encodings,
+ * n <= lanes everywhere; points are packed 32-byte encodings,
  * digests 64 bytes each.  ok[i] is 1 or 0.  Outputs of failed lanes are
  * zero.  No function reads or writes beyond lane n - 1, and out may equal
  * in (every input is read before any output is written).
  */
 struct udc_group_impl {
 	const char *name;
+	/* points per call, at most UDC_GROUP_BATCH; 0 = UDC_GROUP_LANES */
+	unsigned lanes;
 	/* ok[i]: crypto_core_ristretto255_is_valid_point(in[i]). */
 	void (*valid)(uint8_t *ok, const uint8_t *in, size_t n);
 	/* out[i] = s * in[i]; ok[i] as crypto_scalarmult_ristretto255 == 0

@@ -82,7 +82,7 @@ welch(const double *t, const unsigned char *cls, size_t n, double limit, size_t 
 static int
 outputs_agree(int b, size_t lanes, uint8_t (*scal)[32], size_t n, const uint8_t *pts)
 {
-	uint8_t out[8 * 32], ok[8], want[32];
+	uint8_t out[UDC_GROUP_BATCH * 32], ok[UDC_GROUP_BATCH], want[32];
 
 	for (size_t i = 0; i < n && i < 32; i++) {
 		udc_group_mul(b, out, ok, scal[i], pts, lanes);
@@ -106,7 +106,8 @@ measure(int b, size_t lanes, double seconds)
 	static double t[MAX], sorted[MAX];
 	static unsigned char cls[MAX];
 	static uint8_t scal[MAX][32];
-	uint8_t pts[8 * 32], out[8 * 32], ok[8], h[8 * 64], fixed[32] = {0};
+	uint8_t pts[UDC_GROUP_BATCH * 32], out[UDC_GROUP_BATCH * 32], ok[UDC_GROUP_BATCH];
+	uint8_t h[UDC_GROUP_BATCH * 64], fixed[32] = {0};
 	double start, m[2] = {0, 0}, c[2] = {0, 0}, t_all, t_90, t_50;
 	size_t n = 0, u_all, u_90, u_50;
 	int rv;
@@ -116,7 +117,7 @@ measure(int b, size_t lanes, double seconds)
 	 * one class only. */
 	fixed[31] = 0x10; /* 2^252 */
 	randombytes_buf(h, sizeof(h));
-	for (size_t i = 0; i < 8; i++)
+	for (size_t i = 0; i < UDC_GROUP_BATCH; i++)
 		crypto_core_ristretto255_from_hash(pts + i * 32, h + i * 64);
 	randombytes_buf(cls, sizeof(cls));
 	randombytes_buf(scal, sizeof(scal));
@@ -201,7 +202,7 @@ main(int argc, char **argv)
 			       udc_group_backend_name(b), b == UDC_GROUP_IFMA256 ? " + VL" : "");
 			continue;
 		}
-		if (!measure(b, b == UDC_GROUP_LIBSODIUM ? 1 : 8, seconds))
+		if (!measure(b, b == UDC_GROUP_LIBSODIUM ? 1 : udc_group_backend_lanes(b), seconds))
 			rc = 1;
 	}
 	return rc;

@@ -66,7 +66,8 @@ dump(const char *what, const uint8_t *b, size_t n)
 
 /*
  * The four checks, each over n inputs at once (the backend cuts them into
- * groups of eight with a short tail), against one libsodium call per input.
+ * groups of its lanes, eight or sixteen, with a short tail), against one libsodium
+ * call per input.
  */
 static void
 check_valid(const uint8_t *in, size_t n)
