@@ -10,7 +10,7 @@
  * multiply-adds and carries, so one register's eight lanes wait on the
  * latency of IFMA, not on its throughput.  A chain of squarings took 20 ns
  * per squaring of eight lanes, two chains side by side 10.5 ns, four 9.0 ns
- * (Zen 5, 2026-12-04); fe_pow22523, 255 squarings in a row, is a fifth of a
+ * (Zen 5, 2026-12-04); fe_pow22523, 250 squarings in a row, is a fifth of a
  * multiplication's work.  Every operation here does the same to both
  * halves, so each step of group_core.inc is two independent chains that
  * the CPU overlaps.  Measured per CPU-second on 4,096 points against the
