@@ -34,7 +34,7 @@ struct ecase {
 	size_t n;
 	int has_s;
 	uint8_t s[32];
-	uint8_t in[8 * 64];
+	uint8_t in[16 * 64];
 };
 
 /* Edge cases that must have gone through, each seen in a given operation. */
@@ -155,7 +155,7 @@ parse_case(char *line, struct ecase *c)
 	if (!tok)
 		return -1;
 	c->n = strtoul(tok, NULL, 10);
-	if (c->n < 1 || c->n > 8)
+	if (c->n < 1 || c->n > 16)
 		return -1;
 	tok = strtok_r(NULL, " \n", &save);
 	if (!tok)
@@ -208,7 +208,7 @@ static int
 check_result(char *line, const struct ecase *c, int b, unsigned long lineno)
 {
 	char *tok, *save = NULL, *okstr, *outstr;
-	uint8_t got[8 * 32];
+	uint8_t got[16 * 32];
 	int bad = 0;
 
 	tok = strtok_r(line + 5, " \n", &save);

@@ -14,8 +14,9 @@
  *    invalid encodings, the RFC 9496 vectors, scalars 0, 1, L - 1 and the
  *    others of test_group_diff.c, digests at the map's edges) and then
  *    EMU_ROUNDS rounds of pseudo-random valid, from_hash, mul and hash_mul
- *    calls of 1..8 inputs, each call with its inputs and both backends'
- *    outputs.  check.c (on the host) computes libsodium's answer for every
+ *    cases of 1..16 inputs (ifma takes sixteen per call, ifma256 eight:
+ *    cut into calls of each backend's lanes), each case with its inputs
+ *    and both backends' outputs.  check.c (on the host) computes libsodium's answer for every
  *    printed input and compares;
  * and ends with "EMU RESULT: PASS" or "EMU RESULT: FAIL" for its own
  * checks.  No libc: the few functions the code needs are defined here.
@@ -352,23 +353,24 @@ check_known(const struct udc_group_impl *im)
 {
 	uint8_t pts[16 * 32], out[16 * 32], want[16 * 32], h[16 * 64], ok[16], s[32];
 	struct udc_group_key k;
+	size_t L = im->lanes ? im->lanes : UDC_GROUP_LANES; /* a full call */
 
 	/* A.1: k B = k times B, k = 0..15 (0: refused, zero) */
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < L; i++)
 		unhex(pts + i * 32, rfc9496_multiples[1], 32);
 	for (int kk = 0; kk < 16; kk++) {
 		memset(s, 0, sizeof(s));
 		s[0] = (uint8_t)kk;
 		udc_group_key_prepare(&k, s);
-		im->mul(out, ok, &k, pts, 8);
+		im->mul(out, ok, &k, pts, L);
 		unhex(want, rfc9496_multiples[kk], 32);
-		for (int i = 0; i < 8; i++)
+		for (size_t i = 0; i < L; i++)
 			check(ok[i] == (kk != 0) && memcmp(out + i * 32, want, 32) == 0,
 			      "A.1 multiple");
 	}
 	/* A.2 */
-	for (size_t j = 0; j < RFC9496_NBAD; j += 8) {
-		size_t n = RFC9496_NBAD - j < 8 ? RFC9496_NBAD - j : 8;
+	for (size_t j = 0; j < RFC9496_NBAD; j += L) {
+		size_t n = RFC9496_NBAD - j < L ? RFC9496_NBAD - j : L;
 
 		for (size_t i = 0; i < n; i++)
 			unhex(pts + i * 32, rfc9496_bad[j + i], 32);
@@ -377,8 +379,8 @@ check_known(const struct udc_group_impl *im)
 			check(ok[i] == 0, "A.2 refused");
 	}
 	/* A.3 */
-	for (size_t j = 0; j < RFC9496_NMAP; j += 8) {
-		size_t n = RFC9496_NMAP - j < 8 ? RFC9496_NMAP - j : 8;
+	for (size_t j = 0; j < RFC9496_NMAP; j += L) {
+		size_t n = RFC9496_NMAP - j < L ? RFC9496_NMAP - j : L;
 
 		for (size_t i = 0; i < n; i++)
 			unhex(h + i * 64, rfc9496_map[j + i][0], 64);
@@ -394,8 +396,9 @@ check_known(const struct udc_group_impl *im)
 }
 
 /*
- * The differential stream.  Each case is one call of up to eight inputs,
- * run through both IFMA backends and printed for check.c, which computes
+ * The differential stream.  Each case is up to EMU_MAXN inputs, run
+ * through both IFMA backends in calls of their lanes and printed for
+ * check.c, which computes
  * libsodium's answer for the printed inputs and compares:
  *   EMUC op n scalar|- inputs
  *   EMUR backend ok|- outputs|-
@@ -404,6 +407,8 @@ check_known(const struct udc_group_impl *im)
 #ifndef EMU_ROUNDS
 #define EMU_ROUNDS 64
 #endif
+/* Inputs per case: the widest backend's call (ifma: sixteen). */
+#define EMU_MAXN 16
 
 static const struct udc_group_impl *const emu_impls[2] = {&udc_group_ifma_impl,
                                                           &udc_group_ifma256_impl};
@@ -423,8 +428,8 @@ put_bytes(const char *pre, const uint8_t *p, size_t n)
 static void
 emit(char op, const uint8_t *s, const uint8_t *in, size_t n, uint8_t *first_out)
 {
-	uint8_t out[2][8 * 32], ok[2][8];
-	char opstr[2] = {op, 0}, okstr[9];
+	uint8_t out[2][EMU_MAXN * 32], ok[2][EMU_MAXN];
+	char opstr[2] = {op, 0}, okstr[EMU_MAXN + 1];
 	size_t inlen = (op == 'F' || op == 'H') ? 64 : 32;
 	struct udc_group_key k;
 
@@ -432,22 +437,28 @@ emit(char op, const uint8_t *s, const uint8_t *in, size_t n, uint8_t *first_out)
 	                                                   "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
 	for (int b = 0; b < 2; b++) {
 		const struct udc_group_impl *im = emu_impls[b];
+		size_t lanes = im->lanes ? im->lanes : UDC_GROUP_LANES;
 
 		memset(out[b], 0, sizeof(out[b]));
 		memset(ok[b], 0, sizeof(ok[b]));
-		switch (op) {
-		case 'V':
-			im->valid(ok[b], in, n);
-			break;
-		case 'F':
-			im->from_hash(out[b], in, n);
-			break;
-		case 'M':
-			im->mul(out[b], ok[b], &k, in, n);
-			break;
-		default:
-			im->hash_mul(out[b], ok[b], &k, in, n);
-			break;
+		for (size_t j = 0; j < n; j += lanes) {
+			size_t m = n - j < lanes ? n - j : lanes;
+			const uint8_t *x = in + j * inlen;
+
+			switch (op) {
+			case 'V':
+				im->valid(ok[b] + j, x, m);
+				break;
+			case 'F':
+				im->from_hash(out[b] + j * 32, x, m);
+				break;
+			case 'M':
+				im->mul(out[b] + j * 32, ok[b] + j, &k, x, m);
+				break;
+			default:
+				im->hash_mul(out[b] + j * 32, ok[b] + j, &k, x, m);
+				break;
+			}
 		}
 	}
 	put("EMUC ");
@@ -477,14 +488,14 @@ emit(char op, const uint8_t *s, const uint8_t *in, size_t n, uint8_t *first_out)
 	n_cases++;
 }
 
-/* Every array in groups of up to eight. */
+/* Every array in cases of up to EMU_MAXN. */
 static void
 emit_all(char op, const uint8_t *s, const uint8_t *in, size_t n)
 {
 	size_t inlen = (op == 'F' || op == 'H') ? 64 : 32;
 
-	for (size_t j = 0; j < n; j += 8)
-		emit(op, s, in + j * inlen, n - j < 8 ? n - j : 8, NULL);
+	for (size_t j = 0; j < n; j += EMU_MAXN)
+		emit(op, s, in + j * inlen, n - j < EMU_MAXN ? n - j : EMU_MAXN, NULL);
 }
 
 static uint8_t e_pts[96 * 32], e_h[96 * 64];
@@ -597,10 +608,10 @@ edge_cases(void)
 static void
 random_cases(void)
 {
-	uint8_t h[8 * 64], pts[8 * 32], s[32];
+	uint8_t h[EMU_MAXN * 64], pts[EMU_MAXN * 32], s[32];
 
 	for (int r = 0; r < EMU_ROUNDS; r++) {
-		size_t n = (rnd() & 1) ? 8 : 1 + (size_t)(rnd() % 8);
+		size_t n = (rnd() & 1) ? EMU_MAXN : 1 + (size_t)(rnd() % EMU_MAXN);
 
 		rnd_bytes(h, n * 64);
 		emit('F', NULL, h, n, pts);
