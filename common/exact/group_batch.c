@@ -211,10 +211,14 @@ impl_of(int b)
 	return b >= 0 && b < UDC_GROUP_NBACKENDS ? impls[b] : &udc_group_libsodium_impl;
 }
 
+/* Callers size their buffers by UDC_GROUP_BATCH: a backend claiming more
+ * is cut to the default. */
 static size_t
 lanes_of(const struct udc_group_impl *im)
 {
-	return im->lanes != 0 && im->lanes <= UDC_GROUP_BATCH ? im->lanes : UDC_GROUP_LANES;
+	size_t l = udc_group_impl_lanes(im);
+
+	return l <= UDC_GROUP_BATCH ? l : UDC_GROUP_LANES;
 }
 
 unsigned

@@ -102,6 +102,13 @@ struct udc_group_impl {
  */
 extern int udc_group_sodium_bit255_ok;
 
+/* Points impl takes per call: its lanes, UDC_GROUP_LANES if it leaves them 0. */
+static inline size_t
+udc_group_impl_lanes(const struct udc_group_impl *im)
+{
+	return im->lanes != 0 ? im->lanes : UDC_GROUP_LANES;
+}
+
 extern const struct udc_group_impl udc_group_libsodium_impl;
 extern const struct udc_group_impl udc_group_portable_impl;
 extern const struct udc_group_impl udc_group_ifma_impl;

@@ -353,7 +353,7 @@ check_known(const struct udc_group_impl *im)
 {
 	uint8_t pts[16 * 32], out[16 * 32], want[16 * 32], h[16 * 64], ok[16], s[32];
 	struct udc_group_key k;
-	size_t L = im->lanes ? im->lanes : UDC_GROUP_LANES; /* a full call */
+	size_t L = udc_group_impl_lanes(im); /* a full call */
 
 	/* A.1: k B = k times B, k = 0..15 (0: refused, zero) */
 	for (size_t i = 0; i < L; i++)
@@ -437,7 +437,7 @@ emit(char op, const uint8_t *s, const uint8_t *in, size_t n, uint8_t *first_out)
 	                                                   "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
 	for (int b = 0; b < 2; b++) {
 		const struct udc_group_impl *im = emu_impls[b];
-		size_t lanes = im->lanes ? im->lanes : UDC_GROUP_LANES;
+		size_t lanes = udc_group_impl_lanes(im);
 
 		memset(out[b], 0, sizeof(out[b]));
 		memset(ok[b], 0, sizeof(ok[b]));
