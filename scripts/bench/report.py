@@ -415,6 +415,7 @@ def main():
         if blind_1 and hash_1 and valid_1:
             returned = (r.get("c_tuples") or r.get("c_used") or 0) * len(r["keys"])
             r["floor"] = (tot / blind_1 + hashes / hash_1 + returned / valid_1) / (tot / blind_1)
+            r["floor_ops"] = hashes, returned
         both("| %s | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
             r["name"], " + ".join(str(v) for v in parts.values()), tot, hashes, bnd, bndh, r["bound_cpu"],
             r["bound_cpu_h"], r["wall_s"], r["wall_s"] / bnd, r["wall_s"] / bndh,
@@ -533,7 +534,7 @@ def main():
                + ("; the round's other group operations (hashing the %d own keys of both parties, CBS validating the %d returned "
                   "points) put the floor of the ratio to the CPU-time bound at %.3f x: the least a round of this "
                   "protocol could reach with no CPU outside the group operations and no core idle (the more lenient of the two bounds)%s" % (
-                      mults(r)[1], (r.get("c_tuples") or r.get("c_used") or 0) * len(r["keys"]), r["floor"],
+                      r["floor_ops"][0], r["floor_ops"][1], r["floor"],
                       ", above the target" if r["floor"] > TARGET_BOUND else "")
                   if r.get("floor") else ""))
         target("exact %s x %s, one key: wall <= %.0f s on this machine" % (r.get("g_used"), r.get("c_used"),
