@@ -76,7 +76,6 @@ reset_peer(struct udc_node *n)
 static void
 abort_interrupted(struct udc_node *n)
 {
-	struct gem *g = n->party;
 	struct udc_round x[16];
 	size_t k = udc_rounds_take_interrupted(n->rounds, x, sizeof(x) / sizeof(x[0]));
 
@@ -90,10 +89,7 @@ abort_interrupted(struct udc_node *n)
 		if (udc_round_id_parse(x[i].id, job.round_id) != 0)
 			continue;
 		memcpy(job.idhex, x[i].id, sizeof(job.idhex));
-		pthread_mutex_init(&r.mtx, NULL);
-		udc_transcript_init(&r.tx);
-		r.conn_mark = atomic_load(&g->pipes_added);
-		r.conn_up = atomic_load(&g->pipes) > 0;
+		gem_round_open(&r);
 		snprintf(reason, sizeof(reason), "the gemeente daemon restarted during the round (step '%s')",
 		    x[i].step);
 		ab.reason = reason;
@@ -107,8 +103,7 @@ abort_interrupted(struct udc_node *n)
 			log_warnx("round %s: interrupted; the CBS node was not told (%s): it fails the round "
 			    "after its session_idle", job.idhex, r.err);
 		udc_wire_free(rep);
-		udc_transcript_clear(&r.tx);
-		pthread_mutex_destroy(&r.mtx);
+		gem_round_close(&r);
 	}
 }
 

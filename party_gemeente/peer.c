@@ -59,6 +59,24 @@ gem_step(struct gem_round *r, const char *name, unsigned permille)
 	udc_rounds_update(r->n->rounds, r->job->idhex, "running", name, permille, NULL);
 }
 
+void
+gem_round_open(struct gem_round *r)
+{
+	struct gem *g = r->n->party;
+
+	pthread_mutex_init(&r->mtx, NULL);
+	udc_transcript_init(&r->tx);
+	r->conn_mark = atomic_load(&g->pipes_added);
+	r->conn_up = atomic_load(&g->pipes) > 0;
+}
+
+void
+gem_round_close(struct gem_round *r)
+{
+	udc_transcript_clear(&r->tx);
+	pthread_mutex_destroy(&r->mtx);
+}
+
 /* One request, one reply, on a context of its own: several threads of a
  * round may have requests in flight at once.  An Error reply from the CBS
  * node becomes UDC_EPEER with its reason; a reply for another round or

@@ -108,7 +108,7 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 	uint64_t uploaded;
 	int rv;
 
-	pthread_mutex_init(&r.mtx, NULL);
+	gem_round_open(&r);
 	memset(&in_stats, 0, sizeof(in_stats));
 	udc_blist_init(&ours, 1, 0);
 	udc_blist_init(&cbs_list, 1, 0);
@@ -120,12 +120,6 @@ gem_run_round(struct udc_node *n, struct gem_job *job)
 	udc_blist_init(&ours, r.spec->nkeys, n->cfg->max_records);
 	udc_blist_init(&cbs_list, r.count_nkeys, 0);
 	log_info("round %s: started (spec '%s')", job->idhex, r.spec->name);
-	udc_transcript_init(&r.tx);
-	{
-		struct gem *gm = n->party;
-		r.conn_mark = atomic_load(&gm->pipes_added);
-		r.conn_up = atomic_load(&gm->pipes) > 0;
-	}
 	{
 		const char *dim = udc_node_input_opts(n, r.spec, UDC_SIDE_GEMEENTE, &io);
 		if (dim != NULL) {
@@ -240,6 +234,5 @@ done:
 		udc_node_audit(n, UDC_AUDIT_ROUND_DONE, f, UDC_AUDIT_NFIELDS(f));
 	}
 	udc_spec_free(r.spec);
-	udc_transcript_clear(&r.tx);
-	pthread_mutex_destroy(&r.mtx);
+	gem_round_close(&r);
 }

@@ -49,6 +49,11 @@ void gem_fail(struct gem_round *r, const char *fmt, ...) __attribute__((format(p
 int gem_failed(struct gem_round *r);
 /* Where the round is, for udcctl. */
 void gem_step(struct gem_round *r, const char *name, unsigned permille);
+/* What gem_call needs of a round besides n and job: its lock, its transcript
+ * and the connection state its failures are judged by.  gem_round_close
+ * undoes it. */
+void gem_round_open(struct gem_round *r);
+void gem_round_close(struct gem_round *r);
 /* One request, one reply of the wanted type (*out, freed by the caller with
  * udc_wire_free).  An Error reply becomes UDC_EPEER with its reason. */
 int gem_call(struct gem_round *r, Udc__Envelope *req, Udc__Envelope__BodyCase want,
